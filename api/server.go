@@ -1,0 +1,89 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/runq/runq/results"
+	"github.com/runq/runq/tasks"
+)
+
+// Submitter queues and cancels tasks (tasks.Client).
+type Submitter interface {
+	Submit(ctx context.Context, r tasks.Request) (results.Record, error)
+	Cancel(ctx context.Context, id uuid.UUID) error
+}
+
+// Reader reads task records and waits for them (results.Watcher).
+type Reader interface {
+	Get(ctx context.Context, id uuid.UUID) (results.Record, error)
+	Wait(ctx context.Context, id uuid.UUID, timeout time.Duration) (results.Record, error)
+}
+
+// Pinger reports whether the store is reachable (broker.Broker).
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Config configures the HTTP API. Zero values are the documented defaults.
+type Config struct {
+	// BodyLimit is the largest request body accepted, in bytes; 0 means
+	// 1 MiB. Larger bodies get 413.
+	BodyLimit int64
+	// MaxWait caps ?wait= on GET /v1/tasks/{id}; 0 means 60s.
+	MaxWait time.Duration
+	// Logger receives request errors; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Defaults of Config.
+const (
+	DefaultBodyLimit = 1 << 20
+	DefaultMaxWait   = 60 * time.Second
+)
+
+func (c Config) withDefaults() Config {
+	if c.BodyLimit <= 0 {
+		c.BodyLimit = DefaultBodyLimit
+	}
+	if c.MaxWait <= 0 {
+		c.MaxWait = DefaultMaxWait
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// Server holds the API's dependencies; its handlers are its methods.
+type Server struct {
+	cfg     Config
+	tasks   Submitter
+	results Reader
+	health  Pinger
+}
+
+// New returns the API as an http.Handler-compatible *echo.Echo.
+func New(cfg Config, t Submitter, r Reader, h Pinger) *echo.Echo {
+	s := &Server{cfg: cfg.withDefaults(), tasks: t, results: r, health: h}
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(middleware.RequestID())
+	e.Use(middleware.BodyLimit(strconv.FormatInt(s.cfg.BodyLimit, 10) + "B"))
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	v1 := e.Group("/v1")
+	v1.POST("/tasks", s.submit)
+	v1.GET("/tasks/:id", s.getTask)
+	v1.DELETE("/tasks/:id", s.cancelTask)
+	return e
+}

@@ -1,0 +1,81 @@
+package broker
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+)
+
+// Errors reported by Broker methods.
+var (
+	// ErrNotFound reports a task ID with no hash in Redis.
+	ErrNotFound = errors.New("broker: task not found")
+	// ErrLeaseLost reports a write refused because the caller no longer holds
+	// the task's lease: it expired and the task was handed to another worker.
+	ErrLeaseLost = errors.New("broker: lease lost")
+)
+
+// Broker runs runq's queue operations on one Redis (or Redis Cluster)
+// client. It is safe for concurrent use.
+type Broker struct {
+	rdb  redis.UniversalClient
+	keys Keys
+}
+
+// New returns a Broker using rdb, with key names from keys.
+func New(rdb redis.UniversalClient, keys Keys) *Broker {
+	return &Broker{rdb: rdb, keys: keys}
+}
+
+// Keys returns the key layout the broker uses.
+func (b *Broker) Keys() Keys { return b.keys }
+
+// Client returns the Redis client the broker uses.
+func (b *Broker) Client() redis.UniversalClient { return b.rdb }
+
+// newToken returns a random lease token, unique per take.
+func newToken() string {
+	var buf [12]byte
+	_, _ = rand.Read(buf[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(buf[:])
+}
+
+// ms renders d as whole milliseconds for a script argument.
+func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
+
+// taskKeys returns the hash keys of ids, which must parse as UUIDs.
+func (b *Broker) taskKeys(ids []string) ([]string, error) {
+	keys := make([]string, len(ids))
+	for i, s := range ids {
+		id, err := uuid.Parse(s)
+		if err != nil {
+			return nil, fmt.Errorf("broker: malformed id %q in a queue: %w", s, err)
+		}
+		keys[i] = b.keys.Task(id)
+	}
+	return keys, nil
+}
+
+// toInt reads an integer that a script returned as an integer or a string.
+func toInt(v any) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case string:
+		n, _ := strconv.ParseInt(x, 10, 64)
+		return n
+	}
+	return 0
+}
+
+// toString reads a bulk string a script returned; nil (false in Lua) is "".
+func toString(v any) string {
+	s, _ := v.(string)
+	return s
+}

@@ -1,0 +1,186 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+)
+
+// Claimed is a task leased to a worker and marked running.
+type Claimed struct {
+	ID         uuid.UUID
+	Queue      string
+	Token      string // the lease token; every later write presents it
+	Name       string
+	Payload    []byte
+	Attempts   int // including this one
+	MaxRetries int
+	Failures   int // earlier attempts that returned an error
+	Crashes    int // earlier attempts whose worker was lost
+	Timeout    time.Duration
+}
+
+// Claim leases up to n tasks from the head of queue for lease, marks them
+// running and returns them. It makes two round trips: take.lua pops and
+// leases the IDs in one atomic step, so no task is ever outside both the
+// queue and the lease set; start.lua then marks each running under the same
+// lease (its keys must be declared, so it cannot run before the IDs are
+// known). Canceled and vanished tasks are dropped on the way.
+func (b *Broker) Claim(ctx context.Context, queue string, n int, lease time.Duration) ([]Claimed, error) {
+	token := newToken()
+	ids, err := takeScript.Run(ctx, b.rdb,
+		[]string{b.keys.Pending(queue), b.keys.Leases(queue), b.keys.Owners(queue)},
+		n, ms(lease), token).StringSlice()
+	if err != nil {
+		return nil, fmt.Errorf("broker: take from %s: %w", queue, err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return b.start(ctx, queue, token, ids)
+}
+
+func (b *Broker) start(ctx context.Context, queue, token string, ids []string) ([]Claimed, error) {
+	taskKeys, err := b.taskKeys(ids)
+	if err != nil {
+		return nil, err
+	}
+	keys := append([]string{b.keys.Leases(queue), b.keys.Owners(queue)}, taskKeys...)
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, token)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	rows, err := startScript.Run(ctx, b.rdb, keys, args...).Slice()
+	if err != nil {
+		// The IDs stay leased to token; if nobody renews them they expire
+		// and reap.lua queues them again.
+		return nil, fmt.Errorf("broker: start %d tasks of %s: %w", len(ids), queue, err)
+	}
+	out := make([]Claimed, 0, len(rows))
+	for i, row := range rows {
+		f, ok := row.([]any)
+		if !ok || len(f) != 7 {
+			continue // dropped: canceled, finished or gone
+		}
+		timeoutMs := toInt(f[4])
+		out = append(out, Claimed{
+			ID:         uuid.MustParse(ids[i]),
+			Queue:      queue,
+			Token:      token,
+			Name:       toString(f[0]),
+			Payload:    []byte(toString(f[1])),
+			Attempts:   int(toInt(f[2])),
+			MaxRetries: int(toInt(f[3])),
+			Timeout:    time.Duration(timeoutMs) * time.Millisecond,
+			Failures:   int(toInt(f[5])),
+			Crashes:    int(toInt(f[6])),
+		})
+	}
+	return out, nil
+}
+
+// Lease names one held lease, for Renew.
+type Lease struct {
+	ID    uuid.UUID
+	Token string
+}
+
+// Renew pushes the deadlines of leases in queue to Redis's now plus lease.
+// held[i] reports whether leases[i] is still held; a lease that is not must
+// have its handler stopped, since another worker may run the task.
+func (b *Broker) Renew(ctx context.Context, queue string, lease time.Duration, leases []Lease) (held []bool, err error) {
+	if len(leases) == 0 {
+		return nil, nil
+	}
+	args := make([]any, 0, 1+2*len(leases))
+	args = append(args, ms(lease))
+	for _, l := range leases {
+		args = append(args, l.ID.String(), l.Token)
+	}
+	res, err := renewScript.Run(ctx, b.rdb,
+		[]string{b.keys.Leases(queue), b.keys.Owners(queue)}, args...).Int64Slice()
+	if err != nil {
+		return nil, fmt.Errorf("broker: renew %d leases of %s: %w", len(leases), queue, err)
+	}
+	held = make([]bool, len(res))
+	for i, v := range res {
+		held[i] = v == 1
+	}
+	return held, nil
+}
+
+// WaitReady blocks until one of queues has a waiting task, up to timeout, and
+// reports whether one did. It does not take the task: it rotates the tail of
+// the list onto itself (BLMOVE q q RIGHT RIGHT), which leaves the list as it
+// was and lets an idle worker block on Redis instead of polling it.
+func (b *Broker) WaitReady(ctx context.Context, queues []string, timeout time.Duration) (bool, error) {
+	if len(queues) == 1 {
+		return b.waitOne(ctx, queues[0], timeout)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		ok  bool
+		err error
+	}
+	results := make(chan result, len(queues))
+	for _, q := range queues {
+		go func() {
+			ok, err := b.waitOne(ctx, q, timeout)
+			results <- result{ok, err}
+		}()
+	}
+	var firstErr error
+	for range queues {
+		r := <-results
+		if r.ok {
+			return true, nil // the rest return within timeout, into the buffer
+		}
+		if r.err != nil && firstErr == nil {
+			firstErr = r.err
+		}
+	}
+	return false, firstErr
+}
+
+func (b *Broker) waitOne(ctx context.Context, queue string, timeout time.Duration) (bool, error) {
+	key := b.keys.Pending(queue)
+	err := b.rdb.BLMove(ctx, key, key, "RIGHT", "RIGHT", timeout).Err()
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, redis.Nil):
+		return false, nil
+	default:
+		return false, fmt.Errorf("broker: wait on %s: %w", queue, err)
+	}
+}
+
+// QueueStats counts the IDs in a queue's structures.
+type QueueStats struct {
+	Pending   int64 // waiting, including canceled tombstones not yet dropped
+	Leased    int64 // taken by a worker
+	Scheduled int64 // waiting for a retry time
+}
+
+// Stats returns the sizes of queue's list and sets, in one round trip.
+func (b *Broker) Stats(ctx context.Context, queue string) (QueueStats, error) {
+	var p *redis.IntCmd
+	var l, s *redis.IntCmd
+	_, err := b.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		p = pipe.LLen(ctx, b.keys.Pending(queue))
+		l = pipe.ZCard(ctx, b.keys.Leases(queue))
+		s = pipe.ZCard(ctx, b.keys.Scheduled(queue))
+		return nil
+	})
+	if err != nil {
+		return QueueStats{}, fmt.Errorf("broker: stats of %s: %w", queue, err)
+	}
+	return QueueStats{Pending: p.Val(), Leased: l.Val(), Scheduled: s.Val()}, nil
+}
+

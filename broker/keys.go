@@ -1,0 +1,91 @@
+package broker
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/google/uuid"
+)
+
+// DefaultPrefix is the key prefix used when Keys.Prefix is empty.
+const DefaultPrefix = "runq"
+
+// Keys names every Redis key and channel runq uses. Nothing else in runq
+// builds a key name.
+//
+// Keys of one queue share the hash tag {queue}:
+//
+//	runq:{default}:pending    list of task IDs waiting to run, oldest first
+//	runq:{default}:leases     sorted set: task ID -> lease deadline (ms, Redis clock)
+//	runq:{default}:owners     hash: task ID -> token of the worker holding its lease
+//	runq:{default}:scheduled  sorted set: task ID -> time it may run again (ms)
+//
+// A task's hash is named by its ID, with a hash tag chosen to fall in the
+// same slot as its queue's tag (the slot is carried inside the ID; see NewID):
+//
+//	runq:{3ax}:task:0193f0c2-...   hash: name, queue, status, payload, result, ...
+//
+// Two keys are global, each used alone: runq:handlers (hash: task name ->
+// handler defaults, written by workers) and the pub/sub channel runq:done
+// (IDs of tasks that reached a terminal status).
+type Keys struct {
+	// Prefix starts every key; empty means DefaultPrefix. Tests use a prefix
+	// of their own to isolate themselves on a shared Redis.
+	Prefix string
+}
+
+func (k Keys) prefix() string {
+	if k.Prefix == "" {
+		return DefaultPrefix
+	}
+	return k.Prefix
+}
+
+func (k Keys) q(queue string) string { return k.prefix() + ":{" + queue + "}:" }
+
+// Pending names the list of IDs waiting in queue.
+func (k Keys) Pending(queue string) string { return k.q(queue) + "pending" }
+
+// Leases names the sorted set of leased IDs of queue, scored by deadline.
+func (k Keys) Leases(queue string) string { return k.q(queue) + "leases" }
+
+// Owners names the hash from leased ID to its lease token.
+func (k Keys) Owners(queue string) string { return k.q(queue) + "owners" }
+
+// Scheduled names the sorted set of IDs waiting for a retry time.
+func (k Keys) Scheduled(queue string) string { return k.q(queue) + "scheduled" }
+
+// Task names the hash of the task with the given ID. The ID's slot bits
+// choose the hash tag, so the key lands in its queue's slot.
+func (k Keys) Task(id uuid.UUID) string {
+	return k.prefix() + ":{" + slotTags()[idSlot(id)] + "}:task:" + id.String()
+}
+
+// Handlers names the hash of registered task names and their defaults.
+func (k Keys) Handlers() string { return k.prefix() + ":handlers" }
+
+// DoneChannel names the pub/sub channel that carries IDs of tasks that
+// reached a terminal status.
+func (k Keys) DoneChannel() string { return k.prefix() + ":done" }
+
+// MatchAll is a SCAN pattern for every key under this prefix.
+func (k Keys) MatchAll() string { return k.prefix() + ":*" }
+
+// MaxQueueLen is the longest accepted queue name.
+const MaxQueueLen = 64
+
+var queueName = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+
+// ErrBadQueue reports a queue name that cannot be used in a key.
+var ErrBadQueue = errors.New("broker: invalid queue name")
+
+// ValidQueue reports whether name can be a queue: 1 to 64 ASCII letters,
+// digits, '_', '.' or '-'. Braces, colons and spaces are refused because
+// they would change the key's hash tag or its readability.
+func ValidQueue(name string) error {
+	if name == "" || len(name) > MaxQueueLen || !queueName.MatchString(name) {
+		return fmt.Errorf("%w %q: use 1-%d letters, digits, '_', '.' or '-'", ErrBadQueue, name, MaxQueueLen)
+	}
+	return nil
+}

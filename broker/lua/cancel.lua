@@ -1,0 +1,24 @@
+-- cancel: cancel a task that has not started.
+-- KEYS[1] task hash
+-- ARGV[1] task ID, ARGV[2] done channel
+-- returns the task's status after the call: 'canceled' when it was queued or
+-- retrying (now canceled, or already canceled by a resent call), the
+-- unchanged status otherwise, or false when there is no such task.
+-- The ID stays in its list or zset as a tombstone: start.lua drops it, which
+-- keeps cancel O(1) however long the queue.
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then
+  return false
+end
+if status ~= 'queued' and status ~= 'retrying' then
+  return status
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSET', KEYS[1], 'status', 'canceled', 'finished_ms', now)
+local ttl = tonumber(redis.call('HGET', KEYS[1], 'ttl_ms'))
+if ttl and ttl > 0 then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+end
+redis.call('PUBLISH', ARGV[2], ARGV[1])
+return 'canceled'

@@ -1,0 +1,33 @@
+-- start: mark leased tasks running and return what a worker needs to run them.
+-- KEYS[1] leases zset, KEYS[2] owners hash, KEYS[3..n] task hashes
+-- ARGV[1] lease token, ARGV[2..n] task IDs, in the order of KEYS[3..n]
+-- returns one entry per ID: false when the lease is not held by the token, or
+-- the task is gone, canceled or finished (its lease is then dropped); else
+-- {name, payload, attempts, max_retries, timeout_ms, failures, crashes}.
+-- Idempotent: a task already started under this token is returned unchanged.
+local token = ARGV[1]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local out = {}
+for i = 2, #ARGV do
+  local id, key = ARGV[i], KEYS[i + 1]
+  local entry = false
+  if redis.call('HGET', KEYS[2], id) == token then
+    local f = redis.call('HMGET', key, 'status', 'token')
+    local status = f[1]
+    if f[2] ~= token and (status == 'queued' or status == 'retrying') then
+      redis.call('HSET', key, 'status', 'running', 'started_ms', now, 'token', token)
+      redis.call('HINCRBY', key, 'attempts', 1)
+      status = 'running'
+    end
+    if status == 'running' then
+      entry = redis.call('HMGET', key, 'name', 'payload', 'attempts', 'max_retries',
+        'timeout_ms', 'failures', 'crashes')
+    else
+      redis.call('ZREM', KEYS[1], id)
+      redis.call('HDEL', KEYS[2], id)
+    end
+  end
+  out[i - 1] = entry
+end
+return out

@@ -1,0 +1,44 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrBadURL reports a Redis URL that cannot be parsed.
+var ErrBadURL = errors.New("broker: invalid redis url")
+
+// Open connects to the Redis at rawURL (redis://, rediss:// for TLS, or
+// unix://), with room for poolSize connections (0 means go-redis's default),
+// and checks that it answers. Context deadlines apply to socket reads and
+// writes (ContextTimeoutEnabled), so no call outlives its context. Errors
+// name the address, never the password.
+func Open(ctx context.Context, rawURL string, poolSize int) (*redis.Client, error) {
+	opts, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w %q", ErrBadURL, Redact(rawURL))
+	}
+	opts.ContextTimeoutEnabled = true
+	if poolSize > 0 {
+		opts.PoolSize = poolSize
+	}
+	rdb := redis.NewClient(opts)
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("broker: connect to %s: %w", opts.Addr, err)
+	}
+	return rdb, nil
+}
+
+// Redact returns rawURL with any password replaced by "xxxxx", for logs.
+func Redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "(unparsable url)"
+	}
+	return u.Redacted()
+}

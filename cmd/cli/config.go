@@ -1,0 +1,158 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is every setting of a runq process.
+type config struct {
+	redisURL      string
+	embeddedAddr  string
+	addr          string
+	concurrency   int
+	queues        []string
+	resultTTL     time.Duration
+	visibility    time.Duration
+	grace         time.Duration
+	maxCrashes    int
+	bodyLimit     int64
+	maxRetries    int
+	taskTimeout   time.Duration
+	logLevel      string
+	logFormat     string
+	shutdownDelay time.Duration
+}
+
+// setting is one flag and its environment twin.
+type setting struct {
+	flag, env, usage string
+	value            flag.Value
+}
+
+// newFlagSet defines every flag on a FlagSet. Each flag's default comes from
+// its environment variable when set; a flag given on the command line wins.
+func newFlagSet(name string, cfg *config, stderr io.Writer) (*flag.FlagSet, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	*cfg = config{
+		embeddedAddr: "127.0.0.1:0", addr: "127.0.0.1:8080", concurrency: 10,
+		queues: []string{"default"}, resultTTL: 24 * time.Hour, visibility: 30 * time.Second,
+		grace: 30 * time.Second, maxCrashes: 3, bodyLimit: 1 << 20, maxRetries: 3,
+		taskTimeout: 30 * time.Minute, logLevel: "info", logFormat: "text",
+		shutdownDelay: 10 * time.Second,
+	}
+	settings := []setting{
+		{"redis", "REDIS_URL", "Redis URL (redis://, rediss:// for TLS); empty starts an embedded Redis", (*stringValue)(&cfg.redisURL)},
+		{"embedded-addr", "RUNQ_EMBEDDED_ADDR", "address of the embedded Redis, when --redis is empty", (*stringValue)(&cfg.embeddedAddr)},
+		{"addr", "RUNQ_ADDR", "HTTP API listen address", (*stringValue)(&cfg.addr)},
+		{"concurrency", "RUNQ_CONCURRENCY", "handlers run at once by this worker", (*intValue)(&cfg.concurrency)},
+		{"queues", "RUNQ_QUEUES", "queues to consume, comma-separated, highest priority first", (*listValue)(&cfg.queues)},
+		{"result-ttl", "RUNQ_RESULT_TTL", "how long finished tasks are kept, unless a task says otherwise", (*durationValue)(&cfg.resultTTL)},
+		{"visibility-timeout", "RUNQ_VISIBILITY_TIMEOUT", "lease length: a lost worker's task is redelivered after this", (*durationValue)(&cfg.visibility)},
+		{"grace", "RUNQ_GRACE", "at shutdown, how long running tasks may finish before they are handed back", (*durationValue)(&cfg.grace)},
+		{"max-crashes", "RUNQ_MAX_CRASHES", "redeliveries after lost workers before a task fails as poison (-1: no limit)", (*intValue)(&cfg.maxCrashes)},
+		{"body-limit", "RUNQ_BODY_LIMIT", "largest HTTP request body, in bytes", (*int64Value)(&cfg.bodyLimit)},
+		{"max-retries", "RUNQ_MAX_RETRIES", "retries of a failed task, unless the task or its handler says otherwise", (*intValue)(&cfg.maxRetries)},
+		{"task-timeout", "RUNQ_TASK_TIMEOUT", "time limit of one attempt, unless the task or its handler says otherwise", (*durationValue)(&cfg.taskTimeout)},
+		{"log-level", "RUNQ_LOG_LEVEL", "debug, info, warn or error", (*stringValue)(&cfg.logLevel)},
+		{"log-format", "RUNQ_LOG_FORMAT", "text or json", (*stringValue)(&cfg.logFormat)},
+	}
+	for _, s := range settings {
+		if v, ok := os.LookupEnv(s.env); ok {
+			if err := s.value.Set(v); err != nil {
+				return nil, fmt.Errorf("environment variable %s=%q: %v", s.env, v, err)
+			}
+		}
+		fs.Var(s.value, s.flag, s.usage+" (env "+s.env+")")
+	}
+	return fs, nil
+}
+
+// check reports the first setting out of range.
+func (c *config) check() error {
+	switch {
+	case c.concurrency < 1 || c.concurrency > 10000:
+		return errors.New("--concurrency must be 1 to 10000")
+	case len(c.queues) == 0:
+		return errors.New("--queues must name at least one queue")
+	case c.resultTTL < time.Second:
+		return errors.New("--result-ttl must be at least 1s")
+	case c.visibility < 100*time.Millisecond:
+		return errors.New("--visibility-timeout must be at least 100ms")
+	case c.grace <= 0:
+		return errors.New("--grace must be positive")
+	case c.maxCrashes < -1:
+		return errors.New("--max-crashes must be -1 (no limit) or more")
+	case c.bodyLimit < 1024:
+		return errors.New("--body-limit must be at least 1024 bytes")
+	case c.maxRetries < 0:
+		return errors.New("--max-retries must not be negative")
+	case c.taskTimeout <= 0:
+		return errors.New("--task-timeout must be positive")
+	case c.logFormat != "text" && c.logFormat != "json":
+		return errors.New("--log-format must be text or json")
+	}
+	return nil
+}
+
+type stringValue string
+
+func (v *stringValue) String() string     { return string(*v) }
+func (v *stringValue) Set(s string) error { *v = stringValue(s); return nil }
+
+type intValue int
+
+func (v *intValue) String() string { return strconv.Itoa(int(*v)) }
+func (v *intValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return errors.New("not a whole number")
+	}
+	*v = intValue(n)
+	return nil
+}
+
+type int64Value int64
+
+func (v *int64Value) String() string { return strconv.FormatInt(int64(*v), 10) }
+func (v *int64Value) Set(s string) error {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return errors.New("not a whole number")
+	}
+	*v = int64Value(n)
+	return nil
+}
+
+type durationValue time.Duration
+
+func (v *durationValue) String() string { return time.Duration(*v).String() }
+func (v *durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("not a duration such as 30s or 5m")
+	}
+	*v = durationValue(d)
+	return nil
+}
+
+type listValue []string
+
+func (v *listValue) String() string { return strings.Join(*v, ",") }
+func (v *listValue) Set(s string) error {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	*v = out
+	return nil
+}

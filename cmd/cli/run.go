@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/runq/runq/api"
+	"github.com/runq/runq/broker"
+	"github.com/runq/runq/results"
+	"github.com/runq/runq/tasks"
+)
+
+// run starts the parts cmd asks for and waits for them. The first part to
+// fail stops the others.
+func run(ctx context.Context, cmd string, cfg config, reg *tasks.Registry, log *slog.Logger, stdout io.Writer) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	redisURL := cfg.redisURL
+	if redisURL == "" {
+		emb, err := broker.StartEmbedded(cfg.embeddedAddr)
+		if err != nil {
+			return err
+		}
+		defer emb.Close()
+		go func() { _ = emb.Run(ctx) }()
+		redisURL = emb.URL()
+		log.Warn("no --redis given: started an embedded Redis (miniredis); its data is lost at exit, and it is for trying runq, not for production",
+			"redis", redisURL, "join_with", "--redis "+redisURL)
+	}
+	openCtx, cancelOpen := context.WithTimeout(ctx, 10*time.Second)
+	rdb, err := broker.Open(openCtx, redisURL, cfg.concurrency+len(cfg.queues)+16)
+	cancelOpen()
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	b := broker.New(rdb, broker.Keys{})
+	log.Info("connected to redis", "redis", broker.Redact(redisURL))
+
+	var wg sync.WaitGroup
+	start := func(name string, fn func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(ctx); err != nil {
+				cancel(fmt.Errorf("%s: %w", name, err))
+			}
+		}()
+	}
+	if cmd != "serve" {
+		// Record the names before the API opens, so that `all` accepts
+		// its own tasks from its first request.
+		if err := tasks.RegisterNames(ctx, b, reg); err != nil {
+			return err
+		}
+		pool := tasks.NewPool(b, reg, tasks.PoolConfig{
+			Queues: cfg.queues, Concurrency: cfg.concurrency, Grace: cfg.grace,
+			VisibilityTimeout: cfg.visibility, MaxCrashes: cfg.maxCrashes,
+			DefaultTimeout: cfg.taskTimeout, Logger: log,
+		})
+		start("worker", pool.Run)
+	}
+	if cmd != "worker" {
+		ln, err := net.Listen("tcp", cfg.addr)
+		if err != nil {
+			cancel(err)
+			wg.Wait()
+			return fmt.Errorf("listen on %s: %w", cfg.addr, err)
+		}
+		start("api", func(ctx context.Context) error { return serve(ctx, ln, cfg, b, log, stdout) })
+	}
+	<-ctx.Done()
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// serve runs the HTTP API on ln until ctx ends, then lets requests in flight
+// finish (up to the longest wait plus a margin).
+func serve(ctx context.Context, ln net.Listener, cfg config, b *broker.Broker, log *slog.Logger, stdout io.Writer) error {
+	client := tasks.NewClient(b, tasks.ClientConfig{
+		Queue: cfg.queues[0], MaxRetries: maxRetries(cfg.maxRetries), Timeout: cfg.taskTimeout, ResultTTL: cfg.resultTTL,
+	})
+	watcher := results.NewWatcher(results.NewStore(b.Client(), b.Keys()), log)
+	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWatch()
+	go func() { _ = watcher.Run(watchCtx) }()
+
+	e := api.New(api.Config{BodyLimit: cfg.bodyLimit, Logger: log}, client, watcher, b)
+	srv := &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      api.DefaultMaxWait + 15*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	addr := ln.Addr().String()
+	log.Info("runq API listening", "url", "http://"+addr)
+	fmt.Fprintf(stdout, "runq API on http://%s\ntry: curl -s -X POST http://%s/v1/tasks -H 'Content-Type: application/json' -d '{\"name\":\"echo\",\"payload\":{\"hello\":\"world\"}}'\n", addr, addr)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	stopWatch() // long polls answer now with the current record
+	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownDelay)
+	defer cancel()
+	log.Info("API shutting down: finishing requests in flight")
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// maxRetries maps the flag's 0 (no retries) to the client's NoRetries.
+func maxRetries(n int) int {
+	if n == 0 {
+		return tasks.NoRetries
+	}
+	return n
+}

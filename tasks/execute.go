@@ -1,0 +1,142 @@
+package tasks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"github.com/runq/runq/broker"
+)
+
+// MaxResult is the largest result stored, in bytes of JSON; a larger one
+// fails the task.
+const MaxResult = 1 << 20
+
+// execute runs one attempt of c and records its outcome.
+func (p *Pool) execute(ctx context.Context, c *broker.Claimed) {
+	log := p.log.With("task_id", c.ID, "queue", c.Queue, "name", c.Name, "attempt", c.Attempts)
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = p.cfg.DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, ErrTimeout)
+	defer cancel()
+
+	var result any
+	var err error
+	if h, ok := p.reg.lookup(c.Name); ok {
+		result, err = p.call(ctx, h.fn, c)
+	} else {
+		err = fmt.Errorf("no handler for %q in this worker (it handles %v)", c.Name, p.reg.Names())
+	}
+	f := broker.Finish{Claimed: c}
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, ErrLeaseLost):
+		log.Warn("attempt ended after its lease was lost; its outcome is not recorded", "err", err)
+		p.stats.leaseLost.Add(1)
+		return
+	case errors.Is(cause, ErrShutdown):
+		f.Outcome = broker.Release
+	case err == nil:
+		f.Outcome, f.Result, err = broker.Succeeded, nil, nil
+		raw, merr := json.Marshal(result)
+		switch {
+		case merr != nil:
+			err = fmt.Errorf("result is not JSON-encodable: %v: %w", merr, ErrSkipRetry)
+		case len(raw) > MaxResult:
+			err = fmt.Errorf("result is %d bytes, over the limit of %d: %w", len(raw), MaxResult, ErrSkipRetry)
+		default:
+			f.Result = raw
+		}
+	}
+	if err != nil && f.Outcome == "" {
+		if errors.Is(context.Cause(ctx), ErrTimeout) {
+			err = fmt.Errorf("timed out after %s: %w", timeout, err)
+		}
+		p.failure(&f, err)
+	}
+	p.record(log, f)
+}
+
+// failure turns a failed attempt into a retry or a final failure.
+func (p *Pool) failure(f *broker.Finish, err error) {
+	c := f.Claimed
+	f.Error = fmt.Sprintf("attempt %d: %v", c.Attempts, err)
+	if errors.Is(err, ErrSkipRetry) || c.Failures >= c.MaxRetries {
+		f.Outcome = broker.Failed
+		return
+	}
+	f.Outcome = broker.Retry
+	f.RetryIn = p.cfg.Backoff(c.Failures + 1)
+}
+
+// call runs fn, turning a panic into an error that carries the stack.
+func (p *Pool) call(ctx context.Context, fn HandlerFunc, c *broker.Claimed) (result any, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			p.stats.panics.Add(1)
+			err = fmt.Errorf("panic: %v\n%s", v, debug.Stack())
+		}
+	}()
+	return fn(ctx, &Task{
+		ID: c.ID, Name: c.Name, Queue: c.Queue, Payload: c.Payload,
+		Attempt: c.Attempts, MaxRetries: c.MaxRetries,
+	})
+}
+
+// record writes f, retrying transient Redis errors while the lease could
+// still be held. If it cannot, the lease expires and the task is run again:
+// delivery stays at least once.
+func (p *Pool) record(log *slog.Logger, f broker.Finish) {
+	deadline := time.Now().Add(p.cfg.VisibilityTimeout)
+	delay := newRetryDelay(20*time.Millisecond, time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := p.b.Finish(ctx, f)
+		cancel()
+		switch {
+		case err == nil:
+			p.count(f)
+			if f.Outcome == broker.Retry {
+				log.Info("attempt failed; retry scheduled", "err", f.Error, "retry_in", f.RetryIn)
+				wake(p.nudge)
+			} else if f.Outcome == broker.Failed {
+				log.Warn("task failed", "err", f.Error)
+			}
+			return
+		case errors.Is(err, broker.ErrLeaseLost):
+			p.stats.leaseLost.Add(1)
+			log.Warn("late attempt: the lease had passed to another worker; outcome discarded", "outcome", f.Outcome)
+			return
+		case time.Now().Add(delay.peek()).After(deadline):
+			log.Error("could not record outcome; the task will be redelivered", "outcome", f.Outcome, "err", err)
+			return
+		}
+		log.Warn("recording outcome failed; retrying", "err", err)
+		delay.sleep(context.Background())
+	}
+}
+
+func (p *Pool) count(f broker.Finish) {
+	switch f.Outcome {
+	case broker.Succeeded:
+		p.stats.succeeded.Add(1)
+	case broker.Failed:
+		p.stats.failed.Add(1)
+	case broker.Retry:
+		p.stats.retried.Add(1)
+	case broker.Release:
+		p.stats.released.Add(1)
+	}
+}
+
+func wake(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}

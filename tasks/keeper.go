@@ -1,0 +1,84 @@
+package tasks
+
+import (
+	"context"
+	"time"
+
+	"github.com/runq/runq/broker"
+)
+
+// keepLeases renews the leases of running attempts until ctx ends. With V
+// the visibility timeout it wakes every V/8, renews a lease last confirmed
+// V/4 ago or more, and cancels the handler of a lease it could not confirm
+// for V/2 (a renewal refused, or Redis unreachable): the handler sees
+// ErrLeaseLost well before the lease can expire and the task pass to
+// another worker. Confirmation times are taken when the request is sent, so
+// they never run ahead of the deadline Redis set.
+func (p *Pool) keepLeases(ctx context.Context) {
+	v := p.cfg.VisibilityTimeout
+	t := time.NewTicker(v / 8)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		p.renewDue(ctx, v)
+		p.cancelUnconfirmed(v)
+	}
+}
+
+func (p *Pool) renewDue(ctx context.Context, v time.Duration) {
+	due := make(map[string][]broker.Lease)
+	p.mu.Lock()
+	for _, a := range p.running {
+		if !a.lost && time.Since(a.confirmed) >= v/4 {
+			due[a.c.Queue] = append(due[a.c.Queue], broker.Lease{ID: a.c.ID, Token: a.c.Token})
+		}
+	}
+	p.mu.Unlock()
+	for queue, leases := range due {
+		sent := time.Now()
+		rctx, cancel := context.WithTimeout(ctx, v/8)
+		held, err := p.b.Renew(rctx, queue, v, leases)
+		cancel()
+		if err != nil {
+			p.log.Warn("renewing leases failed", "queue", queue, "leases", len(leases), "err", err)
+			continue
+		}
+		p.mu.Lock()
+		for i, l := range leases {
+			a := p.running[l.ID]
+			if a == nil {
+				continue
+			}
+			if held[i] {
+				a.confirmed = sent
+			} else {
+				p.loseLease(a, "lease taken over")
+			}
+		}
+		p.mu.Unlock()
+	}
+}
+
+func (p *Pool) cancelUnconfirmed(v time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, a := range p.running {
+		if !a.lost && time.Since(a.confirmed) >= v/2 {
+			p.loseLease(a, "lease not confirmed in time")
+		}
+	}
+}
+
+// loseLease cancels a's handler; p.mu must be held.
+func (p *Pool) loseLease(a *attempt, why string) {
+	a.lost = true
+	if a.cancel != nil {
+		a.cancel(ErrLeaseLost)
+	}
+	p.log.Warn("lease lost: handler cancelled", "task_id", a.c.ID, "queue", a.c.Queue,
+		"name", a.c.Name, "attempt", a.c.Attempts, "why", why)
+}

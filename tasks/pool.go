@@ -1,0 +1,337 @@
+package tasks
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/runq/runq/broker"
+)
+
+// PoolConfig configures a worker Pool. Zero values are the documented
+// defaults.
+type PoolConfig struct {
+	// Queues are consumed in this order: a task of an earlier queue always
+	// goes first. Nil means ["default"].
+	Queues []string
+	// Concurrency is how many handlers run at once; 0 means 10.
+	Concurrency int
+	// Grace is how long shutdown waits for running handlers before it
+	// cancels them and hands their tasks back; 0 means 30s.
+	Grace time.Duration
+	// VisibilityTimeout is the lease: a task whose worker stops renewing it
+	// for this long is handed to another worker; 0 means 30s.
+	VisibilityTimeout time.Duration
+	// MaxCrashes is how many times a task whose worker was lost mid-attempt
+	// is redelivered before it fails as poison; 0 means 3, -1 no limit.
+	MaxCrashes int
+	// Backoff returns the wait before retry n (1 for the first retry);
+	// nil means ExponentialBackoff(time.Second, time.Hour).
+	Backoff func(n int) time.Duration
+	// DefaultTimeout bounds an attempt of a task stored without a timeout;
+	// 0 means 30m.
+	DefaultTimeout time.Duration
+	// Logger receives the pool's logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+func (c PoolConfig) withDefaults() PoolConfig {
+	if len(c.Queues) == 0 {
+		c.Queues = []string{DefaultQueue}
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = 10
+	}
+	if c.Grace <= 0 {
+		c.Grace = 30 * time.Second
+	}
+	if c.VisibilityTimeout <= 0 {
+		c.VisibilityTimeout = 30 * time.Second
+	}
+	if c.MaxCrashes == 0 {
+		c.MaxCrashes = 3
+	}
+	if c.Backoff == nil {
+		c.Backoff = ExponentialBackoff(time.Second, time.Hour)
+	}
+	if c.DefaultTimeout <= 0 {
+		c.DefaultTimeout = DefaultTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// maxBatch caps how many tasks one claim takes.
+const maxBatch = 64
+
+// Pool runs the handlers of a Registry on tasks from its queues.
+type Pool struct {
+	b   *broker.Broker
+	reg *Registry
+	cfg PoolConfig
+	log *slog.Logger
+
+	slots   chan struct{} // one token per running handler
+	nudge   chan struct{} // wakes the maintainer when a retry is scheduled
+	handled sync.WaitGroup
+
+	mu      sync.Mutex
+	running map[uuid.UUID]*attempt
+
+	stats poolCounters
+}
+
+// NewPool returns a Pool that runs reg's handlers on tasks from b. Queue
+// names are checked by Run.
+func NewPool(b *broker.Broker, reg *Registry, cfg PoolConfig) *Pool {
+	cfg = cfg.withDefaults()
+	return &Pool{
+		b:       b,
+		reg:     reg,
+		cfg:     cfg,
+		log:     cfg.Logger,
+		slots:   make(chan struct{}, cfg.Concurrency),
+		nudge:   make(chan struct{}, 1),
+		running: make(map[uuid.UUID]*attempt),
+	}
+}
+
+// attempt is one handler run in progress.
+type attempt struct {
+	c         *broker.Claimed
+	cancel    context.CancelCauseFunc
+	confirmed time.Time // local time a successful claim or renewal was sent
+	lost      bool      // lease lost or abandoned: a zombie if still running
+}
+
+// Run registers the pool's task names, then claims and runs tasks until ctx
+// ends. It then stops claiming, waits up to Grace for running handlers,
+// cancels the rest and hands their tasks back to their queues at once, and
+// returns. Handler contexts do not derive from ctx, so stopping does not
+// cut work in flight short before the grace period.
+func (p *Pool) Run(ctx context.Context) error {
+	for _, q := range p.cfg.Queues {
+		if err := broker.ValidQueue(q); err != nil {
+			return err
+		}
+	}
+	if err := RegisterNames(ctx, p.b, p.reg); err != nil {
+		return err
+	}
+	work, stopWork := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer stopWork(ErrShutdown)
+
+	keeperCtx, stopKeeper := context.WithCancel(context.WithoutCancel(ctx))
+	var bg sync.WaitGroup
+	bg.Add(2)
+	go func() { defer bg.Done(); p.keepLeases(keeperCtx) }()
+	go func() { defer bg.Done(); p.maintain(ctx) }()
+
+	p.log.Info("worker pool started", "queues", p.cfg.Queues, "concurrency", p.cfg.Concurrency,
+		"handlers", p.reg.Names(), "visibility_timeout", p.cfg.VisibilityTimeout)
+	p.fetch(ctx, work)
+	p.drain(stopWork)
+	stopKeeper()
+	bg.Wait()
+	p.log.Info("worker pool stopped")
+	return nil
+}
+
+// drain waits for running handlers, up to Grace; then cancels them and, a
+// moment later, hands back the tasks of handlers that ignore cancellation.
+func (p *Pool) drain(stopWork context.CancelCauseFunc) {
+	done := make(chan struct{})
+	go func() { p.handled.Wait(); close(done) }()
+	if n := p.Running(); n > 0 {
+		p.log.Info("worker stopping: waiting for running tasks", "running", n, "grace", p.cfg.Grace)
+	}
+	select {
+	case <-done:
+		return
+	case <-time.After(p.cfg.Grace):
+	}
+	p.log.Warn("grace period over: cancelling running tasks and handing them back", "running", p.Running())
+	stopWork(ErrShutdown)
+	select {
+	case <-done:
+		return
+	case <-time.After(time.Second):
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, a := range p.abandon() {
+		err := p.b.Finish(ctx, broker.Finish{Claimed: a.c, Outcome: broker.Release})
+		p.log.Warn("handler ignores cancellation: task handed back while it still runs",
+			"task_id", a.c.ID, "queue", a.c.Queue, "name", a.c.Name, "err", err)
+	}
+}
+
+// abandon marks every running attempt lost and returns them.
+func (p *Pool) abandon() []*attempt {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []*attempt
+	for _, a := range p.running {
+		if !a.lost {
+			a.lost = true
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Running returns how many handlers are running, zombies included.
+func (p *Pool) Running() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.running)
+}
+
+// fetch claims tasks while there are free slots, until ctx ends.
+func (p *Pool) fetch(ctx, work context.Context) {
+	backoff := newRetryDelay(50*time.Millisecond, 5*time.Second)
+	for ctx.Err() == nil {
+		n := p.acquire(ctx)
+		if n == 0 {
+			return
+		}
+		claimed, err := p.claim(ctx, n)
+		for range n - len(claimed) {
+			<-p.slots
+		}
+		for _, c := range claimed {
+			p.launch(work, c)
+		}
+		switch {
+		case err != nil:
+			p.log.Error("claim failed; retrying", "err", err, "in", backoff.peek())
+			backoff.sleep(ctx)
+		case len(claimed) > 0:
+			backoff.reset()
+		default:
+			if _, err := p.b.WaitReady(ctx, p.cfg.Queues, time.Second); err != nil && ctx.Err() == nil {
+				p.log.Error("waiting for tasks failed; retrying", "err", err, "in", backoff.peek())
+				backoff.sleep(ctx)
+			}
+		}
+	}
+}
+
+// acquire blocks for one free slot, then takes as many more as are free, up
+// to maxBatch. It returns 0 when ctx ends first.
+func (p *Pool) acquire(ctx context.Context) int {
+	select {
+	case p.slots <- struct{}{}:
+	case <-ctx.Done():
+		return 0
+	}
+	n := 1
+	for n < maxBatch {
+		select {
+		case p.slots <- struct{}{}:
+			n++
+		default:
+			return n
+		}
+	}
+	return n
+}
+
+// claim takes up to n tasks, from the queues in order.
+func (p *Pool) claim(ctx context.Context, n int) ([]*broker.Claimed, error) {
+	var out []*broker.Claimed
+	for _, q := range p.cfg.Queues {
+		sent := time.Now()
+		got, err := p.b.Claim(ctx, q, n-len(out), p.cfg.VisibilityTimeout)
+		if err != nil {
+			return out, err
+		}
+		for i := range got {
+			c := &got[i]
+			p.track(c, sent)
+			out = append(out, c)
+		}
+		if len(out) == n {
+			break
+		}
+	}
+	return out, nil
+}
+
+func (p *Pool) track(c *broker.Claimed, sent time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.running[c.ID] = &attempt{c: c, confirmed: sent}
+}
+
+// launch runs c's handler in a goroutine holding one slot.
+func (p *Pool) launch(work context.Context, c *broker.Claimed) {
+	ctx, cancel := context.WithCancelCause(work)
+	p.mu.Lock()
+	p.running[c.ID].cancel = cancel
+	p.mu.Unlock()
+	p.handled.Add(1)
+	go func() {
+		defer p.handled.Done()
+		defer func() { <-p.slots }()
+		defer cancel(nil)
+		p.execute(ctx, c)
+		p.mu.Lock()
+		delete(p.running, c.ID)
+		p.mu.Unlock()
+	}()
+}
+
+// Stats returns the pool's counters since it was made.
+func (p *Pool) Stats() PoolStats {
+	s := p.stats.snapshot()
+	p.mu.Lock()
+	for _, a := range p.running {
+		if a.lost {
+			s.Zombies++
+		}
+	}
+	s.Running = len(p.running)
+	p.mu.Unlock()
+	return s
+}
+
+// PoolStats counts what a pool has done.
+type PoolStats struct {
+	Succeeded int64 // attempts that stored a result
+	Failed    int64 // attempts that failed the task for good
+	Retried   int64 // attempts that failed and scheduled a retry
+	Released  int64 // attempts handed back at shutdown
+	Panics    int64 // attempts whose handler panicked
+	LeaseLost int64 // attempts whose outcome was refused: the lease was gone
+	Running   int   // handlers running now
+	Zombies   int   // of those, handlers whose lease is lost or abandoned
+}
+
+type poolCounters struct {
+	succeeded, failed, retried, released, panics, leaseLost atomic.Int64
+}
+
+func (c *poolCounters) snapshot() PoolStats {
+	return PoolStats{
+		Succeeded: c.succeeded.Load(), Failed: c.failed.Load(), Retried: c.retried.Load(),
+		Released: c.released.Load(), Panics: c.panics.Load(), LeaseLost: c.leaseLost.Load(),
+	}
+}
+
+// errIs reports whether err is any of targets.
+func errIs(err error, targets ...error) bool {
+	for _, t := range targets {
+		if errors.Is(err, t) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,17 @@
+package tasks
+
+import (
+	"encoding/json"
+
+	"github.com/google/uuid"
+)
+
+// Task is one attempt at a task, as a handler sees it.
+type Task struct {
+	ID         uuid.UUID
+	Name       string
+	Queue      string
+	Payload    json.RawMessage
+	Attempt    int // 1 for the first attempt
+	MaxRetries int // retries allowed after the first failed attempt
+}
