@@ -183,4 +183,3 @@ func (b *Broker) Stats(ctx context.Context, queue string) (QueueStats, error) {
 	}
 	return QueueStats{Pending: p.Val(), Leased: l.Val(), Scheduled: s.Val()}, nil
 }
-
