@@ -33,33 +33,39 @@ func (p *Pool) execute(ctx context.Context, c *broker.Claimed) {
 	} else {
 		err = fmt.Errorf("no handler for %q in this worker (it handles %v)", c.Name, p.reg.Names())
 	}
+	// A result is recorded whatever ended the context: the write is fenced
+	// by the lease, so it lands only if this attempt still holds it. An
+	// error caused by shutdown or a lost lease is not the task's failure:
+	// the task is handed back (again fenced) instead.
 	f := broker.Finish{Claimed: c}
-	switch cause := context.Cause(ctx); {
-	case errors.Is(cause, ErrLeaseLost):
-		log.Warn("attempt ended after its lease was lost; its outcome is not recorded", "err", err)
-		p.stats.leaseLost.Add(1)
-		return
-	case errors.Is(cause, ErrShutdown):
-		f.Outcome = broker.Release
+	switch {
 	case err == nil:
-		f.Outcome, f.Result, err = broker.Succeeded, nil, nil
-		raw, merr := json.Marshal(result)
-		switch {
-		case merr != nil:
-			err = fmt.Errorf("result is not JSON-encodable: %v: %w", merr, ErrSkipRetry)
-		case len(raw) > MaxResult:
-			err = fmt.Errorf("result is %d bytes, over the limit of %d: %w", len(raw), MaxResult, ErrSkipRetry)
-		default:
-			f.Result = raw
+		f.Result, err = encodeResult(result)
+		if err == nil {
+			f.Outcome = broker.Succeeded
 		}
+	case errIs(context.Cause(ctx), ErrShutdown, ErrLeaseLost):
+		f.Outcome = broker.Release
 	}
-	if err != nil && f.Outcome == "" {
+	if f.Outcome == "" {
 		if errors.Is(context.Cause(ctx), ErrTimeout) {
 			err = fmt.Errorf("timed out after %s: %w", timeout, err)
 		}
 		p.failure(&f, err)
 	}
 	p.record(log, f)
+}
+
+// encodeResult renders a handler's result as the JSON to store.
+func encodeResult(v any) ([]byte, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("result is not JSON-encodable: %v: %w", err, ErrSkipRetry)
+	}
+	if len(raw) > MaxResult {
+		return nil, fmt.Errorf("result is %d bytes, over the limit of %d: %w", len(raw), MaxResult, ErrSkipRetry)
+	}
+	return raw, nil
 }
 
 // failure turns a failed attempt into a retry or a final failure.

@@ -4,11 +4,13 @@
 -- ARGV[1] task ID, ARGV[2] lease token, ARGV[3] outcome: succeeded | failed |
 -- retry | release, ARGV[4] result JSON (succeeded) or error text,
 -- ARGV[5] retry delay ms (retry), ARGV[6] done channel
--- returns 1 applied; 2 already applied by this token (a resent call);
+-- returns 1 applied; 2 already applied by this token (a resent call: the
+-- hash keeps the token and has left 'running');
 -- 0 the lease is not held: a late (zombie) attempt, nothing is written.
 local id, token, outcome = ARGV[1], ARGV[2], ARGV[3]
 if redis.call('HGET', KEYS[3], id) ~= token then
-  if redis.call('HGET', KEYS[1], 'token') == token then
+  local f = redis.call('HMGET', KEYS[1], 'token', 'status')
+  if f[1] == token and f[2] ~= 'running' then
     return 2
   end
   return 0

@@ -1,0 +1,444 @@
+package broker_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/runq/runq/broker"
+	"github.com/runq/runq/broker/redistest"
+)
+
+// bundle is what each conformance test needs.
+type bundle struct {
+	ctx  context.Context
+	be   redistest.Backend
+	b    *broker.Broker
+	keys broker.Keys
+}
+
+// setup returns one bundle per backend. Every script call made through it
+// is checked to touch keys of a single hash slot.
+func setup(t *testing.T) []bundle {
+	t.Helper()
+	var out []bundle
+	for _, be := range redistest.Backends(t) {
+		be.Client.AddHook(slotCheck{t: t})
+		out = append(out, bundle{ctx: context.Background(), be: be, b: broker.New(be.Client, be.Keys), keys: be.Keys})
+	}
+	return out
+}
+
+// each runs fn as a parallel subtest per backend.
+func each(t *testing.T, fn func(t *testing.T, s bundle)) {
+	t.Helper()
+	t.Parallel()
+	for _, s := range setup(t) {
+		t.Run(s.be.Name, func(t *testing.T) {
+			fn(t, s)
+		})
+	}
+}
+
+// slotCheck fails the test when an EVAL or EVALSHA declares keys of more
+// than one hash slot (computed in Go: miniredis has no CLUSTER KEYSLOT).
+type slotCheck struct{ t *testing.T }
+
+func (h slotCheck) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h slotCheck) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (h slotCheck) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		args := cmd.Args()
+		if name := strings.ToLower(fmt.Sprint(args[0])); (name == "evalsha" || name == "eval") && len(args) > 2 {
+			n, _ := strconv.Atoi(fmt.Sprint(args[2]))
+			keys := args[3 : 3+n]
+			for _, k := range keys {
+				if broker.Slot(fmt.Sprint(k)) != broker.Slot(fmt.Sprint(keys[0])) {
+					h.t.Errorf("script declares keys in different slots: %v", keys)
+				}
+			}
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func enqueue(t *testing.T, s bundle, queue, name string, maxRetries int) uuid.UUID {
+	t.Helper()
+	id, err := broker.NewID(queue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.b.Enqueue(s.ctx, broker.NewTask{ID: id, Name: name, Queue: queue, Payload: []byte(`{"n":1}`),
+		MaxRetries: maxRetries, Timeout: time.Minute, ResultTTL: time.Hour})
+	if err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
+	return id
+}
+
+func claimOne(t *testing.T, s bundle, queue string, lease time.Duration) broker.Claimed {
+	t.Helper()
+	got, err := s.b.Claim(s.ctx, queue, 1, lease)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("Claim(%q, 1) = %d tasks, %v; want 1", queue, len(got), err)
+	}
+	return got[0]
+}
+
+func hget(t *testing.T, s bundle, id uuid.UUID, field string) string {
+	t.Helper()
+	v, err := s.be.Client.HGet(s.ctx, s.keys.Task(id), field).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func stats(t *testing.T, s bundle, queue string) broker.QueueStats {
+	t.Helper()
+	st, err := s.b.Stats(s.ctx, queue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// reapUntil reaps queue until want tasks were handed back, or fails after
+// a deadline: leases expire on Redis's real clock.
+func reapUntil(t *testing.T, s bundle, queue string, maxCrashes int, want broker.Reaped) {
+	t.Helper()
+	var total broker.Reaped
+	deadline := time.Now().Add(5 * time.Second)
+	for total != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("Reap: handed back %+v after 5s, want %+v", total, want)
+		}
+		r, err := s.b.Reap(s.ctx, queue, 100, maxCrashes)
+		if err != nil {
+			t.Fatalf("Reap: %v", err)
+		}
+		total.Requeued += r.Requeued
+		total.Poisoned += r.Poisoned
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestEnqueueClaimSucceed(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		ps := s.be.Client.Subscribe(s.ctx, s.keys.DoneChannel())
+		defer ps.Close()
+		if _, err := ps.Receive(s.ctx); err != nil {
+			t.Fatal(err)
+		}
+		id := enqueue(t, s, "q", "echo", 3)
+		if got := hget(t, s, id, "status"); got != "queued" {
+			t.Fatalf("status after Enqueue = %q, want queued", got)
+		}
+		c := claimOne(t, s, "q", time.Minute)
+		if c.ID != id || c.Name != "echo" || string(c.Payload) != `{"n":1}` || c.Attempts != 1 || c.MaxRetries != 3 || c.Timeout != time.Minute {
+			t.Fatalf("Claim = %+v, want the enqueued task at attempt 1", c)
+		}
+		if got := hget(t, s, id, "status"); got != "running" {
+			t.Fatalf("status after Claim = %q, want running", got)
+		}
+		if st := stats(t, s, "q"); st != (broker.QueueStats{Leased: 1}) {
+			t.Fatalf("Stats after Claim = %+v, want 1 leased", st)
+		}
+		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &c, Outcome: broker.Succeeded, Result: []byte(`"ok"`)}); err != nil {
+			t.Fatalf("Finish: %v", err)
+		}
+		if got := hget(t, s, id, "result"); got != `"ok"` {
+			t.Errorf("result = %q, want %q", got, `"ok"`)
+		}
+		if got := hget(t, s, id, "status"); got != "succeeded" {
+			t.Errorf("status = %q, want succeeded", got)
+		}
+		ttl := s.be.Client.PTTL(s.ctx, s.keys.Task(id)).Val()
+		if ttl <= 59*time.Minute || ttl > time.Hour {
+			t.Errorf("PTTL of finished task = %v, want about 1h", ttl)
+		}
+		if st := stats(t, s, "q"); st != (broker.QueueStats{}) {
+			t.Errorf("Stats after Finish = %+v, want all empty", st)
+		}
+		msg, err := ps.ReceiveMessage(s.ctx)
+		if err != nil || msg.Payload != id.String() {
+			t.Errorf("done channel got %v, %v; want %s", msg, err, id)
+		}
+		// A resent Finish is applied once and reports success.
+		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &c, Outcome: broker.Failed, Error: "late"}); err != nil {
+			t.Errorf("resent Finish = %v, want nil", err)
+		}
+		if got := hget(t, s, id, "status"); got != "succeeded" {
+			t.Errorf("status after resent Finish = %q, want succeeded", got)
+		}
+	})
+}
+
+func TestEnqueueIsIdempotent(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		id, _ := broker.NewID("q")
+		nt := broker.NewTask{ID: id, Name: "echo", Queue: "q", Payload: []byte("null"), ResultTTL: time.Hour}
+		first, err := s.b.Enqueue(s.ctx, nt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := s.b.Enqueue(s.ctx, nt)
+		if err != nil || !second.Equal(first) {
+			t.Fatalf("second Enqueue = %v, %v; want %v, nil", second, err, first)
+		}
+		if st := stats(t, s, "q"); st.Pending != 1 {
+			t.Fatalf("Pending after two Enqueues of one ID = %d, want 1", st.Pending)
+		}
+	})
+}
+
+func TestClaimIsFIFOAndBatched(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		var ids []uuid.UUID
+		for range 5 {
+			ids = append(ids, enqueue(t, s, "q", "echo", 0))
+		}
+		got, err := s.b.Claim(s.ctx, "q", 3, time.Minute)
+		if err != nil || len(got) != 3 {
+			t.Fatalf("Claim(3) = %d, %v; want 3", len(got), err)
+		}
+		rest, err := s.b.Claim(s.ctx, "q", 10, time.Minute)
+		if err != nil || len(rest) != 2 {
+			t.Fatalf("Claim(10) = %d, %v; want the 2 left", len(rest), err)
+		}
+		for i, c := range append(got, rest...) {
+			if c.ID != ids[i] {
+				t.Errorf("claim %d = %s, want %s (FIFO)", i, c.ID, ids[i])
+			}
+		}
+		none, err := s.b.Claim(s.ctx, "q", 10, time.Minute)
+		if err != nil || len(none) != 0 {
+			t.Errorf("Claim on empty queue = %d, %v; want 0, nil", len(none), err)
+		}
+	})
+}
+
+func TestExpiredLeaseIsRedeliveredAndFenced(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		id := enqueue(t, s, "q", "echo", 3)
+		zombie := claimOne(t, s, "q", 150*time.Millisecond)
+		reapUntil(t, s, "q", 3, broker.Reaped{Requeued: 1})
+		if got := hget(t, s, id, "status"); got != "queued" {
+			t.Fatalf("status after reap = %q, want queued", got)
+		}
+		held, err := s.b.Renew(s.ctx, "q", time.Minute, []broker.Lease{{ID: zombie.ID, Token: zombie.Token}})
+		if err != nil || len(held) != 1 || held[0] {
+			t.Fatalf("Renew of a reaped lease = %v, %v; want [false]", held, err)
+		}
+		second := claimOne(t, s, "q", time.Minute)
+		if second.Attempts != 2 || second.Crashes != 1 {
+			t.Fatalf("redelivered claim: attempts %d crashes %d, want 2 and 1", second.Attempts, second.Crashes)
+		}
+		err = s.b.Finish(s.ctx, broker.Finish{Claimed: &zombie, Outcome: broker.Succeeded, Result: []byte(`"zombie"`)})
+		if !errors.Is(err, broker.ErrLeaseLost) {
+			t.Fatalf("zombie Finish = %v, want ErrLeaseLost", err)
+		}
+		if got := hget(t, s, id, "status"); got != "running" {
+			t.Fatalf("status after zombie Finish = %q, want running (unchanged)", got)
+		}
+		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &second, Outcome: broker.Succeeded, Result: []byte(`"real"`)}); err != nil {
+			t.Fatalf("Finish by the lease holder: %v", err)
+		}
+		if got := hget(t, s, id, "result"); got != `"real"` {
+			t.Errorf("result = %s, want the lease holder's", got)
+		}
+		err = s.b.Finish(s.ctx, broker.Finish{Claimed: &zombie, Outcome: broker.Failed, Error: "late"})
+		if !errors.Is(err, broker.ErrLeaseLost) || hget(t, s, id, "result") != `"real"` {
+			t.Errorf("zombie Finish after success = %v, result %s; want ErrLeaseLost and the result unchanged", err, hget(t, s, id, "result"))
+		}
+	})
+}
+
+func TestRenewKeepsLease(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		enqueue(t, s, "q", "echo", 0)
+		c := claimOne(t, s, "q", 300*time.Millisecond)
+		for range 6 {
+			held, err := s.b.Renew(s.ctx, "q", 300*time.Millisecond, []broker.Lease{{ID: c.ID, Token: c.Token}})
+			if err != nil || !held[0] {
+				t.Fatalf("Renew = %v, %v; want [true]", held, err)
+			}
+			if r, err := s.b.Reap(s.ctx, "q", 10, 3); err != nil || r != (broker.Reaped{}) {
+				t.Fatalf("Reap of a renewed lease = %+v, %v; want nothing", r, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &c, Outcome: broker.Succeeded, Result: []byte("1")}); err != nil {
+			t.Fatalf("Finish after renewals: %v", err)
+		}
+	})
+}
+
+func TestRetryIsScheduledAndPromoted(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		id := enqueue(t, s, "q", "echo", 3)
+		c := claimOne(t, s, "q", time.Minute)
+		err := s.b.Finish(s.ctx, broker.Finish{Claimed: &c, Outcome: broker.Retry, Error: "boom", RetryIn: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := hget(t, s, id, "status"); got != "retrying" || hget(t, s, id, "error") != "boom" {
+			t.Fatalf("after Retry: status %q error %q, want retrying and boom", got, hget(t, s, id, "error"))
+		}
+		moved, next, err := s.b.Promote(s.ctx, "q", 10)
+		if err != nil || moved != 0 || time.Until(next) < 59*time.Minute {
+			t.Fatalf("Promote before due = %d, next %v, %v; want 0 and next in about 1h", moved, next, err)
+		}
+		// Make it due now.
+		if err := s.be.Client.ZAdd(s.ctx, s.keys.Scheduled("q"), redis.Z{Score: 1, Member: id.String()}).Err(); err != nil {
+			t.Fatal(err)
+		}
+		moved, next, err = s.b.Promote(s.ctx, "q", 10)
+		if err != nil || moved != 1 || !next.IsZero() {
+			t.Fatalf("Promote when due = %d, next %v, %v; want 1 and none next", moved, next, err)
+		}
+		again := claimOne(t, s, "q", time.Minute)
+		if again.Attempts != 2 || again.Failures != 1 {
+			t.Errorf("retried claim: attempts %d failures %d, want 2 and 1", again.Attempts, again.Failures)
+		}
+	})
+}
+
+func TestReleaseHandsBackAtHead(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		first := enqueue(t, s, "q", "echo", 0)
+		c := claimOne(t, s, "q", time.Minute)
+		enqueue(t, s, "q", "echo", 0)
+		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &c, Outcome: broker.Release}); err != nil {
+			t.Fatal(err)
+		}
+		if got := hget(t, s, first, "status"); got != "queued" {
+			t.Fatalf("status after Release = %q, want queued", got)
+		}
+		if again := claimOne(t, s, "q", time.Minute); again.ID != first {
+			t.Errorf("first claim after Release = %s, want the released %s", again.ID, first)
+		}
+	})
+}
+
+func TestCancel(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		queued := enqueue(t, s, "q", "echo", 0)
+		if st, err := s.b.Cancel(s.ctx, queued); err != nil || st != "canceled" {
+			t.Fatalf("Cancel(queued) = %q, %v; want canceled", st, err)
+		}
+		if st, err := s.b.Cancel(s.ctx, queued); err != nil || st != "canceled" {
+			t.Fatalf("Cancel again = %q, %v; want canceled (idempotent)", st, err)
+		}
+		if got, err := s.b.Claim(s.ctx, "q", 10, time.Minute); err != nil || len(got) != 0 {
+			t.Fatalf("Claim after Cancel = %d tasks, %v; want the canceled task dropped", len(got), err)
+		}
+		if st := stats(t, s, "q"); st != (broker.QueueStats{}) {
+			t.Errorf("Stats after dropping a canceled task = %+v, want empty", st)
+		}
+		running := enqueue(t, s, "q", "echo", 0)
+		claimOne(t, s, "q", time.Minute)
+		if st, err := s.b.Cancel(s.ctx, running); err != nil || st != "running" {
+			t.Errorf("Cancel(running) = %q, %v; want running (refused)", st, err)
+		}
+		missing, _ := broker.NewID("q")
+		if _, err := s.b.Cancel(s.ctx, missing); !errors.Is(err, broker.ErrNotFound) {
+			t.Errorf("Cancel(missing) = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestPoisonAfterMaxCrashes(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		id := enqueue(t, s, "q", "echo", 5)
+		claimOne(t, s, "q", 100*time.Millisecond)
+		reapUntil(t, s, "q", 1, broker.Reaped{Requeued: 1})
+		claimOne(t, s, "q", 100*time.Millisecond)
+		reapUntil(t, s, "q", 1, broker.Reaped{Poisoned: 1})
+		if got := hget(t, s, id, "status"); got != "failed" || !strings.Contains(hget(t, s, id, "error"), "poison") {
+			t.Errorf("after 2 crashes with max 1: status %q error %q, want failed with poison", got, hget(t, s, id, "error"))
+		}
+		if st := stats(t, s, "q"); st != (broker.QueueStats{}) {
+			t.Errorf("Stats = %+v, want empty", st)
+		}
+	})
+}
+
+func TestWaitReady(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		ok, err := s.b.WaitReady(s.ctx, []string{"a", "b"}, time.Second)
+		if err != nil || ok {
+			t.Fatalf("WaitReady on empty queues = %v, %v; want false", ok, err)
+		}
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err = s.b.WaitReady(s.ctx, []string{"a", "b"}, 5*time.Second)
+		}()
+		time.Sleep(50 * time.Millisecond)
+		id := enqueue(t, s, "b", "echo", 0)
+		wg.Wait()
+		if err != nil || !ok {
+			t.Fatalf("WaitReady after an enqueue = %v, %v; want true", ok, err)
+		}
+		if c := claimOne(t, s, "b", time.Minute); c.ID != id {
+			t.Errorf("WaitReady moved the list: claimed %s, want %s", c.ID, id)
+		}
+	})
+}
+
+func TestHandlers(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		if _, ok, err := s.b.HandlerDefaults(s.ctx, "x"); ok || err != nil {
+			t.Fatalf("HandlerDefaults before registering = %v, %v; want false", ok, err)
+		}
+		if err := s.b.RegisterHandlers(s.ctx, map[string]string{"x": `{"max_retries":2}`}); err != nil {
+			t.Fatal(err)
+		}
+		if v, ok, err := s.b.HandlerDefaults(s.ctx, "x"); !ok || err != nil || v != `{"max_retries":2}` {
+			t.Fatalf("HandlerDefaults = %q, %v, %v", v, ok, err)
+		}
+	})
+}
+
+// TestScriptHeaders checks that every Lua file documents its KEYS, ARGV
+// and reply in its opening comment.
+func TestScriptHeaders(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("lua/*.lua")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no Lua files: %v", err)
+	}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var header strings.Builder
+		for _, line := range strings.Split(string(src), "\n") {
+			if !strings.HasPrefix(line, "--") {
+				break
+			}
+			header.WriteString(line)
+		}
+		h := header.String()
+		for _, want := range []string{"KEYS[1]", "ARGV[1]", "returns"} {
+			if !strings.Contains(h, want) {
+				t.Errorf("%s: header does not mention %s", f, want)
+			}
+		}
+	}
+}

@@ -1,0 +1,393 @@
+package tasks_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/runq/runq/broker"
+	"github.com/runq/runq/results"
+	"github.com/runq/runq/tasks"
+)
+
+type addIn struct {
+	A, B int
+}
+type addOut struct {
+	Sum int `json:"sum"`
+}
+
+func TestTypedHandlerRoundTrip(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		tasks.Handle(s.reg, "add", func(ctx context.Context, tk *tasks.Task, in addIn) (addOut, error) {
+			return addOut{Sum: in.A + in.B}, nil
+		})
+		s.startPool(t, tasks.PoolConfig{})
+		rec := s.wait(t, s.submit(t, tasks.Request{Name: "add", Payload: payload(t, addIn{2, 40})}))
+		var out addOut
+		if err := json.Unmarshal(rec.Result, &out); err != nil || rec.Status != results.StatusSucceeded || out.Sum != 42 {
+			t.Fatalf("add(2, 40): %s result %s (%v), want succeeded {\"sum\":42}", rec.Status, rec.Result, err)
+		}
+		if rec.Attempts != 1 || rec.StartedAt == nil || rec.FinishedAt == nil {
+			t.Errorf("record %+v: want attempts 1 and start and finish times", rec)
+		}
+		bad := s.wait(t, s.submit(t, tasks.Request{Name: "add", Payload: json.RawMessage(`"not an object"`), MaxRetries: intp(5)}))
+		if bad.Status != results.StatusFailed || bad.Attempts != 1 || !strings.Contains(bad.Error, "payload does not decode") {
+			t.Errorf("add with a bad payload: %s after %d attempts, error %q; want failed at once", bad.Status, bad.Attempts, bad.Error)
+		}
+	})
+}
+
+func TestRetriesWithBackoff(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		var calls atomic.Int32
+		s.reg.HandleFunc("flaky", func(ctx context.Context, tk *tasks.Task) (any, error) {
+			if n := calls.Add(1); n < 3 {
+				return nil, fmt.Errorf("flake %d", n)
+			}
+			return tk.Attempt, nil
+		})
+		var mu sync.Mutex
+		var delays []int
+		s.startPool(t, tasks.PoolConfig{Backoff: func(n int) time.Duration {
+			mu.Lock()
+			defer mu.Unlock()
+			delays = append(delays, n)
+			return time.Duration(n) * 20 * time.Millisecond
+		}})
+		rec := s.wait(t, s.submit(t, tasks.Request{Name: "flaky", MaxRetries: intp(3)}))
+		if rec.Status != results.StatusSucceeded || rec.Attempts != 3 || string(rec.Result) != "3" || rec.Error != "" {
+			t.Fatalf("flaky: %s after %d attempts, result %s, error %q; want succeeded at attempt 3", rec.Status, rec.Attempts, rec.Result, rec.Error)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if fmt.Sprint(delays) != "[1 2]" {
+			t.Errorf("Backoff called with %v, want [1 2]", delays)
+		}
+	})
+}
+
+func TestRetriesRunOut(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		s.startPool(t, tasks.PoolConfig{})
+		rec := s.wait(t, s.submit(t, tasks.Request{Name: "fail", Payload: json.RawMessage(`{"message":"nope"}`), MaxRetries: intp(2)}))
+		if rec.Status != results.StatusFailed || rec.Attempts != 3 || rec.Error != "attempt 3: nope" {
+			t.Fatalf("fail with 2 retries: %s after %d attempts, error %q; want failed after 3 with the last error", rec.Status, rec.Attempts, rec.Error)
+		}
+	})
+}
+
+func TestSkipRetry(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		s.reg.HandleFunc("refuse", func(ctx context.Context, tk *tasks.Task) (any, error) {
+			return nil, fmt.Errorf("bad input: %w", tasks.ErrSkipRetry)
+		})
+		s.startPool(t, tasks.PoolConfig{})
+		rec := s.wait(t, s.submit(t, tasks.Request{Name: "refuse", MaxRetries: intp(5)}))
+		if rec.Status != results.StatusFailed || rec.Attempts != 1 {
+			t.Fatalf("refuse: %s after %d attempts; want failed after 1", rec.Status, rec.Attempts)
+		}
+	})
+}
+
+func TestTimeout(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		var sawCause atomic.Value
+		s.reg.HandleFunc("block", func(ctx context.Context, tk *tasks.Task) (any, error) {
+			<-ctx.Done()
+			sawCause.Store(context.Cause(ctx))
+			return nil, ctx.Err()
+		})
+		s.startPool(t, tasks.PoolConfig{})
+		rec := s.wait(t, s.submit(t, tasks.Request{Name: "block", Timeout: results.Duration(50 * time.Millisecond), MaxRetries: intp(1)}))
+		if rec.Status != results.StatusFailed || rec.Attempts != 2 || !strings.Contains(rec.Error, "timed out after 50ms") {
+			t.Fatalf("block: %s after %d attempts, error %q; want failed after 2 timed-out attempts", rec.Status, rec.Attempts, rec.Error)
+		}
+		if c, _ := sawCause.Load().(error); !errors.Is(c, tasks.ErrTimeout) {
+			t.Errorf("handler saw cause %v, want ErrTimeout", c)
+		}
+	})
+}
+
+func TestPanicIsRecovered(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		s.reg.HandleFunc("explode", func(ctx context.Context, tk *tasks.Task) (any, error) {
+			var m map[string]int
+			m["x"] = 1 // nil map write
+			return nil, nil
+		})
+		p, _ := s.startPool(t, tasks.PoolConfig{})
+		rec := s.wait(t, s.submit(t, tasks.Request{Name: "explode", MaxRetries: intp(0)}))
+		if rec.Status != results.StatusFailed || !strings.Contains(rec.Error, "panic: assignment to entry in nil map") ||
+			!strings.Contains(rec.Error, "goroutine ") {
+			t.Fatalf("explode: %s, error %q; want failed with the panic and its stack", rec.Status, rec.Error)
+		}
+		if after := s.wait(t, s.submit(t, tasks.Request{Name: "echo", Payload: json.RawMessage(`1`)})); after.Status != results.StatusSucceeded {
+			t.Fatalf("echo after a panic: %s, want succeeded (the pool keeps running)", after.Status)
+		}
+		if st := p.Stats(); st.Panics != 1 {
+			t.Errorf("Stats().Panics = %d, want 1", st.Panics)
+		}
+	})
+}
+
+func TestUnencodableResult(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		s.reg.HandleFunc("chan", func(ctx context.Context, tk *tasks.Task) (any, error) {
+			return make(chan int), nil
+		})
+		s.startPool(t, tasks.PoolConfig{})
+		rec := s.wait(t, s.submit(t, tasks.Request{Name: "chan", MaxRetries: intp(3)}))
+		if rec.Status != results.StatusFailed || rec.Attempts != 1 || !strings.Contains(rec.Error, "not JSON-encodable") {
+			t.Fatalf("chan: %s after %d attempts, error %q; want failed at once, not JSON-encodable", rec.Status, rec.Attempts, rec.Error)
+		}
+	})
+}
+
+// TestCrashedWorkerTaskIsRedelivered claims a task as a worker that then
+// vanishes (it never renews nor finishes); a live pool runs it once the
+// lease expires.
+func TestCrashedWorkerTaskIsRedelivered(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		if err := tasks.RegisterNames(context.Background(), s.b, s.reg); err != nil {
+			t.Fatal(err)
+		}
+		id := s.submit(t, tasks.Request{Name: "echo", Payload: json.RawMessage(`"hi"`)})
+		crashed, err := s.b.Claim(context.Background(), tasks.DefaultQueue, 1, 300*time.Millisecond)
+		if err != nil || len(crashed) != 1 {
+			t.Fatalf("Claim = %d, %v", len(crashed), err)
+		}
+		s.startPool(t, tasks.PoolConfig{VisibilityTimeout: 300 * time.Millisecond})
+		rec := s.wait(t, id)
+		if rec.Status != results.StatusSucceeded || rec.Attempts != 2 || rec.Crashes != 1 || string(rec.Result) != `"hi"` {
+			t.Fatalf("redelivered task: %+v; want succeeded at attempt 2 after 1 crash", rec)
+		}
+		err = s.b.Finish(context.Background(), broker.Finish{Claimed: &crashed[0], Outcome: broker.Failed, Error: "zombie"})
+		if !errors.Is(err, broker.ErrLeaseLost) {
+			t.Errorf("Finish by the crashed worker = %v, want ErrLeaseLost", err)
+		}
+	})
+}
+
+// TestLostLeaseCancelsHandler takes a running task's lease away (as a
+// reaper on another machine would after a partition) and checks the
+// handler is told, and its outcome discarded.
+func TestLostLeaseCancelsHandler(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		started := make(chan struct{})
+		cause := make(chan error, 1)
+		s.reg.HandleFunc("long", func(ctx context.Context, tk *tasks.Task) (any, error) {
+			close(started)
+			<-ctx.Done()
+			cause <- context.Cause(ctx)
+			return "too late", nil
+		})
+		p, _ := s.startPool(t, tasks.PoolConfig{VisibilityTimeout: 400 * time.Millisecond})
+		id := s.submit(t, tasks.Request{Name: "long"})
+		<-started
+		if err := s.be.Client.HDel(context.Background(), s.be.Keys.Owners(tasks.DefaultQueue), id.String()).Err(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case c := <-cause:
+			if !errors.Is(c, tasks.ErrLeaseLost) {
+				t.Fatalf("handler cause = %v, want ErrLeaseLost", c)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("handler not cancelled 10s after its lease was taken")
+		}
+		until(t, "the lost attempt to be counted", func() bool { return p.Stats().LeaseLost == 1 })
+		rec, err := s.store.Get(context.Background(), id)
+		if err != nil || rec.Status != results.StatusRunning || rec.Result != nil {
+			t.Errorf("record after a lost lease: %+v, %v; want still running with no result", rec, err)
+		}
+	})
+}
+
+func TestGracefulShutdownFinishesRunningTasks(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		_, stop := s.startPool(t, tasks.PoolConfig{Grace: 10 * time.Second})
+		id := s.submit(t, tasks.Request{Name: "sleep", Payload: json.RawMessage(`{"ms":300}`)})
+		until(t, "the task to start", func() bool {
+			rec, _ := s.store.Get(context.Background(), id)
+			return rec.Status == results.StatusRunning
+		})
+		stop()
+		rec, err := s.store.Get(context.Background(), id)
+		if err != nil || rec.Status != results.StatusSucceeded {
+			t.Fatalf("after shutdown: %s, %v; want the running task succeeded before Run returned", rec.Status, err)
+		}
+	})
+}
+
+func TestShutdownAfterGraceHandsTasksBack(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		p, stop := s.startPool(t, tasks.PoolConfig{Grace: 50 * time.Millisecond})
+		id := s.submit(t, tasks.Request{Name: "sleep", Payload: json.RawMessage(`{"ms":60000}`)})
+		until(t, "the task to start", func() bool {
+			rec, _ := s.store.Get(context.Background(), id)
+			return rec.Status == results.StatusRunning
+		})
+		stop()
+		if st := p.Stats(); st.Released != 1 {
+			t.Fatalf("Stats().Released = %d, want 1", st.Released)
+		}
+		rec, _ := s.store.Get(context.Background(), id)
+		if rec.Status != results.StatusQueued {
+			t.Fatalf("after shutdown: %s, want queued again at once", rec.Status)
+		}
+		st, _ := s.b.Stats(context.Background(), tasks.DefaultQueue)
+		if st.Pending != 1 || st.Leased != 0 {
+			t.Fatalf("queue after shutdown: %+v, want the task pending, not leased", st)
+		}
+	})
+}
+
+func TestShutdownAbandonsHandlersIgnoringCancellation(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		release := make(chan struct{})
+		t.Cleanup(func() { close(release) })
+		s.reg.HandleFunc("stubborn", func(ctx context.Context, tk *tasks.Task) (any, error) {
+			<-release // ignores ctx
+			return "late", nil
+		})
+		_, stop := s.startPool(t, tasks.PoolConfig{Grace: 50 * time.Millisecond})
+		id := s.submit(t, tasks.Request{Name: "stubborn"})
+		until(t, "the task to start", func() bool {
+			rec, _ := s.store.Get(context.Background(), id)
+			return rec.Status == results.StatusRunning
+		})
+		stop()
+		rec, _ := s.store.Get(context.Background(), id)
+		if rec.Status != results.StatusQueued {
+			t.Fatalf("after shutdown: %s, want queued (handed back though its handler still runs)", rec.Status)
+		}
+	})
+}
+
+func TestQueuesInPriorityOrder(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		var mu sync.Mutex
+		var order []string
+		s.reg.HandleFunc("note", func(ctx context.Context, tk *tasks.Task) (any, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			order = append(order, tk.Queue)
+			return nil, nil
+		})
+		if err := tasks.RegisterNames(context.Background(), s.b, s.reg); err != nil {
+			t.Fatal(err)
+		}
+		var last []string
+		for _, q := range []string{"low", "low", "high", "low", "high"} {
+			last = append(last, s.submit(t, tasks.Request{Name: "note", Queue: q}).String())
+		}
+		s.startPool(t, tasks.PoolConfig{Queues: []string{"high", "low"}, Concurrency: 1})
+		for _, id := range last {
+			s.wait(t, mustParse(t, id))
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if got := strings.Join(order, ","); got != "high,high,low,low,low" {
+			t.Errorf("run order = %s, want high,high,low,low,low", got)
+		}
+	})
+}
+
+func TestConcurrencyLimit(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		var now, peak atomic.Int32
+		s.reg.HandleFunc("count", func(ctx context.Context, tk *tasks.Task) (any, error) {
+			n := now.Add(1)
+			for {
+				p := peak.Load()
+				if n <= p || peak.CompareAndSwap(p, n) {
+					break
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+			now.Add(-1)
+			return nil, nil
+		})
+		if err := tasks.RegisterNames(context.Background(), s.b, s.reg); err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for range 30 {
+			ids = append(ids, s.submit(t, tasks.Request{Name: "count"}).String())
+		}
+		s.startPool(t, tasks.PoolConfig{Concurrency: 4})
+		for _, id := range ids {
+			if rec := s.wait(t, mustParse(t, id)); rec.Status != results.StatusSucceeded {
+				t.Fatalf("task %s: %s", id, rec.Status)
+			}
+		}
+		if p := peak.Load(); p > 4 || p < 2 {
+			t.Errorf("peak concurrent handlers = %d, want 2 to 4 with Concurrency 4", p)
+		}
+	})
+}
+
+func TestResultTTL(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		s.startPool(t, tasks.PoolConfig{})
+		id := s.submit(t, tasks.Request{Name: "echo", ResultTTL: results.Duration(2 * time.Second)})
+		s.wait(t, id)
+		ttl := s.be.Client.PTTL(context.Background(), s.be.Keys.Task(id)).Val()
+		if ttl <= 0 || ttl > 2*time.Second {
+			t.Fatalf("PTTL of a finished task = %v, want (0, 2s]", ttl)
+		}
+		if s.be.Mini == nil {
+			return // a real Redis expires it in real time; the TTL is what we check
+		}
+		s.be.Mini.FastForward(3 * time.Second)
+		if _, err := s.store.Get(context.Background(), id); !errors.Is(err, results.ErrNotFound) {
+			t.Errorf("Get after the TTL = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestQueuedTasksDoNotExpire(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		if err := tasks.RegisterNames(context.Background(), s.b, s.reg); err != nil {
+			t.Fatal(err)
+		}
+		id := s.submit(t, tasks.Request{Name: "echo"})
+		if ttl := s.be.Client.PTTL(context.Background(), s.be.Keys.Task(id)).Val(); ttl != -1 {
+			t.Errorf("PTTL of a queued task = %v, want -1 (no expiry)", ttl)
+		}
+	})
+}
+
+func TestCanceledTaskNeverRuns(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		var ran atomic.Int32
+		s.reg.HandleFunc("count", func(ctx context.Context, tk *tasks.Task) (any, error) {
+			ran.Add(1)
+			return nil, nil
+		})
+		if err := tasks.RegisterNames(context.Background(), s.b, s.reg); err != nil {
+			t.Fatal(err)
+		}
+		canceled := s.submit(t, tasks.Request{Name: "count"})
+		if err := s.client.Cancel(context.Background(), canceled); err != nil {
+			t.Fatalf("Cancel: %v", err)
+		}
+		after := s.submit(t, tasks.Request{Name: "count"})
+		s.startPool(t, tasks.PoolConfig{})
+		s.wait(t, after)
+		rec, _ := s.store.Get(context.Background(), canceled)
+		if rec.Status != results.StatusCanceled || ran.Load() != 1 {
+			t.Fatalf("canceled task: %s, handler ran %d times; want canceled and 1 run (the other task)", rec.Status, ran.Load())
+		}
+		if err := s.client.Cancel(context.Background(), after); !errors.Is(err, tasks.ErrFinished) {
+			t.Errorf("Cancel(finished) = %v, want ErrFinished", err)
+		}
+	})
+}
