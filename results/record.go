@@ -142,9 +142,12 @@ func (d *decoder) json(field string) json.RawMessage {
 	return json.RawMessage(v)
 }
 
-// UnmarshalJSON reads a duration string such as "30s". Negative durations
-// are refused.
+// UnmarshalJSON reads a duration string such as "30s"; null leaves d as it
+// is, like an absent field. Negative durations are refused.
 func (d *Duration) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("duration must be a string such as \"30s\"")

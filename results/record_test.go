@@ -1,0 +1,146 @@
+package results_test
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/runq/runq/results"
+)
+
+var testID = uuid.MustParse("0193f0c2-7c1a-7b3e-8a5d-2f1e0c9b4a77")
+
+func TestDecode(t *testing.T) {
+	t.Parallel()
+	full := map[string]string{
+		"name": "echo", "queue": "default", "status": "succeeded", "payload": `{"a":1}`,
+		"result": `[1,2]`, "attempts": "2", "max_retries": "3", "timeout_ms": "30000",
+		"ttl_ms": "3600000", "created_ms": "1700000000000", "started_ms": "1700000000100",
+		"finished_ms": "1700000000200", "crashes": "1", "token": "abc", "failures": "1",
+	}
+	rec, err := results.Decode(testID, full)
+	if err != nil {
+		t.Fatalf("Decode(full) = %v", err)
+	}
+	want := results.Record{
+		ID: testID, Name: "echo", Queue: "default", Status: results.StatusSucceeded,
+		Payload: json.RawMessage(`{"a":1}`), Result: json.RawMessage(`[1,2]`), Attempts: 2, MaxRetries: 3,
+		Timeout: results.Duration(30 * time.Second), ResultTTL: results.Duration(time.Hour), Crashes: 1,
+		CreatedAt: time.UnixMilli(1700000000000).UTC(),
+	}
+	if rec.Name != want.Name || rec.Status != want.Status || string(rec.Payload) != string(want.Payload) ||
+		string(rec.Result) != string(want.Result) || rec.Attempts != 2 || rec.MaxRetries != 3 ||
+		rec.Timeout != want.Timeout || rec.ResultTTL != want.ResultTTL || rec.Crashes != 1 ||
+		!rec.CreatedAt.Equal(want.CreatedAt) || rec.StartedAt == nil || rec.FinishedAt == nil ||
+		rec.FinishedAt.Sub(rec.CreatedAt) != 200*time.Millisecond {
+		t.Fatalf("Decode(full) = %+v, want %+v", rec, want)
+	}
+	out, err := json.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{`"created_at":"2023-11-14T22:13:20Z"`, `"finished_at":"2023-11-14T22:13:20.2Z"`, `"timeout":"30s"`, `"status":"succeeded"`} {
+		if !strings.Contains(string(out), s) {
+			t.Errorf("JSON %s lacks %s", out, s)
+		}
+	}
+	if strings.Contains(string(out), "token") || strings.Contains(string(out), "failures") {
+		t.Errorf("JSON %s shows internal fields", out)
+	}
+
+	minimal, err := results.Decode(testID, map[string]string{"status": "queued", "created_ms": "1"})
+	if err != nil || string(minimal.Payload) != "null" || minimal.StartedAt != nil || minimal.Result != nil {
+		t.Errorf("Decode(minimal) = %+v, %v; want null payload and no start, result", minimal, err)
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		h    map[string]string
+		want error
+	}{
+		{"empty", map[string]string{}, results.ErrNotFound},
+		{"nil", nil, results.ErrNotFound},
+		{"unknown status", map[string]string{"status": "exploded"}, results.ErrCorrupt},
+		{"no status", map[string]string{"name": "x"}, results.ErrCorrupt},
+		{"bad attempts", map[string]string{"status": "queued", "attempts": "two"}, results.ErrCorrupt},
+		{"huge attempts", map[string]string{"status": "queued", "attempts": "99999999999999"}, results.ErrCorrupt},
+		{"bad time", map[string]string{"status": "queued", "created_ms": "yesterday"}, results.ErrCorrupt},
+		{"bad payload", map[string]string{"status": "queued", "payload": "{"}, results.ErrCorrupt},
+		{"bad result", map[string]string{"status": "succeeded", "result": "nope"}, results.ErrCorrupt},
+	}
+	for _, tt := range tests {
+		if _, err := results.Decode(testID, tt.h); !errors.Is(err, tt.want) {
+			t.Errorf("Decode(%s) = %v, want %v", tt.name, err, tt.want)
+		}
+	}
+}
+
+// FuzzDecode checks that no hash content panics Decode, and that whatever
+// decodes renders as valid JSON.
+func FuzzDecode(f *testing.F) {
+	f.Add("queued", `{"a":1}`, "", "1", "1700000000000", "")
+	f.Add("succeeded", `null`, `"ok"`, "3", "0", "5")
+	f.Add("failed", `[`, `x`, "-1", "-99", "abc")
+	f.Add("running", "\xff", "\x00", "9223372036854775807", "9223372036854775807", "1e3")
+	f.Fuzz(func(t *testing.T, status, payload, result, attempts, created, timeout string) {
+		h := map[string]string{"status": status, "payload": payload, "result": result,
+			"attempts": attempts, "created_ms": created, "timeout_ms": timeout}
+		rec, err := results.Decode(testID, h)
+		if err != nil {
+			if !errors.Is(err, results.ErrCorrupt) {
+				t.Fatalf("Decode error %v is not ErrCorrupt", err)
+			}
+			return
+		}
+		out, err := json.Marshal(rec)
+		if err != nil || !json.Valid(out) {
+			t.Fatalf("decoded record does not render: %v", err)
+		}
+	})
+}
+
+func TestDurationJSON(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{`"30s"`, 30 * time.Second, true},
+		{`"1m30s"`, 90 * time.Second, true},
+		{`"0s"`, 0, true},
+		{`"-5s"`, 0, false},
+		{`"abc"`, 0, false},
+		{`5`, 0, false},
+		{`null`, 0, true},
+		{`"9999999999h"`, 0, false},
+	} {
+		var d results.Duration
+		err := json.Unmarshal([]byte(tt.in), &d)
+		if (err == nil) != tt.ok || time.Duration(d) != tt.want {
+			t.Errorf("Unmarshal(%s) = %v, %v; want %v, ok=%v", tt.in, time.Duration(d), err, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestStatusTerminal(t *testing.T) {
+	t.Parallel()
+	for s, want := range map[results.Status]bool{
+		results.StatusQueued: false, results.StatusRunning: false, results.StatusRetrying: false,
+		results.StatusSucceeded: true, results.StatusFailed: true, results.StatusCanceled: true,
+	} {
+		if s.Terminal() != want || !s.Valid() {
+			t.Errorf("%s: Terminal() = %v, want %v; Valid() = %v", s, s.Terminal(), want, s.Valid())
+		}
+	}
+	if results.Status("nope").Valid() {
+		t.Error(`Status("nope").Valid() = true`)
+	}
+}

@@ -1,0 +1,143 @@
+package results_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+
+	"github.com/runq/runq/broker"
+	"github.com/runq/runq/broker/redistest"
+	"github.com/runq/runq/results"
+)
+
+type bundle struct {
+	be      redistest.Backend
+	b       *broker.Broker
+	watcher *results.Watcher
+	stop    func()
+}
+
+func setup(t *testing.T) []bundle {
+	t.Helper()
+	var out []bundle
+	for _, be := range redistest.Backends(t) {
+		w := results.NewWatcher(results.NewStore(be.Client, be.Keys), nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = w.Run(ctx) }()
+		var once sync.Once
+		stop := func() { once.Do(func() { cancel(); <-done }) }
+		t.Cleanup(stop)
+		out = append(out, bundle{be: be, b: broker.New(be.Client, be.Keys), watcher: w, stop: stop})
+	}
+	return out
+}
+
+func each(t *testing.T, fn func(t *testing.T, s bundle)) {
+	t.Helper()
+	t.Parallel()
+	for _, s := range setup(t) {
+		t.Run(s.be.Name, func(t *testing.T) { fn(t, s) })
+	}
+}
+
+func (s bundle) enqueueAndClaim(t *testing.T) broker.Claimed {
+	t.Helper()
+	ctx := context.Background()
+	id, _ := broker.NewID("q")
+	if _, err := s.b.Enqueue(ctx, broker.NewTask{ID: id, Name: "x", Queue: "q", Payload: []byte("1"), ResultTTL: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.b.Claim(ctx, "q", 1, time.Minute)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("Claim = %d, %v", len(got), err)
+	}
+	return got[0]
+}
+
+func TestWaitWakesManyWaitersOnFinish(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		c := s.enqueueAndClaim(t)
+		const waiters = 200
+		var wg sync.WaitGroup
+		errs := make(chan error, waiters)
+		for range waiters {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rec, err := s.watcher.Wait(context.Background(), c.ID, 30*time.Second)
+				if err == nil && rec.Status != results.StatusSucceeded {
+					err = errors.New("woke with status " + string(rec.Status))
+				}
+				errs <- err
+			}()
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for s.watcher.Waiting() < waiters {
+			if time.Now().After(deadline) {
+				t.Fatalf("only %d of %d waiters registered", s.watcher.Waiting(), waiters)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if err := s.b.Finish(context.Background(), broker.Finish{Claimed: &c, Outcome: broker.Succeeded, Result: []byte(`"ok"`)}); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("waiters not woken 10s after the task finished (their wait was 30s)")
+		}
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("Wait: %v", err)
+			}
+		}
+		if n := s.watcher.Waiting(); n != 0 {
+			t.Errorf("Waiting() = %d after all returned, want 0", n)
+		}
+	})
+}
+
+func TestWaitTimesOutWithCurrentRecord(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		c := s.enqueueAndClaim(t)
+		rec, err := s.watcher.Wait(context.Background(), c.ID, 50*time.Millisecond)
+		if err != nil || rec.Status != results.StatusRunning {
+			t.Fatalf("Wait on a running task = %s, %v; want running, nil", rec.Status, err)
+		}
+		missing, _ := broker.NewID("q")
+		if _, err := s.watcher.Wait(context.Background(), missing, time.Second); !errors.Is(err, results.ErrNotFound) {
+			t.Errorf("Wait(missing) = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestStoppedWatcherEndsWaits(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		c := s.enqueueAndClaim(t)
+		got := make(chan results.Status, 1)
+		go func() {
+			rec, _ := s.watcher.Wait(context.Background(), c.ID, time.Minute)
+			got <- rec.Status
+		}()
+		deadline := time.Now().Add(5 * time.Second)
+		for s.watcher.Waiting() == 0 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		s.stop()
+		select {
+		case st := <-got:
+			if st != results.StatusRunning {
+				t.Errorf("Wait after stop = %s, want the current status, running", st)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Wait still blocked 10s after the watcher stopped")
+		}
+	})
+}
