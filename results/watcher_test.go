@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/runq/runq/broker"
 	"github.com/runq/runq/broker/redistest"
 	"github.com/runq/runq/results"
