@@ -29,11 +29,12 @@ type Claimed struct {
 // leases the IDs in one atomic step, so no task is ever outside both the
 // queue and the lease set; start.lua then marks each running under the same
 // lease (its keys must be declared, so it cannot run before the IDs are
-// known). Canceled and vanished tasks are dropped on the way.
+// known). Canceled and vanished tasks are dropped on the way. Both scripts
+// are idempotent by the take's token, so a resent call does no harm.
 func (b *Broker) Claim(ctx context.Context, queue string, n int, lease time.Duration) ([]Claimed, error) {
 	token := newToken()
 	ids, err := takeScript.Run(ctx, b.rdb,
-		[]string{b.keys.Pending(queue), b.keys.Leases(queue), b.keys.Owners(queue)},
+		[]string{b.keys.Pending(queue), b.keys.Leases(queue), b.keys.Owners(queue), b.keys.Receipt(queue, token)},
 		n, ms(lease), token).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("broker: take from %s: %w", queue, err)
@@ -49,7 +50,7 @@ func (b *Broker) start(ctx context.Context, queue, token string, ids []string) (
 	if err != nil {
 		return nil, err
 	}
-	keys := append([]string{b.keys.Leases(queue), b.keys.Owners(queue)}, taskKeys...)
+	keys := append([]string{b.keys.Leases(queue), b.keys.Owners(queue), b.keys.Receipt(queue, token)}, taskKeys...)
 	args := make([]any, 0, len(ids)+1)
 	args = append(args, token)
 	for _, id := range ids {

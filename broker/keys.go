@@ -20,6 +20,7 @@ const DefaultPrefix = "runq"
 //	runq:{default}:leases     sorted set: task ID -> lease deadline (ms, Redis clock)
 //	runq:{default}:owners     hash: task ID -> token of the worker holding its lease
 //	runq:{default}:scheduled  sorted set: task ID -> time it may run again (ms)
+//	runq:{default}:take:<tok> list: IDs of one take, until they are started
 //
 // A task's hash is named by its ID, with a hash tag chosen to fall in the
 // same slot as its queue's tag (the slot is carried inside the ID; see NewID):
@@ -55,6 +56,10 @@ func (k Keys) Owners(queue string) string { return k.q(queue) + "owners" }
 
 // Scheduled names the sorted set of IDs waiting for a retry time.
 func (k Keys) Scheduled(queue string) string { return k.q(queue) + "scheduled" }
+
+// Receipt names the short-lived list of IDs taken under one lease token,
+// which makes take.lua idempotent; start.lua deletes it.
+func (k Keys) Receipt(queue, token string) string { return k.q(queue) + "take:" + token }
 
 // Task names the hash of the task with the given ID. The ID's slot bits
 // choose the hash tag, so the key lands in its queue's slot.

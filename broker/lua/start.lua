@@ -1,6 +1,7 @@
 -- start: mark leased tasks running and return what a worker needs to run them.
--- KEYS[1] leases zset, KEYS[2] owners hash, KEYS[3..n] task hashes
--- ARGV[1] lease token, ARGV[2..n] task IDs, in the order of KEYS[3..n]
+-- KEYS[1] leases zset, KEYS[2] owners hash, KEYS[3] receipt of the take,
+-- KEYS[4..n] task hashes
+-- ARGV[1] lease token, ARGV[2..n] task IDs, in the order of KEYS[4..n]
 -- returns one entry per ID: false when the lease is not held by the token, or
 -- the task is gone, canceled or finished (its lease is then dropped); else
 -- {name, payload, attempts, max_retries, timeout_ms, failures, crashes}.
@@ -8,9 +9,10 @@
 local token = ARGV[1]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('DEL', KEYS[3])
 local out = {}
 for i = 2, #ARGV do
-  local id, key = ARGV[i], KEYS[i + 1]
+  local id, key = ARGV[i], KEYS[i + 2]
   local entry = false
   if redis.call('HGET', KEYS[2], id) == token then
     local f = redis.call('HMGET', key, 'status', 'token')
