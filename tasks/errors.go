@@ -7,7 +7,8 @@ import "errors"
 var (
 	// ErrSkipRetry, wrapped into a handler's error, fails the task at once
 	// instead of retrying it: fmt.Errorf("bad url: %w", tasks.ErrSkipRetry).
-	ErrSkipRetry = errors.New("tasks: do not retry")
+	// Its text, "not retried", ends the error stored with the task.
+	ErrSkipRetry = errors.New("not retried")
 	// ErrInvalid reports a malformed request: a bad name, queue or option.
 	ErrInvalid = errors.New("tasks: invalid request")
 	// ErrUnknownName reports a task name that no worker has registered.

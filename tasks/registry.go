@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -94,10 +95,26 @@ func Handle[In, Out any](r *Registry, name string, fn func(ctx context.Context, 
 	r.HandleFunc(name, func(ctx context.Context, t *Task) (any, error) {
 		var in In
 		if err := json.Unmarshal(t.Payload, &in); err != nil {
-			return nil, fmt.Errorf("payload does not decode as %T: %v: %w", in, err, ErrSkipRetry)
+			return nil, fmt.Errorf("%s: %w", payloadError(err), ErrSkipRetry)
 		}
 		return fn(ctx, t, in)
 	}, opts...)
+}
+
+// payloadError explains why a payload does not decode, in JSON terms rather
+// than Go types.
+func payloadError(err error) string {
+	var typ *json.UnmarshalTypeError
+	var syn *json.SyntaxError
+	switch {
+	case errors.As(err, &typ) && typ.Field != "":
+		return fmt.Sprintf("payload does not decode: field %q: got %s, want %s", typ.Field, typ.Value, typ.Type.Kind())
+	case errors.As(err, &typ):
+		return fmt.Sprintf("payload does not decode: got %s, want %s", typ.Value, typ.Type.Kind())
+	case errors.As(err, &syn):
+		return "payload does not decode: invalid JSON"
+	}
+	return "payload does not decode: " + err.Error()
 }
 
 // Names returns the registered task names, sorted.

@@ -11,6 +11,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/runq/runq/broker"
 	"github.com/runq/runq/tasks"
 )
@@ -38,6 +40,11 @@ Flags (each has an environment twin; a flag wins over its variable):
 func Main(reg *tasks.Registry) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// After the first signal, restore the default handling, so that a
+	// second Ctrl-C stops a shutdown that waits for its grace period.
+	context.AfterFunc(ctx, stop)
+	// go-redis logs reconnect attempts on its own; we log what matters.
+	redis.SetLogger(discardLogger{})
 	err := Run(ctx, os.Args, reg, os.Stdout, os.Stderr)
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
@@ -53,6 +60,12 @@ func Main(reg *tasks.Registry) int {
 
 var errUsage = errors.New("usage")
 
+// discardLogger silences go-redis's internal logger (its dial failures
+// reach us as errors, which runq logs with context).
+type discardLogger struct{}
+
+func (discardLogger) Printf(context.Context, string, ...any) {}
+
 // Run runs the command in args (args[0] is the program name) until ctx ends.
 func Run(ctx context.Context, args []string, reg *tasks.Registry, stdout, stderr io.Writer) error {
 	prog := "runq"
@@ -66,28 +79,33 @@ func Run(ctx context.Context, args []string, reg *tasks.Registry, stdout, stderr
 	switch cmd {
 	case "all", "serve", "worker":
 	case "version":
+		if len(args) > 0 {
+			return fmt.Errorf("%w: version takes no arguments", errUsage)
+		}
 		fmt.Fprintln(stdout, "runq", Version)
 		return nil
 	case "help":
 		cmd = "all"
+		if len(args) > 0 {
+			cmd = args[0]
+		}
 		args = []string{"-h"}
+		if cmd != "all" && cmd != "serve" && cmd != "worker" {
+			return fmt.Errorf("%w: no help for %q (want all, serve or worker)", errUsage, cmd)
+		}
 	default:
 		return fmt.Errorf("%w: unknown command %q (want all, serve, worker or version; -h for help)", errUsage, cmd)
 	}
 	var cfg config
-	fs, err := newFlagSet(cmd, &cfg, stderr)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), usage, prog)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet(cmd, &cfg)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stdout, usage, prog)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
 			return err
 		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %v (-h for help)", errUsage, err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
@@ -107,7 +125,11 @@ func Run(ctx context.Context, args []string, reg *tasks.Registry, stdout, stderr
 	if cmd != "serve" && len(reg.Names()) == 0 {
 		return fmt.Errorf("%w: this program registers no handlers, so it cannot run a worker; use `serve`", errUsage)
 	}
-	return run(ctx, cmd, cfg, reg, log, stdout)
+	err = run(ctx, cmd, cfg, reg, log, stdout)
+	if errors.Is(err, broker.ErrBadURL) {
+		return fmt.Errorf("%w: --redis (REDIS_URL): %v", errUsage, err)
+	}
+	return err
 }
 
 func newLogger(cfg config, w io.Writer) (*slog.Logger, error) {

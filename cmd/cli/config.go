@@ -36,11 +36,17 @@ type setting struct {
 	value            flag.Value
 }
 
-// newFlagSet defines every flag on a FlagSet. Each flag's default comes from
-// its environment variable when set; a flag given on the command line wins.
-func newFlagSet(name string, cfg *config, stderr io.Writer) (*flag.FlagSet, error) {
+// flagSet is the command line's flags and their environment twins.
+type flagSet struct {
+	*flag.FlagSet
+	settings []setting
+}
+
+// newFlagSet defines every flag on a FlagSet, with runq's defaults in cfg.
+// Parse then applies the environment to the flags not given.
+func newFlagSet(name string, cfg *config) *flagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // errors are reported once, by Main
 	*cfg = config{
 		embeddedAddr: "127.0.0.1:0", addr: "127.0.0.1:8080", concurrency: 10,
 		queues: []string{"default"}, resultTTL: 24 * time.Hour, visibility: 30 * time.Second,
@@ -64,40 +70,63 @@ func newFlagSet(name string, cfg *config, stderr io.Writer) (*flag.FlagSet, erro
 		{"log-level", "RUNQ_LOG_LEVEL", "debug, info, warn or error", (*stringValue)(&cfg.logLevel)},
 		{"log-format", "RUNQ_LOG_FORMAT", "text or json", (*stringValue)(&cfg.logFormat)},
 	}
-	for _, s := range settings {
-		if v, ok := os.LookupEnv(s.env); ok {
-			if err := s.value.Set(v); err != nil {
-				return nil, fmt.Errorf("environment variable %s=%q: %v", s.env, v, err)
-			}
-		}
-		fs.Var(s.value, s.flag, s.usage+" (env "+s.env+")")
+	for _, st := range settings {
+		fs.Var(st.value, st.flag, st.usage+" (env "+st.env+")")
 	}
-	return fs, nil
+	return &flagSet{FlagSet: fs, settings: settings}
+}
+
+// Parse parses args, then sets each flag not given from its environment
+// variable, if set: a flag on the command line wins, and a bad variable is
+// reported only when it is used, by its name.
+func (f *flagSet) Parse(args []string) error {
+	if err := f.FlagSet.Parse(args); err != nil {
+		return err
+	}
+	given := make(map[string]bool)
+	f.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	for _, st := range f.settings {
+		v, ok := os.LookupEnv(st.env)
+		if !ok || given[st.flag] {
+			continue
+		}
+		if err := st.value.Set(v); err != nil {
+			return fmt.Errorf("environment variable %s=%q: %v", st.env, truncate(v, 40), err)
+		}
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 // check reports the first setting out of range.
 func (c *config) check() error {
 	switch {
 	case c.concurrency < 1 || c.concurrency > 10000:
-		return errors.New("--concurrency must be 1 to 10000")
+		return errors.New("--concurrency must be 1 to 10000 (env RUNQ_CONCURRENCY)")
 	case len(c.queues) == 0:
-		return errors.New("--queues must name at least one queue")
+		return errors.New("--queues must name at least one queue (env RUNQ_QUEUES)")
 	case c.resultTTL < time.Second:
-		return errors.New("--result-ttl must be at least 1s")
+		return errors.New("--result-ttl must be at least 1s (env RUNQ_RESULT_TTL)")
 	case c.visibility < 100*time.Millisecond:
-		return errors.New("--visibility-timeout must be at least 100ms")
+		return errors.New("--visibility-timeout must be at least 100ms (env RUNQ_VISIBILITY_TIMEOUT)")
 	case c.grace <= 0:
-		return errors.New("--grace must be positive")
+		return errors.New("--grace must be positive (env RUNQ_GRACE)")
 	case c.maxCrashes < -1:
-		return errors.New("--max-crashes must be -1 (no limit) or more")
+		return errors.New("--max-crashes must be -1 (no limit) or more (env RUNQ_MAX_CRASHES)")
 	case c.bodyLimit < 1024:
-		return errors.New("--body-limit must be at least 1024 bytes")
+		return errors.New("--body-limit must be at least 1024 bytes (env RUNQ_BODY_LIMIT)")
 	case c.maxRetries < 0:
-		return errors.New("--max-retries must not be negative")
+		return errors.New("--max-retries must not be negative (env RUNQ_MAX_RETRIES)")
 	case c.taskTimeout <= 0:
-		return errors.New("--task-timeout must be positive")
+		return errors.New("--task-timeout must be positive (env RUNQ_TASK_TIMEOUT)")
 	case c.logFormat != "text" && c.logFormat != "json":
-		return errors.New("--log-format must be text or json")
+		return errors.New("--log-format must be text or json (env RUNQ_LOG_FORMAT)")
 	}
 	return nil
 }

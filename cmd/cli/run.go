@@ -75,7 +75,7 @@ func run(ctx context.Context, cmd string, cfg config, reg *tasks.Registry, log *
 			wg.Wait()
 			return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 		}
-		start("api", func(ctx context.Context) error { return serve(ctx, ln, cfg, b, log, stdout) })
+		start("api", func(ctx context.Context) error { return serve(ctx, ln, cfg, b, log, stdout, tryName(reg)) })
 	}
 	<-ctx.Done()
 	wg.Wait()
@@ -87,7 +87,7 @@ func run(ctx context.Context, cmd string, cfg config, reg *tasks.Registry, log *
 
 // serve runs the HTTP API on ln until ctx ends, then lets requests in flight
 // finish (up to the longest wait plus a margin).
-func serve(ctx context.Context, ln net.Listener, cfg config, b *broker.Broker, log *slog.Logger, stdout io.Writer) error {
+func serve(ctx context.Context, ln net.Listener, cfg config, b *broker.Broker, log *slog.Logger, stdout io.Writer, try string) error {
 	client := tasks.NewClient(b, tasks.ClientConfig{
 		Queue: cfg.queues[0], MaxRetries: maxRetries(cfg.maxRetries), Timeout: cfg.taskTimeout, ResultTTL: cfg.resultTTL,
 	})
@@ -107,7 +107,10 @@ func serve(ctx context.Context, ln net.Listener, cfg config, b *broker.Broker, l
 	}
 	addr := ln.Addr().String()
 	log.Info("runq API listening", "url", "http://"+addr)
-	fmt.Fprintf(stdout, "runq API on http://%s\ntry: curl -s -X POST http://%s/v1/tasks -H 'Content-Type: application/json' -d '{\"name\":\"echo\",\"payload\":{\"hello\":\"world\"}}'\n", addr, addr)
+	fmt.Fprintf(stdout, "runq API on http://%s\n", addr)
+	if try != "" {
+		fmt.Fprintf(stdout, "try: curl -s -X POST http://%s/v1/tasks -H 'Content-Type: application/json' -d '{\"name\":%q,\"payload\":{\"hello\":\"world\"}}'\n", addr, try)
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -124,6 +127,21 @@ func serve(ctx context.Context, ln net.Listener, cfg config, b *broker.Broker, l
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// tryName is the task name the start-up hint suggests: echo when this
+// program handles it, else its first handler, else none.
+func tryName(reg *tasks.Registry) string {
+	names := reg.Names()
+	for _, n := range names {
+		if n == "echo" {
+			return n
+		}
+	}
+	if len(names) > 0 {
+		return names[0]
+	}
+	return ""
 }
 
 // maxRetries maps the flag's 0 (no retries) to the client's NoRetries.

@@ -1,0 +1,356 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/runq/runq/results"
+	"github.com/runq/runq/tasks"
+)
+
+// noHandlers is the error of a worker whose registry is empty. Run returns
+// it after every flag and variable has been checked and before anything
+// starts, so tests use it to see that a command line was accepted.
+const noHandlers = "registers no handlers"
+
+type setup struct {
+	builtins, empty *tasks.Registry
+	stdout, stderr  *bytes.Buffer
+}
+
+func newSetup(t *testing.T) setup {
+	t.Helper()
+	reg := tasks.NewRegistry()
+	tasks.RegisterBuiltins(reg)
+	return setup{builtins: reg, empty: tasks.NewRegistry(), stdout: new(bytes.Buffer), stderr: new(bytes.Buffer)}
+}
+
+// runArgs calls Run with a context that cannot outlive the test's patience.
+func (s setup) runArgs(t *testing.T, reg *tasks.Registry, args ...string) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return Run(ctx, append([]string{"runq"}, args...), reg, s.stdout, s.stderr)
+}
+
+func TestRunUsageErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args    []string
+		empty   bool   // run with a registry without handlers
+		wantErr string // part of the error, which must wrap errUsage
+	}{
+		{args: []string{"bogus"}, wantErr: `unknown command "bogus"`},
+		{args: []string{"Serve"}, wantErr: `unknown command "Serve"`},
+		{args: []string{"serve", "extra"}, wantErr: `unexpected argument "extra"`},
+		{args: []string{"--nope"}, wantErr: "flag provided but not defined: -nope"},
+		{args: []string{"--concurrency", "abc"}, wantErr: `invalid value "abc" for flag -concurrency: not a whole number`},
+		{args: []string{"--concurrency", "0"}, wantErr: "--concurrency must be 1 to 10000"},
+		{args: []string{"--concurrency", "10001"}, wantErr: "--concurrency must be 1 to 10000"},
+		{args: []string{"--queues", ""}, wantErr: "--queues must name at least one queue"},
+		{args: []string{"--queues", " , "}, wantErr: "--queues must name at least one queue"},
+		{args: []string{"--queues", "high,no spaces"}, wantErr: "--queues"},
+		{args: []string{"--result-ttl", "999ms"}, wantErr: "--result-ttl must be at least 1s"},
+		{args: []string{"--result-ttl", "1d"}, wantErr: "not a duration"},
+		{args: []string{"--visibility-timeout", "99ms"}, wantErr: "--visibility-timeout must be at least 100ms"},
+		{args: []string{"--grace", "0s"}, wantErr: "--grace must be positive"},
+		{args: []string{"--max-crashes", "-2"}, wantErr: "--max-crashes must be -1"},
+		{args: []string{"--body-limit", "1023"}, wantErr: "--body-limit must be at least 1024 bytes"},
+		{args: []string{"--body-limit", "1MB"}, wantErr: "not a whole number"},
+		{args: []string{"--max-retries", "-1"}, wantErr: "--max-retries must not be negative"},
+		{args: []string{"--task-timeout", "-1s"}, wantErr: "--task-timeout must be positive"},
+		{args: []string{"--log-format", "xml"}, wantErr: "--log-format must be text or json"},
+		{args: []string{"--log-level", "loud"}, wantErr: `--log-level "loud"`},
+		{args: []string{"worker"}, empty: true, wantErr: noHandlers},
+		{args: []string{}, empty: true, wantErr: noHandlers},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Parallel()
+			s := newSetup(t)
+			reg := s.builtins
+			if tt.empty {
+				reg = s.empty
+			}
+			err := s.runArgs(t, reg, tt.args...)
+			if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Run(%q) = %v, want a usage error containing %q", tt.args, err, tt.wantErr)
+			}
+			if s.stdout.Len() != 0 {
+				t.Errorf("Run(%q) wrote %q to stdout, want nothing", tt.args, s.stdout)
+			}
+		})
+	}
+}
+
+// TestRunAccepts checks values at the edges of their ranges: each command
+// line passes every check and stops only for want of handlers.
+func TestRunAccepts(t *testing.T) {
+	t.Parallel()
+	tests := [][]string{
+		{"worker"},
+		{"all", "--concurrency", "1"},
+		{"--concurrency", "10000"},
+		{"--queues", "high, default ,low"},
+		{"--result-ttl", "1s", "--visibility-timeout", "100ms", "--grace", "1ns"},
+		{"--max-crashes", "-1", "--max-retries", "0", "--body-limit", "1024", "--task-timeout", "1ms"},
+		{"--log-format", "json", "--log-level", "DEBUG"},
+		{"--log-level", "warn", "--redis", "redis://127.0.0.1:1", "--addr", "127.0.0.1:1"},
+		{"--concurrency=5", "-grace=2s"},
+	}
+	for _, args := range tests {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			t.Parallel()
+			s := newSetup(t)
+			if err := s.runArgs(t, s.empty, args...); !errors.Is(err, errUsage) || !strings.Contains(err.Error(), noHandlers) {
+				t.Errorf("Run(%q) = %v, want the error %q", args, err, noHandlers)
+			}
+		})
+	}
+}
+
+func TestRunVersion(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // version returns at once, whatever the context
+	if err := Run(ctx, []string{"runq", "version"}, s.empty, s.stdout, s.stderr); err != nil {
+		t.Fatalf("Run(version) = %v, want nil", err)
+	}
+	if got, want := s.stdout.String(), "runq "+Version+"\n"; got != want {
+		t.Errorf("Run(version) stdout = %q, want %q", got, want)
+	}
+	if s.stderr.Len() != 0 {
+		t.Errorf("Run(version) stderr = %q, want nothing", s.stderr)
+	}
+}
+
+func TestRunHelp(t *testing.T) {
+	t.Parallel()
+	tests := [][]string{{"-h"}, {"--help"}, {"help"}, {"serve", "-h"}, {"worker", "--help"}, {"all", "-h"}}
+	for _, args := range tests {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			t.Parallel()
+			s := newSetup(t)
+			err := Run(context.Background(), append([]string{"myq"}, args...), s.builtins, s.stdout, s.stderr)
+			if !errors.Is(err, flag.ErrHelp) {
+				t.Errorf("Run(%q) = %v, want %v", args, err, flag.ErrHelp)
+			}
+			for _, want := range []string{"Usage:", "myq serve [flags]", "-concurrency", "(env RUNQ_CONCURRENCY)", "(env REDIS_URL)"} {
+				if !strings.Contains(s.stdout.String(), want) {
+					t.Errorf("Run(%q) stdout does not contain %q", args, want)
+				}
+			}
+			if s.stderr.Len() != 0 {
+				t.Errorf("Run(%q) stderr = %q, want nothing (help asked for goes to stdout)", args, s.stderr)
+			}
+		})
+	}
+}
+
+// TestRunEnv checks each flag's environment twin: used when the flag is
+// absent, overridden when it is given. t.Setenv rules out t.Parallel.
+func TestRunEnv(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		wantErr string // part of the error; noHandlers means the line was accepted
+	}{
+		{"bad value names the variable", map[string]string{"RUNQ_CONCURRENCY": "abc"}, nil,
+			`environment variable RUNQ_CONCURRENCY="abc": not a whole number`},
+		{"bad duration names the variable", map[string]string{"RUNQ_GRACE": "soon"}, nil,
+			`environment variable RUNQ_GRACE="soon"`},
+		{"variable used", map[string]string{"RUNQ_CONCURRENCY": "0"}, nil, "--concurrency must be 1 to 10000"},
+		{"flag wins", map[string]string{"RUNQ_CONCURRENCY": "0"}, []string{"--concurrency", "5"}, noHandlers},
+		{"list variable used", map[string]string{"RUNQ_QUEUES": " , "}, nil, "--queues must name at least one queue"},
+		{"list flag wins", map[string]string{"RUNQ_QUEUES": " , "}, []string{"--queues", "a"}, noHandlers},
+		{"bad queue in variable", map[string]string{"RUNQ_QUEUES": "a,b c"}, nil, "--queues"},
+		{"log level variable used", map[string]string{"RUNQ_LOG_LEVEL": "loud"}, nil, `--log-level "loud"`},
+		{"log level flag wins", map[string]string{"RUNQ_LOG_LEVEL": "loud"}, []string{"--log-level", "debug"}, noHandlers},
+		{"log format variable used", map[string]string{"RUNQ_LOG_FORMAT": "xml"}, nil, "--log-format"},
+		{"log format flag wins", map[string]string{"RUNQ_LOG_FORMAT": "xml"}, []string{"--log-format=json"}, noHandlers},
+		{"good variables", map[string]string{
+			"RUNQ_CONCURRENCY": "3", "RUNQ_QUEUES": "x,y", "RUNQ_RESULT_TTL": "1h", "RUNQ_VISIBILITY_TIMEOUT": "5s",
+			"RUNQ_GRACE": "1s", "RUNQ_MAX_CRASHES": "-1", "RUNQ_BODY_LIMIT": "2048", "RUNQ_MAX_RETRIES": "0",
+			"RUNQ_TASK_TIMEOUT": "1m", "RUNQ_LOG_LEVEL": "error", "RUNQ_LOG_FORMAT": "json",
+			"RUNQ_ADDR": "127.0.0.1:0", "RUNQ_EMBEDDED_ADDR": "127.0.0.1:0", "REDIS_URL": "redis://127.0.0.1:1",
+		}, nil, noHandlers},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			s := newSetup(t)
+			args := append([]string{"worker"}, tt.args...)
+			err := s.runArgs(t, s.empty, args...)
+			if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("with %v, Run(%q) = %v, want a usage error containing %q", tt.env, args, err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestRunRedisURL checks that REDIS_URL is used when --redis is absent and
+// that --redis wins, by where a worker fails to connect. A connection
+// error comes at run time; a malformed URL is a usage error.
+func TestRunRedisURL(t *testing.T) {
+	tests := []struct {
+		name, env string
+		args      []string
+		want      string // part of the error
+		usage     bool   // the error wraps errUsage
+	}{
+		{"variable used", "redis://127.0.0.1:1", nil, "connect to 127.0.0.1:1", false},
+		{"flag wins", "redis://127.0.0.1:1", []string{"--redis", "redis://127.0.0.1:2"}, "connect to 127.0.0.1:2", false},
+		{"bad url is a usage error", "", []string{"--redis", "http://127.0.0.1:1"}, "invalid redis url", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clearEnv(t)
+			if tt.env != "" {
+				t.Setenv("REDIS_URL", tt.env)
+			}
+			s := newSetup(t)
+			args := append([]string{"worker"}, tt.args...)
+			err := s.runArgs(t, s.builtins, args...)
+			if err == nil || errors.Is(err, errUsage) != tt.usage || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("with REDIS_URL=%q, Run(%q) = %v, want an error containing %q (usage error: %v)", tt.env, args, err, tt.want, tt.usage)
+			}
+		})
+	}
+}
+
+// clearEnv unsets REDIS_URL and every RUNQ_ variable for the test, so that
+// the environment of the test run does not leak into it.
+func clearEnv(t *testing.T) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if k == "REDIS_URL" || strings.HasPrefix(k, "RUNQ_") {
+			t.Setenv(k, "") // restores the value at cleanup
+			os.Unsetenv(k)
+		}
+	}
+}
+
+// TestRunUntilCanceled runs each command in process on an embedded Redis
+// (--redis= overrides any REDIS_URL of the test run), then cancels its
+// context: Run must return nil.
+func TestRunUntilCanceled(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		cmd   string
+		ready *regexp.Regexp // matched on stdout+stderr once the command runs
+	}{
+		{"all", listenLine},
+		{"serve", listenLine},
+		{"worker", regexp.MustCompile(`msg="worker pool started"`)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.cmd, func(t *testing.T) {
+			t.Parallel()
+			s := newSetup(t)
+			out := newOutput()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			args := []string{"runq", tt.cmd, "--redis=", "--addr", "127.0.0.1:0", "--grace", "5s"}
+			go func() { done <- Run(ctx, args, s.builtins, out, out) }()
+
+			m := out.waitFor(t, tt.ready, done, 30*time.Second)
+			if tt.cmd == "all" {
+				checkEcho(t, m[1])
+			}
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run(%q) after cancel = %v, want nil", args, err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatalf("Run(%q) still running 20s after cancel", args)
+			}
+		})
+	}
+}
+
+// checkEcho submits an echo task to the API at base and reads its result.
+func checkEcho(t *testing.T, base string) {
+	t.Helper()
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Post(base+"/v1/tasks", "application/json", strings.NewReader(`{"name":"echo","payload":{"a":1}}`))
+	if err != nil {
+		t.Fatalf("POST /v1/tasks: %v", err)
+	}
+	var rec results.Record
+	err = json.NewDecoder(resp.Body).Decode(&rec)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST /v1/tasks: status %d, decode error %v, want %d", resp.StatusCode, err, http.StatusAccepted)
+	}
+	resp, err = client.Get(base + "/v1/tasks/" + rec.ID.String() + "?wait=10s")
+	if err != nil {
+		t.Fatalf("GET /v1/tasks/%s: %v", rec.ID, err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&rec)
+	resp.Body.Close()
+	if err != nil || rec.Status != results.StatusSucceeded || string(rec.Result) != `{"a":1}` {
+		t.Errorf("GET /v1/tasks/%s = %s %s (decode error %v), want %s {\"a\":1}", rec.ID, rec.Status, rec.Result, err, results.StatusSucceeded)
+	}
+}
+
+// listenLine is what Run prints on stdout once its API listens.
+var listenLine = regexp.MustCompile(`(?m)^runq API on (http://\S+)$`)
+
+// output collects what Run writes; waiters learn of each write.
+type output struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{} // closed and replaced at each write
+}
+
+func newOutput() *output { return &output{changed: make(chan struct{})} }
+
+func (o *output) Write(b []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	close(o.changed)
+	o.changed = make(chan struct{})
+	return o.buf.Write(b)
+}
+
+// waitFor waits up to timeout for re to match the output and returns the
+// submatches; it fails if done yields Run's return first.
+func (o *output) waitFor(t *testing.T, re *regexp.Regexp, done <-chan error, timeout time.Duration) []string {
+	t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		o.mu.Lock()
+		m, changed, text := re.FindStringSubmatch(o.buf.String()), o.changed, o.buf.String()
+		o.mu.Unlock()
+		if m != nil {
+			return m
+		}
+		select {
+		case <-changed:
+		case err := <-done:
+			t.Fatalf("Run returned %v before its output matched %q; output:\n%s", err, re, text)
+		case <-deadline.C:
+			t.Fatalf("output did not match %q within %s; output:\n%s", re, timeout, text)
+		}
+	}
+}
