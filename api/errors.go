@@ -1,12 +1,9 @@
 package api
 
 import (
-	"context"
 	"errors"
-	"net"
 	"net/http"
 	"strings"
-	"syscall"
 
 	"github.com/labstack/echo/v4"
 
@@ -35,17 +32,10 @@ func httpStatus(err error) int {
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, tasks.ErrRunning), errors.Is(err, tasks.ErrFinished):
 		return http.StatusConflict
-	case unavailable(err):
+	case broker.IsUnavailable(err):
 		return http.StatusServiceUnavailable
 	}
 	return 0
-}
-
-// unavailable reports whether err means Redis could not be reached.
-func unavailable(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // handleError renders every error as JSON: echo's own HTTP errors with their

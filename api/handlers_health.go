@@ -13,8 +13,19 @@ func (s *Server) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// readiness is the body of /readyz.
+type readiness struct {
+	Status string `json:"status"`
+	// Persistence is what Redis keeps across a restart ("none" means a
+	// restart loses every queued task), or "unknown".
+	Persistence string `json:"persistence"`
+	// MaxmemoryPolicy is Redis's eviction policy; only noeviction keeps
+	// queued tasks safe from eviction.
+	MaxmemoryPolicy string `json:"maxmemory_policy"`
+}
+
 // readyz answers 200 when Redis answers a PING within two seconds, 503
-// otherwise.
+// otherwise, and reports what Redis keeps.
 func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
@@ -22,5 +33,9 @@ func (s *Server) readyz(c echo.Context) error {
 		s.cfg.Logger.Warn("readiness check failed", "err", err)
 		return c.JSON(http.StatusServiceUnavailable, errorBody{Error: "redis unreachable"})
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+	r := readiness{Status: "ready", Persistence: "unknown", MaxmemoryPolicy: "unknown"}
+	if d, err := s.health.Durability(ctx); err == nil {
+		r.Persistence, r.MaxmemoryPolicy = d.Persistence(), d.EvictionPolicy
+	}
+	return c.JSON(http.StatusOK, r)
 }

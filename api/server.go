@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/runq/runq/broker"
 	"github.com/runq/runq/results"
 	"github.com/runq/runq/tasks"
 )
@@ -26,9 +27,11 @@ type Reader interface {
 	Wait(ctx context.Context, id uuid.UUID, timeout time.Duration) (results.Record, error)
 }
 
-// Pinger reports whether the store is reachable (broker.Broker).
-type Pinger interface {
+// Health reports whether the store is reachable and what it keeps
+// (broker.Broker).
+type Health interface {
 	Ping(ctx context.Context) error
+	Durability(ctx context.Context) (broker.Durability, error)
 }
 
 // Config configures the HTTP API. Zero values are the documented defaults.
@@ -38,6 +41,9 @@ type Config struct {
 	BodyLimit int64
 	// MaxWait caps ?wait= on GET /v1/tasks/{id}; 0 means 60s.
 	MaxWait time.Duration
+	// APIToken, when set, is required as "Authorization: Bearer <token>" on
+	// every /v1 route (401 otherwise); /healthz and /readyz stay open.
+	APIToken string
 	// Logger receives request errors; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -66,22 +72,28 @@ type Server struct {
 	cfg     Config
 	tasks   Submitter
 	results Reader
-	health  Pinger
+	health  Health
 }
 
 // New returns the API as an http.Handler-compatible *echo.Echo.
-func New(cfg Config, t Submitter, r Reader, h Pinger) *echo.Echo {
+func New(cfg Config, t Submitter, r Reader, h Health) *echo.Echo {
 	s := &Server{cfg: cfg.withDefaults(), tasks: t, results: r, health: h}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.handleError
+	// The peer address is the client: X-Forwarded-For and X-Real-IP are
+	// not trusted, so a client cannot pose as another in logs or limits.
+	e.IPExtractor = echo.ExtractIPDirect()
 	e.Use(middleware.RequestID())
 	e.Use(middleware.BodyLimit(strconv.FormatInt(s.cfg.BodyLimit, 10) + "B"))
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	v1 := e.Group("/v1")
+	if s.cfg.APIToken != "" {
+		v1.Use(requireToken(s.cfg.APIToken))
+	}
 	v1.POST("/tasks", s.submit)
 	v1.GET("/tasks/:id", s.getTask)
 	v1.DELETE("/tasks/:id", s.cancelTask)

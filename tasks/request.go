@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/runq/runq/broker"
 	"github.com/runq/runq/results"
@@ -47,6 +48,9 @@ func (r *Request) Validate() error {
 	}
 	if len(r.Payload) > 0 && !json.Valid(r.Payload) {
 		return fmt.Errorf("%w: payload is not valid JSON", ErrInvalid)
+	}
+	if !utf8.Valid(r.Payload) {
+		return fmt.Errorf("%w: payload is not valid UTF-8", ErrInvalid)
 	}
 	if r.MaxRetries != nil && (*r.MaxRetries < 0 || *r.MaxRetries > MaxRetriesLimit) {
 		return fmt.Errorf("%w: max_retries %d: must be 0 to %d", ErrInvalid, *r.MaxRetries, MaxRetriesLimit)

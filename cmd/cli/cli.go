@@ -113,6 +113,11 @@ func Run(ctx context.Context, args []string, reg *tasks.Registry, stdout, stderr
 	if err := cfg.check(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
+	if cmd != "worker" {
+		if err := cfg.checkExposure(); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+	}
 	for _, q := range cfg.queues {
 		if err := broker.ValidQueue(q); err != nil {
 			return fmt.Errorf("%w: --queues: %v", errUsage, err)

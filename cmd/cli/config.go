@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -28,6 +29,9 @@ type config struct {
 	logLevel      string
 	logFormat     string
 	shutdownDelay time.Duration
+	apiToken      string
+	insecure      bool
+	allowEviction bool
 }
 
 // setting is one flag and its environment twin.
@@ -69,6 +73,9 @@ func newFlagSet(name string, cfg *config) *flagSet {
 		{"task-timeout", "RUNQ_TASK_TIMEOUT", "time limit of one attempt, unless the task or its handler says otherwise", (*durationValue)(&cfg.taskTimeout)},
 		{"log-level", "RUNQ_LOG_LEVEL", "debug, info, warn or error", (*stringValue)(&cfg.logLevel)},
 		{"log-format", "RUNQ_LOG_FORMAT", "text or json", (*stringValue)(&cfg.logFormat)},
+		{"api-token", "RUNQ_API_TOKEN", "bearer token required on every /v1 request; empty means none", (*stringValue)(&cfg.apiToken)},
+		{"insecure", "RUNQ_INSECURE", "allow listening beyond loopback without --api-token", (*boolValue)(&cfg.insecure)},
+		{"allow-eviction", "RUNQ_ALLOW_EVICTION", "start even if Redis may evict keys (maxmemory-policy other than noeviction)", (*boolValue)(&cfg.allowEviction)},
 	}
 	for _, st := range settings {
 		fs.Var(st.value, st.flag, st.usage+" (env "+st.env+")")
@@ -131,10 +138,44 @@ func (c *config) check() error {
 	return nil
 }
 
+// checkExposure refuses an API reachable beyond this machine with no token,
+// unless --insecure says so: anyone who could reach it could submit and
+// cancel tasks.
+func (c *config) checkExposure() error {
+	if c.apiToken != "" || c.insecure {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(c.addr)
+	if err != nil {
+		return fmt.Errorf("--addr %q: %v", c.addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("refusing to listen on %s without an API token: anyone who can reach it could submit and cancel tasks; "+
+		"set --api-token (RUNQ_API_TOKEN), listen on 127.0.0.1, or pass --insecure", c.addr)
+}
+
 type stringValue string
 
 func (v *stringValue) String() string     { return string(*v) }
 func (v *stringValue) Set(s string) error { *v = stringValue(s); return nil }
+
+type boolValue bool
+
+func (v *boolValue) String() string   { return strconv.FormatBool(bool(*v)) }
+func (v *boolValue) IsBoolFlag() bool { return true }
+func (v *boolValue) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return errors.New("not a boolean (true or false)")
+	}
+	*v = boolValue(b)
+	return nil
+}
 
 type intValue int
 

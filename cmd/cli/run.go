@@ -44,6 +44,11 @@ func run(ctx context.Context, cmd string, cfg config, reg *tasks.Registry, log *
 	defer rdb.Close()
 	b := broker.New(rdb, broker.Keys{})
 	log.Info("connected to redis", "redis", broker.Redact(redisURL))
+	if cfg.redisURL != "" {
+		if err := checkDurability(ctx, b, cfg, log); err != nil {
+			return err
+		}
+	}
 
 	var wg sync.WaitGroup
 	start := func(name string, fn func(context.Context) error) {
@@ -96,7 +101,7 @@ func serve(ctx context.Context, ln net.Listener, cfg config, b *broker.Broker, l
 	defer stopWatch()
 	go func() { _ = watcher.Run(watchCtx) }()
 
-	e := api.New(api.Config{BodyLimit: cfg.bodyLimit, Logger: log}, client, watcher, b)
+	e := api.New(api.Config{BodyLimit: cfg.bodyLimit, APIToken: cfg.apiToken, Logger: log}, client, watcher, b)
 	srv := &http.Server{
 		Handler:           e,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -125,6 +130,30 @@ func serve(ctx context.Context, ln net.Listener, cfg config, b *broker.Broker, l
 	log.Info("API shutting down: finishing requests in flight")
 	if err := srv.Shutdown(shutCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// checkDurability refuses a Redis that may evict keys (it would drop queued
+// tasks silently) unless --allow-eviction, and warns when nothing survives
+// a Redis restart.
+func checkDurability(ctx context.Context, b *broker.Broker, cfg config, log *slog.Logger) error {
+	d, err := b.Durability(ctx)
+	if err != nil {
+		log.Warn("cannot read redis persistence and eviction settings; not checked", "err", err)
+		return nil
+	}
+	if d.Evicts() {
+		if !cfg.allowEviction {
+			return fmt.Errorf("redis maxmemory-policy is %s: at maxmemory Redis would evict keys and lose queued tasks; "+
+				"set it to noeviction (CONFIG SET maxmemory-policy noeviction), or pass --allow-eviction to accept the risk", d.EvictionPolicy)
+		}
+		log.Warn("redis may evict keys and lose queued tasks (--allow-eviction given)", "maxmemory_policy", d.EvictionPolicy)
+	}
+	if d.Persistence() == "none" {
+		log.Warn("redis persistence is off: a Redis restart loses every queued task and result; enable appendonly yes")
+	} else {
+		log.Info("redis durability", "persistence", d.Persistence(), "maxmemory_policy", d.EvictionPolicy)
 	}
 	return nil
 }

@@ -1,0 +1,154 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/runq/runq/tasks"
+)
+
+// readJSON returns the request body, which must be non-empty
+// application/json within the body limit (415, 400 and 413 otherwise).
+func readJSON(c echo.Context) ([]byte, error) {
+	mt, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
+	if err != nil || mt != echo.MIMEApplicationJSON {
+		return nil, badRequest(http.StatusUnsupportedMediaType, "content type must be application/json")
+	}
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			return nil, he // 413 from the body limit
+		}
+		return nil, badRequest(http.StatusBadRequest, "could not read the request body")
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, badRequest(http.StatusBadRequest, "request body is empty: want a JSON object")
+	}
+	return body, nil
+}
+
+// requestFields decodes each field of a submission into r. JSON names are
+// matched exactly (encoding/json alone would accept "NAME").
+var requestFields = map[string]func(r *tasks.Request, raw json.RawMessage) error{
+	"name": func(r *tasks.Request, raw json.RawMessage) error {
+		return decodeString(raw, &r.Name, "a string")
+	},
+	"payload": func(r *tasks.Request, raw json.RawMessage) error {
+		r.Payload = raw
+		return nil
+	},
+	"queue": func(r *tasks.Request, raw json.RawMessage) error {
+		return decodeString(raw, &r.Queue, "a string")
+	},
+	"max_retries": func(r *tasks.Request, raw json.RawMessage) error {
+		if isNull(raw) {
+			return nil
+		}
+		var n int
+		if err := json.Unmarshal(raw, &n); err != nil {
+			return fmt.Errorf("want a whole number from 0 to %d", tasks.MaxRetriesLimit)
+		}
+		r.MaxRetries = &n
+		return nil
+	},
+	"timeout": func(r *tasks.Request, raw json.RawMessage) error {
+		return r.Timeout.UnmarshalJSON(raw)
+	},
+	"result_ttl": func(r *tasks.Request, raw json.RawMessage) error {
+		return r.ResultTTL.UnmarshalJSON(raw)
+	},
+}
+
+const requestFieldNames = "name, payload, queue, max_retries, timeout and result_ttl"
+
+// decodeRequest decodes a submission strictly: one JSON object, nothing
+// after it, each key spelt exactly as documented and given once. Every
+// error names the field at fault.
+func decodeRequest(body []byte) (tasks.Request, error) {
+	var r tasks.Request
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return r, badRequest(http.StatusBadRequest, notObject(body, err))
+	}
+	seen := make(map[string]bool)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return r, badRequest(http.StatusBadRequest, syntaxError(err))
+		}
+		key, _ := tok.(string)
+		field, ok := requestFields[key]
+		switch {
+		case !ok:
+			return r, badRequest(http.StatusBadRequest, fmt.Sprintf("unknown field %q: the fields are %s", truncate(key, 40), requestFieldNames))
+		case seen[key]:
+			return r, badRequest(http.StatusBadRequest, fmt.Sprintf("field %q is given twice", key))
+		}
+		seen[key] = true
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return r, badRequest(http.StatusBadRequest, syntaxError(err))
+		}
+		if err := field(&r, raw); err != nil {
+			return r, badRequest(http.StatusBadRequest, fmt.Sprintf("field %q: %v", key, err))
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return r, badRequest(http.StatusBadRequest, syntaxError(err))
+	}
+	if len(bytes.TrimSpace(body[dec.InputOffset():])) > 0 {
+		return r, badRequest(http.StatusBadRequest, "invalid JSON: unexpected data after the object")
+	}
+	if !seen["name"] || r.Name == "" {
+		return r, badRequest(http.StatusBadRequest, `field "name" is required: the task name a worker registered`)
+	}
+	return r, nil
+}
+
+// decodeString reads a JSON string (null leaves dst empty).
+func decodeString(raw json.RawMessage, dst *string, want string) error {
+	if isNull(raw) {
+		return nil
+	}
+	if err := json.Unmarshal(raw, dst); err != nil {
+		return fmt.Errorf("want %s", want)
+	}
+	return nil
+}
+
+func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
+
+// notObject explains a body that does not open a JSON object.
+func notObject(body []byte, err error) string {
+	if err != nil {
+		return syntaxError(err)
+	}
+	switch bytes.TrimSpace(body)[0] {
+	case '[':
+		return "the body must be a JSON object, not an array"
+	case '"':
+		return "the body must be a JSON object, not a string"
+	}
+	return "the body must be a JSON object"
+}
+
+// syntaxError explains a JSON syntax error without Go type names.
+func syntaxError(err error) string {
+	var syn *json.SyntaxError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("invalid JSON at byte %d: %s", syn.Offset, strings.TrimPrefix(syn.Error(), "json: "))
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "invalid JSON: the body ends too early"
+	}
+	return "invalid JSON: " + strings.TrimPrefix(err.Error(), "json: ")
+}
