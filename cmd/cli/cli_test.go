@@ -3,17 +3,16 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
-	"net/http"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/runq/runq/cmd/internal/proctest"
 	"github.com/runq/runq/results"
 	"github.com/runq/runq/tasks"
 )
@@ -255,30 +254,36 @@ func TestRunUntilCanceled(t *testing.T) {
 		cmd   string
 		ready *regexp.Regexp // matched on stdout+stderr once the command runs
 	}{
-		{"all", listenLine},
-		{"serve", listenLine},
+		{"all", proctest.ListenLine},
+		{"serve", proctest.ListenLine},
 		{"worker", regexp.MustCompile(`msg="worker pool started"`)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.cmd, func(t *testing.T) {
 			t.Parallel()
 			s := newSetup(t)
-			out := newOutput()
+			out := proctest.NewOutput()
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			done := make(chan error, 1)
+			var runErr error             // Run's return, set before ended is closed
+			ended := make(chan struct{}) // closed once Run has returned
 			args := []string{"runq", tt.cmd, "--redis=", "--addr", "127.0.0.1:0", "--grace", "5s"}
-			go func() { done <- Run(ctx, args, s.builtins, out, out) }()
+			go func() { runErr = Run(ctx, args, s.builtins, out, out); close(ended) }()
 
-			m := out.waitFor(t, tt.ready, done, 30*time.Second)
+			m := out.WaitFor(t, tt.ready, 30*time.Second, ended, func() string { return fmt.Sprintf("Run returned %v", runErr) })
+			select {
+			case <-ended:
+				t.Fatalf("Run(%q) = %v before its context was canceled, want it to keep running", args, runErr)
+			default:
+			}
 			if tt.cmd == "all" {
 				checkEcho(t, m[1])
 			}
 			cancel()
 			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("Run(%q) after cancel = %v, want nil", args, err)
+			case <-ended:
+				if runErr != nil {
+					t.Errorf("Run(%q) after cancel = %v, want nil", args, runErr)
 				}
 			case <-time.After(20 * time.Second):
 				t.Fatalf("Run(%q) still running 20s after cancel", args)
@@ -290,67 +295,8 @@ func TestRunUntilCanceled(t *testing.T) {
 // checkEcho submits an echo task to the API at base and reads its result.
 func checkEcho(t *testing.T, base string) {
 	t.Helper()
-	client := &http.Client{Timeout: 30 * time.Second}
-	resp, err := client.Post(base+"/v1/tasks", "application/json", strings.NewReader(`{"name":"echo","payload":{"a":1}}`))
-	if err != nil {
-		t.Fatalf("POST /v1/tasks: %v", err)
-	}
-	var rec results.Record
-	err = json.NewDecoder(resp.Body).Decode(&rec)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("POST /v1/tasks: status %d, decode error %v, want %d", resp.StatusCode, err, http.StatusAccepted)
-	}
-	resp, err = client.Get(base + "/v1/tasks/" + rec.ID.String() + "?wait=10s")
-	if err != nil {
-		t.Fatalf("GET /v1/tasks/%s: %v", rec.ID, err)
-	}
-	err = json.NewDecoder(resp.Body).Decode(&rec)
-	resp.Body.Close()
-	if err != nil || rec.Status != results.StatusSucceeded || string(rec.Result) != `{"a":1}` {
-		t.Errorf("GET /v1/tasks/%s = %s %s (decode error %v), want %s {\"a\":1}", rec.ID, rec.Status, rec.Result, err, results.StatusSucceeded)
-	}
-}
-
-// listenLine is what Run prints on stdout once its API listens.
-var listenLine = regexp.MustCompile(`(?m)^runq API on (http://\S+)$`)
-
-// output collects what Run writes; waiters learn of each write.
-type output struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	changed chan struct{} // closed and replaced at each write
-}
-
-func newOutput() *output { return &output{changed: make(chan struct{})} }
-
-func (o *output) Write(b []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	close(o.changed)
-	o.changed = make(chan struct{})
-	return o.buf.Write(b)
-}
-
-// waitFor waits up to timeout for re to match the output and returns the
-// submatches; it fails if done yields Run's return first.
-func (o *output) waitFor(t *testing.T, re *regexp.Regexp, done <-chan error, timeout time.Duration) []string {
-	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		o.mu.Lock()
-		m, changed, text := re.FindStringSubmatch(o.buf.String()), o.changed, o.buf.String()
-		o.mu.Unlock()
-		if m != nil {
-			return m
-		}
-		select {
-		case <-changed:
-		case err := <-done:
-			t.Fatalf("Run returned %v before its output matched %q; output:\n%s", err, re, text)
-		case <-deadline.C:
-			t.Fatalf("output did not match %q within %s; output:\n%s", re, timeout, text)
-		}
+	rec := proctest.WaitDone(t, base, proctest.Submit(t, base, "echo", map[string]int{"a": 1}).ID.String())
+	if rec.Status != results.StatusSucceeded || string(rec.Result) != `{"a":1}` {
+		t.Errorf("GET /v1/tasks/%s = %s %s, want %s {\"a\":1}", rec.ID, rec.Status, rec.Result, results.StatusSucceeded)
 	}
 }
