@@ -19,10 +19,7 @@ const MaxResult = 1 << 20
 // execute runs one attempt of c and records its outcome.
 func (p *Pool) execute(ctx context.Context, c *broker.Claimed) {
 	log := p.log.With("task_id", c.ID, "queue", c.Queue, "name", c.Name, "attempt", c.Attempts)
-	timeout := c.Timeout
-	if timeout <= 0 {
-		timeout = p.cfg.DefaultTimeout
-	}
+	timeout := p.timeout(c)
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout, ErrTimeout)
 	defer cancel()
 
@@ -53,7 +50,18 @@ func (p *Pool) execute(ctx context.Context, c *broker.Claimed) {
 		}
 		p.failure(&f, err)
 	}
+	if p.isAbandoned(c) {
+		log.Warn("abandoned handler returned at last; its outcome was already recorded", "outcome", f.Outcome)
+		return
+	}
 	p.record(log, f)
+}
+
+func (p *Pool) isAbandoned(c *broker.Claimed) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	a := p.running[keyOf(c)]
+	return a != nil && a.abandoned
 }
 
 // encodeResult renders a handler's result as the JSON to store.

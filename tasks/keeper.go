@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/runq/runq/broker"
@@ -26,6 +27,36 @@ func (p *Pool) keepLeases(ctx context.Context) {
 		}
 		p.renewDue(ctx, v)
 		p.cancelUnconfirmed(v)
+		p.abandonOverdue()
+	}
+}
+
+// abandonOverdue gives up on handlers that ignore their timeout: a quarter
+// of the visibility timeout after the deadline, the attempt is recorded as
+// failed (retried if it may be) and its lease released, so the task moves on
+// instead of being renewed forever. The goroutine cannot be stopped: it is
+// counted as a zombie and keeps its concurrency slot until it returns, so a
+// worker whose slots fill with zombies stops claiming rather than pile up
+// goroutines.
+func (p *Pool) abandonOverdue() {
+	var overdue []*attempt
+	p.mu.Lock()
+	for _, a := range p.running {
+		if !a.lost && !a.overdue.IsZero() && time.Now().After(a.overdue) {
+			a.lost, a.abandoned = true, true
+			overdue = append(overdue, a)
+		}
+	}
+	p.mu.Unlock()
+	for _, a := range overdue {
+		p.stats.abandoned.Add(1)
+		timeout := p.timeout(a.c)
+		log := p.log.With("task_id", a.c.ID, "queue", a.c.Queue, "name", a.c.Name, "attempt", a.c.Attempts)
+		log.Error("handler ignored its timeout and is abandoned: a goroutine leaks and holds a slot until it returns",
+			"timeout", timeout, "zombies", p.Stats().Zombies)
+		f := broker.Finish{Claimed: a.c}
+		p.failure(&f, fmt.Errorf("timed out after %s; the handler ignored cancellation and was abandoned", timeout))
+		go p.record(log, f) // may retry for a while; the keeper must keep renewing
 	}
 }
 
@@ -49,7 +80,7 @@ func (p *Pool) renewDue(ctx context.Context, v time.Duration) {
 		}
 		p.mu.Lock()
 		for i, l := range leases {
-			a := p.running[l.ID]
+			a := p.running[attemptKey{l.ID, l.Token}]
 			if a == nil {
 				continue
 			}

@@ -80,10 +80,9 @@ type Pool struct {
 
 	slots   chan struct{} // one token per running handler
 	nudge   chan struct{} // wakes the maintainer when a retry is scheduled
-	handled sync.WaitGroup
 
 	mu      sync.Mutex
-	running map[uuid.UUID]*attempt
+	running map[attemptKey]*attempt
 
 	stats poolCounters
 }
@@ -99,16 +98,27 @@ func NewPool(b *broker.Broker, reg *Registry, cfg PoolConfig) *Pool {
 		log:     cfg.Logger,
 		slots:   make(chan struct{}, cfg.Concurrency),
 		nudge:   make(chan struct{}, 1),
-		running: make(map[uuid.UUID]*attempt),
+		running: make(map[attemptKey]*attempt),
 	}
 }
+
+// attemptKey names one attempt: a task can have a zombie attempt and a
+// live one in the same pool.
+type attemptKey struct {
+	id    uuid.UUID
+	token string
+}
+
+func keyOf(c *broker.Claimed) attemptKey { return attemptKey{c.ID, c.Token} }
 
 // attempt is one handler run in progress.
 type attempt struct {
 	c         *broker.Claimed
 	cancel    context.CancelCauseFunc
 	confirmed time.Time // local time a successful claim or renewal was sent
+	overdue   time.Time // past this, a handler still running is abandoned
 	lost      bool      // lease lost or abandoned: a zombie if still running
+	abandoned bool      // outcome already recorded by the keeper
 }
 
 // Run registers the pool's task names, then claims and runs tasks until ctx
@@ -144,25 +154,20 @@ func (p *Pool) Run(ctx context.Context) error {
 	return nil
 }
 
-// drain waits for running handlers, up to Grace; then cancels them and, a
-// moment later, hands back the tasks of handlers that ignore cancellation.
+// drain waits up to Grace for running handlers that still hold their lease
+// (zombies are not waited for); then cancels them and, a moment later,
+// hands back the tasks of handlers that ignore cancellation.
 func (p *Pool) drain(stopWork context.CancelCauseFunc) {
-	done := make(chan struct{})
-	go func() { p.handled.Wait(); close(done) }()
-	if n := p.Running(); n > 0 {
+	if n := p.live(); n > 0 {
 		p.log.Info("worker stopping: waiting for running tasks", "running", n, "grace", p.cfg.Grace)
 	}
-	select {
-	case <-done:
+	if p.waitLive(p.cfg.Grace) {
 		return
-	case <-time.After(p.cfg.Grace):
 	}
-	p.log.Warn("grace period over: cancelling running tasks and handing them back", "running", p.Running())
+	p.log.Warn("grace period over: cancelling running tasks and handing them back", "running", p.live())
 	stopWork(ErrShutdown)
-	select {
-	case <-done:
+	if p.waitLive(time.Second) {
 		return
-	case <-time.After(time.Second):
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -171,6 +176,35 @@ func (p *Pool) drain(stopWork context.CancelCauseFunc) {
 		p.log.Warn("handler ignores cancellation: task handed back while it still runs",
 			"task_id", a.c.ID, "queue", a.c.Queue, "name", a.c.Name, "err", err)
 	}
+}
+
+// waitLive waits up to d for every handler holding a lease to return, and
+// reports whether they did. Shutdown is the only caller; it checks every
+// 20ms rather than keep a condition variable on the hot path.
+func (p *Pool) waitLive(d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for p.live() > 0 {
+		if time.Now().After(deadline) {
+			return false
+		}
+		<-tick.C
+	}
+	return true
+}
+
+// live counts running handlers that are not zombies.
+func (p *Pool) live() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, a := range p.running {
+		if !a.lost {
+			n++
+		}
+	}
+	return n
 }
 
 // abandon marks every running attempt lost and returns them.
@@ -268,25 +302,33 @@ func (p *Pool) claim(ctx context.Context, n int) ([]*broker.Claimed, error) {
 func (p *Pool) track(c *broker.Claimed, sent time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.running[c.ID] = &attempt{c: c, confirmed: sent}
+	p.running[keyOf(c)] = &attempt{c: c, confirmed: sent}
 }
 
 // launch runs c's handler in a goroutine holding one slot.
 func (p *Pool) launch(work context.Context, c *broker.Claimed) {
 	ctx, cancel := context.WithCancelCause(work)
 	p.mu.Lock()
-	p.running[c.ID].cancel = cancel
+	a := p.running[keyOf(c)]
+	a.cancel = cancel
+	a.overdue = time.Now().Add(p.timeout(c) + p.cfg.VisibilityTimeout/4)
 	p.mu.Unlock()
-	p.handled.Add(1)
 	go func() {
-		defer p.handled.Done()
 		defer func() { <-p.slots }()
 		defer cancel(nil)
 		p.execute(ctx, c)
 		p.mu.Lock()
-		delete(p.running, c.ID)
+		delete(p.running, keyOf(c))
 		p.mu.Unlock()
 	}()
+}
+
+// timeout is the time limit of one attempt of c.
+func (p *Pool) timeout(c *broker.Claimed) time.Duration {
+	if c.Timeout > 0 {
+		return c.Timeout
+	}
+	return p.cfg.DefaultTimeout
 }
 
 // Stats returns the pool's counters since it was made.
@@ -311,18 +353,20 @@ type PoolStats struct {
 	Released  int64 // attempts handed back at shutdown
 	Panics    int64 // attempts whose handler panicked
 	LeaseLost int64 // attempts whose outcome was refused: the lease was gone
-	Running   int   // handlers running now
+	Abandoned int64 // attempts whose handler ignored its timeout: failed without it
+	Running   int   // handlers running now, each holding a concurrency slot
 	Zombies   int   // of those, handlers whose lease is lost or abandoned
 }
 
 type poolCounters struct {
-	succeeded, failed, retried, released, panics, leaseLost atomic.Int64
+	succeeded, failed, retried, released, panics, leaseLost, abandoned atomic.Int64
 }
 
 func (c *poolCounters) snapshot() PoolStats {
 	return PoolStats{
 		Succeeded: c.succeeded.Load(), Failed: c.failed.Load(), Retried: c.retried.Load(),
 		Released: c.released.Load(), Panics: c.panics.Load(), LeaseLost: c.leaseLost.Load(),
+		Abandoned: c.abandoned.Load(),
 	}
 }
 

@@ -391,3 +391,38 @@ func TestCanceledTaskNeverRuns(t *testing.T) {
 		}
 	})
 }
+
+// TestHandlerIgnoringTimeoutIsAbandoned runs a handler that ignores its
+// context on its first attempt: the attempt is failed and retried without
+// it, the goroutine is counted as a zombie, and when it finally returns its
+// outcome is discarded.
+func TestHandlerIgnoringTimeoutIsAbandoned(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		release := make(chan struct{})
+		var once sync.Once
+		free := func() { once.Do(func() { close(release) }) }
+		t.Cleanup(free)
+		s.reg.HandleFunc("deaf", func(ctx context.Context, tk *tasks.Task) (any, error) {
+			if tk.Attempt == 1 {
+				<-release // ignores ctx
+				return "zombie", nil
+			}
+			return "second", nil
+		})
+		p, _ := s.startPool(t, tasks.PoolConfig{VisibilityTimeout: 400 * time.Millisecond, Concurrency: 2})
+		id := s.submit(t, tasks.Request{Name: "deaf", Timeout: results.Duration(50 * time.Millisecond), MaxRetries: intp(1)})
+		rec := s.wait(t, id)
+		if rec.Status != results.StatusSucceeded || string(rec.Result) != `"second"` || rec.Attempts != 2 {
+			t.Fatalf("deaf: %+v; want succeeded by attempt 2", rec)
+		}
+		if st := p.Stats(); st.Abandoned != 1 || st.Zombies != 1 || st.Running != 1 {
+			t.Fatalf("Stats() = %+v; want 1 abandoned, 1 zombie still running", st)
+		}
+		free()
+		until(t, "the zombie to return", func() bool { return p.Stats().Running == 0 })
+		rec, _ = s.store.Get(context.Background(), id)
+		if string(rec.Result) != `"second"` {
+			t.Errorf("result after the zombie returned = %s, want the second attempt's", rec.Result)
+		}
+	})
+}
