@@ -78,8 +78,8 @@ type Pool struct {
 	cfg PoolConfig
 	log *slog.Logger
 
-	slots   chan struct{} // one token per running handler
-	nudge   chan struct{} // wakes the maintainer when a retry is scheduled
+	slots chan struct{} // one token per running handler
+	nudge chan struct{} // wakes the maintainer when a retry is scheduled
 
 	mu      sync.Mutex
 	running map[attemptKey]*attempt
