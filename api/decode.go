@@ -76,6 +76,7 @@ const requestFieldNames = "name, payload, queue, max_retries, timeout and result
 func decodeRequest(body []byte) (tasks.Request, error) {
 	var r tasks.Request
 	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber() // a top-level number too large for float64 is still "not an object"
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return r, badRequest(http.StatusBadRequest, notObject(body, err))
 	}
@@ -150,5 +151,5 @@ func syntaxError(err error) string {
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return "invalid JSON: the body ends too early"
 	}
-	return "invalid JSON: " + strings.TrimPrefix(err.Error(), "json: ")
+	return "invalid JSON"
 }

@@ -76,7 +76,12 @@ func (s *Server) cancelTask(c echo.Context) error {
 }
 
 func parseID(c echo.Context) (uuid.UUID, error) {
-	raw := c.Param("id")
+	return parseTaskID(c.Param("id"))
+}
+
+// parseTaskID accepts only the canonical 36-character form of a UUID
+// (uuid.Parse alone also takes braces, a urn: prefix and no hyphens).
+func parseTaskID(raw string) (uuid.UUID, error) {
 	id, err := uuid.Parse(raw)
 	if err != nil || len(raw) != 36 {
 		return uuid.UUID{}, badRequest(http.StatusBadRequest, fmt.Sprintf("invalid task id %q: want a UUID such as 0193f0c2-7c1a-7b3e-8a5d-2f1e0c9b4a77", truncate(raw, 40)))

@@ -1,0 +1,100 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/runq/runq/results"
+)
+
+// FuzzDecodeRequest checks that no body panics decodeRequest, that every
+// refusal is a 400 with a message free of Go internals, and that anything
+// accepted names a task and, re-encoded, decodes to the same request.
+func FuzzDecodeRequest(f *testing.F) {
+	for _, seed := range []string{
+		`{"name":"echo","payload":{"a":[1,2,{"b":null}]},"queue":"q","max_retries":2,"timeout":"30s","result_ttl":"1h"}`,
+		`{"name":"echo"}`, `{"name":"echo"}}`, `{"name":"echo"}]`, `{"NAME":"x"}`, `{"name":"a","name":"b"}`,
+		`[]`, `"x"`, `{`, `{"name":`, `{"name":"e","timeout":"-5s"}`, `{"name":"e","max_retries":1e99}`,
+		`{"name":"e","payload":` + strings.Repeat("[", 200) + strings.Repeat("]", 200) + `}`,
+		"{\"name\":\"\xff\"}", `{"name":"e","queue":"a{b}"}`, `  {"name":"e"}  `, `{"name":"e","timeout":null}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r, err := decodeRequest(body)
+		if err != nil {
+			var he *echo.HTTPError
+			if !errors.As(err, &he) || he.Code != http.StatusBadRequest {
+				t.Fatalf("decodeRequest(%q) = %v, want a 400", body, err)
+			}
+			msg, _ := he.Message.(string)
+			if msg == "" || strings.Contains(msg, "json: ") || strings.Contains(msg, "Go value") {
+				t.Fatalf("decodeRequest(%q): message %q is empty or leaks internals", body, msg)
+			}
+			return
+		}
+		if r.Name == "" {
+			t.Fatalf("decodeRequest(%q) accepted a request with no name", body)
+		}
+		again, err := json.Marshal(r)
+		if err != nil {
+			t.Fatalf("re-encoding %+v: %v", r, err)
+		}
+		if _, err := decodeRequest(again); err != nil && !strings.Contains(string(again), `"payload"`) {
+			t.Fatalf("decodeRequest(%s) = %v after accepting %q", again, err, body)
+		}
+	})
+}
+
+// FuzzParseTaskID checks that only canonical UUIDs are accepted, and that
+// they print back as given (modulo case).
+func FuzzParseTaskID(f *testing.F) {
+	for _, seed := range []string{"0193f0c2-7c1a-7b3e-8a5d-2f1e0c9b4a77", "xyz", "../../etc/passwd",
+		"{0193f0c2-7c1a-7b3e-8a5d-2f1e0c9b4a77}", "urn:uuid:0193f0c2-7c1a-7b3e-8a5d-2f1e0c9b4a77",
+		"0193f0c27c1a7b3e8a5d2f1e0c9b4a77", "0193F0C2-7C1A-7B3E-8A5D-2F1E0C9B4A77", ""} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		id, err := parseTaskID(raw)
+		if err != nil {
+			return
+		}
+		if !strings.EqualFold(id.String(), raw) {
+			t.Fatalf("parseTaskID(%q) = %s: accepted a non-canonical form", raw, id)
+		}
+	})
+}
+
+// FuzzDuration checks the duration fields: never a panic, never a negative
+// value accepted, and an accepted value renders back to the same duration.
+func FuzzDuration(f *testing.F) {
+	for _, seed := range []string{`"30s"`, `"1m30s"`, `"-5s"`, `"abc"`, `5`, `null`, `"9999999999999h"`, `""`, `"1e3s"`, `"0"`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var d results.Duration
+		if err := d.UnmarshalJSON(raw); err != nil {
+			if strings.Contains(err.Error(), "json: ") {
+				t.Fatalf("UnmarshalJSON(%q) = %q: leaks encoding/json's text", raw, err)
+			}
+			return
+		}
+		if d < 0 {
+			t.Fatalf("UnmarshalJSON(%q) accepted negative %v", raw, time.Duration(d))
+		}
+		out, err := d.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back results.Duration
+		if err := back.UnmarshalJSON(out); err != nil || back != d {
+			t.Fatalf("round trip of %q: %s -> %v, %v", raw, out, time.Duration(back), err)
+		}
+	})
+}
