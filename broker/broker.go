@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,11 +27,20 @@ var (
 type Broker struct {
 	rdb  redis.UniversalClient
 	keys Keys
+
+	enqueues *groupCommit[NewTask, time.Time]
+	finishes *groupCommit[Finish, error]
 }
+
+// maxGroup caps how many tasks one group-committed script call carries.
+const maxGroup = 256
 
 // New returns a Broker using rdb, with key names from keys.
 func New(rdb redis.UniversalClient, keys Keys) *Broker {
-	return &Broker{rdb: rdb, keys: keys}
+	b := &Broker{rdb: rdb, keys: keys}
+	b.enqueues = &groupCommit[NewTask, time.Time]{flush: b.enqueueBatch, max: maxGroup}
+	b.finishes = &groupCommit[Finish, error]{flush: b.finishBatch, max: maxGroup}
+	return b
 }
 
 // Keys returns the key layout the broker uses.
@@ -60,6 +70,30 @@ func (b *Broker) taskKeys(ids []string) ([]string, error) {
 		keys[i] = b.keys.Task(id)
 	}
 	return keys, nil
+}
+
+// byQueue groups the indexes of items by queue, in order of first
+// appearance: a script touches one queue's slot only.
+func byQueue[T any](items []T, queue func(T) string) [][]int {
+	var groups [][]int
+	at := make(map[string]int)
+	for i, it := range items {
+		q := queue(it)
+		g, ok := at[q]
+		if !ok {
+			g = len(groups)
+			at[q] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], i)
+	}
+	return groups
+}
+
+// isNoScript reports a NOSCRIPT reply: the script cache is empty (a
+// restarted Redis) and the script must be loaded.
+func isNoScript(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
 }
 
 // toInt reads an integer that a script returned as an integer or a string.

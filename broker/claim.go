@@ -22,6 +22,7 @@ type Claimed struct {
 	Failures   int // earlier attempts that returned an error
 	Crashes    int // earlier attempts whose worker was lost
 	Timeout    time.Duration
+	ResultTTL  time.Duration // how long the hash lives once terminal
 }
 
 // Claim leases up to n tasks from the head of queue for lease, marks them
@@ -65,7 +66,7 @@ func (b *Broker) start(ctx context.Context, queue, token string, ids []string) (
 	out := make([]Claimed, 0, len(rows))
 	for i, row := range rows {
 		f, ok := row.([]any)
-		if !ok || len(f) != 7 {
+		if !ok || len(f) != 8 {
 			continue // dropped: canceled, finished or gone
 		}
 		timeoutMs := toInt(f[4])
@@ -80,6 +81,7 @@ func (b *Broker) start(ctx context.Context, queue, token string, ids []string) (
 			Timeout:    time.Duration(timeoutMs) * time.Millisecond,
 			Failures:   int(toInt(f[5])),
 			Crashes:    int(toInt(f[6])),
+			ResultTTL:  time.Duration(toInt(f[7])) * time.Millisecond,
 		})
 	}
 	return out, nil

@@ -24,19 +24,78 @@ type NewTask struct {
 
 // Enqueue stores t's hash with status queued and appends its ID to the
 // queue, atomically. It returns the creation time on Redis's clock. Enqueue
-// is idempotent by ID.
+// is idempotent by ID. Concurrent calls are group-committed: they share one
+// round trip and one script call per queue.
 func (b *Broker) Enqueue(ctx context.Context, t NewTask) (time.Time, error) {
 	if err := ValidQueue(t.Queue); err != nil {
 		return time.Time{}, err
 	}
-	keys := []string{b.keys.Task(t.ID), b.keys.Pending(t.Queue)}
-	created, err := enqueueScript.Run(ctx, b.rdb, keys,
-		t.ID.String(), t.Name, t.Queue, t.Payload,
-		strconv.Itoa(t.MaxRetries), ms(t.Timeout), ms(t.ResultTTL)).Int64()
+	created, err := b.enqueues.do(ctx, t)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("broker: enqueue %s: %w", t.ID, err)
 	}
-	return time.UnixMilli(created).UTC(), nil
+	return created, nil
+}
+
+// EnqueueBatch stores tasks as Enqueue does, with one script call per queue
+// in one round trip. Each queue's tasks are queued all or none.
+func (b *Broker) EnqueueBatch(ctx context.Context, tasks []NewTask) ([]time.Time, error) {
+	for _, t := range tasks {
+		if err := ValidQueue(t.Queue); err != nil {
+			return nil, err
+		}
+	}
+	created, err := b.enqueueBatch(ctx, tasks)
+	if err != nil {
+		return nil, fmt.Errorf("broker: enqueue %d tasks: %w", len(tasks), err)
+	}
+	return created, nil
+}
+
+func (b *Broker) enqueueBatch(ctx context.Context, tasks []NewTask) ([]time.Time, error) {
+	groups := byQueue(tasks, func(t NewTask) string { return t.Queue })
+	cmds := make([]*redis.Cmd, len(groups))
+	_, err := b.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for g, idx := range groups {
+			keys := make([]string, 0, 1+len(idx))
+			keys = append(keys, b.keys.Pending(tasks[idx[0]].Queue))
+			args := make([]any, 0, 7*len(idx))
+			for _, i := range idx {
+				t := tasks[i]
+				keys = append(keys, b.keys.Task(t.ID))
+				args = append(args, t.ID.String(), t.Name, t.Queue, t.Payload,
+					strconv.Itoa(t.MaxRetries), ms(t.Timeout), ms(t.ResultTTL))
+			}
+			cmds[g] = enqueueScript.EvalSha(ctx, pipe, keys, args...)
+		}
+		return nil
+	})
+	if isNoScript(err) {
+		return b.enqueueBatchLoad(ctx, tasks)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]time.Time, len(tasks))
+	for g, idx := range groups {
+		vals, err := cmds[g].Int64Slice()
+		if err != nil || len(vals) != len(idx) {
+			return nil, fmt.Errorf("enqueue.lua replied %v: %w", vals, err)
+		}
+		for j, i := range idx {
+			out[i] = time.UnixMilli(vals[j]).UTC()
+		}
+	}
+	return out, nil
+}
+
+// enqueueBatchLoad loads the script (after a NOSCRIPT: a restarted or
+// flushed Redis) and tries again.
+func (b *Broker) enqueueBatchLoad(ctx context.Context, tasks []NewTask) ([]time.Time, error) {
+	if err := enqueueScript.Load(ctx, b.rdb).Err(); err != nil {
+		return nil, err
+	}
+	return b.enqueueBatch(ctx, tasks)
 }
 
 // Cancel cancels the task id if it has not started, and returns its status

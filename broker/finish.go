@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Outcome is how an attempt ended, as finish.lua takes it.
@@ -34,22 +36,65 @@ type Finish struct {
 // Finish records f if, and only if, the attempt still holds its lease. A
 // late attempt whose lease expired gets ErrLeaseLost and writes nothing, so
 // a task's outcome is recorded once. A resent call that was already applied
-// returns nil.
+// returns nil. Concurrent calls are group-committed: they share one round
+// trip and one script call per queue.
 func (b *Broker) Finish(ctx context.Context, f Finish) error {
-	c := f.Claimed
-	text := f.Error
-	if f.Outcome == Succeeded {
-		text = string(f.Result)
+	res, err := b.finishes.do(ctx, f)
+	if err == nil {
+		err = res
 	}
-	keys := []string{b.keys.Task(c.ID), b.keys.Leases(c.Queue), b.keys.Owners(c.Queue),
-		b.keys.Scheduled(c.Queue), b.keys.Pending(c.Queue)}
-	n, err := finishScript.Run(ctx, b.rdb, keys, c.ID.String(), c.Token, string(f.Outcome),
-		text, ms(f.RetryIn), b.keys.DoneChannel()).Int64()
 	if err != nil {
-		return fmt.Errorf("broker: finish %s (%s): %w", c.ID, f.Outcome, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("broker: finish %s (%s): %w", c.ID, f.Outcome, ErrLeaseLost)
+		return fmt.Errorf("broker: finish %s (%s): %w", f.Claimed.ID, f.Outcome, err)
 	}
 	return nil
+}
+
+// finishBatch runs finish.lua once per queue of fs, in one round trip, and
+// returns nil or ErrLeaseLost for each.
+func (b *Broker) finishBatch(ctx context.Context, fs []Finish) ([]error, error) {
+	groups := byQueue(fs, func(f Finish) string { return f.Claimed.Queue })
+	cmds := make([]*redis.Cmd, len(groups))
+	_, err := b.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for g, idx := range groups {
+			q := fs[idx[0]].Claimed.Queue
+			keys := make([]string, 0, 4+len(idx))
+			keys = append(keys, b.keys.Leases(q), b.keys.Owners(q), b.keys.Scheduled(q), b.keys.Pending(q))
+			args := make([]any, 0, 1+6*len(idx))
+			args = append(args, b.keys.DoneChannel())
+			for _, i := range idx {
+				f := fs[i]
+				c := f.Claimed
+				text := f.Error
+				if f.Outcome == Succeeded {
+					text = string(f.Result)
+				}
+				keys = append(keys, b.keys.Task(c.ID))
+				args = append(args, c.ID.String(), c.Token, string(f.Outcome), text, ms(f.RetryIn), ms(c.ResultTTL))
+			}
+			cmds[g] = finishScript.EvalSha(ctx, pipe, keys, args...)
+		}
+		return nil
+	})
+	if isNoScript(err) {
+		if err := finishScript.Load(ctx, b.rdb).Err(); err != nil {
+			return nil, err
+		}
+		return b.finishBatch(ctx, fs)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]error, len(fs))
+	for g, idx := range groups {
+		codes, err := cmds[g].Int64Slice()
+		if err != nil || len(codes) != len(idx) {
+			return nil, fmt.Errorf("finish.lua replied %v: %w", codes, err)
+		}
+		for j, i := range idx {
+			if codes[j] == 0 {
+				out[i] = ErrLeaseLost
+			}
+		}
+	}
+	return out, nil
 }

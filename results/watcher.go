@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -78,8 +79,11 @@ func (w *Watcher) Run(ctx context.Context) error {
 		backoff = 50 * time.Millisecond
 		switch m := msg.(type) {
 		case *redis.Message:
-			if id, err := uuid.Parse(m.Payload); err == nil {
-				w.notify(id)
+			// One message may carry many IDs, separated by spaces.
+			for _, raw := range strings.Fields(m.Payload) {
+				if id, err := uuid.Parse(raw); err == nil {
+					w.notify(id)
+				}
 			}
 		case *redis.Subscription:
 			w.notifyAll() // (re)subscribed: anything may have been missed

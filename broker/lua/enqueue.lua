@@ -1,18 +1,27 @@
--- enqueue: create a task's hash and append its ID to the queue, once.
--- KEYS[1] task hash, KEYS[2] pending list
--- ARGV[1] id, ARGV[2] name, ARGV[3] queue, ARGV[4] payload (JSON),
--- ARGV[5] max_retries, ARGV[6] timeout_ms, ARGV[7] ttl_ms (result TTL)
--- returns created_ms (Redis clock). Idempotent by ID: a resent call finds the
--- hash and returns its created_ms without queueing the ID twice.
-local created = redis.call('HGET', KEYS[1], 'created_ms')
-if created then
-  return tonumber(created)
-end
+-- enqueue: create tasks' hashes and append their IDs to one queue, once.
+-- KEYS[1] pending list, KEYS[2..n] task hashes
+-- ARGV: 7 per task, in the order of KEYS[2..n]: id, name, queue, payload
+-- (JSON), max_retries, timeout_ms, ttl_ms (result TTL)
+-- returns created_ms (Redis clock) per task. Idempotent by ID: a task whose
+-- hash exists (a resent call) keeps its created_ms and is not queued twice.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('HSET', KEYS[1],
-  'name', ARGV[2], 'queue', ARGV[3], 'status', 'queued', 'payload', ARGV[4],
-  'max_retries', ARGV[5], 'timeout_ms', ARGV[6], 'ttl_ms', ARGV[7],
-  'created_ms', now)
-redis.call('RPUSH', KEYS[2], ARGV[1])
-return now
+local out, fresh = {}, {}
+for i = 2, #KEYS do
+  local a = (i - 2) * 7
+  local created = redis.call('HGET', KEYS[i], 'created_ms')
+  if created then
+    out[i - 1] = tonumber(created)
+  else
+    redis.call('HSET', KEYS[i],
+      'name', ARGV[a + 2], 'queue', ARGV[a + 3], 'status', 'queued', 'payload', ARGV[a + 4],
+      'max_retries', ARGV[a + 5], 'timeout_ms', ARGV[a + 6], 'ttl_ms', ARGV[a + 7],
+      'created_ms', now)
+    fresh[#fresh + 1] = ARGV[a + 1]
+    out[i - 1] = now
+  end
+end
+if #fresh > 0 then
+  redis.call('RPUSH', KEYS[1], unpack(fresh))
+end
+return out

@@ -4,32 +4,35 @@
 -- ARGV[1] lease token, ARGV[2..n] task IDs, in the order of KEYS[4..n]
 -- returns one entry per ID: false when the lease is not held by the token, or
 -- the task is gone, canceled or finished (its lease is then dropped); else
--- {name, payload, attempts, max_retries, timeout_ms, failures, crashes}.
+-- {name, payload, attempts, max_retries, timeout_ms, failures, crashes, ttl_ms}.
 -- Idempotent: a task already started under this token is returned unchanged.
 local token = ARGV[1]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('DEL', KEYS[3])
-local out = {}
+local out, dropped = {}, {}
 for i = 2, #ARGV do
   local id, key = ARGV[i], KEYS[i + 2]
   local entry = false
   if redis.call('HGET', KEYS[2], id) == token then
-    local f = redis.call('HMGET', key, 'status', 'token')
+    local f = redis.call('HMGET', key, 'status', 'token', 'name', 'payload', 'attempts',
+      'max_retries', 'timeout_ms', 'failures', 'crashes', 'ttl_ms')
     local status = f[1]
     if f[2] ~= token and (status == 'queued' or status == 'retrying') then
-      redis.call('HSET', key, 'status', 'running', 'started_ms', now, 'token', token)
-      redis.call('HINCRBY', key, 'attempts', 1)
+      f[5] = (tonumber(f[5]) or 0) + 1
+      redis.call('HSET', key, 'status', 'running', 'started_ms', now, 'token', token, 'attempts', f[5])
       status = 'running'
     end
     if status == 'running' then
-      entry = redis.call('HMGET', key, 'name', 'payload', 'attempts', 'max_retries',
-        'timeout_ms', 'failures', 'crashes')
+      entry = {f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10]}
     else
-      redis.call('ZREM', KEYS[1], id)
-      redis.call('HDEL', KEYS[2], id)
+      dropped[#dropped + 1] = id
     end
   end
   out[i - 1] = entry
+end
+if #dropped > 0 then
+  redis.call('ZREM', KEYS[1], unpack(dropped))
+  redis.call('HDEL', KEYS[2], unpack(dropped))
 end
 return out

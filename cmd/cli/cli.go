@@ -26,6 +26,7 @@ Usage:
   %[1]s [all] [flags]   run the HTTP API and a worker pool (the default)
   %[1]s serve [flags]   run only the HTTP API
   %[1]s worker [flags]  run only a worker pool
+  %[1]s bench [flags]   measure throughput, latency and costs (-h for its flags)
   %[1]s version         print the version
 
 With no --redis (or REDIS_URL), an embedded Redis starts and its address is
@@ -78,6 +79,8 @@ func Run(ctx context.Context, args []string, reg *tasks.Registry, stdout, stderr
 	}
 	switch cmd {
 	case "all", "serve", "worker":
+	case "bench":
+		return runBench(ctx, prog, args, stdout)
 	case "version":
 		if len(args) > 0 {
 			return fmt.Errorf("%w: version takes no arguments", errUsage)
@@ -94,7 +97,7 @@ func Run(ctx context.Context, args []string, reg *tasks.Registry, stdout, stderr
 			return fmt.Errorf("%w: no help for %q (want all, serve or worker)", errUsage, cmd)
 		}
 	default:
-		return fmt.Errorf("%w: unknown command %q (want all, serve, worker or version; -h for help)", errUsage, cmd)
+		return fmt.Errorf("%w: unknown command %q (want all, serve, worker, bench or version; -h for help)", errUsage, cmd)
 	}
 	var cfg config
 	fs := newFlagSet(cmd, &cfg)

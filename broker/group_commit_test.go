@@ -1,0 +1,108 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestGroupCommitBatchesWaitingCalls holds the first flush open while ten
+// more calls arrive: they must go together in the second flush, each with
+// its own result.
+func TestGroupCommitBatchesWaitingCalls(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var sizes []int
+	g := &groupCommit[int, string]{max: 100, flush: func(ctx context.Context, items []int) ([]string, error) {
+		mu.Lock()
+		sizes = append(sizes, len(items))
+		first := len(sizes) == 1
+		mu.Unlock()
+		if first {
+			<-release
+		}
+		out := make([]string, len(items))
+		for i, it := range items {
+			out[i] = fmt.Sprint("r", it)
+		}
+		return out, nil
+	}}
+	results := make(chan string, 11)
+	go func() { v, _ := g.do(context.Background(), 0); results <- v }()
+	waitUntil(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(sizes) == 1 })
+	for i := 1; i <= 10; i++ {
+		go func() {
+			v, err := g.do(context.Background(), i)
+			if err != nil || v != fmt.Sprint("r", i) {
+				v = fmt.Sprintf("call %d got %q, %v", i, v, err)
+			}
+			results <- v
+		}()
+	}
+	waitUntil(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.pending) == 10 })
+	close(release)
+	got := map[string]bool{}
+	for range 11 {
+		got[<-results] = true
+	}
+	for i := 0; i <= 10; i++ {
+		if !got[fmt.Sprint("r", i)] {
+			t.Errorf("results %v lack r%d", got, i)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(sizes) != "[1 10]" {
+		t.Errorf("flush sizes = %v, want [1 10]", sizes)
+	}
+}
+
+func TestGroupCommitCapsBatchesAndSharesErrors(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("boom")
+	var mu sync.Mutex
+	var sizes []int
+	g := &groupCommit[int, int]{max: 3, flush: func(ctx context.Context, items []int) ([]int, error) {
+		mu.Lock()
+		sizes = append(sizes, len(items))
+		mu.Unlock()
+		time.Sleep(time.Millisecond)
+		return nil, boom
+	}}
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := g.do(context.Background(), 1); !errors.Is(err, boom) {
+				t.Errorf("do = %v, want the flush's error", err)
+			}
+		}()
+	}
+	wg.Wait()
+	total := 0
+	for _, n := range sizes {
+		if n > 3 {
+			t.Errorf("a flush of %d items, over the cap of 3", n)
+		}
+		total += n
+	}
+	if total != 20 || g.busy || len(g.pending) != 0 {
+		t.Errorf("flushed %d items (want 20), busy %v, pending %d after all returned", total, g.busy, len(g.pending))
+	}
+}
+
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 5s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

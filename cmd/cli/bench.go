@@ -1,0 +1,98 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/runq/runq/broker"
+	"github.com/runq/runq/cmd/internal/bench"
+)
+
+const benchUsage = `Usage: %s bench [flags]
+
+Measures runq on the Redis given (or an embedded one, whose figures are not
+representative): enqueue throughput (1 and 16 producers), drain throughput
+(concurrency 10/50/100, no-op and storing a result), latency at fixed rates,
+Redis round trips, commands and CPU per task, process CPU per task and Redis
+memory per queued task. Keys live under a private prefix and are deleted.
+
+Flags:
+`
+
+// runBench runs `runq bench`.
+func runBench(ctx context.Context, prog string, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	redisURL := fs.String("redis", os.Getenv("REDIS_URL"), "Redis URL; empty starts an embedded Redis (env REDIS_URL)")
+	n := fs.Int("tasks", 100_000, "tasks per throughput scenario")
+	rates := fs.String("rates", "1000,5000", "tasks/s of the latency scenarios, comma-separated")
+	rateFor := fs.Duration("rate-for", 5*time.Second, "how long each latency scenario runs")
+	only := fs.String("only", "", "scenario groups to run, comma-separated: enqueue, drain, latency, memory (default all)")
+	jsonOut := fs.String("json", "", "also write the report as JSON to this file")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			fmt.Fprintf(stdout, benchUsage, prog)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return err
+		}
+		return fmt.Errorf("%w: bench: %v (-h for help)", errUsage, err)
+	}
+	cfg := bench.Config{Tasks: *n, RateFor: *rateFor, Progress: stdout}
+	if *n < 1 || *n > 10_000_000 {
+		return fmt.Errorf("%w: bench: --tasks must be 1 to 10000000", errUsage)
+	}
+	for _, part := range strings.Split(*rates, ",") {
+		r, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil || r < 1 || r > 1_000_000 {
+			return fmt.Errorf("%w: bench: --rates: %q is not a rate from 1 to 1000000", errUsage, part)
+		}
+		cfg.Rates = append(cfg.Rates, r)
+	}
+	if *only != "" {
+		for _, g := range strings.Split(*only, ",") {
+			switch g = strings.TrimSpace(g); g {
+			case "enqueue", "drain", "latency", "memory":
+				cfg.Only = append(cfg.Only, g)
+			default:
+				return fmt.Errorf("%w: bench: --only: unknown group %q", errUsage, g)
+			}
+		}
+	}
+	url := *redisURL
+	if url == "" {
+		emb, err := broker.StartEmbedded("127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		defer emb.Close()
+		url, cfg.Embedded = emb.URL(), true
+	}
+	rdb, err := broker.Open(ctx, url, 256)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	cfg.Client = rdb
+	fmt.Fprintf(stdout, "runq bench against %s\n", broker.Redact(url))
+	rep, err := bench.Run(ctx, cfg)
+	if rep != nil {
+		fmt.Fprint(stdout, "\n", rep.Table())
+		if *jsonOut != "" {
+			data, jerr := rep.JSON()
+			if jerr == nil {
+				jerr = os.WriteFile(*jsonOut, data, 0o644)
+			}
+			if jerr != nil {
+				return fmt.Errorf("bench: write %s: %w", *jsonOut, jerr)
+			}
+		}
+	}
+	return err
+}

@@ -1,0 +1,238 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/runq/runq/broker"
+	"github.com/runq/runq/tasks"
+)
+
+// Config says what to measure and where.
+type Config struct {
+	Client   *redis.Client // the Redis to measure; Run adds a counting hook
+	Tasks    int           // tasks per throughput scenario; 0 means 100,000
+	Rates    []int         // tasks/s of the latency scenarios; nil means 1,000 and 5,000
+	RateFor  time.Duration // how long each latency scenario runs; 0 means 5s
+	Embedded bool          // the Redis is the embedded one: figures are labelled not representative
+	Only     []string      // scenario groups to run (enqueue, drain, latency, memory); nil means all
+	Progress io.Writer     // receives one line per finished row; nil means none
+}
+
+func (c Config) withDefaults() Config {
+	if c.Tasks <= 0 {
+		c.Tasks = 100_000
+	}
+	if len(c.Rates) == 0 {
+		c.Rates = []int{1000, 5000}
+	}
+	if c.RateFor <= 0 {
+		c.RateFor = 5 * time.Second
+	}
+	if c.Progress == nil {
+		c.Progress = io.Discard
+	}
+	return c
+}
+
+// Report is the result of a run.
+type Report struct {
+	Machine string `json:"machine"`
+	Redis   string `json:"redis"`
+	Note    string `json:"note,omitempty"`
+	Rows    []Row  `json:"rows"`
+}
+
+// Row is one measured scenario. Per-task costs are zero where the server
+// does not report them (miniredis has no INFO cpu or commandstats).
+type Row struct {
+	Scenario      string  `json:"scenario"`
+	Tasks         int     `json:"tasks"`
+	Seconds       float64 `json:"seconds"`
+	TasksPerSec   float64 `json:"tasks_per_sec"`
+	P50ms         float64 `json:"p50_ms,omitempty"`
+	P95ms         float64 `json:"p95_ms,omitempty"`
+	P99ms         float64 `json:"p99_ms,omitempty"`
+	MaxMs         float64 `json:"max_ms,omitempty"`
+	RoundTrips    float64 `json:"round_trips_per_task"`
+	Commands      float64 `json:"redis_commands_per_task,omitempty"`
+	RedisCPUus    float64 `json:"redis_cpu_us_per_task,omitempty"`
+	WorkerCPUus   float64 `json:"process_cpu_us_per_task"`
+	BytesPerTask  float64 `json:"redis_bytes_per_task,omitempty"`
+	PayloadBytes  int     `json:"payload_bytes,omitempty"`
+	Concurrency   int     `json:"concurrency,omitempty"`
+	TargetRate    int     `json:"target_rate,omitempty"`
+	StoresResults bool    `json:"stores_result,omitempty"`
+}
+
+// runner holds one run's shared state.
+type runner struct {
+	cfg    Config
+	rdb    *redis.Client
+	rtt    *roundTrips
+	quiet  *slog.Logger
+	report *Report
+}
+
+// Run measures every scenario of cfg and returns the report.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	cfg = cfg.withDefaults()
+	r := &runner{cfg: cfg, rdb: cfg.Client, rtt: &roundTrips{}, quiet: slog.New(slog.DiscardHandler)}
+	r.rdb.AddHook(r.rtt)
+	r.report = &Report{
+		Machine: fmt.Sprintf("%d CPUs, %s/%s, %s", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version()),
+		Redis:   redisVersion(ctx, r.rdb),
+	}
+	if cfg.Embedded {
+		r.report.Note = "embedded Redis (miniredis): slow Lua, no INFO cpu/commandstats; not representative of a real Redis"
+	}
+	groups := []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{"enqueue", r.enqueue},
+		{"drain", r.drain},
+		{"latency", r.latency},
+		{"memory", r.memory},
+	}
+	for _, g := range groups {
+		if !cfg.wants(g.name) {
+			continue
+		}
+		if err := g.run(ctx); err != nil {
+			return r.report, fmt.Errorf("bench %s: %w", g.name, err)
+		}
+	}
+	return r.report, nil
+}
+
+func (c Config) wants(group string) bool {
+	if len(c.Only) == 0 {
+		return true
+	}
+	for _, g := range c.Only {
+		if g == group {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *runner) add(row Row) {
+	r.report.Rows = append(r.report.Rows, row)
+	fmt.Fprintln(r.cfg.Progress, formatRow(row))
+}
+
+// fill completes row's per-task figures from c.
+func fill(row *Row, c *cost) {
+	n := float64(row.Tasks)
+	row.Seconds = c.elapsed.Seconds()
+	row.TasksPerSec = n / c.elapsed.Seconds()
+	row.RoundTrips = float64(c.roundTrips) / n
+	row.WorkerCPUus = float64(c.workerCPU.Microseconds()) / n
+	if c.measured {
+		row.Commands = float64(c.commands) / n
+		row.RedisCPUus = float64(c.redisCPU.Microseconds()) / n
+	}
+}
+
+// scope is a key prefix private to one scenario, and its handlers.
+type scope struct {
+	keys   broker.Keys
+	b      *broker.Broker
+	client *tasks.Client
+	reg    *tasks.Registry
+}
+
+func (r *runner) newScope(ctx context.Context, reg *tasks.Registry) (*scope, error) {
+	var buf [4]byte
+	_, _ = rand.Read(buf[:])
+	keys := broker.Keys{Prefix: "runqbench-" + hex.EncodeToString(buf[:])}
+	s := &scope{keys: keys, b: broker.New(r.rdb, keys), reg: reg}
+	if err := tasks.RegisterNames(ctx, s.b, reg); err != nil {
+		return nil, err
+	}
+	s.client = tasks.NewClient(s.b, tasks.ClientConfig{ResultTTL: 10 * time.Minute})
+	return s, nil
+}
+
+// cleanup deletes every key of s.
+func (r *runner) cleanup(ctx context.Context, s *scope) error {
+	iter := r.rdb.Scan(ctx, 0, s.keys.MatchAll(), 1000).Iterator()
+	var batch []string
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := r.rdb.Unlink(ctx, batch...).Err()
+		batch = batch[:0]
+		return err
+	}
+	for iter.Next(ctx) {
+		batch = append(batch, iter.Val())
+		if len(batch) == 1000 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return err
+	}
+	return flush()
+}
+
+func redisVersion(ctx context.Context, rdb redis.UniversalClient) string {
+	info, err := rdb.Info(ctx, "server").Result()
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:"); ok {
+			return "redis " + v
+		}
+	}
+	return "unknown"
+}
+
+// JSON renders the report.
+func (rep *Report) JSON() ([]byte, error) { return json.MarshalIndent(rep, "", "  ") }
+
+// Table renders the report for a terminal.
+func (rep *Report) Table() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "runq bench: %s; %s\n", rep.Redis, rep.Machine)
+	if rep.Note != "" {
+		fmt.Fprintf(&b, "NOTE: %s\n", rep.Note)
+	}
+	fmt.Fprintln(&b, header)
+	for _, row := range rep.Rows {
+		fmt.Fprintln(&b, formatRow(row))
+	}
+	return b.String()
+}
+
+const header = "scenario                         tasks  tasks/s    p50ms  p95ms  p99ms  maxms  rtt/task cmds/task redis-us/task cpu-us/task bytes/task"
+
+func formatRow(r Row) string {
+	opt := func(v float64, format string) string {
+		if v == 0 {
+			return "-"
+		}
+		return fmt.Sprintf(format, v)
+	}
+	return fmt.Sprintf("%-30s %7d %8.0f %7s %6s %6s %6s %9.3f %9s %13s %11.1f %10s",
+		r.Scenario, r.Tasks, r.TasksPerSec, opt(r.P50ms, "%.2f"), opt(r.P95ms, "%.2f"), opt(r.P99ms, "%.2f"),
+		opt(r.MaxMs, "%.2f"), r.RoundTrips, opt(r.Commands, "%.2f"), opt(r.RedisCPUus, "%.1f"), r.WorkerCPUus,
+		opt(r.BytesPerTask, "%.0f"))
+}

@@ -1,0 +1,113 @@
+package bench
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// roundTrips counts the round trips a client makes: one per command sent
+// alone, one per pipeline.
+type roundTrips struct{ n atomic.Int64 }
+
+func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		r.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		r.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// serverSample is what INFO says about the server's work so far.
+type serverSample struct {
+	cpu      time.Duration // used_cpu_user + used_cpu_sys
+	commands int64         // calls over all commands, scripts' inner calls included
+	memory   int64         // used_memory
+	ok       bool          // false when the server has no such INFO (miniredis)
+}
+
+func sampleServer(ctx context.Context, rdb redis.UniversalClient) serverSample {
+	info, err := rdb.Info(ctx, "cpu", "commandstats", "memory").Result()
+	if err != nil {
+		return serverSample{}
+	}
+	var s serverSample
+	for _, line := range strings.Split(info, "\n") {
+		line = strings.TrimSpace(line)
+		k, v, found := strings.Cut(line, ":")
+		if !found {
+			continue
+		}
+		switch {
+		case k == "used_cpu_user" || k == "used_cpu_sys":
+			f, _ := strconv.ParseFloat(v, 64)
+			s.cpu += time.Duration(f * float64(time.Second))
+			s.ok = true
+		case k == "used_memory":
+			s.memory, _ = strconv.ParseInt(v, 10, 64)
+		case strings.HasPrefix(k, "cmdstat_"):
+			// cmdstat_get:calls=1,usec=2,...
+			if calls, _, ok := strings.Cut(strings.TrimPrefix(v, "calls="), ","); ok {
+				n, _ := strconv.ParseInt(calls, 10, 64)
+				s.commands += n
+			}
+		}
+	}
+	return s
+}
+
+// processCPU is the CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cost is what one measured phase used.
+type cost struct {
+	start      time.Time
+	rtt0       int64
+	srv0       serverSample
+	cpu0       time.Duration
+	rtt        *roundTrips
+	rdb        redis.UniversalClient
+	infoCalls  int64 // INFO calls this phase made itself, not counted
+	elapsed    time.Duration
+	roundTrips int64
+	commands   int64
+	redisCPU   time.Duration
+	workerCPU  time.Duration
+	measured   bool
+}
+
+func startCost(ctx context.Context, rdb redis.UniversalClient, rtt *roundTrips) *cost {
+	c := &cost{rtt: rtt, rdb: rdb, srv0: sampleServer(ctx, rdb), cpu0: processCPU()}
+	c.rtt0 = rtt.n.Load()
+	c.start = time.Now()
+	return c
+}
+
+func (c *cost) stop(ctx context.Context) {
+	c.elapsed = time.Since(c.start)
+	c.workerCPU = processCPU() - c.cpu0
+	c.roundTrips = c.rtt.n.Load() - c.rtt0
+	srv := sampleServer(ctx, c.rdb)
+	if srv.ok && c.srv0.ok {
+		c.measured = true
+		c.redisCPU = srv.cpu - c.srv0.cpu
+		c.commands = srv.commands - c.srv0.commands - 1 // the INFO call itself
+	}
+}
