@@ -115,6 +115,43 @@ func decodeRequest(body []byte) (tasks.Request, error) {
 	return r, nil
 }
 
+// decodeBatch decodes {"tasks": [request, ...]} strictly, each request as
+// decodeRequest does; errors name the task by index.
+func decodeBatch(body []byte) ([]tasks.Request, error) {
+	var outer map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&outer); err != nil || outer == nil {
+		return nil, badRequest(http.StatusBadRequest, `the body must be a JSON object {"tasks": [...]}`)
+	}
+	if len(bytes.TrimSpace(body[dec.InputOffset():])) > 0 {
+		return nil, badRequest(http.StatusBadRequest, "invalid JSON: unexpected data after the object")
+	}
+	raw, ok := outer["tasks"]
+	if !ok || len(outer) != 1 {
+		return nil, badRequest(http.StatusBadRequest, `the body must be {"tasks": [...]} and nothing else`)
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, badRequest(http.StatusBadRequest, `field "tasks": want an array of tasks`)
+	}
+	if len(items) == 0 || len(items) > tasks.MaxBatch {
+		return nil, badRequest(http.StatusBadRequest, fmt.Sprintf(`field "tasks": want 1 to %d tasks, got %d`, tasks.MaxBatch, len(items)))
+	}
+	out := make([]tasks.Request, len(items))
+	for i, item := range items {
+		r, err := decodeRequest(item)
+		if err != nil {
+			var he *echo.HTTPError
+			if errors.As(err, &he) {
+				return nil, badRequest(he.Code, fmt.Sprintf("tasks[%d]: %v", i, he.Message))
+			}
+			return nil, err
+		}
+		out[i] = r
+	}
+	return out, nil
+}
+
 // decodeString reads a JSON string (null leaves dst empty).
 func decodeString(raw json.RawMessage, dst *string, want string) error {
 	if isNull(raw) {

@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
+
+	"github.com/runq/runq/results"
 )
 
 // submit handles POST /v1/tasks: 202 with the record and a Location header.
@@ -25,6 +27,30 @@ func (s *Server) submit(c echo.Context) error {
 	}
 	c.Response().Header().Set(echo.HeaderLocation, "/v1/tasks/"+rec.ID.String())
 	return c.JSON(http.StatusAccepted, rec)
+}
+
+// batchBody is the body of POST /v1/tasks/batch and of its answer.
+type batchBody[T any] struct {
+	Tasks []T `json:"tasks"`
+}
+
+// submitBatch handles POST /v1/tasks/batch {"tasks": [...]}: 202 with the
+// records in order, or an error naming the first bad task, with nothing
+// queued.
+func (s *Server) submitBatch(c echo.Context) error {
+	body, err := readJSON(c)
+	if err != nil {
+		return err
+	}
+	reqs, err := decodeBatch(body)
+	if err != nil {
+		return err
+	}
+	recs, err := s.tasks.SubmitBatch(c.Request().Context(), reqs)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, batchBody[results.Record]{Tasks: recs})
 }
 
 // getTask handles GET /v1/tasks/{id}[?wait=10s]: the record, after waiting

@@ -18,6 +18,7 @@ import (
 // Submitter queues and cancels tasks (tasks.Client).
 type Submitter interface {
 	Submit(ctx context.Context, r tasks.Request) (results.Record, error)
+	SubmitBatch(ctx context.Context, rs []tasks.Request) ([]results.Record, error)
 	Cancel(ctx context.Context, id uuid.UUID) error
 }
 
@@ -39,6 +40,9 @@ type Config struct {
 	// BodyLimit is the largest request body accepted, in bytes; 0 means
 	// 1 MiB. Larger bodies get 413.
 	BodyLimit int64
+	// BatchBodyLimit is the largest body of POST /v1/tasks/batch; 0 means
+	// 16 MiB.
+	BatchBodyLimit int64
 	// MaxWait caps ?wait= on GET /v1/tasks/{id}; 0 means 60s.
 	MaxWait time.Duration
 	// APIToken, when set, is required as "Authorization: Bearer <token>" on
@@ -50,13 +54,17 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultBodyLimit = 1 << 20
-	DefaultMaxWait   = 60 * time.Second
+	DefaultBodyLimit      = 1 << 20
+	DefaultBatchBodyLimit = 16 << 20
+	DefaultMaxWait        = 60 * time.Second
 )
 
 func (c Config) withDefaults() Config {
 	if c.BodyLimit <= 0 {
 		c.BodyLimit = DefaultBodyLimit
+	}
+	if c.BatchBodyLimit <= 0 {
+		c.BatchBodyLimit = DefaultBatchBodyLimit
 	}
 	if c.MaxWait <= 0 {
 		c.MaxWait = DefaultMaxWait
@@ -86,7 +94,7 @@ func New(cfg Config, t Submitter, r Reader, h Health) *echo.Echo {
 	// not trusted, so a client cannot pose as another in logs or limits.
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.Use(middleware.RequestID())
-	e.Use(middleware.BodyLimit(strconv.FormatInt(s.cfg.BodyLimit, 10) + "B"))
+	limit := func(n int64) echo.MiddlewareFunc { return middleware.BodyLimit(strconv.FormatInt(n, 10) + "B") }
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
@@ -94,8 +102,9 @@ func New(cfg Config, t Submitter, r Reader, h Health) *echo.Echo {
 	if s.cfg.APIToken != "" {
 		v1.Use(requireToken(s.cfg.APIToken))
 	}
-	v1.POST("/tasks", s.submit)
-	v1.GET("/tasks/:id", s.getTask)
-	v1.DELETE("/tasks/:id", s.cancelTask)
+	v1.POST("/tasks", s.submit, limit(s.cfg.BodyLimit))
+	v1.POST("/tasks/batch", s.submitBatch, limit(s.cfg.BatchBodyLimit))
+	v1.GET("/tasks/:id", s.getTask, limit(s.cfg.BodyLimit))
+	v1.DELETE("/tasks/:id", s.cancelTask, limit(s.cfg.BodyLimit))
 	return e
 }

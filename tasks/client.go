@@ -84,12 +84,54 @@ func (c *Client) Submit(ctx context.Context, r Request) (results.Record, error) 
 	if err != nil {
 		return results.Record{}, fmt.Errorf("tasks: submit %s: %w", r.Name, err)
 	}
+	return queuedRecord(t, created), nil
+}
+
+// MaxBatch is the most tasks one SubmitBatch takes.
+const MaxBatch = 1000
+
+// SubmitBatch validates every request first and queues none unless all are
+// valid (the error names the first bad one by index); then it queues them in
+// one round trip, one script call per queue. Each queue's tasks are queued
+// atomically; across queues, a Redis failure midway can leave some queued,
+// and the error says so.
+func (c *Client) SubmitBatch(ctx context.Context, rs []Request) ([]results.Record, error) {
+	if len(rs) == 0 || len(rs) > MaxBatch {
+		return nil, fmt.Errorf("%w: a batch holds 1 to %d tasks, not %d", ErrInvalid, MaxBatch, len(rs))
+	}
+	ts := make([]broker.NewTask, len(rs))
+	for i, r := range rs {
+		if err := r.Validate(); err != nil {
+			return nil, fmt.Errorf("tasks[%d]: %w", i, err)
+		}
+		opts, err := c.handlerOptions(ctx, r.Name)
+		if err != nil {
+			return nil, fmt.Errorf("tasks[%d]: %w", i, err)
+		}
+		ts[i] = c.resolve(r, opts)
+		if ts[i].ID, err = broker.NewID(ts[i].Queue); err != nil {
+			return nil, err
+		}
+	}
+	created, err := c.b.EnqueueBatch(ctx, ts)
+	if err != nil {
+		return nil, fmt.Errorf("tasks: submit batch of %d: %w", len(rs), err)
+	}
+	out := make([]results.Record, len(ts))
+	for i, t := range ts {
+		out[i] = queuedRecord(t, created[i])
+	}
+	return out, nil
+}
+
+// queuedRecord is the record of t just queued.
+func queuedRecord(t broker.NewTask, created time.Time) results.Record {
 	return results.Record{
-		ID: id, Name: t.Name, Queue: t.Queue, Status: results.StatusQueued,
+		ID: t.ID, Name: t.Name, Queue: t.Queue, Status: results.StatusQueued,
 		Payload: t.Payload, MaxRetries: t.MaxRetries,
 		Timeout: results.Duration(t.Timeout), ResultTTL: results.Duration(t.ResultTTL),
 		CreatedAt: created,
-	}, nil
+	}
 }
 
 // resolve builds the stored task from r, the handler's options and the
