@@ -25,7 +25,7 @@ const DefaultPrefix = "runq"
 // A task's hash is named by its ID, with a hash tag chosen to fall in the
 // same slot as its queue's tag (the slot is carried inside the ID; see NewID):
 //
-//	runq:{3ax}:task:0193f0c2-...   hash: name, queue, status, payload, result, ...
+//	runq:{3ax}:t:0193f0c2-...      hash: name, queue, status, payload, result, ...
 //
 // Two keys are global, each used alone: runq:handlers (hash: task name ->
 // handler defaults, written by workers) and the pub/sub channel runq:done
@@ -64,7 +64,7 @@ func (k Keys) Receipt(queue, token string) string { return k.q(queue) + "take:" 
 // Task names the hash of the task with the given ID. The ID's slot bits
 // choose the hash tag, so the key lands in its queue's slot.
 func (k Keys) Task(id uuid.UUID) string {
-	return k.prefix() + ":{" + slotTags()[idSlot(id)] + "}:task:" + id.String()
+	return k.prefix() + ":{" + slotTags()[idSlot(id)] + "}:t:" + id.String()
 }
 
 // Handlers names the hash of registered task names and their defaults.

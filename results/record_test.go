@@ -18,9 +18,9 @@ func TestDecode(t *testing.T) {
 	t.Parallel()
 	full := map[string]string{
 		"name": "echo", "queue": "default", "status": "succeeded", "payload": `{"a":1}`,
-		"result": `[1,2]`, "attempts": "2", "max_retries": "3", "timeout_ms": "30000",
-		"ttl_ms": "3600000", "created_ms": "1700000000000", "started_ms": "1700000000100",
-		"finished_ms": "1700000000200", "crashes": "1", "token": "abc", "failures": "1",
+		"result": `[1,2]`, "attempts": "2", "retries": "3", "timeout": "30000",
+		"ttl": "3600000", "created": "1700000000000", "started": "1700000000100",
+		"finished": "1700000000200", "crashes": "1", "token": "abc", "failures": "1",
 	}
 	rec, err := results.Decode(testID, full)
 	if err != nil {
@@ -52,7 +52,7 @@ func TestDecode(t *testing.T) {
 		t.Errorf("JSON %s shows internal fields", out)
 	}
 
-	minimal, err := results.Decode(testID, map[string]string{"status": "queued", "created_ms": "1"})
+	minimal, err := results.Decode(testID, map[string]string{"status": "queued", "created": "1"})
 	if err != nil || string(minimal.Payload) != "null" || minimal.StartedAt != nil || minimal.Result != nil {
 		t.Errorf("Decode(minimal) = %+v, %v; want null payload and no start, result", minimal, err)
 	}
@@ -71,7 +71,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"no status", map[string]string{"name": "x"}, results.ErrCorrupt},
 		{"bad attempts", map[string]string{"status": "queued", "attempts": "two"}, results.ErrCorrupt},
 		{"huge attempts", map[string]string{"status": "queued", "attempts": "99999999999999"}, results.ErrCorrupt},
-		{"bad time", map[string]string{"status": "queued", "created_ms": "yesterday"}, results.ErrCorrupt},
+		{"bad time", map[string]string{"status": "queued", "created": "yesterday"}, results.ErrCorrupt},
 		{"bad payload", map[string]string{"status": "queued", "payload": "{"}, results.ErrCorrupt},
 		{"bad result", map[string]string{"status": "succeeded", "result": "nope"}, results.ErrCorrupt},
 	}
@@ -91,7 +91,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add("running", "\xff", "\x00", "9223372036854775807", "9223372036854775807", "1e3")
 	f.Fuzz(func(t *testing.T, status, payload, result, attempts, created, timeout string) {
 		h := map[string]string{"status": status, "payload": payload, "result": result,
-			"attempts": attempts, "created_ms": created, "timeout_ms": timeout}
+			"attempts": attempts, "created": created, "timeout": timeout}
 		rec, err := results.Decode(testID, h)
 		if err != nil {
 			if !errors.Is(err, results.ErrCorrupt) {

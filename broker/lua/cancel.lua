@@ -15,8 +15,8 @@ if status ~= 'queued' and status ~= 'retrying' then
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('HSET', KEYS[1], 'status', 'canceled', 'finished_ms', now)
-local ttl = tonumber(redis.call('HGET', KEYS[1], 'ttl_ms'))
+redis.call('HSET', KEYS[1], 'status', 'canceled', 'finished', now)
+local ttl = tonumber(redis.call('HGET', KEYS[1], 'ttl'))
 if ttl and ttl > 0 then
   redis.call('PEXPIRE', KEYS[1], ttl)
 end

@@ -9,14 +9,14 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local out, fresh = {}, {}
 for i = 2, #KEYS do
   local a = (i - 2) * 7
-  local created = redis.call('HGET', KEYS[i], 'created_ms')
+  local created = redis.call('HGET', KEYS[i], 'created')
   if created then
     out[i - 1] = tonumber(created)
   else
     redis.call('HSET', KEYS[i],
       'name', ARGV[a + 2], 'queue', ARGV[a + 3], 'status', 'queued', 'payload', ARGV[a + 4],
-      'max_retries', ARGV[a + 5], 'timeout_ms', ARGV[a + 6], 'ttl_ms', ARGV[a + 7],
-      'created_ms', now)
+      'retries', ARGV[a + 5], 'timeout', ARGV[a + 6], 'ttl', ARGV[a + 7],
+      'created', now)
     fresh[#fresh + 1] = ARGV[a + 1]
     out[i - 1] = now
   end

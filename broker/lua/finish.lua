@@ -36,10 +36,10 @@ for i = 5, #KEYS do
       redis.call('ZADD', KEYS[3], now + tonumber(ARGV[a + 5]), id)
     else
       if outcome == 'succeeded' then
-        redis.call('HSET', key, 'status', 'succeeded', 'result', text, 'finished_ms', now)
+        redis.call('HSET', key, 'status', 'succeeded', 'result', text, 'finished', now)
         redis.call('HDEL', key, 'error')
       else
-        redis.call('HSET', key, 'status', 'failed', 'error', text, 'finished_ms', now)
+        redis.call('HSET', key, 'status', 'failed', 'error', text, 'finished', now)
         redis.call('HINCRBY', key, 'failures', 1)
       end
       local ttl = tonumber(ARGV[a + 6])

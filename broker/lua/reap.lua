@@ -22,10 +22,10 @@ for i = 3, #ARGV do
       local crashes = redis.call('HINCRBY', key, 'crashes', 1)
       redis.call('HDEL', key, 'token')
       if maxCrashes >= 0 and crashes > maxCrashes then
-        redis.call('HSET', key, 'status', 'failed', 'finished_ms', now, 'error',
+        redis.call('HSET', key, 'status', 'failed', 'finished', now, 'error',
           'poison: the worker running this task was lost ' .. crashes ..
           ' times (lease expired); not retried')
-        local ttl = tonumber(redis.call('HGET', key, 'ttl_ms'))
+        local ttl = tonumber(redis.call('HGET', key, 'ttl'))
         if ttl and ttl > 0 then
           redis.call('PEXPIRE', key, ttl)
         end

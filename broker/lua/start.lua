@@ -4,7 +4,7 @@
 -- ARGV[1] lease token, ARGV[2..n] task IDs, in the order of KEYS[4..n]
 -- returns one entry per ID: false when the lease is not held by the token, or
 -- the task is gone, canceled or finished (its lease is then dropped); else
--- {name, payload, attempts, max_retries, timeout_ms, failures, crashes, ttl_ms}.
+-- {name, payload, attempts, retries, timeout (ms), failures, crashes, ttl (ms)}.
 -- Idempotent: a task already started under this token is returned unchanged.
 local token = ARGV[1]
 local t = redis.call('TIME')
@@ -16,11 +16,11 @@ for i = 2, #ARGV do
   local entry = false
   if redis.call('HGET', KEYS[2], id) == token then
     local f = redis.call('HMGET', key, 'status', 'token', 'name', 'payload', 'attempts',
-      'max_retries', 'timeout_ms', 'failures', 'crashes', 'ttl_ms')
+      'retries', 'timeout', 'failures', 'crashes', 'ttl')
     local status = f[1]
     if f[2] ~= token and (status == 'queued' or status == 'retrying') then
       f[5] = (tonumber(f[5]) or 0) + 1
-      redis.call('HSET', key, 'status', 'running', 'started_ms', now, 'token', token, 'attempts', f[5])
+      redis.call('HSET', key, 'status', 'running', 'started', now, 'token', token, 'attempts', f[5])
       status = 'running'
     end
     if status == 'running' then
