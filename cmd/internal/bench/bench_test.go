@@ -1,0 +1,67 @@
+package bench_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runq/runq/broker/redistest"
+	"github.com/runq/runq/cmd/internal/bench"
+)
+
+// TestRunSmallBench runs every scenario at a tiny size on each backend and
+// checks the report is complete and plausible, and that the bench deletes
+// its keys.
+func TestRunSmallBench(t *testing.T) {
+	t.Parallel()
+	for _, be := range redistest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			t.Parallel()
+			rep, err := bench.Run(context.Background(), bench.Config{
+				Client: be.Client, Tasks: 300, Rates: []int{200}, RateFor: 500 * time.Millisecond, Embedded: be.Mini != nil,
+			})
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			want := []string{"enqueue, 1 producer(s)", "enqueue, 16 producer(s)", "drain, no-op, conc 10", "drain, no-op, conc 50",
+				"drain, no-op, conc 100", "drain, stores result, conc 10", "drain, stores result, conc 50",
+				"drain, stores result, conc 100", "latency at 200/s, conc 50", "memory, queued tasks"}
+			if len(rep.Rows) != len(want) {
+				t.Fatalf("%d rows, want %d: %+v", len(rep.Rows), len(want), rep.Rows)
+			}
+			for i, row := range rep.Rows {
+				if row.Scenario != want[i] || row.TasksPerSec <= 0 || row.RoundTrips <= 0 {
+					t.Errorf("row %d = %+v, want %q with positive throughput and round trips", i, row, want[i])
+				}
+			}
+			if lat := rep.Rows[8]; lat.P50ms <= 0 || lat.P99ms < lat.P50ms || lat.MaxMs < lat.P99ms {
+				t.Errorf("latency row %+v: percentiles out of order", lat)
+			}
+			if be.Mini == nil && (rep.Rows[2].Commands <= 0 || rep.Rows[9].BytesPerTask <= 0) {
+				t.Errorf("on a real Redis the rows must carry commands and memory: %+v", rep.Rows)
+			}
+			if be.Mini != nil && !strings.Contains(rep.Note, "not representative") {
+				t.Errorf("embedded run note = %q, want it labelled not representative", rep.Note)
+			}
+			if !strings.Contains(rep.Table(), "drain, stores result, conc 50") {
+				t.Errorf("Table() lacks a row:\n%s", rep.Table())
+			}
+			if data, err := rep.JSON(); err != nil || !json.Valid(data) {
+				t.Errorf("JSON() = %v", err)
+			}
+			if left := redistest.KeysUnder(context.Background(), t, be.Client, be.Keys); len(left) != 0 {
+				t.Errorf("keys left: %v", left)
+			}
+			var leftBench []string
+			iter := be.Client.Scan(context.Background(), 0, "runqbench-*", 100).Iterator()
+			for iter.Next(context.Background()) {
+				leftBench = append(leftBench, iter.Val())
+			}
+			if len(leftBench) != 0 {
+				t.Errorf("bench keys left behind: %v", leftBench)
+			}
+		})
+	}
+}
