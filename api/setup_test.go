@@ -69,7 +69,7 @@ func setup(t *testing.T, be redistest.Backend) *bundle {
 
 // setupIdle is setup without a pool: tasks stay queued until the test starts
 // a pool on their queue.
-func setupIdle(t *testing.T, be redistest.Backend) *bundle {
+func setupIdle(t testing.TB, be redistest.Backend) *bundle {
 	t.Helper()
 	s := &bundle{
 		be:     be,
@@ -144,7 +144,7 @@ func (s *bundle) api(cfg api.Config) http.Handler {
 
 // run calls fn in a goroutine until cleanup, which cancels its context and
 // waits for it to return.
-func run(t *testing.T, name string, fn func(context.Context) error) {
+func run(t testing.TB, name string, fn func(context.Context) error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
