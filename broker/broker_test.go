@@ -176,12 +176,16 @@ func TestEnqueueClaimSucceed(t *testing.T) {
 		if err != nil || msg.Payload != id.String() {
 			t.Errorf("done channel got %v, %v; want %s", msg, err, id)
 		}
-		// A resent Finish is applied once and reports success.
-		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &c, Outcome: broker.Failed, Error: "late"}); err != nil {
+		// A resent Finish is applied once and reports success; a second,
+		// different outcome for the same attempt is refused.
+		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &c, Outcome: broker.Succeeded, Result: []byte(`"ok"`)}); err != nil {
 			t.Errorf("resent Finish = %v, want nil", err)
 		}
-		if got := hget(t, s, id, "status"); got != "succeeded" {
-			t.Errorf("status after resent Finish = %q, want succeeded", got)
+		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &c, Outcome: broker.Failed, Error: "late"}); !errors.Is(err, broker.ErrLeaseLost) {
+			t.Errorf("second outcome for one attempt = %v, want ErrLeaseLost", err)
+		}
+		if got := hget(t, s, id, "status"); got != "succeeded" || hget(t, s, id, "error") != "" {
+			t.Errorf("after a second outcome: status %q error %q, want succeeded and no error", got, hget(t, s, id, "error"))
 		}
 	})
 }

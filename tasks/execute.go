@@ -50,18 +50,25 @@ func (p *Pool) execute(ctx context.Context, c *broker.Claimed) {
 		}
 		p.failure(&f, err)
 	}
-	if p.isAbandoned(c) {
+	if !p.markReturned(c) {
 		log.Warn("abandoned handler returned at last; its outcome was already recorded", "outcome", f.Outcome)
 		return
 	}
 	p.record(log, f)
 }
 
-func (p *Pool) isAbandoned(c *broker.Claimed) bool {
+// markReturned claims the right to record c's outcome for its executor,
+// and reports false if the keeper abandoned the attempt first: exactly one
+// of the two records it.
+func (p *Pool) markReturned(c *broker.Claimed) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	a := p.running[keyOf(c)]
-	return a != nil && a.abandoned
+	if a == nil || a.abandoned {
+		return false
+	}
+	a.returned = true
+	return true
 }
 
 // encodeResult renders a handler's result as the JSON to store.

@@ -42,7 +42,7 @@ func (p *Pool) abandonOverdue() {
 	var overdue []*attempt
 	p.mu.Lock()
 	for _, a := range p.running {
-		if !a.lost && !a.overdue.IsZero() && time.Now().After(a.overdue) {
+		if !a.lost && !a.returned && !a.overdue.IsZero() && time.Now().After(a.overdue) {
 			a.lost, a.abandoned = true, true
 			overdue = append(overdue, a)
 		}

@@ -5,25 +5,28 @@
 -- task ID, lease token, outcome (succeeded | failed | retry | release),
 -- result JSON (succeeded) or error text, retry delay ms, result TTL ms
 -- returns one code per attempt: 1 applied; 2 already applied by this token
--- (a resent call: the hash keeps the token and has left 'running'); 0 the
--- lease is not held: a late (zombie) attempt, nothing is written. The IDs of
+-- (a resent call: the hash keeps the token and the status this outcome
+-- sets); 0 the lease is not held: a late (zombie) attempt, or a second
+-- outcome for an attempt already finished; nothing is written. The IDs of
 -- tasks made terminal are published on the channel in one message,
 -- separated by spaces.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local codes, freed, done = {}, {}, {}
+local sets = {succeeded = 'succeeded', failed = 'failed', retry = 'retrying'}
+local codes, freed, done, seen = {}, {}, {}, {}
 for i = 5, #KEYS do
   local a = 1 + (i - 5) * 6
   local key = KEYS[i]
   local id, token, outcome, text = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
-  if redis.call('HGET', KEYS[2], id) ~= token then
+  if seen[id] or redis.call('HGET', KEYS[2], id) ~= token then
     local f = redis.call('HMGET', key, 'token', 'status')
-    if f[1] == token and f[2] ~= 'running' then
+    if not seen[id] and f[1] == token and f[2] == sets[outcome] then
       codes[i - 4] = 2
     else
       codes[i - 4] = 0
     end
   else
+    seen[id] = true
     codes[i - 4] = 1
     freed[#freed + 1] = id
     if outcome == 'release' then

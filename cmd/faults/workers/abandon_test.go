@@ -23,9 +23,11 @@ import (
 // pool would abandon it, and recording its outcome is slow (a gate in the
 // pool's Redis client holds back finish.lua, as a Redis slow to take
 // writes would), so the abandonment deadline passes while the outcome is
-// being written. One attempt has one outcome: the pool must send, record
-// and count exactly one, what it counts must be what Redis holds, and a
-// failed task must not keep a result.
+// being written. One attempt has one outcome: the pool must not abandon an
+// attempt whose handler returned, must send, record and count exactly one
+// outcome, what it counts must be what Redis holds, and a failed task must
+// not keep a result. (This test found the keeper abandoning such attempts
+// and recording a second outcome.)
 //
 // Finishes are group-committed. In "separate flushes" the late handler's
 // own write is held, and the keeper's would follow in the next flush; in
@@ -79,11 +81,13 @@ func testAbandonWhileRecording(t *testing.T, sameFlush bool) {
 	id := s.submit(t, reqs)[0]
 	pool, log := s.runPool(t, reg, tasks.PoolConfig{Concurrency: 2, VisibilityTimeout: visibility, Grace: time.Second}, gate)
 
-	waitStats(t, pool, 10*time.Second, "the attempt abandoned", func(st tasks.PoolStats) bool { return st.Abandoned == 1 })
-	if sameFlush {
-		// Setup, not an assertion: let the keeper's write, which follows
-		// the abandonment at once, join the handler's in the queue.
-		time.Sleep(200 * time.Millisecond)
+	// Setup, not an assertion: hold the handler's write until well past
+	// the abandonment deadline (timeout + visibility/4, checked every
+	// visibility/8), so that a keeper that wrongly abandons an attempt
+	// whose handler has returned would have sent its write by then.
+	time.Sleep(timeout + visibility/4 + visibility/8 + 300*time.Millisecond)
+	if st := pool.Stats(); st.Abandoned != 0 {
+		t.Errorf("Stats().Abandoned = %d: an attempt whose handler returned before its deadline was abandoned", st.Abandoned)
 	}
 	gate.release()
 	gate.waitHeld(id, 2, 3*time.Second) // the keeper's write, if it makes one, follows the handler's
