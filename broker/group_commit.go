@@ -85,6 +85,15 @@ func (g *groupCommit[T, R]) lead(ctx context.Context) {
 
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if err != nil && IsUnavailable(err) {
+		// Redis is down: the calls that queued behind this flush would
+		// each wait out a failing flush of their own. Fail them now with
+		// the same error, so that callers (an HTTP 503) hear at once.
+		for _, c := range g.pending {
+			c.done <- gcResult[R]{err: err}
+		}
+		g.pending = nil
+	}
 	if len(g.pending) == 0 {
 		g.busy = false
 		g.pending = nil

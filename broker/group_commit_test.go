@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -104,5 +107,37 @@ func waitUntil(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met in 5s")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestGroupCommitFailsWaitersWhenRedisIsDown checks that calls queued
+// behind a flush that failed because Redis is unreachable get that error at
+// once, instead of each waiting out a failing flush of its own.
+func TestGroupCommitFailsWaitersWhenRedisIsDown(t *testing.T) {
+	t.Parallel()
+	down := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	release := make(chan struct{})
+	var flushes atomic.Int32
+	g := &groupCommit[int, int]{max: 100, flush: func(ctx context.Context, items []int) ([]int, error) {
+		if flushes.Add(1) == 1 {
+			<-release
+		}
+		return nil, down
+	}}
+	errs := make(chan error, 6)
+	go func() { _, err := g.do(context.Background(), 0); errs <- err }()
+	waitUntil(t, func() bool { return flushes.Load() == 1 })
+	for i := range 5 {
+		go func() { _, err := g.do(context.Background(), i); errs <- err }()
+	}
+	waitUntil(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.pending) == 5 })
+	close(release)
+	for range 6 {
+		if err := <-errs; !IsUnavailable(err) {
+			t.Errorf("do = %v, want the unavailable error", err)
+		}
+	}
+	if n := flushes.Load(); n != 1 {
+		t.Errorf("%d flushes, want 1: waiters behind a failed flush must not flush again", n)
 	}
 }

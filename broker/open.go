@@ -23,6 +23,13 @@ func Open(ctx context.Context, rawURL string, poolSize int) (*redis.Client, erro
 		return nil, fmt.Errorf("%w %q", ErrBadURL, Redact(rawURL))
 	}
 	opts.ContextTimeoutEnabled = true
+	if opts.DialerRetries == 0 {
+		// go-redis dials 5 times per attempt by default, on top of its 3
+		// command retries: seconds before a call fails while Redis is
+		// down. One dial per attempt keeps a 503 prompt; the command
+		// retries still ride out a dropped connection.
+		opts.DialerRetries = 1
+	}
 	if poolSize > 0 {
 		opts.PoolSize = poolSize
 	}
