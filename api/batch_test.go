@@ -52,6 +52,8 @@ func TestBatchIsAllOrNothing(t *testing.T) {
 			{`{"tasks":[` + strings.Join(many, ",") + `]}`, http.StatusBadRequest, "1 to 1000"},
 			{`{"tasks":{}}`, http.StatusBadRequest, "array"},
 			{`{"tasks":[],"extra":1}`, http.StatusBadRequest, "nothing else"},
+			{`{"tasks":[{"name":"echo"}],"tasks":[{"name":"echo"}]}`, http.StatusBadRequest, "given twice"},
+			{`{}`, http.StatusBadRequest, "required"},
 			{`[{"name":"echo"}]`, http.StatusBadRequest, "object"},
 			{`{"tasks":[{"name":"echo"}]}]`, http.StatusBadRequest, "unexpected data"},
 		}

@@ -118,17 +118,35 @@ func decodeRequest(body []byte) (tasks.Request, error) {
 // decodeBatch decodes {"tasks": [request, ...]} strictly, each request as
 // decodeRequest does; errors name the task by index.
 func decodeBatch(body []byte) ([]tasks.Request, error) {
-	var outer map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&outer); err != nil || outer == nil {
+	dec.UseNumber()
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return nil, badRequest(http.StatusBadRequest, `the body must be a JSON object {"tasks": [...]}`)
+	}
+	var raw json.RawMessage
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, badRequest(http.StatusBadRequest, syntaxError(err))
+		}
+		switch key, _ := tok.(string); {
+		case key != "tasks":
+			return nil, badRequest(http.StatusBadRequest, `the body must be {"tasks": [...]} and nothing else`)
+		case raw != nil:
+			return nil, badRequest(http.StatusBadRequest, `field "tasks" is given twice`)
+		}
+		if err := dec.Decode(&raw); err != nil {
+			return nil, badRequest(http.StatusBadRequest, syntaxError(err))
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, badRequest(http.StatusBadRequest, syntaxError(err))
 	}
 	if len(bytes.TrimSpace(body[dec.InputOffset():])) > 0 {
 		return nil, badRequest(http.StatusBadRequest, "invalid JSON: unexpected data after the object")
 	}
-	raw, ok := outer["tasks"]
-	if !ok || len(outer) != 1 {
-		return nil, badRequest(http.StatusBadRequest, `the body must be {"tasks": [...]} and nothing else`)
+	if raw == nil {
+		return nil, badRequest(http.StatusBadRequest, `field "tasks" is required: {"tasks": [...]}`)
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(raw, &items); err != nil {

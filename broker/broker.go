@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -30,6 +31,9 @@ type Broker struct {
 
 	enqueues *groupCommit[NewTask, time.Time]
 	finishes *groupCommit[Finish, error]
+
+	waitOnce sync.Once
+	waitRDB  redis.UniversalClient // blocking waits on several queues; see waitClient
 }
 
 // maxGroup caps how many tasks one group-committed script call carries.
@@ -41,6 +45,33 @@ func New(rdb redis.UniversalClient, keys Keys) *Broker {
 	b.enqueues = &groupCommit[NewTask, time.Time]{flush: b.enqueueBatch, max: maxGroup}
 	b.finishes = &groupCommit[Finish, error]{flush: b.finishBatch, max: maxGroup}
 	return b
+}
+
+// waitClient returns the client for blocking waits on several queues: a
+// small pool of its own when rdb is a *redis.Client. Such a wait leaves the
+// BLMOVEs on the queues that did not wake blocked for up to their timeout
+// (go-redis cannot interrupt a blocking read), and they must not take the
+// connections that renewals and finishes need.
+func (b *Broker) waitClient() redis.UniversalClient {
+	b.waitOnce.Do(func() {
+		b.waitRDB = b.rdb
+		if c, ok := b.rdb.(*redis.Client); ok {
+			opts := *c.Options()
+			opts.PoolSize, opts.MinIdleConns = 32, 0
+			b.waitRDB = redis.NewClient(&opts)
+		}
+	})
+	return b.waitRDB
+}
+
+// Close releases what the broker opened itself (not the client it was
+// given).
+func (b *Broker) Close() error {
+	b.waitOnce.Do(func() { b.waitRDB = b.rdb })
+	if b.waitRDB != b.rdb {
+		return b.waitRDB.Close()
+	}
+	return nil
 }
 
 // Keys returns the key layout the broker uses.

@@ -446,3 +446,28 @@ func TestScriptHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitReadyKeepsMainPoolFree wakes a two-queue wait many times in a
+// row: the wait on the queue that stayed empty is still blocked each time,
+// and must not hold the connections other calls need.
+func TestWaitReadyKeepsMainPoolFree(t *testing.T) {
+	t.Parallel()
+	be := redistest.Mini(t)
+	rdb := redis.NewClient(&redis.Options{Addr: be.Mini.Addr(), PoolSize: 4, PoolTimeout: 200 * time.Millisecond})
+	defer rdb.Close()
+	b := broker.New(rdb, be.Keys)
+	defer b.Close()
+	ctx := context.Background()
+	for i := range 20 {
+		if err := rdb.RPush(ctx, be.Keys.Pending("a"), "x").Err(); err != nil {
+			t.Fatalf("round %d: RPUSH: %v", i, err)
+		}
+		ok, err := b.WaitReady(ctx, []string{"a", "b"}, time.Second)
+		if err != nil || !ok {
+			t.Fatalf("round %d: WaitReady = %v, %v; want true", i, ok, err)
+		}
+		if err := rdb.LPop(ctx, be.Keys.Pending("a")).Err(); err != nil {
+			t.Fatalf("round %d: LPOP on the main pool: %v (blocked waits took its connections)", i, err)
+		}
+	}
+}

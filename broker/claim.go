@@ -123,8 +123,9 @@ func (b *Broker) Renew(ctx context.Context, queue string, lease time.Duration, l
 // was and lets an idle worker block on Redis instead of polling it.
 func (b *Broker) WaitReady(ctx context.Context, queues []string, timeout time.Duration) (bool, error) {
 	if len(queues) == 1 {
-		return b.waitOne(ctx, queues[0], timeout)
+		return b.waitOne(ctx, b.rdb, queues[0], timeout)
 	}
+	rdb := b.waitClient()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type result struct {
@@ -134,7 +135,7 @@ func (b *Broker) WaitReady(ctx context.Context, queues []string, timeout time.Du
 	results := make(chan result, len(queues))
 	for _, q := range queues {
 		go func() {
-			ok, err := b.waitOne(ctx, q, timeout)
+			ok, err := b.waitOne(ctx, rdb, q, timeout)
 			results <- result{ok, err}
 		}()
 	}
@@ -151,9 +152,9 @@ func (b *Broker) WaitReady(ctx context.Context, queues []string, timeout time.Du
 	return false, firstErr
 }
 
-func (b *Broker) waitOne(ctx context.Context, queue string, timeout time.Duration) (bool, error) {
+func (b *Broker) waitOne(ctx context.Context, rdb redis.UniversalClient, queue string, timeout time.Duration) (bool, error) {
 	key := b.keys.Pending(queue)
-	err := b.rdb.BLMove(ctx, key, key, "RIGHT", "RIGHT", timeout).Err()
+	err := rdb.BLMove(ctx, key, key, "RIGHT", "RIGHT", timeout).Err()
 	switch {
 	case err == nil:
 		return true, nil

@@ -56,7 +56,12 @@ func (p *Pool) abandonOverdue() {
 			"timeout", timeout, "zombies", p.Stats().Zombies)
 		f := broker.Finish{Claimed: a.c}
 		p.failure(&f, fmt.Errorf("timed out after %s; the handler ignored cancellation and was abandoned", timeout))
-		go p.record(log, f) // may retry for a while; the keeper must keep renewing
+		go func() {
+			p.record(log, f) // may retry for a while; renewDue keeps the lease meanwhile
+			p.mu.Lock()
+			a.recorded = true
+			p.mu.Unlock()
+		}()
 	}
 }
 
@@ -64,7 +69,8 @@ func (p *Pool) renewDue(ctx context.Context, v time.Duration) {
 	due := make(map[string][]broker.Lease)
 	p.mu.Lock()
 	for _, a := range p.running {
-		if !a.lost && time.Since(a.confirmed) >= v/4 {
+		held := !a.lost || a.abandoned && !a.recorded // an abandoned attempt's outcome is still being written
+		if held && time.Since(a.confirmed) >= v/4 {
 			due[a.c.Queue] = append(due[a.c.Queue], broker.Lease{ID: a.c.ID, Token: a.c.Token})
 		}
 	}

@@ -36,6 +36,9 @@ func (p *Pool) maintain(ctx context.Context) {
 			if err != nil {
 				p.log.Warn("reaping expired leases failed", "queue", q, "err", err)
 			}
+			if r.Requeued+r.Poisoned == limit {
+				wait = 0 // more expired leases may wait: reap again at once
+			}
 			if r.Requeued > 0 || r.Poisoned > 0 {
 				p.log.Warn("expired leases handed back", "queue", q, "requeued", r.Requeued, "poisoned", r.Poisoned)
 			}

@@ -119,6 +119,7 @@ type attempt struct {
 	overdue   time.Time // past this, a handler still running is abandoned
 	lost      bool      // lease lost or abandoned: a zombie if still running
 	abandoned bool      // the keeper records (or recorded) the outcome
+	recorded  bool      // the keeper's record of an abandoned attempt is done
 	returned  bool      // the handler returned: its executor records the outcome
 }
 
@@ -214,8 +215,8 @@ func (p *Pool) abandon() []*attempt {
 	defer p.mu.Unlock()
 	var out []*attempt
 	for _, a := range p.running {
-		if !a.lost {
-			a.lost = true
+		if !a.lost && !a.returned { // a returned handler's executor records it
+			a.lost, a.abandoned = true, true
 			out = append(out, a)
 		}
 	}
@@ -288,7 +289,11 @@ func (p *Pool) claim(ctx context.Context, n int) ([]*broker.Claimed, error) {
 	var out []*broker.Claimed
 	for _, q := range p.cfg.Queues {
 		sent := time.Now()
-		got, err := p.b.Claim(ctx, q, n-len(out), p.cfg.VisibilityTimeout)
+		// Not cut short by shutdown: a claim applied in Redis but reported
+		// cancelled would leave its tasks leased until the lease expired.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.VisibilityTimeout/2)
+		got, err := p.b.Claim(cctx, q, n-len(out), p.cfg.VisibilityTimeout)
+		cancel()
 		if err != nil {
 			return out, err
 		}

@@ -12,7 +12,7 @@
 -- separated by spaces.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local sets = {succeeded = 'succeeded', failed = 'failed', retry = 'retrying'}
+local sets = {succeeded = 'succeeded', failed = 'failed', retry = 'retrying', release = 'queued'}
 local codes, freed, done, seen = {}, {}, {}, {}
 for i = 5, #KEYS do
   local a = 1 + (i - 5) * 6
@@ -30,8 +30,7 @@ for i = 5, #KEYS do
     codes[i - 4] = 1
     freed[#freed + 1] = id
     if outcome == 'release' then
-      redis.call('HSET', key, 'status', 'queued')
-      redis.call('HDEL', key, 'token')
+      redis.call('HSET', key, 'status', 'queued') -- the token stays: start.lua sets a new one
       redis.call('LPUSH', KEYS[4], id)
     elseif outcome == 'retry' then
       redis.call('HSET', key, 'status', 'retrying', 'error', text)

@@ -64,6 +64,7 @@ func TestRunUsageErrors(t *testing.T) {
 		{args: []string{"--visibility-timeout", "99ms"}, wantErr: "--visibility-timeout must be at least 100ms"},
 		{args: []string{"--grace", "0s"}, wantErr: "--grace must be positive"},
 		{args: []string{"--max-crashes", "-2"}, wantErr: "--max-crashes must be -1"},
+		{args: []string{"--max-crashes", "0"}, wantErr: "--max-crashes must be -1 (no limit) or at least 1"},
 		{args: []string{"--body-limit", "1023"}, wantErr: "--body-limit must be at least 1024 bytes"},
 		{args: []string{"--body-limit", "1MB"}, wantErr: "not a whole number"},
 		{args: []string{"--max-retries", "-1"}, wantErr: "--max-retries must not be negative"},

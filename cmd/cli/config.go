@@ -124,8 +124,8 @@ func (c *config) check() error {
 		return errors.New("--visibility-timeout must be at least 100ms (env RUNQ_VISIBILITY_TIMEOUT)")
 	case c.grace <= 0:
 		return errors.New("--grace must be positive (env RUNQ_GRACE)")
-	case c.maxCrashes < -1:
-		return errors.New("--max-crashes must be -1 (no limit) or more (env RUNQ_MAX_CRASHES)")
+	case c.maxCrashes < -1 || c.maxCrashes == 0:
+		return errors.New("--max-crashes must be -1 (no limit) or at least 1 (env RUNQ_MAX_CRASHES)")
 	case c.bodyLimit < 1024:
 		return errors.New("--body-limit must be at least 1024 bytes (env RUNQ_BODY_LIMIT)")
 	case c.maxRetries < 0:

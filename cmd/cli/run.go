@@ -43,6 +43,7 @@ func run(ctx context.Context, cmd string, cfg config, reg *tasks.Registry, log *
 	}
 	defer rdb.Close()
 	b := broker.New(rdb, broker.Keys{})
+	defer b.Close()
 	log.Info("connected to redis", "redis", broker.Redact(redisURL))
 	if cfg.redisURL != "" {
 		if err := checkDurability(ctx, b, cfg, log); err != nil {
