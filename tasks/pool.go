@@ -232,7 +232,7 @@ func (p *Pool) Running() int {
 
 // fetch claims tasks while there are free slots, until ctx ends.
 func (p *Pool) fetch(ctx, work context.Context) {
-	backoff := newRetryDelay(50*time.Millisecond, 5*time.Second)
+	backoff := newRetryDelay(50*time.Millisecond, time.Second) // back within a second of Redis
 	for ctx.Err() == nil {
 		n := p.acquire(ctx)
 		if n == 0 {
