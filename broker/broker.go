@@ -90,17 +90,18 @@ func newToken() string {
 // ms renders d as whole milliseconds for a script argument.
 func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
 
-// taskKeys returns the hash keys of ids, which must parse as UUIDs.
-func (b *Broker) taskKeys(ids []string) ([]string, error) {
+// taskKeys parses ids and returns them with their hash keys.
+func (b *Broker) taskKeys(ids []string) ([]string, []uuid.UUID, error) {
 	keys := make([]string, len(ids))
+	parsed := make([]uuid.UUID, len(ids))
 	for i, s := range ids {
 		id, err := uuid.Parse(s)
 		if err != nil {
-			return nil, fmt.Errorf("broker: malformed id %q in a queue: %w", s, err)
+			return nil, nil, fmt.Errorf("broker: malformed id %q in a queue: %w", s, err)
 		}
-		keys[i] = b.keys.Task(id)
+		keys[i], parsed[i] = b.keys.Task(id), id
 	}
-	return keys, nil
+	return keys, parsed, nil
 }
 
 // byQueue groups the indexes of items by queue, in order of first

@@ -43,11 +43,20 @@ func (b *Broker) Claim(ctx context.Context, queue string, n int, lease time.Dura
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	return b.start(ctx, queue, token, ids)
+	// start.lua is idempotent by token: a transient failure is retried
+	// rather than leaving the taken tasks leased until their lease expires
+	// (where reaping would count them as crashes).
+	var claimed []Claimed
+	for try := 0; try < 3; try++ {
+		if claimed, err = b.start(ctx, queue, token, ids); err == nil || ctx.Err() != nil {
+			break
+		}
+	}
+	return claimed, err
 }
 
 func (b *Broker) start(ctx context.Context, queue, token string, ids []string) ([]Claimed, error) {
-	taskKeys, err := b.taskKeys(ids)
+	taskKeys, parsed, err := b.taskKeys(ids)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +80,7 @@ func (b *Broker) start(ctx context.Context, queue, token string, ids []string) (
 		}
 		timeoutMs := toInt(f[4])
 		out = append(out, Claimed{
-			ID:         uuid.MustParse(ids[i]),
+			ID:         parsed[i],
 			Queue:      queue,
 			Token:      token,
 			Name:       toString(f[0]),

@@ -43,7 +43,7 @@ func (b *Broker) Reap(ctx context.Context, queue string, limit, maxCrashes int) 
 	if len(ids) == 0 {
 		return Reaped{}, nil
 	}
-	taskKeys, err := b.taskKeys(ids)
+	taskKeys, _, err := b.taskKeys(ids)
 	if err != nil {
 		return Reaped{}, err
 	}
