@@ -214,10 +214,7 @@ func TestGracefulShutdownFinishesRunningTasks(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		_, stop := s.startPool(t, tasks.PoolConfig{Grace: 10 * time.Second})
 		id := s.submit(t, tasks.Request{Name: "sleep", Payload: json.RawMessage(`{"ms":300}`)})
-		until(t, "the task to start", func() bool {
-			rec, _ := s.store.Get(context.Background(), id)
-			return rec.Status == results.StatusRunning
-		})
+		s.untilRunning(t, id)
 		stop()
 		rec, err := s.store.Get(context.Background(), id)
 		if err != nil || rec.Status != results.StatusSucceeded {
@@ -230,10 +227,7 @@ func TestShutdownAfterGraceHandsTasksBack(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		p, stop := s.startPool(t, tasks.PoolConfig{Grace: 50 * time.Millisecond})
 		id := s.submit(t, tasks.Request{Name: "sleep", Payload: json.RawMessage(`{"ms":60000}`)})
-		until(t, "the task to start", func() bool {
-			rec, _ := s.store.Get(context.Background(), id)
-			return rec.Status == results.StatusRunning
-		})
+		s.untilRunning(t, id)
 		stop()
 		if st := p.Stats(); st.Released != 1 {
 			t.Fatalf("Stats().Released = %d, want 1", st.Released)
@@ -259,10 +253,7 @@ func TestShutdownAbandonsHandlersIgnoringCancellation(t *testing.T) {
 		})
 		_, stop := s.startPool(t, tasks.PoolConfig{Grace: 50 * time.Millisecond})
 		id := s.submit(t, tasks.Request{Name: "stubborn"})
-		until(t, "the task to start", func() bool {
-			rec, _ := s.store.Get(context.Background(), id)
-			return rec.Status == results.StatusRunning
-		})
+		s.untilRunning(t, id)
 		stop()
 		rec, _ := s.store.Get(context.Background(), id)
 		if rec.Status != results.StatusQueued {

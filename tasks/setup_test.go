@@ -144,3 +144,12 @@ func mustParse(t *testing.T, s string) uuid.UUID {
 	}
 	return id
 }
+
+// untilRunning waits until task id is running, failing after 10s.
+func (s bundle) untilRunning(t *testing.T, id uuid.UUID) {
+	t.Helper()
+	until(t, "the task to start", func() bool {
+		rec, _ := s.store.Get(context.Background(), id)
+		return rec.Status == results.StatusRunning
+	})
+}
