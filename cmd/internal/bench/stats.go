@@ -84,7 +84,6 @@ type cost struct {
 	cpu0       time.Duration
 	rtt        *roundTrips
 	rdb        redis.UniversalClient
-	infoCalls  int64 // INFO calls this phase made itself, not counted
 	elapsed    time.Duration
 	roundTrips int64
 	commands   int64
