@@ -20,16 +20,6 @@ func Slot(key string) int {
 	return int(crc16(key) % SlotCount)
 }
 
-// HashTag returns the hash tag of key, or the whole key when it has none.
-func HashTag(key string) string {
-	if i := indexByte(key, '{'); i >= 0 {
-		if j := indexByte(key[i+1:], '}'); j > 0 {
-			return key[i+1 : i+1+j]
-		}
-	}
-	return key
-}
-
 func indexByte(s string, c byte) int {
 	for i := 0; i < len(s); i++ {
 		if s[i] == c {
