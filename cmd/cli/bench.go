@@ -19,21 +19,30 @@ const benchUsage = `Usage: %s bench [flags]
 Measures runq on the Redis given (or an embedded one, whose figures are not
 representative): enqueue throughput (1 and 16 producers), drain throughput
 (concurrency 10/50/100, no-op and storing a result), latency at fixed rates,
-Redis round trips, commands and CPU per task, process CPU per task and Redis
-memory per queued task. Keys live under a private prefix and are deleted.
+Redis round trips, commands and CPU per task, process CPU per task, Redis
+memory per queued task, and what --waiters long polls parked at once cost
+the API server (memory, goroutines, Redis connections) and how fast they
+wake (its HTTP clients run in a child process of this executable). Keys live
+under a private prefix and are deleted.
 
 Flags:
 `
 
 // runBench runs `runq bench`.
 func runBench(ctx context.Context, prog string, args []string, stdout io.Writer) error {
+	if bench.IsChild() {
+		// This process is the HTTP client of the waiters scenario,
+		// started by a `runq bench` with this executable.
+		return bench.RunChild(ctx, os.Stdin, stdout)
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	redisURL := fs.String("redis", os.Getenv("REDIS_URL"), "Redis URL; empty starts an embedded Redis (env REDIS_URL)")
 	n := fs.Int("tasks", 100_000, "tasks per throughput scenario")
 	rates := fs.String("rates", "1000,5000", "tasks/s of the latency scenarios, comma-separated")
 	rateFor := fs.Duration("rate-for", 5*time.Second, "how long each latency scenario runs")
-	only := fs.String("only", "", "scenario groups to run, comma-separated: enqueue, drain, latency, memory (default all)")
+	waiters := fs.Int("waiters", 10_000, "long polls parked at once by the waiters scenario")
+	only := fs.String("only", "", "scenario groups to run, comma-separated: enqueue, drain, latency, memory, waiters (default all)")
 	jsonOut := fs.String("json", "", "also write the report as JSON to this file")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
@@ -44,9 +53,12 @@ func runBench(ctx context.Context, prog string, args []string, stdout io.Writer)
 		}
 		return fmt.Errorf("%w: bench: %v (-h for help)", errUsage, err)
 	}
-	cfg := bench.Config{Tasks: *n, RateFor: *rateFor, Progress: stdout}
+	cfg := bench.Config{Tasks: *n, RateFor: *rateFor, Waiters: *waiters, Progress: stdout}
 	if *n < 1 || *n > 10_000_000 {
 		return fmt.Errorf("%w: bench: --tasks must be 1 to 10000000", errUsage)
+	}
+	if *waiters < 1 || *waiters > 100_000 {
+		return fmt.Errorf("%w: bench: --waiters must be 1 to 100000", errUsage)
 	}
 	for _, part := range strings.Split(*rates, ",") {
 		r, err := strconv.Atoi(strings.TrimSpace(part))
@@ -58,7 +70,7 @@ func runBench(ctx context.Context, prog string, args []string, stdout io.Writer)
 	if *only != "" {
 		for _, g := range strings.Split(*only, ",") {
 			switch g = strings.TrimSpace(g); g {
-			case "enqueue", "drain", "latency", "memory":
+			case "enqueue", "drain", "latency", "memory", "waiters":
 				cfg.Only = append(cfg.Only, g)
 			default:
 				return fmt.Errorf("%w: bench: --only: unknown group %q", errUsage, g)

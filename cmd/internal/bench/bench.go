@@ -24,8 +24,10 @@ type Config struct {
 	Tasks    int           // tasks per throughput scenario; 0 means 100,000
 	Rates    []int         // tasks/s of the latency scenarios; nil means 1,000 and 5,000
 	RateFor  time.Duration // how long each latency scenario runs; 0 means 5s
+	Waiters  int           // long polls parked at once by the waiters scenario; 0 means 10,000
 	Embedded bool          // the Redis is the embedded one: figures are labelled not representative
-	Only     []string      // scenario groups to run (enqueue, drain, latency, memory); nil means all
+	Only     []string      // scenario groups to run (enqueue, drain, latency, memory, waiters); nil means all
+	Prefix   string        // starts each scenario's private key prefix; "" means "runqbench"
 	Progress io.Writer     // receives one line per finished row; nil means none
 }
 
@@ -38,6 +40,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RateFor <= 0 {
 		c.RateFor = 5 * time.Second
+	}
+	if c.Waiters <= 0 {
+		c.Waiters = 10_000
+	}
+	if c.Prefix == "" {
+		c.Prefix = "runqbench"
 	}
 	if c.Progress == nil {
 		c.Progress = io.Discard
@@ -54,25 +62,29 @@ type Report struct {
 }
 
 // Row is one measured scenario. Per-task costs are zero where the server
-// does not report them (miniredis has no INFO cpu or commandstats).
+// does not report them (miniredis has no INFO cpu or commandstats). In a
+// waiters row a task is one long poll, the percentiles are the delays from
+// a task's handler returning to its poll's answer arriving, and the costs
+// are those of finishing the tasks and answering the polls.
 type Row struct {
-	Scenario      string  `json:"scenario"`
-	Tasks         int     `json:"tasks"`
-	Seconds       float64 `json:"seconds"`
-	TasksPerSec   float64 `json:"tasks_per_sec"`
-	P50ms         float64 `json:"p50_ms,omitempty"`
-	P95ms         float64 `json:"p95_ms,omitempty"`
-	P99ms         float64 `json:"p99_ms,omitempty"`
-	MaxMs         float64 `json:"max_ms,omitempty"`
-	RoundTrips    float64 `json:"round_trips_per_task"`
-	Commands      float64 `json:"redis_commands_per_task,omitempty"`
-	RedisCPUus    float64 `json:"redis_cpu_us_per_task,omitempty"`
-	WorkerCPUus   float64 `json:"process_cpu_us_per_task"`
-	BytesPerTask  float64 `json:"redis_bytes_per_task,omitempty"`
-	PayloadBytes  int     `json:"payload_bytes,omitempty"`
-	Concurrency   int     `json:"concurrency,omitempty"`
-	TargetRate    int     `json:"target_rate,omitempty"`
-	StoresResults bool    `json:"stores_result,omitempty"`
+	Scenario      string      `json:"scenario"`
+	Tasks         int         `json:"tasks"`
+	Seconds       float64     `json:"seconds"`
+	TasksPerSec   float64     `json:"tasks_per_sec"`
+	P50ms         float64     `json:"p50_ms,omitempty"`
+	P95ms         float64     `json:"p95_ms,omitempty"`
+	P99ms         float64     `json:"p99_ms,omitempty"`
+	MaxMs         float64     `json:"max_ms,omitempty"`
+	RoundTrips    float64     `json:"round_trips_per_task"`
+	Commands      float64     `json:"redis_commands_per_task,omitempty"`
+	RedisCPUus    float64     `json:"redis_cpu_us_per_task,omitempty"`
+	WorkerCPUus   float64     `json:"process_cpu_us_per_task"`
+	BytesPerTask  float64     `json:"redis_bytes_per_task,omitempty"`
+	PayloadBytes  int         `json:"payload_bytes,omitempty"`
+	Concurrency   int         `json:"concurrency,omitempty"`
+	TargetRate    int         `json:"target_rate,omitempty"`
+	StoresResults bool        `json:"stores_result,omitempty"`
+	Waiters       *WaiterCost `json:"waiters,omitempty"`
 }
 
 // runner holds one run's shared state.
@@ -104,6 +116,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		{"drain", r.drain},
 		{"latency", r.latency},
 		{"memory", r.memory},
+		{"waiters", r.waiters},
 	}
 	for _, g := range groups {
 		if !cfg.wants(g.name) {
@@ -157,7 +170,7 @@ type scope struct {
 func (r *runner) newScope(ctx context.Context, reg *tasks.Registry) (*scope, error) {
 	var buf [4]byte
 	_, _ = rand.Read(buf[:])
-	keys := broker.Keys{Prefix: "runqbench-" + hex.EncodeToString(buf[:])}
+	keys := broker.Keys{Prefix: r.cfg.Prefix + "-" + hex.EncodeToString(buf[:])}
 	s := &scope{keys: keys, b: broker.New(r.rdb, keys), reg: reg}
 	if err := tasks.RegisterNames(ctx, s.b, reg); err != nil {
 		return nil, err
@@ -231,8 +244,12 @@ func formatRow(r Row) string {
 		}
 		return fmt.Sprintf(format, v)
 	}
-	return fmt.Sprintf("%-30s %7d %8.0f %7s %6s %6s %6s %9.3f %9s %13s %11.1f %10s",
+	line := fmt.Sprintf("%-30s %7d %8.0f %7s %6s %6s %6s %9.3f %9s %13s %11.1f %10s",
 		r.Scenario, r.Tasks, r.TasksPerSec, opt(r.P50ms, "%.2f"), opt(r.P95ms, "%.2f"), opt(r.P99ms, "%.2f"),
 		opt(r.MaxMs, "%.2f"), r.RoundTrips, opt(r.Commands, "%.2f"), opt(r.RedisCPUus, "%.1f"), r.WorkerCPUus,
 		opt(r.BytesPerTask, "%.0f"))
+	if r.Waiters != nil {
+		line += "\n" + r.Waiters.format()
+	}
+	return line
 }

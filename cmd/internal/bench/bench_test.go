@@ -20,14 +20,15 @@ func TestRunSmallBench(t *testing.T) {
 		t.Run(be.Name, func(t *testing.T) {
 			t.Parallel()
 			rep, err := bench.Run(context.Background(), bench.Config{
-				Client: be.Client, Tasks: 300, Rates: []int{200}, RateFor: 500 * time.Millisecond, Embedded: be.Mini != nil,
+				Client: be.Client, Tasks: 300, Rates: []int{200}, RateFor: 500 * time.Millisecond, Waiters: 50,
+				Embedded: be.Mini != nil, Prefix: "runqbench-all",
 			})
 			if err != nil {
 				t.Fatalf("Run: %v", err)
 			}
 			want := []string{"enqueue, 1 producer(s)", "enqueue, 16 producer(s)", "drain, no-op, conc 10", "drain, no-op, conc 50",
 				"drain, no-op, conc 100", "drain, stores result, conc 10", "drain, stores result, conc 50",
-				"drain, stores result, conc 100", "latency at 200/s, conc 50", "memory, queued tasks"}
+				"drain, stores result, conc 100", "latency at 200/s, conc 50", "memory, queued tasks", "waiters, 50 long polls"}
 			if len(rep.Rows) != len(want) {
 				t.Fatalf("%d rows, want %d: %+v", len(rep.Rows), len(want), rep.Rows)
 			}
@@ -55,7 +56,7 @@ func TestRunSmallBench(t *testing.T) {
 				t.Errorf("keys left: %v", left)
 			}
 			var leftBench []string
-			iter := be.Client.Scan(context.Background(), 0, "runqbench-*", 100).Iterator()
+			iter := be.Client.Scan(context.Background(), 0, "runqbench-all-*", 100).Iterator()
 			for iter.Next(context.Background()) {
 				leftBench = append(leftBench, iter.Val())
 			}

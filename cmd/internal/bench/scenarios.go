@@ -223,11 +223,8 @@ func (r *runner) latencyOnce(ctx context.Context, rate int) (Row, error) {
 	mu.Lock()
 	defer mu.Unlock()
 	slices.Sort(lat)
-	pct := func(p float64) float64 {
-		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
-	}
 	row := Row{Scenario: fmt.Sprintf("latency at %d/s, conc 50", rate), Tasks: total, TargetRate: rate,
-		P50ms: pct(0.50), P95ms: pct(0.95), P99ms: pct(0.99), MaxMs: float64(lat[len(lat)-1].Microseconds()) / 1000}
+		P50ms: percentileMs(lat, 0.50), P95ms: percentileMs(lat, 0.95), P99ms: percentileMs(lat, 0.99), MaxMs: percentileMs(lat, 1)}
 	fill(&row, c)
 	return row, nil
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"math"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -109,4 +110,14 @@ func (c *cost) stop(ctx context.Context) {
 		c.redisCPU = srv.cpu - c.srv0.cpu
 		c.commands = srv.commands - c.srv0.commands - 1 // the INFO call itself
 	}
+}
+
+// percentileMs is the p-th quantile (0 to 1) of sorted, in milliseconds; 0
+// for none.
+func percentileMs(sorted []time.Duration, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := min(len(sorted)-1, int(math.Floor(p*float64(len(sorted)))))
+	return float64(sorted[i].Microseconds()) / 1000
 }

@@ -1,0 +1,245 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"sync"
+	"time"
+)
+
+// ChildEnv, set to "waiters" in a process's environment, makes that process
+// the HTTP client side of the waiters scenario (see RunChild). The bench
+// sets it when it re-runs its own executable; `runq bench` and the bench's
+// tests check it first thing.
+const ChildEnv = "RUNQ_BENCH_CHILD"
+
+// IsChild reports whether this process was started as the waiters
+// scenario's client.
+func IsChild() bool { return os.Getenv(ChildEnv) == "waiters" }
+
+// childParams is what the bench sends its child on stdin. The child starts
+// polling when stdin closes, so the bench can read its idle figures first.
+type childParams struct {
+	URL   string   `json:"url"`   // the API, http://127.0.0.1:port
+	Wait  string   `json:"wait"`  // ?wait= of every GET
+	IDs   []string `json:"ids"`   // one long poll each, on its own connection
+	Dials int      `json:"dials"` // connections being opened at once
+}
+
+// answer is what one long poll got back.
+type answer struct {
+	Code   int             `json:"code"`
+	Status string          `json:"status,omitempty"`
+	Result json.RawMessage `json:"result,omitempty"`
+	At     int64           `json:"at"` // UnixNano when the whole body was read
+	Err    string          `json:"err,omitempty"`
+}
+
+// RunChild is the waiters scenario's client: it reads childParams from
+// stdin (to EOF), opens one TCP connection per ID to the API on loopback,
+// sends GET /v1/tasks/{id}?wait=... on each, and when every poll has
+// answered (or failed) writes the answers, in ID order, to stdout as JSON.
+// Each poll is bounded by its wait plus 30s.
+func RunChild(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
+	data, err := io.ReadAll(stdin)
+	if err != nil {
+		return fmt.Errorf("bench child: read parameters: %w", err)
+	}
+	var p childParams
+	if err := json.Unmarshal(data, &p); err != nil {
+		return fmt.Errorf("bench child: parameters: %w", err)
+	}
+	wait, err := time.ParseDuration(p.Wait)
+	if err != nil {
+		return fmt.Errorf("bench child: wait %q: %w", p.Wait, err)
+	}
+	if err := raiseFileLimit(len(p.IDs) + 64); err != nil {
+		return fmt.Errorf("bench child: %w", err)
+	}
+	dials := make(chan struct{}, max(1, p.Dials))
+	out := make([]answer, len(p.IDs))
+	var wg sync.WaitGroup
+	for i, id := range p.IDs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = longPoll(ctx, dials, p.URL+"/v1/tasks/"+id+"?wait="+p.Wait, wait+30*time.Second)
+		}()
+	}
+	wg.Wait()
+	return json.NewEncoder(stdout).Encode(out)
+}
+
+// longPoll dials a connection of its own (taking a slot of dials while it
+// connects), sends one GET with Connection: close and reads the answer.
+func longPoll(ctx context.Context, dials chan struct{}, url string, limit time.Duration) answer {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return answer{Err: err.Error()}
+	}
+	req.Close = true
+	select {
+	case dials <- struct{}{}:
+	case <-ctx.Done():
+		return answer{Err: ctx.Err().Error()}
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", req.URL.Host)
+	<-dials
+	if err != nil {
+		return answer{Err: err.Error()}
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(limit))
+	if err := req.Write(conn); err != nil {
+		return answer{Err: err.Error()}
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), req)
+	if err != nil {
+		return answer{Err: err.Error()}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	a := answer{Code: resp.StatusCode, At: time.Now().UnixNano()}
+	if err != nil {
+		a.Err = err.Error()
+		return a
+	}
+	var rec struct {
+		Status string          `json:"status"`
+		Result json.RawMessage `json:"result"`
+	}
+	if err := json.Unmarshal(body, &rec); err != nil {
+		a.Err = fmt.Sprintf("body %.200q: %v", body, err)
+		return a
+	}
+	a.Status, a.Result = rec.Status, rec.Result
+	return a
+}
+
+// child is the bench's handle on the client process.
+type child struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stdout bytes.Buffer
+	stderr tailBuffer
+	done   chan struct{} // closed when the process has exited
+	err    error         // its exit error, once done is closed
+}
+
+// startChild re-runs this executable as the client and hands it p; the
+// child waits until release before it polls.
+func startChild(ctx context.Context, p childParams) (*child, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find this executable to re-run as the client: %w", err)
+	}
+	c := &child{done: make(chan struct{})}
+	c.cmd = exec.CommandContext(ctx, exe, "bench")
+	c.cmd.Env = append(os.Environ(), ChildEnv+"=waiters")
+	c.cmd.Stdout, c.cmd.Stderr = &c.stdout, &c.stderr
+	c.cmd.WaitDelay = 5 * time.Second
+	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	if err := c.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the client process: %w", err)
+	}
+	go func() { c.err = c.cmd.Wait(); close(c.done) }()
+	if err := json.NewEncoder(c.stdin).Encode(p); err != nil {
+		c.kill()
+		return nil, fmt.Errorf("send the client its parameters: %w (%s)", err, c.stderr.String())
+	}
+	return c, nil
+}
+
+// release lets the child start polling.
+func (c *child) release() error { return c.stdin.Close() }
+
+// exited reports whether the child has exited.
+func (c *child) exited() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// answers waits up to limit for the child to exit and returns its answers.
+func (c *child) answers(limit time.Duration) ([]answer, error) {
+	select {
+	case <-c.done:
+	case <-time.After(limit):
+		c.kill()
+		return nil, fmt.Errorf("client process still running after %s: killed", limit)
+	}
+	if c.err != nil {
+		return nil, fmt.Errorf("client process: %w: %s", c.err, c.stderr.String())
+	}
+	var out []answer
+	if err := json.Unmarshal(c.stdout.Bytes(), &out); err != nil {
+		return nil, fmt.Errorf("client process output: %w", err)
+	}
+	return out, nil
+}
+
+// why explains a child that stopped short: the end of its stderr, else
+// the first failed poll among its answers.
+func (c *child) why() string {
+	if msg := c.stderr.String(); msg != "" || !c.exited() {
+		return msg
+	}
+	var out []answer
+	if err := json.Unmarshal(c.stdout.Bytes(), &out); err != nil {
+		return "exited with no answers"
+	}
+	for i, a := range out {
+		if a.Err != "" || a.Code != http.StatusOK {
+			return fmt.Sprintf("exited; poll %d: HTTP %d %s", i, a.Code, a.Err)
+		}
+	}
+	return "exited"
+}
+
+// kill ends the child, if it is still running, and waits for it.
+func (c *child) kill() {
+	_ = c.stdin.Close()
+	if !c.exited() {
+		_ = c.cmd.Process.Kill()
+	}
+	<-c.done
+}
+
+// tailBuffer keeps the last 4 KiB written to it: enough of a child's stderr
+// to explain a failure.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - 4096; over > 0 {
+		t.buf = t.buf[over:]
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(bytes.TrimSpace(t.buf))
+}
