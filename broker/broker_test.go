@@ -205,6 +205,20 @@ func TestEnqueueIsIdempotent(t *testing.T) {
 		if st := stats(t, s, "q"); st.Pending != 1 {
 			t.Fatalf("Pending after two Enqueues of one ID = %d, want 1", st.Pending)
 		}
+		// A batch that mixes the stored ID with new ones stores only the
+		// new ones, and keeps the stored task's creation time.
+		fresh, _ := broker.NewID("q")
+		batch := []broker.NewTask{nt, {ID: fresh, Name: "echo", Queue: "q", Payload: []byte("1"), ResultTTL: time.Hour}}
+		created, err := s.b.EnqueueBatch(s.ctx, batch)
+		if err != nil || !created[0].Equal(first) {
+			t.Fatalf("EnqueueBatch with a stored ID = %v, %v; want %v first", created, err, first)
+		}
+		if st := stats(t, s, "q"); st.Pending != 2 {
+			t.Fatalf("Pending after a batch of one stored and one new ID = %d, want 2", st.Pending)
+		}
+		if got := hget(t, s, fresh, "status"); got != "queued" {
+			t.Fatalf("new task of a mixed batch: status %q, want queued", got)
+		}
 	})
 }
 
@@ -316,6 +330,12 @@ func TestRetryIsScheduledAndPromoted(t *testing.T) {
 		again := claimOne(t, s, "q", time.Minute)
 		if again.Attempts != 2 || again.Failures != 1 {
 			t.Errorf("retried claim: attempts %d failures %d, want 2 and 1", again.Attempts, again.Failures)
+		}
+		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &again, Outcome: broker.Succeeded, Result: []byte(`7`)}); err != nil {
+			t.Fatal(err)
+		}
+		if st, e, r := hget(t, s, id, "status"), hget(t, s, id, "error"), hget(t, s, id, "result"); st != "succeeded" || e != "" || r != "7" {
+			t.Errorf("after a retry then success: status %q error %q result %q, want succeeded, no error, 7", st, e, r)
 		}
 	})
 }

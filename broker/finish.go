@@ -59,17 +59,19 @@ func (b *Broker) finishBatch(ctx context.Context, fs []Finish) ([]error, error) 
 			q := fs[idx[0]].Claimed.Queue
 			keys := make([]string, 0, 4+len(idx))
 			keys = append(keys, b.keys.Leases(q), b.keys.Owners(q), b.keys.Scheduled(q), b.keys.Pending(q))
-			args := make([]any, 0, 1+6*len(idx))
+			args := make([]any, 0, 1+7*len(idx))
 			args = append(args, b.keys.DoneChannel())
 			for _, i := range idx {
 				f := fs[i]
 				c := f.Claimed
-				text := f.Error
+				var text any = f.Error
 				if f.Outcome == Succeeded {
-					text = string(f.Result)
+					text = f.Result // go-redis writes []byte as is: no copy
 				}
-				keys = append(keys, b.keys.Task(c.ID))
-				args = append(args, c.ID.String(), c.Token, string(f.Outcome), text, ms(f.RetryIn), ms(c.ResultTTL))
+				key := b.keys.Task(c.ID)
+				keys = append(keys, key)
+				args = append(args, idOfKey(key), c.Token, string(f.Outcome), text,
+					ms(f.RetryIn), ms(max(c.ResultTTL, 0)), flag(c.Failures > 0))
 			}
 			cmds[g] = finishScript.EvalSha(ctx, pipe, keys, args...)
 		}

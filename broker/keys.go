@@ -1,9 +1,11 @@
 package broker
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/google/uuid"
 )
@@ -64,8 +66,33 @@ func (k Keys) Receipt(queue, token string) string { return k.q(queue) + "take:" 
 // Task names the hash of the task with the given ID. The ID's slot bits
 // choose the hash tag, so the key lands in its queue's slot.
 func (k Keys) Task(id uuid.UUID) string {
-	return k.prefix() + ":{" + slotTags()[idSlot(id)] + "}:t:" + id.String()
+	// Built in one allocation: this runs several times per task.
+	p, tag := k.prefix(), slotTags()[idSlot(id)]
+	var sb strings.Builder
+	sb.Grow(len(p) + len(tag) + len(":{}:t:") + uuidLen)
+	sb.WriteString(p)
+	sb.WriteString(":{")
+	sb.WriteString(tag)
+	sb.WriteString("}:t:")
+	var text [uuidLen]byte
+	hex.Encode(text[0:8], id[0:4])
+	text[8] = '-'
+	hex.Encode(text[9:13], id[4:6])
+	text[13] = '-'
+	hex.Encode(text[14:18], id[6:8])
+	text[18] = '-'
+	hex.Encode(text[19:23], id[8:10])
+	text[23] = '-'
+	hex.Encode(text[24:], id[10:])
+	sb.Write(text[:])
+	return sb.String()
 }
+
+// uuidLen is the length of a UUID in its canonical text form.
+const uuidLen = 36
+
+// idOfKey returns the ID at the end of a key from Task, without copying.
+func idOfKey(key string) string { return key[len(key)-uuidLen:] }
 
 // Handlers names the hash of registered task names and their defaults.
 func (k Keys) Handlers() string { return k.prefix() + ":handlers" }

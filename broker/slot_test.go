@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -54,6 +55,9 @@ func TestNewIDCarriesQueueSlot(t *testing.T) {
 			}
 			if id.Version() != 7 || id.Variant() != uuid.RFC4122 {
 				t.Fatalf("NewID(%q) = %s: version %d variant %v, want 7 RFC4122", queue, id, id.Version(), id.Variant())
+			}
+			if key, suffix := keys.Task(id), "}:t:"+id.String(); !strings.HasPrefix(key, "p:{") || !strings.HasSuffix(key, suffix) || idOfKey(key) != id.String() {
+				t.Fatalf("Task(%s) = %q, want p:{tag}%s", id, key, suffix)
 			}
 			if got, want := Slot(keys.Task(id)), Slot(keys.Pending(queue)); got != want {
 				t.Fatalf("Slot(Task(%s)) = %d, want the slot of queue %q, %d", id, got, queue, want)

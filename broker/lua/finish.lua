@@ -1,24 +1,32 @@
 -- finish: record the outcomes of attempts of one queue, each fenced by its lease.
 -- KEYS[1] leases zset, KEYS[2] owners hash, KEYS[3] scheduled zset,
 -- KEYS[4] pending list, KEYS[5..n] task hashes
--- ARGV[1] done channel, then 6 per attempt, in the order of KEYS[5..n]:
+-- ARGV[1] done channel, then 7 per attempt, in the order of KEYS[5..n]:
 -- task ID, lease token, outcome (succeeded | failed | retry | release),
--- result JSON (succeeded) or error text, retry delay ms, result TTL ms
+-- result JSON (succeeded) or error text, retry delay ms, result TTL ms,
+-- 1 if an earlier attempt may have left an error to clear on success else 0
 -- returns one code per attempt: 1 applied; 2 already applied by this token
 -- (a resent call: the hash keeps the token and the status this outcome
 -- sets); 0 the lease is not held: a late (zombie) attempt, or a second
 -- outcome for an attempt already finished; nothing is written. The IDs of
 -- tasks made terminal are published on the channel in one message,
 -- separated by spaces.
+-- Cost: two commands per succeeded task (HSET, PEXPIRE) plus three per call.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local nows = tostring(now)
 local sets = {succeeded = 'succeeded', failed = 'failed', retry = 'retrying', release = 'queued'}
+local ids = {}
+for i = 5, #KEYS do
+  ids[i - 4] = ARGV[2 + (i - 5) * 7]
+end
+local owners = redis.call('HMGET', KEYS[2], unpack(ids))
 local codes, freed, done, seen = {}, {}, {}, {}
 for i = 5, #KEYS do
-  local a = 1 + (i - 5) * 6
+  local a = 1 + (i - 5) * 7
   local key = KEYS[i]
   local id, token, outcome, text = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
-  if seen[id] or redis.call('HGET', KEYS[2], id) ~= token then
+  if seen[id] or owners[i - 4] ~= token then
     local f = redis.call('HMGET', key, 'token', 'status')
     if not seen[id] and f[1] == token and f[2] == sets[outcome] then
       codes[i - 4] = 2
@@ -38,14 +46,16 @@ for i = 5, #KEYS do
       redis.call('ZADD', KEYS[3], now + tonumber(ARGV[a + 5]), id)
     else
       if outcome == 'succeeded' then
-        redis.call('HSET', key, 'status', 'succeeded', 'result', text, 'finished', now)
-        redis.call('HDEL', key, 'error')
+        redis.call('HSET', key, 'status', 'succeeded', 'result', text, 'finished', nows)
+        if ARGV[a + 7] == '1' then
+          redis.call('HDEL', key, 'error')
+        end
       else
-        redis.call('HSET', key, 'status', 'failed', 'error', text, 'finished', now)
+        redis.call('HSET', key, 'status', 'failed', 'error', text, 'finished', nows)
         redis.call('HINCRBY', key, 'failures', 1)
       end
-      local ttl = tonumber(ARGV[a + 6])
-      if ttl and ttl > 0 then
+      local ttl = ARGV[a + 6]
+      if ttl ~= '0' then
         redis.call('PEXPIRE', key, ttl)
       end
       done[#done + 1] = id

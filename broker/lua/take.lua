@@ -16,7 +16,7 @@ if not ids then
   return {}
 end
 local t = redis.call('TIME')
-local deadline = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[2])
+local deadline = tostring(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[2]))
 local scored, owned = {}, {}
 for i, id in ipairs(ids) do
   scored[2 * i - 1] = deadline
