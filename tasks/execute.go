@@ -18,7 +18,6 @@ const MaxResult = 1 << 20
 
 // execute runs one attempt of c and records its outcome.
 func (p *Pool) execute(ctx context.Context, c *broker.Claimed) {
-	log := p.log.With("task_id", c.ID, "queue", c.Queue, "name", c.Name, "attempt", c.Attempts)
 	timeout := p.timeout(c)
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout, ErrTimeout)
 	defer cancel()
@@ -51,10 +50,17 @@ func (p *Pool) execute(ctx context.Context, c *broker.Claimed) {
 		p.failure(&f, err)
 	}
 	if !p.markReturned(c) {
-		log.Warn("abandoned handler returned at last; its outcome was already recorded", "outcome", f.Outcome)
+		p.taskLog(c).Warn("abandoned handler returned at last; its outcome was already recorded", "outcome", f.Outcome)
 		return
 	}
-	p.record(log, f)
+	p.record(f)
+}
+
+// taskLog returns the pool's logger with c's fixed attributes. It is made
+// only when there is something to log: With formats the attributes at once,
+// which would cost every task.
+func (p *Pool) taskLog(c *broker.Claimed) *slog.Logger {
+	return p.log.With("task_id", c.ID, "queue", c.Queue, "name", c.Name, "attempt", c.Attempts)
 }
 
 // markReturned claims the right to record c's outcome for its executor,
@@ -111,33 +117,32 @@ func (p *Pool) call(ctx context.Context, fn HandlerFunc, c *broker.Claimed) (res
 
 // record writes f, retrying transient Redis errors while the lease could
 // still be held. If it cannot, the lease expires and the task is run again:
-// delivery stays at least once.
-func (p *Pool) record(log *slog.Logger, f broker.Finish) {
+// delivery stays at least once. (Finish is group-committed under a
+// timeout of its own, so no context is made here for each call.)
+func (p *Pool) record(f broker.Finish) {
 	deadline := time.Now().Add(p.cfg.VisibilityTimeout)
 	delay := newRetryDelay(20*time.Millisecond, time.Second)
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err := p.b.Finish(ctx, f)
-		cancel()
+		err := p.b.Finish(context.Background(), f)
 		switch {
 		case err == nil:
 			p.count(f)
 			if f.Outcome == broker.Retry {
-				log.Info("attempt failed; retry scheduled", "err", f.Error, "retry_in", f.RetryIn)
+				p.taskLog(f.Claimed).Info("attempt failed; retry scheduled", "err", f.Error, "retry_in", f.RetryIn)
 				wake(p.nudge)
 			} else if f.Outcome == broker.Failed {
-				log.Warn("task failed", "err", f.Error)
+				p.taskLog(f.Claimed).Warn("task failed", "err", f.Error)
 			}
 			return
 		case errors.Is(err, broker.ErrLeaseLost):
 			p.stats.leaseLost.Add(1)
-			log.Warn("late attempt: the lease had passed to another worker; outcome discarded", "outcome", f.Outcome)
+			p.taskLog(f.Claimed).Warn("late attempt: the lease had passed to another worker; outcome discarded", "outcome", f.Outcome)
 			return
 		case time.Now().Add(delay.peek()).After(deadline):
-			log.Error("could not record outcome; the task will be redelivered", "outcome", f.Outcome, "err", err)
+			p.taskLog(f.Claimed).Error("could not record outcome; the task will be redelivered", "outcome", f.Outcome, "err", err)
 			return
 		}
-		log.Warn("recording outcome failed; retrying", "err", err)
+		p.taskLog(f.Claimed).Warn("recording outcome failed; retrying", "err", err)
 		delay.sleep(context.Background())
 	}
 }

@@ -51,13 +51,12 @@ func (p *Pool) abandonOverdue() {
 	for _, a := range overdue {
 		p.stats.abandoned.Add(1)
 		timeout := p.timeout(a.c)
-		log := p.log.With("task_id", a.c.ID, "queue", a.c.Queue, "name", a.c.Name, "attempt", a.c.Attempts)
-		log.Error("handler ignored its timeout and is abandoned: a goroutine leaks and holds a slot until it returns",
+		p.taskLog(a.c).Error("handler ignored its timeout and is abandoned: a goroutine leaks and holds a slot until it returns",
 			"timeout", timeout, "zombies", p.Stats().Zombies)
 		f := broker.Finish{Claimed: a.c}
 		p.failure(&f, fmt.Errorf("timed out after %s; the handler ignored cancellation and was abandoned", timeout))
 		go func() {
-			p.record(log, f) // may retry for a while; renewDue keeps the lease meanwhile
+			p.record(f) // may retry for a while; renewDue keeps the lease meanwhile
 			p.mu.Lock()
 			a.recorded = true
 			p.mu.Unlock()
