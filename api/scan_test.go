@@ -1,0 +1,127 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/runq/runq/tasks"
+)
+
+// scanSeeds are bodies of one request for the scanner's tests and fuzz
+// targets: the common shapes it must take, and near misses it must leave to
+// the strict decoder.
+var scanSeeds = []string{
+	`{"name":"echo","payload":{"user":12345,"op":"x"}}`,
+	`{"name":"echo","payload":{"a":[1,2,{"b":null}]},"queue":"q","max_retries":2,"timeout":"30s","result_ttl":"1h"}`,
+	` {"name" : "echo" ,"payload": [ true , false , null , -0.5e+3 , "\u00e9\n\"" , {} , [] ] } `,
+	`{"payload":"x","name":"a.b/c:d-e_f"}`, `{"name":"e","max_retries":-0}`, `{"name":"e","max_retries":null}`,
+	`{"name":"e","timeout":null,"result_ttl":null,"queue":null,"payload":null}`, `{"name":"e","timeout":"1µs"}`,
+	`{"name":"e","payload":"\ud800"}`, "{\"name\":\"e\",\"payload\":\"\xff\"}", `{"name":"écho"}`,
+	`{"name":"e","max_retries":999999999999999999}`, `{"name":"e","max_retries":1000000000000000000}`,
+	`{"name":"e","max_retries":1.0}`, `{"name":"e","max_retries":1e2}`, `{"name":"e","max_retries":01}`,
+	`{"name":"e","max_retries":"3"}`, `{"name":"e","timeout":"-1s"}`, `{"name":"e","timeout":"abc"}`,
+	`{"n\u0061me":"e"}`, `{"name":"\u0065"}`, `{"NAME":"e"}`, `{"name":"e","name":"e"}`, `{"name":"e",}`,
+	`{"name":"e"}x`, `{"name":"e"}` + "\v", `{"name":"e"} {}`, `{"name":""}`, `{"name":null}`, `{}`, `[]`,
+	`{"name":"e","payload":[1,]}`, `{"name":"e","payload":{"a"}}`, `{"name":"e","payload":nul}`,
+	`{"name":"e","payload":"\x"}`, `{"name":"e","payload":"\u12"}`, "{\"name\":\"e\",\"payload\":\"a\tb\"}",
+	`{"name":"e","payload":` + strings.Repeat("[", maxScanDepth) + strings.Repeat("]", maxScanDepth) + `}`,
+	`{"name":"e","payload":` + strings.Repeat("[", maxScanDepth+1) + strings.Repeat("]", maxScanDepth+1) + `}`,
+	`{"name":"e","payload":1.}`, `{"name":"e","payload":-}`, `{"name":"e","payload":1e}`, `{"name":"e","payload":.5}`,
+	`{"name":"e","payload":{"a":1,"a":2}}`, "\ufeff{\"name\":\"e\"}", `{"name":"e","bogus":1}`,
+}
+
+// TestScanTakesCommonBodies checks that the scanner, not the strict decoder,
+// reads the bodies clients send, and agrees with the strict decoder.
+func TestScanTakesCommonBodies(t *testing.T) {
+	t.Parallel()
+	for _, body := range scanSeeds[:8] {
+		got, ok := scanRequest([]byte(body))
+		if !ok {
+			t.Errorf("scanRequest(%s) gave up, want it read", body)
+			continue
+		}
+		want, err := decodeRequestStrict([]byte(body))
+		if err != nil || !sameRequest(got, want) {
+			t.Errorf("scanRequest(%s) = %+v, strict decoder %+v, %v", body, got, want, err)
+		}
+	}
+	batch := `{"tasks":[` + strings.Join(scanSeeds[:8], ",") + "]}"
+	if _, ok := scanBatch([]byte(batch)); !ok {
+		t.Errorf("scanBatch(%s) gave up, want it read", batch)
+	}
+}
+
+// FuzzScanRequest checks the scanner against the strict decoder and against
+// encoding/json: whatever it accepts, both accept, with the same request.
+func FuzzScanRequest(f *testing.F) {
+	for _, seed := range scanSeeds {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, ok := scanRequest(body)
+		if !ok {
+			return
+		}
+		want, err := decodeRequestStrict(body)
+		if err != nil {
+			t.Fatalf("scanRequest(%q) accepted a body the strict decoder refuses: %v", body, err)
+		}
+		if !sameRequest(got, want) {
+			t.Fatalf("scanRequest(%q) = %+v, strict decoder %+v", body, got, want)
+		}
+		var plain tasks.Request
+		if err := json.Unmarshal(body, &plain); err != nil || !sameRequest(got, plain) {
+			t.Fatalf("scanRequest(%q) = %+v, json.Unmarshal %+v, %v", body, got, plain, err)
+		}
+	})
+}
+
+// FuzzScanBatch is FuzzScanRequest for batches.
+func FuzzScanBatch(f *testing.F) {
+	for _, seed := range scanSeeds {
+		f.Add([]byte(`{"tasks":[` + seed + `]}`))
+		f.Add([]byte(`{"tasks":[{"name":"echo"},` + seed + ` ]}`))
+	}
+	for _, seed := range []string{`{"tasks":[]}`, `{"tasks":{}}`, `{"tasks":null}`, `{"tasks":[{"name":"e"}],"x":1}`,
+		`{"tasks":[{"name":"e"}],"tasks":[{"name":"e"}]}`, `{"tasks":[{"name":"e"}]}]`, `{"Tasks":[{"name":"e"}]}`,
+		`{"tasks":[{"name":"e"},]}`, `{"tasks":[{"name":"e"}{"name":"e"}]}`, `{"tasks":[{"name":"e"}]`, `{"t\u0061sks":[{"name":"e"}]}`,
+		`{"tasks":[` + strings.Repeat(`{"name":"e"},`, tasks.MaxBatch-1) + `{"name":"e"}]}`,
+		`{"tasks":[` + strings.Repeat(`{"name":"e"},`, tasks.MaxBatch) + `{"name":"e"}]}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, ok := scanBatch(body)
+		if !ok {
+			return
+		}
+		want, err := decodeBatchStrict(body)
+		if err != nil {
+			t.Fatalf("scanBatch(%q) accepted a body the strict decoder refuses: %v", body, err)
+		}
+		var plain struct{ Tasks []tasks.Request }
+		if err := json.Unmarshal(body, &plain); err != nil {
+			t.Fatalf("scanBatch(%q) accepted a body json.Unmarshal refuses: %v", body, err)
+		}
+		if len(got) != len(want) || len(got) != len(plain.Tasks) {
+			t.Fatalf("scanBatch(%q): %d tasks, strict decoder %d, json.Unmarshal %d", body, len(got), len(want), len(plain.Tasks))
+		}
+		for i := range got {
+			if !sameRequest(got[i], want[i]) || !sameRequest(got[i], plain.Tasks[i]) {
+				t.Fatalf("scanBatch(%q): tasks[%d] = %+v, strict decoder %+v, json.Unmarshal %+v", body, i, got[i], want[i], plain.Tasks[i])
+			}
+		}
+	})
+}
+
+// sameRequest reports whether a and b hold the same values, an absent
+// payload (nil) differing from a null one.
+func sameRequest(a, b tasks.Request) bool {
+	retries := (a.MaxRetries == nil) == (b.MaxRetries == nil) &&
+		(a.MaxRetries == nil || *a.MaxRetries == *b.MaxRetries)
+	return a.Name == b.Name && a.Queue == b.Queue && retries &&
+		bytes.Equal(a.Payload, b.Payload) && (a.Payload == nil) == (b.Payload == nil) &&
+		a.Timeout == b.Timeout && a.ResultTTL == b.ResultTTL
+}
