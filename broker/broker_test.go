@@ -143,14 +143,14 @@ func TestEnqueueClaimSucceed(t *testing.T) {
 			t.Fatal(err)
 		}
 		id := enqueue(t, s, "q", "echo", 3)
-		if got := hget(t, s, id, "status"); got != "queued" {
+		if got := hget(t, s, id, broker.FieldStatus); got != "queued" {
 			t.Fatalf("status after Enqueue = %q, want queued", got)
 		}
 		c := claimOne(t, s, "q", time.Minute)
 		if c.ID != id || c.Name != "echo" || string(c.Payload) != `{"n":1}` || c.Attempts != 1 || c.MaxRetries != 3 || c.Timeout != time.Minute {
 			t.Fatalf("Claim = %+v, want the enqueued task at attempt 1", c)
 		}
-		if got := hget(t, s, id, "status"); got != "running" {
+		if got := hget(t, s, id, broker.FieldStatus); got != "running" {
 			t.Fatalf("status after Claim = %q, want running", got)
 		}
 		if st := stats(t, s, "q"); st != (broker.QueueStats{Leased: 1}) {
@@ -159,10 +159,10 @@ func TestEnqueueClaimSucceed(t *testing.T) {
 		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &c, Outcome: broker.Succeeded, Result: []byte(`"ok"`)}); err != nil {
 			t.Fatalf("Finish: %v", err)
 		}
-		if got := hget(t, s, id, "result"); got != `"ok"` {
+		if got := hget(t, s, id, broker.FieldResult); got != `"ok"` {
 			t.Errorf("result = %q, want %q", got, `"ok"`)
 		}
-		if got := hget(t, s, id, "status"); got != "succeeded" {
+		if got := hget(t, s, id, broker.FieldStatus); got != "succeeded" {
 			t.Errorf("status = %q, want succeeded", got)
 		}
 		ttl := s.be.Client.PTTL(s.ctx, s.keys.Task(id)).Val()
@@ -184,8 +184,8 @@ func TestEnqueueClaimSucceed(t *testing.T) {
 		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &c, Outcome: broker.Failed, Error: "late"}); !errors.Is(err, broker.ErrLeaseLost) {
 			t.Errorf("second outcome for one attempt = %v, want ErrLeaseLost", err)
 		}
-		if got := hget(t, s, id, "status"); got != "succeeded" || hget(t, s, id, "error") != "" {
-			t.Errorf("after a second outcome: status %q error %q, want succeeded and no error", got, hget(t, s, id, "error"))
+		if got := hget(t, s, id, broker.FieldStatus); got != "succeeded" || hget(t, s, id, broker.FieldError) != "" {
+			t.Errorf("after a second outcome: status %q error %q, want succeeded and no error", got, hget(t, s, id, broker.FieldError))
 		}
 	})
 }
@@ -216,7 +216,7 @@ func TestEnqueueIsIdempotent(t *testing.T) {
 		if st := stats(t, s, "q"); st.Pending != 2 {
 			t.Fatalf("Pending after a batch of one stored and one new ID = %d, want 2", st.Pending)
 		}
-		if got := hget(t, s, fresh, "status"); got != "queued" {
+		if got := hget(t, s, fresh, broker.FieldStatus); got != "queued" {
 			t.Fatalf("new task of a mixed batch: status %q, want queued", got)
 		}
 	})
@@ -253,7 +253,7 @@ func TestExpiredLeaseIsRedeliveredAndFenced(t *testing.T) {
 		id := enqueue(t, s, "q", "echo", 3)
 		zombie := claimOne(t, s, "q", 150*time.Millisecond)
 		reapUntil(t, s, "q", 3, broker.Reaped{Requeued: 1})
-		if got := hget(t, s, id, "status"); got != "queued" {
+		if got := hget(t, s, id, broker.FieldStatus); got != "queued" {
 			t.Fatalf("status after reap = %q, want queued", got)
 		}
 		held, err := s.b.Renew(s.ctx, "q", time.Minute, []broker.Lease{{ID: zombie.ID, Token: zombie.Token}})
@@ -268,18 +268,18 @@ func TestExpiredLeaseIsRedeliveredAndFenced(t *testing.T) {
 		if !errors.Is(err, broker.ErrLeaseLost) {
 			t.Fatalf("zombie Finish = %v, want ErrLeaseLost", err)
 		}
-		if got := hget(t, s, id, "status"); got != "running" {
+		if got := hget(t, s, id, broker.FieldStatus); got != "running" {
 			t.Fatalf("status after zombie Finish = %q, want running (unchanged)", got)
 		}
 		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &second, Outcome: broker.Succeeded, Result: []byte(`"real"`)}); err != nil {
 			t.Fatalf("Finish by the lease holder: %v", err)
 		}
-		if got := hget(t, s, id, "result"); got != `"real"` {
+		if got := hget(t, s, id, broker.FieldResult); got != `"real"` {
 			t.Errorf("result = %s, want the lease holder's", got)
 		}
 		err = s.b.Finish(s.ctx, broker.Finish{Claimed: &zombie, Outcome: broker.Failed, Error: "late"})
-		if !errors.Is(err, broker.ErrLeaseLost) || hget(t, s, id, "result") != `"real"` {
-			t.Errorf("zombie Finish after success = %v, result %s; want ErrLeaseLost and the result unchanged", err, hget(t, s, id, "result"))
+		if !errors.Is(err, broker.ErrLeaseLost) || hget(t, s, id, broker.FieldResult) != `"real"` {
+			t.Errorf("zombie Finish after success = %v, result %s; want ErrLeaseLost and the result unchanged", err, hget(t, s, id, broker.FieldResult))
 		}
 	})
 }
@@ -312,8 +312,8 @@ func TestRetryIsScheduledAndPromoted(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := hget(t, s, id, "status"); got != "retrying" || hget(t, s, id, "error") != "boom" {
-			t.Fatalf("after Retry: status %q error %q, want retrying and boom", got, hget(t, s, id, "error"))
+		if got := hget(t, s, id, broker.FieldStatus); got != "retrying" || hget(t, s, id, broker.FieldError) != "boom" {
+			t.Fatalf("after Retry: status %q error %q, want retrying and boom", got, hget(t, s, id, broker.FieldError))
 		}
 		moved, next, err := s.b.Promote(s.ctx, "q", 10)
 		if err != nil || moved != 0 || time.Until(next) < 59*time.Minute {
@@ -334,7 +334,7 @@ func TestRetryIsScheduledAndPromoted(t *testing.T) {
 		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &again, Outcome: broker.Succeeded, Result: []byte(`7`)}); err != nil {
 			t.Fatal(err)
 		}
-		if st, e, r := hget(t, s, id, "status"), hget(t, s, id, "error"), hget(t, s, id, "result"); st != "succeeded" || e != "" || r != "7" {
+		if st, e, r := hget(t, s, id, broker.FieldStatus), hget(t, s, id, broker.FieldError), hget(t, s, id, broker.FieldResult); st != "succeeded" || e != "" || r != "7" {
 			t.Errorf("after a retry then success: status %q error %q result %q, want succeeded, no error, 7", st, e, r)
 		}
 	})
@@ -348,7 +348,7 @@ func TestReleaseHandsBackAtHead(t *testing.T) {
 		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &c, Outcome: broker.Release}); err != nil {
 			t.Fatal(err)
 		}
-		if got := hget(t, s, first, "status"); got != "queued" {
+		if got := hget(t, s, first, broker.FieldStatus); got != "queued" {
 			t.Fatalf("status after Release = %q, want queued", got)
 		}
 		if again := claimOne(t, s, "q", time.Minute); again.ID != first {
@@ -391,8 +391,8 @@ func TestPoisonAfterMaxCrashes(t *testing.T) {
 		reapUntil(t, s, "q", 1, broker.Reaped{Requeued: 1})
 		claimOne(t, s, "q", 100*time.Millisecond)
 		reapUntil(t, s, "q", 1, broker.Reaped{Poisoned: 1})
-		if got := hget(t, s, id, "status"); got != "failed" || !strings.Contains(hget(t, s, id, "error"), "poison") {
-			t.Errorf("after 2 crashes with max 1: status %q error %q, want failed with poison", got, hget(t, s, id, "error"))
+		if got := hget(t, s, id, broker.FieldStatus); got != "failed" || !strings.Contains(hget(t, s, id, broker.FieldError), "poison") {
+			t.Errorf("after 2 crashes with max 1: status %q error %q, want failed with poison", got, hget(t, s, id, broker.FieldError))
 		}
 		if st := stats(t, s, "q"); st != (broker.QueueStats{}) {
 			t.Errorf("Stats = %+v, want empty", st)

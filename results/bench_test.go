@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/runq/runq/broker"
 	"github.com/runq/runq/results"
 )
 
@@ -11,10 +12,10 @@ import (
 // reads: Decode, then json.Marshal.
 func BenchmarkDecodeEncode(b *testing.B) {
 	h := map[string]string{
-		"name": "echo", "queue": "default", "status": "succeeded", "payload": `{"user":12345,"op":"x"}`,
-		"result": `{"user":12345,"op":"x"}`, "attempts": "1", "retries": "3", "timeout": "1800000",
-		"ttl": "86400000", "created": "1700000000000", "started": "1700000000100", "finished": "1700000000200",
-		"token": "50f8de0e0f4d3037b1605597",
+		broker.FieldName: "echo", broker.FieldQueue: "default", broker.FieldStatus: "succeeded", broker.FieldPayload: `{"user":12345,"op":"x"}`,
+		broker.FieldResult: `{"user":12345,"op":"x"}`, broker.FieldAttempts: "1", broker.FieldMaxRetries: "3", broker.FieldTimeout: "1800000",
+		broker.FieldTTL: "86400000", broker.FieldCreated: "1700000000000", broker.FieldStarted: "1700000000100", broker.FieldFinished: "1700000000200",
+		broker.FieldToken: "50f8de0e0f4d3037b1605597",
 	}
 	b.ReportAllocs()
 	for b.Loop() {

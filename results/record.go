@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/runq/runq/broker"
 )
 
 // Errors reported by this package.
@@ -57,23 +59,23 @@ func Decode(id uuid.UUID, h map[string]string) (Record, error) {
 	d := decoder{h: h}
 	r := Record{
 		ID:         id,
-		Name:       h["name"],
-		Queue:      h["queue"],
-		Status:     Status(h["status"]),
-		Error:      h["error"],
-		Attempts:   d.int("attempts"),
-		MaxRetries: d.int("retries"),
-		Timeout:    Duration(time.Duration(d.int64("timeout")) * time.Millisecond),
-		ResultTTL:  Duration(time.Duration(d.int64("ttl")) * time.Millisecond),
-		Crashes:    d.int("crashes"),
-		CreatedAt:  d.time("created"),
-		StartedAt:  d.optTime("started"),
-		FinishedAt: d.optTime("finished"),
-		Payload:    d.json("payload"),
-		Result:     d.json("result"),
+		Name:       h[broker.FieldName],
+		Queue:      h[broker.FieldQueue],
+		Status:     Status(h[broker.FieldStatus]),
+		Error:      h[broker.FieldError],
+		Attempts:   d.int(broker.FieldAttempts),
+		MaxRetries: d.int(broker.FieldMaxRetries),
+		Timeout:    Duration(time.Duration(d.int64(broker.FieldTimeout)) * time.Millisecond),
+		ResultTTL:  Duration(time.Duration(d.int64(broker.FieldTTL)) * time.Millisecond),
+		Crashes:    d.int(broker.FieldCrashes),
+		CreatedAt:  d.time(broker.FieldCreated),
+		StartedAt:  d.optTime(broker.FieldStarted),
+		FinishedAt: d.optTime(broker.FieldFinished),
+		Payload:    d.json(broker.FieldPayload),
+		Result:     d.json(broker.FieldResult),
 	}
 	if d.err == nil && !r.Status.Valid() {
-		d.err = fmt.Errorf("status %q", h["status"])
+		d.err = fmt.Errorf("status %q", h[broker.FieldStatus])
 	}
 	if d.err != nil {
 		return Record{}, fmt.Errorf("results: decode %s: %w: %v", id, ErrCorrupt, d.err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/runq/runq/broker"
 	"github.com/runq/runq/results"
 )
 
@@ -17,10 +18,10 @@ var testID = uuid.MustParse("0193f0c2-7c1a-7b3e-8a5d-2f1e0c9b4a77")
 func TestDecode(t *testing.T) {
 	t.Parallel()
 	full := map[string]string{
-		"name": "echo", "queue": "default", "status": "succeeded", "payload": `{"a":1}`,
-		"result": `[1,2]`, "attempts": "2", "retries": "3", "timeout": "30000",
-		"ttl": "3600000", "created": "1700000000000", "started": "1700000000100",
-		"finished": "1700000000200", "crashes": "1", "token": "abc", "failures": "1",
+		broker.FieldName: "echo", broker.FieldQueue: "default", broker.FieldStatus: "succeeded", broker.FieldPayload: `{"a":1}`,
+		broker.FieldResult: `[1,2]`, broker.FieldAttempts: "2", broker.FieldMaxRetries: "3", broker.FieldTimeout: "30000",
+		broker.FieldTTL: "3600000", broker.FieldCreated: "1700000000000", broker.FieldStarted: "1700000000100",
+		broker.FieldFinished: "1700000000200", broker.FieldCrashes: "1", broker.FieldToken: "abc", broker.FieldFailures: "1",
 	}
 	rec, err := results.Decode(testID, full)
 	if err != nil {
@@ -52,7 +53,7 @@ func TestDecode(t *testing.T) {
 		t.Errorf("JSON %s shows internal fields", out)
 	}
 
-	minimal, err := results.Decode(testID, map[string]string{"status": "queued", "created": "1"})
+	minimal, err := results.Decode(testID, map[string]string{broker.FieldStatus: "queued", broker.FieldCreated: "1"})
 	if err != nil || string(minimal.Payload) != "null" || minimal.StartedAt != nil || minimal.Result != nil {
 		t.Errorf("Decode(minimal) = %+v, %v; want null payload and no start, result", minimal, err)
 	}
@@ -67,13 +68,13 @@ func TestDecodeErrors(t *testing.T) {
 	}{
 		{"empty", map[string]string{}, results.ErrNotFound},
 		{"nil", nil, results.ErrNotFound},
-		{"unknown status", map[string]string{"status": "exploded"}, results.ErrCorrupt},
-		{"no status", map[string]string{"name": "x"}, results.ErrCorrupt},
-		{"bad attempts", map[string]string{"status": "queued", "attempts": "two"}, results.ErrCorrupt},
-		{"huge attempts", map[string]string{"status": "queued", "attempts": "99999999999999"}, results.ErrCorrupt},
-		{"bad time", map[string]string{"status": "queued", "created": "yesterday"}, results.ErrCorrupt},
-		{"bad payload", map[string]string{"status": "queued", "payload": "{"}, results.ErrCorrupt},
-		{"bad result", map[string]string{"status": "succeeded", "result": "nope"}, results.ErrCorrupt},
+		{"unknown status", map[string]string{broker.FieldStatus: "exploded"}, results.ErrCorrupt},
+		{"no status", map[string]string{broker.FieldName: "x"}, results.ErrCorrupt},
+		{"bad attempts", map[string]string{broker.FieldStatus: "queued", broker.FieldAttempts: "two"}, results.ErrCorrupt},
+		{"huge attempts", map[string]string{broker.FieldStatus: "queued", broker.FieldAttempts: "99999999999999"}, results.ErrCorrupt},
+		{"bad time", map[string]string{broker.FieldStatus: "queued", broker.FieldCreated: "yesterday"}, results.ErrCorrupt},
+		{"bad payload", map[string]string{broker.FieldStatus: "queued", broker.FieldPayload: "{"}, results.ErrCorrupt},
+		{"bad result", map[string]string{broker.FieldStatus: "succeeded", broker.FieldResult: "nope"}, results.ErrCorrupt},
 	}
 	for _, tt := range tests {
 		if _, err := results.Decode(testID, tt.h); !errors.Is(err, tt.want) {
@@ -90,8 +91,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add("failed", `[`, `x`, "-1", "-99", "abc")
 	f.Add("running", "\xff", "\x00", "9223372036854775807", "9223372036854775807", "1e3")
 	f.Fuzz(func(t *testing.T, status, payload, result, attempts, created, timeout string) {
-		h := map[string]string{"status": status, "payload": payload, "result": result,
-			"attempts": attempts, "created": created, "timeout": timeout}
+		h := map[string]string{broker.FieldStatus: status, broker.FieldPayload: payload, broker.FieldResult: result,
+			broker.FieldAttempts: attempts, broker.FieldCreated: created, broker.FieldTimeout: timeout}
 		rec, err := results.Decode(testID, h)
 		if err != nil {
 			if !errors.Is(err, results.ErrCorrupt) {

@@ -6,7 +6,7 @@
 -- unchanged status otherwise, or false when there is no such task.
 -- The ID stays in its list or zset as a tombstone: start.lua drops it, which
 -- keeps cancel O(1) however long the queue.
-local status = redis.call('HGET', KEYS[1], 'status')
+local status = redis.call('HGET', KEYS[1], 's')
 if not status then
   return false
 end
@@ -15,8 +15,8 @@ if status ~= 'queued' and status ~= 'retrying' then
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('HSET', KEYS[1], 'status', 'canceled', 'finished', now)
-local ttl = tonumber(redis.call('HGET', KEYS[1], 'ttl'))
+redis.call('HSET', KEYS[1], 's', 'canceled', 'ft', now)
+local ttl = tonumber(redis.call('HGET', KEYS[1], 'tl'))
 if ttl and ttl > 0 then
   redis.call('PEXPIRE', KEYS[1], ttl)
 end

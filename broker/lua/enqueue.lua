@@ -13,14 +13,14 @@ local some = redis.call('EXISTS', unpack(KEYS, 2)) > 0
 local out, fresh = {}, {}
 for i = 2, #KEYS do
   local a = (i - 2) * 7
-  local created = some and redis.call('HGET', KEYS[i], 'created')
+  local created = some and redis.call('HGET', KEYS[i], 'ct')
   if created then
     out[i - 1] = tonumber(created)
   else
     redis.call('HSET', KEYS[i],
-      'name', ARGV[a + 2], 'queue', ARGV[a + 3], 'status', 'queued', 'payload', ARGV[a + 4],
-      'retries', ARGV[a + 5], 'timeout', ARGV[a + 6], 'ttl', ARGV[a + 7],
-      'created', nows)
+      'n', ARGV[a + 2], 'q', ARGV[a + 3], 's', 'queued', 'p', ARGV[a + 4],
+      'mr', ARGV[a + 5], 'to', ARGV[a + 6], 'tl', ARGV[a + 7],
+      'ct', nows)
     fresh[#fresh + 1] = ARGV[a + 1]
     out[i - 1] = now
   end

@@ -27,7 +27,7 @@ for i = 5, #KEYS do
   local key = KEYS[i]
   local id, token, outcome, text = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
   if seen[id] or owners[i - 4] ~= token then
-    local f = redis.call('HMGET', key, 'token', 'status')
+    local f = redis.call('HMGET', key, 'tk', 's')
     if not seen[id] and f[1] == token and f[2] == sets[outcome] then
       codes[i - 4] = 2
     else
@@ -38,21 +38,21 @@ for i = 5, #KEYS do
     codes[i - 4] = 1
     freed[#freed + 1] = id
     if outcome == 'release' then
-      redis.call('HSET', key, 'status', 'queued') -- the token stays: start.lua sets a new one
+      redis.call('HSET', key, 's', 'queued') -- the token stays: start.lua sets a new one
       redis.call('LPUSH', KEYS[4], id)
     elseif outcome == 'retry' then
-      redis.call('HSET', key, 'status', 'retrying', 'error', text)
-      redis.call('HINCRBY', key, 'failures', 1)
+      redis.call('HSET', key, 's', 'retrying', 'e', text)
+      redis.call('HINCRBY', key, 'f', 1)
       redis.call('ZADD', KEYS[3], now + tonumber(ARGV[a + 5]), id)
     else
       if outcome == 'succeeded' then
-        redis.call('HSET', key, 'status', 'succeeded', 'result', text, 'finished', nows)
+        redis.call('HSET', key, 's', 'succeeded', 'r', text, 'ft', nows)
         if ARGV[a + 7] == '1' then
-          redis.call('HDEL', key, 'error')
+          redis.call('HDEL', key, 'e')
         end
       else
-        redis.call('HSET', key, 'status', 'failed', 'error', text, 'finished', nows)
-        redis.call('HINCRBY', key, 'failures', 1)
+        redis.call('HSET', key, 's', 'failed', 'e', text, 'ft', nows)
+        redis.call('HINCRBY', key, 'f', 1)
       end
       local ttl = ARGV[a + 6]
       if ttl ~= '0' then

@@ -17,22 +17,22 @@ for i = 3, #ARGV do
   if deadline and tonumber(deadline) <= now then
     redis.call('ZREM', KEYS[1], id)
     redis.call('HDEL', KEYS[2], id)
-    local status = redis.call('HGET', key, 'status')
+    local status = redis.call('HGET', key, 's')
     if status == 'running' then
-      local crashes = redis.call('HINCRBY', key, 'crashes', 1)
-      redis.call('HDEL', key, 'token')
+      local crashes = redis.call('HINCRBY', key, 'c', 1)
+      redis.call('HDEL', key, 'tk')
       if maxCrashes >= 0 and crashes > maxCrashes then
-        redis.call('HSET', key, 'status', 'failed', 'finished', now, 'error',
+        redis.call('HSET', key, 's', 'failed', 'ft', now, 'e',
           'poison: the worker running this task was lost ' .. crashes ..
           ' times (lease expired); not retried')
-        local ttl = tonumber(redis.call('HGET', key, 'ttl'))
+        local ttl = tonumber(redis.call('HGET', key, 'tl'))
         if ttl and ttl > 0 then
           redis.call('PEXPIRE', key, ttl)
         end
         redis.call('PUBLISH', ARGV[2], id)
         failed = failed + 1
       else
-        redis.call('HSET', key, 'status', 'queued', 'error',
+        redis.call('HSET', key, 's', 'queued', 'e',
           'worker lost: lease expired before the attempt finished')
         redis.call('LPUSH', KEYS[3], id)
         requeued = requeued + 1

@@ -17,12 +17,12 @@ for i = 2, #ARGV do
   local id, key = ARGV[i], KEYS[i + 2]
   local entry = false
   if owners[i - 1] == token then
-    local f = redis.call('HMGET', key, 'status', 'token', 'name', 'payload', 'attempts',
-      'retries', 'timeout', 'failures', 'crashes', 'ttl')
+    local f = redis.call('HMGET', key, 's', 'tk', 'n', 'p', 'a',
+      'mr', 'to', 'f', 'c', 'tl')
     local status = f[1]
     if f[2] ~= token and (status == 'queued' or status == 'retrying') then
       f[5] = tostring((tonumber(f[5]) or 0) + 1)
-      redis.call('HSET', key, 'status', 'running', 'started', now, 'token', token, 'attempts', f[5])
+      redis.call('HSET', key, 's', 'running', 'st', now, 'tk', token, 'a', f[5])
       status = 'running'
     end
     if status == 'running' then

@@ -156,7 +156,7 @@ func statuses(ctx context.Context, rdb redis.UniversalClient, keys broker.Keys, 
 		cmds := make([]*redis.StringCmd, len(chunk))
 		_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, id := range chunk {
-				cmds[i] = p.HGet(ctx, keys.Task(id), "status")
+				cmds[i] = p.HGet(ctx, keys.Task(id), broker.FieldStatus)
 			}
 			return nil
 		})

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/runq/runq/broker"
 	"github.com/runq/runq/results"
 	"github.com/runq/runq/tasks"
 )
@@ -67,7 +68,7 @@ func (s *bundle) statuses(ctx context.Context, ids []uuid.UUID) ([]results.Statu
 		cmds := make([]*redis.StringCmd, len(chunk))
 		_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 			for i, id := range chunk {
-				cmds[i] = pipe.HGet(ctx, s.b.Keys().Task(id), "status")
+				cmds[i] = pipe.HGet(ctx, s.b.Keys().Task(id), broker.FieldStatus)
 			}
 			return nil
 		})
