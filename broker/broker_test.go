@@ -173,7 +173,7 @@ func TestEnqueueClaimSucceed(t *testing.T) {
 			t.Errorf("Stats after Finish = %+v, want all empty", st)
 		}
 		msg, err := ps.ReceiveMessage(s.ctx)
-		if err != nil || msg.Payload != id.String() {
+		if err != nil || msg.Payload != broker.IDText(id) {
 			t.Errorf("done channel got %v, %v; want %s", msg, err, id)
 		}
 		// A resent Finish is applied once and reports success; a second,
@@ -320,7 +320,7 @@ func TestRetryIsScheduledAndPromoted(t *testing.T) {
 			t.Fatalf("Promote before due = %d, next %v, %v; want 0 and next in about 1h", moved, next, err)
 		}
 		// Make it due now.
-		if err := s.be.Client.ZAdd(s.ctx, s.keys.Scheduled("q"), redis.Z{Score: 1, Member: id.String()}).Err(); err != nil {
+		if err := s.be.Client.ZAdd(s.ctx, s.keys.Scheduled("q"), redis.Z{Score: 1, Member: broker.IDText(id)}).Err(); err != nil {
 			t.Fatal(err)
 		}
 		moved, next, err = s.b.Promote(s.ctx, "q", 10)

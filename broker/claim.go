@@ -112,7 +112,7 @@ func (b *Broker) Renew(ctx context.Context, queue string, lease time.Duration, l
 	args := make([]any, 0, 1+2*len(leases))
 	args = append(args, ms(lease))
 	for _, l := range leases {
-		args = append(args, l.ID.String(), l.Token)
+		args = append(args, IDText(l.ID), l.Token)
 	}
 	res, err := renewScript.Run(ctx, b.rdb,
 		[]string{b.keys.Leases(queue), b.keys.Owners(queue)}, args...).Int64Slice()

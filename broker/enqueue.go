@@ -63,7 +63,7 @@ func (b *Broker) enqueueBatch(ctx context.Context, tasks []NewTask) ([]time.Time
 			for _, i := range idx {
 				t := tasks[i]
 				keys = append(keys, b.keys.Task(t.ID))
-				args = append(args, t.ID.String(), t.Name, t.Queue, t.Payload,
+				args = append(args, IDText(t.ID), t.Name, t.Queue, t.Payload,
 					strconv.Itoa(t.MaxRetries), ms(t.Timeout), ms(t.ResultTTL))
 			}
 			cmds[g] = enqueueScript.EvalSha(ctx, pipe, keys, args...)
@@ -103,7 +103,7 @@ func (b *Broker) enqueueBatchLoad(ctx context.Context, tasks []NewTask) ([]time.
 // "succeeded", ...). It returns ErrNotFound when there is no such task.
 func (b *Broker) Cancel(ctx context.Context, id uuid.UUID) (string, error) {
 	status, err := cancelScript.Run(ctx, b.rdb, []string{b.keys.Task(id)},
-		id.String(), b.keys.DoneChannel()).Text()
+		IDText(id), b.keys.DoneChannel()).Text()
 	if errors.Is(err, redis.Nil) {
 		return "", fmt.Errorf("broker: cancel %s: %w", id, ErrNotFound)
 	}

@@ -191,7 +191,7 @@ func TestLostLeaseCancelsHandler(t *testing.T) {
 		p, _ := s.startPool(t, tasks.PoolConfig{VisibilityTimeout: 400 * time.Millisecond})
 		id := s.submit(t, tasks.Request{Name: "long"})
 		<-started
-		if err := s.be.Client.HDel(context.Background(), s.be.Keys.Owners(tasks.DefaultQueue), id.String()).Err(); err != nil {
+		if err := s.be.Client.HDel(context.Background(), s.be.Keys.Owners(tasks.DefaultQueue), broker.IDText(id)).Err(); err != nil {
 			t.Fatal(err)
 		}
 		select {
