@@ -7,8 +7,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
-
-	"github.com/runq/runq/results"
 )
 
 // submit handles POST /v1/tasks: 202 with the record and a Location header.
@@ -25,13 +23,8 @@ func (s *Server) submit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set(echo.HeaderLocation, "/v1/tasks/"+rec.ID.String())
-	return c.JSON(http.StatusAccepted, rec)
-}
-
-// batchBody is the body of POST /v1/tasks/batch and of its answer.
-type batchBody[T any] struct {
-	Tasks []T `json:"tasks"`
+	setLocation(c, rec.ID)
+	return writeRecord(c, http.StatusAccepted, &rec)
 }
 
 // submitBatch handles POST /v1/tasks/batch {"tasks": [...]}: 202 with the
@@ -50,7 +43,7 @@ func (s *Server) submitBatch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusAccepted, batchBody[results.Record]{Tasks: recs})
+	return writeRecords(c, http.StatusAccepted, recs)
 }
 
 // getTask handles GET /v1/tasks/{id}[?wait=10s]: the record, after waiting

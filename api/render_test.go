@@ -1,0 +1,134 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/runq/runq/results"
+)
+
+// renderedFields are the JSON names of results.Record in the order
+// appendRecord writes them. A field added to Record fails
+// TestRenderCoversRecord until appendRecord writes it too.
+var renderedFields = []string{"id", "name", "queue", "status", "payload", "result", "error", "attempts",
+	"max_retries", "timeout", "result_ttl", "crashes", "created_at", "started_at", "finished_at"}
+
+func TestRenderCoversRecord(t *testing.T) {
+	t.Parallel()
+	var got []string
+	rt := reflect.TypeFor[results.Record]()
+	for i := range rt.NumField() {
+		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		got = append(got, name)
+	}
+	if !reflect.DeepEqual(got, renderedFields) {
+		t.Fatalf("results.Record fields = %q, appendRecord writes %q", got, renderedFields)
+	}
+}
+
+func sampleRecords() []results.Record {
+	created := time.UnixMilli(1764120000123).UTC()
+	started, finished := created.Add(time.Second), created.Add(1500*time.Millisecond)
+	id := uuid.MustParse("0193f0c2-7c1a-7b3e-8a5d-2f1e0c9b4a77")
+	return []results.Record{
+		{ID: id, Name: "echo", Queue: "default", Status: results.StatusQueued, Payload: json.RawMessage(`{"user":12345,"op":"x"}`),
+			MaxRetries: 3, Timeout: results.Duration(30 * time.Minute), ResultTTL: results.Duration(24 * time.Hour), CreatedAt: created},
+		{ID: id, Name: "e", Queue: "q", Status: results.StatusFailed, Payload: json.RawMessage(` [1, "<a&b>", "\u2028"] `),
+			Result: json.RawMessage(`{"a": null}`), Error: "bad \"x\" <y> \n\x01 é \xff \u2028", Attempts: 4, MaxRetries: -1,
+			Crashes: 2, Timeout: results.Duration(1500 * time.Microsecond), CreatedAt: created, StartedAt: &started, FinishedAt: &finished},
+		{Name: "", Payload: nil, Result: json.RawMessage{}, CreatedAt: time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{Payload: json.RawMessage(`{"a":1}x`), CreatedAt: created.In(time.FixedZone("x", 3600))},
+		{Payload: json.RawMessage(`nul`), Result: json.RawMessage(`[1,2`)},
+	}
+}
+
+// TestAppendRecord checks appendRecord against json.Marshal.
+func TestAppendRecord(t *testing.T) {
+	t.Parallel()
+	for _, r := range sampleRecords() {
+		checkAppendRecord(t, r)
+	}
+}
+
+func checkAppendRecord(t *testing.T, r results.Record) {
+	t.Helper()
+	want, wantErr := json.Marshal(r)
+	got, err := appendRecord(nil, &r)
+	if (err != nil) != (wantErr != nil) || err == nil && string(got) != string(want) {
+		t.Fatalf("appendRecord(%+v) = %s, %v; json.Marshal %s, %v", r, got, err, want, wantErr)
+	}
+}
+
+// TestWriteRecordsAsCJSON checks that the answers are those of c.JSON:
+// status, headers and bytes, for one record and for a batch, with and
+// without ?pretty.
+func TestWriteRecordsAsCJSON(t *testing.T) {
+	t.Parallel()
+	recs := sampleRecords()[:2]
+	for _, target := range []string{"/v1/tasks", "/v1/tasks?pretty"} {
+		for _, tt := range []struct {
+			name  string
+			write func(c echo.Context) error
+			want  func(c echo.Context) error
+		}{
+			{"one", func(c echo.Context) error { return writeRecord(c, http.StatusAccepted, &recs[1]) },
+				func(c echo.Context) error { return c.JSON(http.StatusAccepted, recs[1]) }},
+			{"batch", func(c echo.Context) error { return writeRecords(c, http.StatusAccepted, recs) },
+				func(c echo.Context) error {
+					return c.JSON(http.StatusAccepted, batchBody[results.Record]{Tasks: recs})
+				}},
+		} {
+			got, want := answer(t, target, tt.write), answer(t, target, tt.want)
+			if got.Code != want.Code || !reflect.DeepEqual(got.Header(), want.Header()) || got.Body.String() != want.Body.String() {
+				t.Errorf("%s %s: answer %d %v %q, c.JSON's %d %v %q", tt.name, target,
+					got.Code, got.Header(), got.Body, want.Code, want.Header(), want.Body)
+			}
+		}
+	}
+}
+
+func answer(t *testing.T, target string, write func(c echo.Context) error) *httptest.ResponseRecorder {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	c := echo.New().NewContext(httptest.NewRequest(http.MethodPost, target, nil), rec)
+	if err := write(c); err != nil {
+		t.Fatalf("write %s: %v", target, err)
+	}
+	return rec
+}
+
+// FuzzAppendRecord checks appendRecord against json.Marshal on records made
+// of fuzzed strings, raw JSON, numbers and times.
+func FuzzAppendRecord(f *testing.F) {
+	for _, r := range sampleRecords() {
+		f.Add(r.ID[:], r.Name, r.Error, []byte(r.Payload), []byte(r.Result), r.Attempts, int64(r.Timeout), r.CreatedAt.UnixNano(), uint8(7))
+	}
+	f.Fuzz(func(t *testing.T, id []byte, name, errText string, payload, result []byte, n int, d, unixNano int64, flags uint8) {
+		r := results.Record{Name: name, Queue: errText + name, Status: results.Status(name), Error: errText,
+			Payload: payload, Result: result, Attempts: n, MaxRetries: -n, Crashes: n / 2,
+			Timeout: results.Duration(d), ResultTTL: results.Duration(-d), CreatedAt: time.Unix(0, unixNano).UTC()}
+		copy(r.ID[:], id)
+		if flags&1 != 0 {
+			r.Payload = nil
+		}
+		if flags&2 != 0 {
+			r.StartedAt = &r.CreatedAt
+		}
+		if flags&4 != 0 {
+			finished := time.Unix(unixNano, 0).UTC() // years far outside 0-9999 too
+			r.FinishedAt = &finished
+		}
+		if flags&8 != 0 {
+			r.CreatedAt = r.CreatedAt.In(time.FixedZone("z", int(d%100000)))
+		}
+		checkAppendRecord(t, r)
+	})
+}
