@@ -28,10 +28,10 @@ const maxPooledBuf = 1 << 20
 // writeRecord writes rec with status, as c.JSON(status, rec) would.
 func writeRecord(c echo.Context, status int, rec *results.Record) error {
 	if indented(c) {
-		return c.JSON(status, rec)
+		return c.JSON(status, *rec) // a copy: rec itself stays off the heap
 	}
 	bp := renderBufs.Get().(*[]byte)
-	b, err := appendRecord((*bp)[:0], rec)
+	b, err := appendRecord((*bp)[:0], rec, new(durationTexts))
 	return flush(c, status, bp, b, err)
 }
 
@@ -48,11 +48,12 @@ func writeRecords(c echo.Context, status int, recs []results.Record) error {
 	bp := renderBufs.Get().(*[]byte)
 	b := append((*bp)[:0], `{"tasks":[`...)
 	var err error
+	var texts durationTexts
 	for i := range recs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		if b, err = appendRecord(b, &recs[i]); err != nil {
+		if b, err = appendRecord(b, &recs[i], &texts); err != nil {
 			break
 		}
 	}
@@ -78,8 +79,9 @@ func flush(c echo.Context, status int, bp *[]byte, b []byte, err error) error {
 	return err
 }
 
-// appendRecord appends the JSON of r, as json.Marshal writes it.
-func appendRecord(b []byte, r *results.Record) ([]byte, error) {
+// appendRecord appends the JSON of r, as json.Marshal writes it. texts
+// keeps the text of durations across the records of a batch.
+func appendRecord(b []byte, r *results.Record, texts *durationTexts) ([]byte, error) {
 	var err error
 	b = append(b, `{"id":"`...)
 	b = appendUUID(b, r.ID)
@@ -108,9 +110,9 @@ func appendRecord(b []byte, r *results.Record) ([]byte, error) {
 	b = append(b, `,"max_retries":`...)
 	b = strconv.AppendInt(b, int64(r.MaxRetries), 10)
 	b = append(b, `,"timeout":`...)
-	b = appendString(b, time.Duration(r.Timeout).String())
+	b = appendString(b, texts[0].of(time.Duration(r.Timeout)))
 	b = append(b, `,"result_ttl":`...)
-	b = appendString(b, time.Duration(r.ResultTTL).String())
+	b = appendString(b, texts[1].of(time.Duration(r.ResultTTL)))
 	if r.Crashes != 0 {
 		b = append(b, `,"crashes":`...)
 		b = strconv.AppendInt(b, int64(r.Crashes), 10)
@@ -131,6 +133,23 @@ func appendRecord(b []byte, r *results.Record) ([]byte, error) {
 		}
 	}
 	return append(b, '}'), nil
+}
+
+// durationTexts holds the last timeout and result TTL written, as text:
+// the records of a batch mostly share them, and Duration.String allocates.
+type durationTexts [2]durationText
+
+// durationText is the text of the last duration it was asked for.
+type durationText struct {
+	d    time.Duration
+	text string
+}
+
+func (t *durationText) of(d time.Duration) string {
+	if t.text == "" || t.d != d { // "" never: Duration.String gives "0s" for 0
+		t.d, t.text = d, d.String()
+	}
+	return t.text
 }
 
 // appendString appends s quoted. Printable ASCII other than the characters

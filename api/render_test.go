@@ -61,7 +61,7 @@ func TestAppendRecord(t *testing.T) {
 func checkAppendRecord(t *testing.T, r results.Record) {
 	t.Helper()
 	want, wantErr := json.Marshal(r)
-	got, err := appendRecord(nil, &r)
+	got, err := appendRecord(nil, &r, new(durationTexts))
 	if (err != nil) != (wantErr != nil) || err == nil && string(got) != string(want) {
 		t.Fatalf("appendRecord(%+v) = %s, %v; json.Marshal %s, %v", r, got, err, want, wantErr)
 	}
