@@ -105,6 +105,13 @@ func appendRecord(b []byte, r *results.Record, texts *durationTexts) ([]byte, er
 		b = append(b, `,"error":`...)
 		b = appendString(b, r.Error)
 	}
+	return appendRecordTail(b, r, texts)
+}
+
+// appendRecordTail appends the fields of r from attempts on, and the
+// closing brace.
+func appendRecordTail(b []byte, r *results.Record, texts *durationTexts) ([]byte, error) {
+	var err error
 	b = append(b, `,"attempts":`...)
 	b = strconv.AppendInt(b, int64(r.Attempts), 10)
 	b = append(b, `,"max_retries":`...)
