@@ -139,7 +139,11 @@ func leaseDeadlines(t testing.TB, rdb redis.UniversalClient, keys broker.Keys) m
 	}
 	out := make(map[string]int64, len(zs))
 	for _, z := range zs {
-		out[z.Member.(string)] = int64(z.Score)
+		id, err := uuid.Parse(z.Member.(string)) // Redis holds broker.IDText
+		if err != nil {
+			t.Fatalf("lease member %q: %v", z.Member, err)
+		}
+		out[id.String()] = int64(z.Score)
 	}
 	return out
 }
