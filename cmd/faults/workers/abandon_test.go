@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/runq/runq/broker"
 	"github.com/runq/runq/results"
 	"github.com/runq/runq/tasks"
 )
@@ -164,7 +165,7 @@ func (g *finishGate) writes(id uuid.UUID) int {
 	defer g.mu.Unlock()
 	n := 0
 	for w := range g.held {
-		if strings.HasPrefix(w, id.String()+" ") {
+		if strings.HasPrefix(w, broker.IDText(id)+" ") {
 			n++
 		}
 	}
@@ -257,7 +258,7 @@ func (g *finishGate) through(ctx context.Context, cmds []redis.Cmder, send func(
 
 // finishWrites recognises a call of finish.lua by its shape (EVALSHA or
 // EVAL; 4 queue keys and one task key per attempt; the done channel, then
-// 6 arguments per attempt, the third an outcome) and returns "id token
+// 7 arguments per attempt, the third an outcome) and returns "id token
 // outcome" for each attempt it records.
 func finishWrites(args []any) []string {
 	if len(args) < 3 {
@@ -267,11 +268,11 @@ func finishWrites(args []any) []string {
 		return nil
 	}
 	numKeys, err := strconv.Atoi(fmt.Sprint(args[2]))
-	if err != nil || numKeys < 5 || len(args) != 3+numKeys+1+6*(numKeys-4) {
+	if err != nil || numKeys < 5 || len(args) != 3+numKeys+1+7*(numKeys-4) {
 		return nil
 	}
 	var out []string
-	for a := 3 + numKeys + 1; a < len(args); a += 6 {
+	for a := 3 + numKeys + 1; a < len(args); a += 7 {
 		switch outcome := fmt.Sprint(args[a+2]); outcome {
 		case "succeeded", "failed", "retry", "release":
 			out = append(out, fmt.Sprint(args[a], " ", args[a+1], " ", outcome))
