@@ -49,6 +49,19 @@ func (b *Broker) Finish(ctx context.Context, f Finish) error {
 	return nil
 }
 
+// FinishBatch records many outcomes as Finish does, with one script call
+// per queue in one round trip, for a caller that gathers outcomes itself
+// (the worker pool's recorder). results[i] is nil or ErrLeaseLost for fs[i];
+// err reports a failed call (nothing, or everything, may have been
+// applied: a resend is harmless, since finish.lua is idempotent by token).
+func (b *Broker) FinishBatch(ctx context.Context, fs []Finish) (results []error, err error) {
+	results, err = b.finishBatch(ctx, fs)
+	if err != nil {
+		return nil, fmt.Errorf("broker: finish %d attempts: %w", len(fs), err)
+	}
+	return results, nil
+}
+
 // finishBatch runs finish.lua once per queue of fs, in one round trip, and
 // returns nil or ErrLeaseLost for each.
 func (b *Broker) finishBatch(ctx context.Context, fs []Finish) ([]error, error) {

@@ -16,8 +16,10 @@ import (
 // fails the task.
 const MaxResult = 1 << 20
 
-// execute runs one attempt of c and records its outcome.
-func (p *Pool) execute(ctx context.Context, c *broker.Claimed) {
+// execute runs one attempt of c and hands its outcome to the recorder,
+// which then ends the attempt; it reports false when the keeper abandoned
+// the attempt first, which its caller then ends.
+func (p *Pool) execute(ctx context.Context, c *broker.Claimed) bool {
 	timeout := p.timeout(c)
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout, ErrTimeout)
 	defer cancel()
@@ -51,9 +53,10 @@ func (p *Pool) execute(ctx context.Context, c *broker.Claimed) {
 	}
 	if !p.markReturned(c) {
 		p.taskLog(c).Warn("abandoned handler returned at last; its outcome was already recorded", "outcome", f.Outcome)
-		return
+		return false
 	}
-	p.record(f)
+	p.rec.add(f)
+	return true
 }
 
 // taskLog returns the pool's logger with c's fixed attributes. It is made
@@ -115,28 +118,20 @@ func (p *Pool) call(ctx context.Context, fn HandlerFunc, c *broker.Claimed) (res
 	})
 }
 
-// record writes f, retrying transient Redis errors while the lease could
-// still be held. If it cannot, the lease expires and the task is run again:
-// delivery stays at least once. (Finish is group-committed under a
-// timeout of its own, so no context is made here for each call.)
+// record writes f at once, retrying transient Redis errors while the lease
+// could still be held. If it cannot, the lease expires and the task is run
+// again: delivery stays at least once. The keeper uses it for abandoned
+// attempts; returned attempts go through the recorder. (Finish is
+// group-committed under a timeout of its own, so no context is made here
+// for each call.)
 func (p *Pool) record(f broker.Finish) {
 	deadline := time.Now().Add(p.cfg.VisibilityTimeout)
 	delay := newRetryDelay(20*time.Millisecond, time.Second)
 	for {
 		err := p.b.Finish(context.Background(), f)
 		switch {
-		case err == nil:
-			p.count(f)
-			if f.Outcome == broker.Retry {
-				p.taskLog(f.Claimed).Info("attempt failed; retry scheduled", "err", f.Error, "retry_in", f.RetryIn)
-				wake(p.nudge)
-			} else if f.Outcome == broker.Failed {
-				p.taskLog(f.Claimed).Warn("task failed", "err", f.Error)
-			}
-			return
-		case errors.Is(err, broker.ErrLeaseLost):
-			p.stats.leaseLost.Add(1)
-			p.taskLog(f.Claimed).Warn("late attempt: the lease had passed to another worker; outcome discarded", "outcome", f.Outcome)
+		case err == nil || errors.Is(err, broker.ErrLeaseLost):
+			p.recorded(f, err)
 			return
 		case time.Now().Add(delay.peek()).After(deadline):
 			p.taskLog(f.Claimed).Error("could not record outcome; the task will be redelivered", "outcome", f.Outcome, "err", err)

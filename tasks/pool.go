@@ -78,8 +78,9 @@ type Pool struct {
 	cfg PoolConfig
 	log *slog.Logger
 
-	slots chan struct{} // one token per running handler
+	slots chan struct{} // one token per attempt, from claim until its outcome is written
 	nudge chan struct{} // wakes the maintainer when a retry is scheduled
+	rec   *recorder     // writes the outcomes of returned attempts
 
 	mu      sync.Mutex
 	running map[attemptKey]*attempt
@@ -91,7 +92,7 @@ type Pool struct {
 // names are checked by Run.
 func NewPool(b *broker.Broker, reg *Registry, cfg PoolConfig) *Pool {
 	cfg = cfg.withDefaults()
-	return &Pool{
+	p := &Pool{
 		b:       b,
 		reg:     reg,
 		cfg:     cfg,
@@ -100,6 +101,8 @@ func NewPool(b *broker.Broker, reg *Registry, cfg PoolConfig) *Pool {
 		nudge:   make(chan struct{}, 1),
 		running: make(map[attemptKey]*attempt),
 	}
+	p.rec = newRecorder(p)
+	return p
 }
 
 // attemptKey names one attempt: a task can have a zombie attempt and a
@@ -142,8 +145,9 @@ func (p *Pool) Run(ctx context.Context) error {
 
 	keeperCtx, stopKeeper := context.WithCancel(context.WithoutCancel(ctx))
 	var bg sync.WaitGroup
-	bg.Add(2)
+	bg.Add(3)
 	go func() { defer bg.Done(); p.keepLeases(keeperCtx) }()
+	go func() { defer bg.Done(); p.rec.run(keeperCtx) }()
 	go func() { defer bg.Done(); p.maintain(ctx) }()
 
 	p.log.Info("worker pool started", "queues", p.cfg.Queues, "concurrency", p.cfg.Concurrency,
@@ -324,12 +328,10 @@ func (p *Pool) launch(work context.Context, c *broker.Claimed) {
 	a.overdue = time.Now().Add(p.timeout(c) + p.cfg.VisibilityTimeout/4)
 	p.mu.Unlock()
 	go func() {
-		defer func() { <-p.slots }()
 		defer cancel(nil)
-		p.execute(ctx, c)
-		p.mu.Lock()
-		delete(p.running, keyOf(c))
-		p.mu.Unlock()
+		if !p.execute(ctx, c) {
+			p.release([]broker.Finish{{Claimed: c}})
+		} // else the recorder releases it once the outcome is written
 	}()
 }
 

@@ -1,0 +1,179 @@
+package tasks
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/runq/runq/broker"
+)
+
+// maxFlush caps how many outcomes one write of the recorder carries.
+const maxFlush = 256
+
+// recorder writes the outcomes of attempts whose handlers returned, in
+// batches, from one goroutine. A handler's goroutine hands its outcome over
+// and ends. The attempt keeps its concurrency slot, and the keeper keeps
+// renewing its lease, until the outcome is written: back-pressure and the
+// at-least-once guarantee are those of a synchronous write. Under load one
+// round trip records many attempts and frees their slots together, so the
+// next claim takes them in one batch, and one goroutine wakes per batch
+// rather than one per attempt.
+type recorder struct {
+	p    *Pool
+	wake chan struct{} // cap 1: outcomes are waiting
+
+	mu    sync.Mutex
+	queue []outcome
+}
+
+// outcome is an attempt's end waiting to be written.
+type outcome struct {
+	f     broker.Finish
+	since time.Time // handed over; past since + the visibility timeout it is given up
+}
+
+func newRecorder(p *Pool) *recorder {
+	return &recorder{p: p, wake: make(chan struct{}, 1)}
+}
+
+// add queues f to be written.
+func (r *recorder) add(f broker.Finish) {
+	r.mu.Lock()
+	r.queue = append(r.queue, outcome{f: f, since: time.Now()})
+	r.mu.Unlock()
+	wake(r.wake)
+}
+
+// run writes queued outcomes until ctx ends, then makes one last try at
+// what is left. Whatever is still queued after that could not be written
+// (Redis unreachable through the grace period): those tasks' leases expire
+// and they run again.
+func (r *recorder) run(ctx context.Context) {
+	delay := newRetryDelay(20*time.Millisecond, time.Second)
+	for {
+		select {
+		case <-r.wake:
+		case <-ctx.Done():
+			for batch := r.take(); len(batch) > 0 && r.flush(batch, 0); batch = r.take() {
+			}
+			if n := r.abandonAll(); n > 0 {
+				r.p.log.Error("worker stopped with outcomes it could not record; those tasks will be redelivered", "attempts", n)
+			}
+			return
+		}
+		for ctx.Err() == nil {
+			batch := r.take()
+			if len(batch) == 0 {
+				break
+			}
+			if r.flush(batch, delay.peek()) {
+				delay.reset()
+				continue
+			}
+			delay.sleep(ctx)
+		}
+	}
+}
+
+// take removes up to maxFlush queued outcomes, oldest first.
+func (r *recorder) take() []outcome {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := min(len(r.queue), maxFlush)
+	batch := r.queue[:n:n]
+	r.queue = r.queue[n:]
+	if len(r.queue) == 0 {
+		r.queue = nil // let the backing array go
+	}
+	return batch
+}
+
+// flush writes batch and reports whether the write went through. On a
+// failed write it puts back, at the head of the queue, the outcomes that
+// may still be written before their leases could expire, and gives up the
+// others.
+func (r *recorder) flush(batch []outcome, retryIn time.Duration) bool {
+	p := r.p
+	fs := make([]broker.Finish, len(batch))
+	for i, o := range batch {
+		fs[i] = o.f
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	res, err := p.b.FinishBatch(ctx, fs)
+	cancel()
+	if err == nil {
+		for i, f := range fs {
+			p.recorded(f, res[i])
+		}
+		p.release(fs)
+		return true
+	}
+	var keep []outcome
+	var lost []broker.Finish
+	for _, o := range batch {
+		if time.Since(o.since)+retryIn < p.cfg.VisibilityTimeout {
+			keep = append(keep, o)
+			continue
+		}
+		p.taskLog(o.f.Claimed).Error("could not record outcome; the task will be redelivered", "outcome", o.f.Outcome, "err", err)
+		lost = append(lost, o.f)
+	}
+	p.release(lost)
+	if len(keep) > 0 {
+		p.log.Warn("recording outcomes failed; retrying", "attempts", len(keep), "err", err, "in", retryIn)
+		r.mu.Lock()
+		r.queue = append(keep, r.queue...)
+		r.mu.Unlock()
+	}
+	return false
+}
+
+// abandonAll gives up every queued outcome and returns how many there were.
+func (r *recorder) abandonAll() int {
+	r.mu.Lock()
+	left := r.queue
+	r.queue = nil
+	r.mu.Unlock()
+	fs := make([]broker.Finish, len(left))
+	for i, o := range left {
+		fs[i] = o.f
+	}
+	r.p.release(fs)
+	return len(fs)
+}
+
+// recorded counts and logs the write of f, whose result is err: nil, or
+// ErrLeaseLost when the lease had passed to another worker.
+func (p *Pool) recorded(f broker.Finish, err error) {
+	if errors.Is(err, broker.ErrLeaseLost) {
+		p.stats.leaseLost.Add(1)
+		p.taskLog(f.Claimed).Warn("late attempt: the lease had passed to another worker; outcome discarded", "outcome", f.Outcome)
+		return
+	}
+	p.count(f)
+	switch f.Outcome {
+	case broker.Retry:
+		p.taskLog(f.Claimed).Info("attempt failed; retry scheduled", "err", f.Error, "retry_in", f.RetryIn)
+		wake(p.nudge)
+	case broker.Failed:
+		p.taskLog(f.Claimed).Warn("task failed", "err", f.Error)
+	}
+}
+
+// release ends the attempts of fs: they leave the running set and free
+// their concurrency slots.
+func (p *Pool) release(fs []broker.Finish) {
+	if len(fs) == 0 {
+		return
+	}
+	p.mu.Lock()
+	for _, f := range fs {
+		delete(p.running, keyOf(f.Claimed))
+	}
+	p.mu.Unlock()
+	for range fs {
+		<-p.slots
+	}
+}
