@@ -16,10 +16,9 @@ import (
 // fails the task.
 const MaxResult = 1 << 20
 
-// execute runs one attempt of c and hands its outcome to the recorder,
-// which then ends the attempt; it reports false when the keeper abandoned
-// the attempt first, which its caller then ends.
-func (p *Pool) execute(ctx context.Context, c *broker.Claimed) bool {
+// execute runs one attempt of c and returns its outcome, with false when
+// the keeper abandoned the attempt first (and so records it instead).
+func (p *Pool) execute(ctx context.Context, c *broker.Claimed) (broker.Finish, bool) {
 	timeout := p.timeout(c)
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout, ErrTimeout)
 	defer cancel()
@@ -53,10 +52,9 @@ func (p *Pool) execute(ctx context.Context, c *broker.Claimed) bool {
 	}
 	if !p.markReturned(c) {
 		p.taskLog(c).Warn("abandoned handler returned at last; its outcome was already recorded", "outcome", f.Outcome)
-		return false
+		return f, false
 	}
-	p.rec.add(f)
-	return true
+	return f, true
 }
 
 // taskLog returns the pool's logger with c's fixed attributes. It is made

@@ -78,9 +78,10 @@ type Pool struct {
 	cfg PoolConfig
 	log *slog.Logger
 
-	slots chan struct{} // one token per attempt, from claim until its outcome is written
-	nudge chan struct{} // wakes the maintainer when a retry is scheduled
-	rec   *recorder     // writes the outcomes of returned attempts
+	slots     chan struct{} // one token per running handler, from claim until it returns
+	unwritten chan struct{} // one token per outcome handed to the recorder, until written
+	nudge     chan struct{} // wakes the maintainer when a retry is scheduled
+	rec       *recorder     // writes the outcomes of returned attempts
 
 	mu      sync.Mutex
 	running map[attemptKey]*attempt
@@ -93,13 +94,14 @@ type Pool struct {
 func NewPool(b *broker.Broker, reg *Registry, cfg PoolConfig) *Pool {
 	cfg = cfg.withDefaults()
 	p := &Pool{
-		b:       b,
-		reg:     reg,
-		cfg:     cfg,
-		log:     cfg.Logger,
-		slots:   make(chan struct{}, cfg.Concurrency),
-		nudge:   make(chan struct{}, 1),
-		running: make(map[attemptKey]*attempt),
+		b:         b,
+		reg:       reg,
+		cfg:       cfg,
+		log:       cfg.Logger,
+		slots:     make(chan struct{}, cfg.Concurrency),
+		unwritten: make(chan struct{}, cfg.Concurrency),
+		nudge:     make(chan struct{}, 1),
+		running:   make(map[attemptKey]*attempt),
 	}
 	p.rec = newRecorder(p)
 	return p
@@ -227,7 +229,8 @@ func (p *Pool) abandon() []*attempt {
 	return out
 }
 
-// Running returns how many handlers are running, zombies included.
+// Running returns how many attempts are in progress (handlers running, or
+// returned with their outcome not yet written), zombies included.
 func (p *Pool) Running() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -329,9 +332,20 @@ func (p *Pool) launch(work context.Context, c *broker.Claimed) {
 	p.mu.Unlock()
 	go func() {
 		defer cancel(nil)
-		if !p.execute(ctx, c) {
-			p.release([]broker.Finish{{Claimed: c}})
-		} // else the recorder releases it once the outcome is written
+		f, mine := p.execute(ctx, c)
+		if !mine { // abandoned: the keeper recorded it
+			p.forget([]broker.Finish{f})
+			<-p.slots
+			return
+		}
+		// The handler is done, so its slot goes to the next task at once,
+		// while the outcome waits to be written: claiming overlaps
+		// recording. At most Concurrency outcomes wait; past that the
+		// handler keeps its slot, and claiming stops, until the recorder
+		// catches up.
+		p.unwritten <- struct{}{}
+		<-p.slots
+		p.rec.add(f)
 	}()
 }
 
@@ -366,7 +380,7 @@ type PoolStats struct {
 	Panics    int64 // attempts whose handler panicked
 	LeaseLost int64 // attempts whose outcome was refused: the lease was gone
 	Abandoned int64 // attempts whose handler ignored its timeout: failed without it
-	Running   int   // handlers running now, each holding a concurrency slot
+	Running   int   // attempts in progress: handlers running, or returned with their outcome not yet written
 	Zombies   int   // of those, handlers whose lease is lost or abandoned
 }
 

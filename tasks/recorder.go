@@ -14,12 +14,12 @@ const maxFlush = 256
 
 // recorder writes the outcomes of attempts whose handlers returned, in
 // batches, from one goroutine. A handler's goroutine hands its outcome over
-// and ends. The attempt keeps its concurrency slot, and the keeper keeps
-// renewing its lease, until the outcome is written: back-pressure and the
-// at-least-once guarantee are those of a synchronous write. Under load one
-// round trip records many attempts and frees their slots together, so the
-// next claim takes them in one batch, and one goroutine wakes per batch
-// rather than one per attempt.
+// and ends. The attempt stays in the running set, and the keeper keeps
+// renewing its lease, until the outcome is written, so at-least-once
+// delivery is that of a synchronous write; at most Concurrency outcomes
+// wait, so a slow write holds back claiming. Under load one round trip
+// records many attempts, and one goroutine wakes per batch rather than one
+// per attempt.
 type recorder struct {
 	p    *Pool
 	wake chan struct{} // cap 1: outcomes are waiting
@@ -162,9 +162,18 @@ func (p *Pool) recorded(f broker.Finish, err error) {
 	}
 }
 
-// release ends the attempts of fs: they leave the running set and free
-// their concurrency slots.
+// release ends the attempts of fs, whose outcomes were handed to the
+// recorder: they leave the running set (their leases are no longer
+// renewed) and make room for more outcomes.
 func (p *Pool) release(fs []broker.Finish) {
+	p.forget(fs)
+	for range fs {
+		<-p.unwritten
+	}
+}
+
+// forget removes the attempts of fs from the running set.
+func (p *Pool) forget(fs []broker.Finish) {
 	if len(fs) == 0 {
 		return
 	}
@@ -173,7 +182,4 @@ func (p *Pool) release(fs []broker.Finish) {
 		delete(p.running, keyOf(f.Claimed))
 	}
 	p.mu.Unlock()
-	for range fs {
-		<-p.slots
-	}
 }
