@@ -36,7 +36,7 @@ func run(ctx context.Context, cmd string, cfg config, reg *tasks.Registry, log *
 			"redis", redisURL, "join_with", "--redis "+redisURL)
 	}
 	openCtx, cancelOpen := context.WithTimeout(ctx, 10*time.Second)
-	rdb, err := broker.Open(openCtx, redisURL, cfg.concurrency+len(cfg.queues)+16)
+	rdb, err := broker.Open(openCtx, redisURL, poolSize(cmd, len(cfg.queues)))
 	cancelOpen()
 	if err != nil {
 		return err
@@ -89,6 +89,22 @@ func run(ctx context.Context, cmd string, cfg config, reg *tasks.Registry, log *
 		return err
 	}
 	return nil
+}
+
+// poolSize is the Redis connection pool of a process running cmd. No
+// handler holds a connection of its own (claims, outcomes and submissions
+// are batched by one goroutine at a time), so it does not grow with
+// --concurrency: 8 for the API (reads of records in flight, a submission
+// flush, cancels), and for a worker 8 more (claim, recorder, keeper,
+// maintenance, and a wait per queue).
+func poolSize(cmd string, queues int) int {
+	switch cmd {
+	case "serve":
+		return 8
+	case "worker":
+		return 8 + queues
+	}
+	return 16 + queues
 }
 
 // serve runs the HTTP API on ln until ctx ends, then lets requests in flight

@@ -20,9 +20,8 @@ import (
 	"github.com/runq/runq/tasks"
 )
 
-// servePoolSize is the Redis pool `runq serve` opens with its default flags:
-// --concurrency 10 plus one queue plus 16 (cmd/cli run).
-const servePoolSize = 10 + 1 + 16
+// servePoolSize is the Redis pool `runq serve` opens (cmd/cli poolSize).
+const servePoolSize = 8
 
 // apiServer is the HTTP API wired as `runq serve` wires it (cmd/cli serve:
 // tasks.NewClient, results.NewWatcher, api.New, the same http.Server
