@@ -29,3 +29,25 @@ func (s *Store) Get(ctx context.Context, id uuid.UUID) (Record, error) {
 	}
 	return Decode(id, h)
 }
+
+// getMany reads the records of ids in one pipeline: recs[i] and errs[i] are
+// what Get(ctx, ids[i]) returns.
+func (s *Store) getMany(ctx context.Context, ids []uuid.UUID) (recs []Record, errs []error) {
+	cmds := make([]*redis.MapStringStringCmd, len(ids))
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.HGetAll(ctx, s.keys.Task(id))
+		}
+		return nil
+	}) // a failed pipeline leaves its error on every command
+	recs, errs = make([]Record, len(ids)), make([]error, len(ids))
+	for i, id := range ids {
+		h, err := cmds[i].Result()
+		if err != nil {
+			errs[i] = fmt.Errorf("results: get %s: %w", id, err)
+			continue
+		}
+		recs[i], errs[i] = Decode(id, h)
+	}
+	return recs, errs
+}

@@ -28,6 +28,18 @@ type Watcher struct {
 
 	mu      sync.Mutex
 	waiters map[uuid.UUID]map[chan struct{}]struct{}
+
+	// Parked waiters (parked.go), also under mu.
+	parked    map[uuid.UUID]*Parked // by task, linked by next
+	nparked   int
+	deadlines deadlineHeap
+	timer     *time.Timer // armed for deadlines[0]; nil until the first Park
+	queue     []*Parked   // to be read by the workers
+	workers   int
+	base      context.Context // of the workers' reads: Run's, without its cancel
+	stopping  bool            // Run is returning: answer every parked waiter
+	answering int             // callbacks being called
+	drained   chan struct{}   // closed when the last parked waiter is answered
 }
 
 // NewWatcher returns a Watcher reading records from store. Run must be
@@ -43,14 +55,21 @@ func NewWatcher(store *Store, log *slog.Logger) *Watcher {
 		log:     log,
 		stopped: make(chan struct{}),
 		waiters: make(map[uuid.UUID]map[chan struct{}]struct{}),
+		parked:  make(map[uuid.UUID]*Parked),
+		base:    context.Background(),
 	}
 }
 
 // Run holds the subscription until ctx ends, reconnecting with backoff.
 // When it returns, waits in progress and later ones return the current
-// record at once, so a server shutting down is not held by long polls.
-// Run may be called once.
+// record at once, so a server shutting down is not held by long polls;
+// parked waiters are answered likewise before Run returns (waiting at most
+// 15s for their reads and callbacks). Run may be called once.
 func (w *Watcher) Run(ctx context.Context) error {
+	w.mu.Lock()
+	w.base = context.WithoutCancel(ctx)
+	w.mu.Unlock()
+	defer w.stopParked()
 	defer close(w.stopped)
 	ps := w.rdb.Subscribe(ctx, w.channel)
 	stop := context.AfterFunc(ctx, func() { _ = ps.Close() })
@@ -116,11 +135,11 @@ func (w *Watcher) Wait(ctx context.Context, id uuid.UUID, timeout time.Duration)
 	}
 }
 
-// Waiting returns how many waits are in progress.
+// Waiting returns how many waits are in progress, parked ones included.
 func (w *Watcher) Waiting() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	n := 0
+	n := w.nparked
 	for _, set := range w.waiters {
 		n += len(set)
 	}
@@ -155,6 +174,7 @@ func (w *Watcher) notify(id uuid.UUID) {
 	for ch := range w.waiters[id] {
 		wake(ch)
 	}
+	w.notifyParked(id, false)
 }
 
 func (w *Watcher) notifyAll() {
@@ -165,6 +185,7 @@ func (w *Watcher) notifyAll() {
 			wake(ch)
 		}
 	}
+	w.notifyParked(uuid.UUID{}, true)
 }
 
 func wake(ch chan struct{}) {
