@@ -54,7 +54,12 @@ func (s *Server) handleError(err error, c echo.Context) {
 }
 
 func (s *Server) describe(err error, c echo.Context) (int, errorBody) {
-	reqID := c.Response().Header().Get(echo.HeaderXRequestID)
+	return s.describeFor(err, c.Response().Header().Get(echo.HeaderXRequestID), c.Request().Method, c.Path())
+}
+
+// describeFor is describe for a request known by its ID, method and route,
+// as a parked long poll is once its handler has returned.
+func (s *Server) describeFor(err error, reqID, method, path string) (int, errorBody) {
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		msg, ok := he.Message.(string)
@@ -71,8 +76,7 @@ func (s *Server) describe(err error, c echo.Context) (int, errorBody) {
 	default:
 		return status, errorBody{Error: public(err)}
 	}
-	s.cfg.Logger.Error("internal error", "request_id", reqID, "method", c.Request().Method,
-		"path", c.Path(), "err", err)
+	s.cfg.Logger.Error("internal error", "request_id", reqID, "method", method, "path", path, "err", err)
 	return http.StatusInternalServerError, errorBody{Error: "internal error", RequestID: reqID}
 }
 

@@ -47,7 +47,8 @@ func (s *Server) submitBatch(c echo.Context) error {
 }
 
 // getTask handles GET /v1/tasks/{id}[?wait=10s]: the record, after waiting
-// for a terminal status up to the wait when one is given.
+// for a terminal status up to the wait (capped at MaxWait) when one is
+// given; on HTTP/1.1 the wait is parked, holding no goroutine (park.go).
 func (s *Server) getTask(c echo.Context) error {
 	id, err := parseID(c)
 	if err != nil {
@@ -66,7 +67,18 @@ func (s *Server) getTask(c echo.Context) error {
 	if err != nil || d < 0 {
 		return badRequest(http.StatusBadRequest, fmt.Sprintf("invalid wait %q: use a duration such as \"10s\" (at most %s)", truncate(w, 32), s.cfg.MaxWait))
 	}
-	rec, err := s.results.Wait(ctx, id, min(d, s.cfg.MaxWait))
+	timeout := min(d, s.cfg.MaxWait)
+	if timeout > 0 && parkable(c) {
+		return s.park(c, id, timeout)
+	}
+	return s.wait(c, id, timeout)
+}
+
+// wait answers a long poll by blocking on the Reader (HTTP/2, or a
+// ResponseWriter that cannot be hijacked): see park.
+func (s *Server) wait(c echo.Context, id uuid.UUID, timeout time.Duration) error {
+	ctx := c.Request().Context()
+	rec, err := s.results.Wait(ctx, id, timeout)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil // the client has gone

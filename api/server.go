@@ -22,10 +22,12 @@ type Submitter interface {
 	Cancel(ctx context.Context, id uuid.UUID) error
 }
 
-// Reader reads task records and waits for them (results.Watcher).
+// Reader reads task records and waits for them (results.Watcher), blocking
+// (Wait) or parked (Park: a callback, no goroutine per waiter).
 type Reader interface {
 	Get(ctx context.Context, id uuid.UUID) (results.Record, error)
 	Wait(ctx context.Context, id uuid.UUID, timeout time.Duration) (results.Record, error)
+	Park(id uuid.UUID, deadline time.Time, fn func(results.Record, error)) *results.Parked
 }
 
 // Health reports whether the store is reachable and what it keeps
@@ -81,6 +83,7 @@ type Server struct {
 	tasks   Submitter
 	results Reader
 	health  Health
+	hangups hangups // of parked long polls
 }
 
 // New returns the API as an http.Handler-compatible *echo.Echo.
