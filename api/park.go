@@ -55,6 +55,8 @@ func parkable(c echo.Context) bool {
 
 // park waits for task id up to timeout on a parked connection. It parks
 // before reading the record, so a task finishing in between is not missed,
+// and reads it with Read, so a burst of polls does not queue for Redis
+// connections (each poll in that queue holds a goroutine and its buffers),
 // and answers in place, keeping the connection, when the task is already
 // terminal or the read fails. When the hijack fails it falls back to
 // blocking; when the client has sent bytes after the request (pipelining)
@@ -65,10 +67,12 @@ func (s *Server) park(c echo.Context, id uuid.UUID, timeout time.Duration) error
 	p := s.newPoll(c)
 	parked := s.results.Park(id, deadline, p.answer)
 	ctx := c.Request().Context()
-	rec, err := s.results.Get(ctx, id)
+	rec, err := s.results.Read(ctx, id)
 	if err != nil || rec.Status.Terminal() {
 		p.abandon(parked)
-		if err != nil {
+		if err != nil && ctx.Err() != nil {
+			return nil // the client has gone
+		} else if err != nil {
 			return err
 		}
 		return c.JSON(http.StatusOK, rec)

@@ -23,9 +23,11 @@ type Submitter interface {
 }
 
 // Reader reads task records and waits for them (results.Watcher), blocking
-// (Wait) or parked (Park: a callback, no goroutine per waiter).
+// (Wait) or parked (Park: a callback, no goroutine per waiter). Read is Get
+// batched with other reads, for bursts.
 type Reader interface {
 	Get(ctx context.Context, id uuid.UUID) (results.Record, error)
+	Read(ctx context.Context, id uuid.UUID) (results.Record, error)
 	Wait(ctx context.Context, id uuid.UUID, timeout time.Duration) (results.Record, error)
 	Park(id uuid.UUID, deadline time.Time, fn func(results.Record, error)) *results.Parked
 }

@@ -44,6 +44,7 @@ type Parked struct {
 	index    int     // in the deadline heap; -1 when out of it
 	state    parkState
 	final    bool // expired or stopping: answer whatever the next read says
+	read     bool // not parked: a Read waiting for one read
 }
 
 // Park calls fn once, on a goroutine of the Watcher's, with the record of
@@ -70,6 +71,36 @@ func (w *Watcher) Park(id uuid.UUID, deadline time.Time, fn func(Record, error))
 		w.armTimer(time.Now())
 	}
 	return p
+}
+
+// Read returns the record of task id, as Get does, read in the pipelines
+// of the parked waiters' workers: a burst of reads, such as many long polls
+// arriving at once, shares a few connections instead of queueing for the
+// pool's. ctx bounds the wait for the answer; the read itself is bounded
+// as the workers' are.
+func (w *Watcher) Read(ctx context.Context, id uuid.UUID) (Record, error) {
+	got := make(chan parkAnswer, 1)
+	p := &Parked{w: w, id: id, index: -1, read: true,
+		fn: func(rec Record, err error) { got <- parkAnswer{rec, err} }}
+	w.mu.Lock()
+	w.enqueue(p)
+	w.mu.Unlock()
+	select {
+	case a := <-got:
+		return a.rec, a.err
+	case <-ctx.Done():
+		w.mu.Lock()
+		if p.state == parkQueued {
+			p.state = parkDone // take skips it
+		}
+		w.mu.Unlock()
+		return Record{}, ctx.Err()
+	}
+}
+
+type parkAnswer struct {
+	rec Record
+	err error
 }
 
 // Cancel unregisters p. It reports whether that stopped fn from being
@@ -229,6 +260,10 @@ func (w *Watcher) settle(batch []*Parked, recs []Record, errs []error) {
 	for i, p := range batch {
 		switch {
 		case p.state == parkDone: // canceled during the read
+		case p.read:
+			answers = append(answers, answer{p.fn, &recs[i], errs[i]})
+			w.answering++
+			p.state = parkDone
 		case errs[i] != nil || recs[i].Status.Terminal() || p.final || w.stopping || !now.Before(p.deadline):
 			answers = append(answers, answer{p.fn, &recs[i], errs[i]})
 			w.answering++

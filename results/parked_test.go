@@ -120,3 +120,30 @@ func TestStoppedWatcherAnswersParked(t *testing.T) {
 		}
 	})
 }
+
+func TestReadIsGet(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		c := s.enqueueAndClaim(t)
+		ctx := context.Background()
+		want, err := s.watcher.Get(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.watcher.Read(ctx, c.ID)
+		if err != nil || got.ID != want.ID || got.Status != want.Status || string(got.Payload) != string(want.Payload) {
+			t.Errorf("Read = %+v, %v; want Get's %+v", got, err, want)
+		}
+		missing, _ := broker.NewID("q")
+		if _, err := s.watcher.Read(ctx, missing); !errors.Is(err, results.ErrNotFound) {
+			t.Errorf("Read(missing) = %v, want ErrNotFound", err)
+		}
+		done, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := s.watcher.Read(done, c.ID); err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("Read with a canceled context = %v, want the record or context.Canceled", err)
+		}
+		if n := s.watcher.Waiting(); n != 0 {
+			t.Errorf("Waiting() = %d after reads, want 0: a read is not a wait", n)
+		}
+	})
+}
