@@ -115,8 +115,9 @@ func serve(ctx context.Context, ln net.Listener, cfg config, b *broker.Broker, l
 	})
 	watcher := results.NewWatcher(results.NewStore(b.Client(), b.Keys()), log)
 	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopWatch()
-	go func() { _ = watcher.Run(watchCtx) }()
+	watched := make(chan struct{})
+	defer func() { stopWatch(); <-watched }()
+	go func() { defer close(watched); _ = watcher.Run(watchCtx) }()
 
 	e := api.New(api.Config{BodyLimit: cfg.bodyLimit, APIToken: cfg.apiToken, Logger: log}, client, watcher, b)
 	srv := &http.Server{
@@ -145,7 +146,14 @@ func serve(ctx context.Context, ln net.Listener, cfg config, b *broker.Broker, l
 	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownDelay)
 	defer cancel()
 	log.Info("API shutting down: finishing requests in flight")
-	if err := srv.Shutdown(shutCtx); err != nil {
+	err := srv.Shutdown(shutCtx)
+	// Parked long polls live on hijacked connections, which Shutdown does
+	// not track: the watcher's Run returns once it has answered them all.
+	select {
+	case <-watched:
+	case <-shutCtx.Done():
+	}
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
