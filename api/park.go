@@ -27,8 +27,8 @@ import (
 // sorted, then Date and Content-Length, the same body; it adds
 // "Connection: close" and closes, as nothing reads the connection any more.
 // A body of over 2 KiB, which net/http sends chunked, is sent with its
-// Content-Length. While parked, a client that goes away is not noticed
-// until the answer is written to it.
+// Content-Length. On Linux a client that goes away while parked is noticed
+// at once (epoll, in hangups); elsewhere not until its answer is written.
 
 // parkWriteTimeout bounds writing a parked poll's answer.
 const parkWriteTimeout = 5 * time.Second

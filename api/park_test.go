@@ -34,7 +34,10 @@ func dialPoll(t *testing.T, srv *httptest.Server, target, reqID string) net.Conn
 		t.Fatalf("dial %s: %v", srv.URL, err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: runq\r\nX-Request-Id: %s\r\n\r\n", target, reqID); err != nil {
+	// "Connection: close", so that if the task changes before the handler
+	// has parked (the watcher counts a poll from Park, before its Read),
+	// the ordinary answer ends the connection too, and is the same answer.
+	if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: runq\r\nX-Request-Id: %s\r\nConnection: close\r\n\r\n", target, reqID); err != nil {
 		t.Fatalf("send GET %s: %v", target, err)
 	}
 	return conn
