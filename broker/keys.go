@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
 
 	"github.com/google/uuid"
 )
@@ -89,18 +88,11 @@ func (k Keys) Receipt(queue, token string) string { return k.q(queue) + "take:" 
 // Task names the hash of the task with the given ID. The ID's slot bits
 // choose the hash tag, so the key lands in its queue's slot.
 func (k Keys) Task(id uuid.UUID) string {
-	// Built in one allocation: this runs several times per task.
-	p, tag := k.prefix(), slotTags()[idSlot(id)]
-	var sb strings.Builder
-	sb.Grow(len(p) + len(tag) + len(":{}:t:") + idTextLen)
-	sb.WriteString(p)
-	sb.WriteString(":{")
-	sb.WriteString(tag)
-	sb.WriteString("}:t:")
+	// One allocation: the converted bytes are only an operand of the
+	// concatenation, so Go does not copy them into a string of their own.
 	var text [idTextLen]byte
 	hex.Encode(text[:], id[:])
-	sb.Write(text[:])
-	return sb.String()
+	return k.prefix() + ":{" + slotTags()[idSlot(id)] + "}:t:" + string(text[:])
 }
 
 // IDText is a task ID as Redis holds it, in keys, lists, sets and on the
