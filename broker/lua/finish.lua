@@ -11,7 +11,8 @@
 -- outcome for an attempt already finished; nothing is written. The IDs of
 -- tasks made terminal are published on the channel in one message,
 -- separated by spaces.
--- Cost: two commands per succeeded task (HSET, PEXPIRE) plus three per call.
+-- Cost: two commands per succeeded task (HSET, PEXPIRE) plus five per call
+-- (TIME, HMGET of the owners, ZREM, HDEL, PUBLISH).
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local nows = tostring(now)

@@ -6,7 +6,8 @@
 -- the task is gone, canceled or finished (its lease is then dropped); else
 -- {name, payload, attempts, retries, timeout (ms), failures, crashes, ttl (ms)}.
 -- Idempotent: a task already started under this token is returned unchanged.
--- Cost: two commands per task (HMGET, HSET) plus four per call.
+-- Cost: two commands per task (HMGET, HSET) plus three per call (TIME, DEL,
+-- HMGET of the owners), and two more when some are dropped.
 local token = ARGV[1]
 local t = redis.call('TIME')
 local now = tostring(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
