@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runq/runq/cmd/internal/bench"
 	"github.com/runq/runq/cmd/internal/proctest"
 	"github.com/runq/runq/results"
 	"github.com/runq/runq/tasks"
@@ -299,5 +300,14 @@ func checkEcho(t *testing.T, base string) {
 	rec := proctest.WaitDone(t, base, proctest.Submit(t, base, "echo", map[string]int{"a": 1}).ID.String())
 	if rec.Status != results.StatusSucceeded || string(rec.Result) != `{"a":1}` {
 		t.Errorf("GET /v1/tasks/%s = %s %s, want %s {\"a\":1}", rec.ID, rec.Status, rec.Result, results.StatusSucceeded)
+	}
+}
+
+// TestServePoolSizeMatchesBench keeps the waiters scenario of runq bench
+// measuring the API with the Redis pool runq serve really opens.
+func TestServePoolSizeMatchesBench(t *testing.T) {
+	t.Parallel()
+	if got := poolSize("serve", 1); got != bench.ServePoolSize {
+		t.Fatalf(`poolSize("serve") = %d, but bench.ServePoolSize = %d: update the bench`, got, bench.ServePoolSize)
 	}
 }

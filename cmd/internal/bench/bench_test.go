@@ -60,6 +60,9 @@ func TestRunSmallBench(t *testing.T) {
 			for iter.Next(context.Background()) {
 				leftBench = append(leftBench, iter.Val())
 			}
+			if err := iter.Err(); err != nil {
+				t.Errorf("SCAN for leftover keys: %v", err)
+			}
 			if len(leftBench) != 0 {
 				t.Errorf("bench keys left behind: %v", leftBench)
 			}

@@ -78,7 +78,7 @@ func waitRegistry(done []atomic.Int64) *tasks.Registry {
 		if in.I < 0 || in.I >= len(done) {
 			return waitItem{}, fmt.Errorf("index %d out of range: %w", in.I, tasks.ErrSkipRetry)
 		}
-		defer done[in.I].Store(time.Now().UnixNano())
+		defer func() { done[in.I].Store(time.Now().UnixNano()) }() // at return, not now
 		if wantStatus(in.I) == results.StatusFailed {
 			return waitItem{}, fmt.Errorf("task %d fails on purpose: %w", in.I, tasks.ErrSkipRetry)
 		}
@@ -228,8 +228,8 @@ func (w *waitersRun) wake(ctx context.Context) (Row, error) {
 	})
 	c.stop(ctx)
 	stop()
-	if ctx.Err() != nil {
-		return Row{}, err
+	if err != nil {
+		return Row{}, fmt.Errorf("waiting for the %d answers: %w", w.n, err)
 	}
 	st := w.srv.rdb.PoolStats()
 	w.fig.PoolWaits, w.fig.PoolTimeouts = int(st.WaitCount), int(st.Timeouts)

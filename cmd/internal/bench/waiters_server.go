@@ -20,8 +20,9 @@ import (
 	"github.com/runq/runq/tasks"
 )
 
-// servePoolSize is the Redis pool `runq serve` opens (cmd/cli poolSize).
-const servePoolSize = 8
+// ServePoolSize is the Redis pool `runq serve` opens (cmd/cli poolSize;
+// a cli test checks the two agree).
+const ServePoolSize = 8
 
 // apiServer is the HTTP API wired as `runq serve` wires it (cmd/cli serve:
 // tasks.NewClient, results.NewWatcher, api.New, the same http.Server
@@ -47,7 +48,7 @@ func startAPI(ctx context.Context, base *redis.Client, keys broker.Keys, hooks .
 	var buf [4]byte
 	_, _ = rand.Read(buf[:])
 	opts := *base.Options()
-	opts.PoolSize, opts.MinIdleConns, opts.MaxIdleConns = servePoolSize, 0, 0
+	opts.PoolSize, opts.MinIdleConns, opts.MaxIdleConns = ServePoolSize, 0, 0
 	opts.ContextTimeoutEnabled = true
 	opts.ClientName = "runqbench-api-" + hex.EncodeToString(buf[:])
 	s := &apiServer{rdb: redis.NewClient(&opts), name: opts.ClientName, rtt: &roundTrips{},

@@ -43,9 +43,14 @@ func TestWaiters(t *testing.T) {
 			if len(rep.Rows) != 1 || rep.Rows[0].Waiters == nil {
 				t.Fatalf("rows = %+v, want one waiters row", rep.Rows)
 			}
-			row, w := rep.Rows[0], rep.Rows[0].Waiters
-			if row.Scenario != "waiters, 200 long polls" || row.Tasks != n || w.Answered != n {
-				t.Errorf("row %q: %d tasks, %d answered right; want %d of %d", row.Scenario, row.Tasks, w.Answered, n, n)
+			w := rep.Rows[0].Waiters
+			// Run fails on any wrong or missing answer, so what is left to
+			// check is what the scenario is for: what parked polls cost.
+			if w.Goroutines >= n/2 {
+				t.Errorf("goroutines +%d with %d polls parked, want well under one per poll", w.Goroutines, n)
+			}
+			if w.PoolTimeouts != 0 {
+				t.Errorf("%d server commands timed out waiting for a Redis connection, want 0", w.PoolTimeouts)
 			}
 			if w.Subscribers != 1 {
 				t.Errorf("done-channel subscribers = %d, want 1 (the watcher's)", w.Subscribers)
@@ -53,8 +58,8 @@ func TestWaiters(t *testing.T) {
 			if be.Mini == nil && (w.RedisConns < 1 || w.RedisPubSub != 1) {
 				t.Errorf("server connections %d (%d pub/sub), want at least 1 with exactly 1 subscribed", w.RedisConns, w.RedisPubSub)
 			}
-			if !(row.P50ms <= row.P99ms && row.P99ms <= row.MaxMs) {
-				t.Errorf("wake-up delays p50 %v p99 %v max %v: out of order", row.P50ms, row.P99ms, row.MaxMs)
+			if be.Mini == nil && w.RedisPeak > bench.ServePoolSize+1 {
+				t.Errorf("server connections peaked at %d, want at most its pool (%d) and the subscriber", w.RedisPeak, bench.ServePoolSize)
 			}
 			if !strings.Contains(rep.Table(), "200 answered right") {
 				t.Errorf("Table() lacks the waiters line:\n%s", rep.Table())
@@ -62,6 +67,9 @@ func TestWaiters(t *testing.T) {
 			iter := be.Client.Scan(context.Background(), 0, "runqbench-waiters-*", 100).Iterator()
 			for iter.Next(context.Background()) {
 				t.Errorf("bench key left behind: %s", iter.Val())
+			}
+			if err := iter.Err(); err != nil {
+				t.Errorf("SCAN for leftover keys: %v", err)
 			}
 		})
 	}
