@@ -59,9 +59,9 @@ func parkable(c echo.Context) bool {
 // connections (each poll in that queue holds a goroutine and its buffers),
 // and answers in place, keeping the connection, when the task is already
 // terminal or the read fails. When the hijack fails it falls back to
-// blocking; when the client has sent bytes after the request (pipelining)
-// it blocks too, then answers and closes, leaving that request unanswered,
-// as "Connection: close" tells the client.
+// blocking. A request pipelined behind the poll is dropped with the
+// hijack's buffers and left unanswered, as "Connection: close" tells the
+// client.
 func (s *Server) park(c echo.Context, id uuid.UUID, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	p := s.newPoll(c)
@@ -77,19 +77,14 @@ func (s *Server) park(c echo.Context, id uuid.UUID, timeout time.Duration) error
 		}
 		return c.JSON(http.StatusOK, rec)
 	}
-	conn, rw, err := c.Response().Hijack()
+	conn, _, err := c.Response().Hijack()
 	if err != nil {
 		p.abandon(parked)
 		return s.wait(c, id, time.Until(deadline))
 	}
-	if rw.Reader.Buffered() > 0 {
-		p.abandon(parked)
-		rec, err := s.results.Wait(ctx, id, time.Until(deadline))
-		p.write(conn, rec, err)
-		return nil
-	}
-	// Neither rw nor echo's pooled context may keep the connection's
-	// buffers: many contexts sit in the pool after a burst of polls.
+	// Neither the hijack's bufio pair nor echo's pooled context may keep
+	// the connection's buffers: many contexts sit in the pool after a
+	// burst of polls.
 	c.Response().Writer = hijacked{}
 	p.parked = parked
 	p.hold(conn)

@@ -169,7 +169,7 @@ func (s *scanner) field(bit int, r *tasks.Request) bool {
 // text reads a string without escapes into dst, reusing *last when equal.
 func (s *scanner) text(dst, last *string) bool {
 	raw, ok := s.plainString()
-	if !ok || !validUTF8(raw) {
+	if !ok || !utf8.Valid(raw) {
 		return false
 	}
 	if string(raw) != *last {
@@ -182,7 +182,7 @@ func (s *scanner) text(dst, last *string) bool {
 // duration reads a string such as "30s" into dst; a negative one fails.
 func (s *scanner) duration(dst *time.Duration) bool {
 	raw, ok := s.plainString()
-	if !ok || !validUTF8(raw) {
+	if !ok || !utf8.Valid(raw) {
 		return false
 	}
 	d, err := time.ParseDuration(string(raw))
@@ -216,16 +216,4 @@ func (s *scanner) integer() (int, bool) {
 		n = -n
 	}
 	return n, true
-}
-
-// validUTF8 is utf8.Valid with a quick pass for ASCII. encoding/json
-// replaces invalid bytes of a string with U+FFFD; the scanner leaves those
-// strings to it.
-func validUTF8(b []byte) bool {
-	for _, c := range b {
-		if c >= utf8.RuneSelf {
-			return utf8.Valid(b)
-		}
-	}
-	return true
 }
