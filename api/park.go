@@ -105,7 +105,7 @@ type poll struct {
 	head   []byte // the headers set so far, as net/http writes them
 	reqID  string // for error bodies
 	path   string // the route, for logs
-	indent bool   // as c.JSON: ?pretty or echo's Debug
+	indent bool   // as c.JSON would (indented)
 
 	parked *results.Parked // set before hold
 
@@ -131,9 +131,8 @@ func (s *Server) newPoll(c echo.Context) *poll {
 	}
 	var head bytes.Buffer
 	_ = h.Write(&head) // sorted and sanitized, as net/http's server writes them
-	_, pretty := c.QueryParams()["pretty"]
 	return &poll{s: s, head: head.Bytes(), reqID: h.Get(echo.HeaderXRequestID), path: c.Path(),
-		indent: pretty || c.Echo().Debug}
+		indent: indented(c)}
 }
 
 // answer is the callback of Park: it writes the answer and closes, or,

@@ -60,10 +60,19 @@ func writeRecords(c echo.Context, status int, recs []results.Record) error {
 	return flush(c, status, bp, append(b, "]}"...), err)
 }
 
-// indented reports whether c.JSON would indent its answer: with ?pretty or
-// in echo's Debug mode. Those answers are left to it.
+// indented reports whether c.JSON would indent its answer: with ?pretty (a
+// key, whatever its value) or in echo's Debug mode. Those answers are left
+// to it, or to encoding/json with the same indent for a parked poll. The
+// query is parsed only when there is one.
 func indented(c echo.Context) bool {
-	return c.Request().URL.RawQuery != "" || c.Echo().Debug
+	if c.Echo().Debug {
+		return true
+	}
+	if c.Request().URL.RawQuery == "" {
+		return false
+	}
+	_, pretty := c.QueryParams()["pretty"]
+	return pretty
 }
 
 // flush writes b, unless encoding it failed, and returns its buffer bp to

@@ -69,11 +69,12 @@ func checkAppendRecord(t *testing.T, r results.Record) {
 
 // TestWriteRecordsAsCJSON checks that the answers are those of c.JSON:
 // status, headers and bytes, for one record and for a batch, with and
-// without ?pretty.
+// without ?pretty (also after other parameters, and with a value).
 func TestWriteRecordsAsCJSON(t *testing.T) {
 	t.Parallel()
 	recs := sampleRecords()[:2]
-	for _, target := range []string{"/v1/tasks", "/v1/tasks?pretty"} {
+	for _, target := range []string{"/v1/tasks", "/v1/tasks?pretty", "/v1/tasks?wait=1s",
+		"/v1/tasks?wait=1s&pretty", "/v1/tasks?pretty=0"} {
 		for _, tt := range []struct {
 			name  string
 			write func(c echo.Context) error
