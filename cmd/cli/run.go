@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"sync"
 	"time"
 
@@ -119,15 +118,8 @@ func serve(ctx context.Context, ln net.Listener, cfg config, b *broker.Broker, l
 	defer func() { stopWatch(); <-watched }()
 	go func() { defer close(watched); _ = watcher.Run(watchCtx) }()
 
-	e := api.New(api.Config{BodyLimit: cfg.bodyLimit, APIToken: cfg.apiToken, Logger: log}, client, watcher, b)
-	srv := &http.Server{
-		Handler:           e,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      api.DefaultMaxWait + 15*time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-	}
+	apiCfg := api.Config{BodyLimit: cfg.bodyLimit, APIToken: cfg.apiToken, Logger: log}
+	srv := api.NewHTTPServer(apiCfg, api.New(apiCfg, client, watcher, b))
 	addr := ln.Addr().String()
 	log.Info("runq API listening", "url", "http://"+addr)
 	fmt.Fprintf(stdout, "runq API on http://%s\n", addr)

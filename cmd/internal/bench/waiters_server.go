@@ -25,8 +25,8 @@ import (
 const ServePoolSize = 8
 
 // apiServer is the HTTP API wired as `runq serve` wires it (cmd/cli serve:
-// tasks.NewClient, results.NewWatcher, api.New, the same http.Server
-// timeouts), on a loopback port, with a Redis client of its own whose
+// tasks.NewClient, results.NewWatcher, api.New, api.NewHTTPServer), on a
+// loopback port, with a Redis client of its own whose
 // connections carry a name, so that CLIENT LIST can tell them apart.
 type apiServer struct {
 	rdb     *redis.Client
@@ -65,14 +65,8 @@ func startAPI(ctx context.Context, base *redis.Client, keys broker.Keys, hooks .
 	go func() { defer close(s.watched); _ = s.watcher.Run(watchCtx) }()
 
 	client := tasks.NewClient(s.b, tasks.ClientConfig{})
-	s.http = &http.Server{
-		Handler:           api.New(api.Config{Logger: quiet}, client, s.watcher, s.b),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      api.DefaultMaxWait + 15*time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-	}
+	apiCfg := api.Config{Logger: quiet}
+	s.http = api.NewHTTPServer(apiCfg, api.New(apiCfg, client, s.watcher, s.b))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		close(s.served)
