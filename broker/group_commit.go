@@ -6,66 +6,81 @@ import (
 	"time"
 )
 
-// groupCommit batches concurrent calls into one flush, as databases batch
-// commits: a call that finds no flush in progress flushes at once, with no
-// added delay; calls that arrive while a flush is in progress wait and go
-// together in the next one. Under load, one round trip and one script call
-// then serve many tasks; when idle, each call is a flush of one.
+// groupCommit batches concurrent calls into flushes, as databases batch
+// commits: a call that finds a free lane flushes at once, with no added
+// delay; calls that arrive while every lane is flushing wait and go
+// together in the next flush. Under load, one round trip and one script
+// call then serve many tasks; when idle, each call is a flush of one.
+//
+// With one lane, throughput is at most one batch per round trip, which
+// leaves Redis idle while a flush travels; a few lanes keep several flushes
+// in flight, each still batching what waits.
 type groupCommit[T, R any] struct {
 	flush func(ctx context.Context, items []T) ([]R, error) // one result per item
 	max   int                                               // items per flush
+	lanes int                                               // flushes in flight at once; 0 means 1
 
 	mu      sync.Mutex
 	pending []*gcCall[T, R]
-	busy    bool // a leader is flushing
+	leaders int // flushes in progress (or being handed over)
 }
 
 type gcCall[T, R any] struct {
 	item T
-	done chan gcResult[R] // the result, or first a turn to lead
+	done chan gcResult[T, R] // the result, or first a batch to lead
 }
 
-type gcResult[R any] struct {
-	val  R
-	err  error
-	lead bool
+type gcResult[T, R any] struct {
+	val   R
+	err   error
+	batch []*gcCall[T, R] // set when this call is to flush batch (itself first)
 }
 
 // flushTimeout bounds one flush. A flush serves many callers, so it does
 // not end with any one caller's context.
 const flushTimeout = 10 * time.Second
 
-// do adds item to the next flush and returns its result. It does not return
+// do adds item to a flush and returns its result. It does not return
 // before its item's flush ends, whatever ctx does: the item may be applied
-// either way, and a caller that left could strand the leadership.
+// either way, and a caller that left could strand a lane.
 func (g *groupCommit[T, R]) do(ctx context.Context, item T) (R, error) {
-	c := &gcCall[T, R]{item: item, done: make(chan gcResult[R], 1)}
+	c := &gcCall[T, R]{item: item, done: make(chan gcResult[T, R], 1)}
 	g.mu.Lock()
 	g.pending = append(g.pending, c)
-	if g.busy {
-		g.mu.Unlock()
+	var batch []*gcCall[T, R]
+	if g.leaders < max(g.lanes, 1) {
+		g.leaders++
+		batch = g.takeLocked()
+	}
+	g.mu.Unlock()
+	for {
+		if batch != nil {
+			g.lead(ctx, batch)
+		}
 		r := <-c.done
-		if !r.lead {
+		if r.batch == nil {
 			return r.val, r.err
 		}
-	} else {
-		g.busy = true
-		g.mu.Unlock()
+		batch = r.batch
 	}
-	g.lead(ctx)
-	r := <-c.done
-	return r.val, r.err
 }
 
-// lead flushes up to max pending calls, then hands the lead to the oldest
-// call still waiting, so no caller flushes for others for long.
-func (g *groupCommit[T, R]) lead(ctx context.Context) {
-	g.mu.Lock()
+// takeLocked removes up to max pending calls, oldest first; g.mu is held.
+// Each call is taken once, so it is in one batch only.
+func (g *groupCommit[T, R]) takeLocked() []*gcCall[T, R] {
 	n := min(len(g.pending), g.max)
 	batch := g.pending[:n:n]
 	g.pending = g.pending[n:]
-	g.mu.Unlock()
+	if len(g.pending) == 0 {
+		g.pending = nil
+	}
+	return batch
+}
 
+// lead flushes batch and answers its calls, then hands the next batch to
+// the oldest call still waiting, so no caller flushes for others for long;
+// with nothing waiting, the lane is free.
+func (g *groupCommit[T, R]) lead(ctx context.Context, batch []*gcCall[T, R]) {
 	items := make([]T, len(batch))
 	for i, c := range batch {
 		items[i] = c.item
@@ -74,7 +89,7 @@ func (g *groupCommit[T, R]) lead(ctx context.Context) {
 	vals, err := g.flush(fctx, items)
 	cancel()
 	for i, c := range batch {
-		var r gcResult[R]
+		var r gcResult[T, R]
 		if err != nil {
 			r.err = err
 		} else {
@@ -84,20 +99,21 @@ func (g *groupCommit[T, R]) lead(ctx context.Context) {
 	}
 
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	if err != nil && IsUnavailable(err) {
 		// Redis is down: the calls that queued behind this flush would
 		// each wait out a failing flush of their own. Fail them now with
 		// the same error, so that callers (an HTTP 503) hear at once.
 		for _, c := range g.pending {
-			c.done <- gcResult[R]{err: err}
+			c.done <- gcResult[T, R]{err: err}
 		}
 		g.pending = nil
 	}
 	if len(g.pending) == 0 {
-		g.busy = false
-		g.pending = nil
+		g.leaders--
+		g.mu.Unlock()
 		return
 	}
-	g.pending[0].done <- gcResult[R]{lead: true}
+	next := g.takeLocked()
+	g.mu.Unlock()
+	next[0].done <- gcResult[T, R]{batch: next}
 }

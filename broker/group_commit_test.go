@@ -94,8 +94,113 @@ func TestGroupCommitCapsBatchesAndSharesErrors(t *testing.T) {
 		}
 		total += n
 	}
-	if total != 20 || g.busy || len(g.pending) != 0 {
-		t.Errorf("flushed %d items (want 20), busy %v, pending %d after all returned", total, g.busy, len(g.pending))
+	if total != 20 || g.leaders != 0 || len(g.pending) != 0 {
+		t.Errorf("flushed %d items (want 20), leaders %d, pending %d after all returned", total, g.leaders, len(g.pending))
+	}
+}
+
+// TestGroupCommitLanes holds every flush open: with three lanes, three
+// calls flush at once, alone, and the calls that come next wait and go
+// together once a lane is free.
+func TestGroupCommitLanes(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var sizes []int
+	var inFlight, most int
+	g := &groupCommit[int, string]{max: 100, lanes: 3, flush: func(ctx context.Context, items []int) ([]string, error) {
+		mu.Lock()
+		sizes = append(sizes, len(items))
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+		<-release
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		out := make([]string, len(items))
+		for i, it := range items {
+			out[i] = fmt.Sprint("r", it)
+		}
+		return out, nil
+	}}
+	results := make(chan string, 13)
+	call := func(i int) {
+		v, err := g.do(context.Background(), i)
+		if err != nil || v != fmt.Sprint("r", i) {
+			v = fmt.Sprintf("call %d got %q, %v", i, v, err)
+		}
+		results <- v
+	}
+	for i := range 3 {
+		go call(i)
+	}
+	waitUntil(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(sizes) == 3 })
+	for i := 3; i < 13; i++ {
+		go call(i)
+	}
+	waitUntil(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.pending) == 10 })
+	close(release)
+	got := map[string]bool{}
+	for range 13 {
+		got[<-results] = true
+	}
+	for i := range 13 {
+		if !got[fmt.Sprint("r", i)] {
+			t.Errorf("results %v lack r%d", got, i)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(sizes) != "[1 1 1 10]" || most != 3 {
+		t.Errorf("flush sizes = %v with at most %d at once, want [1 1 1 10] and 3", sizes, most)
+	}
+	if g.leaders != 0 || g.pending != nil {
+		t.Errorf("leaders %d, pending %d after all returned; want 0 and none", g.leaders, len(g.pending))
+	}
+}
+
+// TestGroupCommitLanesUnderContention runs many callers through a few
+// lanes with small batches (under -race in CI): every call gets its own
+// result, no flush exceeds the cap or the lanes, and nothing is left over.
+func TestGroupCommitLanesUnderContention(t *testing.T) {
+	t.Parallel()
+	var inFlight, most atomic.Int32
+	var flushed atomic.Int64
+	g := &groupCommit[int, int]{max: 5, lanes: 4, flush: func(ctx context.Context, items []int) ([]int, error) {
+		n := inFlight.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		defer inFlight.Add(-1)
+		if len(items) > 5 {
+			t.Errorf("a flush of %d items, over the cap of 5", len(items))
+		}
+		flushed.Add(int64(len(items)))
+		time.Sleep(50 * time.Microsecond)
+		out := make([]int, len(items))
+		for i, it := range items {
+			out[i] = it * 2
+		}
+		return out, nil
+	}}
+	var wg sync.WaitGroup
+	for w := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				item := w*1000 + i
+				if v, err := g.do(context.Background(), item); err != nil || v != item*2 {
+					t.Errorf("do(%d) = %d, %v; want %d", item, v, err, item*2)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if flushed.Load() != 32*200 || most.Load() > 4 || g.leaders != 0 || g.pending != nil {
+		t.Errorf("flushed %d items (want %d), at most %d flushes at once (lanes 4), leaders %d, pending %d after all returned",
+			flushed.Load(), 32*200, most.Load(), g.leaders, len(g.pending))
 	}
 }
 
