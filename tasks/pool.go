@@ -68,9 +68,6 @@ func (c PoolConfig) withDefaults() PoolConfig {
 	return c
 }
 
-// maxBatch caps how many tasks one claim takes.
-const maxBatch = 64
-
 // Pool runs the handlers of a Registry on tasks from its queues.
 type Pool struct {
 	b   *broker.Broker
@@ -82,6 +79,7 @@ type Pool struct {
 	unwritten chan struct{} // one token per outcome handed to the recorder, until written
 	nudge     chan struct{} // wakes the maintainer when a retry is scheduled
 	rec       *recorder     // writes the outcomes of returned attempts
+	idle      idleGate      // lets one fetcher at a time block on Redis
 
 	mu      sync.Mutex
 	running map[attemptKey]*attempt
@@ -154,7 +152,7 @@ func (p *Pool) Run(ctx context.Context) error {
 
 	p.log.Info("worker pool started", "queues", p.cfg.Queues, "concurrency", p.cfg.Concurrency,
 		"handlers", p.reg.Names(), "visibility_timeout", p.cfg.VisibilityTimeout)
-	p.fetch(ctx, work)
+	p.fetchAll(ctx, work)
 	p.drain(stopWork)
 	stopKeeper()
 	bg.Wait()
@@ -235,85 +233,6 @@ func (p *Pool) Running() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.running)
-}
-
-// fetch claims tasks while there are free slots, until ctx ends.
-func (p *Pool) fetch(ctx, work context.Context) {
-	backoff := newRetryDelay(50*time.Millisecond, time.Second) // back within a second of Redis
-	for ctx.Err() == nil {
-		n := p.acquire(ctx)
-		if n == 0 {
-			return
-		}
-		claimed, err := p.claim(ctx, n)
-		for range n - len(claimed) {
-			<-p.slots
-		}
-		for _, c := range claimed {
-			p.launch(work, c)
-		}
-		switch {
-		case err != nil:
-			p.log.Error("claim failed; retrying", "err", err, "in", backoff.peek())
-			backoff.sleep(ctx)
-		case len(claimed) > 0:
-			backoff.reset()
-		default:
-			if _, err := p.b.WaitReady(ctx, p.cfg.Queues, time.Second); err != nil && ctx.Err() == nil {
-				p.log.Error("waiting for tasks failed; retrying", "err", err, "in", backoff.peek())
-				backoff.sleep(ctx)
-			}
-		}
-	}
-}
-
-// acquire blocks for one free slot, then takes as many more as are free, up
-// to maxBatch. It does not wait for more: under load, slots free while a
-// claim is in flight and the next claim takes them together, so batches
-// form by themselves without delaying an idle pool. (A fixed linger was
-// tried: it halved round trips at low concurrency but slowed every claim
-// while any long or hung handler ran.) It returns 0 when ctx ends first.
-func (p *Pool) acquire(ctx context.Context) int {
-	select {
-	case p.slots <- struct{}{}:
-	case <-ctx.Done():
-		return 0
-	}
-	n := 1
-	for n < maxBatch {
-		select {
-		case p.slots <- struct{}{}:
-			n++
-		default:
-			return n
-		}
-	}
-	return n
-}
-
-// claim takes up to n tasks, from the queues in order.
-func (p *Pool) claim(ctx context.Context, n int) ([]*broker.Claimed, error) {
-	var out []*broker.Claimed
-	for _, q := range p.cfg.Queues {
-		sent := time.Now()
-		// Not cut short by shutdown: a claim applied in Redis but reported
-		// cancelled would leave its tasks leased until the lease expired.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.VisibilityTimeout/2)
-		got, err := p.b.Claim(cctx, q, n-len(out), p.cfg.VisibilityTimeout)
-		cancel()
-		if err != nil {
-			return out, err
-		}
-		for i := range got {
-			c := &got[i]
-			p.track(c, sent)
-			out = append(out, c)
-		}
-		if len(out) == n {
-			break
-		}
-	}
-	return out, nil
 }
 
 func (p *Pool) track(c *broker.Claimed, sent time.Time) {
