@@ -29,17 +29,24 @@ import (
 // X-Request-Id reqID so that two answers can be compared byte for byte.
 func dialPoll(t *testing.T, srv *httptest.Server, target, reqID string) net.Conn {
 	t.Helper()
-	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatalf("dial %s: %v", srv.URL, err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := dial(t, srv)
 	// "Connection: close", so that if the task changes before the handler
 	// has parked (the watcher counts a poll from Park, before its Read),
 	// the ordinary answer ends the connection too, and is the same answer.
 	if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: runq\r\nX-Request-Id: %s\r\nConnection: close\r\n\r\n", target, reqID); err != nil {
 		t.Fatalf("send GET %s: %v", target, err)
 	}
+	return conn
+}
+
+// dial opens a connection to srv, closed when the test ends.
+func dial(t *testing.T, srv *httptest.Server) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatalf("dial %s: %v", srv.URL, err)
+	}
+	t.Cleanup(func() { conn.Close() })
 	return conn
 }
 
@@ -58,13 +65,7 @@ func readAll(t *testing.T, conn net.Conn) string {
 // connection the client closes after it, read raw.
 func blockingAnswer(t *testing.T, srv *httptest.Server, target, reqID string) string {
 	t.Helper()
-	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatalf("dial %s: %v", srv.URL, err)
-	}
-	defer conn.Close()
-	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: runq\r\nX-Request-Id: %s\r\nConnection: close\r\n\r\n", target, reqID)
-	return readAll(t, conn)
+	return readAll(t, dialPoll(t, srv, target, reqID))
 }
 
 var dateLine = regexp.MustCompile(`(?m)^Date: [^\r]*\r$`)
@@ -107,8 +108,7 @@ func TestParkedAnswerIsNetHTTPs(t *testing.T) {
 // "Connection: close": only the Date may differ.
 func testParkedAnswerIsNetHTTPs(t *testing.T, query string) {
 	eachBackend(t, func(t *testing.T, s *bundle) {
-		srv := httptest.NewServer(s.app)
-		t.Cleanup(srv.Close)
+		srv := s.server(t)
 		sub := s.submit(t, `{"name":"block","payload":{"gate":"same"}}`)
 		target := "/v1/tasks/" + sub.ID + "?wait=20s" + query
 		conn := dialPoll(t, srv, target, "same-bytes")
@@ -129,8 +129,7 @@ func testParkedAnswerIsNetHTTPs(t *testing.T, query string) {
 func TestParkedAnswerAtDeadline(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, s *bundle) {
-		srv := httptest.NewServer(s.app)
-		t.Cleanup(srv.Close)
+		srv := s.server(t)
 		sub := s.submit(t, `{"name":"block","payload":{"gate":"late"}}`)
 		start := time.Now()
 		conn := dialPoll(t, srv, "/v1/tasks/"+sub.ID+"?wait=300ms", "late")
@@ -173,8 +172,7 @@ func TestParkedAnswerAtShutdown(t *testing.T) {
 func TestParkedClientGoneSparesOthers(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, s *bundle) {
-		srv := httptest.NewServer(s.app)
-		t.Cleanup(srv.Close)
+		srv := s.server(t)
 		sub := s.submit(t, `{"name":"block","payload":{"gate":"gone"}}`)
 		target := "/v1/tasks/" + sub.ID + "?wait=20s"
 		var conns []net.Conn
@@ -201,14 +199,9 @@ func TestParkedClientGoneSparesOthers(t *testing.T) {
 func TestParkedPipelinedAnswersAndCloses(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, s *bundle) {
-		srv := httptest.NewServer(s.app)
-		t.Cleanup(srv.Close)
+		srv := s.server(t)
 		sub := s.submit(t, `{"name":"block","payload":{"gate":"pipelined"}}`)
-		conn, err := net.Dial("tcp", srv.Listener.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
+		conn := dial(t, srv)
 		fmt.Fprintf(conn, "GET /v1/tasks/%s?wait=20s HTTP/1.1\r\nHost: runq\r\n\r\nGET /healthz HTTP/1.1\r\nHost: runq\r\n\r\n", sub.ID)
 		s.parked(t, 1)
 		s.gate("pipelined").open()
@@ -226,8 +219,7 @@ func TestParkedPipelinedAnswersAndCloses(t *testing.T) {
 func TestParkedTaskGone(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, s *bundle) {
-		srv := httptest.NewServer(s.app)
-		t.Cleanup(srv.Close)
+		srv := s.server(t)
 		sub := s.submit(t, `{"name":"block","payload":{"gate":"vanish"}}`)
 		target := "/v1/tasks/" + sub.ID + "?wait=300ms"
 		conn := dialPoll(t, srv, target, "vanish")
@@ -251,8 +243,7 @@ func TestParkedTaskGone(t *testing.T) {
 func TestParkedStorageDown(t *testing.T) {
 	t.Parallel()
 	s := setupIdle(t, redistest.Mini(t))
-	srv := httptest.NewServer(s.app)
-	t.Cleanup(srv.Close)
+	srv := s.server(t)
 	sub := s.submit(t, `{"name":"echo","queue":"parked"}`)
 	conn := dialPoll(t, srv, "/v1/tasks/"+sub.ID+"?wait=300ms", "down")
 	s.parked(t, 1)
@@ -270,8 +261,7 @@ func TestParkedPollsHoldNoGoroutine(t *testing.T) {
 	t.Parallel()
 	const n = 500
 	s := setup(t, redistest.Mini(t))
-	srv := httptest.NewServer(s.app)
-	t.Cleanup(srv.Close)
+	srv := s.server(t)
 	sub := s.submit(t, `{"name":"block","payload":{"gate":"many-parked"}}`)
 	target := "/v1/tasks/" + sub.ID + "?wait=20s"
 	before := runtime.NumGoroutine()

@@ -134,6 +134,14 @@ func (s *bundle) startPool(t *testing.T, queue string, concurrency int) {
 	t.Cleanup(s.openAll) // runs before the pool stops: gated handlers end first
 }
 
+// server serves s.app on a loopback port until the test ends.
+func (s *bundle) server(t *testing.T) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(s.app)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 // api returns another app on s's pool, watcher and broker.
 func (s *bundle) api(cfg api.Config) http.Handler {
 	if cfg.Logger == nil {

@@ -188,8 +188,7 @@ func TestManyWaitersGetTerminalRecord(t *testing.T) {
 	t.Parallel()
 	const waiters = 50
 	eachBackend(t, func(t *testing.T, s *bundle) {
-		srv := httptest.NewServer(s.app)
-		t.Cleanup(srv.Close)
+		srv := s.server(t)
 		g := s.gate("many")
 		sub := s.submit(t, `{"name":"block","payload":{"gate":"many"}}`)
 		url := fmt.Sprintf("%s/v1/tasks/%s?wait=%s", srv.URL, sub.ID, testMaxWait)
@@ -233,8 +232,7 @@ func TestManyWaitersGetTerminalRecord(t *testing.T) {
 func TestWaitEndsWhenClientGoes(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, s *bundle) {
-		srv := httptest.NewServer(s.app)
-		t.Cleanup(srv.Close)
+		srv := s.server(t)
 		sub := s.submit(t, `{"name":"block","payload":{"gate":"abandoned"}}`)
 		ctx, cancel := context.WithCancel(context.Background())
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/v1/tasks/"+sub.ID+"?wait=30s", nil)
