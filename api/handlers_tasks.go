@@ -61,7 +61,7 @@ func (s *Server) getTask(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, rec)
+		return writeRecord(c, http.StatusOK, &rec)
 	}
 	d, err := time.ParseDuration(w)
 	if err != nil || d < 0 {
@@ -85,7 +85,7 @@ func (s *Server) wait(c echo.Context, id uuid.UUID, timeout time.Duration) error
 		}
 		return err
 	}
-	return c.JSON(http.StatusOK, rec)
+	return writeRecord(c, http.StatusOK, &rec)
 }
 
 // cancelTask handles DELETE /v1/tasks/{id}: 200 with the canceled record, or
@@ -103,7 +103,7 @@ func (s *Server) cancelTask(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, rec)
+	return writeRecord(c, http.StatusOK, &rec)
 }
 
 func parseID(c echo.Context) (uuid.UUID, error) {

@@ -75,7 +75,7 @@ func (s *Server) park(c echo.Context, id uuid.UUID, timeout time.Duration) error
 		} else if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, rec)
+		return writeRecord(c, http.StatusOK, &rec)
 	}
 	conn, _, err := c.Response().Hijack()
 	if err != nil {
@@ -223,16 +223,14 @@ func (p *poll) write(conn net.Conn, rec results.Record, err error) {
 // and returns it with its status.
 func (p *poll) body(b []byte, rec *results.Record, err error) (int, []byte) {
 	if err == nil {
-		if !p.indent {
-			out, encErr := appendRecord(b, rec, new(durationTexts))
-			if encErr == nil {
-				return http.StatusOK, append(out, '\n') // json.Encoder ends with a newline
-			}
-			err = encErr
-		} else if out, encErr := p.encode(b, rec); encErr == nil {
+		var out []byte
+		if p.indent {
+			out, err = p.encode(b, rec)
+		} else if out, err = appendRecord(b, rec, new(durationTexts)); err == nil {
+			out = append(out, '\n') // json.Encoder ends with a newline
+		}
+		if err == nil {
 			return http.StatusOK, out
-		} else {
-			err = encErr
 		}
 	}
 	status, eb := p.s.describeFor(err, p.reqID, http.MethodGet, p.path)
