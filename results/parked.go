@@ -158,17 +158,18 @@ func (w *Watcher) enqueue(p *Parked) {
 	}
 }
 
-// notifyParked queues the waiters on id; every waiter when all is set.
-func (w *Watcher) notifyParked(id uuid.UUID, all bool) {
-	if !all {
-		for p := w.parked[id]; p != nil; p = p.next {
-			w.enqueue(p)
-		}
-		return
+// notifyParked queues the waiters on id for a read.
+func (w *Watcher) notifyParked(id uuid.UUID) {
+	for p := w.parked[id]; p != nil; p = p.next {
+		w.enqueue(p)
 	}
+}
+
+// eachParked calls fn on every parked waiter; w.mu is held.
+func (w *Watcher) eachParked(fn func(*Parked)) {
 	for _, first := range w.parked {
 		for p := first; p != nil; p = p.next {
-			w.enqueue(p)
+			fn(p)
 		}
 	}
 }
@@ -298,12 +299,10 @@ func (w *Watcher) stopParked() {
 	drained := make(chan struct{})
 	w.drained = drained
 	w.checkDrained()
-	for _, first := range w.parked {
-		for p := first; p != nil; p = p.next {
-			p.final = true
-			w.enqueue(p)
-		}
-	}
+	w.eachParked(func(p *Parked) {
+		p.final = true
+		w.enqueue(p)
+	})
 	w.mu.Unlock()
 	select {
 	case <-drained:

@@ -23,7 +23,12 @@ func NewStore(rdb redis.UniversalClient, keys broker.Keys) *Store {
 
 // Get returns the record of task id, or ErrNotFound.
 func (s *Store) Get(ctx context.Context, id uuid.UUID) (Record, error) {
-	h, err := s.rdb.HGetAll(ctx, s.keys.Task(id)).Result()
+	return decodeReply(id, s.rdb.HGetAll(ctx, s.keys.Task(id)))
+}
+
+// decodeReply decodes the reply of HGETALL on task id's hash.
+func decodeReply(id uuid.UUID, cmd *redis.MapStringStringCmd) (Record, error) {
+	h, err := cmd.Result()
 	if err != nil {
 		return Record{}, fmt.Errorf("results: get %s: %w", id, err)
 	}
@@ -42,12 +47,7 @@ func (s *Store) getMany(ctx context.Context, ids []uuid.UUID) (recs []Record, er
 	}) // a failed pipeline leaves its error on every command
 	recs, errs = make([]Record, len(ids)), make([]error, len(ids))
 	for i, id := range ids {
-		h, err := cmds[i].Result()
-		if err != nil {
-			errs[i] = fmt.Errorf("results: get %s: %w", id, err)
-			continue
-		}
-		recs[i], errs[i] = Decode(id, h)
+		recs[i], errs[i] = decodeReply(id, cmds[i])
 	}
 	return recs, errs
 }

@@ -174,7 +174,7 @@ func (w *Watcher) notify(id uuid.UUID) {
 	for ch := range w.waiters[id] {
 		wake(ch)
 	}
-	w.notifyParked(id, false)
+	w.notifyParked(id)
 }
 
 func (w *Watcher) notifyAll() {
@@ -185,7 +185,7 @@ func (w *Watcher) notifyAll() {
 			wake(ch)
 		}
 	}
-	w.notifyParked(uuid.UUID{}, true)
+	w.eachParked(w.enqueue)
 }
 
 func wake(ch chan struct{}) {
