@@ -94,8 +94,8 @@ func run(ctx context.Context, cmd string, cfg config, reg *tasks.Registry, log *
 // handler holds a connection of its own (claims, outcomes and submissions
 // are batched by one goroutine at a time), so it does not grow with
 // --concurrency: 8 for the API (reads of records in flight, a submission
-// flush, cancels), and for a worker 8 more (claim, recorder, keeper,
-// maintenance, and a wait per queue).
+// flush, cancels), and for a worker 8 more (two claim loops, recorder,
+// keeper, maintenance, and a wait per queue).
 func poolSize(cmd string, queues int) int {
 	switch cmd {
 	case "serve":
