@@ -26,16 +26,17 @@ type Claimed struct {
 }
 
 // Claim leases up to n tasks from the head of queue for lease, marks them
-// running and returns them. It makes two round trips: take.lua pops and
-// leases the IDs in one atomic step, so no task is ever outside both the
-// queue and the lease set; start.lua then marks each running under the same
-// lease (its keys must be declared, so it cannot run before the IDs are
-// known). Canceled and vanished tasks are dropped on the way. Both scripts
-// are idempotent by the take's token, so a resent call does no harm.
+// running and returns them. One lease, named by a fresh token, covers the
+// whole batch. It makes two round trips: take.lua pops the IDs and leases
+// them in one atomic step, so no task is ever outside both the queue and a
+// lease; start.lua then marks each running under that lease (its keys must
+// be declared, so it cannot run before the IDs are known). Canceled and
+// vanished tasks are dropped on the way. Both scripts are idempotent by the
+// token, so a resent call does no harm.
 func (b *Broker) Claim(ctx context.Context, queue string, n int, lease time.Duration) ([]Claimed, error) {
 	token := newToken()
 	ids, err := takeScript.Run(ctx, b.rdb,
-		[]string{b.keys.Pending(queue), b.keys.Leases(queue), b.keys.Owners(queue), b.keys.Receipt(queue, token)},
+		[]string{b.keys.Pending(queue), b.keys.Leases(queue), b.keys.LeaseTasks(queue, token)},
 		n, ms(lease), token).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("broker: take from %s: %w", queue, err)
@@ -44,8 +45,7 @@ func (b *Broker) Claim(ctx context.Context, queue string, n int, lease time.Dura
 		return nil, nil
 	}
 	// start.lua is idempotent by token: a transient failure is retried
-	// rather than leaving the taken tasks leased until their lease expires
-	// (where reaping would count them as crashes).
+	// rather than leaving the taken tasks leased until their lease expires.
 	var claimed []Claimed
 	for try := 0; try < 3; try++ {
 		if claimed, err = b.start(ctx, queue, token, ids); err == nil || ctx.Err() != nil {
@@ -60,7 +60,7 @@ func (b *Broker) start(ctx context.Context, queue, token string, ids []string) (
 	if err != nil {
 		return nil, err
 	}
-	keys := append([]string{b.keys.Leases(queue), b.keys.Owners(queue), b.keys.Receipt(queue, token)}, taskKeys...)
+	keys := append([]string{b.keys.Leases(queue), b.keys.LeaseTasks(queue, token)}, taskKeys...)
 	args := make([]any, 0, len(ids)+1)
 	args = append(args, token)
 	for _, id := range ids {
@@ -96,7 +96,7 @@ func (b *Broker) start(ctx context.Context, queue, token string, ids []string) (
 	return out, nil
 }
 
-// Lease names one held lease, for Renew.
+// Lease names the lease of one running attempt, for Renew.
 type Lease struct {
 	ID    uuid.UUID
 	Token string
@@ -104,24 +104,28 @@ type Lease struct {
 
 // Renew pushes the deadlines of leases in queue to Redis's now plus lease.
 // held[i] reports whether leases[i] is still held; a lease that is not must
-// have its handler stopped, since another worker may run the task.
+// have its handler stopped, since another worker may run the task. Attempts
+// claimed together share one lease, renewed once however many are listed.
 func (b *Broker) Renew(ctx context.Context, queue string, lease time.Duration, leases []Lease) (held []bool, err error) {
 	if len(leases) == 0 {
 		return nil, nil
 	}
-	args := make([]any, 0, 1+2*len(leases))
+	index := make(map[string]int, len(leases))
+	args := make([]any, 0, 1+len(leases))
 	args = append(args, ms(lease))
 	for _, l := range leases {
-		args = append(args, IDText(l.ID), l.Token)
+		if _, ok := index[l.Token]; !ok {
+			index[l.Token] = len(args) - 1
+			args = append(args, l.Token)
+		}
 	}
-	res, err := renewScript.Run(ctx, b.rdb,
-		[]string{b.keys.Leases(queue), b.keys.Owners(queue)}, args...).Int64Slice()
-	if err != nil {
-		return nil, fmt.Errorf("broker: renew %d leases of %s: %w", len(leases), queue, err)
+	res, err := renewScript.Run(ctx, b.rdb, []string{b.keys.Leases(queue)}, args...).Int64Slice()
+	if err != nil || len(res) != len(index) {
+		return nil, fmt.Errorf("broker: renew %d leases of %s: %w", len(index), queue, err)
 	}
-	held = make([]bool, len(res))
-	for i, v := range res {
-		held[i] = v == 1
+	held = make([]bool, len(leases))
+	for i, l := range leases {
+		held[i] = res[index[l.Token]] == 1
 	}
 	return held, nil
 }
@@ -177,22 +181,41 @@ func (b *Broker) waitOne(ctx context.Context, rdb redis.UniversalClient, queue s
 // QueueStats counts the IDs in a queue's structures.
 type QueueStats struct {
 	Pending   int64 // waiting, including canceled tombstones not yet dropped
-	Leased    int64 // taken by a worker
+	Leased    int64 // taken by a worker and not yet finished
 	Scheduled int64 // waiting for a retry time
 }
 
-// Stats returns the sizes of queue's list and sets, in one round trip.
+// Stats returns the sizes of queue's list and sets. It reads, in two round
+// trips, the list, the scheduled set, the lease tokens and then each
+// lease's set, so Leased is not a snapshot taken at one instant.
 func (b *Broker) Stats(ctx context.Context, queue string) (QueueStats, error) {
-	var p *redis.IntCmd
-	var l, s *redis.IntCmd
+	var p, s *redis.IntCmd
+	var tokens *redis.StringSliceCmd
 	_, err := b.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		p = pipe.LLen(ctx, b.keys.Pending(queue))
-		l = pipe.ZCard(ctx, b.keys.Leases(queue))
 		s = pipe.ZCard(ctx, b.keys.Scheduled(queue))
+		tokens = pipe.ZRange(ctx, b.keys.Leases(queue), 0, -1)
 		return nil
 	})
 	if err != nil {
 		return QueueStats{}, fmt.Errorf("broker: stats of %s: %w", queue, err)
 	}
-	return QueueStats{Pending: p.Val(), Leased: l.Val(), Scheduled: s.Val()}, nil
+	st := QueueStats{Pending: p.Val(), Scheduled: s.Val()}
+	if len(tokens.Val()) == 0 {
+		return st, nil
+	}
+	cards := make([]*redis.IntCmd, len(tokens.Val()))
+	_, err = b.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for i, tok := range tokens.Val() {
+			cards[i] = pipe.SCard(ctx, b.keys.LeaseTasks(queue, tok))
+		}
+		return nil
+	})
+	if err != nil {
+		return QueueStats{}, fmt.Errorf("broker: stats of %s: %w", queue, err)
+	}
+	for _, c := range cards {
+		st.Leased += c.Val()
+	}
+	return st, nil
 }

@@ -69,23 +69,7 @@ func (b *Broker) finishBatch(ctx context.Context, fs []Finish) ([]error, error) 
 	cmds := make([]*redis.Cmd, len(groups))
 	_, err := b.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		for g, idx := range groups {
-			q := fs[idx[0]].Claimed.Queue
-			keys := make([]string, 0, 4+len(idx))
-			keys = append(keys, b.keys.Leases(q), b.keys.Owners(q), b.keys.Scheduled(q), b.keys.Pending(q))
-			args := make([]any, 0, 1+7*len(idx))
-			args = append(args, b.keys.DoneChannel())
-			for _, i := range idx {
-				f := fs[i]
-				c := f.Claimed
-				var text any = f.Error
-				if f.Outcome == Succeeded {
-					text = f.Result // go-redis writes []byte as is: no copy
-				}
-				key := b.keys.Task(c.ID)
-				keys = append(keys, key)
-				args = append(args, idOfKey(key), c.Token, string(f.Outcome), text,
-					ms(f.RetryIn), ms(max(c.ResultTTL, 0)), flag(c.Failures > 0))
-			}
+			keys, args := b.finishCall(fs, idx)
 			cmds[g] = finishScript.EvalSha(ctx, pipe, keys, args...)
 		}
 		return nil
@@ -112,4 +96,39 @@ func (b *Broker) finishBatch(ctx context.Context, fs []Finish) ([]error, error) 
 		}
 	}
 	return out, nil
+}
+
+// finishCall builds finish.lua's keys and arguments for the attempts
+// fs[idx], which share one queue: each distinct lease token once, with its
+// set, then the attempts, each naming its token by index.
+func (b *Broker) finishCall(fs []Finish, idx []int) (keys []string, args []any) {
+	q := fs[idx[0]].Claimed.Queue
+	tokenAt := make(map[string]int, 4)
+	var tokens []any
+	keys = make([]string, 0, 8+len(idx))
+	keys = append(keys, b.keys.Leases(q), b.keys.Scheduled(q), b.keys.Pending(q))
+	for _, i := range idx {
+		tok := fs[i].Claimed.Token
+		if _, ok := tokenAt[tok]; !ok {
+			tokenAt[tok] = len(tokens) + 1
+			tokens = append(tokens, tok)
+			keys = append(keys, b.keys.LeaseTasks(q, tok))
+		}
+	}
+	args = make([]any, 0, 2+len(tokens)+7*len(idx))
+	args = append(args, b.keys.DoneChannel(), len(tokens))
+	args = append(args, tokens...)
+	for _, i := range idx {
+		f := fs[i]
+		c := f.Claimed
+		var text any = f.Error
+		if f.Outcome == Succeeded {
+			text = f.Result // go-redis writes []byte as is: no copy
+		}
+		key := b.keys.Task(c.ID)
+		keys = append(keys, key)
+		args = append(args, idOfKey(key), tokenAt[c.Token], string(f.Outcome), text,
+			ms(f.RetryIn), ms(max(c.ResultTTL, 0)), flag(c.Failures > 0))
+	}
+	return keys, args
 }

@@ -39,11 +39,14 @@ const (
 //
 // Keys of one queue share the hash tag {queue}:
 //
-//	runq:{default}:pending    list of task IDs waiting to run, oldest first
-//	runq:{default}:leases     sorted set: task ID -> lease deadline (ms, Redis clock)
-//	runq:{default}:owners     hash: task ID -> token of the worker holding its lease
-//	runq:{default}:scheduled  sorted set: task ID -> time it may run again (ms)
-//	runq:{default}:take:<tok> list: IDs of one take, until they are started
+//	runq:{default}:pending     list of task IDs waiting to run, oldest first
+//	runq:{default}:leases      sorted set: lease token -> deadline (ms, Redis clock)
+//	runq:{default}:lease:<tok> set: IDs taken under one lease and not yet finished
+//	runq:{default}:scheduled   sorted set: task ID -> time it may run again (ms)
+//
+// A lease covers one claim's batch of tasks, not each task, so taking,
+// renewing and finishing cost commands per batch, not per task. A token is
+// in leases exactly while its set is not empty.
 //
 // A task's hash is named by its ID, with a hash tag chosen to fall in the
 // same slot as its queue's tag (the slot is carried inside the ID; see NewID):
@@ -71,18 +74,16 @@ func (k Keys) q(queue string) string { return k.prefix() + ":{" + queue + "}:" }
 // Pending names the list of IDs waiting in queue.
 func (k Keys) Pending(queue string) string { return k.q(queue) + "pending" }
 
-// Leases names the sorted set of leased IDs of queue, scored by deadline.
+// Leases names the sorted set of queue's lease tokens, scored by deadline.
 func (k Keys) Leases(queue string) string { return k.q(queue) + "leases" }
 
-// Owners names the hash from leased ID to its lease token.
-func (k Keys) Owners(queue string) string { return k.q(queue) + "owners" }
+// LeaseTasks names the set of IDs taken under the lease token and not yet
+// finished. It doubles as the take's receipt, which makes take.lua
+// idempotent.
+func (k Keys) LeaseTasks(queue, token string) string { return k.q(queue) + "lease:" + token }
 
 // Scheduled names the sorted set of IDs waiting for a retry time.
 func (k Keys) Scheduled(queue string) string { return k.q(queue) + "scheduled" }
-
-// Receipt names the short-lived list of IDs taken under one lease token,
-// which makes take.lua idempotent; start.lua deletes it.
-func (k Keys) Receipt(queue, token string) string { return k.q(queue) + "take:" + token }
 
 // Task names the hash of the task with the given ID. The ID's slot bits
 // choose the hash tag, so the key lands in its queue's slot.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Promote moves up to limit tasks of queue whose retry time has come to the
@@ -24,38 +26,62 @@ func (b *Broker) Promote(ctx context.Context, queue string, limit int) (int, tim
 
 // Reaped counts what Reap did.
 type Reaped struct {
-	Requeued int // handed back to the queue
-	Poisoned int // failed after too many crash redeliveries
+	Leases   int // expired leases found
+	Requeued int // tasks handed back to the queue
+	Poisoned int // tasks failed after too many crash redeliveries
 }
 
-// Reap hands back to their queue up to limit tasks of queue whose lease
-// expired: their worker died or lost Redis. An attempt that had started
+// Reap hands back to their queue the tasks of up to limit leases of queue
+// that expired: their worker died or lost Redis. An attempt that had started
 // counts as a crash; a task that crashes again after maxCrashes redeliveries
 // is failed as poison (maxCrashes < 0 means no limit). Listing the expired
-// IDs and handing them back are two steps, because the handing back must
-// declare each task's key; the second step re-checks every deadline, so a
-// lease renewed in between is left alone.
+// leases with their IDs and handing them back are separate steps, because
+// the handing back must declare each task's key; the last step re-checks
+// each deadline, so a lease renewed in between is left alone.
 func (b *Broker) Reap(ctx context.Context, queue string, limit, maxCrashes int) (Reaped, error) {
-	ids, err := expiredScript.Run(ctx, b.rdb, []string{b.keys.Leases(queue)}, limit).StringSlice()
+	tokens, err := expiredScript.Run(ctx, b.rdb, []string{b.keys.Leases(queue)}, limit).StringSlice()
 	if err != nil {
 		return Reaped{}, fmt.Errorf("broker: list expired leases of %s: %w", queue, err)
 	}
-	if len(ids) == 0 {
+	if len(tokens) == 0 {
 		return Reaped{}, nil
 	}
+	members := make([]*redis.StringSliceCmd, len(tokens))
+	if _, err := b.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for i, tok := range tokens {
+			members[i] = pipe.SMembers(ctx, b.keys.LeaseTasks(queue, tok))
+		}
+		return nil
+	}); err != nil {
+		return Reaped{}, fmt.Errorf("broker: list the tasks of %d expired leases of %s: %w", len(tokens), queue, err)
+	}
+	out := Reaped{Leases: len(tokens)}
+	for i, tok := range tokens {
+		r, err := b.reapLease(ctx, queue, tok, members[i].Val(), maxCrashes)
+		out.Requeued += r.Requeued
+		out.Poisoned += r.Poisoned
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// reapLease runs reap.lua on the lease token, whose set held ids.
+func (b *Broker) reapLease(ctx context.Context, queue, token string, ids []string, maxCrashes int) (Reaped, error) {
 	taskKeys, _, err := b.taskKeys(ids)
 	if err != nil {
 		return Reaped{}, err
 	}
-	keys := append([]string{b.keys.Leases(queue), b.keys.Owners(queue), b.keys.Pending(queue)}, taskKeys...)
-	args := make([]any, 0, 2+len(ids))
-	args = append(args, maxCrashes, b.keys.DoneChannel())
+	keys := append([]string{b.keys.Leases(queue), b.keys.Pending(queue), b.keys.LeaseTasks(queue, token)}, taskKeys...)
+	args := make([]any, 0, 3+len(ids))
+	args = append(args, maxCrashes, b.keys.DoneChannel(), token)
 	for _, id := range ids {
 		args = append(args, id)
 	}
 	res, err := reapScript.Run(ctx, b.rdb, keys, args...).Int64Slice()
 	if err != nil || len(res) != 2 {
-		return Reaped{}, fmt.Errorf("broker: reap %d leases of %s: %w", len(ids), queue, err)
+		return Reaped{}, fmt.Errorf("broker: reap a lease of %d tasks of %s: %w", len(ids), queue, err)
 	}
 	return Reaped{Requeued: int(res[0]), Poisoned: int(res[1])}, nil
 }

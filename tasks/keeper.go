@@ -83,15 +83,19 @@ func (p *Pool) renewDue(ctx context.Context, v time.Duration) {
 			p.log.Warn("renewing leases failed", "queue", queue, "leases", len(leases), "err", err)
 			continue
 		}
-		p.mu.Lock()
+		// Attempts claimed together share a lease: one answer covers all.
+		heldBy := make(map[string]bool, len(leases))
 		for i, l := range leases {
-			a := p.running[attemptKey{l.ID, l.Token}]
-			if a == nil {
-				continue
-			}
-			if held[i] {
+			heldBy[l.Token] = held[i]
+		}
+		p.mu.Lock()
+		for _, a := range p.running {
+			h, asked := heldBy[a.c.Token]
+			switch {
+			case !asked || a.c.Queue != queue:
+			case h:
 				a.confirmed = sent
-			} else {
+			case !a.lost:
 				p.loseLease(a, "lease taken over")
 			}
 		}

@@ -10,7 +10,8 @@ import (
 // second, sooner when the next retry falls due or this pool schedules one.
 // Every pool does this; the scripts are idempotent, so pools never conflict.
 func (p *Pool) maintain(ctx context.Context) {
-	const limit = 1000
+	const limit = 1000     // retries promoted per call
+	const leaseLimit = 100 // expired leases reaped per round, each up to a claim's batch
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -32,11 +33,11 @@ func (p *Pool) maintain(ctx context.Context) {
 			if !next.IsZero() {
 				wait = min(wait, max(time.Until(next), time.Millisecond))
 			}
-			r, err := p.b.Reap(ctx, q, limit, p.cfg.MaxCrashes)
+			r, err := p.b.Reap(ctx, q, leaseLimit, p.cfg.MaxCrashes)
 			if err != nil {
 				p.log.Warn("reaping expired leases failed", "queue", q, "err", err)
 			}
-			if r.Requeued+r.Poisoned == limit {
+			if r.Leases == leaseLimit {
 				wait = 0 // more expired leases may wait: reap again at once
 			}
 			if r.Requeued > 0 || r.Poisoned > 0 {

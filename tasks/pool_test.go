@@ -191,7 +191,16 @@ func TestLostLeaseCancelsHandler(t *testing.T) {
 		p, _ := s.startPool(t, tasks.PoolConfig{VisibilityTimeout: 400 * time.Millisecond})
 		id := s.submit(t, tasks.Request{Name: "long"})
 		<-started
-		if err := s.be.Client.HDel(context.Background(), s.be.Keys.Owners(tasks.DefaultQueue), broker.IDText(id)).Err(); err != nil {
+		// Take the lease away as reap.lua does: its token and its set go.
+		ctx := context.Background()
+		token, err := s.be.Client.HGet(ctx, s.be.Keys.Task(id), broker.FieldToken).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.be.Client.ZRem(ctx, s.be.Keys.Leases(tasks.DefaultQueue), token).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.be.Client.Del(ctx, s.be.Keys.LeaseTasks(tasks.DefaultQueue, token)).Err(); err != nil {
 			t.Fatal(err)
 		}
 		select {

@@ -1,24 +1,36 @@
--- reap: hand expired leases back to the queue; fail poison tasks.
--- KEYS[1] leases zset, KEYS[2] owners hash, KEYS[3] pending list,
+-- reap: hand the tasks of one expired lease back to the queue; fail poison
+-- tasks.
+-- KEYS[1] leases zset, KEYS[2] pending list, KEYS[3] the token's lease set,
 -- KEYS[4..n] task hashes
--- ARGV[1] max crash redeliveries (-1: no limit), ARGV[2] done channel, ARGV[3..n] task IDs, in the
--- order of KEYS[4..n] (candidates from expired.lua)
+-- ARGV[1] max crash redeliveries (-1: no limit), ARGV[2] done channel,
+-- ARGV[3] lease token, ARGV[4..n] the lease set's IDs as listed before the
+-- call, in the order of KEYS[4..n] (a lease set never gains IDs)
 -- returns {requeued, failed}. A lease renewed since it was listed is left
--- alone, so the call is idempotent. An attempt that had started counts as a
--- crash; the crash after the last allowed redelivery fails the task as
--- poison instead of cycling forever.
+-- alone, and one already reaped is gone, so the call is idempotent. An ID
+-- still in the lease set was either taken and never started (its hash holds
+-- another token, or none), and goes back to the queue; or started under
+-- this lease and never finished, which counts as a crash: the crash after
+-- the last allowed redelivery fails the task as poison instead of cycling
+-- forever.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local token = ARGV[3]
+local deadline = redis.call('ZSCORE', KEYS[1], token)
+if not deadline or tonumber(deadline) > now then
+  return {0, 0}
+end
+local held = {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  held[id] = true
+end
 local maxCrashes = tonumber(ARGV[1])
 local requeued, failed = 0, 0
-for i = 3, #ARGV do
-  local id, key = ARGV[i], KEYS[i + 1]
-  local deadline = redis.call('ZSCORE', KEYS[1], id)
-  if deadline and tonumber(deadline) <= now then
-    redis.call('ZREM', KEYS[1], id)
-    redis.call('HDEL', KEYS[2], id)
-    local status = redis.call('HGET', key, 's')
-    if status == 'running' then
+for i = 4, #ARGV do
+  local id, key = ARGV[i], KEYS[i]
+  if held[id] then
+    local f = redis.call('HMGET', key, 's', 'tk')
+    local status = f[1]
+    if status == 'running' and f[2] == token then
       local crashes = redis.call('HINCRBY', key, 'c', 1)
       redis.call('HDEL', key, 'tk')
       if maxCrashes >= 0 and crashes > maxCrashes then
@@ -34,13 +46,15 @@ for i = 3, #ARGV do
       else
         redis.call('HSET', key, 's', 'queued', 'e',
           'worker lost: lease expired before the attempt finished')
-        redis.call('LPUSH', KEYS[3], id)
+        redis.call('LPUSH', KEYS[2], id)
         requeued = requeued + 1
       end
-    elseif status == 'queued' or status == 'retrying' then
-      redis.call('LPUSH', KEYS[3], id)
+    elseif f[2] ~= token and (status == 'queued' or status == 'retrying') then
+      redis.call('LPUSH', KEYS[2], id)
       requeued = requeued + 1
     end
   end
 end
+redis.call('DEL', KEYS[3])
+redis.call('ZREM', KEYS[1], token)
 return {requeued, failed}

@@ -1,41 +1,45 @@
--- start: mark leased tasks running and return what a worker needs to run them.
--- KEYS[1] leases zset, KEYS[2] owners hash, KEYS[3] receipt of the take,
--- KEYS[4..n] task hashes
--- ARGV[1] lease token, ARGV[2..n] task IDs, in the order of KEYS[4..n]
--- returns one entry per ID: false when the lease is not held by the token, or
--- the task is gone, canceled or finished (its lease is then dropped); else
--- {name, payload, attempts, retries, timeout (ms), failures, crashes, ttl (ms)}.
+-- start: mark the tasks of one lease running and return what a worker needs
+-- to run them.
+-- KEYS[1] leases zset, KEYS[2] the token's lease set, KEYS[3..n] task hashes
+-- ARGV[1] lease token, ARGV[2..n] task IDs, in the order of KEYS[3..n]
+-- returns one entry per ID: false when the lease is not held, or when the
+-- task is gone, canceled or finished (it then leaves the lease, and a lease
+-- left empty is dropped); else {name, payload, attempts, retries,
+-- timeout (ms), failures, crashes, ttl (ms)}.
 -- Idempotent: a task already started under this token is returned unchanged.
--- Cost: two commands per task (HMGET, HSET) plus three per call (TIME, DEL,
--- HMGET of the owners), and two more when some are dropped.
+-- Cost: two commands per task (HMGET, HSET) plus two per call (ZSCORE,
+-- TIME), and two or three more when some are dropped.
 local token = ARGV[1]
+local out = {}
+if not redis.call('ZSCORE', KEYS[1], token) then
+  for i = 2, #ARGV do
+    out[i - 1] = false
+  end
+  return out
+end
 local t = redis.call('TIME')
 local now = tostring(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
-redis.call('DEL', KEYS[3])
-local owners = redis.call('HMGET', KEYS[2], unpack(ARGV, 2))
-local out, dropped = {}, {}
+local dropped = {}
 for i = 2, #ARGV do
-  local id, key = ARGV[i], KEYS[i + 2]
-  local entry = false
-  if owners[i - 1] == token then
-    local f = redis.call('HMGET', key, 's', 'tk', 'n', 'p', 'a',
-      'mr', 'to', 'f', 'c', 'tl')
-    local status = f[1]
-    if f[2] ~= token and (status == 'queued' or status == 'retrying') then
-      f[5] = tostring((tonumber(f[5]) or 0) + 1)
-      redis.call('HSET', key, 's', 'running', 'st', now, 'tk', token, 'a', f[5])
-      status = 'running'
-    end
-    if status == 'running' then
-      entry = {f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10]}
-    else
-      dropped[#dropped + 1] = id
-    end
+  local key = KEYS[i + 1]
+  local f = redis.call('HMGET', key, 's', 'tk', 'n', 'p', 'a', 'mr', 'to', 'f', 'c', 'tl')
+  local status = f[1]
+  if f[2] ~= token and (status == 'queued' or status == 'retrying') then
+    f[5] = tostring((tonumber(f[5]) or 0) + 1)
+    redis.call('HSET', key, 's', 'running', 'st', now, 'tk', token, 'a', f[5])
+    f[2], status = token, 'running'
   end
-  out[i - 1] = entry
+  if status == 'running' and f[2] == token then
+    out[i - 1] = {f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10]}
+  else
+    out[i - 1] = false
+    dropped[#dropped + 1] = ARGV[i]
+  end
 end
 if #dropped > 0 then
-  redis.call('ZREM', KEYS[1], unpack(dropped))
-  redis.call('HDEL', KEYS[2], unpack(dropped))
+  redis.call('SREM', KEYS[2], unpack(dropped))
+  if redis.call('SCARD', KEYS[2]) == 0 then
+    redis.call('ZREM', KEYS[1], token)
+  end
 end
 return out

@@ -127,8 +127,9 @@ func waitLongRunning(t testing.TB, rec *recorder, d time.Duration, n int) {
 	t.Fatalf("the %d long tasks did not start within 10s", n)
 }
 
-// leaseDeadlines reads the lease deadlines of the default queue (ms on
-// Redis's clock, which is this machine's clock).
+// leaseDeadlines reads the lease deadline of each leased task of the
+// default queue (ms on Redis's clock, which is this machine's clock): a
+// lease covers one claim's batch, its set names the tasks.
 func leaseDeadlines(t testing.TB, rdb redis.UniversalClient, keys broker.Keys) map[string]int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -139,11 +140,17 @@ func leaseDeadlines(t testing.TB, rdb redis.UniversalClient, keys broker.Keys) m
 	}
 	out := make(map[string]int64, len(zs))
 	for _, z := range zs {
-		id, err := uuid.Parse(z.Member.(string)) // Redis holds broker.IDText
+		ids, err := rdb.SMembers(ctx, keys.LeaseTasks(tasks.DefaultQueue, z.Member.(string))).Result()
 		if err != nil {
-			t.Fatalf("lease member %q: %v", z.Member, err)
+			t.Fatalf("reading the tasks of lease %v: %v", z.Member, err)
 		}
-		out[id.String()] = int64(z.Score)
+		for _, s := range ids {
+			id, err := uuid.Parse(s) // Redis holds broker.IDText
+			if err != nil {
+				t.Fatalf("leased ID %q: %v", s, err)
+			}
+			out[id.String()] = int64(z.Score)
+		}
 	}
 	return out
 }

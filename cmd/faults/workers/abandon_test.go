@@ -257,25 +257,36 @@ func (g *finishGate) through(ctx context.Context, cmds []redis.Cmder, send func(
 }
 
 // finishWrites recognises a call of finish.lua by its shape (EVALSHA or
-// EVAL; 4 queue keys and one task key per attempt; the done channel, then
-// 7 arguments per attempt, the third an outcome) and returns "id token
-// outcome" for each attempt it records.
+// EVAL; 3 queue keys, one lease set per token and one task key per attempt;
+// the done channel, the number of tokens m, the m tokens, then 7 arguments
+// per attempt, the second the index of its token, the third an outcome) and
+// returns "id token outcome" for each attempt it records.
 func finishWrites(args []any) []string {
-	if len(args) < 3 {
+	if len(args) < 5 {
 		return nil
 	}
 	if name := strings.ToLower(fmt.Sprint(args[0])); name != "evalsha" && name != "eval" {
 		return nil
 	}
 	numKeys, err := strconv.Atoi(fmt.Sprint(args[2]))
-	if err != nil || numKeys < 5 || len(args) != 3+numKeys+1+7*(numKeys-4) {
+	if err != nil || len(args) < 3+numKeys+2 {
 		return nil
 	}
+	m, err := strconv.Atoi(fmt.Sprint(args[3+numKeys+1]))
+	attempts := numKeys - 3 - m
+	if err != nil || m < 1 || attempts < 1 || len(args) != 3+numKeys+2+m+7*attempts {
+		return nil
+	}
+	tokens := args[3+numKeys+2 : 3+numKeys+2+m]
 	var out []string
-	for a := 3 + numKeys + 1; a < len(args); a += 7 {
+	for a := 3 + numKeys + 2 + m; a < len(args); a += 7 {
+		k, err := strconv.Atoi(fmt.Sprint(args[a+1]))
+		if err != nil || k < 1 || k > m {
+			return nil
+		}
 		switch outcome := fmt.Sprint(args[a+2]); outcome {
 		case "succeeded", "failed", "retry", "release":
-			out = append(out, fmt.Sprint(args[a], " ", args[a+1], " ", outcome))
+			out = append(out, fmt.Sprint(args[a], " ", tokens[k-1], " ", outcome))
 		default:
 			return nil
 		}

@@ -1,0 +1,123 @@
+package broker_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/runq/runq/broker"
+)
+
+// leaseCount returns how many leases queue holds, and whether token's set
+// of IDs exists.
+func leaseCount(t *testing.T, s bundle, queue, token string) (leases int64, set bool) {
+	t.Helper()
+	n, err := s.be.Client.ZCard(s.ctx, s.keys.Leases(queue)).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := s.be.Client.Exists(s.ctx, s.keys.LeaseTasks(queue, token)).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n, e == 1
+}
+
+// TestOneLeasePerClaim checks that a claimed batch shares one lease, which
+// lives while any of its attempts is unfinished and goes with the last.
+func TestOneLeasePerClaim(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		for range 3 {
+			enqueue(t, s, "q", "echo", 3)
+		}
+		cs, err := s.b.Claim(s.ctx, "q", 3, time.Minute)
+		if err != nil || len(cs) != 3 {
+			t.Fatalf("Claim(3) = %d, %v; want 3", len(cs), err)
+		}
+		tok := cs[0].Token
+		if cs[1].Token != tok || cs[2].Token != tok {
+			t.Fatalf("tokens of one claim: %q %q %q, want one", tok, cs[1].Token, cs[2].Token)
+		}
+		if n, set := leaseCount(t, s, "q", tok); n != 1 || !set {
+			t.Fatalf("after Claim: %d leases, set exists %v; want 1 lease with its set", n, set)
+		}
+		if st := stats(t, s, "q"); st.Leased != 3 {
+			t.Fatalf("Stats().Leased after Claim = %d, want 3", st.Leased)
+		}
+		res, err := s.b.FinishBatch(s.ctx, []broker.Finish{
+			{Claimed: &cs[0], Outcome: broker.Succeeded, Result: []byte("1")},
+			{Claimed: &cs[1], Outcome: broker.Retry, Error: "again", RetryIn: time.Hour},
+		})
+		if err != nil || res[0] != nil || res[1] != nil {
+			t.Fatalf("FinishBatch of 2 = %v, %v; want both applied", res, err)
+		}
+		if st := stats(t, s, "q"); st.Leased != 1 || st.Scheduled != 1 {
+			t.Fatalf("Stats after 2 of 3 finished = %+v, want 1 leased and 1 scheduled", st)
+		}
+		leases := []broker.Lease{{ID: cs[2].ID, Token: tok}, {ID: cs[0].ID, Token: tok}}
+		held, err := s.b.Renew(s.ctx, "q", time.Minute, leases)
+		if err != nil || len(held) != 2 || !held[0] || !held[1] {
+			t.Fatalf("Renew while one attempt runs = %v, %v; want [true true]", held, err)
+		}
+		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &cs[2], Outcome: broker.Failed, Error: "no"}); err != nil {
+			t.Fatalf("Finish of the last: %v", err)
+		}
+		if n, set := leaseCount(t, s, "q", tok); n != 0 || set {
+			t.Fatalf("after the last Finish: %d leases, set exists %v; want none", n, set)
+		}
+		held, err = s.b.Renew(s.ctx, "q", time.Minute, leases[:1])
+		if err != nil || held[0] {
+			t.Fatalf("Renew of a finished lease = %v, %v; want [false]", held, err)
+		}
+		// The lease is gone, but a resent outcome is still recognised.
+		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &cs[2], Outcome: broker.Failed, Error: "no"}); err != nil {
+			t.Errorf("resent Finish after the lease was dropped = %v, want nil", err)
+		}
+		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &cs[0], Outcome: broker.Failed, Error: "no"}); !errors.Is(err, broker.ErrLeaseLost) {
+			t.Errorf("second outcome after the lease was dropped = %v, want ErrLeaseLost", err)
+		}
+	})
+}
+
+// TestFinishBatchAcrossLeases records attempts of two claims in one call,
+// interleaved, with a stale attempt among them.
+func TestFinishBatchAcrossLeases(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		for range 4 {
+			enqueue(t, s, "q", "echo", 0)
+		}
+		a, err := s.b.Claim(s.ctx, "q", 2, time.Minute)
+		if err != nil || len(a) != 2 {
+			t.Fatalf("first Claim = %d, %v", len(a), err)
+		}
+		b, err := s.b.Claim(s.ctx, "q", 2, time.Minute)
+		if err != nil || len(b) != 2 || b[0].Token == a[0].Token {
+			t.Fatalf("second Claim = %d, %v; want 2 under a second lease", len(b), err)
+		}
+		stale := b[1]
+		stale.Token = a[0].Token // held by the other lease, not this attempt's
+		ok := func(c *broker.Claimed) broker.Finish {
+			return broker.Finish{Claimed: c, Outcome: broker.Succeeded, Result: []byte(`"` + c.ID.String() + `"`)}
+		}
+		res, err := s.b.FinishBatch(s.ctx, []broker.Finish{ok(&b[0]), ok(&a[0]), ok(&stale), ok(&b[1]), ok(&a[1])})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []error{nil, nil, broker.ErrLeaseLost, nil, nil}
+		for i := range want {
+			if !errors.Is(res[i], want[i]) || (want[i] == nil) != (res[i] == nil) {
+				t.Errorf("FinishBatch result %d = %v, want %v", i, res[i], want[i])
+			}
+		}
+		for _, c := range append(a, b...) {
+			if got := hget(t, s, c.ID, broker.FieldResult); got != `"`+c.ID.String()+`"` {
+				t.Errorf("result of %s = %s, want its own", c.ID, got)
+			}
+		}
+		for _, tok := range []string{a[0].Token, b[0].Token} {
+			if n, set := leaseCount(t, s, "q", tok); n != 0 || set {
+				t.Errorf("lease %s after all finished: %d leases, set %v; want none", tok, n, set)
+			}
+		}
+	})
+}
