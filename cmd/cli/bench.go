@@ -17,13 +17,15 @@ import (
 const benchUsage = `Usage: %s bench [flags]
 
 Measures runq on the Redis given (or an embedded one, whose figures are not
-representative): enqueue throughput (1 and 16 producers), drain throughput
-(concurrency 10/50/100, no-op and storing a result), latency at fixed rates,
-Redis round trips, commands and CPU per task, process CPU per task, Redis
-memory per queued task, and what --waiters long polls parked at once cost
-the API server (memory, goroutines, Redis connections) and how fast they
-wake (its HTTP clients run in a child process of this executable). Keys live
-under a private prefix and are deleted.
+representative): enqueue throughput (1 and 16 producers, and batches of
+1,000), drain throughput (concurrency 10/50/100, no-op and storing a
+result), latency at fixed rates, Redis round trips, commands and CPU per
+task, process CPU per task, Redis memory per queued task, and what
+--waiters long polls parked at once cost the API server (memory,
+goroutines, Redis connections) and how fast they wake (its HTTP clients run
+in a child process of this executable). "life" rows add an enqueue row to
+the drain at concurrency 50 storing a result: a task's whole cost. Keys
+live under a private prefix and are deleted.
 
 Flags:
 `

@@ -85,6 +85,7 @@ type Row struct {
 	TargetRate    int         `json:"target_rate,omitempty"`
 	StoresResults bool        `json:"stores_result,omitempty"`
 	Waiters       *WaiterCost `json:"waiters,omitempty"`
+	Life          bool        `json:"life,omitempty"` // sums of an enqueue row and a drain row
 }
 
 // runner holds one run's shared state.
@@ -126,7 +127,42 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return r.report, fmt.Errorf("bench %s: %w", g.name, err)
 		}
 	}
+	r.addLives()
 	return r.report, nil
+}
+
+// lifeDrain is the drain row that whole-life rows add to an enqueue row.
+const lifeDrain = "drain, stores result, conc 50"
+
+// addLives adds, when their parts were measured, one row per way of
+// submitting with a task's whole life in Redis: its enqueue row plus the
+// drain at concurrency 50 storing a result. Costs per task are sums; a
+// life has no throughput of its own.
+func (r *runner) addLives() {
+	rows := make(map[string]Row, len(r.report.Rows))
+	for _, row := range r.report.Rows {
+		rows[row.Scenario] = row
+	}
+	drain, ok := rows[lifeDrain]
+	if !ok {
+		return
+	}
+	for _, enq := range []string{"enqueue, 16 producer(s)", fmt.Sprintf("enqueue, batches of %d", tasks.MaxBatch)} {
+		e, ok := rows[enq]
+		if !ok {
+			continue
+		}
+		r.add(Row{
+			Scenario:      "life: " + strings.TrimPrefix(enq, "enqueue, ") + " + drain c50",
+			Tasks:         drain.Tasks,
+			RoundTrips:    e.RoundTrips + drain.RoundTrips,
+			Commands:      e.Commands + drain.Commands,
+			RedisCPUus:    e.RedisCPUus + drain.RedisCPUus,
+			WorkerCPUus:   e.WorkerCPUus + drain.WorkerCPUus,
+			StoresResults: true,
+			Life:          true,
+		})
+	}
 }
 
 func (c Config) wants(group string) bool {
@@ -235,7 +271,7 @@ func (rep *Report) Table() string {
 	return b.String()
 }
 
-const header = "scenario                         tasks  tasks/s    p50ms  p95ms  p99ms  maxms  rtt/task cmds/task redis-us/task cpu-us/task bytes/task"
+const header = "scenario                             tasks  tasks/s    p50ms  p95ms  p99ms  maxms  rtt/task cmds/task redis-us/task cpu-us/task bytes/task"
 
 func formatRow(r Row) string {
 	opt := func(v float64, format string) string {
@@ -244,8 +280,8 @@ func formatRow(r Row) string {
 		}
 		return fmt.Sprintf(format, v)
 	}
-	line := fmt.Sprintf("%-30s %7d %8.0f %7s %6s %6s %6s %9.3f %9s %13s %11.1f %10s",
-		r.Scenario, r.Tasks, r.TasksPerSec, opt(r.P50ms, "%.2f"), opt(r.P95ms, "%.2f"), opt(r.P99ms, "%.2f"),
+	line := fmt.Sprintf("%-34s %7d %8s %7s %6s %6s %6s %9.3f %9s %13s %11.1f %10s",
+		r.Scenario, r.Tasks, opt(r.TasksPerSec, "%.0f"), opt(r.P50ms, "%.2f"), opt(r.P95ms, "%.2f"), opt(r.P99ms, "%.2f"),
 		opt(r.MaxMs, "%.2f"), r.RoundTrips, opt(r.Commands, "%.2f"), opt(r.RedisCPUus, "%.1f"), r.WorkerCPUus,
 		opt(r.BytesPerTask, "%.0f"))
 	if r.Waiters != nil {

@@ -26,22 +26,33 @@ func TestRunSmallBench(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Run: %v", err)
 			}
-			want := []string{"enqueue, 1 producer(s)", "enqueue, 16 producer(s)", "drain, no-op, conc 10", "drain, no-op, conc 50",
-				"drain, no-op, conc 100", "drain, stores result, conc 10", "drain, stores result, conc 50",
-				"drain, stores result, conc 100", "latency at 200/s, conc 50", "memory, queued tasks", "waiters, 50 long polls"}
+			want := []string{"enqueue, 1 producer(s)", "enqueue, 16 producer(s)", "enqueue, batches of 1000",
+				"drain, no-op, conc 10", "drain, no-op, conc 50", "drain, no-op, conc 100", "drain, stores result, conc 10",
+				"drain, stores result, conc 50", "drain, stores result, conc 100", "latency at 200/s, conc 50",
+				"memory, queued tasks", "waiters, 50 long polls",
+				"life: 16 producer(s) + drain c50", "life: batches of 1000 + drain c50"}
 			if len(rep.Rows) != len(want) {
 				t.Fatalf("%d rows, want %d: %+v", len(rep.Rows), len(want), rep.Rows)
 			}
 			for i, row := range rep.Rows {
-				if row.Scenario != want[i] || row.TasksPerSec <= 0 || row.RoundTrips <= 0 {
-					t.Errorf("row %d = %+v, want %q with positive throughput and round trips", i, row, want[i])
+				if row.Scenario != want[i] || (row.TasksPerSec <= 0) != row.Life || row.RoundTrips <= 0 {
+					t.Errorf("row %d = %+v, want %q with positive round trips, and throughput unless a life", i, row, want[i])
 				}
 			}
-			if lat := rep.Rows[8]; lat.P50ms <= 0 || lat.P99ms < lat.P50ms || lat.MaxMs < lat.P99ms {
+			if lat := rep.Rows[9]; lat.P50ms <= 0 || lat.P99ms < lat.P50ms || lat.MaxMs < lat.P99ms {
 				t.Errorf("latency row %+v: percentiles out of order", lat)
 			}
-			if be.Mini == nil && (rep.Rows[2].Commands <= 0 || rep.Rows[9].BytesPerTask <= 0) {
+			if be.Mini == nil && (rep.Rows[3].Commands <= 0 || rep.Rows[10].BytesPerTask <= 0) {
 				t.Errorf("on a real Redis the rows must carry commands and memory: %+v", rep.Rows)
+			}
+			for _, life := range rep.Rows[12:] {
+				enq, drain := rep.Rows[1], rep.Rows[7]
+				if life.Scenario == want[13] {
+					enq = rep.Rows[2]
+				}
+				if life.RoundTrips != enq.RoundTrips+drain.RoundTrips || life.RedisCPUus != enq.RedisCPUus+drain.RedisCPUus {
+					t.Errorf("%s = %+v, want the sums of %+v and %+v", life.Scenario, life, enq, drain)
+				}
 			}
 			if be.Mini != nil && !strings.Contains(rep.Note, "not representative") {
 				t.Errorf("embedded run note = %q, want it labelled not representative", rep.Note)

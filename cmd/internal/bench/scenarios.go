@@ -52,23 +52,46 @@ func submitAll(ctx context.Context, c *tasks.Client, name string, n, producers i
 }
 
 func (r *runner) enqueue(ctx context.Context) error {
-	for _, producers := range []int{1, 16} {
+	for _, producers := range []int{1, 16, 0} {
 		s, err := r.newScope(ctx, noopRegistry())
 		if err != nil {
 			return err
 		}
+		scenario := fmt.Sprintf("enqueue, %d producer(s)", producers)
 		c := startCost(ctx, r.rdb, r.rtt)
-		err = submitAll(ctx, s.client, "bench.noop", r.cfg.Tasks, producers)
+		if producers == 0 {
+			scenario = fmt.Sprintf("enqueue, batches of %d", tasks.MaxBatch)
+			err = submitBatches(ctx, s.client, "bench.noop", r.cfg.Tasks)
+		} else {
+			err = submitAll(ctx, s.client, "bench.noop", r.cfg.Tasks, producers)
+		}
 		c.stop(ctx)
 		if err != nil {
 			return err
 		}
-		row := Row{Scenario: fmt.Sprintf("enqueue, %d producer(s)", producers), Tasks: r.cfg.Tasks, PayloadBytes: len(benchPayload)}
+		row := Row{Scenario: scenario, Tasks: r.cfg.Tasks, PayloadBytes: len(benchPayload)}
 		fill(&row, c)
 		r.add(row)
 		if err := r.cleanup(ctx, s); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// submitBatches submits n tasks named name from one producer, in batches
+// of tasks.MaxBatch, as a service using POST /v1/tasks/batch would.
+func submitBatches(ctx context.Context, c *tasks.Client, name string, n int) error {
+	batch := make([]tasks.Request, 0, tasks.MaxBatch)
+	for n > 0 {
+		batch = batch[:0]
+		for range min(n, tasks.MaxBatch) {
+			batch = append(batch, tasks.Request{Name: name, Payload: benchPayload})
+		}
+		if _, err := c.SubmitBatch(ctx, batch); err != nil {
+			return err
+		}
+		n -= len(batch)
 	}
 	return nil
 }
