@@ -135,6 +135,15 @@ func reapUntil(t *testing.T, s bundle, queue string, maxCrashes int, want broker
 	}
 }
 
+// expiresWithResultTTL checks that the terminal task id (enqueued by
+// enqueue, with a result TTL of an hour) got its TTL from its options.
+func expiresWithResultTTL(t *testing.T, s bundle, id uuid.UUID) {
+	t.Helper()
+	if ttl := s.be.Client.PTTL(s.ctx, s.keys.Task(id)).Val(); ttl <= 59*time.Minute || ttl > time.Hour {
+		t.Errorf("PTTL of terminal task %s = %v, want about 1h, its result TTL", id, ttl)
+	}
+}
+
 func TestEnqueueClaimSucceed(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		ps := s.be.Client.Subscribe(s.ctx, s.keys.DoneChannel())
@@ -366,6 +375,7 @@ func TestCancel(t *testing.T) {
 		if st, err := s.b.Cancel(s.ctx, queued); err != nil || st != "canceled" {
 			t.Fatalf("Cancel again = %q, %v; want canceled (idempotent)", st, err)
 		}
+		expiresWithResultTTL(t, s, queued)
 		if got, err := s.b.Claim(s.ctx, "q", 10, time.Minute); err != nil || len(got) != 0 {
 			t.Fatalf("Claim after Cancel = %d tasks, %v; want the canceled task dropped", len(got), err)
 		}
@@ -394,6 +404,7 @@ func TestPoisonAfterMaxCrashes(t *testing.T) {
 		if got := hget(t, s, id, broker.FieldStatus); got != "failed" || !strings.Contains(hget(t, s, id, broker.FieldError), "poison") {
 			t.Errorf("after 2 crashes with max 1: status %q error %q, want failed with poison", got, hget(t, s, id, broker.FieldError))
 		}
+		expiresWithResultTTL(t, s, id)
 		if st := stats(t, s, "q"); st != (broker.QueueStats{}) {
 			t.Errorf("Stats = %+v, want empty", st)
 		}

@@ -75,10 +75,12 @@ func (b *Broker) start(ctx context.Context, queue, token string, ids []string) (
 	out := make([]Claimed, 0, len(rows))
 	for i, row := range rows {
 		f, ok := row.([]any)
-		if !ok || len(f) != 8 {
+		if !ok || len(f) != 6 {
 			continue // dropped: canceled, finished or gone
 		}
-		timeoutMs := toInt(f[4])
+		// Malformed options (written by hand, not by enqueue.lua) read as
+		// zeros, as a malformed number does: the pool's defaults apply.
+		opts, _ := ParseOptions(toString(f[3]))
 		out = append(out, Claimed{
 			ID:         parsed[i],
 			Queue:      queue,
@@ -86,11 +88,11 @@ func (b *Broker) start(ctx context.Context, queue, token string, ids []string) (
 			Name:       toString(f[0]),
 			Payload:    []byte(toString(f[1])),
 			Attempts:   int(toInt(f[2])),
-			MaxRetries: int(toInt(f[3])),
-			Timeout:    time.Duration(timeoutMs) * time.Millisecond,
-			Failures:   int(toInt(f[5])),
-			Crashes:    int(toInt(f[6])),
-			ResultTTL:  time.Duration(toInt(f[7])) * time.Millisecond,
+			MaxRetries: opts.MaxRetries,
+			Timeout:    opts.Timeout,
+			Failures:   int(toInt(f[4])),
+			Crashes:    int(toInt(f[5])),
+			ResultTTL:  opts.ResultTTL,
 		})
 	}
 	return out, nil

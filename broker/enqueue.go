@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -59,12 +58,12 @@ func (b *Broker) enqueueBatch(ctx context.Context, tasks []NewTask) ([]time.Time
 		for g, idx := range groups {
 			keys := make([]string, 0, 1+len(idx))
 			keys = append(keys, b.keys.Pending(tasks[idx[0]].Queue))
-			args := make([]any, 0, 7*len(idx))
+			args := make([]any, 0, 5*len(idx))
 			for _, i := range idx {
 				t := tasks[i]
 				keys = append(keys, b.keys.Task(t.ID))
-				args = append(args, IDText(t.ID), t.Name, t.Queue, t.Payload,
-					strconv.Itoa(t.MaxRetries), ms(t.Timeout), ms(t.ResultTTL))
+				opts := Options{MaxRetries: t.MaxRetries, Timeout: t.Timeout, ResultTTL: t.ResultTTL}
+				args = append(args, IDText(t.ID), t.Name, t.Queue, t.Payload, opts.String())
 			}
 			cmds[g] = enqueueScript.EvalSha(ctx, pipe, keys, args...)
 		}

@@ -16,22 +16,20 @@ const DefaultPrefix = "runq"
 // the words (MEMORY USAGE of a queued task's hash: 264 bytes with words, 216
 // with these). The Lua scripts spell the same letters.
 const (
-	FieldName       = "n"  // task name
-	FieldQueue      = "q"  // queue name
-	FieldStatus     = "s"  // a results.Status
-	FieldPayload    = "p"  // JSON
-	FieldResult     = "r"  // JSON, once succeeded
-	FieldError      = "e"  // the last attempt's error
-	FieldAttempts   = "a"  // attempts started
-	FieldFailures   = "f"  // attempts that returned an error
-	FieldCrashes    = "c"  // attempts whose worker was lost
-	FieldMaxRetries = "mr" // retries allowed after failures
-	FieldTimeout    = "to" // per-attempt limit, ms
-	FieldTTL        = "tl" // how long the hash lives once terminal, ms
-	FieldCreated    = "ct" // ms, Redis clock
-	FieldStarted    = "st" // ms, start of the last attempt
-	FieldFinished   = "ft" // ms, when it became terminal
-	FieldToken      = "tk" // lease token of the last attempt started
+	FieldName     = "n"  // task name
+	FieldQueue    = "q"  // queue name
+	FieldStatus   = "s"  // a results.Status
+	FieldPayload  = "p"  // JSON
+	FieldResult   = "r"  // JSON, once succeeded
+	FieldError    = "e"  // the last attempt's error
+	FieldAttempts = "a"  // attempts started
+	FieldFailures = "f"  // attempts that returned an error
+	FieldCrashes  = "c"  // attempts whose worker was lost
+	FieldOptions  = "o"  // Options: "max_retries,timeout_ms,ttl_ms"
+	FieldCreated  = "ct" // ms, Redis clock
+	FieldStarted  = "st" // ms, start of the last attempt
+	FieldFinished = "ft" // ms, when it became terminal
+	FieldToken    = "tk" // lease token of the last attempt started
 )
 
 // Keys names every Redis key and channel runq uses. Nothing else in runq

@@ -112,3 +112,20 @@ func TestReapLeaseOfStartedAndUnstarted(t *testing.T) {
 		}
 	}
 }
+
+// TestOptionsRoundTrip checks that FieldOptions reads back what it was
+// written from, and refuses what enqueue.lua never writes.
+func TestOptionsRoundTrip(t *testing.T) {
+	t.Parallel()
+	for _, o := range []Options{{}, {MaxRetries: 3, Timeout: 30 * time.Minute, ResultTTL: 24 * time.Hour}, {MaxRetries: 1 << 30, Timeout: time.Millisecond}} {
+		got, err := ParseOptions(o.String())
+		if err != nil || got != o {
+			t.Errorf("ParseOptions(%q) = %+v, %v; want %+v", o.String(), got, err, o)
+		}
+	}
+	for _, bad := range []string{"", "1,2", "1,2,3,4", "a,2,3", "1,,3", "1,2,3 ", "99999999999,1,1"} {
+		if _, err := ParseOptions(bad); err == nil {
+			t.Errorf("ParseOptions(%q) = nil error, want one", bad)
+		}
+	}
+}

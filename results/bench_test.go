@@ -13,8 +13,8 @@ import (
 func BenchmarkDecodeEncode(b *testing.B) {
 	h := map[string]string{
 		broker.FieldName: "echo", broker.FieldQueue: "default", broker.FieldStatus: "succeeded", broker.FieldPayload: `{"user":12345,"op":"x"}`,
-		broker.FieldResult: `{"user":12345,"op":"x"}`, broker.FieldAttempts: "1", broker.FieldMaxRetries: "3", broker.FieldTimeout: "1800000",
-		broker.FieldTTL: "86400000", broker.FieldCreated: "1700000000000", broker.FieldStarted: "1700000000100", broker.FieldFinished: "1700000000200",
+		broker.FieldResult: `{"user":12345,"op":"x"}`, broker.FieldAttempts: "1", broker.FieldOptions: "3,1800000,86400000",
+		broker.FieldCreated: "1700000000000", broker.FieldStarted: "1700000000100", broker.FieldFinished: "1700000000200",
 		broker.FieldToken: "50f8de0e0f4d3037b1605597",
 	}
 	b.ReportAllocs()

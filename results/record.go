@@ -64,15 +64,19 @@ func Decode(id uuid.UUID, h map[string]string) (Record, error) {
 		Status:     Status(h[broker.FieldStatus]),
 		Error:      h[broker.FieldError],
 		Attempts:   d.int(broker.FieldAttempts),
-		MaxRetries: d.int(broker.FieldMaxRetries),
-		Timeout:    Duration(time.Duration(d.int64(broker.FieldTimeout)) * time.Millisecond),
-		ResultTTL:  Duration(time.Duration(d.int64(broker.FieldTTL)) * time.Millisecond),
 		Crashes:    d.int(broker.FieldCrashes),
 		CreatedAt:  d.time(broker.FieldCreated),
 		StartedAt:  d.optTime(broker.FieldStarted),
 		FinishedAt: d.optTime(broker.FieldFinished),
 		Payload:    d.json(broker.FieldPayload),
 		Result:     d.json(broker.FieldResult),
+	}
+	if v, ok := h[broker.FieldOptions]; ok && d.err == nil {
+		opts, err := broker.ParseOptions(v)
+		if err != nil {
+			d.err = fmt.Errorf("field %s: %w", broker.FieldOptions, err)
+		}
+		r.MaxRetries, r.Timeout, r.ResultTTL = opts.MaxRetries, Duration(opts.Timeout), Duration(opts.ResultTTL)
 	}
 	if d.err == nil && !r.Status.Valid() {
 		d.err = fmt.Errorf("status %q", h[broker.FieldStatus])

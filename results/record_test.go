@@ -19,8 +19,8 @@ func TestDecode(t *testing.T) {
 	t.Parallel()
 	full := map[string]string{
 		broker.FieldName: "echo", broker.FieldQueue: "default", broker.FieldStatus: "succeeded", broker.FieldPayload: `{"a":1}`,
-		broker.FieldResult: `[1,2]`, broker.FieldAttempts: "2", broker.FieldMaxRetries: "3", broker.FieldTimeout: "30000",
-		broker.FieldTTL: "3600000", broker.FieldCreated: "1700000000000", broker.FieldStarted: "1700000000100",
+		broker.FieldResult: `[1,2]`, broker.FieldAttempts: "2", broker.FieldOptions: "3,30000,3600000",
+		broker.FieldCreated: "1700000000000", broker.FieldStarted: "1700000000100",
 		broker.FieldFinished: "1700000000200", broker.FieldCrashes: "1", broker.FieldToken: "abc", broker.FieldFailures: "1",
 	}
 	rec, err := results.Decode(testID, full)
@@ -75,6 +75,9 @@ func TestDecodeErrors(t *testing.T) {
 		{"bad time", map[string]string{broker.FieldStatus: "queued", broker.FieldCreated: "yesterday"}, results.ErrCorrupt},
 		{"bad payload", map[string]string{broker.FieldStatus: "queued", broker.FieldPayload: "{"}, results.ErrCorrupt},
 		{"bad result", map[string]string{broker.FieldStatus: "succeeded", broker.FieldResult: "nope"}, results.ErrCorrupt},
+		{"two options", map[string]string{broker.FieldStatus: "queued", broker.FieldOptions: "3,30000"}, results.ErrCorrupt},
+		{"bad options", map[string]string{broker.FieldStatus: "queued", broker.FieldOptions: "3,soon,1"}, results.ErrCorrupt},
+		{"huge retries", map[string]string{broker.FieldStatus: "queued", broker.FieldOptions: "99999999999,1,1"}, results.ErrCorrupt},
 	}
 	for _, tt := range tests {
 		if _, err := results.Decode(testID, tt.h); !errors.Is(err, tt.want) {
@@ -90,9 +93,10 @@ func FuzzDecode(f *testing.F) {
 	f.Add("succeeded", `null`, `"ok"`, "3", "0", "5")
 	f.Add("failed", `[`, `x`, "-1", "-99", "abc")
 	f.Add("running", "\xff", "\x00", "9223372036854775807", "9223372036854775807", "1e3")
-	f.Fuzz(func(t *testing.T, status, payload, result, attempts, created, timeout string) {
+	f.Add("queued", `1`, "", "1", "1700000000000", "3,30000,3600000")
+	f.Fuzz(func(t *testing.T, status, payload, result, attempts, created, options string) {
 		h := map[string]string{broker.FieldStatus: status, broker.FieldPayload: payload, broker.FieldResult: result,
-			broker.FieldAttempts: attempts, broker.FieldCreated: created, broker.FieldTimeout: timeout}
+			broker.FieldAttempts: attempts, broker.FieldCreated: created, broker.FieldOptions: options}
 		rec, err := results.Decode(testID, h)
 		if err != nil {
 			if !errors.Is(err, results.ErrCorrupt) {

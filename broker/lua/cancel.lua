@@ -16,7 +16,8 @@ end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('HSET', KEYS[1], 's', 'canceled', 'ft', now)
-local ttl = tonumber(redis.call('HGET', KEYS[1], 'tl'))
+local opts = redis.call('HGET', KEYS[1], 'o')
+local ttl = opts and tonumber(string.match(opts, '(%d+)$')) -- options: "max_retries,timeout_ms,ttl_ms"
 if ttl and ttl > 0 then
   redis.call('PEXPIRE', KEYS[1], ttl)
 end

@@ -1,7 +1,7 @@
 -- enqueue: create tasks' hashes and append their IDs to one queue, once.
 -- KEYS[1] pending list, KEYS[2..n] task hashes
--- ARGV: 7 per task, in the order of KEYS[2..n]: id, name, queue, payload
--- (JSON), max_retries, timeout_ms, ttl_ms (result TTL)
+-- ARGV: 5 per task, in the order of KEYS[2..n]: id, name, queue, payload
+-- (JSON), options ("max_retries,timeout_ms,ttl_ms")
 -- returns created_ms (Redis clock) per task. Idempotent by ID: a task whose
 -- hash exists (a resent call) keeps its created_ms and is not queued twice.
 -- Cost: one command per task (HSET) plus three per call; one EXISTS over
@@ -12,15 +12,14 @@ local nows = tostring(now)
 local some = redis.call('EXISTS', unpack(KEYS, 2)) > 0
 local out, fresh = {}, {}
 for i = 2, #KEYS do
-  local a = (i - 2) * 7
+  local a = (i - 2) * 5
   local created = some and redis.call('HGET', KEYS[i], 'ct')
   if created then
     out[i - 1] = tonumber(created)
   else
     redis.call('HSET', KEYS[i],
       'n', ARGV[a + 2], 'q', ARGV[a + 3], 's', 'queued', 'p', ARGV[a + 4],
-      'mr', ARGV[a + 5], 'to', ARGV[a + 6], 'tl', ARGV[a + 7],
-      'ct', nows)
+      'o', ARGV[a + 5], 'ct', nows)
     fresh[#fresh + 1] = ARGV[a + 1]
     out[i - 1] = now
   end

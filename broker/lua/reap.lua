@@ -37,7 +37,8 @@ for i = 4, #ARGV do
         redis.call('HSET', key, 's', 'failed', 'ft', now, 'e',
           'poison: the worker running this task was lost ' .. crashes ..
           ' times (lease expired); not retried')
-        local ttl = tonumber(redis.call('HGET', key, 'tl'))
+        local opts = redis.call('HGET', key, 'o') -- "max_retries,timeout_ms,ttl_ms"
+        local ttl = opts and tonumber(string.match(opts, '(%d+)$'))
         if ttl and ttl > 0 then
           redis.call('PEXPIRE', key, ttl)
         end

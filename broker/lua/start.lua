@@ -4,8 +4,8 @@
 -- ARGV[1] lease token, ARGV[2..n] task IDs, in the order of KEYS[3..n]
 -- returns one entry per ID: false when the lease is not held, or when the
 -- task is gone, canceled or finished (it then leaves the lease, and a lease
--- left empty is dropped); else {name, payload, attempts, retries,
--- timeout (ms), failures, crashes, ttl (ms)}.
+-- left empty is dropped); else {name, payload, attempts, options,
+-- failures, crashes}.
 -- Idempotent: a task already started under this token is returned unchanged.
 -- Cost: two commands per task (HMGET, HSET) plus two per call (ZSCORE,
 -- TIME), and two or three more when some are dropped.
@@ -22,7 +22,7 @@ local now = tostring(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
 local dropped = {}
 for i = 2, #ARGV do
   local key = KEYS[i + 1]
-  local f = redis.call('HMGET', key, 's', 'tk', 'n', 'p', 'a', 'mr', 'to', 'f', 'c', 'tl')
+  local f = redis.call('HMGET', key, 's', 'tk', 'n', 'p', 'a', 'o', 'f', 'c')
   local status = f[1]
   if f[2] ~= token and (status == 'queued' or status == 'retrying') then
     f[5] = tostring((tonumber(f[5]) or 0) + 1)
@@ -30,7 +30,7 @@ for i = 2, #ARGV do
     f[2], status = token, 'running'
   end
   if status == 'running' and f[2] == token then
-    out[i - 1] = {f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10]}
+    out[i - 1] = {f[3], f[4], f[5], f[6], f[7], f[8]}
   else
     out[i - 1] = false
     dropped[#dropped + 1] = ARGV[i]
