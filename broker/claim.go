@@ -34,6 +34,9 @@ type Claimed struct {
 // vanished tasks are dropped on the way. Both scripts are idempotent by the
 // token, so a resent call does no harm.
 func (b *Broker) Claim(ctx context.Context, queue string, n int, lease time.Duration) ([]Claimed, error) {
+	if n <= 0 {
+		return nil, nil
+	}
 	token := newToken()
 	ids, err := takeScript.Run(ctx, b.rdb,
 		[]string{b.keys.Pending(queue), b.keys.Leases(queue), b.keys.LeaseTasks(queue, token)},
@@ -46,6 +49,9 @@ func (b *Broker) Claim(ctx context.Context, queue string, n int, lease time.Dura
 	}
 	// start.lua is idempotent by token: a transient failure is retried
 	// rather than leaving the taken tasks leased until their lease expires.
+	// If every try fails, the tasks wait for reaping: those never started
+	// go back as they were, but those whose start was applied with its
+	// reply lost count a crash without having run.
 	var claimed []Claimed
 	for try := 0; try < 3; try++ {
 		if claimed, err = b.start(ctx, queue, token, ids); err == nil || ctx.Err() != nil {
@@ -122,7 +128,10 @@ func (b *Broker) Renew(ctx context.Context, queue string, lease time.Duration, l
 		}
 	}
 	res, err := renewScript.Run(ctx, b.rdb, []string{b.keys.Leases(queue)}, args...).Int64Slice()
-	if err != nil || len(res) != len(index) {
+	if err == nil && len(res) != len(index) {
+		err = fmt.Errorf("renew.lua replied %d answers for %d leases", len(res), len(index))
+	}
+	if err != nil {
 		return nil, fmt.Errorf("broker: renew %d leases of %s: %w", len(index), queue, err)
 	}
 	held = make([]bool, len(leases))

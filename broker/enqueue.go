@@ -78,8 +78,11 @@ func (b *Broker) enqueueBatch(ctx context.Context, tasks []NewTask) ([]time.Time
 	out := make([]time.Time, len(tasks))
 	for g, idx := range groups {
 		vals, err := cmds[g].Int64Slice()
-		if err != nil || len(vals) != len(idx) {
-			return nil, fmt.Errorf("enqueue.lua replied %v: %w", vals, err)
+		if err == nil && len(vals) != len(idx) {
+			err = fmt.Errorf("enqueue.lua replied %d times for %d tasks", len(vals), len(idx))
+		}
+		if err != nil {
+			return nil, err
 		}
 		for j, i := range idx {
 			out[i] = time.UnixMilli(vals[j]).UTC()

@@ -86,8 +86,11 @@ func (b *Broker) finishBatch(ctx context.Context, fs []Finish) ([]error, error) 
 	out := make([]error, len(fs))
 	for g, idx := range groups {
 		codes, err := cmds[g].Int64Slice()
-		if err != nil || len(codes) != len(idx) {
-			return nil, fmt.Errorf("finish.lua replied %v: %w", codes, err)
+		if err == nil && len(codes) != len(idx) {
+			err = fmt.Errorf("finish.lua replied %d codes for %d attempts", len(codes), len(idx))
+		}
+		if err != nil {
+			return nil, err
 		}
 		for j, i := range idx {
 			if codes[j] == 0 {

@@ -105,6 +105,11 @@ const idTextLen = 32
 // idOfKey returns the IDText at the end of a key from Task, without copying.
 func idOfKey(key string) string { return key[len(key)-idTextLen:] }
 
+// oldOwners names the hash from leased ID to lease token of builds that
+// leased each task on its own; only reap_task.lua reads it, to hand back
+// what their dead workers left.
+func (k Keys) oldOwners(queue string) string { return k.q(queue) + "owners" }
+
 // Handlers names the hash of registered task names and their defaults.
 func (k Keys) Handlers() string { return k.prefix() + ":handlers" }
 

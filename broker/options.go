@@ -31,6 +31,34 @@ func (o Options) String() string {
 	return string(b)
 }
 
+// OptionsOf reads the options of a task from the fields of its hash. A
+// hash written by a build that kept them in three fields ("mr", "to", "tl")
+// is read from those. Missing options read as zeros.
+func OptionsOf(h map[string]string) (Options, error) {
+	if v, ok := h[FieldOptions]; ok {
+		return ParseOptions(v)
+	}
+	mr, to, tl := h[oldFieldMaxRetries], h[oldFieldTimeout], h[oldFieldTTL]
+	if mr == "" && to == "" && tl == "" {
+		return Options{}, nil
+	}
+	return ParseOptions(orZero(mr) + "," + orZero(to) + "," + orZero(tl))
+}
+
+// Fields of the options in hashes written before FieldOptions.
+const (
+	oldFieldMaxRetries = "mr"
+	oldFieldTimeout    = "to"
+	oldFieldTTL        = "tl"
+)
+
+func orZero(s string) string {
+	if s == "" {
+		return "0"
+	}
+	return s
+}
+
 // errOptions reports a FieldOptions value that does not parse.
 var errOptions = errors.New("want max_retries,timeout_ms,ttl_ms")
 

@@ -39,6 +39,10 @@ var (
 	reapSrc    string
 	reapScript = redis.NewScript(reapSrc)
 
+	//go:embed lua/reap_task.lua
+	reapTaskSrc    string
+	reapTaskScript = redis.NewScript(reapTaskSrc)
+
 	//go:embed lua/promote.lua
 	promoteSrc    string
 	promoteScript = redis.NewScript(promoteSrc)

@@ -129,3 +129,29 @@ func TestOptionsRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestTakeOfNoneLeasesNothing asks take.lua for 0 tasks, which the pool
+// never does: no lease may be written without its set.
+func TestTakeOfNoneLeasesNothing(t *testing.T) {
+	t.Parallel()
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	defer rdb.Close()
+	ctx := context.Background()
+	b := New(rdb, Keys{Prefix: "t"})
+	id, _ := NewID("q")
+	if _, err := b.Enqueue(ctx, NewTask{ID: id, Name: "n", Queue: "q", Payload: []byte("1")}); err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{b.keys.Pending("q"), b.keys.Leases("q"), b.keys.LeaseTasks("q", "tok")}
+	ids, err := takeScript.Run(ctx, rdb, keys, 0, ms(time.Minute), "tok").StringSlice()
+	if err != nil || len(ids) != 0 {
+		t.Fatalf("take of 0 = %v, %v; want nothing", ids, err)
+	}
+	if n := rdb.ZCard(ctx, keys[1]).Val(); n != 0 {
+		t.Errorf("take of 0 left %d leases", n)
+	}
+	if got, err := b.Claim(ctx, "q", 0, time.Minute); err != nil || len(got) != 0 {
+		t.Errorf("Claim(0) = %v, %v; want nothing", got, err)
+	}
+}

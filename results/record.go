@@ -71,11 +71,11 @@ func Decode(id uuid.UUID, h map[string]string) (Record, error) {
 		Payload:    d.json(broker.FieldPayload),
 		Result:     d.json(broker.FieldResult),
 	}
-	if v, ok := h[broker.FieldOptions]; ok && d.err == nil {
-		opts, err := broker.ParseOptions(v)
-		if err != nil {
-			d.err = fmt.Errorf("field %s: %w", broker.FieldOptions, err)
+	if opts, err := broker.OptionsOf(h); err != nil {
+		if d.err == nil {
+			d.err = err
 		}
+	} else {
 		r.MaxRetries, r.Timeout, r.ResultTTL = opts.MaxRetries, Duration(opts.Timeout), Duration(opts.ResultTTL)
 	}
 	if d.err == nil && !r.Status.Valid() {

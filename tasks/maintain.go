@@ -37,7 +37,7 @@ func (p *Pool) maintain(ctx context.Context) {
 			if err != nil {
 				p.log.Warn("reaping expired leases failed", "queue", q, "err", err)
 			}
-			if r.Leases == leaseLimit {
+			if err == nil && r.Leases == leaseLimit {
 				wait = 0 // more expired leases may wait: reap again at once
 			}
 			if r.Requeued > 0 || r.Poisoned > 0 {

@@ -48,8 +48,10 @@ func (r *recorder) add(f broker.Finish) {
 
 // run writes queued outcomes until ctx ends, then makes one last try at
 // what is left. Whatever is still queued after that could not be written
-// (Redis unreachable through the grace period): those tasks' leases expire
-// and they run again.
+// (Redis unreachable through the grace period): those tasks run again once
+// their lease expires. A lease covers a claimed batch, so while this
+// worker still renews it for other tasks of the batch, that is when the
+// last of them is done.
 func (r *recorder) run(ctx context.Context) {
 	delay := newRetryDelay(20*time.Millisecond, time.Second)
 	for {
@@ -93,7 +95,7 @@ func (r *recorder) take() []outcome {
 // flush writes batch and reports whether the write went through. On a
 // failed write it puts back, at the head of the queue, the outcomes that
 // may still be written before their leases could expire, and gives up the
-// others.
+// others: their tasks are redelivered when their lease ends (see run).
 func (r *recorder) flush(batch []outcome, retryIn time.Duration) bool {
 	p := r.p
 	fs := make([]broker.Finish, len(batch))

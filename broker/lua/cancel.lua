@@ -18,6 +18,9 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('HSET', KEYS[1], 's', 'canceled', 'ft', now)
 local opts = redis.call('HGET', KEYS[1], 'o')
 local ttl = opts and tonumber(string.match(opts, '(%d+)$')) -- options: "max_retries,timeout_ms,ttl_ms"
+if not opts then
+  ttl = tonumber(redis.call('HGET', KEYS[1], 'tl')) -- written by a build that kept it in its own field
+end
 if ttl and ttl > 0 then
   redis.call('PEXPIRE', KEYS[1], ttl)
 end

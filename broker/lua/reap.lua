@@ -39,6 +39,9 @@ for i = 4, #ARGV do
           ' times (lease expired); not retried')
         local opts = redis.call('HGET', key, 'o') -- "max_retries,timeout_ms,ttl_ms"
         local ttl = opts and tonumber(string.match(opts, '(%d+)$'))
+        if not opts then
+          ttl = tonumber(redis.call('HGET', key, 'tl')) -- written by a build that kept it in its own field
+        end
         if ttl and ttl > 0 then
           redis.call('PEXPIRE', key, ttl)
         end

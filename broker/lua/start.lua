@@ -24,6 +24,10 @@ for i = 2, #ARGV do
   local key = KEYS[i + 1]
   local f = redis.call('HMGET', key, 's', 'tk', 'n', 'p', 'a', 'o', 'f', 'c')
   local status = f[1]
+  if not f[6] and status then -- written by a build that kept the options in three fields
+    local old = redis.call('HMGET', key, 'mr', 'to', 'tl')
+    f[6] = (old[1] or '0') .. ',' .. (old[2] or '0') .. ',' .. (old[3] or '0')
+  end
   if f[2] ~= token and (status == 'queued' or status == 'retrying') then
     f[5] = tostring((tonumber(f[5]) or 0) + 1)
     redis.call('HSET', key, 's', 'running', 'st', now, 'tk', token, 'a', f[5])

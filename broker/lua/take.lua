@@ -13,7 +13,7 @@ if #prior > 0 then
   return prior
 end
 local ids = redis.call('LPOP', KEYS[1], ARGV[1])
-if not ids then
+if not ids or #ids == 0 then -- an empty queue, or a count of 0
   return {}
 end
 local t = redis.call('TIME')

@@ -1,0 +1,79 @@
+package broker_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/runq/runq/broker"
+)
+
+// TestReapsPerTaskLeasesOfOldBuilds writes what a worker of a build that
+// leased each task on its own leaves when it dies (the task ID in leases,
+// its token in an owners hash, the options in three fields) and checks
+// that Reap hands the task back and a claim runs it with its options.
+func TestReapsPerTaskLeasesOfOldBuilds(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		c := s.be.Client
+		id := enqueue(t, s, "q", "echo", 0)
+		key, idText := s.keys.Task(id), broker.IDText(id)
+		owners := s.keys.Prefix + ":{q}:owners" // the old layout's name
+		if err := c.LPop(s.ctx, s.keys.Pending("q")).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.HDel(s.ctx, key, broker.FieldOptions).Err(); err != nil {
+			t.Fatal(err)
+		}
+		c.HSet(s.ctx, key, "s", "running", "tk", "0123456789abcdef01234567", "a", 1, "mr", 2, "to", 45000, "tl", 7200000)
+		c.ZAdd(s.ctx, s.keys.Leases("q"), redis.Z{Score: 1, Member: idText})
+		c.HSet(s.ctx, owners, idText, "0123456789abcdef01234567")
+
+		r, err := s.b.Reap(s.ctx, "q", 10, 3)
+		if err != nil || r != (broker.Reaped{Leases: 1, Requeued: 1}) {
+			t.Fatalf("Reap of an old per-task lease = %+v, %v; want 1 lease, 1 task requeued", r, err)
+		}
+		if n := c.HLen(s.ctx, owners).Val(); n != 0 {
+			t.Errorf("owners hash keeps %d entries, want none", n)
+		}
+		got := claimOne(t, s, "q", time.Minute)
+		if got.ID != id || got.Crashes != 1 || got.Attempts != 2 || got.MaxRetries != 2 ||
+			got.Timeout != 45*time.Second || got.ResultTTL != 2*time.Hour {
+			t.Errorf("claim after reaping = %+v, want attempt 2 after 1 crash, with the old fields' options", got)
+		}
+		h := c.HGetAll(s.ctx, key).Val()
+		if o, err := broker.OptionsOf(h); err != nil || o != (broker.Options{MaxRetries: 2, Timeout: 45 * time.Second, ResultTTL: 2 * time.Hour}) {
+			t.Errorf("OptionsOf(old hash) = %+v, %v", o, err)
+		}
+		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &got, Outcome: broker.Succeeded, Result: []byte("1")}); err != nil {
+			t.Fatal(err)
+		}
+		if ttl := c.PTTL(s.ctx, key).Val(); ttl <= 119*time.Minute || ttl > 2*time.Hour {
+			t.Errorf("PTTL after success = %v, want the old field's 2h", ttl)
+		}
+	})
+}
+
+// TestReapGoesPastABadLease puts an ID that is not one into an expired
+// lease: Reap reports it and still hands back the tasks of a good lease.
+func TestReapGoesPastABadLease(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		c := s.be.Client
+		bad := "aaaaaaaaaaaaaaaaaaaaaaaa"
+		c.ZAdd(s.ctx, s.keys.Leases("q"), redis.Z{Score: 1, Member: bad})
+		c.SAdd(s.ctx, s.keys.LeaseTasks("q", bad), "not-an-id")
+		enqueue(t, s, "q", "echo", 0)
+		claimOne(t, s, "q", time.Millisecond)
+		var total broker.Reaped
+		var sawErr bool
+		for deadline := time.Now().Add(5 * time.Second); total.Requeued == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			r, err := s.b.Reap(s.ctx, "q", 10, 3)
+			sawErr = sawErr || err != nil
+			total.Requeued += r.Requeued
+			total.Leases += r.Leases
+		}
+		if !sawErr || total != (broker.Reaped{Leases: 1, Requeued: 1}) {
+			t.Errorf("Reap with a bad lease first: %+v, error seen %v; want the good lease reaped and the bad one reported", total, sawErr)
+		}
+	})
+}
