@@ -26,26 +26,13 @@ type Claimed struct {
 }
 
 // Claim leases up to n tasks from the head of queue for lease, marks them
-// running and returns them. One lease, named by a fresh token, covers the
-// whole batch. It makes two round trips: take.lua pops the IDs and leases
-// them in one atomic step, so no task is ever outside both the queue and a
-// lease; start.lua then marks each running under that lease (its keys must
-// be declared, so it cannot run before the IDs are known). Canceled and
-// vanished tasks are dropped on the way. Both scripts are idempotent by the
-// token, so a resent call does no harm.
+// running and returns them: Take, then Start, in two round trips. One
+// lease, named by a fresh token, covers the whole batch. Canceled and
+// vanished tasks are dropped on the way.
 func (b *Broker) Claim(ctx context.Context, queue string, n int, lease time.Duration) ([]Claimed, error) {
-	if n <= 0 {
-		return nil, nil
-	}
-	token := newToken()
-	ids, err := takeScript.Run(ctx, b.rdb,
-		[]string{b.keys.Pending(queue), b.keys.Leases(queue), b.keys.LeaseTasks(queue, token)},
-		n, ms(lease), token).StringSlice()
-	if err != nil {
-		return nil, fmt.Errorf("broker: take from %s: %w", queue, err)
-	}
-	if len(ids) == 0 {
-		return nil, nil
+	t := NewTaken(queue)
+	if err := b.Take(ctx, t, n, lease); err != nil || len(t.IDs) == 0 {
+		return nil, err
 	}
 	// start.lua is idempotent by token: a transient failure is retried
 	// rather than leaving the taken tasks leased until their lease expires.
@@ -53,55 +40,13 @@ func (b *Broker) Claim(ctx context.Context, queue string, n int, lease time.Dura
 	// go back as they were, but those whose start was applied with its
 	// reply lost count a crash without having run.
 	var claimed []Claimed
+	var err error
 	for try := 0; try < 3; try++ {
-		if claimed, err = b.start(ctx, queue, token, ids); err == nil || ctx.Err() != nil {
+		if claimed, err = b.Start(ctx, t); err == nil || ctx.Err() != nil {
 			break
 		}
 	}
 	return claimed, err
-}
-
-func (b *Broker) start(ctx context.Context, queue, token string, ids []string) ([]Claimed, error) {
-	taskKeys, parsed, err := b.taskKeys(ids)
-	if err != nil {
-		return nil, err
-	}
-	keys := append([]string{b.keys.Leases(queue), b.keys.LeaseTasks(queue, token)}, taskKeys...)
-	args := make([]any, 0, len(ids)+1)
-	args = append(args, token)
-	for _, id := range ids {
-		args = append(args, id)
-	}
-	rows, err := startScript.Run(ctx, b.rdb, keys, args...).Slice()
-	if err != nil {
-		// The IDs stay leased to token; if nobody renews them they expire
-		// and reap.lua queues them again.
-		return nil, fmt.Errorf("broker: start %d tasks of %s: %w", len(ids), queue, err)
-	}
-	out := make([]Claimed, 0, len(rows))
-	for i, row := range rows {
-		f, ok := row.([]any)
-		if !ok || len(f) != 6 {
-			continue // dropped: canceled, finished or gone
-		}
-		// Malformed options (written by hand, not by enqueue.lua) read as
-		// zeros, as a malformed number does: the pool's defaults apply.
-		opts, _ := ParseOptions(toString(f[3]))
-		out = append(out, Claimed{
-			ID:         parsed[i],
-			Queue:      queue,
-			Token:      token,
-			Name:       toString(f[0]),
-			Payload:    []byte(toString(f[1])),
-			Attempts:   int(toInt(f[2])),
-			MaxRetries: opts.MaxRetries,
-			Timeout:    opts.Timeout,
-			Failures:   int(toInt(f[4])),
-			Crashes:    int(toInt(f[5])),
-			ResultTTL:  opts.ResultTTL,
-		})
-	}
-	return out, nil
 }
 
 // Lease names the lease of one running attempt, for Renew.

@@ -121,3 +121,38 @@ func TestFinishBatchAcrossLeases(t *testing.T) {
 		}
 	})
 }
+
+// TestStartTakeInOneCall starts one taken batch and takes the next in one
+// call, resends it as a worker does after an error, and starts the next.
+func TestStartTakeInOneCall(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		var ids []string
+		for range 4 {
+			ids = append(ids, broker.IDText(enqueue(t, s, "q", "echo", 0)))
+		}
+		first := broker.NewTaken("q")
+		if err := s.b.Take(s.ctx, first, 2, time.Minute); err != nil || len(first.IDs) != 2 {
+			t.Fatalf("Take(2) = %v, %v; want 2 IDs", first.IDs, err)
+		}
+		next := broker.NewTaken("q")
+		for try := range 2 { // the second call is a resend: nothing changes
+			got, err := s.b.StartTake(s.ctx, first, next, 5, time.Minute)
+			if err != nil || len(got) != 2 || got[0].Attempts != 1 || broker.IDText(got[0].ID) != ids[0] || broker.IDText(got[1].ID) != ids[1] {
+				t.Fatalf("StartTake try %d = %+v, %v; want the first 2 tasks at attempt 1", try, got, err)
+			}
+			if len(next.IDs) != 2 {
+				t.Fatalf("StartTake try %d took %v, want the other 2", try, next.IDs)
+			}
+		}
+		got, err := s.b.Start(s.ctx, next)
+		if err != nil || len(got) != 2 || got[0].Token != next.Token {
+			t.Fatalf("Start(next) = %+v, %v; want 2 tasks under its token", got, err)
+		}
+		if st := stats(t, s, "q"); st.Pending != 0 || st.Leased != 4 {
+			t.Errorf("Stats = %+v, want 4 leased and none pending", st)
+		}
+		if n, _ := leaseCount(t, s, "q", next.Token); n != 2 {
+			t.Errorf("%d leases, want one per batch", n)
+		}
+	})
+}

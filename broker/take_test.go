@@ -43,14 +43,14 @@ func TestTakeIsIdempotent(t *testing.T) {
 	if n := rdb.ZCard(ctx, b.keys.Leases("q")).Val(); n != 1 {
 		t.Fatalf("leases after a resent take = %d, want 1 for the batch", n)
 	}
-	claimed, err := b.start(ctx, "q", "tok", first)
+	claimed, err := b.Start(ctx, &Taken{Queue: "q", Token: "tok", IDs: first})
 	if err != nil || len(claimed) != 2 {
 		t.Fatalf("start = %d, %v; want 2", len(claimed), err)
 	}
 	if n := rdb.SCard(ctx, b.keys.LeaseTasks("q", "tok")).Val(); n != 2 {
 		t.Errorf("lease set after start holds %d IDs, want 2", n)
 	}
-	resent, err := b.start(ctx, "q", "tok", first)
+	resent, err := b.Start(ctx, &Taken{Queue: "q", Token: "tok", IDs: first})
 	if err != nil || len(resent) != 2 || resent[0].Attempts != 1 {
 		t.Errorf("resent start = %+v, %v; want the same 2 tasks at attempt 1", resent, err)
 	}
@@ -84,7 +84,7 @@ func TestReapLeaseOfStartedAndUnstarted(t *testing.T) {
 	if err != nil || len(ids) != 2 {
 		t.Fatalf("take = %v, %v; want 2 IDs", ids, err)
 	}
-	if _, err := b.start(ctx, "q", "tok", ids[:1]); err != nil {
+	if _, err := b.Start(ctx, &Taken{Queue: "q", Token: "tok", IDs: ids[:1]}); err != nil {
 		t.Fatal(err)
 	}
 	var r Reaped

@@ -415,6 +415,9 @@ func TestHandlerIgnoringTimeoutIsAbandoned(t *testing.T) {
 		if rec.Status != results.StatusSucceeded || string(rec.Result) != `"second"` || rec.Attempts != 2 {
 			t.Fatalf("deaf: %+v; want succeeded by attempt 2", rec)
 		}
+		// The second attempt's outcome is in Redis a moment before the pool
+		// forgets the attempt.
+		until(t, "the second attempt to be forgotten", func() bool { return p.Stats().Running == 1 })
 		if st := p.Stats(); st.Abandoned != 1 || st.Zombies != 1 || st.Running != 1 {
 			t.Fatalf("Stats() = %+v; want 1 abandoned, 1 zombie still running", st)
 		}

@@ -1,0 +1,161 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+)
+
+// Taken is the first half of a claim: tasks that take.lua leased under
+// Token and start.lua has not yet marked running. A crash between the two
+// halves leaves the tasks leased; reaping hands them back as they were.
+type Taken struct {
+	Queue string
+	Token string   // the lease's token, fresh from NewTaken
+	IDs   []string // leased, in queue order; empty until a take fills it
+}
+
+// NewTaken returns an empty Taken of queue under a fresh lease token, for
+// Take or StartTake to fill. Both scripts are idempotent by the token, so
+// a call that failed may be resent with the same Taken.
+func NewTaken(queue string) *Taken { return &Taken{Queue: queue, Token: newToken()} }
+
+// Take leases up to n tasks from the head of t.Queue for lease, in one
+// atomic step (take.lua), so no task is ever outside both its queue and a
+// lease, and sets t.IDs. n <= 0 takes nothing, without a call.
+func (b *Broker) Take(ctx context.Context, t *Taken, n int, lease time.Duration) error {
+	if n <= 0 {
+		return nil
+	}
+	ids, err := takeScript.Run(ctx, b.rdb, b.takeKeys(t), n, ms(lease), t.Token).StringSlice()
+	if err != nil {
+		return fmt.Errorf("broker: take from %s: %w", t.Queue, err)
+	}
+	t.IDs = ids
+	return nil
+}
+
+// Start marks t's tasks running under its lease (start.lua) and returns
+// them, without the canceled and vanished ones. It must follow the take:
+// a script declares every key it touches, and the task keys are known only
+// once the IDs are.
+func (b *Broker) Start(ctx context.Context, t *Taken) ([]Claimed, error) {
+	return b.StartTake(ctx, t, nil, 0, 0)
+}
+
+// StartTake does Start(t) and, in the same round trip, Take(next, n,
+// lease), so that a worker that keeps one batch taken ahead claims in one
+// round trip per batch instead of two. next may be nil, or n 0, to start
+// only. On an error neither half may be assumed done or not done: resend
+// with the same t and next.
+func (b *Broker) StartTake(ctx context.Context, t, next *Taken, n int, lease time.Duration) ([]Claimed, error) {
+	if len(t.IDs) == 0 && (next == nil || n <= 0) {
+		return nil, nil
+	}
+	claimed, ids, err := b.startTake(ctx, t, next, n, lease)
+	if isNoScript(err) {
+		if err = startScript.Load(ctx, b.rdb).Err(); err == nil {
+			if err = takeScript.Load(ctx, b.rdb).Err(); err == nil {
+				claimed, ids, err = b.startTake(ctx, t, next, n, lease)
+			}
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("broker: start %d tasks of %s: %w", len(t.IDs), t.Queue, err)
+	}
+	if next != nil && n > 0 {
+		next.IDs = ids
+	}
+	return claimed, nil
+}
+
+func (b *Broker) startTake(ctx context.Context, t, next *Taken, n int, lease time.Duration) ([]Claimed, []string, error) {
+	var keys []string
+	var args []any
+	var parsed []uuid.UUID
+	if len(t.IDs) > 0 {
+		var err error
+		if keys, args, parsed, err = b.startCall(t); err != nil {
+			return nil, nil, err
+		}
+	}
+	var start, take *redis.Cmd
+	_, err := b.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		if keys != nil {
+			start = startScript.EvalSha(ctx, pipe, keys, args...)
+		}
+		if next != nil && n > 0 {
+			take = takeScript.EvalSha(ctx, pipe, b.takeKeys(next), n, ms(lease), next.Token)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	var claimed []Claimed
+	if start != nil {
+		rows, err := start.Slice()
+		if err != nil {
+			return nil, nil, err
+		}
+		claimed = started(t, parsed, rows)
+	}
+	var ids []string
+	if take != nil {
+		if ids, err = take.StringSlice(); err != nil {
+			return nil, nil, fmt.Errorf("take from %s: %w", next.Queue, err)
+		}
+	}
+	return claimed, ids, nil
+}
+
+func (b *Broker) takeKeys(t *Taken) []string {
+	return []string{b.keys.Pending(t.Queue), b.keys.Leases(t.Queue), b.keys.LeaseTasks(t.Queue, t.Token)}
+}
+
+// startCall builds start.lua's keys and arguments for t, and parses its IDs.
+func (b *Broker) startCall(t *Taken) (keys []string, args []any, parsed []uuid.UUID, err error) {
+	taskKeys, parsed, err := b.taskKeys(t.IDs)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	keys = append([]string{b.keys.Leases(t.Queue), b.keys.LeaseTasks(t.Queue, t.Token)}, taskKeys...)
+	args = make([]any, 0, len(t.IDs)+1)
+	args = append(args, t.Token)
+	for _, id := range t.IDs {
+		args = append(args, id)
+	}
+	return keys, args, parsed, nil
+}
+
+// started reads start.lua's reply for t: one row per ID, false for a task
+// dropped (canceled, finished or gone).
+func started(t *Taken, parsed []uuid.UUID, rows []any) []Claimed {
+	out := make([]Claimed, 0, len(rows))
+	for i, row := range rows {
+		f, ok := row.([]any)
+		if !ok || len(f) != 6 || i >= len(parsed) {
+			continue
+		}
+		// Malformed options (written by hand, not by enqueue.lua) read as
+		// zeros, as a malformed number does: the pool's defaults apply.
+		opts, _ := ParseOptions(toString(f[3]))
+		out = append(out, Claimed{
+			ID:         parsed[i],
+			Queue:      t.Queue,
+			Token:      t.Token,
+			Name:       toString(f[0]),
+			Payload:    []byte(toString(f[1])),
+			Attempts:   int(toInt(f[2])),
+			MaxRetries: opts.MaxRetries,
+			Timeout:    opts.Timeout,
+			Failures:   int(toInt(f[4])),
+			Crashes:    int(toInt(f[5])),
+			ResultTTL:  opts.ResultTTL,
+		})
+	}
+	return out
+}
