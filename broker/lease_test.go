@@ -156,3 +156,27 @@ func TestStartTakeInOneCall(t *testing.T) {
 		}
 	})
 }
+
+// TestStartRefusesAnExpiredLease takes a batch and starts it after its
+// lease has passed, as a worker stalled between the two would: nothing
+// starts, and reaping hands the task back without counting a crash.
+func TestStartRefusesAnExpiredLease(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		id := enqueue(t, s, "q", "echo", 0)
+		tk := broker.NewTaken("q")
+		if err := s.b.Take(s.ctx, tk, 1, 30*time.Millisecond); err != nil || len(tk.IDs) != 1 {
+			t.Fatalf("Take = %v, %v", tk.IDs, err)
+		}
+		time.Sleep(60 * time.Millisecond) // past the deadline on Redis's clock
+		if got, err := s.b.Start(s.ctx, tk); err != nil || len(got) != 0 {
+			t.Fatalf("Start after the lease passed = %+v, %v; want nothing started", got, err)
+		}
+		if got := hget(t, s, id, broker.FieldStatus); got != "queued" {
+			t.Fatalf("status = %q, want queued", got)
+		}
+		reapUntil(t, s, "q", 3, broker.Reaped{Requeued: 1})
+		if c := claimOne(t, s, "q", time.Minute); c.ID != id || c.Attempts != 1 || c.Crashes != 0 {
+			t.Errorf("claim after reaping = %+v, want attempt 1, no crash", c)
+		}
+	})
+}

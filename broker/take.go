@@ -15,7 +15,7 @@ import (
 type Taken struct {
 	Queue string
 	Token string   // the lease's token, fresh from NewTaken
-	IDs   []string // leased, in queue order; empty until a take fills it
+	IDs   []string // leased; in queue order, unless a resent take answered; empty until a take fills it
 }
 
 // NewTaken returns an empty Taken of queue under a fresh lease token, for
@@ -39,7 +39,8 @@ func (b *Broker) Take(ctx context.Context, t *Taken, n int, lease time.Duration)
 }
 
 // Start marks t's tasks running under its lease (start.lua) and returns
-// them, without the canceled and vanished ones. It must follow the take:
+// them, without the canceled and vanished ones; none when the lease is
+// gone or its deadline has passed (reaping hands those tasks back). It must follow the take:
 // a script declares every key it touches, and the task keys are known only
 // once the IDs are.
 func (b *Broker) Start(ctx context.Context, t *Taken) ([]Claimed, error) {
@@ -64,7 +65,7 @@ func (b *Broker) StartTake(ctx context.Context, t, next *Taken, n int, lease tim
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("broker: start %d tasks of %s: %w", len(t.IDs), t.Queue, err)
+		return nil, fmt.Errorf("broker: start %d tasks and take %d of %s: %w", len(t.IDs), max(n, 0), t.Queue, err)
 	}
 	if next != nil && n > 0 {
 		next.IDs = ids

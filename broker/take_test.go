@@ -80,7 +80,7 @@ func TestReapLeaseOfStartedAndUnstarted(t *testing.T) {
 		}
 	}
 	keys := []string{b.keys.Pending("q"), b.keys.Leases("q"), b.keys.LeaseTasks("q", "tok")}
-	ids, err := takeScript.Run(ctx, rdb, keys, 2, 1, "tok").StringSlice()
+	ids, err := takeScript.Run(ctx, rdb, keys, 2, 100, "tok").StringSlice() // a lease of 100 ms
 	if err != nil || len(ids) != 2 {
 		t.Fatalf("take = %v, %v; want 2 IDs", ids, err)
 	}
@@ -89,7 +89,7 @@ func TestReapLeaseOfStartedAndUnstarted(t *testing.T) {
 	}
 	var r Reaped
 	for deadline := time.Now().Add(5 * time.Second); r.Leases == 0 && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond) // the lease of 1 ms expires on the real clock
+		time.Sleep(10 * time.Millisecond) // the lease expires on the real clock
 		if r, err = b.Reap(ctx, "q", 10, 3); err != nil {
 			t.Fatal(err)
 		}

@@ -63,7 +63,7 @@ func TestReapGoesPastABadLease(t *testing.T) {
 		c.ZAdd(s.ctx, s.keys.Leases("q"), redis.Z{Score: 1, Member: bad})
 		c.SAdd(s.ctx, s.keys.LeaseTasks("q", bad), "not-an-id")
 		enqueue(t, s, "q", "echo", 0)
-		claimOne(t, s, "q", time.Millisecond)
+		claimOne(t, s, "q", 50*time.Millisecond)
 		var total broker.Reaped
 		var sawErr bool
 		for deadline := time.Now().Add(5 * time.Second); total.Requeued == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {

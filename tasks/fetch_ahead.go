@@ -46,7 +46,7 @@ func (p *Pool) fetchAhead(ctx, work context.Context) {
 			}
 		}
 		sent := time.Now()
-		claimed, err := p.startTake(ctx, ahead, next, m)
+		claimed, err := p.startTake(ctx, ahead, aheadSent, next, m)
 		if err != nil {
 			// Both calls may have been applied: the taken tasks wait for
 			// their lease to expire, and reaping hands them back.
@@ -63,13 +63,20 @@ func (p *Pool) fetchAhead(ctx, work context.Context) {
 			p.launch(work, &claimed[i])
 		}
 		ahead = nil
-		if next != nil {
-			p.releaseSlots(m - len(next.IDs))
-			if len(next.IDs) > 0 {
-				ahead, aheadSent = next, sent
-			}
-			if len(next.IDs) == m {
-				p.idle.wake() // there may be more: any parked loop claims too
+		if next == nil {
+			continue
+		}
+		p.releaseSlots(m - len(next.IDs))
+		switch {
+		case len(next.IDs) == m:
+			ahead, aheadSent = next, sent
+			p.idle.wake() // there may be more: any parked loop claims too
+		case len(next.IDs) > 0:
+			ahead, aheadSent = next, sent
+		default: // the queue was empty a moment ago: wait for a task, as fetch does
+			if err := p.idle.wait(ctx, p.waitReady); err != nil && ctx.Err() == nil {
+				p.log.Error("waiting for tasks failed; retrying", "err", err, "in", backoff.peek())
+				backoff.sleep(ctx)
 			}
 		}
 	}
@@ -102,20 +109,24 @@ func (p *Pool) takeFirst(ctx context.Context, queue string) (*broker.Taken, time
 	return t, sent, nil
 }
 
-// startTake starts ahead and takes up to m more into next, in one round
-// trip. Both scripts are idempotent by their tokens, so a transient
-// failure is resent as it was rather than leaving the taken tasks leased
-// until their lease expires.
-func (p *Pool) startTake(ctx context.Context, ahead, next *broker.Taken, m int) ([]broker.Claimed, error) {
+// startTake starts ahead, taken at aheadSent, and takes up to m more into
+// next, in one round trip. Both scripts are idempotent by their tokens, so
+// a transient failure is resent as it was rather than leaving the taken
+// tasks leased until their lease expires; but all tries end within half
+// the visibility timeout of the take, as a claim's do (claimContext), so
+// a task starts with at least half its lease left for the keeper to renew.
+func (p *Pool) startTake(ctx context.Context, ahead *broker.Taken, aheadSent time.Time, next *broker.Taken, m int) ([]broker.Claimed, error) {
+	cctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), aheadSent.Add(p.cfg.VisibilityTimeout/2))
+	defer cancel()
 	var claimed []broker.Claimed
 	var err error
-	for try := 0; try < 3; try++ {
-		cctx, cancel := p.claimContext(ctx)
-		claimed, err = p.b.StartTake(cctx, ahead, next, m, p.cfg.VisibilityTimeout)
-		cancel()
-		if err == nil {
+	for try := 0; try < 3 && cctx.Err() == nil; try++ {
+		if claimed, err = p.b.StartTake(cctx, ahead, next, m, p.cfg.VisibilityTimeout); err == nil {
 			return claimed, nil
 		}
+	}
+	if err == nil {
+		err = cctx.Err()
 	}
 	return nil, err
 }

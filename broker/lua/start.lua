@@ -2,7 +2,8 @@
 -- to run them.
 -- KEYS[1] leases zset, KEYS[2] the token's lease set, KEYS[3..n] task hashes
 -- ARGV[1] lease token, ARGV[2..n] task IDs, in the order of KEYS[3..n]
--- returns one entry per ID: false when the lease is not held, or when the
+-- returns one entry per ID: false when the lease is not held or its
+-- deadline has passed (reaping will hand the tasks back), or when the
 -- task is gone, canceled or finished (it then leaves the lease, and a lease
 -- left empty is dropped); else {name, payload, attempts, options,
 -- failures, crashes}.
@@ -11,14 +12,16 @@
 -- TIME), and two or three more when some are dropped.
 local token = ARGV[1]
 local out = {}
-if not redis.call('ZSCORE', KEYS[1], token) then
+local t = redis.call('TIME')
+local nowms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local deadline = redis.call('ZSCORE', KEYS[1], token)
+if not deadline or tonumber(deadline) <= nowms then
   for i = 2, #ARGV do
     out[i - 1] = false
   end
   return out
 end
-local t = redis.call('TIME')
-local now = tostring(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+local now = tostring(nowms)
 local dropped = {}
 for i = 2, #ARGV do
   local key = KEYS[i + 1]
