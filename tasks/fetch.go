@@ -66,10 +66,7 @@ func (p *Pool) fetch(ctx, work context.Context) {
 				p.idle.wake() // there may be more: any parked loop claims too
 			}
 		default:
-			if err := p.idle.wait(ctx, p.waitReady); err != nil && ctx.Err() == nil {
-				p.log.Error("waiting for tasks failed; retrying", "err", err, "in", backoff.peek())
-				backoff.sleep(ctx)
-			}
+			p.waitIdle(ctx, backoff)
 		}
 	}
 }

@@ -25,15 +25,13 @@ func (p *Pool) fetchAhead(ctx, work context.Context) {
 				return
 			}
 			var err error
-			if ahead, aheadSent, err = p.takeFirst(ctx, queue); err != nil {
+			switch ahead, aheadSent, err = p.takeFirst(ctx, queue); {
+			case err != nil:
 				p.log.Error("claim failed; retrying", "err", err, "in", backoff.peek())
 				backoff.sleep(ctx)
-			} else if ahead == nil {
-				if err := p.idle.wait(ctx, p.waitReady); err != nil && ctx.Err() == nil {
-					p.log.Error("waiting for tasks failed; retrying", "err", err, "in", backoff.peek())
-					backoff.sleep(ctx)
-				}
-			} else {
+			case ahead == nil:
+				p.waitIdle(ctx, backoff)
+			default:
 				backoff.reset()
 			}
 			continue
@@ -57,28 +55,39 @@ func (p *Pool) fetchAhead(ctx, work context.Context) {
 			continue
 		}
 		backoff.reset()
-		p.releaseSlots(len(ahead.IDs) - len(claimed))
-		for i := range claimed {
-			p.track(&claimed[i], aheadSent)
-			p.launch(work, &claimed[i])
-		}
+		p.launchStarted(work, ahead, aheadSent, claimed)
 		ahead = nil
 		if next == nil {
 			continue
 		}
 		p.releaseSlots(m - len(next.IDs))
-		switch {
-		case len(next.IDs) == m:
-			ahead, aheadSent = next, sent
-			p.idle.wake() // there may be more: any parked loop claims too
-		case len(next.IDs) > 0:
-			ahead, aheadSent = next, sent
-		default: // the queue was empty a moment ago: wait for a task, as fetch does
-			if err := p.idle.wait(ctx, p.waitReady); err != nil && ctx.Err() == nil {
-				p.log.Error("waiting for tasks failed; retrying", "err", err, "in", backoff.peek())
-				backoff.sleep(ctx)
-			}
+		if len(next.IDs) == 0 { // the queue was empty a moment ago
+			p.waitIdle(ctx, backoff)
+			continue
 		}
+		ahead, aheadSent = next, sent
+		if len(next.IDs) == m {
+			p.idle.wake() // there may be more: any parked loop claims too
+		}
+	}
+}
+
+// launchStarted runs the tasks of t that start.lua started, tracked from
+// t's take at sent, and frees the slots of those it dropped.
+func (p *Pool) launchStarted(work context.Context, t *broker.Taken, sent time.Time, claimed []broker.Claimed) {
+	p.releaseSlots(len(t.IDs) - len(claimed))
+	for i := range claimed {
+		p.track(&claimed[i], sent)
+		p.launch(work, &claimed[i])
+	}
+}
+
+// waitIdle waits for a task to arrive, as fetch does when a claim finds
+// the queues empty.
+func (p *Pool) waitIdle(ctx context.Context, backoff *retryDelay) {
+	if err := p.idle.wait(ctx, p.waitReady); err != nil && ctx.Err() == nil {
+		p.log.Error("waiting for tasks failed; retrying", "err", err, "in", backoff.peek())
+		backoff.sleep(ctx)
 	}
 }
 
