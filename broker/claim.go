@@ -34,19 +34,7 @@ func (b *Broker) Claim(ctx context.Context, queue string, n int, lease time.Dura
 	if err := b.Take(ctx, t, n, lease); err != nil || len(t.IDs) == 0 {
 		return nil, err
 	}
-	// start.lua is idempotent by token: a transient failure is retried
-	// rather than leaving the taken tasks leased until their lease expires.
-	// If every try fails, the tasks wait for reaping: those never started
-	// go back as they were, but those whose start was applied with its
-	// reply lost count a crash without having run.
-	var claimed []Claimed
-	var err error
-	for try := 0; try < 3; try++ {
-		if claimed, err = b.Start(ctx, t); err == nil || ctx.Err() != nil {
-			break
-		}
-	}
-	return claimed, err
+	return b.Start(ctx, t)
 }
 
 // Lease names the lease of one running attempt, for Renew.

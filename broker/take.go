@@ -39,38 +39,58 @@ func (b *Broker) Take(ctx context.Context, t *Taken, n int, lease time.Duration)
 }
 
 // Start marks t's tasks running under its lease (start.lua) and returns
-// them, without the canceled and vanished ones; none when the lease is
-// gone or its deadline has passed (reaping hands those tasks back). It must follow the take:
-// a script declares every key it touches, and the task keys are known only
-// once the IDs are.
+// them, without the canceled and vanished ones; none when the lease is gone
+// or its deadline has passed (reaping hands those tasks back). It must
+// follow the take: a script declares every key it touches, and the task
+// keys are known only once the IDs are. It retries as StartTake does.
 func (b *Broker) Start(ctx context.Context, t *Taken) ([]Claimed, error) {
 	return b.StartTake(ctx, t, nil, 0, 0)
 }
 
+// startTries bounds how often StartTake sends its round trip.
+const startTries = 3
+
 // StartTake does Start(t) and, in the same round trip, Take(next, n,
 // lease), so that a worker that keeps one batch taken ahead claims in one
 // round trip per batch instead of two. next may be nil, or n 0, to start
-// only. On an error neither half may be assumed done or not done: resend
-// with the same t and next.
+// only. Both scripts are idempotent by their tokens, so a failed round trip
+// is resent as it was, up to three tries while ctx lasts (after NOSCRIPT,
+// from a restarted Redis, the scripts are loaded first), rather than
+// leaving the taken tasks leased until their lease expires. If every try
+// fails, neither half may be assumed done or not done: reaping later hands
+// back the tasks never started as they were, and counts a crash for those
+// whose start was applied with its reply lost.
 func (b *Broker) StartTake(ctx context.Context, t, next *Taken, n int, lease time.Duration) ([]Claimed, error) {
 	if len(t.IDs) == 0 && (next == nil || n <= 0) {
 		return nil, nil
 	}
-	claimed, ids, err := b.startTake(ctx, t, next, n, lease)
-	if isNoScript(err) {
-		if err = startScript.Load(ctx, b.rdb).Err(); err == nil {
-			if err = takeScript.Load(ctx, b.rdb).Err(); err == nil {
-				claimed, ids, err = b.startTake(ctx, t, next, n, lease)
+	err := ctx.Err()
+	for try := 0; try < startTries && ctx.Err() == nil; try++ {
+		if isNoScript(err) {
+			if err = loadScripts(ctx, b.rdb, startScript, takeScript); err != nil {
+				continue
 			}
 		}
+		var claimed []Claimed
+		var ids []string
+		if claimed, ids, err = b.startTake(ctx, t, next, n, lease); err == nil {
+			if next != nil && n > 0 {
+				next.IDs = ids
+			}
+			return claimed, nil
+		}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("broker: start %d tasks and take %d of %s: %w", len(t.IDs), max(n, 0), t.Queue, err)
+	return nil, fmt.Errorf("broker: start %d tasks and take %d of %s: %w", len(t.IDs), max(n, 0), t.Queue, err)
+}
+
+// loadScripts loads scripts into Redis's script cache.
+func loadScripts(ctx context.Context, rdb redis.UniversalClient, scripts ...*redis.Script) error {
+	for _, s := range scripts {
+		if err := s.Load(ctx, rdb).Err(); err != nil {
+			return err
+		}
 	}
-	if next != nil && n > 0 {
-		next.IDs = ids
-	}
-	return claimed, nil
+	return nil
 }
 
 func (b *Broker) startTake(ctx context.Context, t, next *Taken, n int, lease time.Duration) ([]Claimed, []string, error) {

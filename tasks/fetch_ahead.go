@@ -119,23 +119,12 @@ func (p *Pool) takeFirst(ctx context.Context, queue string) (*broker.Taken, time
 }
 
 // startTake starts ahead, taken at aheadSent, and takes up to m more into
-// next, in one round trip. Both scripts are idempotent by their tokens, so
-// a transient failure is resent as it was rather than leaving the taken
-// tasks leased until their lease expires; but all tries end within half
-// the visibility timeout of the take, as a claim's do (claimContext), so
-// a task starts with at least half its lease left for the keeper to renew.
+// next, in one round trip. StartTake resends a failed round trip itself;
+// all its tries end within half the visibility timeout of the take, as a
+// claim's do (claimContext), so a task starts with at least half its lease
+// left for the keeper to renew.
 func (p *Pool) startTake(ctx context.Context, ahead *broker.Taken, aheadSent time.Time, next *broker.Taken, m int) ([]broker.Claimed, error) {
 	cctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), aheadSent.Add(p.cfg.VisibilityTimeout/2))
 	defer cancel()
-	var claimed []broker.Claimed
-	var err error
-	for try := 0; try < 3 && cctx.Err() == nil; try++ {
-		if claimed, err = p.b.StartTake(cctx, ahead, next, m, p.cfg.VisibilityTimeout); err == nil {
-			return claimed, nil
-		}
-	}
-	if err == nil {
-		err = cctx.Err()
-	}
-	return nil, err
+	return p.b.StartTake(cctx, ahead, next, m, p.cfg.VisibilityTimeout)
 }
