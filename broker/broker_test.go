@@ -265,7 +265,7 @@ func TestExpiredLeaseIsRedeliveredAndFenced(t *testing.T) {
 		if got := hget(t, s, id, broker.FieldStatus); got != "queued" {
 			t.Fatalf("status after reap = %q, want queued", got)
 		}
-		held, err := s.b.Renew(s.ctx, "q", time.Minute, []broker.Lease{{ID: zombie.ID, Token: zombie.Token}})
+		held, err := s.b.Renew(s.ctx, "q", time.Minute, []string{zombie.Token})
 		if err != nil || len(held) != 1 || held[0] {
 			t.Fatalf("Renew of a reaped lease = %v, %v; want [false]", held, err)
 		}
@@ -298,7 +298,7 @@ func TestRenewKeepsLease(t *testing.T) {
 		enqueue(t, s, "q", "echo", 0)
 		c := claimOne(t, s, "q", 300*time.Millisecond)
 		for range 6 {
-			held, err := s.b.Renew(s.ctx, "q", 300*time.Millisecond, []broker.Lease{{ID: c.ID, Token: c.Token}})
+			held, err := s.b.Renew(s.ctx, "q", 300*time.Millisecond, []string{c.Token})
 			if err != nil || !held[0] {
 				t.Fatalf("Renew = %v, %v; want [true]", held, err)
 			}

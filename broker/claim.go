@@ -37,39 +37,30 @@ func (b *Broker) Claim(ctx context.Context, queue string, n int, lease time.Dura
 	return b.Start(ctx, t)
 }
 
-// Lease names the lease of one running attempt, for Renew.
-type Lease struct {
-	ID    uuid.UUID
-	Token string
-}
-
-// Renew pushes the deadlines of leases in queue to Redis's now plus lease.
-// held[i] reports whether leases[i] is still held; a lease that is not must
-// have its handler stopped, since another worker may run the task. Attempts
-// claimed together share one lease, renewed once however many are listed.
-func (b *Broker) Renew(ctx context.Context, queue string, lease time.Duration, leases []Lease) (held []bool, err error) {
-	if len(leases) == 0 {
+// Renew pushes the deadlines of queue's leases named by tokens (one per
+// claimed batch, however many of its attempts still run) to Redis's now
+// plus lease. held[i] reports whether tokens[i] is still held; the
+// handlers under a lease that is not must be stopped, since another worker
+// may run their tasks.
+func (b *Broker) Renew(ctx context.Context, queue string, lease time.Duration, tokens []string) (held []bool, err error) {
+	if len(tokens) == 0 {
 		return nil, nil
 	}
-	index := make(map[string]int, len(leases))
-	args := make([]any, 0, 1+len(leases))
+	args := make([]any, 0, 1+len(tokens))
 	args = append(args, ms(lease))
-	for _, l := range leases {
-		if _, ok := index[l.Token]; !ok {
-			index[l.Token] = len(args) - 1
-			args = append(args, l.Token)
-		}
+	for _, tok := range tokens {
+		args = append(args, tok)
 	}
 	res, err := renewScript.Run(ctx, b.rdb, []string{b.keys.Leases(queue)}, args...).Int64Slice()
-	if err == nil && len(res) != len(index) {
-		err = fmt.Errorf("renew.lua replied %d answers for %d leases", len(res), len(index))
+	if err == nil && len(res) != len(tokens) {
+		err = fmt.Errorf("renew.lua replied %d answers for %d leases", len(res), len(tokens))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("broker: renew %d leases of %s: %w", len(index), queue, err)
+		return nil, fmt.Errorf("broker: renew %d leases of %s: %w", len(tokens), queue, err)
 	}
-	held = make([]bool, len(leases))
-	for i, l := range leases {
-		held[i] = res[index[l.Token]] == 1
+	held = make([]bool, len(res))
+	for i, v := range res {
+		held[i] = v == 1
 	}
 	return held, nil
 }

@@ -65,34 +65,36 @@ func (p *Pool) abandonOverdue() {
 }
 
 func (p *Pool) renewDue(ctx context.Context, v time.Duration) {
-	due := make(map[string][]broker.Lease)
+	due := make(map[string][]string) // queue -> lease tokens, each once
+	seen := make(map[string]bool)
 	p.mu.Lock()
 	for _, a := range p.running {
 		held := !a.lost || a.abandoned && !a.recorded // an abandoned attempt's outcome is still being written
-		if held && time.Since(a.confirmed) >= v/4 {
-			due[a.c.Queue] = append(due[a.c.Queue], broker.Lease{ID: a.c.ID, Token: a.c.Token})
+		if held && time.Since(a.confirmed) >= v/4 && !seen[a.c.Token] {
+			seen[a.c.Token] = true
+			due[a.c.Queue] = append(due[a.c.Queue], a.c.Token)
 		}
 	}
 	p.mu.Unlock()
-	for queue, leases := range due {
+	for queue, tokens := range due {
 		sent := time.Now()
 		rctx, cancel := context.WithTimeout(ctx, v/8)
-		held, err := p.b.Renew(rctx, queue, v, leases)
+		held, err := p.b.Renew(rctx, queue, v, tokens)
 		cancel()
 		if err != nil {
-			p.log.Warn("renewing leases failed", "queue", queue, "leases", len(leases), "err", err)
+			p.log.Warn("renewing leases failed", "queue", queue, "leases", len(tokens), "err", err)
 			continue
 		}
 		// Attempts claimed together share a lease: one answer covers all.
-		heldBy := make(map[string]bool, len(leases))
-		for i, l := range leases {
-			heldBy[l.Token] = held[i]
+		heldBy := make(map[string]bool, len(tokens))
+		for i, tok := range tokens {
+			heldBy[tok] = held[i]
 		}
 		p.mu.Lock()
 		for _, a := range p.running {
 			h, asked := heldBy[a.c.Token]
 			switch {
-			case !asked || a.c.Queue != queue:
+			case !asked:
 			case h:
 				a.confirmed = sent
 			case !a.lost:
