@@ -16,18 +16,8 @@ import (
 // batch is leased.
 func TestTakeIsIdempotent(t *testing.T) {
 	t.Parallel()
-	mr := miniredis.RunT(t)
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-	defer rdb.Close()
-	ctx := context.Background()
-	b := New(rdb, Keys{Prefix: "t"})
-	for i := range 4 {
-		id, _ := NewID("q")
-		if _, err := b.Enqueue(ctx, NewTask{ID: id, Name: fmt.Sprint("n", i), Queue: "q", Payload: []byte("1")}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	keys := []string{b.keys.Pending("q"), b.keys.Leases("q"), b.keys.LeaseTasks("q", "tok")}
+	ctx, rdb, b := withQueued(t, 4)
+	keys := b.takeKeys(&Taken{Queue: "q", Token: "tok"})
 	first, err := takeScript.Run(ctx, rdb, keys, 2, ms(time.Minute), "tok").StringSlice()
 	if err != nil || len(first) != 2 {
 		t.Fatalf("take = %v, %v; want 2 IDs", first, err)
@@ -56,6 +46,24 @@ func TestTakeIsIdempotent(t *testing.T) {
 	}
 }
 
+// withQueued returns a broker on a miniredis of t's own, with n tasks
+// queued in "q", for tests that call the scripts directly.
+func withQueued(t *testing.T, n int) (context.Context, *redis.Client, *Broker) {
+	t.Helper()
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	t.Cleanup(func() { rdb.Close() })
+	ctx := context.Background()
+	b := New(rdb, Keys{Prefix: "t"})
+	for i := range n {
+		id, _ := NewID("q")
+		if _, err := b.Enqueue(ctx, NewTask{ID: id, Name: fmt.Sprint("n", i), Queue: "q", Payload: []byte("1")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ctx, rdb, b
+}
+
 func sorted(s []string) []string {
 	s = slices.Clone(s)
 	slices.Sort(s)
@@ -68,18 +76,8 @@ func sorted(s []string) []string {
 // back as it was, and the lease goes.
 func TestReapLeaseOfStartedAndUnstarted(t *testing.T) {
 	t.Parallel()
-	mr := miniredis.RunT(t)
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-	defer rdb.Close()
-	ctx := context.Background()
-	b := New(rdb, Keys{Prefix: "t"})
-	for i := range 2 {
-		id, _ := NewID("q")
-		if _, err := b.Enqueue(ctx, NewTask{ID: id, Name: fmt.Sprint("n", i), Queue: "q", Payload: []byte("1")}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	keys := []string{b.keys.Pending("q"), b.keys.Leases("q"), b.keys.LeaseTasks("q", "tok")}
+	ctx, rdb, b := withQueued(t, 2)
+	keys := b.takeKeys(&Taken{Queue: "q", Token: "tok"})
 	ids, err := takeScript.Run(ctx, rdb, keys, 2, 100, "tok").StringSlice() // a lease of 100 ms
 	if err != nil || len(ids) != 2 {
 		t.Fatalf("take = %v, %v; want 2 IDs", ids, err)
@@ -134,16 +132,8 @@ func TestOptionsRoundTrip(t *testing.T) {
 // never does: no lease may be written without its set.
 func TestTakeOfNoneLeasesNothing(t *testing.T) {
 	t.Parallel()
-	mr := miniredis.RunT(t)
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-	defer rdb.Close()
-	ctx := context.Background()
-	b := New(rdb, Keys{Prefix: "t"})
-	id, _ := NewID("q")
-	if _, err := b.Enqueue(ctx, NewTask{ID: id, Name: "n", Queue: "q", Payload: []byte("1")}); err != nil {
-		t.Fatal(err)
-	}
-	keys := []string{b.keys.Pending("q"), b.keys.Leases("q"), b.keys.LeaseTasks("q", "tok")}
+	ctx, rdb, b := withQueued(t, 1)
+	keys := b.takeKeys(&Taken{Queue: "q", Token: "tok"})
 	ids, err := takeScript.Run(ctx, rdb, keys, 0, ms(time.Minute), "tok").StringSlice()
 	if err != nil || len(ids) != 0 {
 		t.Fatalf("take of 0 = %v, %v; want nothing", ids, err)
