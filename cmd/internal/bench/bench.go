@@ -147,7 +147,7 @@ func (r *runner) addLives() {
 	if !ok {
 		return
 	}
-	for _, enq := range []string{"enqueue, 16 producer(s)", fmt.Sprintf("enqueue, batches of %d", tasks.MaxBatch)} {
+	for _, enq := range []string{enqueue16Producers, enqueueBatches} {
 		e, ok := rows[enq]
 		if !ok {
 			continue

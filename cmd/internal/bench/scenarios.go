@@ -51,25 +51,33 @@ func submitAll(ctx context.Context, c *tasks.Client, name string, n, producers i
 	return <-errs
 }
 
+// Names of the enqueue rows that the whole-life rows add up.
+var (
+	enqueue16Producers = "enqueue, 16 producer(s)"
+	enqueueBatches     = fmt.Sprintf("enqueue, batches of %d", tasks.MaxBatch)
+)
+
 func (r *runner) enqueue(ctx context.Context) error {
-	for _, producers := range []int{1, 16, 0} {
+	n := r.cfg.Tasks
+	for _, e := range []struct {
+		scenario string
+		submit   func(context.Context, *tasks.Client) error
+	}{
+		{"enqueue, 1 producer(s)", func(ctx context.Context, c *tasks.Client) error { return submitAll(ctx, c, "bench.noop", n, 1) }},
+		{enqueue16Producers, func(ctx context.Context, c *tasks.Client) error { return submitAll(ctx, c, "bench.noop", n, 16) }},
+		{enqueueBatches, func(ctx context.Context, c *tasks.Client) error { return submitBatches(ctx, c, "bench.noop", n) }},
+	} {
 		s, err := r.newScope(ctx, noopRegistry())
 		if err != nil {
 			return err
 		}
-		scenario := fmt.Sprintf("enqueue, %d producer(s)", producers)
 		c := startCost(ctx, r.rdb, r.rtt)
-		if producers == 0 {
-			scenario = fmt.Sprintf("enqueue, batches of %d", tasks.MaxBatch)
-			err = submitBatches(ctx, s.client, "bench.noop", r.cfg.Tasks)
-		} else {
-			err = submitAll(ctx, s.client, "bench.noop", r.cfg.Tasks, producers)
-		}
+		err = e.submit(ctx, s.client)
 		c.stop(ctx)
 		if err != nil {
 			return err
 		}
-		row := Row{Scenario: scenario, Tasks: r.cfg.Tasks, PayloadBytes: len(benchPayload)}
+		row := Row{Scenario: e.scenario, Tasks: n, PayloadBytes: len(benchPayload)}
 		fill(&row, c)
 		r.add(row)
 		if err := r.cleanup(ctx, s); err != nil {
