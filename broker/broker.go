@@ -103,14 +103,6 @@ func ms(d time.Duration) string {
 	return strconv.FormatInt(d.Milliseconds(), 10)
 }
 
-// flag renders b as a script argument, "1" or "0".
-func flag(b bool) string {
-	if b {
-		return "1"
-	}
-	return "0"
-}
-
 // taskKeys parses ids and returns them with their hash keys.
 func (b *Broker) taskKeys(ids []string) ([]string, []uuid.UUID, error) {
 	keys := make([]string, len(ids))

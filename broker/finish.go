@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -103,7 +104,7 @@ func (b *Broker) finishBatch(ctx context.Context, fs []Finish) ([]error, error) 
 
 // finishCall builds finish.lua's keys and arguments for the attempts
 // fs[idx], which share one queue: each distinct lease token once, with its
-// set, then the attempts, each naming its token by index.
+// set, then the attempts, each naming its outcome and token in one op.
 func (b *Broker) finishCall(fs []Finish, idx []int) (keys []string, args []any) {
 	q := fs[idx[0]].Claimed.Queue
 	tokenAt := make(map[string]int, 4)
@@ -118,20 +119,58 @@ func (b *Broker) finishCall(fs []Finish, idx []int) (keys []string, args []any) 
 			keys = append(keys, b.keys.LeaseTasks(q, tok))
 		}
 	}
-	args = make([]any, 0, 2+len(tokens)+7*len(idx))
+	args = make([]any, 0, 2+len(tokens)+4*len(idx))
 	args = append(args, b.keys.DoneChannel(), len(tokens))
 	args = append(args, tokens...)
+	var ops opCache
 	for _, i := range idx {
 		f := fs[i]
 		c := f.Claimed
 		var text any = f.Error
-		if f.Outcome == Succeeded {
+		ttl := ms(max(c.ResultTTL, 0))
+		switch f.Outcome {
+		case Succeeded:
 			text = f.Result // go-redis writes []byte as is: no copy
+		case Retry:
+			ttl = ms(f.RetryIn)
 		}
 		key := b.keys.Task(c.ID)
 		keys = append(keys, key)
-		args = append(args, idOfKey(key), tokenAt[c.Token], string(f.Outcome), text,
-			ms(f.RetryIn), ms(max(c.ResultTTL, 0)), flag(c.Failures > 0))
+		args = append(args, idOfKey(key), ops.op(f.Outcome, c.Failures > 0, tokenAt[c.Token]), text, ttl)
 	}
 	return keys, args
+}
+
+// opCache makes finish.lua's ops ("s1": the outcome's letter, then the
+// index of the attempt's token), each once per call.
+type opCache map[[2]int]string
+
+// op returns the op of an attempt with outcome under the token at index
+// tok; cleared says an earlier attempt may have left an error that a
+// success must clear.
+func (c *opCache) op(outcome Outcome, cleared bool, tok int) string {
+	letter := '?' // finish.lua refuses it, before writing anything
+	switch outcome {
+	case Release:
+		letter = 'q'
+	case Succeeded:
+		letter = 's'
+		if cleared {
+			letter = 'S'
+		}
+	case Failed:
+		letter = 'f'
+	case Retry:
+		letter = 'r'
+	}
+	k := [2]int{int(letter), tok}
+	if s, ok := (*c)[k]; ok {
+		return s
+	}
+	if *c == nil {
+		*c = make(opCache, 2)
+	}
+	s := string(letter) + strconv.Itoa(tok)
+	(*c)[k] = s
+	return s
 }
