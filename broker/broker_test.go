@@ -366,6 +366,68 @@ func TestReleaseHandsBackAtHead(t *testing.T) {
 	})
 }
 
+// TestAttemptCounts checks start.lua's count of attempts past its table of
+// the usual counts, and the failures and crashes it hands the worker.
+func TestAttemptCounts(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		for _, tc := range []struct{ before, failures, crashes string }{
+			{"", "", ""}, {"5", "3", "2"}, {"6", "", "1"}, {"41", "40", ""},
+		} {
+			id := enqueue(t, s, "q", "echo", 0)
+			h := map[string]any{}
+			for f, v := range map[string]string{broker.FieldAttempts: tc.before, broker.FieldFailures: tc.failures, broker.FieldCrashes: tc.crashes} {
+				if v != "" {
+					h[f] = v
+				}
+			}
+			if len(h) > 0 {
+				if err := s.be.Client.HSet(s.ctx, s.keys.Task(id), h).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c := claimOne(t, s, "q", time.Minute)
+			before, _ := strconv.Atoi(tc.before)
+			failures, _ := strconv.Atoi(tc.failures)
+			crashes, _ := strconv.Atoi(tc.crashes)
+			if c.ID != id || c.Attempts != before+1 || c.Failures != failures || c.Crashes != crashes {
+				t.Errorf("claim after attempts %q, failures %q, crashes %q = %s attempts %d failures %d crashes %d; want %s %d %d %d",
+					tc.before, tc.failures, tc.crashes, c.ID, c.Attempts, c.Failures, c.Crashes, id, before+1, failures, crashes)
+			}
+			if got := hget(t, s, id, broker.FieldAttempts); got != strconv.Itoa(before+1) {
+				t.Errorf("stored attempts after %q = %q, want %d", tc.before, got, before+1)
+			}
+		}
+	})
+}
+
+// TestUnknownOutcomeWritesNothing checks that finish.lua refuses an outcome
+// it does not know, before writing anything: the batch's other attempt is
+// not recorded either, and both tasks stay running under their lease.
+func TestUnknownOutcomeWritesNothing(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		a, b := enqueue(t, s, "q", "echo", 0), enqueue(t, s, "q", "echo", 0)
+		got, err := s.b.Claim(s.ctx, "q", 2, time.Minute)
+		if err != nil || len(got) != 2 {
+			t.Fatalf("Claim(2) = %d tasks, %v", len(got), err)
+		}
+		_, err = s.b.FinishBatch(s.ctx, []broker.Finish{
+			{Claimed: &got[0], Outcome: broker.Succeeded, Result: []byte(`1`)},
+			{Claimed: &got[1], Outcome: "bogus"},
+		})
+		if err == nil || !strings.Contains(err.Error(), "bad op") {
+			t.Fatalf("FinishBatch with an unknown outcome = %v, want a bad op error", err)
+		}
+		for _, id := range []uuid.UUID{a, b} {
+			if st := hget(t, s, id, broker.FieldStatus); st != "running" {
+				t.Errorf("status of %s after the refused call = %q, want running", id, st)
+			}
+		}
+		if st := stats(t, s, "q"); st.Leased != 2 {
+			t.Errorf("leased after the refused call = %d, want 2", st.Leased)
+		}
+	})
+}
+
 func TestCancel(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		queued := enqueue(t, s, "q", "echo", 0)
