@@ -119,6 +119,9 @@ func (b *Broker) startTake(ctx context.Context, t, next *Taken, n int, lease tim
 	var claimed []Claimed
 	if start != nil {
 		rows, err := start.Slice()
+		if err == nil && len(rows) != startFields*len(parsed) {
+			err = fmt.Errorf("start.lua replied %d entries for %d tasks", len(rows), len(parsed))
+		}
 		if err != nil {
 			return nil, nil, err
 		}
@@ -152,20 +155,21 @@ func (b *Broker) startCall(t *Taken) (keys []string, args []any, parsed []uuid.U
 	return keys, args, parsed, nil
 }
 
-// started reads start.lua's reply for t: one row per ID, false for a task
-// dropped (canceled, finished or gone).
+// started reads start.lua's reply for t, startFields entries per ID of
+// parsed (its length is checked), all nil for a task dropped (canceled,
+// finished or gone).
 func started(t *Taken, parsed []uuid.UUID, rows []any) []Claimed {
-	out := make([]Claimed, 0, len(rows))
-	for i, row := range rows {
-		f, ok := row.([]any)
-		if !ok || len(f) != 6 || i >= len(parsed) {
+	out := make([]Claimed, 0, len(rows)/startFields)
+	for i := 0; i < len(rows); i += startFields {
+		f := rows[i : i+startFields]
+		if f[0] == nil {
 			continue
 		}
 		// Malformed options (written by hand, not by enqueue.lua) read as
 		// zeros, as a malformed number does: the pool's defaults apply.
 		opts, _ := ParseOptions(toString(f[3]))
 		out = append(out, Claimed{
-			ID:         parsed[i],
+			ID:         parsed[i/startFields],
 			Queue:      t.Queue,
 			Token:      t.Token,
 			Name:       toString(f[0]),
@@ -180,3 +184,6 @@ func started(t *Taken, parsed []uuid.UUID, rows []any) []Claimed {
 	}
 	return out
 }
+
+// startFields is how many entries start.lua replies per task.
+const startFields = 6

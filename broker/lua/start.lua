@@ -2,22 +2,26 @@
 -- to run them.
 -- KEYS[1] leases zset, KEYS[2] the token's lease set, KEYS[3..n] task hashes
 -- ARGV[1] lease token, ARGV[2..n] task IDs, in the order of KEYS[3..n]
--- returns one entry per ID: false when the lease is not held or its
--- deadline has passed (reaping will hand the tasks back), or when the
--- task is gone, canceled or finished (it then leaves the lease, and a lease
--- left empty is dropped); else {name, payload, attempts, options,
--- failures, crashes}.
+-- returns six entries per ID, one flat array (a nested one costs a Lua
+-- table per task): name, payload, attempts, options, failures, crashes;
+-- or six false when the lease is not held or its deadline has passed
+-- (reaping will hand the tasks back), or when the task is gone, canceled
+-- or finished (it then leaves the lease, and a lease left empty is
+-- dropped). A missing field is an empty string (a nil would end the array).
 -- Idempotent: a task already started under this token is returned unchanged.
 -- Cost: two commands per task (HMGET, HSET) plus two per call (ZSCORE,
 -- TIME), and two or three more when some are dropped.
+-- nextCount[a] is a + 1 for the usual attempt counts: tostring(tonumber(a)
+-- + 1) formats a float, 0.7 µs of Redis CPU per task.
+local nextCount = {['0'] = '1', ['1'] = '2', ['2'] = '3', ['3'] = '4', ['4'] = '5', ['5'] = '6'}
 local token = ARGV[1]
 local out = {}
 local t = redis.call('TIME')
 local nowms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local deadline = redis.call('ZSCORE', KEYS[1], token)
 if not deadline or tonumber(deadline) <= nowms then
-  for i = 2, #ARGV do
-    out[i - 1] = false
+  for i = 1, (#ARGV - 1) * 6 do
+    out[i] = false
   end
   return out
 end
@@ -32,14 +36,17 @@ for i = 2, #ARGV do
     f[6] = (old[1] or '0') .. ',' .. (old[2] or '0') .. ',' .. (old[3] or '0')
   end
   if f[2] ~= token and (status == 'queued' or status == 'retrying') then
-    f[5] = tostring((tonumber(f[5]) or 0) + 1)
+    f[5] = nextCount[f[5] or '0'] or tostring((tonumber(f[5]) or 0) + 1)
     redis.call('HSET', key, 's', 'running', 'st', now, 'tk', token, 'a', f[5])
     f[2], status = token, 'running'
   end
+  local o = (i - 2) * 6
   if status == 'running' and f[2] == token then
-    out[i - 1] = {f[3], f[4], f[5], f[6], f[7], f[8]}
+    out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6] =
+      f[3] or '', f[4] or '', f[5] or '', f[6] or '', f[7] or '', f[8] or ''
   else
-    out[i - 1] = false
+    out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6] =
+      false, false, false, false, false, false
     dropped[#dropped + 1] = ARGV[i]
   end
 end
