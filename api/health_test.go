@@ -90,7 +90,7 @@ func TestInternalErrorHidesDetail(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), deadline)
 		defer cancel()
 		key := s.be.Keys.Task(id)
-		if err := s.be.Client.HSet(ctx, key, broker.FieldName, "echo", broker.FieldQueue, "default", broker.FieldStatus, "exploded").Err(); err != nil {
+		if err := s.be.Client.HSet(ctx, key, broker.FieldMeta, "0,0,0,default,echo", broker.FieldStatus, "exploded").Err(); err != nil {
 			t.Fatalf("HSET %s: %v", key, err)
 		}
 		for _, target := range []string{"/v1/tasks/" + id.String(), "/v1/tasks/" + id.String() + "?wait=1s"} {

@@ -58,12 +58,14 @@ func (b *Broker) enqueueBatch(ctx context.Context, tasks []NewTask) ([]time.Time
 		for g, idx := range groups {
 			keys := make([]string, 0, 1+len(idx))
 			keys = append(keys, b.keys.Pending(tasks[idx[0]].Queue))
-			args := make([]any, 0, 5*len(idx))
+			args := make([]any, 0, 3*len(idx))
 			for _, i := range idx {
 				t := tasks[i]
-				keys = append(keys, b.keys.Task(t.ID))
-				opts := Options{MaxRetries: t.MaxRetries, Timeout: t.Timeout, ResultTTL: t.ResultTTL}
-				args = append(args, IDText(t.ID), t.Name, t.Queue, t.Payload, opts.String())
+				key := b.keys.Task(t.ID)
+				keys = append(keys, key)
+				meta := Meta{Options: Options{MaxRetries: t.MaxRetries, Timeout: t.Timeout, ResultTTL: t.ResultTTL},
+					Queue: t.Queue, Name: t.Name}
+				args = append(args, idOfKey(key), meta.String(), t.Payload)
 			}
 			cmds[g] = enqueueScript.EvalSha(ctx, pipe, keys, args...)
 		}

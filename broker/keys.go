@@ -16,8 +16,7 @@ const DefaultPrefix = "runq"
 // the words (MEMORY USAGE of a queued task's hash: 264 bytes with words, 216
 // with these). The Lua scripts spell the same letters.
 const (
-	FieldName     = "n"  // task name
-	FieldQueue    = "q"  // queue name
+	FieldMeta     = "m"  // Meta: "max_retries,timeout_ms,ttl_ms,queue,name"
 	FieldStatus   = "s"  // a results.Status
 	FieldPayload  = "p"  // JSON
 	FieldResult   = "r"  // JSON, once succeeded
@@ -25,7 +24,6 @@ const (
 	FieldAttempts = "a"  // attempts started
 	FieldFailures = "f"  // attempts that returned an error
 	FieldCrashes  = "c"  // attempts whose worker was lost
-	FieldOptions  = "o"  // Options: "max_retries,timeout_ms,ttl_ms"
 	FieldCreated  = "ct" // ms, Redis clock
 	FieldStarted  = "st" // ms, start of the last attempt
 	FieldFinished = "ft" // ms, when it became terminal

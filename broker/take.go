@@ -165,25 +165,30 @@ func started(t *Taken, parsed []uuid.UUID, rows []any) []Claimed {
 		if f[0] == nil {
 			continue
 		}
-		// Malformed options (written by hand, not by enqueue.lua) read as
-		// zeros, as a malformed number does: the pool's defaults apply.
-		opts, _ := ParseOptions(toString(f[3]))
+		// A malformed meta (written by hand, not by enqueue.lua) reads
+		// as zero options, as a malformed number does: the pool's
+		// defaults apply. Its name, if any, is kept, so the attempt fails
+		// on a name no handler has rather than on nothing.
+		meta, err := ParseMeta(toString(f[0]))
+		if err != nil {
+			_, _, meta.Name, _ = cutN(toString(f[0]))
+		}
 		out = append(out, Claimed{
 			ID:         parsed[i/startFields],
 			Queue:      t.Queue,
 			Token:      t.Token,
-			Name:       toString(f[0]),
+			Name:       meta.Name,
 			Payload:    []byte(toString(f[1])),
 			Attempts:   int(toInt(f[2])),
-			MaxRetries: opts.MaxRetries,
-			Timeout:    opts.Timeout,
-			Failures:   int(toInt(f[4])),
-			Crashes:    int(toInt(f[5])),
-			ResultTTL:  opts.ResultTTL,
+			MaxRetries: meta.MaxRetries,
+			Timeout:    meta.Timeout,
+			Failures:   int(toInt(f[3])),
+			Crashes:    int(toInt(f[4])),
+			ResultTTL:  meta.ResultTTL,
 		})
 	}
 	return out
 }
 
 // startFields is how many entries start.lua replies per task.
-const startFields = 6
+const startFields = 5

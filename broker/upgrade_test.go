@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/runq/runq/broker"
@@ -22,10 +23,11 @@ func TestReapsPerTaskLeasesOfOldBuilds(t *testing.T) {
 		if err := c.LPop(s.ctx, s.keys.Pending("q")).Err(); err != nil {
 			t.Fatal(err)
 		}
-		if err := c.HDel(s.ctx, key, broker.FieldOptions).Err(); err != nil {
+		if err := c.HDel(s.ctx, key, broker.FieldMeta).Err(); err != nil {
 			t.Fatal(err)
 		}
-		c.HSet(s.ctx, key, "s", "running", "tk", "0123456789abcdef01234567", "a", 1, "mr", 2, "to", 45000, "tl", 7200000)
+		c.HSet(s.ctx, key, "s", "running", "tk", "0123456789abcdef01234567", "a", 1, "n", "echo", "q", "q",
+			"mr", 2, "to", 45000, "tl", 7200000)
 		c.ZAdd(s.ctx, s.keys.Leases("q"), redis.Z{Score: 1, Member: idText})
 		c.HSet(s.ctx, owners, idText, "0123456789abcdef01234567")
 
@@ -37,13 +39,14 @@ func TestReapsPerTaskLeasesOfOldBuilds(t *testing.T) {
 			t.Errorf("owners hash keeps %d entries, want none", n)
 		}
 		got := claimOne(t, s, "q", time.Minute)
-		if got.ID != id || got.Crashes != 1 || got.Attempts != 2 || got.MaxRetries != 2 ||
+		if got.ID != id || got.Name != "echo" || got.Crashes != 1 || got.Attempts != 2 || got.MaxRetries != 2 ||
 			got.Timeout != 45*time.Second || got.ResultTTL != 2*time.Hour {
 			t.Errorf("claim after reaping = %+v, want attempt 2 after 1 crash, with the old fields' options", got)
 		}
 		h := c.HGetAll(s.ctx, key).Val()
-		if o, err := broker.OptionsOf(h); err != nil || o != (broker.Options{MaxRetries: 2, Timeout: 45 * time.Second, ResultTTL: 2 * time.Hour}) {
-			t.Errorf("OptionsOf(old hash) = %+v, %v", o, err)
+		wantMeta := broker.Meta{Options: broker.Options{MaxRetries: 2, Timeout: 45 * time.Second, ResultTTL: 2 * time.Hour}, Queue: "q", Name: "echo"}
+		if m, err := broker.MetaOf(h); err != nil || m != wantMeta {
+			t.Errorf("MetaOf(old hash) = %+v, %v; want %+v", m, err, wantMeta)
 		}
 		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &got, Outcome: broker.Succeeded, Result: []byte("1")}); err != nil {
 			t.Fatal(err)
@@ -74,6 +77,39 @@ func TestReapGoesPastABadLease(t *testing.T) {
 		}
 		if !sawErr || total != (broker.Reaped{Leases: 1, Requeued: 1}) {
 			t.Errorf("Reap with a bad lease first: %+v, error seen %v; want the good lease reaped and the bad one reported", total, sawErr)
+		}
+	})
+}
+
+// TestTasksOfThePreviousLayout queues tasks as the build before FieldMeta
+// wrote them (name, queue and options in fields of their own) and checks
+// that they start with their name and options, and that a cancel and a
+// success expire them after their result TTL.
+func TestTasksOfThePreviousLayout(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		c := s.be.Client
+		old := func() uuid.UUID {
+			id := enqueue(t, s, "q", "echo", 0)
+			key := s.keys.Task(id)
+			c.HDel(s.ctx, key, broker.FieldMeta)
+			c.HSet(s.ctx, key, "n", "old.name", "q", "q", "o", "2,45000,7200000")
+			return id
+		}
+		ran, canceled := old(), old()
+		if st, err := s.b.Cancel(s.ctx, canceled); err != nil || st != "canceled" {
+			t.Fatalf("Cancel = %q, %v", st, err)
+		}
+		got := claimOne(t, s, "q", time.Minute)
+		if got.ID != ran || got.Name != "old.name" || got.MaxRetries != 2 || got.Timeout != 45*time.Second || got.ResultTTL != 2*time.Hour {
+			t.Errorf("claim of a task of the previous layout = %+v, want old.name with its options", got)
+		}
+		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &got, Outcome: broker.Succeeded, Result: []byte("1")}); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []uuid.UUID{ran, canceled} {
+			if ttl := c.PTTL(s.ctx, s.keys.Task(id)).Val(); ttl <= 119*time.Minute || ttl > 2*time.Hour {
+				t.Errorf("PTTL of %s = %v, want the old options' 2h", id, ttl)
+			}
 		}
 	})
 }

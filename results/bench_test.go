@@ -12,8 +12,8 @@ import (
 // reads: Decode, then json.Marshal.
 func BenchmarkDecodeEncode(b *testing.B) {
 	h := map[string]string{
-		broker.FieldName: "echo", broker.FieldQueue: "default", broker.FieldStatus: "succeeded", broker.FieldPayload: `{"user":12345,"op":"x"}`,
-		broker.FieldResult: `{"user":12345,"op":"x"}`, broker.FieldAttempts: "1", broker.FieldOptions: "3,1800000,86400000",
+		broker.FieldMeta: "3,1800000,86400000,default,echo", broker.FieldStatus: "succeeded", broker.FieldPayload: `{"user":12345,"op":"x"}`,
+		broker.FieldResult: `{"user":12345,"op":"x"}`, broker.FieldAttempts: "1",
 		broker.FieldCreated: "1700000000000", broker.FieldStarted: "1700000000100", broker.FieldFinished: "1700000000200",
 		broker.FieldToken: "50f8de0e0f4d3037b1605597",
 	}

@@ -59,8 +59,6 @@ func Decode(id uuid.UUID, h map[string]string) (Record, error) {
 	d := decoder{h: h}
 	r := Record{
 		ID:         id,
-		Name:       h[broker.FieldName],
-		Queue:      h[broker.FieldQueue],
 		Status:     Status(h[broker.FieldStatus]),
 		Error:      h[broker.FieldError],
 		Attempts:   d.int(broker.FieldAttempts),
@@ -71,12 +69,13 @@ func Decode(id uuid.UUID, h map[string]string) (Record, error) {
 		Payload:    d.json(broker.FieldPayload),
 		Result:     d.json(broker.FieldResult),
 	}
-	if opts, err := broker.OptionsOf(h); err != nil {
+	if m, err := broker.MetaOf(h); err != nil {
 		if d.err == nil {
 			d.err = err
 		}
 	} else {
-		r.MaxRetries, r.Timeout, r.ResultTTL = opts.MaxRetries, Duration(opts.Timeout), Duration(opts.ResultTTL)
+		r.Name, r.Queue = m.Name, m.Queue
+		r.MaxRetries, r.Timeout, r.ResultTTL = m.MaxRetries, Duration(m.Timeout), Duration(m.ResultTTL)
 	}
 	if d.err == nil && !r.Status.Valid() {
 		d.err = fmt.Errorf("status %q", h[broker.FieldStatus])

@@ -3,6 +3,7 @@ package results_test
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -18,8 +19,8 @@ var testID = uuid.MustParse("0193f0c2-7c1a-7b3e-8a5d-2f1e0c9b4a77")
 func TestDecode(t *testing.T) {
 	t.Parallel()
 	full := map[string]string{
-		broker.FieldName: "echo", broker.FieldQueue: "default", broker.FieldStatus: "succeeded", broker.FieldPayload: `{"a":1}`,
-		broker.FieldResult: `[1,2]`, broker.FieldAttempts: "2", broker.FieldOptions: "3,30000,3600000",
+		broker.FieldMeta: "3,30000,3600000,default,echo", broker.FieldStatus: "succeeded", broker.FieldPayload: `{"a":1}`,
+		broker.FieldResult: `[1,2]`, broker.FieldAttempts: "2",
 		broker.FieldCreated: "1700000000000", broker.FieldStarted: "1700000000100",
 		broker.FieldFinished: "1700000000200", broker.FieldCrashes: "1", broker.FieldToken: "abc", broker.FieldFailures: "1",
 	}
@@ -53,6 +54,16 @@ func TestDecode(t *testing.T) {
 		t.Errorf("JSON %s shows internal fields", out)
 	}
 
+	// A hash of an earlier build: name, queue and options in fields of
+	// their own.
+	older := maps.Clone(full)
+	delete(older, broker.FieldMeta)
+	older["n"], older["q"], older["o"] = "echo", "default", "3,30000,3600000"
+	if rec, err := results.Decode(testID, older); err != nil || rec.Name != "echo" || rec.Queue != "default" ||
+		rec.MaxRetries != 3 || rec.ResultTTL != want.ResultTTL {
+		t.Errorf("Decode(earlier layout) = %+v, %v; want the same name, queue and options", rec, err)
+	}
+
 	minimal, err := results.Decode(testID, map[string]string{broker.FieldStatus: "queued", broker.FieldCreated: "1"})
 	if err != nil || string(minimal.Payload) != "null" || minimal.StartedAt != nil || minimal.Result != nil {
 		t.Errorf("Decode(minimal) = %+v, %v; want null payload and no start, result", minimal, err)
@@ -69,15 +80,17 @@ func TestDecodeErrors(t *testing.T) {
 		{"empty", map[string]string{}, results.ErrNotFound},
 		{"nil", nil, results.ErrNotFound},
 		{"unknown status", map[string]string{broker.FieldStatus: "exploded"}, results.ErrCorrupt},
-		{"no status", map[string]string{broker.FieldName: "x"}, results.ErrCorrupt},
+		{"no status", map[string]string{broker.FieldMeta: "0,0,0,q,x"}, results.ErrCorrupt},
 		{"bad attempts", map[string]string{broker.FieldStatus: "queued", broker.FieldAttempts: "two"}, results.ErrCorrupt},
 		{"huge attempts", map[string]string{broker.FieldStatus: "queued", broker.FieldAttempts: "99999999999999"}, results.ErrCorrupt},
 		{"bad time", map[string]string{broker.FieldStatus: "queued", broker.FieldCreated: "yesterday"}, results.ErrCorrupt},
 		{"bad payload", map[string]string{broker.FieldStatus: "queued", broker.FieldPayload: "{"}, results.ErrCorrupt},
 		{"bad result", map[string]string{broker.FieldStatus: "succeeded", broker.FieldResult: "nope"}, results.ErrCorrupt},
-		{"two options", map[string]string{broker.FieldStatus: "queued", broker.FieldOptions: "3,30000"}, results.ErrCorrupt},
-		{"bad options", map[string]string{broker.FieldStatus: "queued", broker.FieldOptions: "3,soon,1"}, results.ErrCorrupt},
-		{"huge retries", map[string]string{broker.FieldStatus: "queued", broker.FieldOptions: "99999999999,1,1"}, results.ErrCorrupt},
+		{"two options", map[string]string{broker.FieldStatus: "queued", broker.FieldMeta: "3,30000"}, results.ErrCorrupt},
+		{"no name", map[string]string{broker.FieldStatus: "queued", broker.FieldMeta: "3,30000,1,q"}, results.ErrCorrupt},
+		{"bad options", map[string]string{broker.FieldStatus: "queued", broker.FieldMeta: "3,soon,1,q,x"}, results.ErrCorrupt},
+		{"huge retries", map[string]string{broker.FieldStatus: "queued", broker.FieldMeta: "99999999999,1,1,q,x"}, results.ErrCorrupt},
+		{"bad old options", map[string]string{broker.FieldStatus: "queued", "o": "3,soon,1"}, results.ErrCorrupt},
 	}
 	for _, tt := range tests {
 		if _, err := results.Decode(testID, tt.h); !errors.Is(err, tt.want) {
@@ -93,10 +106,10 @@ func FuzzDecode(f *testing.F) {
 	f.Add("succeeded", `null`, `"ok"`, "3", "0", "5")
 	f.Add("failed", `[`, `x`, "-1", "-99", "abc")
 	f.Add("running", "\xff", "\x00", "9223372036854775807", "9223372036854775807", "1e3")
-	f.Add("queued", `1`, "", "1", "1700000000000", "3,30000,3600000")
-	f.Fuzz(func(t *testing.T, status, payload, result, attempts, created, options string) {
+	f.Add("queued", `1`, "", "1", "1700000000000", "3,30000,3600000,default,a,b")
+	f.Fuzz(func(t *testing.T, status, payload, result, attempts, created, meta string) {
 		h := map[string]string{broker.FieldStatus: status, broker.FieldPayload: payload, broker.FieldResult: result,
-			broker.FieldAttempts: attempts, broker.FieldCreated: created, broker.FieldOptions: options}
+			broker.FieldAttempts: attempts, broker.FieldCreated: created, broker.FieldMeta: meta}
 		rec, err := results.Decode(testID, h)
 		if err != nil {
 			if !errors.Is(err, results.ErrCorrupt) {

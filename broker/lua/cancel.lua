@@ -16,10 +16,12 @@ end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('HSET', KEYS[1], 's', 'canceled', 'ft', now)
-local opts = redis.call('HGET', KEYS[1], 'o')
-local ttl = opts and tonumber(string.match(opts, '(%d+)$')) -- options: "max_retries,timeout_ms,ttl_ms"
-if not opts then
-  ttl = tonumber(redis.call('HGET', KEYS[1], 'tl')) -- written by a build that kept it in its own field
+-- The result TTL is the third number of the meta, or of the options of
+-- a hash written by an earlier build, or earlier still its own field.
+local m = redis.call('HMGET', KEYS[1], 'm', 'o', 'tl')
+local ttl = tonumber(m[3])
+if m[1] or m[2] then
+  ttl = tonumber(string.match(m[1] or m[2], '^[^,]*,[^,]*,(%d+)'))
 end
 if ttl and ttl > 0 then
   redis.call('PEXPIRE', KEYS[1], ttl)

@@ -1,25 +1,24 @@
 -- enqueue: create tasks' hashes and append their IDs to one queue, once.
 -- KEYS[1] pending list, KEYS[2..n] task hashes
--- ARGV: 5 per task, in the order of KEYS[2..n]: id, name, queue, payload
--- (JSON), options ("max_retries,timeout_ms,ttl_ms")
+-- ARGV: 3 per task, in the order of KEYS[2..n]: id, meta
+-- ("max_retries,timeout_ms,ttl_ms,queue,name"), payload (JSON)
 -- returns created_ms (Redis clock) per task. Idempotent by ID: a task whose
 -- hash exists (a resent call) keeps its created_ms and is not queued twice.
--- Cost: one command per task (HSET) plus three per call; one EXISTS over
--- all the hashes finds the usual case, where none exists yet.
+-- Cost: one command per task (HSET, of four fields) plus three per call;
+-- one EXISTS over all the hashes finds the usual case, where none exists
+-- yet.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local nows = tostring(now)
 local some = redis.call('EXISTS', unpack(KEYS, 2)) > 0
 local out, fresh = {}, {}
 for i = 2, #KEYS do
-  local a = (i - 2) * 5
+  local a = (i - 2) * 3
   local created = some and redis.call('HGET', KEYS[i], 'ct')
   if created then
     out[i - 1] = tonumber(created)
   else
-    redis.call('HSET', KEYS[i],
-      'n', ARGV[a + 2], 'q', ARGV[a + 3], 's', 'queued', 'p', ARGV[a + 4],
-      'o', ARGV[a + 5], 'ct', nows)
+    redis.call('HSET', KEYS[i], 's', 'queued', 'm', ARGV[a + 2], 'p', ARGV[a + 3], 'ct', nows)
     fresh[#fresh + 1] = ARGV[a + 1]
     out[i - 1] = now
   end

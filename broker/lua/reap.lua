@@ -37,10 +37,11 @@ for i = 4, #ARGV do
         redis.call('HSET', key, 's', 'failed', 'ft', now, 'e',
           'poison: the worker running this task was lost ' .. crashes ..
           ' times (lease expired); not retried')
-        local opts = redis.call('HGET', key, 'o') -- "max_retries,timeout_ms,ttl_ms"
-        local ttl = opts and tonumber(string.match(opts, '(%d+)$'))
-        if not opts then
-          ttl = tonumber(redis.call('HGET', key, 'tl')) -- written by a build that kept it in its own field
+        -- the result TTL: as cancel.lua reads it
+        local m = redis.call('HMGET', key, 'm', 'o', 'tl')
+        local ttl = tonumber(m[3])
+        if m[1] or m[2] then
+          ttl = tonumber(string.match(m[1] or m[2], '^[^,]*,[^,]*,(%d+)'))
         end
         if ttl and ttl > 0 then
           redis.call('PEXPIRE', key, ttl)

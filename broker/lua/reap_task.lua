@@ -28,7 +28,13 @@ for i = 3, #ARGV do
         redis.call('HSET', key, 's', 'failed', 'ft', now, 'e',
           'poison: the worker running this task was lost ' .. crashes ..
           ' times (lease expired); not retried')
-        local ttl = tonumber(redis.call('HGET', key, 'tl')) -- the old layout's result TTL
+        -- the result TTL: as cancel.lua reads it (a task of an old worker
+        -- may have been enqueued by a newer API)
+        local m = redis.call('HMGET', key, 'm', 'o', 'tl')
+        local ttl = tonumber(m[3])
+        if m[1] or m[2] then
+          ttl = tonumber(string.match(m[1] or m[2], '^[^,]*,[^,]*,(%d+)'))
+        end
         if ttl and ttl > 0 then
           redis.call('PEXPIRE', key, ttl)
         end

@@ -2,9 +2,10 @@
 -- to run them.
 -- KEYS[1] leases zset, KEYS[2] the token's lease set, KEYS[3..n] task hashes
 -- ARGV[1] lease token, ARGV[2..n] task IDs, in the order of KEYS[3..n]
--- returns six entries per ID, one flat array (a nested one costs a Lua
--- table per task): name, payload, attempts, options, failures, crashes;
--- or six false when the lease is not held or its deadline has passed
+-- returns five entries per ID, one flat array (a nested one costs a Lua
+-- table per task): meta ("max_retries,timeout_ms,ttl_ms,queue,name"; the
+-- queue may be empty), payload, attempts, failures, crashes; or five false
+-- when the lease is not held or its deadline has passed
 -- (reaping will hand the tasks back), or when the task is gone, canceled
 -- or finished (it then leaves the lease, and a lease left empty is
 -- dropped). A missing field is an empty string (a nil would end the array).
@@ -20,7 +21,7 @@ local t = redis.call('TIME')
 local nowms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local deadline = redis.call('ZSCORE', KEYS[1], token)
 if not deadline or tonumber(deadline) <= nowms then
-  for i = 1, (#ARGV - 1) * 6 do
+  for i = 1, (#ARGV - 1) * 5 do
     out[i] = false
   end
   return out
@@ -29,24 +30,26 @@ local now = tostring(nowms)
 local dropped = {}
 for i = 2, #ARGV do
   local key = KEYS[i + 1]
-  local f = redis.call('HMGET', key, 's', 'tk', 'n', 'p', 'a', 'o', 'f', 'c')
+  local f = redis.call('HMGET', key, 's', 'tk', 'm', 'p', 'a', 'f', 'c')
   local status = f[1]
-  if not f[6] and status then -- written by a build that kept the options in three fields
-    local old = redis.call('HMGET', key, 'mr', 'to', 'tl')
-    f[6] = (old[1] or '0') .. ',' .. (old[2] or '0') .. ',' .. (old[3] or '0')
+  if not f[3] and status then
+    -- Written by an earlier build: the name in "n", the options in "o",
+    -- or earlier still in "mr", "to" and "tl". The queue is not needed.
+    local old = redis.call('HMGET', key, 'n', 'o', 'mr', 'to', 'tl')
+    local opts = old[2] or ((old[3] or '0') .. ',' .. (old[4] or '0') .. ',' .. (old[5] or '0'))
+    f[3] = opts .. ',,' .. (old[1] or '')
   end
   if f[2] ~= token and (status == 'queued' or status == 'retrying') then
     f[5] = nextCount[f[5] or '0'] or tostring((tonumber(f[5]) or 0) + 1)
     redis.call('HSET', key, 's', 'running', 'st', now, 'tk', token, 'a', f[5])
     f[2], status = token, 'running'
   end
-  local o = (i - 2) * 6
+  local o = (i - 2) * 5
   if status == 'running' and f[2] == token then
-    out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6] =
-      f[3] or '', f[4] or '', f[5] or '', f[6] or '', f[7] or '', f[8] or ''
+    out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] =
+      f[3] or '', f[4] or '', f[5] or '', f[6] or '', f[7] or ''
   else
-    out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6] =
-      false, false, false, false, false, false
+    out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = false, false, false, false, false
     dropped[#dropped + 1] = ARGV[i]
   end
 end
