@@ -21,7 +21,7 @@
 -- token is in the leases zset exactly while its set is not empty: take.lua
 -- writes both, reap.lua deletes both). An applied outcome takes the ID out;
 -- the last one out drops the lease.
--- Cost: two commands per succeeded task (HSET, PEXPIRE), two per call
+-- Cost: two commands per succeeded task (HSET, PEXPIREAT), two per call
 -- (TIME, PUBLISH) and three per token (SMISMEMBER, SREM, SCARD), plus a
 -- ZREM when a lease is dropped. Four arguments per attempt, and an op is
 -- parsed once per call, not once per attempt: each argument and each
@@ -58,7 +58,7 @@ end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local nows = tostring(now)
-local codes, done, seen, at = {}, {}, {}, {}
+local codes, done, seen, at, expiresAt = {}, {}, {}, {}, {}
 for k = 1, m do
   at[k] = 0
 end
@@ -100,7 +100,14 @@ for j = 1, n do
     end
     if kind == 's' or kind == 'S' or kind == 'f' then
       if ms ~= '0' then
-        redis.call('PEXPIRE', key, ms)
+        -- PEXPIREAT, with the time made once per TTL in the call: PEXPIRE
+        -- makes Redis rewrite the command to PEXPIREAT for every task.
+        local expireAt = expiresAt[ms]
+        if not expireAt then
+          expireAt = string.format('%.0f', now + tonumber(ms))
+          expiresAt[ms] = expireAt
+        end
+        redis.call('PEXPIREAT', key, expireAt)
       end
       done[#done + 1] = id
     end
