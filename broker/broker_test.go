@@ -375,7 +375,10 @@ func TestAttemptCounts(t *testing.T) {
 		} {
 			id := enqueue(t, s, "q", "echo", 0)
 			h := map[string]any{}
-			for f, v := range map[string]string{broker.FieldAttempts: tc.before, broker.FieldFailures: tc.failures, broker.FieldCrashes: tc.crashes} {
+			if tc.before != "" { // as reap.lua leaves it: no token
+				h[broker.FieldAttempt] = ",1700000000000," + tc.before
+			}
+			for f, v := range map[string]string{broker.FieldFailures: tc.failures, broker.FieldCrashes: tc.crashes} {
 				if v != "" {
 					h[f] = v
 				}
@@ -393,8 +396,9 @@ func TestAttemptCounts(t *testing.T) {
 				t.Errorf("claim after attempts %q, failures %q, crashes %q = %s attempts %d failures %d crashes %d; want %s %d %d %d",
 					tc.before, tc.failures, tc.crashes, c.ID, c.Attempts, c.Failures, c.Crashes, id, before+1, failures, crashes)
 			}
-			if got := hget(t, s, id, broker.FieldAttempts); got != strconv.Itoa(before+1) {
-				t.Errorf("stored attempts after %q = %q, want %d", tc.before, got, before+1)
+			at, err := broker.ParseAttempt(hget(t, s, id, broker.FieldAttempt))
+			if err != nil || at.Token != c.Token || at.Number != before+1 || time.Since(at.Started) > time.Minute {
+				t.Errorf("stored attempt after %q = %+v, %v; want number %d under token %s, started now", tc.before, at, err, before+1, c.Token)
 			}
 		}
 	})

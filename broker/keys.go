@@ -21,13 +21,11 @@ const (
 	FieldPayload  = "p"  // JSON
 	FieldResult   = "r"  // JSON, once succeeded
 	FieldError    = "e"  // the last attempt's error
-	FieldAttempts = "a"  // attempts started
+	FieldAttempt  = "at" // Attempt: "token,started_ms,number" of the last attempt started
 	FieldFailures = "f"  // attempts that returned an error
 	FieldCrashes  = "c"  // attempts whose worker was lost
 	FieldCreated  = "ct" // ms, Redis clock
-	FieldStarted  = "st" // ms, start of the last attempt
 	FieldFinished = "ft" // ms, when it became terminal
-	FieldToken    = "tk" // lease token of the last attempt started
 )
 
 // Keys names every Redis key and channel runq uses. Nothing else in runq

@@ -113,3 +113,23 @@ func TestTasksOfThePreviousLayout(t *testing.T) {
 		}
 	})
 }
+
+// TestReapsRunningTasksOfThePreviousLayout leaves a task as a worker of the
+// build before FieldAttempt leaves it when it dies mid-attempt (its token,
+// start and count in "tk", "st" and "a") and checks that reaping counts the
+// crash and the next attempt counts on from the old count.
+func TestReapsRunningTasksOfThePreviousLayout(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		c := s.be.Client
+		id := enqueue(t, s, "q", "echo", 0)
+		got := claimOne(t, s, "q", 50*time.Millisecond)
+		key := s.keys.Task(id)
+		c.HDel(s.ctx, key, broker.FieldMeta, broker.FieldAttempt)
+		c.HSet(s.ctx, key, "n", "old.name", "q", "q", "o", "2,45000,7200000", "tk", got.Token, "a", 1, "st", 1700000000000)
+		reapUntil(t, s, "q", 3, broker.Reaped{Requeued: 1})
+		again := claimOne(t, s, "q", time.Minute)
+		if again.ID != id || again.Name != "old.name" || again.Attempts != 2 || again.Crashes != 1 {
+			t.Errorf("claim after reaping = %+v, want old.name's attempt 2 after 1 crash", again)
+		}
+	})
+}

@@ -61,21 +61,25 @@ func Decode(id uuid.UUID, h map[string]string) (Record, error) {
 		ID:         id,
 		Status:     Status(h[broker.FieldStatus]),
 		Error:      h[broker.FieldError],
-		Attempts:   d.int(broker.FieldAttempts),
 		Crashes:    d.int(broker.FieldCrashes),
 		CreatedAt:  d.time(broker.FieldCreated),
-		StartedAt:  d.optTime(broker.FieldStarted),
 		FinishedAt: d.optTime(broker.FieldFinished),
 		Payload:    d.json(broker.FieldPayload),
 		Result:     d.json(broker.FieldResult),
 	}
 	if m, err := broker.MetaOf(h); err != nil {
-		if d.err == nil {
-			d.err = err
-		}
+		d.fail(err)
 	} else {
 		r.Name, r.Queue = m.Name, m.Queue
 		r.MaxRetries, r.Timeout, r.ResultTTL = m.MaxRetries, Duration(m.Timeout), Duration(m.ResultTTL)
+	}
+	if a, ok, err := broker.AttemptOf(h); err != nil {
+		d.fail(err)
+	} else if ok {
+		r.Attempts = a.Number
+		if !a.Started.IsZero() {
+			r.StartedAt = &a.Started
+		}
 	}
 	if d.err == nil && !r.Status.Valid() {
 		d.err = fmt.Errorf("status %q", h[broker.FieldStatus])
@@ -93,6 +97,13 @@ func Decode(id uuid.UUID, h map[string]string) (Record, error) {
 type decoder struct {
 	h   map[string]string
 	err error
+}
+
+// fail keeps err if it is the first.
+func (d *decoder) fail(err error) {
+	if d.err == nil {
+		d.err = err
+	}
 }
 
 func (d *decoder) int64(field string) int64 {

@@ -20,9 +20,9 @@ func TestDecode(t *testing.T) {
 	t.Parallel()
 	full := map[string]string{
 		broker.FieldMeta: "3,30000,3600000,default,echo", broker.FieldStatus: "succeeded", broker.FieldPayload: `{"a":1}`,
-		broker.FieldResult: `[1,2]`, broker.FieldAttempts: "2",
-		broker.FieldCreated: "1700000000000", broker.FieldStarted: "1700000000100",
-		broker.FieldFinished: "1700000000200", broker.FieldCrashes: "1", broker.FieldToken: "abc", broker.FieldFailures: "1",
+		broker.FieldResult: `[1,2]`, broker.FieldAttempt: "abc,1700000000100,2",
+		broker.FieldCreated:  "1700000000000",
+		broker.FieldFinished: "1700000000200", broker.FieldCrashes: "1", broker.FieldFailures: "1",
 	}
 	rec, err := results.Decode(testID, full)
 	if err != nil {
@@ -54,14 +54,17 @@ func TestDecode(t *testing.T) {
 		t.Errorf("JSON %s shows internal fields", out)
 	}
 
-	// A hash of an earlier build: name, queue and options in fields of
-	// their own.
+	// A hash of an earlier build: name, queue, options, the attempt's
+	// count, start and token in fields of their own.
 	older := maps.Clone(full)
 	delete(older, broker.FieldMeta)
+	delete(older, broker.FieldAttempt)
 	older["n"], older["q"], older["o"] = "echo", "default", "3,30000,3600000"
-	if rec, err := results.Decode(testID, older); err != nil || rec.Name != "echo" || rec.Queue != "default" ||
-		rec.MaxRetries != 3 || rec.ResultTTL != want.ResultTTL {
-		t.Errorf("Decode(earlier layout) = %+v, %v; want the same name, queue and options", rec, err)
+	older["a"], older["st"], older["tk"] = "2", "1700000000100", "abc"
+	if old, err := results.Decode(testID, older); err != nil || old.Name != "echo" || old.Queue != "default" ||
+		old.MaxRetries != 3 || old.ResultTTL != want.ResultTTL || old.Attempts != 2 || old.StartedAt == nil ||
+		!old.StartedAt.Equal(*rec.StartedAt) {
+		t.Errorf("Decode(earlier layout) = %+v, %v; want the same name, queue, options, attempts and start", old, err)
 	}
 
 	minimal, err := results.Decode(testID, map[string]string{broker.FieldStatus: "queued", broker.FieldCreated: "1"})
@@ -81,8 +84,12 @@ func TestDecodeErrors(t *testing.T) {
 		{"nil", nil, results.ErrNotFound},
 		{"unknown status", map[string]string{broker.FieldStatus: "exploded"}, results.ErrCorrupt},
 		{"no status", map[string]string{broker.FieldMeta: "0,0,0,q,x"}, results.ErrCorrupt},
-		{"bad attempts", map[string]string{broker.FieldStatus: "queued", broker.FieldAttempts: "two"}, results.ErrCorrupt},
-		{"huge attempts", map[string]string{broker.FieldStatus: "queued", broker.FieldAttempts: "99999999999999"}, results.ErrCorrupt},
+		{"bad attempts", map[string]string{broker.FieldStatus: "queued", broker.FieldAttempt: "tk,1,two"}, results.ErrCorrupt},
+		{"huge attempts", map[string]string{broker.FieldStatus: "queued", broker.FieldAttempt: "tk,1,99999999999999"}, results.ErrCorrupt},
+		{"short attempt", map[string]string{broker.FieldStatus: "queued", broker.FieldAttempt: "tk,1"}, results.ErrCorrupt},
+		{"bad start", map[string]string{broker.FieldStatus: "queued", broker.FieldAttempt: "tk,soon,1"}, results.ErrCorrupt},
+		{"bad old attempts", map[string]string{broker.FieldStatus: "queued", "a": "two"}, results.ErrCorrupt},
+		{"bad old start", map[string]string{broker.FieldStatus: "queued", "a": "1", "st": "soon"}, results.ErrCorrupt},
 		{"bad time", map[string]string{broker.FieldStatus: "queued", broker.FieldCreated: "yesterday"}, results.ErrCorrupt},
 		{"bad payload", map[string]string{broker.FieldStatus: "queued", broker.FieldPayload: "{"}, results.ErrCorrupt},
 		{"bad result", map[string]string{broker.FieldStatus: "succeeded", broker.FieldResult: "nope"}, results.ErrCorrupt},
@@ -106,10 +113,11 @@ func FuzzDecode(f *testing.F) {
 	f.Add("succeeded", `null`, `"ok"`, "3", "0", "5")
 	f.Add("failed", `[`, `x`, "-1", "-99", "abc")
 	f.Add("running", "\xff", "\x00", "9223372036854775807", "9223372036854775807", "1e3")
-	f.Add("queued", `1`, "", "1", "1700000000000", "3,30000,3600000,default,a,b")
+	f.Add("queued", `1`, "", "tk,1700000000100,2", "1700000000000", "3,30000,3600000,default,a,b")
+	f.Add("running", `1`, "", ",0,1", "1", "0,0,0,,")
 	f.Fuzz(func(t *testing.T, status, payload, result, attempts, created, meta string) {
 		h := map[string]string{broker.FieldStatus: status, broker.FieldPayload: payload, broker.FieldResult: result,
-			broker.FieldAttempts: attempts, broker.FieldCreated: created, broker.FieldMeta: meta}
+			broker.FieldAttempt: attempts, broker.FieldCreated: created, broker.FieldMeta: meta}
 		rec, err := results.Decode(testID, h)
 		if err != nil {
 			if !errors.Is(err, results.ErrCorrupt) {

@@ -193,10 +193,15 @@ func TestLostLeaseCancelsHandler(t *testing.T) {
 		<-started
 		// Take the lease away as reap.lua does: its token and its set go.
 		ctx := context.Background()
-		token, err := s.be.Client.HGet(ctx, s.be.Keys.Task(id), broker.FieldToken).Result()
+		v, err := s.be.Client.HGet(ctx, s.be.Keys.Task(id), broker.FieldAttempt).Result()
 		if err != nil {
 			t.Fatal(err)
 		}
+		at, err := broker.ParseAttempt(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		token := at.Token
 		if err := s.be.Client.ZRem(ctx, s.be.Keys.Leases(tasks.DefaultQueue), token).Err(); err != nil {
 			t.Fatal(err)
 		}

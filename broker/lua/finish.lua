@@ -70,8 +70,14 @@ for j = 1, n do
   at[k] = x
   local id = ARGV[a + 1]
   if seen[id] or held[k][x] ~= 1 then
-    local f = redis.call('HMGET', key, 'tk', 's')
-    if not seen[id] and f[1] == ARGV[2 + k] and f[2] == sets[kind] then
+    -- the attempt's token: the head of "at", or "tk" in a hash of an
+    -- earlier build
+    local f = redis.call('HMGET', key, 'at', 's', 'tk')
+    local tok = f[3]
+    if f[1] then
+      tok = string.match(f[1], '^([^,]*)')
+    end
+    if not seen[id] and tok == ARGV[2 + k] and f[2] == sets[kind] then
       codes[j] = 2
     else
       codes[j] = 0

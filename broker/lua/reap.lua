@@ -28,11 +28,23 @@ local requeued, failed = 0, 0
 for i = 4, #ARGV do
   local id, key = ARGV[i], KEYS[i]
   if held[id] then
-    local f = redis.call('HMGET', key, 's', 'tk')
-    local status = f[1]
-    if status == 'running' and f[2] == token then
+    -- the attempt's token: the head of "at" ("token,started_ms,number"),
+    -- or "tk" in a hash of an earlier build
+    local f = redis.call('HMGET', key, 's', 'at', 'tk')
+    local status, at = f[1], f[2]
+    local tok = f[3]
+    if at then
+      tok = string.match(at, '^([^,]*)')
+    end
+    if status == 'running' and tok == token then
       local crashes = redis.call('HINCRBY', key, 'c', 1)
-      redis.call('HDEL', key, 'tk')
+      -- the token goes, so that a resent start under it does not take
+      -- the task for its own
+      if at then
+        redis.call('HSET', key, 'at', (string.gsub(at, '^[^,]*', '', 1)))
+      else
+        redis.call('HDEL', key, 'tk')
+      end
       if maxCrashes >= 0 and crashes > maxCrashes then
         redis.call('HSET', key, 's', 'failed', 'ft', now, 'e',
           'poison: the worker running this task was lost ' .. crashes ..
@@ -54,7 +66,7 @@ for i = 4, #ARGV do
         redis.call('LPUSH', KEYS[2], id)
         requeued = requeued + 1
       end
-    elseif f[2] ~= token and (status == 'queued' or status == 'retrying') then
+    elseif tok ~= token and (status == 'queued' or status == 'retrying') then
       redis.call('LPUSH', KEYS[2], id)
       requeued = requeued + 1
     end

@@ -12,6 +12,10 @@
 -- Idempotent: a task already started under this token is returned unchanged.
 -- Cost: two commands per task (HMGET, HSET) plus two per call (ZSCORE,
 -- TIME), and two or three more when some are dropped.
+-- An attempt is one field, "at": "token,started_ms,number" (two fields
+-- fewer to write on every start than the token, the start time and the
+-- count apart: 0.75 µs of Redis CPU per task). A first attempt, the usual
+-- case, is written with a string made once per call.
 -- nextCount[a] is a + 1 for the usual attempt counts: tostring(tonumber(a)
 -- + 1) formats a float, 0.7 µs of Redis CPU per task.
 local nextCount = {['0'] = '1', ['1'] = '2', ['2'] = '3', ['3'] = '4', ['4'] = '5', ['5'] = '6'}
@@ -26,28 +30,43 @@ if not deadline or tonumber(deadline) <= nowms then
   end
   return out
 end
-local now = tostring(nowms)
+local prefix = token .. ',' .. tostring(nowms) .. ','
+local first = prefix .. '1'
 local dropped = {}
 for i = 2, #ARGV do
   local key = KEYS[i + 1]
-  local f = redis.call('HMGET', key, 's', 'tk', 'm', 'p', 'a', 'f', 'c')
-  local status = f[1]
+  local f = redis.call('HMGET', key, 's', 'at', 'm', 'p', 'f', 'c')
+  local status, at = f[1], f[2]
   if not f[3] and status then
-    -- Written by an earlier build: the name in "n", the options in "o",
-    -- or earlier still in "mr", "to" and "tl". The queue is not needed.
-    local old = redis.call('HMGET', key, 'n', 'o', 'mr', 'to', 'tl')
+    -- Written by an earlier build: the name in "n", the options in "o"
+    -- (or earlier still in "mr", "to" and "tl"), the attempt's token and
+    -- count in "tk" and "a". The queue is not needed.
+    local old = redis.call('HMGET', key, 'n', 'o', 'mr', 'to', 'tl', 'tk', 'a')
     local opts = old[2] or ((old[3] or '0') .. ',' .. (old[4] or '0') .. ',' .. (old[5] or '0'))
     f[3] = opts .. ',,' .. (old[1] or '')
+    if not at and old[7] then
+      at = (old[6] or '') .. ',0,' .. old[7]
+    end
   end
-  if f[2] ~= token and (status == 'queued' or status == 'retrying') then
-    f[5] = nextCount[f[5] or '0'] or tostring((tonumber(f[5]) or 0) + 1)
-    redis.call('HSET', key, 's', 'running', 'st', now, 'tk', token, 'a', f[5])
-    f[2], status = token, 'running'
+  local mine, attempt = false, nil
+  if at then
+    mine = string.sub(at, 1, #token + 1) == token .. ','
+    attempt = string.match(at, '(%d+)$') or '0'
+  end
+  if not mine and (status == 'queued' or status == 'retrying') then
+    if at then
+      attempt = nextCount[attempt] or tostring(tonumber(attempt) + 1)
+      redis.call('HSET', key, 's', 'running', 'at', prefix .. attempt)
+    else
+      attempt = '1'
+      redis.call('HSET', key, 's', 'running', 'at', first)
+    end
+    status, mine = 'running', true
   end
   local o = (i - 2) * 5
-  if status == 'running' and f[2] == token then
+  if status == 'running' and mine then
     out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] =
-      f[3] or '', f[4] or '', f[5] or '', f[6] or '', f[7] or ''
+      f[3] or '', f[4] or '', attempt, f[5] or '', f[6] or ''
   else
     out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = false, false, false, false, false
     dropped[#dropped + 1] = ARGV[i]
