@@ -141,18 +141,14 @@ func (b *Broker) takeKeys(t *Taken) []string {
 }
 
 // startCall builds start.lua's keys and arguments for t, and parses its IDs.
+// The IDs are not sent: each is the end of its task's key.
 func (b *Broker) startCall(t *Taken) (keys []string, args []any, parsed []uuid.UUID, err error) {
 	taskKeys, parsed, err := b.taskKeys(t.IDs)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	keys = append([]string{b.keys.Leases(t.Queue), b.keys.LeaseTasks(t.Queue, t.Token)}, taskKeys...)
-	args = make([]any, 0, len(t.IDs)+1)
-	args = append(args, t.Token)
-	for _, id := range t.IDs {
-		args = append(args, id)
-	}
-	return keys, args, parsed, nil
+	return keys, []any{t.Token}, parsed, nil
 }
 
 // started reads start.lua's reply for t, startFields entries per ID of

@@ -1,7 +1,7 @@
 -- start: mark the tasks of one lease running and return what a worker needs
 -- to run them.
 -- KEYS[1] leases zset, KEYS[2] the token's lease set, KEYS[3..n] task hashes
--- ARGV[1] lease token, ARGV[2..n] task IDs, in the order of KEYS[3..n]
+-- ARGV[1] lease token (a task's ID is the end of its key, 32 hex digits)
 -- returns five entries per ID, one flat array (a nested one costs a Lua
 -- table per task): meta ("max_retries,timeout_ms,ttl_ms,queue,name"; the
 -- queue may be empty), payload, attempts, failures, crashes; or five false
@@ -11,7 +11,9 @@
 -- dropped). A missing field is an empty string (a nil would end the array).
 -- Idempotent: a task already started under this token is returned unchanged.
 -- Cost: two commands per task (HMGET, HSET) plus two per call (ZSCORE,
--- TIME), and two or three more when some are dropped.
+-- TIME), and two or three more when some are dropped. Failures and crashes
+-- are read only for a task that has started before ("at" is there): a
+-- task's first attempt, the usual case, reads four fields, not six.
 -- An attempt is one field, "at": "token,started_ms,number" (two fields
 -- fewer to write on every start than the token, the start time and the
 -- count apart: 0.75 µs of Redis CPU per task). A first attempt, the usual
@@ -25,7 +27,7 @@ local t = redis.call('TIME')
 local nowms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local deadline = redis.call('ZSCORE', KEYS[1], token)
 if not deadline or tonumber(deadline) <= nowms then
-  for i = 1, (#ARGV - 1) * 5 do
+  for i = 1, (#KEYS - 2) * 5 do
     out[i] = false
   end
   return out
@@ -33,10 +35,10 @@ end
 local prefix = token .. ',' .. tostring(nowms) .. ','
 local first = prefix .. '1'
 local dropped = {}
-for i = 2, #ARGV do
-  local key = KEYS[i + 1]
-  local f = redis.call('HMGET', key, 's', 'at', 'm', 'p', 'f', 'c')
-  local status, at = f[1], f[2]
+for i = 3, #KEYS do
+  local key = KEYS[i]
+  local f = redis.call('HMGET', key, 's', 'at', 'm', 'p')
+  local status, at, failures, crashes = f[1], f[2], '', ''
   if not f[3] and status then
     -- Written by an earlier build: the name in "n", the options in "o"
     -- (or earlier still in "mr", "to" and "tl"), the attempt's token and
@@ -52,6 +54,8 @@ for i = 2, #ARGV do
   if at then
     mine = string.sub(at, 1, #token + 1) == token .. ','
     attempt = string.match(at, '(%d+)$') or '0'
+    local fc = redis.call('HMGET', key, 'f', 'c')
+    failures, crashes = fc[1] or '', fc[2] or ''
   end
   if not mine and (status == 'queued' or status == 'retrying') then
     if at then
@@ -63,13 +67,13 @@ for i = 2, #ARGV do
     end
     status, mine = 'running', true
   end
-  local o = (i - 2) * 5
+  local o = (i - 3) * 5
   if status == 'running' and mine then
     out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] =
-      f[3] or '', f[4] or '', attempt, f[5] or '', f[6] or ''
+      f[3] or '', f[4] or '', attempt, failures, crashes
   else
     out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = false, false, false, false, false
-    dropped[#dropped + 1] = ARGV[i]
+    dropped[#dropped + 1] = string.sub(key, -32)
   end
 end
 if #dropped > 0 then
