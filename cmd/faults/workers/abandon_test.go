@@ -258,9 +258,9 @@ func (g *finishGate) through(ctx context.Context, cmds []redis.Cmder, send func(
 
 // finishWrites recognises a call of finish.lua by its shape (EVALSHA or
 // EVAL; 3 queue keys, one lease set per token and one task key per attempt;
-// the done channel, the number of tokens m, the m tokens, then 7 arguments
-// per attempt, the second the index of its token, the third an outcome) and
-// returns "id token outcome" for each attempt it records.
+// the done channel, the number of tokens m, the m tokens, then 4 arguments
+// per attempt, the second its op: an outcome's letter and the index of its
+// token) and returns "id token outcome" for each attempt it records.
 func finishWrites(args []any) []string {
 	if len(args) < 5 {
 		return nil
@@ -274,22 +274,25 @@ func finishWrites(args []any) []string {
 	}
 	m, err := strconv.Atoi(fmt.Sprint(args[3+numKeys+1]))
 	attempts := numKeys - 3 - m
-	if err != nil || m < 1 || attempts < 1 || len(args) != 3+numKeys+2+m+7*attempts {
+	if err != nil || m < 1 || attempts < 1 || len(args) != 3+numKeys+2+m+4*attempts {
 		return nil
 	}
 	tokens := args[3+numKeys+2 : 3+numKeys+2+m]
 	var out []string
-	for a := 3 + numKeys + 2 + m; a < len(args); a += 7 {
-		k, err := strconv.Atoi(fmt.Sprint(args[a+1]))
-		if err != nil || k < 1 || k > m {
+	for a := 3 + numKeys + 2 + m; a < len(args); a += 4 {
+		op := fmt.Sprint(args[a+1])
+		if len(op) < 2 {
 			return nil
 		}
-		switch outcome := fmt.Sprint(args[a+2]); outcome {
-		case "succeeded", "failed", "retry", "release":
-			out = append(out, fmt.Sprint(args[a], " ", tokens[k-1], " ", outcome))
-		default:
+		k, err := strconv.Atoi(op[1:])
+		outcome, known := finishOutcomes[op[0]]
+		if err != nil || k < 1 || k > m || !known {
 			return nil
 		}
+		out = append(out, fmt.Sprint(args[a], " ", tokens[k-1], " ", outcome))
 	}
 	return out
 }
+
+// finishOutcomes names the outcome of each op letter of finish.lua.
+var finishOutcomes = map[byte]string{'s': "succeeded", 'S': "succeeded", 'f': "failed", 'r': "retry", 'q': "release"}
