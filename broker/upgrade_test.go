@@ -133,3 +133,33 @@ func TestReapsRunningTasksOfThePreviousLayout(t *testing.T) {
 		}
 	})
 }
+
+// TestReapsATaskAnOldWorkerStartedAfterANewOne: while old and new workers
+// share a queue, a task that a new worker ran once (its token in "at") may
+// be started by an old worker (its token in "tk") that then dies. Reaping
+// that lease must hand the task back, not leave it running.
+func TestReapsATaskAnOldWorkerStartedAfterANewOne(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		c := s.be.Client
+		id := enqueue(t, s, "q", "echo", 3)
+		first := claimOne(t, s, "q", time.Minute)
+		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &first, Outcome: broker.Retry, Error: "boom", RetryIn: time.Hour}); err != nil {
+			t.Fatal(err)
+		}
+		key, idText, old := s.keys.Task(id), broker.IDText(id), "0123456789abcdef01234567"
+		c.ZRem(s.ctx, s.keys.Scheduled("q"), idText) // as the old worker's take did
+		c.ZAdd(s.ctx, s.keys.Leases("q"), redis.Z{Score: 1, Member: old})
+		c.SAdd(s.ctx, s.keys.LeaseTasks("q", old), idText)
+		c.HSet(s.ctx, key, "s", "running", "tk", old, "a", 2, "st", 1700000000000)
+		r, err := s.b.Reap(s.ctx, "q", 10, 3)
+		if err != nil || r != (broker.Reaped{Leases: 1, Requeued: 1}) {
+			t.Fatalf("Reap = %+v, %v; want the task handed back", r, err)
+		}
+		if st, tk := hget(t, s, id, broker.FieldStatus), hget(t, s, id, "tk"); st != "queued" || tk != "" {
+			t.Errorf("after reaping: status %q, tk %q; want queued and no token", st, tk)
+		}
+		if again := claimOne(t, s, "q", time.Minute); again.ID != id || again.Crashes != 1 || again.Failures != 1 {
+			t.Errorf("claim after reaping = %+v, want the task with 1 crash and 1 failure", again)
+		}
+	})
+}

@@ -70,14 +70,11 @@ for j = 1, n do
   at[k] = x
   local id = ARGV[a + 1]
   if seen[id] or held[k][x] ~= 1 then
-    -- the attempt's token: the head of "at", or "tk" in a hash of an
-    -- earlier build
+    -- the attempt's token heads "at", or is in "tk" (as reap.lua reads it)
     local f = redis.call('HMGET', key, 'at', 's', 'tk')
-    local tok = f[3]
-    if f[1] then
-      tok = string.match(f[1], '^([^,]*)')
-    end
-    if not seen[id] and tok == ARGV[2 + k] and f[2] == sets[kind] then
+    local token = ARGV[2 + k]
+    local mine = (f[1] and string.match(f[1], '^([^,]*)') == token) or f[3] == token
+    if not seen[id] and mine and f[2] == sets[kind] then
       codes[j] = 2
     else
       codes[j] = 0

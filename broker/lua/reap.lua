@@ -28,21 +28,21 @@ local requeued, failed = 0, 0
 for i = 4, #ARGV do
   local id, key = ARGV[i], KEYS[i]
   if held[id] then
-    -- the attempt's token: the head of "at" ("token,started_ms,number"),
-    -- or "tk" in a hash of an earlier build
+    -- Started under this lease: its token heads "at" ("token,started_ms,
+    -- number"), or is in "tk", where a worker of an earlier build writes
+    -- it (while old and new workers share a queue, a hash may hold both).
     local f = redis.call('HMGET', key, 's', 'at', 'tk')
     local status, at = f[1], f[2]
-    local tok = f[3]
-    if at then
-      tok = string.match(at, '^([^,]*)')
-    end
-    if status == 'running' and tok == token then
+    local atToken = at and string.match(at, '^([^,]*)')
+    local mine = atToken == token or f[3] == token
+    if status == 'running' and mine then
       local crashes = redis.call('HINCRBY', key, 'c', 1)
       -- the token goes, so that a resent start under it does not take
       -- the task for its own
-      if at then
+      if atToken == token then
         redis.call('HSET', key, 'at', (string.gsub(at, '^[^,]*', '', 1)))
-      else
+      end
+      if f[3] then
         redis.call('HDEL', key, 'tk')
       end
       if maxCrashes >= 0 and crashes > maxCrashes then
@@ -66,7 +66,7 @@ for i = 4, #ARGV do
         redis.call('LPUSH', KEYS[2], id)
         requeued = requeued + 1
       end
-    elseif tok ~= token and (status == 'queued' or status == 'retrying') then
+    elseif not mine and (status == 'queued' or status == 'retrying') then
       redis.call('LPUSH', KEYS[2], id)
       requeued = requeued + 1
     end
