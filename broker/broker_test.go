@@ -460,6 +460,26 @@ func TestCancel(t *testing.T) {
 	})
 }
 
+// TestSuccessAfterACrashClearsItsError: reaping writes "worker lost" as the
+// task's error; the attempt that then succeeds clears it.
+func TestSuccessAfterACrashClearsItsError(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		id := enqueue(t, s, "q", "echo", 0)
+		claimOne(t, s, "q", 50*time.Millisecond)
+		reapUntil(t, s, "q", 3, broker.Reaped{Requeued: 1})
+		if e := hget(t, s, id, broker.FieldError); !strings.Contains(e, "worker lost") {
+			t.Fatalf("error after reaping = %q, want worker lost", e)
+		}
+		c := claimOne(t, s, "q", time.Minute)
+		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &c, Outcome: broker.Succeeded, Result: []byte("1")}); err != nil {
+			t.Fatal(err)
+		}
+		if e := hget(t, s, id, broker.FieldError); e != "" {
+			t.Errorf("error after success = %q, want none", e)
+		}
+	})
+}
+
 func TestPoisonAfterMaxCrashes(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		id := enqueue(t, s, "q", "echo", 5)

@@ -136,7 +136,7 @@ func (b *Broker) finishCall(fs []Finish, idx []int) (keys []string, args []any) 
 		}
 		key := b.keys.Task(c.ID)
 		keys = append(keys, key)
-		args = append(args, idOfKey(key), ops.op(f.Outcome, c.Failures > 0, tokenAt[c.Token]), text, ttl)
+		args = append(args, idOfKey(key), ops.op(f.Outcome, c.Failures > 0 || c.Crashes > 0, tokenAt[c.Token]), text, ttl)
 	}
 	return keys, args
 }
@@ -147,7 +147,7 @@ type opCache map[[2]int]string
 
 // op returns the op of an attempt with outcome under the token at index
 // tok; cleared says an earlier attempt may have left an error that a
-// success must clear.
+// success must clear (a failure's, or the reaper's "worker lost").
 func (c *opCache) op(outcome Outcome, cleared bool, tok int) string {
 	letter := '?' // finish.lua refuses it, before writing anything
 	switch outcome {
