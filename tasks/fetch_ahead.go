@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"context"
+	"runtime"
 	"time"
 
 	"github.com/runq/runq/broker"
@@ -39,6 +40,16 @@ func (p *Pool) fetchAhead(ctx, work context.Context) {
 		var next *broker.Taken
 		m := 0
 		if ctx.Err() == nil {
+			// Let the handlers just launched run first: those that return
+			// at once free their slots for this take, which then claims
+			// about half the pool instead of a third (the batch running, the
+			// one taken ahead and this one would split it). Measured with
+			// runq bench --only drain (two alternating runs, concurrency
+			// 50 storing a result): round trips per task 0.121 -> 0.100,
+			// Redis CPU 14.5 -> 13.7 µs per task, tasks/s within noise;
+			// latency unchanged. A handler that does not return at once
+			// costs the loop one trip through the scheduler.
+			runtime.Gosched()
 			if m = p.acquireFree(maxBatch); m > 0 {
 				next = broker.NewTaken(queue)
 			}
