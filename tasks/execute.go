@@ -19,9 +19,7 @@ const MaxResult = 1 << 20
 // execute runs one attempt of c and returns its outcome, with false when
 // the keeper abandoned the attempt first (and so records it instead).
 func (p *Pool) execute(ctx context.Context, c *broker.Claimed) (broker.Finish, bool) {
-	timeout := p.timeout(c)
-	ctx, cancel := context.WithTimeoutCause(ctx, timeout, ErrTimeout)
-	defer cancel()
+	timeout := p.timeout(c) // ctx's deadline (launchAll)
 
 	var result any
 	var err error

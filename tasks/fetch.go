@@ -59,9 +59,7 @@ func (p *Pool) fetch(ctx, work context.Context) {
 		}
 		claimed, err := p.claim(ctx, n)
 		p.releaseSlots(n - len(claimed))
-		for _, c := range claimed {
-			p.launch(work, c)
-		}
+		p.launchAll(work, claimed)
 		switch {
 		case err != nil:
 			p.log.Error("claim failed; retrying", "err", err, "in", backoff.peek())

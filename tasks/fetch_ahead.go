@@ -87,10 +87,12 @@ func (p *Pool) fetchAhead(ctx, work context.Context) {
 // t's take at sent, and frees the slots of those it dropped.
 func (p *Pool) launchStarted(work context.Context, t *broker.Taken, sent time.Time, claimed []broker.Claimed) {
 	p.releaseSlots(len(t.IDs) - len(claimed))
+	batch := make([]*broker.Claimed, len(claimed))
 	for i := range claimed {
-		p.track(&claimed[i], sent)
-		p.launch(work, &claimed[i])
+		batch[i] = &claimed[i]
+		p.track(batch[i], sent)
 	}
+	p.launchAll(work, batch)
 }
 
 // waitIdle waits for a task to arrive, as fetch does when a claim finds

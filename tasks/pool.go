@@ -241,17 +241,19 @@ func (p *Pool) track(c *broker.Claimed, sent time.Time) {
 	p.running[keyOf(c)] = &attempt{c: c, confirmed: sent}
 }
 
-// launch runs c's handler in a goroutine holding one slot.
-func (p *Pool) launch(work context.Context, c *broker.Claimed) {
-	ctx, cancel := context.WithCancelCause(work)
+// launch runs c's handler in a goroutine holding one slot, under the
+// deadline of g (see launchAll).
+func (p *Pool) launch(g *deadlineGroup, c *broker.Claimed) {
+	ctx, cancel := context.WithCancelCause(g.ctx)
 	p.mu.Lock()
 	a := p.running[keyOf(c)]
 	a.cancel = cancel
 	a.overdue = time.Now().Add(p.timeout(c) + p.cfg.VisibilityTimeout/4)
 	p.mu.Unlock()
 	go func() {
-		defer cancel(nil)
 		f, mine := p.execute(ctx, c)
+		cancel(nil)
+		g.done()
 		if !mine { // abandoned: the keeper recorded it
 			p.forget([]broker.Finish{f})
 			<-p.slots

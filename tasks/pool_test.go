@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/google/uuid"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -111,6 +112,54 @@ func TestTimeout(t *testing.T) {
 		}
 		if c, _ := sawCause.Load().(error); !errors.Is(c, tasks.ErrTimeout) {
 			t.Errorf("handler saw cause %v, want ErrTimeout", c)
+		}
+	})
+}
+
+// TestTimeoutsInOneBatch claims tasks of different timeouts in one batch:
+// attempts that share a timeout share a deadline (launchAll), and each
+// attempt gets its own task's, whatever the others do.
+func TestTimeoutsInOneBatch(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		var left sync.Map // task ID -> time until its context's deadline, at start
+		s.reg.HandleFunc("block", func(ctx context.Context, tk *tasks.Task) (any, error) {
+			d, _ := ctx.Deadline()
+			left.Store(tk.ID, time.Until(d))
+			<-ctx.Done()
+			return nil, context.Cause(ctx)
+		})
+		s.reg.HandleFunc("quick", func(ctx context.Context, tk *tasks.Task) (any, error) {
+			d, _ := ctx.Deadline()
+			left.Store(tk.ID, time.Until(d))
+			time.Sleep(20 * time.Millisecond)
+			return "ok", ctx.Err()
+		})
+		if err := tasks.RegisterNames(context.Background(), s.b, s.reg); err != nil { // queued before the pool starts: one batch
+			t.Fatal(err)
+		}
+		short := results.Duration(80 * time.Millisecond)
+		blocked := []uuid.UUID{
+			s.submit(t, tasks.Request{Name: "block", Timeout: short, MaxRetries: intp(0)}),
+			s.submit(t, tasks.Request{Name: "block", Timeout: short, MaxRetries: intp(0)}),
+		}
+		quick := s.submit(t, tasks.Request{Name: "quick", Timeout: short, MaxRetries: intp(0)})
+		long := s.submit(t, tasks.Request{Name: "quick", Timeout: results.Duration(time.Hour), MaxRetries: intp(0)})
+		s.startPool(t, tasks.PoolConfig{Concurrency: 10})
+		for _, id := range blocked {
+			if rec := s.wait(t, id); rec.Status != results.StatusFailed || !strings.Contains(rec.Error, "timed out after 80ms") {
+				t.Errorf("block %s: %s, error %q; want failed, timed out after 80ms", id, rec.Status, rec.Error)
+			}
+		}
+		for _, id := range []uuid.UUID{quick, long} {
+			if rec := s.wait(t, id); rec.Status != results.StatusSucceeded {
+				t.Errorf("quick %s: %s, error %q; want succeeded", id, rec.Status, rec.Error)
+			}
+		}
+		for id, want := range map[uuid.UUID]time.Duration{blocked[0]: 80 * time.Millisecond, quick: 80 * time.Millisecond, long: time.Hour} {
+			v, _ := left.Load(id)
+			if got, _ := v.(time.Duration); got <= 0 || got > want || got < want-time.Second && want > time.Second {
+				t.Errorf("task %s started with %v until its deadline, want at most %v (and close to it)", id, got, want)
+			}
 		}
 	})
 }
