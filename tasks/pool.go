@@ -79,6 +79,7 @@ type Pool struct {
 	unwritten chan struct{} // one token per outcome handed to the recorder, until written
 	nudge     chan struct{} // wakes the maintainer when a retry is scheduled
 	rec       *recorder     // writes the outcomes of returned attempts
+	runners   *runners      // run the handlers; made by Run
 	idle      idleGate      // lets one fetcher at a time block on Redis
 
 	mu      sync.Mutex
@@ -149,6 +150,9 @@ func (p *Pool) Run(ctx context.Context) error {
 	go func() { defer bg.Done(); p.keepLeases(keeperCtx) }()
 	go func() { defer bg.Done(); p.rec.run(keeperCtx) }()
 	go func() { defer bg.Done(); p.maintain(ctx) }()
+
+	p.runners = newRunners()
+	defer p.runners.close()
 
 	p.log.Info("worker pool started", "queues", p.cfg.Queues, "concurrency", p.cfg.Concurrency,
 		"handlers", p.reg.Names(), "visibility_timeout", p.cfg.VisibilityTimeout)
@@ -241,7 +245,7 @@ func (p *Pool) track(c *broker.Claimed, sent time.Time) {
 	p.running[keyOf(c)] = &attempt{c: c, confirmed: sent}
 }
 
-// launch runs c's handler in a goroutine holding one slot, under the
+// launch runs c's handler on a runner, holding one slot, under the
 // deadline of g (see launchAll).
 func (p *Pool) launch(g *deadlineGroup, c *broker.Claimed) {
 	ctx, cancel := context.WithCancelCause(g.ctx)
@@ -250,7 +254,7 @@ func (p *Pool) launch(g *deadlineGroup, c *broker.Claimed) {
 	a.cancel = cancel
 	a.overdue = time.Now().Add(p.timeout(c) + p.cfg.VisibilityTimeout/4)
 	p.mu.Unlock()
-	go func() {
+	p.runners.run(func() {
 		f, mine := p.execute(ctx, c)
 		cancel(nil)
 		g.done()
@@ -267,7 +271,7 @@ func (p *Pool) launch(g *deadlineGroup, c *broker.Claimed) {
 		p.unwritten <- struct{}{}
 		<-p.slots
 		p.rec.add(f)
-	}()
+	})
 }
 
 // timeout is the time limit of one attempt of c.
