@@ -111,7 +111,7 @@ func TestReapLeaseOfStartedAndUnstarted(t *testing.T) {
 	}
 }
 
-// TestOptionsRoundTrip checks that FieldOptions reads back what it was
+// TestOptionsRoundTrip checks that options read back what they were
 // written from, and refuses what enqueue.lua never writes.
 func TestOptionsRoundTrip(t *testing.T) {
 	t.Parallel()
@@ -124,6 +124,40 @@ func TestOptionsRoundTrip(t *testing.T) {
 	for _, bad := range []string{"", "1,2", "1,2,3,4", "a,2,3", "1,,3", "1,2,3 ", "99999999999,1,1"} {
 		if _, err := ParseOptions(bad); err == nil {
 			t.Errorf("ParseOptions(%q) = nil error, want one", bad)
+		}
+	}
+}
+
+// TestMetaAndAttemptRoundTrip checks that FieldMeta and FieldAttempt read
+// back what they were written from (a name may hold commas; it comes
+// last), and refuse what the scripts never write.
+func TestMetaAndAttemptRoundTrip(t *testing.T) {
+	t.Parallel()
+	for _, m := range []Meta{
+		{},
+		{Options: Options{MaxRetries: 3, Timeout: time.Minute, ResultTTL: time.Hour}, Queue: "default", Name: "email.send"},
+		{Queue: "q", Name: "odd,name,with,commas"},
+	} {
+		got, err := ParseMeta(m.String())
+		if err != nil || got != m {
+			t.Errorf("ParseMeta(%q) = %+v, %v; want %+v", m.String(), got, err, m)
+		}
+	}
+	for _, bad := range []string{"", "1,2,3", "1,2,3,q", "x,2,3,q,n", "1,2,3 ,q,n"} {
+		if _, err := ParseMeta(bad); err == nil {
+			t.Errorf("ParseMeta(%q) = nil error, want one", bad)
+		}
+	}
+	at, err := ParseAttempt("tok,1700000000123,7")
+	if err != nil || at.Token != "tok" || at.Number != 7 || !at.Started.Equal(time.UnixMilli(1700000000123)) {
+		t.Errorf("ParseAttempt = %+v, %v", at, err)
+	}
+	if at, err := ParseAttempt(",1700000000123,2"); err != nil || at.Token != "" || at.Number != 2 {
+		t.Errorf("ParseAttempt of a reaped attempt = %+v, %v; want no token, number 2", at, err)
+	}
+	for _, bad := range []string{"", "tok", "tok,1", "tok,soon,1", "tok,1,x", "tok,1,99999999999"} {
+		if _, err := ParseAttempt(bad); err == nil {
+			t.Errorf("ParseAttempt(%q) = nil error, want one", bad)
 		}
 	}
 }
