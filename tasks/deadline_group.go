@@ -30,7 +30,7 @@ func (g *deadlineGroup) done() {
 }
 
 // launchAll runs the handlers of claimed, a batch claimed together, each
-// in a goroutine holding one slot; attempts with the same timeout share a
+// on a runner holding one slot; attempts with the same timeout share a
 // deadlineGroup.
 func (p *Pool) launchAll(work context.Context, claimed []*broker.Claimed) {
 	groups := make(map[time.Duration]*deadlineGroup, 1)

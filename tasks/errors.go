@@ -17,6 +17,8 @@ var (
 	ErrRunning = errors.New("tasks: task is running")
 	// ErrFinished reports a cancel of a task that has already finished.
 	ErrFinished = errors.New("tasks: task already finished")
+	// ErrPoolRunning reports a Pool.Run while the same pool runs.
+	ErrPoolRunning = errors.New("tasks: pool already running")
 )
 
 // Causes of a handler's context ending, readable with context.Cause.

@@ -80,6 +80,7 @@ type Pool struct {
 	nudge     chan struct{} // wakes the maintainer when a retry is scheduled
 	rec       *recorder     // writes the outcomes of returned attempts
 	runners   *runners      // run the handlers; made by Run
+	active    atomic.Bool   // Run is running
 	idle      idleGate      // lets one fetcher at a time block on Redis
 
 	mu      sync.Mutex
@@ -131,8 +132,13 @@ type attempt struct {
 // ends. It then stops claiming, waits up to Grace for running handlers,
 // cancels the rest and hands their tasks back to their queues at once, and
 // returns. Handler contexts do not derive from ctx, so stopping does not
-// cut work in flight short before the grace period.
+// cut work in flight short before the grace period. A pool runs once at a
+// time: a call while another runs returns ErrPoolRunning.
 func (p *Pool) Run(ctx context.Context) error {
+	if !p.active.CompareAndSwap(false, true) {
+		return ErrPoolRunning
+	}
+	defer p.active.Store(false)
 	for _, q := range p.cfg.Queues {
 		if err := broker.ValidQueue(q); err != nil {
 			return err
@@ -255,9 +261,7 @@ func (p *Pool) launch(g *deadlineGroup, c *broker.Claimed) {
 	a.overdue = time.Now().Add(p.timeout(c) + p.cfg.VisibilityTimeout/4)
 	p.mu.Unlock()
 	p.runners.run(func() {
-		f, mine := p.execute(ctx, c)
-		cancel(nil)
-		g.done()
+		f, mine := p.executeDone(ctx, c, cancel, g)
 		if !mine { // abandoned: the keeper recorded it
 			p.forget([]broker.Finish{f})
 			<-p.slots
@@ -272,6 +276,15 @@ func (p *Pool) launch(g *deadlineGroup, c *broker.Claimed) {
 		<-p.slots
 		p.rec.add(f)
 	})
+}
+
+// executeDone runs the attempt of c, then cancels its context and counts
+// it out of its deadline group, even if the handler ends its goroutine
+// (runtime.Goexit).
+func (p *Pool) executeDone(ctx context.Context, c *broker.Claimed, cancel context.CancelCauseFunc, g *deadlineGroup) (broker.Finish, bool) {
+	defer g.done()
+	defer cancel(nil)
+	return p.execute(ctx, c)
 }
 
 // timeout is the time limit of one attempt of c.

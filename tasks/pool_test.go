@@ -483,3 +483,15 @@ func TestHandlerIgnoringTimeoutIsAbandoned(t *testing.T) {
 		}
 	})
 }
+
+// TestRunWhileRunning: a pool runs once at a time.
+func TestRunWhileRunning(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		p, _ := s.startPool(t, tasks.PoolConfig{})
+		id := s.submit(t, tasks.Request{Name: "echo", Payload: json.RawMessage(`1`)})
+		s.wait(t, id) // the first Run is under way
+		if err := p.Run(context.Background()); !errors.Is(err, tasks.ErrPoolRunning) {
+			t.Errorf("second Run = %v, want ErrPoolRunning", err)
+		}
+	})
+}

@@ -13,8 +13,8 @@ import (
 const maxFlush = 256
 
 // recorder writes the outcomes of attempts whose handlers returned, in
-// batches, from one goroutine. A handler's goroutine hands its outcome over
-// and ends. The attempt stays in the running set, and the keeper keeps
+// batches, from one goroutine. A handler's runner hands its outcome over
+// and moves on. The attempt stays in the running set, and the keeper keeps
 // renewing its lease, until the outcome is written, so at-least-once
 // delivery is that of a synchronous write; at most Concurrency outcomes
 // wait, so a slow write holds back claiming. Under load one round trip

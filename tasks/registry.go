@@ -13,7 +13,10 @@ import (
 
 // HandlerFunc runs one attempt of a task. Its result is stored as JSON; an
 // error fails the attempt (retried unless it wraps ErrSkipRetry). ctx ends
-// at the task's timeout, when the lease is lost, or at shutdown.
+// at the task's timeout, when the lease is lost, or at shutdown. Handlers
+// run on goroutines that the pool reuses for later attempts: a handler
+// that calls runtime.LockOSThread or sets pprof goroutine labels must undo
+// them before it returns.
 type HandlerFunc func(ctx context.Context, t *Task) (any, error)
 
 // HandlerOptions are a handler's defaults for tasks submitted without them.

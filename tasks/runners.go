@@ -9,7 +9,8 @@ import "sync/atomic"
 // of the CPU of a pool draining at concurrency 50. An attempt goes to an
 // idle runner if one waits, else to a new one, so a hung handler never
 // holds up another attempt; there are about as many runners as the most
-// handlers that ever ran at once.
+// handlers that ever ran at once, abandoned ones still running included.
+// A handler leaves its goroutine as it found it (see HandlerFunc).
 type runners struct {
 	jobs chan func()   // unbuffered: a send succeeds only when a runner waits
 	stop chan struct{} // closed when the pool stops: idle runners end
