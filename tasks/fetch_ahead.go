@@ -14,7 +14,9 @@ import (
 // instead of two: fewer wake-ups for Redis and for the loop. A batch's
 // slots are held from its take. A lone task still takes two round trips
 // (take, then start), as with fetch. When ctx ends, a batch taken ahead is
-// started and runs like any other: it was claimed before the stop.
+// started and runs like any other: it was claimed before the stop. It is
+// the pool's only claim loop (fetchAll), so unlike fetch it never wakes
+// parked loops.
 func (p *Pool) fetchAhead(ctx, work context.Context) {
 	queue := p.cfg.Queues[0]
 	backoff := newRetryDelay(50*time.Millisecond, time.Second) // back within a second of Redis
@@ -40,22 +42,7 @@ func (p *Pool) fetchAhead(ctx, work context.Context) {
 		var next *broker.Taken
 		m := 0
 		if ctx.Err() == nil {
-			// Let the handlers just launched run first: those that return
-			// at once free their slots for this take, which then claims
-			// about half the pool instead of a third (the batch running, the
-			// one taken ahead and this one would split it). Measured with
-			// runq bench --only drain (two alternating runs, concurrency
-			// 50 storing a result): round trips per task 0.121 -> 0.100,
-			// Redis CPU 14.5 -> 13.7 µs per task, tasks/s within noise;
-			// latency unchanged. A handler that does not return at once
-			// costs the loop one trip through the scheduler; when every
-			// CPU is busy, that is a wait behind the running handlers
-			// (no slower overall in a test of CPU-bound handlers at
-			// concurrency 50 on two CPUs, by a reviewing helper).
-			runtime.Gosched()
-			if m = p.acquireFree(maxBatch); m > 0 {
-				next = broker.NewTaken(queue)
-			}
+			next, m = p.nextBatch(queue)
 		}
 		sent := time.Now()
 		claimed, err := p.startTake(ctx, ahead, aheadSent, next, m)
@@ -80,10 +67,29 @@ func (p *Pool) fetchAhead(ctx, work context.Context) {
 			continue
 		}
 		ahead, aheadSent = next, sent
-		if len(next.IDs) == m {
-			p.idle.wake() // there may be more: any parked loop claims too
-		}
 	}
+}
+
+// nextBatch takes the slots free now for the batch to take next, and
+// returns a fresh Taken for them, or nil and 0 when none is free.
+//
+// It first lets the handlers just launched run: those that return at once
+// free their slots for this take, which then claims about half the pool
+// instead of a third (the batch running, the one taken ahead and this one
+// would split it). Measured with runq bench --only drain (two alternating
+// runs, concurrency 50 storing a result): round trips per task 0.121 ->
+// 0.100, Redis CPU 14.5 -> 13.7 µs per task, tasks/s within noise; latency
+// unchanged. A handler that does not return at once costs the loop one
+// trip through the scheduler; when every CPU is busy, that is a wait
+// behind the running handlers (no slower overall in a test of CPU-bound
+// handlers at concurrency 50 on two CPUs, by a reviewing helper).
+func (p *Pool) nextBatch(queue string) (*broker.Taken, int) {
+	runtime.Gosched()
+	m := p.acquireFree(maxBatch)
+	if m == 0 {
+		return nil, 0
+	}
+	return broker.NewTaken(queue), m
 }
 
 // launchStarted runs the tasks of t that start.lua started, tracked from
@@ -127,9 +133,6 @@ func (p *Pool) takeFirst(ctx context.Context, queue string) (*broker.Taken, time
 	p.releaseSlots(n - len(t.IDs))
 	if len(t.IDs) == 0 {
 		return nil, time.Time{}, nil
-	}
-	if len(t.IDs) == n {
-		p.idle.wake()
 	}
 	return t, sent, nil
 }
