@@ -90,11 +90,17 @@ func enqueue(t *testing.T, s bundle, queue, name string, maxRetries int) uuid.UU
 
 func claimOne(t *testing.T, s bundle, queue string, lease time.Duration) broker.Claimed {
 	t.Helper()
-	got, err := s.b.Claim(s.ctx, queue, 1, lease)
-	if err != nil || len(got) != 1 {
-		t.Fatalf("Claim(%q, 1) = %d tasks, %v; want 1", queue, len(got), err)
+	return claimN(t, s, queue, 1, lease)[0]
+}
+
+// claimN claims n tasks of queue in one call, failing unless n come.
+func claimN(t *testing.T, s bundle, queue string, n int, lease time.Duration) []broker.Claimed {
+	t.Helper()
+	got, err := s.b.Claim(s.ctx, queue, n, lease)
+	if err != nil || len(got) != n {
+		t.Fatalf("Claim(%q, %d) = %d tasks, %v; want %d", queue, n, len(got), err, n)
 	}
-	return got[0]
+	return got
 }
 
 func hget(t *testing.T, s bundle, id uuid.UUID, field string) string {
@@ -237,10 +243,7 @@ func TestClaimIsFIFOAndBatched(t *testing.T) {
 		for range 5 {
 			ids = append(ids, enqueue(t, s, "q", "echo", 0))
 		}
-		got, err := s.b.Claim(s.ctx, "q", 3, time.Minute)
-		if err != nil || len(got) != 3 {
-			t.Fatalf("Claim(3) = %d, %v; want 3", len(got), err)
-		}
+		got := claimN(t, s, "q", 3, time.Minute)
 		rest, err := s.b.Claim(s.ctx, "q", 10, time.Minute)
 		if err != nil || len(rest) != 2 {
 			t.Fatalf("Claim(10) = %d, %v; want the 2 left", len(rest), err)
@@ -410,11 +413,8 @@ func TestAttemptCounts(t *testing.T) {
 func TestUnknownOutcomeWritesNothing(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		a, b := enqueue(t, s, "q", "echo", 0), enqueue(t, s, "q", "echo", 0)
-		got, err := s.b.Claim(s.ctx, "q", 2, time.Minute)
-		if err != nil || len(got) != 2 {
-			t.Fatalf("Claim(2) = %d tasks, %v", len(got), err)
-		}
-		_, err = s.b.FinishBatch(s.ctx, []broker.Finish{
+		got := claimN(t, s, "q", 2, time.Minute)
+		_, err := s.b.FinishBatch(s.ctx, []broker.Finish{
 			{Claimed: &got[0], Outcome: broker.Succeeded, Result: []byte(`1`)},
 			{Claimed: &got[1], Outcome: "bogus"},
 		})

@@ -30,10 +30,7 @@ func TestOneLeasePerClaim(t *testing.T) {
 		for range 3 {
 			enqueue(t, s, "q", "echo", 3)
 		}
-		cs, err := s.b.Claim(s.ctx, "q", 3, time.Minute)
-		if err != nil || len(cs) != 3 {
-			t.Fatalf("Claim(3) = %d, %v; want 3", len(cs), err)
-		}
+		cs := claimN(t, s, "q", 3, time.Minute)
 		tok := cs[0].Token
 		if cs[1].Token != tok || cs[2].Token != tok {
 			t.Fatalf("tokens of one claim: %q %q %q, want one", tok, cs[1].Token, cs[2].Token)
@@ -85,13 +82,10 @@ func TestFinishBatchAcrossLeases(t *testing.T) {
 		for range 4 {
 			enqueue(t, s, "q", "echo", 0)
 		}
-		a, err := s.b.Claim(s.ctx, "q", 2, time.Minute)
-		if err != nil || len(a) != 2 {
-			t.Fatalf("first Claim = %d, %v", len(a), err)
-		}
-		b, err := s.b.Claim(s.ctx, "q", 2, time.Minute)
-		if err != nil || len(b) != 2 || b[0].Token == a[0].Token {
-			t.Fatalf("second Claim = %d, %v; want 2 under a second lease", len(b), err)
+		a := claimN(t, s, "q", 2, time.Minute)
+		b := claimN(t, s, "q", 2, time.Minute)
+		if b[0].Token == a[0].Token {
+			t.Fatalf("two claims under one lease token %q", a[0].Token)
 		}
 		stale := b[1]
 		stale.Token = a[0].Token // held by the other lease, not this attempt's
