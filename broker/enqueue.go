@@ -79,6 +79,16 @@ func (b *Broker) enqueueBatch(ctx context.Context, tasks []NewTask) ([]time.Time
 	}
 	out := make([]time.Time, len(tasks))
 	for g, idx := range groups {
+		v, err := cmds[g].Result()
+		if err != nil {
+			return nil, err
+		}
+		if all, ok := v.(int64); ok { // every task was new
+			for _, i := range idx {
+				out[i] = time.UnixMilli(all).UTC()
+			}
+			continue
+		}
 		vals, err := cmds[g].Int64Slice()
 		if err == nil && len(vals) != len(idx) {
 			err = fmt.Errorf("enqueue.lua replied %d times for %d tasks", len(vals), len(idx))

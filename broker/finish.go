@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -66,7 +67,7 @@ func (b *Broker) FinishBatch(ctx context.Context, fs []Finish) (results []error,
 // finishBatch runs finish.lua once per queue of fs, in one round trip, and
 // returns nil or ErrLeaseLost for each.
 func (b *Broker) finishBatch(ctx context.Context, fs []Finish) ([]error, error) {
-	groups := byQueue(fs, func(f Finish) string { return f.Claimed.Queue })
+	groups := finishGroups(fs)
 	cmds := make([]*redis.Cmd, len(groups))
 	_, err := b.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		for g, idx := range groups {
@@ -86,20 +87,73 @@ func (b *Broker) finishBatch(ctx context.Context, fs []Finish) ([]error, error) 
 	}
 	out := make([]error, len(fs))
 	for g, idx := range groups {
-		codes, err := cmds[g].Int64Slice()
-		if err == nil && len(codes) != len(idx) {
-			err = fmt.Errorf("finish.lua replied %d codes for %d attempts", len(codes), len(idx))
-		}
+		codes, err := finishCodes(cmds[g], len(idx))
 		if err != nil {
 			return nil, err
 		}
 		for j, i := range idx {
-			if codes[j] == 0 {
+			if codes != nil && codes[j] == 0 {
 				out[i] = ErrLeaseLost
 			}
 		}
 	}
 	return out, nil
+}
+
+// finishGroups groups the indexes of fs by queue, as byQueue does, and
+// moves a second outcome for one task into a later group: finish.lua takes
+// a task at most once per call (a check per attempt in Lua would cost
+// every task), and the later call, sent after it in the same pipeline,
+// finds that attempt finished, as a resent call would.
+func finishGroups(fs []Finish) [][]int {
+	groups := byQueue(fs, func(f Finish) string { return f.Claimed.Queue })
+	for g := 0; g < len(groups); g++ { // groups grows while this runs
+		idx := groups[g]
+		if len(idx) < 2 {
+			continue
+		}
+		seen := make(map[uuid.UUID]struct{}, len(idx))
+		var first, again []int
+		for n, i := range idx {
+			id := fs[i].Claimed.ID
+			if _, dup := seen[id]; !dup {
+				seen[id] = struct{}{}
+				if again != nil {
+					first = append(first, i)
+				}
+				continue
+			}
+			if again == nil {
+				first = append(make([]int, 0, len(idx)), idx[:n]...)
+			}
+			again = append(again, i)
+		}
+		if again != nil {
+			groups[g] = first
+			groups = append(groups, again)
+		}
+	}
+	return groups
+}
+
+// finishCodes reads finish.lua's reply to a call of n attempts: nil when
+// all were applied (its reply is then n), else one code per attempt.
+func finishCodes(cmd *redis.Cmd, n int) ([]int64, error) {
+	v, err := cmd.Result()
+	if err != nil {
+		return nil, err
+	}
+	if all, ok := v.(int64); ok {
+		if all != int64(n) {
+			return nil, fmt.Errorf("finish.lua replied %d applied for %d attempts", all, n)
+		}
+		return nil, nil
+	}
+	codes, err := cmd.Int64Slice()
+	if err == nil && len(codes) != n {
+		err = fmt.Errorf("finish.lua replied %d codes for %d attempts", len(codes), n)
+	}
+	return codes, err
 }
 
 // finishCall builds finish.lua's keys and arguments for the attempts

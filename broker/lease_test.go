@@ -115,6 +115,42 @@ func TestFinishBatchAcrossLeases(t *testing.T) {
 	})
 }
 
+// TestFinishBatchTakesATaskOncePerCall sends three outcomes for one
+// attempt in one batch: the first is applied, a different second is
+// refused, and a repeat of the first reports success without a second
+// write, as a resent call does.
+func TestFinishBatchTakesATaskOncePerCall(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		for range 2 {
+			enqueue(t, s, "q", "echo", 0)
+		}
+		c := claimN(t, s, "q", 2, time.Minute)
+		ok := func(c *broker.Claimed, result string) broker.Finish {
+			return broker.Finish{Claimed: c, Outcome: broker.Succeeded, Result: []byte(result)}
+		}
+		late := broker.Finish{Claimed: &c[0], Outcome: broker.Failed, Error: "late"}
+		res, err := s.b.FinishBatch(s.ctx, []broker.Finish{ok(&c[0], `"first"`), late, ok(&c[1], `"other"`), ok(&c[0], `"again"`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []error{nil, broker.ErrLeaseLost, nil, nil}
+		for i := range want {
+			if !errors.Is(res[i], want[i]) || (want[i] == nil) != (res[i] == nil) {
+				t.Errorf("FinishBatch result %d = %v, want %v", i, res[i], want[i])
+			}
+		}
+		if got, e := hget(t, s, c[0].ID, broker.FieldResult), hget(t, s, c[0].ID, broker.FieldError); got != `"first"` || e != "" {
+			t.Errorf("task given three outcomes: result %s, error %q; want the first's and none", got, e)
+		}
+		if got := hget(t, s, c[1].ID, broker.FieldResult); got != `"other"` {
+			t.Errorf("other task's result = %s, want its own", got)
+		}
+		if n, set := leaseCount(t, s, "q", c[0].Token); n != 0 || set {
+			t.Errorf("lease after all finished: %d leases, set %v; want none", n, set)
+		}
+	})
+}
+
 // TestStartTakeInOneCall starts one taken batch and takes the next in one
 // call, resends it as a worker does after an error, and starts the next.
 func TestStartTakeInOneCall(t *testing.T) {

@@ -3,6 +3,8 @@ package broker
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -169,22 +171,35 @@ func started(t *Taken, parsed []uuid.UUID, rows []any) []Claimed {
 		if err != nil {
 			_, _, meta.Name, _ = cutN(toString(f[0]))
 		}
-		out = append(out, Claimed{
+		c := Claimed{
 			ID:         parsed[i/startFields],
 			Queue:      t.Queue,
 			Token:      t.Token,
 			Name:       meta.Name,
 			Payload:    []byte(toString(f[1])),
-			Attempts:   int(toInt(f[2])),
+			Attempts:   1,
 			MaxRetries: meta.MaxRetries,
 			Timeout:    meta.Timeout,
-			Failures:   int(toInt(f[3])),
-			Crashes:    int(toInt(f[4])),
 			ResultTTL:  meta.ResultTTL,
-		})
+		}
+		if f[2] != nil {
+			c.Attempts, c.Failures, c.Crashes = parseCounts(toString(f[2]))
+		}
+		out = append(out, c)
 	}
 	return out
 }
 
 // startFields is how many entries start.lua replies per task.
-const startFields = 5
+const startFields = 3
+
+// parseCounts reads start.lua's "attempt,failures,crashes" (an empty count
+// is 0). A malformed count reads as 0, as a malformed option does.
+func parseCounts(s string) (attempts, failures, crashes int) {
+	a, rest, _ := strings.Cut(s, ",")
+	f, c, _ := strings.Cut(rest, ",")
+	attempts, _ = strconv.Atoi(a)
+	failures, _ = strconv.Atoi(f)
+	crashes, _ = strconv.Atoi(c)
+	return attempts, failures, crashes
+}

@@ -10,11 +10,15 @@
 -- result TTL (s, S, f; "0" keeps the hash), the retry delay (r), unused (q).
 -- The letters: s succeeded, S succeeded clearing the error an earlier
 -- attempt left, f failed, r retry, q release (back to the head of the
--- queue). Every token has at least one attempt.
--- returns one code per attempt: 1 applied; 2 already applied by this token
--- (a resent call: the hash keeps the token and the status this outcome
--- sets); 0 the lease is not held: a late (zombie) attempt, or a second
--- outcome for an attempt already finished; nothing is written. The IDs of
+-- queue). Every token has at least one attempt, and a task at most one
+-- per call: the broker sends a second outcome for a task in a later call.
+-- returns n, the number of attempts, when every one was applied (the usual
+-- case: one integer, not one per attempt); else one code per attempt: 1
+-- applied; 2 already applied by this token (a resent call, or a second
+-- outcome the same as the first: the hash keeps the token and the status
+-- this outcome sets); 0 the lease is not held: a late (zombie) attempt, or
+-- a second outcome, unlike the first, for an attempt already finished;
+-- nothing is written. The IDs of
 -- tasks made terminal are published on the channel in one message,
 -- separated by spaces.
 -- An attempt holds its lease while its ID is in its token's lease set (a
@@ -25,14 +29,15 @@
 -- (TIME, PUBLISH) and three per token (SMISMEMBER, SREM, SCARD), plus a
 -- ZREM when a lease is dropped. Four arguments per attempt, and an op is
 -- parsed once per call, not once per attempt: each argument and each
--- string made in Lua costs Redis CPU on every task.
+-- string made in Lua costs Redis CPU on every task, as does each table
+-- write (hence counters rather than #t, and codes only when needed).
 local sets = {s = 'succeeded', S = 'succeeded', f = 'failed', r = 'retrying', q = 'queued'}
 local m = tonumber(ARGV[2])
 local base = 3 + m
 local n = #KEYS - base
-local parsed, ops, ids = {}, {}, {}
+local parsed, ops, ids, nids = {}, {}, {}, {}
 for k = 1, m do
-  ids[k] = {}
+  ids[k], nids[k] = {}, 0
 end
 for j = 1, n do
   local a = 2 + m + (j - 1) * 4
@@ -46,21 +51,27 @@ for j = 1, n do
     parsed[op] = o
   end
   ops[j] = o
-  local g = ids[o[2]]
-  g[#g + 1] = ARGV[a + 1]
+  local k = o[2]
+  local c = nids[k] + 1
+  nids[k] = c
+  ids[k][c] = ARGV[a + 1]
 end
 -- held[k][x] is 1 while the x-th attempt of token k holds its lease.
+-- ids[k] then fills again from its start with the IDs this call takes out
+-- of the lease set, nfreed[k] of them.
 local held = {}
 for k = 1, m do
   held[k] = redis.call('SMISMEMBER', KEYS[3 + k], unpack(ids[k]))
-  ids[k] = {} -- now the IDs this call takes out of the lease set
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local nows = tostring(now)
-local codes, done, seen, at, expiresAt = {}, {}, {}, {}, {}
+local nows = string.format('%d', now)
+-- codes is filled from the first attempt not applied on: until then
+-- every code is 1, and the reply is n.
+local codes, done, ndone, at, nfreed, expiresAt = {}, {}, 0, {}, {}, {}
+local applied = true
 for k = 1, m do
-  at[k] = 0
+  at[k], nfreed[k] = 0, 0
 end
 for j = 1, n do
   local a = 2 + m + (j - 1) * 4
@@ -69,21 +80,29 @@ for j = 1, n do
   local x = at[k] + 1
   at[k] = x
   local id = ARGV[a + 1]
-  if seen[id] or held[k][x] ~= 1 then
+  if held[k][x] ~= 1 then
     -- the attempt's token heads "at", or is in "tk" (as reap.lua reads it)
     local f = redis.call('HMGET', key, 'at', 's', 'tk')
     local token = ARGV[2 + k]
     local mine = (f[1] and string.match(f[1], '^([^,]*)') == token) or f[3] == token
-    if not seen[id] and mine and f[2] == sets[kind] then
+    if applied then
+      for i = 1, j - 1 do
+        codes[i] = 1
+      end
+      applied = false
+    end
+    if mine and f[2] == sets[kind] then
       codes[j] = 2
     else
       codes[j] = 0
     end
   else
-    seen[id] = true
-    codes[j] = 1
-    local freed = ids[k]
-    freed[#freed + 1] = id
+    if not applied then
+      codes[j] = 1
+    end
+    local c = nfreed[k] + 1
+    nfreed[k] = c
+    ids[k][c] = id
     local text, ms = ARGV[a + 3], ARGV[a + 4]
     if kind == 's' or kind == 'S' then
       redis.call('HSET', key, 's', 'succeeded', 'r', text, 'ft', nows)
@@ -96,7 +115,7 @@ for j = 1, n do
     elseif kind == 'r' then
       redis.call('HSET', key, 's', 'retrying', 'e', text)
       redis.call('HINCRBY', key, 'f', 1)
-      redis.call('ZADD', KEYS[2], now + tonumber(ms), id)
+      redis.call('ZADD', KEYS[2], string.format('%d', now + tonumber(ms)), id)
     else -- q: the token stays; start.lua sets a new one
       redis.call('HSET', key, 's', 'queued')
       redis.call('LPUSH', KEYS[3], id)
@@ -107,25 +126,28 @@ for j = 1, n do
         -- makes Redis rewrite the command to PEXPIREAT for every task.
         local expireAt = expiresAt[ms]
         if not expireAt then
-          expireAt = string.format('%.0f', now + tonumber(ms))
+          expireAt = string.format('%d', now + tonumber(ms))
           expiresAt[ms] = expireAt
         end
         redis.call('PEXPIREAT', key, expireAt)
       end
-      done[#done + 1] = id
+      ndone = ndone + 1
+      done[ndone] = id
     end
   end
 end
 for k = 1, m do
-  local freed = ids[k]
-  if #freed > 0 then
-    redis.call('SREM', KEYS[3 + k], unpack(freed))
+  if nfreed[k] > 0 then
+    redis.call('SREM', KEYS[3 + k], unpack(ids[k], 1, nfreed[k]))
     if redis.call('SCARD', KEYS[3 + k]) == 0 then
       redis.call('ZREM', KEYS[1], ARGV[2 + k])
     end
   end
 end
-if #done > 0 then
+if ndone > 0 then
   redis.call('PUBLISH', ARGV[1], table.concat(done, ' '))
+end
+if applied then
+  return n
 end
 return codes

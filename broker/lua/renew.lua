@@ -5,11 +5,12 @@
 -- (its tasks all finished, or it expired and was reaped). Idempotent.
 local t = redis.call('TIME')
 local deadline = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
+local deadlines = string.format('%d', deadline)
 local out = {}
 for i = 2, #ARGV do
   local held = 0
   if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
-    redis.call('ZADD', KEYS[1], 'XX', deadline, ARGV[i])
+    redis.call('ZADD', KEYS[1], 'XX', deadlines, ARGV[i])
     held = 1
   end
   out[i - 1] = held

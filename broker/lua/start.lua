@@ -2,13 +2,17 @@
 -- to run them.
 -- KEYS[1] leases zset, KEYS[2] the token's lease set, KEYS[3..n] task hashes
 -- ARGV[1] lease token (a task's ID is the end of its key, 32 hex digits)
--- returns five entries per ID, one flat array (a nested one costs a Lua
+-- returns three entries per ID, one flat array (a nested one costs a Lua
 -- table per task): meta ("max_retries,timeout_ms,ttl_ms,queue,name"; the
--- queue may be empty), payload, attempts, failures, crashes; or five false
+-- queue may be empty), payload, and counts: false for a first attempt (the
+-- usual case: attempt 1, no failures, no crashes), else
+-- "attempt,failures,crashes" (an empty count is 0); or three false
 -- when the lease is not held or its deadline has passed
 -- (reaping will hand the tasks back), or when the task is gone, canceled
 -- or finished (it then leaves the lease, and a lease left empty is
--- dropped). A missing field is an empty string (a nil would end the array).
+-- dropped). A missing meta or payload is an empty string (a nil would end
+-- the array). Two entries fewer per task than the counts apart: each
+-- entry costs Redis a conversion from Lua and a reply.
 -- Idempotent: a task already started under this token is returned unchanged.
 -- Cost: two commands per task (HMGET, HSET) plus two per call (ZSCORE,
 -- TIME), and two or three more when some are dropped. Failures and crashes
@@ -27,12 +31,12 @@ local t = redis.call('TIME')
 local nowms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local deadline = redis.call('ZSCORE', KEYS[1], token)
 if not deadline or tonumber(deadline) <= nowms then
-  for i = 1, (#KEYS - 2) * 5 do
+  for i = 1, (#KEYS - 2) * 3 do
     out[i] = false
   end
   return out
 end
-local prefix = token .. ',' .. tostring(nowms) .. ','
+local prefix = token .. ',' .. string.format('%d', nowms) .. ','
 local first = prefix .. '1'
 local dropped = {}
 for i = 3, #KEYS do
@@ -62,17 +66,19 @@ for i = 3, #KEYS do
       attempt = nextCount[attempt] or tostring(tonumber(attempt) + 1)
       redis.call('HSET', key, 's', 'running', 'at', prefix .. attempt)
     else
-      attempt = '1'
       redis.call('HSET', key, 's', 'running', 'at', first)
     end
     status, mine = 'running', true
   end
-  local o = (i - 3) * 5
+  local o = (i - 3) * 3
   if status == 'running' and mine then
-    out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] =
-      f[3] or '', f[4] or '', attempt, failures, crashes
+    local counts = false
+    if at then
+      counts = attempt .. ',' .. failures .. ',' .. crashes
+    end
+    out[o + 1], out[o + 2], out[o + 3] = f[3] or '', f[4] or '', counts
   else
-    out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = false, false, false, false, false
+    out[o + 1], out[o + 2], out[o + 3] = false, false, false
     dropped[#dropped + 1] = string.sub(key, -32)
   end
 end

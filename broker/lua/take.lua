@@ -18,6 +18,6 @@ if not ids or #ids == 0 then -- an empty queue, or a count of 0
 end
 local t = redis.call('TIME')
 local deadline = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[2])
-redis.call('ZADD', KEYS[2], deadline, ARGV[3])
+redis.call('ZADD', KEYS[2], string.format('%d', deadline), ARGV[3])
 redis.call('SADD', KEYS[3], unpack(ids))
 return ids
