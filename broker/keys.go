@@ -19,7 +19,7 @@ const DefaultPrefix = "runq"
 // in ten fields, 200 in this layout. The Lua scripts spell the same letters.
 const (
 	FieldMeta     = "m"  // Meta: "max_retries,timeout_ms,ttl_ms,queue,name"
-	FieldStatus   = "s"  // a results.Status
+	FieldStatus   = "s"  // a results.Status; absent until written (StatusOf)
 	FieldPayload  = "p"  // JSON
 	FieldResult   = "r"  // JSON, once succeeded
 	FieldError    = "e"  // the last attempt's error

@@ -200,7 +200,7 @@ func TestStartRefusesAnExpiredLease(t *testing.T) {
 		if got, err := s.b.Start(s.ctx, tk); err != nil || len(got) != 0 {
 			t.Fatalf("Start after the lease passed = %+v, %v; want nothing started", got, err)
 		}
-		if got := hget(t, s, id, broker.FieldStatus); got != "queued" {
+		if got := status(t, s, id); got != "queued" {
 			t.Fatalf("status = %q, want queued", got)
 		}
 		reapUntil(t, s, "q", 3, broker.Reaped{Requeued: 1})

@@ -92,7 +92,7 @@ func TestTasksOfThePreviousLayout(t *testing.T) {
 			id := enqueue(t, s, "q", "echo", 0)
 			key := s.keys.Task(id)
 			c.HDel(s.ctx, key, broker.FieldMeta)
-			c.HSet(s.ctx, key, "n", "old.name", "q", "q", "o", "2,45000,7200000")
+			c.HSet(s.ctx, key, "n", "old.name", "q", "q", "o", "2,45000,7200000", broker.FieldStatus, "queued")
 			return id
 		}
 		ran, canceled := old(), old()
@@ -125,7 +125,7 @@ func TestReapsRunningTasksOfThePreviousLayout(t *testing.T) {
 		got := claimOne(t, s, "q", 50*time.Millisecond)
 		key := s.keys.Task(id)
 		c.HDel(s.ctx, key, broker.FieldMeta, broker.FieldAttempt)
-		c.HSet(s.ctx, key, "n", "old.name", "q", "q", "o", "2,45000,7200000", "tk", got.Token, "a", 1, "st", 1700000000000)
+		c.HSet(s.ctx, key, "n", "old.name", "q", "q", "o", "2,45000,7200000", "tk", got.Token, "a", 1, "st", 1700000000000, broker.FieldStatus, "running")
 		reapUntil(t, s, "q", 3, broker.Reaped{Requeued: 1})
 		again := claimOne(t, s, "q", time.Minute)
 		if again.ID != id || again.Name != "old.name" || again.Attempts != 2 || again.Crashes != 1 {
@@ -155,7 +155,7 @@ func TestReapsATaskAnOldWorkerStartedAfterANewOne(t *testing.T) {
 		if err != nil || r != (broker.Reaped{Leases: 1, Requeued: 1}) {
 			t.Fatalf("Reap = %+v, %v; want the task handed back", r, err)
 		}
-		if st, tk := hget(t, s, id, broker.FieldStatus), hget(t, s, id, "tk"); st != "queued" || tk != "" {
+		if st, tk := status(t, s, id), hget(t, s, id, "tk"); st != "queued" || tk != "" {
 			t.Errorf("after reaping: status %q, tk %q; want queued and no token", st, tk)
 		}
 		if again := claimOne(t, s, "q", time.Minute); again.ID != id || again.Crashes != 1 || again.Failures != 1 {

@@ -59,7 +59,7 @@ func Decode(id uuid.UUID, h map[string]string) (Record, error) {
 	d := decoder{h: h}
 	r := Record{
 		ID:         id,
-		Status:     Status(h[broker.FieldStatus]),
+		Status:     Status(broker.StatusOf(h)),
 		Error:      h[broker.FieldError],
 		Crashes:    d.int(broker.FieldCrashes),
 		CreatedAt:  d.time(broker.FieldCreated),
@@ -82,7 +82,7 @@ func Decode(id uuid.UUID, h map[string]string) (Record, error) {
 		}
 	}
 	if d.err == nil && !r.Status.Valid() {
-		d.err = fmt.Errorf("status %q", h[broker.FieldStatus])
+		d.err = fmt.Errorf("status %q", r.Status)
 	}
 	if d.err != nil {
 		return Record{}, fmt.Errorf("results: decode %s: %w: %v", id, ErrCorrupt, d.err)

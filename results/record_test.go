@@ -67,6 +67,20 @@ func TestDecode(t *testing.T) {
 		t.Errorf("Decode(earlier layout) = %+v, %v; want the same name, queue, options, attempts and start", old, err)
 	}
 
+	// enqueue.lua and a first start leave the status out.
+	for _, tc := range []struct {
+		h    map[string]string
+		want results.Status
+	}{
+		{map[string]string{broker.FieldCreated: "1"}, results.StatusQueued},
+		{map[string]string{broker.FieldCreated: "1", broker.FieldAttempt: "tk,2,1"}, results.StatusRunning},
+		{map[string]string{broker.FieldCreated: "1", broker.FieldAttempt: ",2,1", broker.FieldStatus: "queued"}, results.StatusQueued},
+	} {
+		if r, err := results.Decode(testID, tc.h); err != nil || r.Status != tc.want {
+			t.Errorf("Decode(%v) = status %q, %v; want %q", tc.h, r.Status, err, tc.want)
+		}
+	}
+
 	minimal, err := results.Decode(testID, map[string]string{broker.FieldStatus: "queued", broker.FieldCreated: "1"})
 	if err != nil || string(minimal.Payload) != "null" || minimal.StartedAt != nil || minimal.Result != nil {
 		t.Errorf("Decode(minimal) = %+v, %v; want null payload and no start, result", minimal, err)

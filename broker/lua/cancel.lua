@@ -6,9 +6,14 @@
 -- unchanged status otherwise, or false when there is no such task.
 -- The ID stays in its list or zset as a tombstone: start.lua drops it, which
 -- keeps cancel O(1) however long the queue.
-local status = redis.call('HGET', KEYS[1], 's')
+local f = redis.call('HMGET', KEYS[1], 's', 'at', 'ct')
+local status = f[1]
 if not status then
-  return false
+  if not f[3] then -- every task's hash has its creation time
+    return false
+  end
+  -- left out by enqueue.lua and a first start (see start.lua)
+  status = f[2] and 'running' or 'queued'
 end
 if status ~= 'queued' and status ~= 'retrying' then
   return status

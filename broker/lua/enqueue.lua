@@ -6,7 +6,8 @@
 -- every task is new (the usual case: one reply, not one per task), else an
 -- array of one per task. Idempotent by ID: a task whose hash exists (a
 -- resent call) keeps its created_ms and is not queued twice.
--- Cost: one command per task (HSET, of four fields) plus three per call;
+-- The status is left out: absent, it reads as queued (see start.lua).
+-- Cost: one command per task (HSET, of three fields) plus three per call;
 -- one EXISTS over all the hashes finds the usual case, where none exists
 -- yet.
 local t = redis.call('TIME')
@@ -20,7 +21,7 @@ for i = 2, #KEYS do
   if created then
     out[i - 1] = tonumber(created)
   else
-    redis.call('HSET', KEYS[i], 's', 'queued', 'm', ARGV[a + 2], 'p', ARGV[a + 3], 'ct', nows)
+    redis.call('HSET', KEYS[i], 'm', ARGV[a + 2], 'p', ARGV[a + 3], 'ct', nows)
     nfresh = nfresh + 1
     fresh[nfresh] = ARGV[a + 1]
     if some then

@@ -21,7 +21,9 @@
 -- An attempt is one field, "at": "token,started_ms,number" (two fields
 -- fewer to write on every start than the token, the start time and the
 -- count apart: 0.75 µs of Redis CPU per task). A first attempt, the usual
--- case, is written with a string made once per call.
+-- case, is written with a string made once per call, and alone: a status
+-- left out (enqueue.lua does not write "queued") stays out, and reads as
+-- running once "at" is there. Every later status is written.
 -- nextCount[a] is a + 1 for the usual attempt counts: tostring(tonumber(a)
 -- + 1) formats a float, 0.7 µs of Redis CPU per task.
 local nextCount = {['0'] = '1', ['1'] = '2', ['2'] = '3', ['3'] = '4', ['4'] = '5', ['5'] = '6'}
@@ -43,7 +45,13 @@ for i = 3, #KEYS do
   local key = KEYS[i]
   local f = redis.call('HMGET', key, 's', 'at', 'm', 'p')
   local status, at, failures, crashes = f[1], f[2], '', ''
-  if not f[3] and status then
+  local unwritten = false
+  if not status and f[3] then
+    -- Left out by enqueue.lua and by a first start: queued, or running
+    -- once an attempt has started. (A hash that is gone has no meta.)
+    unwritten = true
+    status = at and 'running' or 'queued'
+  elseif not f[3] and status then
     -- Written by an earlier build: the name in "n", the options in "o"
     -- (or earlier still in "mr", "to" and "tl"), the attempt's token and
     -- count in "tk" and "a". The queue is not needed.
@@ -65,6 +73,8 @@ for i = 3, #KEYS do
     if at then
       attempt = nextCount[attempt] or tostring(tonumber(attempt) + 1)
       redis.call('HSET', key, 's', 'running', 'at', prefix .. attempt)
+    elseif unwritten then
+      redis.call('HSET', key, 'at', first)
     else
       redis.call('HSET', key, 's', 'running', 'at', first)
     end

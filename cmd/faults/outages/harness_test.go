@@ -153,10 +153,10 @@ func statuses(ctx context.Context, rdb redis.UniversalClient, keys broker.Keys, 
 	out := make(map[uuid.UUID]string, len(ids))
 	for start := 0; start < len(ids); start += 1000 {
 		chunk := ids[start:min(start+1000, len(ids))]
-		cmds := make([]*redis.StringCmd, len(chunk))
+		cmds := make([]*redis.SliceCmd, len(chunk))
 		_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, id := range chunk {
-				cmds[i] = p.HGet(ctx, keys.Task(id), broker.FieldStatus)
+				cmds[i] = p.HMGet(ctx, keys.Task(id), statusFields...)
 			}
 			return nil
 		})
@@ -164,10 +164,28 @@ func statuses(ctx context.Context, rdb redis.UniversalClient, keys broker.Keys, 
 			return nil, err
 		}
 		for i, id := range chunk {
-			out[id] = cmds[i].Val()
+			out[id] = statusOf(cmds[i].Val())
 		}
 	}
 	return out, nil
+}
+
+// statusFields are the fields of a task hash that its status is read from.
+var statusFields = []string{broker.FieldStatus, broker.FieldAttempt, broker.FieldCreated}
+
+// statusOf reads a status from the values of statusFields, as
+// broker.StatusOf does; "" when the hash does not exist.
+func statusOf(vals []any) string {
+	h := make(map[string]string, len(vals))
+	for i, v := range vals {
+		if s, ok := v.(string); ok {
+			h[statusFields[i]] = s
+		}
+	}
+	if len(h) == 0 {
+		return ""
+	}
+	return broker.StatusOf(h)
 }
 
 // waitTerminal polls the statuses of ids every 200ms until all are

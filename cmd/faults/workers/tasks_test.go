@@ -65,10 +65,10 @@ func (s *bundle) statuses(ctx context.Context, ids []uuid.UUID) ([]results.Statu
 	out := make([]results.Status, 0, len(ids))
 	for start := 0; start < len(ids); start += 1000 {
 		chunk := ids[start:min(start+1000, len(ids))]
-		cmds := make([]*redis.StringCmd, len(chunk))
+		cmds := make([]*redis.SliceCmd, len(chunk))
 		_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 			for i, id := range chunk {
-				cmds[i] = pipe.HGet(ctx, s.b.Keys().Task(id), broker.FieldStatus)
+				cmds[i] = pipe.HMGet(ctx, s.b.Keys().Task(id), statusFields...)
 			}
 			return nil
 		})
@@ -76,10 +76,28 @@ func (s *bundle) statuses(ctx context.Context, ids []uuid.UUID) ([]results.Statu
 			return nil, err
 		}
 		for _, c := range cmds {
-			out = append(out, results.Status(c.Val()))
+			out = append(out, results.Status(statusOf(c.Val())))
 		}
 	}
 	return out, nil
+}
+
+// statusFields are the fields of a task hash that its status is read from.
+var statusFields = []string{broker.FieldStatus, broker.FieldAttempt, broker.FieldCreated}
+
+// statusOf reads a status from the values of statusFields, as
+// broker.StatusOf does; "" when the hash does not exist.
+func statusOf(vals []any) string {
+	h := make(map[string]string, len(vals))
+	for i, v := range vals {
+		if s, ok := v.(string); ok {
+			h[statusFields[i]] = s
+		}
+	}
+	if len(h) == 0 {
+		return ""
+	}
+	return broker.StatusOf(h)
 }
 
 // records reads the record of each task; a task with no hash comes back
