@@ -16,7 +16,8 @@ const DefaultPrefix = "runq"
 // one field (Meta, Attempt): fewer and shorter fields cost less memory and
 // less Redis CPU on every task. MEMORY USAGE of a queued task's hash with a
 // 23-byte payload: 264 bytes with words for names, 216 with these letters
-// in ten fields, 200 in this layout. The Lua scripts spell the same letters.
+// in ten fields, 200 with Meta and Attempt, 184 now that a queued task's
+// status is left out (StatusOf). The Lua scripts spell the same letters.
 const (
 	FieldMeta     = "m"  // Meta: "max_retries,timeout_ms,ttl_ms,queue,name"
 	FieldStatus   = "s"  // a results.Status; absent until written (StatusOf)
