@@ -5,13 +5,14 @@ package broker
 // per task, the usual case): absent, it is "queued" until an attempt has
 // started (FieldAttempt is there) and "running" after. Every later status
 // is written, and a hash of an earlier build always holds one. A hash with
-// neither a status nor FieldCreated, which enqueue.lua always writes, is
-// not a task's: its status is "".
+// neither a status nor FieldMeta, which enqueue.lua always writes, is not
+// a task's: its status is "". (The scripts tell the same way: start.lua
+// reads the meta anyway.)
 func StatusOf(h map[string]string) string {
 	if s, ok := h[FieldStatus]; ok {
 		return s
 	}
-	if _, ok := h[FieldCreated]; !ok {
+	if _, ok := h[FieldMeta]; !ok {
 		return ""
 	}
 	if _, started := h[FieldAttempt]; started {

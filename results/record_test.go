@@ -72,9 +72,9 @@ func TestDecode(t *testing.T) {
 		h    map[string]string
 		want results.Status
 	}{
-		{map[string]string{broker.FieldCreated: "1"}, results.StatusQueued},
-		{map[string]string{broker.FieldCreated: "1", broker.FieldAttempt: "tk,2,1"}, results.StatusRunning},
-		{map[string]string{broker.FieldCreated: "1", broker.FieldAttempt: ",2,1", broker.FieldStatus: "queued"}, results.StatusQueued},
+		{map[string]string{broker.FieldMeta: "0,0,0,q,x"}, results.StatusQueued},
+		{map[string]string{broker.FieldMeta: "0,0,0,q,x", broker.FieldAttempt: "tk,2,1"}, results.StatusRunning},
+		{map[string]string{broker.FieldMeta: "0,0,0,q,x", broker.FieldAttempt: ",2,1", broker.FieldStatus: "queued"}, results.StatusQueued},
 	} {
 		if r, err := results.Decode(testID, tc.h); err != nil || r.Status != tc.want {
 			t.Errorf("Decode(%v) = status %q, %v; want %q", tc.h, r.Status, err, tc.want)
@@ -97,7 +97,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"empty", map[string]string{}, results.ErrNotFound},
 		{"nil", nil, results.ErrNotFound},
 		{"unknown status", map[string]string{broker.FieldStatus: "exploded"}, results.ErrCorrupt},
-		{"no status", map[string]string{broker.FieldMeta: "0,0,0,q,x"}, results.ErrCorrupt},
+		{"no status, no meta", map[string]string{broker.FieldCreated: "1", broker.FieldPayload: "1"}, results.ErrCorrupt},
 		{"bad attempts", map[string]string{broker.FieldStatus: "queued", broker.FieldAttempt: "tk,1,two"}, results.ErrCorrupt},
 		{"huge attempts", map[string]string{broker.FieldStatus: "queued", broker.FieldAttempt: "tk,1,99999999999999"}, results.ErrCorrupt},
 		{"short attempt", map[string]string{broker.FieldStatus: "queued", broker.FieldAttempt: "tk,1"}, results.ErrCorrupt},

@@ -6,10 +6,10 @@
 -- unchanged status otherwise, or false when there is no such task.
 -- The ID stays in its list or zset as a tombstone: start.lua drops it, which
 -- keeps cancel O(1) however long the queue.
-local f = redis.call('HMGET', KEYS[1], 's', 'at', 'ct')
+local f = redis.call('HMGET', KEYS[1], 's', 'at', 'm')
 local status = f[1]
 if not status then
-  if not f[3] then -- every task's hash has its creation time
+  if not f[3] then -- a hash that leaves its status out has its meta
     return false
   end
   -- left out by enqueue.lua and a first start (see start.lua)

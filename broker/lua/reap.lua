@@ -31,7 +31,7 @@ for i = 4, #ARGV do
     -- Started under this lease: its token heads "at" ("token,started_ms,
     -- number"), or is in "tk", where a worker of an earlier build writes
     -- it (while old and new workers share a queue, a hash may hold both).
-    local f = redis.call('HMGET', key, 's', 'at', 'tk', 'ct')
+    local f = redis.call('HMGET', key, 's', 'at', 'tk', 'm')
     local status, at = f[1], f[2]
     if not status and f[4] then -- left out (see start.lua)
       status = at and 'running' or 'queued'

@@ -20,7 +20,11 @@ for i = 3, #ARGV do
   if deadline and tonumber(deadline) <= now then
     redis.call('ZREM', KEYS[1], id)
     redis.call('HDEL', KEYS[2], id)
-    local status = redis.call('HGET', key, 's')
+    local f = redis.call('HMGET', key, 's', 'at', 'm')
+    local status = f[1]
+    if not status and f[3] then -- left out (see start.lua)
+      status = f[2] and 'running' or 'queued'
+    end
     if status == 'running' then
       local crashes = redis.call('HINCRBY', key, 'c', 1)
       redis.call('HDEL', key, 'tk')

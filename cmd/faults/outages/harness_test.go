@@ -171,7 +171,7 @@ func statuses(ctx context.Context, rdb redis.UniversalClient, keys broker.Keys, 
 }
 
 // statusFields are the fields of a task hash that its status is read from.
-var statusFields = []string{broker.FieldStatus, broker.FieldAttempt, broker.FieldCreated}
+var statusFields = []string{broker.FieldStatus, broker.FieldAttempt, broker.FieldMeta}
 
 // statusOf reads a status from the values of statusFields, as
 // broker.StatusOf does; "" when the hash does not exist.

@@ -83,7 +83,7 @@ func (s *bundle) statuses(ctx context.Context, ids []uuid.UUID) ([]results.Statu
 }
 
 // statusFields are the fields of a task hash that its status is read from.
-var statusFields = []string{broker.FieldStatus, broker.FieldAttempt, broker.FieldCreated}
+var statusFields = []string{broker.FieldStatus, broker.FieldAttempt, broker.FieldMeta}
 
 // statusOf reads a status from the values of statusFields, as
 // broker.StatusOf does; "" when the hash does not exist.
