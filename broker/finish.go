@@ -39,7 +39,8 @@ type Finish struct {
 // late attempt whose lease expired gets ErrLeaseLost and writes nothing, so
 // a task's outcome is recorded once. A resent call that was already applied
 // returns nil. Concurrent calls are group-committed: they share one round
-// trip and one script call per queue.
+// trip and one script call per queue (a second outcome for one task goes
+// in a later call of the same round trip: see finishGroups).
 func (b *Broker) Finish(ctx context.Context, f Finish) error {
 	res, err := b.finishes.do(ctx, f)
 	if err == nil {
@@ -52,7 +53,8 @@ func (b *Broker) Finish(ctx context.Context, f Finish) error {
 }
 
 // FinishBatch records many outcomes as Finish does, with one script call
-// per queue in one round trip, for a caller that gathers outcomes itself
+// per queue in one round trip (and one more for any second outcome for a
+// task), for a caller that gathers outcomes itself
 // (the worker pool's recorder). results[i] is nil or ErrLeaseLost for fs[i];
 // err reports a failed call (nothing, or everything, may have been
 // applied: a resend is harmless, since finish.lua is idempotent by token).
@@ -64,8 +66,8 @@ func (b *Broker) FinishBatch(ctx context.Context, fs []Finish) (results []error,
 	return results, nil
 }
 
-// finishBatch runs finish.lua once per queue of fs, in one round trip, and
-// returns nil or ErrLeaseLost for each.
+// finishBatch runs finish.lua once per group of fs (finishGroups), in one
+// round trip, and returns nil or ErrLeaseLost for each.
 func (b *Broker) finishBatch(ctx context.Context, fs []Finish) ([]error, error) {
 	groups := finishGroups(fs)
 	cmds := make([]*redis.Cmd, len(groups))
