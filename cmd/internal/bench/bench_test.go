@@ -38,6 +38,12 @@ func TestRunSmallBench(t *testing.T) {
 				if row.Scenario != want[i] || (row.TasksPerSec <= 0) != row.Life || row.RoundTrips <= 0 {
 					t.Errorf("row %d = %+v, want %q with positive round trips, and throughput unless a life", i, row, want[i])
 				}
+				// Throughput and latency rows tell how often they were
+				// measured, and, on a real Redis (INFO cpu), how busy
+				// other processes were.
+				if i <= 9 && (row.Attempts < 1 || row.Attempts > 3 || (be.Mini != nil) != (row.OtherCPU == -1)) {
+					t.Errorf("row %d = %+v: want 1-3 attempts, and other CPU known exactly on a real Redis", i, row)
+				}
 			}
 			if lat := rep.Rows[9]; lat.P50ms <= 0 || lat.P99ms < lat.P50ms || lat.MaxMs < lat.P99ms {
 				t.Errorf("latency row %+v: percentiles out of order", lat)

@@ -67,22 +67,25 @@ func (r *runner) enqueue(ctx context.Context) error {
 		{enqueue16Producers, func(ctx context.Context, c *tasks.Client) error { return submitAll(ctx, c, "bench.noop", n, 16) }},
 		{enqueueBatches, func(ctx context.Context, c *tasks.Client) error { return submitBatches(ctx, c, "bench.noop", n) }},
 	} {
-		s, err := r.newScope(ctx, noopRegistry())
+		row, err := r.measure(func() (Row, error) {
+			s, err := r.newScope(ctx, noopRegistry())
+			if err != nil {
+				return Row{}, err
+			}
+			c := startCost(ctx, r.rdb, r.rtt)
+			err = e.submit(ctx, s.client)
+			c.stop(ctx)
+			if err != nil {
+				return Row{}, err
+			}
+			row := Row{Scenario: e.scenario, Tasks: n, PayloadBytes: len(benchPayload)}
+			fill(&row, c)
+			return row, r.cleanup(ctx, s)
+		})
 		if err != nil {
 			return err
 		}
-		c := startCost(ctx, r.rdb, r.rtt)
-		err = e.submit(ctx, s.client)
-		c.stop(ctx)
-		if err != nil {
-			return err
-		}
-		row := Row{Scenario: e.scenario, Tasks: n, PayloadBytes: len(benchPayload)}
-		fill(&row, c)
 		r.add(row)
-		if err := r.cleanup(ctx, s); err != nil {
-			return err
-		}
 	}
 	return nil
 }
@@ -107,7 +110,7 @@ func submitBatches(ctx context.Context, c *tasks.Client, name string, n int) err
 func (r *runner) drain(ctx context.Context) error {
 	for _, name := range []string{"bench.noop", "bench.result"} {
 		for _, conc := range []int{10, 50, 100} {
-			row, err := r.drainOnce(ctx, name, conc)
+			row, err := r.measure(func() (Row, error) { return r.drainOnce(ctx, name, conc) })
 			if err != nil {
 				return err
 			}
@@ -177,7 +180,7 @@ func waitFor(ctx context.Context, limit time.Duration, cond func() bool) error {
 // task, the time from just before its submission to its handler starting.
 func (r *runner) latency(ctx context.Context) error {
 	for _, rate := range r.cfg.Rates {
-		row, err := r.latencyOnce(ctx, rate)
+		row, err := r.measure(func() (Row, error) { return r.latencyOnce(ctx, rate) })
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -77,12 +78,33 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// machineCPU is the user, nice and system time of all CPUs so far, from
+// /proc/stat (Linux, where USER_HZ is 100), or -1 where it cannot be read.
+func machineCPU() time.Duration {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return -1
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line)
+	if len(f) < 4 || f[0] != "cpu" {
+		return -1
+	}
+	var ticks int64
+	for _, v := range f[1:4] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
+}
+
 // cost is what one measured phase used.
 type cost struct {
 	start      time.Time
 	rtt0       int64
 	srv0       serverSample
 	cpu0       time.Duration
+	machine0   time.Duration
 	rtt        *roundTrips
 	rdb        redis.UniversalClient
 	elapsed    time.Duration
@@ -90,11 +112,12 @@ type cost struct {
 	commands   int64
 	redisCPU   time.Duration
 	workerCPU  time.Duration
+	otherCPU   float64 // % of one CPU used by neither this process nor Redis; -1 unknown
 	measured   bool
 }
 
 func startCost(ctx context.Context, rdb redis.UniversalClient, rtt *roundTrips) *cost {
-	c := &cost{rtt: rtt, rdb: rdb, srv0: sampleServer(ctx, rdb), cpu0: processCPU()}
+	c := &cost{rtt: rtt, rdb: rdb, srv0: sampleServer(ctx, rdb), cpu0: processCPU(), machine0: machineCPU()}
 	c.rtt0 = rtt.n.Load()
 	c.start = time.Now()
 	return c
@@ -103,12 +126,18 @@ func startCost(ctx context.Context, rdb redis.UniversalClient, rtt *roundTrips) 
 func (c *cost) stop(ctx context.Context) {
 	c.elapsed = time.Since(c.start)
 	c.workerCPU = processCPU() - c.cpu0
+	machine := machineCPU()
 	c.roundTrips = c.rtt.n.Load() - c.rtt0
 	srv := sampleServer(ctx, c.rdb)
+	c.otherCPU = -1
 	if srv.ok && c.srv0.ok {
 		c.measured = true
 		c.redisCPU = srv.cpu - c.srv0.cpu
 		c.commands = srv.commands - c.srv0.commands - 1 // the INFO call itself
+		if machine >= 0 && c.machine0 >= 0 {
+			other := (machine - c.machine0) - c.workerCPU - c.redisCPU
+			c.otherCPU = max(0, 100*other.Seconds()/c.elapsed.Seconds())
+		}
 	}
 }
 
