@@ -59,8 +59,14 @@ func foreignBetween(a, b snapshot) foreign {
 	return f
 }
 
-// machineCPU is the user + nice + system time of all CPUs from /proc/stat
-// (Linux; USER_HZ is 100 there), or -1 where it cannot be read.
+// machineCPU is the busy time of all CPUs from /proc/stat (Linux; USER_HZ
+// is 100 there): user, nice, system, irq, softirq and steal; or -1 where it
+// cannot be read. irq and softirq count because, on a kernel without IRQ
+// time accounting, a softirq tick (loopback traffic) is charged to the
+// process it interrupted, in its rusage and Redis's INFO cpu, but to the
+// softirq column here; without them the others' share comes out too low,
+// at zero on the build machine. steal is time the host gave to other
+// machines while this one had work.
 func machineCPU() time.Duration {
 	data, err := os.ReadFile("/proc/stat")
 	if err != nil {
@@ -68,12 +74,15 @@ func machineCPU() time.Duration {
 	}
 	line, _, _ := strings.Cut(string(data), "\n")
 	f := strings.Fields(line)
-	if len(f) < 4 || f[0] != "cpu" {
+	if len(f) < 9 || f[0] != "cpu" {
 		return -1
 	}
 	var ticks int64
-	for _, v := range f[1:4] {
-		n, _ := strconv.ParseInt(v, 10, 64)
+	for _, i := range []int{1, 2, 3, 6, 7, 8} {
+		n, err := strconv.ParseInt(f[i], 10, 64)
+		if err != nil {
+			return -1
+		}
 		ticks += n
 	}
 	return time.Duration(ticks) * 10 * time.Millisecond

@@ -19,7 +19,7 @@ type snapshot struct {
 	memory   int64            // used_memory
 	conns    int64            // total_connections_received
 	procCPU  time.Duration    // user + system CPU of this process
-	busyCPU  time.Duration    // user + nice + system CPU of the machine; -1 if unknown
+	busyCPU  time.Duration    // busy CPU of the machine (machineCPU); -1 if unknown
 	trips    int64            // from the tripCounter
 
 	// Script calls and dials of asynqbench: done before the INFO, started

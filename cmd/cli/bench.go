@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"strconv"
@@ -25,9 +26,10 @@ task, process CPU per task, Redis memory per queued task, and what
 --waiters long polls parked at once cost the API server (memory,
 goroutines, Redis connections) and how fast they wake (its HTTP clients run
 in a child process of this executable). "life" rows add an enqueue row to
-the drain at concurrency 50 storing a result: a task's whole cost. A row
-during which other processes used more than --max-other-cpu is measured
-again (up to --attempts times; the other%% column tells). Keys live under a
+the drain at concurrency 50 storing a result: a task's whole cost. A
+throughput or latency row during which other processes used more than
+--max-other-cpu is measured again (up to --attempts times; the other%%
+column tells). Keys live under a
 private prefix and are deleted.
 
 Flags:
@@ -61,7 +63,7 @@ func runBench(ctx context.Context, prog string, args []string, stdout io.Writer)
 		return fmt.Errorf("%w: bench: %v (-h for help)", errUsage, err)
 	}
 	cfg := bench.Config{Tasks: *n, RateFor: *rateFor, Waiters: *waiters, Progress: stdout, MaxOtherCPU: *maxOther, Attempts: *attempts}
-	if *maxOther <= 0 || *maxOther > 100*float64(runtime.NumCPU()) {
+	if math.IsNaN(*maxOther) || *maxOther <= 0 || *maxOther > 100*float64(runtime.NumCPU()) {
 		return fmt.Errorf("%w: bench: --max-other-cpu must be above 0 and at most %d (100 per CPU)", errUsage, 100*runtime.NumCPU())
 	}
 	if *attempts < 1 || *attempts > 10 {

@@ -30,10 +30,9 @@ type Config struct {
 	Prefix   string        // starts each scenario's private key prefix; "" means "runqbench"
 	Progress io.Writer     // receives one line per finished row; nil means none
 	// MaxOtherCPU is how much CPU, in % of one CPU, processes other than
-	// this one and Redis may use during a throughput, latency or memory
-	// row before it counts as disturbed and is measured again; 0 means 40.
-	// An idle machine is never at zero, and loopback traffic costs kernel
-	// time charged to neither process.
+	// this one and Redis (or the host, as steal time) may use during a
+	// throughput or latency row before it counts as disturbed and is
+	// measured again; 0 means 40. An idle machine is never at zero.
 	MaxOtherCPU float64
 	// Attempts bounds how often a disturbed row is measured; the least
 	// disturbed attempt is reported. 0 means 3.
@@ -102,9 +101,9 @@ type Row struct {
 	Waiters       *WaiterCost `json:"waiters,omitempty"`
 	Life          bool        `json:"life,omitempty"` // sums of an enqueue row and a drain row
 	// OtherCPU is the CPU, in % of one CPU, that processes other than this
-	// one and Redis used during the row (from /proc/stat); -1 where it
-	// cannot be told (no /proc/stat, or miniredis). A life row has the
-	// larger of its parts'.
+	// one and Redis (or the host, as steal time) used during the row, from
+	// /proc/stat; -1 where it cannot be told (no /proc/stat, or miniredis,
+	// which reports no CPU). A life row has the larger of its parts'.
 	OtherCPU float64 `json:"other_cpu_percent"`
 	Attempts int     `json:"attempts,omitempty"` // measurements made: more than 1 when one was disturbed
 }
@@ -222,7 +221,7 @@ func (r *runner) measure(once func() (Row, error)) (Row, error) {
 		if attempts == 1 || row.OtherCPU < best.OtherCPU {
 			best = row
 		}
-		if row.OtherCPU <= r.cfg.MaxOtherCPU {
+		if row.OtherCPU <= r.cfg.MaxOtherCPU || attempts == r.cfg.Attempts {
 			break
 		}
 		fmt.Fprintf(r.cfg.Progress, "(%s: other processes used %.0f%% of a CPU; measuring again)\n", row.Scenario, row.OtherCPU)
