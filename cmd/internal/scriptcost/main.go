@@ -4,17 +4,20 @@
 // from one run to the next; an instruction count under callgrind moves by
 // less than 0.1%, so a change to a script is measured, not guessed:
 //
+//	go build -o /tmp/scriptcost ./cmd/internal/scriptcost
 //	valgrind --tool=callgrind --toggle-collect=evalShaCommand \
 //	    --toggle-collect=evalCommand --callgrind-out-file=cg.out \
 //	    redis-server --port 16600 --save "" --appendonly no &
-//	go run ./cmd/internal/scriptcost --redis redis://127.0.0.1:16600/0 --phase esf
-//	redis-cli -p 16600 shutdown nosave; grep ^totals: cg.out
+//	until redis-cli -p 16600 ping; do sleep 0.2; done
+//	/tmp/scriptcost --redis redis://127.0.0.1:16600/0 --phase esf
+//	redis-cli -p 16600 shutdown nosave; wait; grep ^totals: cg.out
 //
-// The totals over --tasks give instructions per task inside the scripts.
-// Run --phase e, es and esf, each on a fresh Redis, and subtract to split
-// them: e enqueues (batches of 1,000), es also takes and starts (--batch
-// at a time, as a worker of that concurrency does), esf also finishes
-// each batch with a stored result.
+// The totals over --tasks give instructions per task inside the scripts
+// (plus a few thousand in all for Open's check and the first, compiling
+// call of each script). Run --phase e, es and esf, each on a fresh Redis,
+// and subtract to split them: e enqueues (batches of 1,000), es also takes
+// and starts (--batch at a time, as a worker of that concurrency does),
+// esf also finishes each batch with a stored result.
 package main
 
 import (
@@ -25,6 +28,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/runq/runq/broker"
 )
 
@@ -32,6 +37,23 @@ func main() {
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "scriptcost:", err)
 		os.Exit(1)
+	}
+}
+
+// cleanup deletes every key under keys' prefix, and says so when it
+// cannot.
+func cleanup(rdb *redis.Client, keys broker.Keys) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	iter := rdb.Scan(ctx, 0, keys.MatchAll(), 1000).Iterator()
+	for iter.Next(ctx) {
+		if err := rdb.Unlink(ctx, iter.Val()).Err(); err != nil {
+			fmt.Fprintln(os.Stderr, "scriptcost: cleanup:", err)
+			return
+		}
+	}
+	if err := iter.Err(); err != nil {
+		fmt.Fprintln(os.Stderr, "scriptcost: cleanup:", err)
 	}
 }
 
@@ -54,12 +76,7 @@ func run() error {
 	defer rdb.Close()
 	keys := broker.Keys{Prefix: "scriptcost"}
 	b := broker.New(rdb, keys)
-	defer func() { // outside the scripts, so not counted
-		iter := rdb.Scan(context.WithoutCancel(ctx), 0, keys.MatchAll(), 1000).Iterator()
-		for iter.Next(ctx) {
-			rdb.Unlink(context.WithoutCancel(ctx), iter.Val())
-		}
-	}()
+	defer cleanup(rdb, keys) // outside the scripts, so not counted
 	payload := []byte(`{"user":12345,"op":"x"}`)
 	for left := *n; left > 0; {
 		ts := make([]broker.NewTask, min(left, 1000))
