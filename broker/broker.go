@@ -47,7 +47,8 @@ const maxGroup = 256
 // more Redis CPU per task).
 const groupLanes = 2
 
-// New returns a Broker using rdb, with key names from keys.
+// New returns a Broker using rdb, with key names from keys. A client that
+// did not come from Open should pass CheckRedis first.
 func New(rdb redis.UniversalClient, keys Keys) *Broker {
 	b := &Broker{rdb: rdb, keys: keys}
 	b.enqueues = &groupCommit[NewTask, time.Time]{flush: b.enqueueBatch, max: maxGroup, lanes: groupLanes}

@@ -15,7 +15,7 @@ var ErrBadURL = errors.New("broker: invalid redis url")
 // ErrRedis32 reports a Redis whose Lua formats integers in 32 bits (a
 // 32-bit build): the scripts write millisecond times with '%d', which
 // would overflow there.
-var ErrRedis32 = errors.New("broker: this Redis formats integers in 32 bits in Lua (a 32-bit build?); runq needs a 64-bit Redis")
+var ErrRedis32 = errors.New("broker: Redis formats integers in 32 bits in Lua (a 32-bit build?); runq needs a 64-bit Redis")
 
 // Open connects to the Redis at rawURL (redis://, rediss:// for TLS, or
 // unix://), with room for poolSize connections (0 means go-redis's default),
@@ -43,21 +43,24 @@ func Open(ctx context.Context, rawURL string, poolSize int) (*redis.Client, erro
 		_ = rdb.Close()
 		return nil, fmt.Errorf("broker: connect to %s: %w", opts.Addr, err)
 	}
-	if err := check64(ctx, rdb); err != nil {
+	if err := CheckRedis(ctx, rdb); err != nil {
 		_ = rdb.Close()
-		return nil, fmt.Errorf("broker: %s: %w", opts.Addr, err)
+		return nil, fmt.Errorf("%w (%s)", err, opts.Addr)
 	}
 	return rdb, nil
 }
 
-// check64 checks that Lua's string.format('%d') on this Redis keeps a
-// millisecond time whole, which the scripts rely on (it is 2.3 times
-// cheaper than tostring, which formats a float).
-func check64(ctx context.Context, rdb redis.UniversalClient) error {
+// CheckRedis checks what runq's scripts need of a Redis that the broker
+// cannot tell from its version: that Lua's string.format('%d') keeps a
+// millisecond time whole (it is 2.3 times cheaper than tostring, which
+// formats a float, so the scripts use it). Open calls it; a program that
+// builds its own client for New should call it too. A Redis that fails it
+// is ErrRedis32.
+func CheckRedis(ctx context.Context, rdb redis.UniversalClient) error {
 	const want = "1099511627776" // 2^40
 	got, err := rdb.Eval(ctx, "return string.format('%d', 2^40)", nil).Text()
 	if err != nil {
-		return fmt.Errorf("check Lua: %w", err)
+		return fmt.Errorf("broker: check Lua: %w", err)
 	}
 	if got != want {
 		return fmt.Errorf("%w: string.format('%%d', 2^40) = %q, want %s", ErrRedis32, got, want)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/runq/runq/broker"
 )
 
@@ -31,5 +33,41 @@ func TestOpen(t *testing.T) {
 	_, err = broker.Open(ctx, "redis://user:secret@127.0.0.1:6379/x", 0)
 	if !errors.Is(err, broker.ErrBadURL) || strings.Contains(err.Error(), "secret") {
 		t.Errorf("Open(bad db) = %v, want ErrBadURL without the password", err)
+	}
+}
+
+// TestCheckRedisRefuses32Bits answers CheckRedis's Lua as a 32-bit Redis
+// might (string.format('%d', 2^40) does not fit a 32-bit long; "0" here):
+// the Redis is refused with ErrRedis32.
+func TestCheckRedisRefuses32Bits(t *testing.T) {
+	t.Parallel()
+	e, err := broker.StartEmbedded("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	rdb := redis.NewClient(&redis.Options{Addr: e.Addr()})
+	defer rdb.Close()
+	rdb.AddHook(as32Bits{})
+	err = broker.CheckRedis(context.Background(), rdb)
+	if !errors.Is(err, broker.ErrRedis32) || !strings.Contains(err.Error(), `"0"`) {
+		t.Errorf("CheckRedis on a 32-bit Redis = %v, want ErrRedis32 naming what it got", err)
+	}
+}
+
+// as32Bits rewrites the reply to any EVAL to what a 32-bit Lua formats.
+type as32Bits struct{}
+
+func (as32Bits) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (as32Bits) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (as32Bits) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if c, ok := cmd.(*redis.Cmd); ok && err == nil && strings.EqualFold(cmd.Name(), "eval") {
+			c.SetVal("0")
+		}
+		return err
 	}
 }
