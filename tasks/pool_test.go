@@ -495,3 +495,60 @@ func TestRunWhileRunning(t *testing.T) {
 		}
 	})
 }
+
+// TestLostAttemptEndingAfterRunIsLetGo takes a running task's lease away,
+// stops the pool while the handler, ignoring its cancellation, runs on,
+// and lets the handler return after Run has returned. Its outcome cannot
+// be written (the lease is gone, and so is the recorder), so the attempt
+// must leave the running set and give back its place at once; it once
+// stayed running until the pool ran again. The pool then runs again.
+func TestLostAttemptEndingAfterRunIsLetGo(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		started, release := make(chan struct{}), make(chan struct{})
+		var once sync.Once
+		s.reg.HandleFunc("stubborn", func(ctx context.Context, tk *tasks.Task) (any, error) {
+			once.Do(func() { close(started) })
+			<-release // ignores ctx
+			return "late", nil
+		})
+		p := tasks.NewPool(s.b, s.reg, tasks.PoolConfig{VisibilityTimeout: 400 * time.Millisecond, Grace: 50 * time.Millisecond, Logger: quiet()})
+		if err := tasks.RegisterNames(context.Background(), s.b, s.reg); err != nil {
+			t.Fatal(err)
+		}
+		ctx, stop := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- p.Run(ctx) }()
+		id := s.submit(t, tasks.Request{Name: "stubborn"})
+		<-started
+		v, err := s.be.Client.HGet(context.Background(), s.be.Keys.Task(id), broker.FieldAttempt).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		at, err := broker.ParseAttempt(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.be.Client.ZRem(context.Background(), s.be.Keys.Leases(tasks.DefaultQueue), at.Token)
+		s.be.Client.Del(context.Background(), s.be.Keys.LeaseTasks(tasks.DefaultQueue, at.Token))
+		until(t, "the attempt to count as a zombie", func() bool { return p.Stats().Zombies == 1 })
+		stop()
+		if err := <-done; err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+		close(release)
+		until(t, "the late attempt to leave the running set", func() bool { return p.Stats().Running == 0 })
+
+		ctx2, stop2 := context.WithCancel(context.Background())
+		defer stop2()
+		go func() { done <- p.Run(ctx2) }()
+		again := s.submit(t, tasks.Request{Name: "echo", Payload: json.RawMessage(`{"n":1}`)})
+		until(t, "the pool, run again, to finish a task", func() bool {
+			rec, err := s.store.Get(context.Background(), again)
+			return err == nil && rec.Status == results.StatusSucceeded
+		})
+		stop2()
+		if err := <-done; err != nil {
+			t.Fatalf("second Run = %v", err)
+		}
+	})
+}

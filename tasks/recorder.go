@@ -24,8 +24,9 @@ type recorder struct {
 	p    *Pool
 	wake chan struct{} // cap 1: outcomes are waiting
 
-	mu    sync.Mutex
-	queue []outcome
+	mu      sync.Mutex
+	queue   []outcome
+	stopped bool // run has given up what was left: add gives up at once
 }
 
 // outcome is an attempt's end waiting to be written.
@@ -38,9 +39,20 @@ func newRecorder(p *Pool) *recorder {
 	return &recorder{p: p, wake: make(chan struct{}, 1)}
 }
 
-// add queues f to be written.
+// add queues f to be written. Between two runs it gives f up at once
+// instead: only a handler whose lease was lost can still return then (a
+// pool that stops abandons every other), so the write would be refused,
+// and a queued outcome would hold its place among the unwritten, and its
+// attempt stay running, until the pool ran again.
 func (r *recorder) add(f broker.Finish) {
 	r.mu.Lock()
+	if r.stopped {
+		r.mu.Unlock()
+		r.p.taskLog(f.Claimed).Warn("attempt ended after the worker stopped; its lease was lost, so its outcome is not recorded",
+			"outcome", f.Outcome)
+		r.p.release([]broker.Finish{f})
+		return
+	}
 	r.queue = append(r.queue, outcome{f: f, since: time.Now()})
 	r.mu.Unlock()
 	wake(r.wake)
@@ -53,6 +65,9 @@ func (r *recorder) add(f broker.Finish) {
 // worker still renews it for other tasks of the batch, that is when the
 // last of them is done.
 func (r *recorder) run(ctx context.Context) {
+	r.mu.Lock()
+	r.stopped = false
+	r.mu.Unlock()
 	delay := newRetryDelay(20*time.Millisecond, time.Second)
 	for {
 		select {
@@ -132,11 +147,13 @@ func (r *recorder) flush(batch []outcome, retryIn time.Duration) bool {
 	return false
 }
 
-// abandonAll gives up every queued outcome and returns how many there were.
+// abandonAll gives up every queued outcome, and any added until the next
+// run, and returns how many there were.
 func (r *recorder) abandonAll() int {
 	r.mu.Lock()
 	left := r.queue
 	r.queue = nil
+	r.stopped = true
 	r.mu.Unlock()
 	fs := make([]broker.Finish, len(left))
 	for i, o := range left {
