@@ -18,9 +18,8 @@
 -- outcome the same as the first: the hash keeps the token and the status
 -- this outcome sets); 0 the lease is not held: a late (zombie) attempt, or
 -- a second outcome, unlike the first, for an attempt already finished;
--- nothing is written. The IDs of
--- tasks made terminal are published on the channel in one message,
--- separated by spaces.
+-- nothing is written. The IDs of tasks made terminal are published on the
+-- channel in one message, separated by spaces.
 -- An attempt holds its lease while its ID is in its token's lease set (a
 -- token is in the leases zset exactly while its set is not empty: take.lua
 -- writes both, reap.lua deletes both). An applied outcome takes the ID out;

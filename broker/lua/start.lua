@@ -11,8 +11,8 @@
 -- (reaping will hand the tasks back), or when the task is gone, canceled
 -- or finished (it then leaves the lease, and a lease left empty is
 -- dropped). A missing meta or payload is an empty string (a nil would end
--- the array). Two entries fewer per task than the counts apart: each
--- entry costs Redis a conversion from Lua and a reply.
+-- the array). The counts travel as one entry, not three: each entry costs
+-- Redis a conversion from Lua and a reply, on every task.
 -- Idempotent: a task already started under this token is returned unchanged.
 -- Cost: two commands per task (HMGET, HSET) plus two per call (ZSCORE,
 -- TIME), and two or three more when some are dropped. Failures and crashes
