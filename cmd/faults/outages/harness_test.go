@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/runq/runq/broker"
+	"github.com/runq/runq/cmd/internal/proctest"
 	"github.com/runq/runq/tasks"
 )
 
@@ -147,45 +148,18 @@ func testLogger(t testing.TB, name string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(buf, nil))
 }
 
-// statuses reads the status of every task in ids, directly from Redis, in
-// pipelines of 1000; a task with no hash has status "".
+// statuses reads the status of every task in ids, directly from Redis; a
+// task with no hash has status "".
 func statuses(ctx context.Context, rdb redis.UniversalClient, keys broker.Keys, ids []uuid.UUID) (map[uuid.UUID]string, error) {
+	sts, err := proctest.Statuses(ctx, rdb, keys, ids)
+	if err != nil {
+		return nil, err
+	}
 	out := make(map[uuid.UUID]string, len(ids))
-	for start := 0; start < len(ids); start += 1000 {
-		chunk := ids[start:min(start+1000, len(ids))]
-		cmds := make([]*redis.SliceCmd, len(chunk))
-		_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i, id := range chunk {
-				cmds[i] = p.HMGet(ctx, keys.Task(id), statusFields...)
-			}
-			return nil
-		})
-		if err != nil && err != redis.Nil {
-			return nil, err
-		}
-		for i, id := range chunk {
-			out[id] = statusOf(cmds[i].Val())
-		}
+	for i, id := range ids {
+		out[id] = string(sts[i])
 	}
 	return out, nil
-}
-
-// statusFields are the fields of a task hash that its status is read from.
-var statusFields = []string{broker.FieldStatus, broker.FieldAttempt, broker.FieldMeta}
-
-// statusOf reads a status from the values of statusFields, as
-// broker.StatusOf does; "" when the hash does not exist.
-func statusOf(vals []any) string {
-	h := make(map[string]string, len(vals))
-	for i, v := range vals {
-		if s, ok := v.(string); ok {
-			h[statusFields[i]] = s
-		}
-	}
-	if len(h) == 0 {
-		return ""
-	}
-	return broker.StatusOf(h)
 }
 
 // waitTerminal polls the statuses of ids every 200ms until all are

@@ -14,7 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/runq/runq/broker"
+	"github.com/runq/runq/cmd/internal/proctest"
 	"github.com/runq/runq/results"
 	"github.com/runq/runq/tasks"
 )
@@ -59,45 +59,10 @@ func (s *bundle) submit(t *testing.T, reqs []tasks.Request) []uuid.UUID {
 	return ids
 }
 
-// statuses reads the status of each task, in one pipeline per 1,000; a
-// task with no hash reads as "".
+// statuses reads the status of each task, in the order of ids; a task
+// with no hash reads as "".
 func (s *bundle) statuses(ctx context.Context, ids []uuid.UUID) ([]results.Status, error) {
-	out := make([]results.Status, 0, len(ids))
-	for start := 0; start < len(ids); start += 1000 {
-		chunk := ids[start:min(start+1000, len(ids))]
-		cmds := make([]*redis.SliceCmd, len(chunk))
-		_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-			for i, id := range chunk {
-				cmds[i] = pipe.HMGet(ctx, s.b.Keys().Task(id), statusFields...)
-			}
-			return nil
-		})
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return nil, err
-		}
-		for _, c := range cmds {
-			out = append(out, results.Status(statusOf(c.Val())))
-		}
-	}
-	return out, nil
-}
-
-// statusFields are the fields of a task hash that its status is read from.
-var statusFields = []string{broker.FieldStatus, broker.FieldAttempt, broker.FieldMeta}
-
-// statusOf reads a status from the values of statusFields, as
-// broker.StatusOf does; "" when the hash does not exist.
-func statusOf(vals []any) string {
-	h := make(map[string]string, len(vals))
-	for i, v := range vals {
-		if s, ok := v.(string); ok {
-			h[statusFields[i]] = s
-		}
-	}
-	if len(h) == 0 {
-		return ""
-	}
-	return broker.StatusOf(h)
+	return proctest.Statuses(ctx, s.rdb, s.b.Keys(), ids)
 }
 
 // records reads the record of each task; a task with no hash comes back
