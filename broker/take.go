@@ -3,7 +3,6 @@ package broker
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -193,13 +192,14 @@ func started(t *Taken, parsed []uuid.UUID, rows []any) []Claimed {
 // startFields is how many entries start.lua replies per task.
 const startFields = 3
 
-// parseCounts reads start.lua's "attempt,failures,crashes" (an empty count
-// is 0). A malformed count reads as 0, as a malformed option does.
+// parseCounts reads start.lua's "attempt,failures,crashes" with
+// parseCount, as AttemptOf reads a count (an empty count is 0). A
+// malformed count reads as 0, as a malformed option does.
 func parseCounts(s string) (attempts, failures, crashes int) {
 	a, rest, _ := strings.Cut(s, ",")
 	f, c, _ := strings.Cut(rest, ",")
-	attempts, _ = strconv.Atoi(a)
-	failures, _ = strconv.Atoi(f)
-	crashes, _ = strconv.Atoi(c)
+	attempts, _ = parseCount(a)
+	failures, _ = parseCount(f)
+	crashes, _ = parseCount(c)
 	return attempts, failures, crashes
 }
