@@ -45,7 +45,7 @@ func TestBatchIsAllOrNothing(t *testing.T) {
 			wantSubstr string
 		}{
 			{`{"tasks":[{"name":"echo"},{"name":"a b"},{"name":"echo"}]}`, http.StatusBadRequest, "tasks[1]"},
-			{`{"tasks":[{"name":"echo"},{"name":"echo","bogus":1}]}`, http.StatusBadRequest, `tasks[1]: unknown field "bogus"`},
+			{`{"tasks":[{"name":"echo"},{"name":"echo","bogus":1}]}`, http.StatusBadRequest, `unknown field "bogus"`},
 			{`{"tasks":[{"name":"echo"},{"name":"nobody.handles"}]}`, http.StatusUnprocessableEntity, "tasks[1]"},
 			{`{"tasks":[{"name":"echo"},{"name":"echo","queue":"a{b}"}]}`, http.StatusBadRequest, "tasks[1]"},
 			{`{"tasks":[]}`, http.StatusBadRequest, "1 to 1000"},

@@ -76,7 +76,7 @@ func unlinkAtCleanup(b *testing.B, be redistest.Backend) {
 	b.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		keys := redistest.KeysUnder(ctx, b, be.Client, be.Keys)
+		keys := redistest.KeysUnder(ctx, b, be.Client, be.Prefix)
 		for len(keys) > 0 {
 			n := min(len(keys), 1000)
 			if err := be.Client.Unlink(ctx, keys[:n]...).Err(); err != nil {

@@ -37,7 +37,7 @@ func decodeBatch(body []byte) ([]tasks.Request, error) {
 func readJSON(c echo.Context) ([]byte, error) {
 	req := c.Request()
 	if !isJSON(req.Header.Get(echo.HeaderContentType)) {
-		return nil, badRequest(http.StatusUnsupportedMediaType, "content type must be application/json")
+		return nil, &apiError{status: http.StatusUnsupportedMediaType, code: codeUnsupportedType, msg: "content type must be application/json"}
 	}
 	body, err := readBody(req.Body, req.ContentLength)
 	if err != nil {
@@ -45,10 +45,10 @@ func readJSON(c echo.Context) ([]byte, error) {
 		if errors.As(err, &he) {
 			return nil, he // 413 from the body limit
 		}
-		return nil, badRequest(http.StatusBadRequest, "could not read the request body")
+		return nil, invalid("could not read the request body")
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, badRequest(http.StatusBadRequest, "request body is empty: want a JSON object")
+		return nil, invalid("request body is empty: want a JSON object")
 	}
 	return body, nil
 }

@@ -1,5 +1,6 @@
-// Package api owns runq's HTTP interface (echo v4, JSON, versioned under
-// /v1): decoding requests, mapping errors to statuses, rendering records. It
-// never talks to Redis; it calls tasks and results through the small
-// interfaces declared here.
+// Package api is runq's HTTP interface, an echo v4 application: JSON,
+// versioned under /v1, with one error handler that renders every error as
+// {"error": ..., "code": ...}. It never talks to Redis: its handlers call
+// tasks, results and broker through the small interfaces declared in
+// server.go. The Go client of this API is package api/client.
 package api

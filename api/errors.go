@@ -8,44 +8,81 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/runq/runq/broker"
-	"github.com/runq/runq/results"
 	"github.com/runq/runq/tasks"
 )
 
-// errorBody is the JSON of every error response.
+// errorBody is the JSON of every error answer. Code is one of the code*
+// constants, for programs; Error is for people.
 type errorBody struct {
 	Error     string `json:"error"`
+	Code      string `json:"code"`
 	RequestID string `json:"request_id,omitempty"`
 }
 
-// badRequest is a client error whose message is safe to show.
-func badRequest(status int, msg string) error { return echo.NewHTTPError(status, msg) }
+// Codes of errorBody, the same in api/client.
+const (
+	codeInvalid          = "invalid"                // 400: a bad body, id, option or query
+	codeUnauthorized     = "unauthorized"           // 401
+	codeNotFound         = "not_found"              // 404: no such task
+	codeNoRoute          = "no_route"               // 404: no such path
+	codeMethodNotAllowed = "method_not_allowed"     // 405
+	codeRunning          = "running"                // 409: cancel of a running task
+	codeFinished         = "finished"               // 409: cancel of a finished task
+	codeTooLarge         = "too_large"              // 413
+	codeUnsupportedType  = "unsupported_media_type" // 415
+	codeUnknownName      = "unknown_name"           // 422: no worker registered the name
+	codeUnavailable      = "unavailable"            // 503: Redis cannot serve the call now
+	codeInternal         = "internal"               // 500
+)
 
-// httpStatus maps a domain error to its status; 0 means an internal error.
-func httpStatus(err error) int {
-	switch {
-	case errors.Is(err, results.ErrNotFound):
-		return http.StatusNotFound
-	case errors.Is(err, tasks.ErrInvalid), errors.Is(err, broker.ErrBadQueue):
-		return http.StatusBadRequest
-	case errors.Is(err, tasks.ErrUnknownName):
-		return http.StatusUnprocessableEntity
-	case errors.Is(err, tasks.ErrRunning), errors.Is(err, tasks.ErrFinished):
-		return http.StatusConflict
-	case broker.IsUnavailable(err):
-		return http.StatusServiceUnavailable
-	}
-	return 0
+// apiError is an error answer decided by a handler, with its words.
+type apiError struct {
+	status int
+	code   string
+	msg    string
 }
 
-// handleError renders every error as JSON: echo's own HTTP errors with their
-// message, domain errors with their status and message, and anything else as
-// a 500 "internal error" with the request ID, logged with its detail.
-func (s *Server) handleError(err error, c echo.Context) {
+func (e *apiError) Error() string { return e.msg }
+
+// invalid is a 400 answer.
+func invalid(msg string) error {
+	return &apiError{status: http.StatusBadRequest, code: codeInvalid, msg: msg}
+}
+
+// domainErrors map the errors of tasks and results to answers.
+var domainErrors = []struct {
+	err    error
+	status int
+	code   string
+}{
+	{tasks.ErrNotFound, http.StatusNotFound, codeNotFound},
+	{tasks.ErrInvalid, http.StatusBadRequest, codeInvalid},
+	{broker.ErrBadQueue, http.StatusBadRequest, codeInvalid},
+	{tasks.ErrUnknownName, http.StatusUnprocessableEntity, codeUnknownName},
+	{tasks.ErrRunning, http.StatusConflict, codeRunning},
+	{tasks.ErrFinished, http.StatusConflict, codeFinished},
+}
+
+// echoErrors word echo's own errors (routing, limits) as runq does.
+var echoErrors = map[int]errorBody{
+	http.StatusNotFound:              {Error: "not found", Code: codeNoRoute},
+	http.StatusMethodNotAllowed:      {Error: "method not allowed", Code: codeMethodNotAllowed},
+	http.StatusRequestEntityTooLarge: {Error: "request body too large", Code: codeTooLarge},
+	http.StatusUnauthorized:          {Error: "missing or invalid bearer token", Code: codeUnauthorized},
+}
+
+// handleError renders every error as JSON: the handlers' own with their
+// words, domain errors with their status, echo's with runq's words, Redis
+// being unavailable as 503 with Retry-After, and anything else as a 500
+// "internal error" with the request ID, logged with its detail.
+func (s *server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	status, body := s.describe(err, c)
+	status, body := s.describe(err, c.Response().Header().Get(echo.HeaderXRequestID), c.Request().Method, c.Path())
+	if status == http.StatusServiceUnavailable {
+		c.Response().Header().Set("Retry-After", retryAfter)
+	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)
 		return
@@ -53,43 +90,51 @@ func (s *Server) handleError(err error, c echo.Context) {
 	_ = c.JSON(status, body)
 }
 
-func (s *Server) describe(err error, c echo.Context) (int, errorBody) {
-	return s.describeFor(err, c.Response().Header().Get(echo.HeaderXRequestID), c.Request().Method, c.Path())
-}
+// retryAfter is the Retry-After of a 503, in seconds.
+const retryAfter = "1"
 
-// describeFor is describe for a request known by its ID, method and route,
-// as a parked long poll is once its handler has returned.
-func (s *Server) describeFor(err error, reqID, method, path string) (int, errorBody) {
+// describe returns the status and body answering err, for a request known
+// by its ID, method and route (a parked long poll has left its handler).
+func (s *server) describe(err error, reqID, method, path string) (int, errorBody) {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae.status, errorBody{Error: ae.msg, Code: ae.code}
+	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
-		msg, ok := he.Message.(string)
-		if !ok || he.Code >= 500 {
-			msg = http.StatusText(he.Code)
+		if b, ok := echoErrors[he.Code]; ok {
+			return he.Code, b
 		}
-		return he.Code, errorBody{Error: lower(msg)}
+		return he.Code, errorBody{Error: strings.ToLower(http.StatusText(he.Code)), Code: codeInvalid}
 	}
-	switch status := httpStatus(err); status {
-	case 0:
-	case http.StatusServiceUnavailable:
-		s.cfg.Logger.Warn("storage unavailable", "request_id", reqID, "err", err)
-		return status, errorBody{Error: "storage unavailable, retry later", RequestID: reqID}
-	default:
-		return status, errorBody{Error: public(err)}
+	for _, d := range domainErrors {
+		if errors.Is(err, d.err) {
+			return d.status, errorBody{Error: public(err), Code: d.code}
+		}
+	}
+	if why, ok := broker.Unavailable(err); ok {
+		s.cfg.Logger.Warn("Redis unavailable", "request_id", reqID, "method", method, "path", path, "err", err)
+		return http.StatusServiceUnavailable, errorBody{Error: why + ": " + undone(method, path), Code: codeUnavailable, RequestID: reqID}
 	}
 	s.cfg.Logger.Error("internal error", "request_id", reqID, "method", method, "path", path, "err", err)
-	return http.StatusInternalServerError, errorBody{Error: "internal error", RequestID: reqID}
+	return http.StatusInternalServerError, errorBody{Error: "internal error", Code: codeInternal, RequestID: reqID}
+}
+
+// undone says what a request that met an unavailable Redis did not do.
+func undone(method, path string) string {
+	switch {
+	case method == http.MethodPost && strings.HasSuffix(path, "/batch"):
+		return "no task queued"
+	case method == http.MethodPost:
+		return "task not queued"
+	case method == http.MethodDelete:
+		return "task not canceled"
+	}
+	return "try again later"
 }
 
 // public renders a domain error for clients: its text without the Go
 // package prefixes ("tasks: ") that wrapping leaves in it.
 func public(err error) string {
 	return strings.NewReplacer("tasks: ", "", "broker: ", "", "results: ", "").Replace(err.Error())
-}
-
-// lower lower-cases the first letter of msg, as Go error strings are.
-func lower(msg string) string {
-	if msg != "" && msg[0] >= 'A' && msg[0] <= 'Z' {
-		return string(msg[0]+'a'-'A') + msg[1:]
-	}
-	return msg
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // submit handles POST /v1/tasks: 202 with the record and a Location header.
-func (s *Server) submit(c echo.Context) error {
+func (s *server) submit(c echo.Context) error {
 	body, err := readJSON(c)
 	if err != nil {
 		return err
@@ -30,7 +30,7 @@ func (s *Server) submit(c echo.Context) error {
 // submitBatch handles POST /v1/tasks/batch {"tasks": [...]}: 202 with the
 // records in order, or an error naming the first bad task, with nothing
 // queued.
-func (s *Server) submitBatch(c echo.Context) error {
+func (s *server) submitBatch(c echo.Context) error {
 	body, err := readJSON(c)
 	if err != nil {
 		return err
@@ -49,7 +49,7 @@ func (s *Server) submitBatch(c echo.Context) error {
 // getTask handles GET /v1/tasks/{id}[?wait=10s]: the record, after waiting
 // for a terminal status up to the wait (capped at MaxWait) when one is
 // given; on HTTP/1.1 the wait is parked, holding no goroutine (park.go).
-func (s *Server) getTask(c echo.Context) error {
+func (s *server) getTask(c echo.Context) error {
 	id, err := parseID(c)
 	if err != nil {
 		return err
@@ -57,7 +57,7 @@ func (s *Server) getTask(c echo.Context) error {
 	ctx := c.Request().Context()
 	w := c.QueryParam("wait")
 	if w == "" {
-		rec, err := s.results.Get(ctx, id)
+		rec, err := s.tasks.Get(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -65,10 +65,17 @@ func (s *Server) getTask(c echo.Context) error {
 	}
 	d, err := time.ParseDuration(w)
 	if err != nil || d < 0 {
-		return badRequest(http.StatusBadRequest, fmt.Sprintf("invalid wait %q: use a duration such as \"10s\" (at most %s)", truncate(w, 32), s.cfg.MaxWait))
+		return invalid(fmt.Sprintf("invalid wait %q: use a duration such as \"10s\" (at most %s)", truncate(w, 32), s.cfg.MaxWait))
 	}
 	timeout := min(d, s.cfg.MaxWait)
-	if timeout > 0 && parkable(c) {
+	switch {
+	case timeout == 0:
+		rec, err := s.tasks.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		return writeRecord(c, http.StatusOK, &rec)
+	case parkable(c):
 		return s.park(c, id, timeout)
 	}
 	return s.wait(c, id, timeout)
@@ -76,9 +83,9 @@ func (s *Server) getTask(c echo.Context) error {
 
 // wait answers a long poll by blocking on the Reader (HTTP/2, or a
 // ResponseWriter that cannot be hijacked): see park.
-func (s *Server) wait(c echo.Context, id uuid.UUID, timeout time.Duration) error {
+func (s *server) wait(c echo.Context, id uuid.UUID, timeout time.Duration) error {
 	ctx := c.Request().Context()
-	rec, err := s.results.Wait(ctx, id, timeout)
+	rec, err := s.waiter.Wait(ctx, id, timeout)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil // the client has gone
@@ -88,18 +95,15 @@ func (s *Server) wait(c echo.Context, id uuid.UUID, timeout time.Duration) error
 	return writeRecord(c, http.StatusOK, &rec)
 }
 
-// cancelTask handles DELETE /v1/tasks/{id}: 200 with the canceled record, or
-// 409 when the task has started or finished.
-func (s *Server) cancelTask(c echo.Context) error {
+// cancelTask handles DELETE /v1/tasks/{id}: 200 with the canceled record
+// (also for a task canceled before: a resent DELETE is harmless), or 409
+// when the task has started or finished.
+func (s *server) cancelTask(c echo.Context) error {
 	id, err := parseID(c)
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	if err := s.tasks.Cancel(ctx, id); err != nil {
-		return err
-	}
-	rec, err := s.results.Get(ctx, id)
+	rec, err := s.tasks.Cancel(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
@@ -115,7 +119,7 @@ func parseID(c echo.Context) (uuid.UUID, error) {
 func parseTaskID(raw string) (uuid.UUID, error) {
 	id, err := uuid.Parse(raw)
 	if err != nil || len(raw) != 36 {
-		return uuid.UUID{}, badRequest(http.StatusBadRequest, fmt.Sprintf("invalid task id %q: want a UUID such as 0193f0c2-7c1a-7b3e-8a5d-2f1e0c9b4a77", truncate(raw, 40)))
+		return uuid.UUID{}, invalid(fmt.Sprintf("invalid task id %q: want a UUID such as 0193f0c2-7c1a-7b3e-8a5d-2f1e0c9b4a77", truncate(raw, 40)))
 	}
 	return id, nil
 }

@@ -6,7 +6,8 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/runq/runq/broker"
+	"github.com/google/uuid"
+
 	"github.com/runq/runq/broker/redistest"
 )
 
@@ -83,14 +84,11 @@ func TestStorageDown(t *testing.T) {
 func TestInternalErrorHidesDetail(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, s *bundle) {
-		id, err := broker.NewID("default")
-		if err != nil {
-			t.Fatal(err)
-		}
+		id := uuid.New()
 		ctx, cancel := context.WithTimeout(context.Background(), deadline)
 		defer cancel()
 		key := s.be.Keys.Task(id)
-		if err := s.be.Client.HSet(ctx, key, broker.FieldMeta, "0,0,0,default,echo", broker.FieldStatus, "exploded").Err(); err != nil {
+		if err := s.be.Client.HSet(ctx, key, redistest.FieldMeta, "0,0,0,default,echo", redistest.FieldStatus, "exploded").Err(); err != nil {
 			t.Fatalf("HSET %s: %v", key, err)
 		}
 		for _, target := range []string{"/v1/tasks/" + id.String(), "/v1/tasks/" + id.String() + "?wait=1s"} {

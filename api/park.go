@@ -15,7 +15,7 @@ import (
 	"github.com/runq/runq/results"
 )
 
-// A long poll on HTTP/1.1 is parked rather than blocked (issue 4): its
+// A long poll on HTTP/1.1 is parked rather than blocked: its
 // connection is hijacked, its handler returns, and the Reader's Park calls
 // back when the task finishes, the wait ends or the watcher stops. A
 // blocked poll holds two goroutines (its handler and net/http's background
@@ -62,12 +62,12 @@ func parkable(c echo.Context) bool {
 // blocking. A request pipelined behind the poll is dropped with the
 // hijack's buffers and left unanswered, as "Connection: close" tells the
 // client.
-func (s *Server) park(c echo.Context, id uuid.UUID, timeout time.Duration) error {
+func (s *server) park(c echo.Context, id uuid.UUID, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	p := s.newPoll(c)
-	parked := s.results.Park(id, deadline, p.answer)
+	parked := s.waiter.Park(id, deadline, p.answer)
 	ctx := c.Request().Context()
-	rec, err := s.results.Read(ctx, id)
+	rec, err := s.waiter.Read(ctx, id)
 	if err != nil || rec.Status.Terminal() {
 		p.abandon(parked)
 		if err != nil && ctx.Err() != nil {
@@ -101,7 +101,7 @@ func (hijacked) WriteHeader(statusCode int) {}
 // poll is a parked long poll: what its answer needs once its handler has
 // returned and echo has reused its context.
 type poll struct {
-	s      *Server
+	s      *server
 	head   []byte // the headers set so far, as net/http writes them
 	reqID  string // for error bodies
 	path   string // the route, for logs
@@ -124,7 +124,7 @@ type pollAnswer struct {
 
 // newPoll captures what c's answer needs. Every answer of the route is
 // JSON, so its Content-Type is set now, as c.JSON would set it.
-func (s *Server) newPoll(c echo.Context) *poll {
+func (s *server) newPoll(c echo.Context) *poll {
 	h := c.Response().Header()
 	if h.Get(echo.HeaderContentType) == "" {
 		h.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
@@ -205,6 +205,9 @@ func (p *poll) write(conn net.Conn, rec results.Record, err error) {
 	b = append(b, p.head...)
 	b = append(b, "Date: "...)
 	b = time.Now().UTC().AppendFormat(b, http.TimeFormat)
+	if status == http.StatusServiceUnavailable {
+		b = append(b, "\r\nRetry-After: "+retryAfter...)
+	}
 	b = append(b, "\r\nContent-Length: "...)
 	b = strconv.AppendInt(b, int64(len(body)), 10)
 	b = append(b, "\r\nConnection: close\r\n\r\n"...)
@@ -233,7 +236,7 @@ func (p *poll) body(b []byte, rec *results.Record, err error) (int, []byte) {
 			return http.StatusOK, out
 		}
 	}
-	status, eb := p.s.describeFor(err, p.reqID, http.MethodGet, p.path)
+	status, eb := p.s.describe(err, p.reqID, http.MethodGet, p.path)
 	out, _ := p.encode(b, eb) // an errorBody always encodes
 	return status, out
 }

@@ -150,7 +150,7 @@ func TestParkedAnswerAtDeadline(t *testing.T) {
 func TestParkedAnswerAtShutdown(t *testing.T) {
 	t.Parallel()
 	s := setup(t, redistest.Mini(t))
-	w := results.NewWatcher(results.NewStore(s.be.Client, s.be.Keys), quiet)
+	w := results.NewWatcher(s.broker, quiet)
 	ctx, stop := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
 	go func() { defer close(stopped); _ = w.Run(ctx) }()
@@ -249,9 +249,10 @@ func TestParkedStorageDown(t *testing.T) {
 	s.parked(t, 1)
 	s.be.Mini.Close()
 	resp, body := parse(t, readAll(t, conn))
-	want := `{"error":"storage unavailable, retry later","request_id":"down"}` + "\n"
-	if resp.StatusCode != http.StatusServiceUnavailable || body != want {
-		t.Errorf("parked answer with storage down = %d %q, want 503 %q", resp.StatusCode, body, want)
+	want := `{"error":"Redis is unreachable: try again later","code":"unavailable","request_id":"down"}` + "\n"
+	if resp.StatusCode != http.StatusServiceUnavailable || body != want || resp.Header.Get("Retry-After") != "1" {
+		t.Errorf("parked answer with storage down = %d %q (Retry-After %q), want 503 %q and Retry-After 1",
+			resp.StatusCode, body, resp.Header.Get("Retry-After"), want)
 	}
 }
 

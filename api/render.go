@@ -126,9 +126,9 @@ func appendRecordTail(b []byte, r *results.Record, texts *durationTexts) ([]byte
 	b = append(b, `,"max_retries":`...)
 	b = strconv.AppendInt(b, int64(r.MaxRetries), 10)
 	b = append(b, `,"timeout":`...)
-	b = appendString(b, texts[0].of(time.Duration(r.Timeout)))
+	b = appendString(b, texts[0].of(r.Timeout))
 	b = append(b, `,"result_ttl":`...)
-	b = appendString(b, texts[1].of(time.Duration(r.ResultTTL)))
+	b = appendString(b, texts[1].of(r.ResultTTL))
 	if r.Crashes != 0 {
 		b = append(b, `,"crashes":`...)
 		b = strconv.AppendInt(b, int64(r.Crashes), 10)
@@ -139,11 +139,11 @@ func appendRecordTail(b []byte, r *results.Record, texts *durationTexts) ([]byte
 	}
 	for _, f := range [...]struct {
 		key string
-		t   *time.Time
+		t   time.Time
 	}{{`,"started_at":`, r.StartedAt}, {`,"finished_at":`, r.FinishedAt}} {
-		if f.t != nil {
+		if !f.t.IsZero() {
 			b = append(b, f.key...)
-			if b, err = appendTime(b, *f.t); err != nil {
+			if b, err = appendTime(b, f.t); err != nil {
 				return b, err
 			}
 		}

@@ -154,10 +154,14 @@ func (s *scanner) field(bit int, r *tasks.Request) bool {
 		return s.text(&r.Queue, &s.queue)
 	case fieldMaxRetries:
 		n, ok := s.integer()
-		if ok {
-			r.MaxRetries = &n
+		if !ok || n < 0 || n > tasks.MaxRetriesLimit {
+			return false // the strict decoder words the refusal
 		}
-		return ok
+		if n == 0 {
+			n = tasks.NoRetries
+		}
+		r.MaxRetries = n
+		return true
 	case fieldTimeout:
 		return s.duration((*time.Duration)(&r.Timeout))
 	case fieldResultTTL:

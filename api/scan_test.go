@@ -119,9 +119,6 @@ func FuzzScanBatch(f *testing.F) {
 // sameRequest reports whether a and b hold the same values, an absent
 // payload (nil) differing from a null one.
 func sameRequest(a, b tasks.Request) bool {
-	retries := (a.MaxRetries == nil) == (b.MaxRetries == nil) &&
-		(a.MaxRetries == nil || *a.MaxRetries == *b.MaxRetries)
-	return a.Name == b.Name && a.Queue == b.Queue && retries &&
-		bytes.Equal(a.Payload, b.Payload) && (a.Payload == nil) == (b.Payload == nil) &&
-		a.Timeout == b.Timeout && a.ResultTTL == b.ResultTTL
+	return a.Name == b.Name && a.Options == b.Options &&
+		bytes.Equal(a.Payload, b.Payload) && (a.Payload == nil) == (b.Payload == nil)
 }

@@ -2,7 +2,10 @@ package api
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -15,27 +18,28 @@ import (
 	"github.com/runq/runq/tasks"
 )
 
-// Submitter queues and cancels tasks (tasks.Client).
-type Submitter interface {
+// Tasks submits, reads and cancels tasks: a *tasks.Client.
+type Tasks interface {
 	Submit(ctx context.Context, r tasks.Request) (results.Record, error)
 	SubmitBatch(ctx context.Context, rs []tasks.Request) ([]results.Record, error)
-	Cancel(ctx context.Context, id uuid.UUID) error
+	Get(ctx context.Context, id uuid.UUID) (results.Record, error)
+	Cancel(ctx context.Context, id uuid.UUID) (results.Record, error)
 }
 
-// Reader reads task records and waits for them (results.Watcher), blocking
-// (Wait) or parked (Park: a callback, no goroutine per waiter). Read is Get
-// batched with other reads, for bursts.
-type Reader interface {
-	Get(ctx context.Context, id uuid.UUID) (results.Record, error)
+// Waiter waits for tasks to finish over one subscription: a
+// *results.Watcher, whose Run must be running. Wait blocks; Park calls
+// back, holding no goroutine per waiter; Read is a read batched with other
+// reads, for bursts of long polls.
+type Waiter interface {
 	Read(ctx context.Context, id uuid.UUID) (results.Record, error)
 	Wait(ctx context.Context, id uuid.UUID, timeout time.Duration) (results.Record, error)
 	Park(id uuid.UUID, deadline time.Time, fn func(results.Record, error)) *results.Parked
 }
 
-// Health reports whether the store is reachable and what it keeps
-// (broker.Broker).
+// Health tells whether Redis serves runq and what it keeps: a
+// *broker.Broker.
 type Health interface {
-	Ping(ctx context.Context) error
+	Ready(ctx context.Context) error
 	Durability(ctx context.Context) (broker.Durability, error)
 }
 
@@ -79,18 +83,20 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Server holds the API's dependencies; its handlers are its methods.
-type Server struct {
+// server holds the API's dependencies; its handlers are its methods.
+type server struct {
 	cfg     Config
-	tasks   Submitter
-	results Reader
+	tasks   Tasks
+	waiter  Waiter
 	health  Health
 	hangups hangups // of parked long polls
 }
 
-// New returns the API as an http.Handler-compatible *echo.Echo.
-func New(cfg Config, t Submitter, r Reader, h Health) *echo.Echo {
-	s := &Server{cfg: cfg.withDefaults(), tasks: t, results: r, health: h}
+// New returns the API, an http.Handler: echo routes to handlers that
+// decode each request, call t, w or h, and render the record or the error
+// as JSON.
+func New(cfg Config, t Tasks, w Waiter, h Health) *echo.Echo {
+	s := &server{cfg: cfg.withDefaults(), tasks: t, waiter: w, health: h}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
@@ -99,17 +105,37 @@ func New(cfg Config, t Submitter, r Reader, h Health) *echo.Echo {
 	// not trusted, so a client cannot pose as another in logs or limits.
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.Use(middleware.RequestID())
-	limit := func(n int64) echo.MiddlewareFunc { return middleware.BodyLimit(strconv.FormatInt(n, 10) + "B") }
 
-	e.GET("/healthz", s.healthz)
-	e.GET("/readyz", s.readyz)
+	get := func(g interface {
+		Match([]string, string, echo.HandlerFunc, ...echo.MiddlewareFunc) []*echo.Route
+	}, path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+		g.Match([]string{http.MethodGet, http.MethodHead}, path, h, m...) // HEAD wherever GET
+	}
+	get(e, "/healthz", s.healthz)
+	get(e, "/readyz", s.readyz)
 	v1 := e.Group("/v1")
 	if s.cfg.APIToken != "" {
 		v1.Use(requireToken(s.cfg.APIToken))
 	}
-	v1.POST("/tasks", s.submit, limit(s.cfg.BodyLimit))
-	v1.POST("/tasks/batch", s.submitBatch, limit(s.cfg.BatchBodyLimit))
-	v1.GET("/tasks/:id", s.getTask, limit(s.cfg.BodyLimit))
-	v1.DELETE("/tasks/:id", s.cancelTask, limit(s.cfg.BodyLimit))
+	v1.POST("/tasks", s.submit, bodyLimit(s.cfg.BodyLimit))
+	v1.POST("/tasks/batch", s.submitBatch, bodyLimit(s.cfg.BatchBodyLimit))
+	get(v1, "/tasks/:id", s.getTask, bodyLimit(s.cfg.BodyLimit))
+	v1.DELETE("/tasks/:id", s.cancelTask, bodyLimit(s.cfg.BodyLimit))
 	return e
+}
+
+// bodyLimit refuses a request body over n bytes with 413, in runq's words.
+func bodyLimit(n int64) echo.MiddlewareFunc {
+	limit := middleware.BodyLimit(strconv.FormatInt(n, 10) + "B")
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		h := limit(next)
+		return func(c echo.Context) error {
+			err := h(c)
+			var he *echo.HTTPError
+			if errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge {
+				return &apiError{status: he.Code, code: codeTooLarge, msg: fmt.Sprintf("request body over %d bytes", n)}
+			}
+			return err
+		}
+	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/runq/runq/broker/redistest"
 	"github.com/runq/runq/results"
 	"github.com/runq/runq/tasks"
+	"github.com/runq/runq/tasks/builtin"
 )
 
 // testMaxWait is the MaxWait of the bundle's app: longer than any deadline a
@@ -73,19 +74,19 @@ func setupIdle(t testing.TB, be redistest.Backend) *bundle {
 	t.Helper()
 	s := &bundle{
 		be:     be,
-		broker: broker.New(be.Client, be.Keys),
+		broker: broker.New(be.Client, be.Prefix),
 		reg:    tasks.NewRegistry(),
 		gates:  make(map[string]*gate),
 	}
-	tasks.RegisterBuiltins(s.reg)
+	builtin.Register(s.reg)
 	s.registerTestHandlers()
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
-	if err := tasks.RegisterNames(ctx, s.broker, s.reg); err != nil {
-		t.Fatalf("RegisterNames() = %v, want nil", err)
+	if err := s.newPool(tasks.DefaultQueue, 1).Register(ctx); err != nil {
+		t.Fatalf("Register() = %v, want nil", err)
 	}
-	s.client = tasks.NewClient(s.broker, tasks.ClientConfig{})
-	s.watcher = results.NewWatcher(results.NewStore(be.Client, be.Keys), quiet)
+	s.client = tasks.NewClient(be.Client, tasks.ClientConfig{Prefix: be.Prefix})
+	s.watcher = results.NewWatcher(s.broker, quiet)
 	run(t, "Watcher", s.watcher.Run)
 	s.app = s.api(api.Config{MaxWait: testMaxWait, Logger: quiet})
 	return s
@@ -119,18 +120,23 @@ func (s *bundle) registerTestHandlers() {
 	})
 }
 
-// startPool runs a pool of s's handlers on queue until cleanup.
-func (s *bundle) startPool(t *testing.T, queue string, concurrency int) {
-	t.Helper()
-	pool := tasks.NewPool(s.broker, s.reg, tasks.PoolConfig{
+// newPool returns a pool of s's handlers on queue.
+func (s *bundle) newPool(queue string, concurrency int) *tasks.Pool {
+	return tasks.NewPool(s.be.Client, s.reg, tasks.PoolConfig{
 		Queues:            []string{queue},
 		Concurrency:       concurrency,
 		Grace:             200 * time.Millisecond,
 		VisibilityTimeout: 5 * time.Second,
 		Backoff:           tasks.ExponentialBackoff(5*time.Millisecond, 50*time.Millisecond),
+		Prefix:            s.be.Prefix,
 		Logger:            quiet,
 	})
-	run(t, "Pool", pool.Run)
+}
+
+// startPool runs a pool of s's handlers on queue until cleanup.
+func (s *bundle) startPool(t *testing.T, queue string, concurrency int) {
+	t.Helper()
+	run(t, "Pool", s.newPool(queue, concurrency).Run)
 	t.Cleanup(s.openAll) // runs before the pool stops: gated handlers end first
 }
 
@@ -349,7 +355,7 @@ func (s *bundle) keys(t *testing.T) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
-	k := redistest.KeysUnder(ctx, t, s.be.Client, s.be.Keys)
+	k := redistest.KeysUnder(ctx, t, s.be.Client, s.be.Prefix)
 	sort.Strings(k)
 	return k
 }

@@ -8,51 +8,54 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/runq/runq/broker/internal/layout"
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 )
 
-// Errors reported by Broker methods.
-var (
-	// ErrNotFound reports a task ID with no hash in Redis.
-	ErrNotFound = errors.New("broker: task not found")
-	// ErrLeaseLost reports a write refused because the caller no longer holds
-	// the task's lease: it expired and the task was handed to another worker.
-	ErrLeaseLost = errors.New("broker: lease lost")
-)
+// ErrLeaseLost reports a write refused because the caller no longer holds
+// the task's lease: it expired and the task was handed to another worker.
+var ErrLeaseLost = errors.New("broker: lease lost")
 
 // Broker runs runq's queue operations on one Redis (or Redis Cluster)
 // client. It is safe for concurrent use.
 type Broker struct {
 	rdb  redis.UniversalClient
-	keys Keys
+	keys layout.Keys
 
 	enqueues *groupCommit[NewTask, time.Time]
-	finishes *groupCommit[Finish, error]
+	checked  atomic.Bool // checkRedis passed
 
-	waitOnce sync.Once
-	waitRDB  redis.UniversalClient // blocking waits on several queues; see waitClient
+	waitMu  sync.Mutex
+	waitRDB redis.UniversalClient // blocking waits on several queues; see waitClient
 }
 
 // maxGroup caps how many tasks one group-committed script call carries.
 const maxGroup = 256
 
-// groupLanes is how many group-committed flushes of one kind are in flight
-// at once. With one, submissions from many goroutines waited for each
-// other's round trip. Measured with runq bench, 16 producers, 100,000
-// tasks, two runs each: 1 lane 45-51k tasks/s (0.13 round trips/task), 2
-// lanes 59-61k (0.23), 4 lanes 60-61k (0.36), 8 lanes 54-57k (0.65, and
-// more Redis CPU per task).
+// groupLanes is how many group-committed flushes are in flight at once.
+// With one, submissions from many goroutines waited for each other's round
+// trip. Measured with runq bench, 16 producers, 100,000 tasks, two runs
+// each: 1 lane 45-51k tasks/s (0.13 round trips/task), 2 lanes 59-61k
+// (0.23), 4 lanes 60-61k (0.36), 8 lanes 54-57k (0.65, and more Redis CPU
+// per task).
 const groupLanes = 2
 
-// New returns a Broker using rdb, with key names from keys. A client that
-// did not come from Open should pass CheckRedis first.
-func New(rdb redis.UniversalClient, keys Keys) *Broker {
-	b := &Broker{rdb: rdb, keys: keys}
-	b.enqueues = &groupCommit[NewTask, time.Time]{flush: b.enqueueBatch, max: maxGroup, lanes: groupLanes}
-	b.finishes = &groupCommit[Finish, error]{flush: b.finishBatch, max: maxGroup, lanes: groupLanes}
+// New returns a Broker using rdb, with every key under prefix ("" means
+// DefaultPrefix; a prefix of its own lets several runq systems, or tests,
+// share one Redis). Open makes a client with the settings runq relies on;
+// with a client of the caller's, calls are bounded by their contexts only
+// when it has ContextTimeoutEnabled.
+func New(rdb redis.UniversalClient, prefix string) *Broker {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	b := &Broker{rdb: rdb, keys: layout.Keys{Prefix: prefix}}
+	b.enqueues = &groupCommit[NewTask, time.Time]{flush: b.enqueueFlush, max: maxGroup, lanes: groupLanes}
 	return b
 }
 
@@ -62,32 +65,31 @@ func New(rdb redis.UniversalClient, keys Keys) *Broker {
 // (go-redis cannot interrupt a blocking read), and they must not take the
 // connections that renewals and finishes need.
 func (b *Broker) waitClient() redis.UniversalClient {
-	b.waitOnce.Do(func() {
+	b.waitMu.Lock()
+	defer b.waitMu.Unlock()
+	if b.waitRDB == nil {
 		b.waitRDB = b.rdb
 		if c, ok := b.rdb.(*redis.Client); ok {
 			opts := *c.Options()
 			opts.PoolSize, opts.MinIdleConns = 32, 0
 			b.waitRDB = redis.NewClient(&opts)
 		}
-	})
+	}
 	return b.waitRDB
 }
 
 // Close releases what the broker opened itself (not the client it was
-// given).
+// given). The broker may be used again after.
 func (b *Broker) Close() error {
-	b.waitOnce.Do(func() { b.waitRDB = b.rdb })
-	if b.waitRDB != b.rdb {
-		return b.waitRDB.Close()
+	b.waitMu.Lock()
+	defer b.waitMu.Unlock()
+	var err error
+	if b.waitRDB != nil && b.waitRDB != b.rdb {
+		err = b.waitRDB.Close()
 	}
-	return nil
+	b.waitRDB = nil
+	return err
 }
-
-// Keys returns the key layout the broker uses.
-func (b *Broker) Keys() Keys { return b.keys }
-
-// Client returns the Redis client the broker uses.
-func (b *Broker) Client() redis.UniversalClient { return b.rdb }
 
 // newToken returns a random lease token, unique per take.
 func newToken() string {
@@ -140,18 +142,6 @@ func byQueue[T any](items []T, queue func(T) string) [][]int {
 // restarted Redis) and the script must be loaded.
 func isNoScript(err error) bool {
 	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
-}
-
-// toInt reads an integer that a script returned as an integer or a string.
-func toInt(v any) int64 {
-	switch x := v.(type) {
-	case int64:
-		return x
-	case string:
-		n, _ := strconv.ParseInt(x, 10, 64)
-		return n
-	}
-	return 0
 }
 
 // toString reads a bulk string a script returned; nil (false in Lua) is "".

@@ -16,15 +16,16 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/runq/runq/broker"
+	"github.com/runq/runq/broker/internal/layout"
 	"github.com/runq/runq/broker/redistest"
+	"github.com/runq/runq/results"
 )
 
 // bundle is what each conformance test needs.
 type bundle struct {
-	ctx  context.Context
-	be   redistest.Backend
-	b    *broker.Broker
-	keys broker.Keys
+	ctx context.Context
+	be  redistest.Backend
+	b   *broker.Broker
 }
 
 // setup returns one bundle per backend. Every script call made through it
@@ -34,7 +35,7 @@ func setup(t *testing.T) []bundle {
 	var out []bundle
 	for _, be := range redistest.Backends(t) {
 		be.Client.AddHook(slotCheck{t: t})
-		out = append(out, bundle{ctx: context.Background(), be: be, b: broker.New(be.Client, be.Keys), keys: be.Keys})
+		out = append(out, bundle{ctx: context.Background(), be: be, b: broker.New(be.Client, be.Prefix)})
 	}
 	return out
 }
@@ -65,7 +66,7 @@ func (h slotCheck) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 			n, _ := strconv.Atoi(fmt.Sprint(args[2]))
 			keys := args[3 : 3+n]
 			for _, k := range keys {
-				if broker.Slot(fmt.Sprint(k)) != broker.Slot(fmt.Sprint(keys[0])) {
+				if layout.Slot(fmt.Sprint(k)) != layout.Slot(fmt.Sprint(keys[0])) {
 					h.t.Errorf("script declares keys in different slots: %v", keys)
 				}
 			}
@@ -76,16 +77,31 @@ func (h slotCheck) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 
 func enqueue(t *testing.T, s bundle, queue, name string, maxRetries int) uuid.UUID {
 	t.Helper()
-	id, err := broker.NewID(queue)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = s.b.Enqueue(s.ctx, broker.NewTask{ID: id, Name: name, Queue: queue, Payload: []byte(`{"n":1}`),
-		MaxRetries: maxRetries, Timeout: time.Minute, ResultTTL: time.Hour})
-	if err != nil {
+	ts := []broker.NewTask{{Name: name, Queue: queue, Payload: []byte(`{"n":1}`),
+		MaxRetries: maxRetries, Timeout: time.Minute, ResultTTL: time.Hour}}
+	if _, err := s.b.Enqueue(s.ctx, ts); err != nil {
 		t.Fatalf("Enqueue: %v", err)
 	}
-	return id
+	return ts[0].ID
+}
+
+// claim takes up to n tasks of queue and starts them, in two round trips.
+func claim(s bundle, queue string, n int, lease time.Duration) ([]broker.Claimed, error) {
+	taken, err := s.b.Take(s.ctx, queue, n, lease)
+	if err != nil || taken == nil {
+		return nil, err
+	}
+	got, _, err := s.b.StartTake(s.ctx, taken, 0, lease)
+	return got, err
+}
+
+// finish records one outcome and returns its result.
+func finish(s bundle, f broker.Finish) error {
+	res, err := s.b.Finish(s.ctx, []broker.Finish{f})
+	if err != nil {
+		return err
+	}
+	return res[0]
 }
 
 func claimOne(t *testing.T, s bundle, queue string, lease time.Duration) broker.Claimed {
@@ -96,16 +112,16 @@ func claimOne(t *testing.T, s bundle, queue string, lease time.Duration) broker.
 // claimN claims n tasks of queue in one call, failing unless n come.
 func claimN(t *testing.T, s bundle, queue string, n int, lease time.Duration) []broker.Claimed {
 	t.Helper()
-	got, err := s.b.Claim(s.ctx, queue, n, lease)
+	got, err := claim(s, queue, n, lease)
 	if err != nil || len(got) != n {
-		t.Fatalf("Claim(%q, %d) = %d tasks, %v; want %d", queue, n, len(got), err, n)
+		t.Fatalf("claim(%q, %d) = %d tasks, %v; want %d", queue, n, len(got), err, n)
 	}
 	return got
 }
 
 func hget(t *testing.T, s bundle, id uuid.UUID, field string) string {
 	t.Helper()
-	v, err := s.be.Client.HGet(s.ctx, s.keys.Task(id), field).Result()
+	v, err := s.be.Client.HGet(s.ctx, s.b.TaskKey(id), field).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		t.Fatal(err)
 	}
@@ -115,14 +131,14 @@ func hget(t *testing.T, s bundle, id uuid.UUID, field string) string {
 // status reads a task's status as results does, from all its fields.
 func status(t *testing.T, s bundle, id uuid.UUID) string {
 	t.Helper()
-	h, err := s.be.Client.HGetAll(s.ctx, s.keys.Task(id)).Result()
+	h, err := s.be.Client.HGetAll(s.ctx, s.b.TaskKey(id)).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(h) == 0 {
 		return ""
 	}
-	return broker.StatusOf(h)
+	return string(broker.StatusOf(h))
 }
 
 func stats(t *testing.T, s bundle, queue string) broker.QueueStats {
@@ -134,22 +150,25 @@ func stats(t *testing.T, s bundle, queue string) broker.QueueStats {
 	return st
 }
 
-// reapUntil reaps queue until want tasks were handed back, or fails after
-// a deadline: leases expire on Redis's real clock.
-func reapUntil(t *testing.T, s bundle, queue string, maxCrashes int, want broker.Reaped) {
+// reaped counts tasks handed back by Maintain.
+type reaped struct{ Requeued, Poisoned int }
+
+// reapUntil maintains queue until want tasks were handed back, or fails
+// after a deadline: leases expire on Redis's real clock.
+func reapUntil(t *testing.T, s bundle, queue string, maxCrashes int, want reaped) {
 	t.Helper()
-	var total broker.Reaped
+	var total reaped
 	deadline := time.Now().Add(5 * time.Second)
 	for total != want {
 		if time.Now().After(deadline) {
-			t.Fatalf("Reap: handed back %+v after 5s, want %+v", total, want)
+			t.Fatalf("Maintain: handed back %+v after 5s, want %+v", total, want)
 		}
-		r, err := s.b.Reap(s.ctx, queue, 100, maxCrashes)
+		m, err := s.b.Maintain(s.ctx, queue, maxCrashes)
 		if err != nil {
-			t.Fatalf("Reap: %v", err)
+			t.Fatalf("Maintain: %v", err)
 		}
-		total.Requeued += r.Requeued
-		total.Poisoned += r.Poisoned
+		total.Requeued += m.Requeued
+		total.Poisoned += m.Poisoned
 		time.Sleep(20 * time.Millisecond)
 	}
 }
@@ -158,42 +177,42 @@ func reapUntil(t *testing.T, s bundle, queue string, maxCrashes int, want broker
 // enqueue, with a result TTL of an hour) got its TTL from its options.
 func expiresWithResultTTL(t *testing.T, s bundle, id uuid.UUID) {
 	t.Helper()
-	if ttl := s.be.Client.PTTL(s.ctx, s.keys.Task(id)).Val(); ttl <= 59*time.Minute || ttl > time.Hour {
+	if ttl := s.be.Client.PTTL(s.ctx, s.b.TaskKey(id)).Val(); ttl <= 59*time.Minute || ttl > time.Hour {
 		t.Errorf("PTTL of terminal task %s = %v, want about 1h, its result TTL", id, ttl)
 	}
 }
 
 func TestEnqueueClaimSucceed(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
-		ps := s.be.Client.Subscribe(s.ctx, s.keys.DoneChannel())
+		ps := s.be.Client.Subscribe(s.ctx, s.b.DoneChannel())
 		defer ps.Close()
 		if _, err := ps.Receive(s.ctx); err != nil {
 			t.Fatal(err)
 		}
 		id := enqueue(t, s, "q", "echo", 3)
-		if got, field := status(t, s, id), hget(t, s, id, broker.FieldStatus); got != "queued" || field != "" {
+		if got, field := status(t, s, id), hget(t, s, id, layout.FieldStatus); got != "queued" || field != "" {
 			t.Fatalf("status after Enqueue = %q (field %q), want queued, left out", got, field)
 		}
 		c := claimOne(t, s, "q", time.Minute)
 		if c.ID != id || c.Name != "echo" || string(c.Payload) != `{"n":1}` || c.Attempts != 1 || c.MaxRetries != 3 || c.Timeout != time.Minute {
 			t.Fatalf("Claim = %+v, want the enqueued task at attempt 1", c)
 		}
-		if got, field := status(t, s, id), hget(t, s, id, broker.FieldStatus); got != "running" || field != "" {
+		if got, field := status(t, s, id), hget(t, s, id, layout.FieldStatus); got != "running" || field != "" {
 			t.Fatalf("status after Claim = %q (field %q), want running, left out", got, field)
 		}
 		if st := stats(t, s, "q"); st != (broker.QueueStats{Leased: 1}) {
 			t.Fatalf("Stats after Claim = %+v, want 1 leased", st)
 		}
-		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &c, Outcome: broker.Succeeded, Result: []byte(`"ok"`)}); err != nil {
+		if err := finish(s, broker.Finish{Claimed: &c, Outcome: broker.Succeeded, Result: []byte(`"ok"`)}); err != nil {
 			t.Fatalf("Finish: %v", err)
 		}
-		if got := hget(t, s, id, broker.FieldResult); got != `"ok"` {
+		if got := hget(t, s, id, layout.FieldResult); got != `"ok"` {
 			t.Errorf("result = %q, want %q", got, `"ok"`)
 		}
 		if got := status(t, s, id); got != "succeeded" {
 			t.Errorf("status = %q, want succeeded", got)
 		}
-		ttl := s.be.Client.PTTL(s.ctx, s.keys.Task(id)).Val()
+		ttl := s.be.Client.PTTL(s.ctx, s.b.TaskKey(id)).Val()
 		if ttl <= 59*time.Minute || ttl > time.Hour {
 			t.Errorf("PTTL of finished task = %v, want about 1h", ttl)
 		}
@@ -201,46 +220,46 @@ func TestEnqueueClaimSucceed(t *testing.T) {
 			t.Errorf("Stats after Finish = %+v, want all empty", st)
 		}
 		msg, err := ps.ReceiveMessage(s.ctx)
-		if err != nil || msg.Payload != broker.IDText(id) {
+		if err != nil || msg.Payload != layout.IDText(id) {
 			t.Errorf("done channel got %v, %v; want %s", msg, err, id)
 		}
 		// A resent Finish is applied once and reports success; a second,
 		// different outcome for the same attempt is refused.
-		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &c, Outcome: broker.Succeeded, Result: []byte(`"ok"`)}); err != nil {
+		if err := finish(s, broker.Finish{Claimed: &c, Outcome: broker.Succeeded, Result: []byte(`"ok"`)}); err != nil {
 			t.Errorf("resent Finish = %v, want nil", err)
 		}
-		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &c, Outcome: broker.Failed, Error: "late"}); !errors.Is(err, broker.ErrLeaseLost) {
+		if err := finish(s, broker.Finish{Claimed: &c, Outcome: broker.Failed, Error: "late"}); !errors.Is(err, broker.ErrLeaseLost) {
 			t.Errorf("second outcome for one attempt = %v, want ErrLeaseLost", err)
 		}
-		if got := status(t, s, id); got != "succeeded" || hget(t, s, id, broker.FieldError) != "" {
-			t.Errorf("after a second outcome: status %q error %q, want succeeded and no error", got, hget(t, s, id, broker.FieldError))
+		if got := status(t, s, id); got != "succeeded" || hget(t, s, id, layout.FieldError) != "" {
+			t.Errorf("after a second outcome: status %q error %q, want succeeded and no error", got, hget(t, s, id, layout.FieldError))
 		}
 	})
 }
 
 func TestEnqueueIsIdempotent(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
-		id, _ := broker.NewID("q")
-		nt := broker.NewTask{ID: id, Name: "echo", Queue: "q", Payload: []byte("null"), ResultTTL: time.Hour}
-		first, err := s.b.Enqueue(s.ctx, nt)
+		nt := []broker.NewTask{{Name: "echo", Queue: "q", Payload: []byte("null"), ResultTTL: time.Hour}}
+		created, err := s.b.Enqueue(s.ctx, nt)
 		if err != nil {
 			t.Fatal(err)
 		}
-		second, err := s.b.Enqueue(s.ctx, nt)
-		if err != nil || !second.Equal(first) {
-			t.Fatalf("second Enqueue = %v, %v; want %v, nil", second, err, first)
+		first := created[0]
+		again, err := s.b.Enqueue(s.ctx, nt) // nt[0] now has its ID: a resend
+		if err != nil || !again[0].Equal(first) {
+			t.Fatalf("second Enqueue = %v, %v; want %v, nil", again, err, first)
 		}
 		if st := stats(t, s, "q"); st.Pending != 1 {
 			t.Fatalf("Pending after two Enqueues of one ID = %d, want 1", st.Pending)
 		}
 		// A batch that mixes the stored ID with new ones stores only the
 		// new ones, and keeps the stored task's creation time.
-		fresh, _ := broker.NewID("q")
-		batch := []broker.NewTask{nt, {ID: fresh, Name: "echo", Queue: "q", Payload: []byte("1"), ResultTTL: time.Hour}}
-		created, err := s.b.EnqueueBatch(s.ctx, batch)
+		batch := []broker.NewTask{nt[0], {Name: "echo", Queue: "q", Payload: []byte("1"), ResultTTL: time.Hour}}
+		created, err = s.b.Enqueue(s.ctx, batch)
 		if err != nil || !created[0].Equal(first) {
-			t.Fatalf("EnqueueBatch with a stored ID = %v, %v; want %v first", created, err, first)
+			t.Fatalf("Enqueue of a batch with a stored ID = %v, %v; want %v first", created, err, first)
 		}
+		fresh := batch[1].ID
 		if st := stats(t, s, "q"); st.Pending != 2 {
 			t.Fatalf("Pending after a batch of one stored and one new ID = %d, want 2", st.Pending)
 		}
@@ -257,7 +276,7 @@ func TestClaimIsFIFOAndBatched(t *testing.T) {
 			ids = append(ids, enqueue(t, s, "q", "echo", 0))
 		}
 		got := claimN(t, s, "q", 3, time.Minute)
-		rest, err := s.b.Claim(s.ctx, "q", 10, time.Minute)
+		rest, err := claim(s, "q", 10, time.Minute)
 		if err != nil || len(rest) != 2 {
 			t.Fatalf("Claim(10) = %d, %v; want the 2 left", len(rest), err)
 		}
@@ -266,7 +285,7 @@ func TestClaimIsFIFOAndBatched(t *testing.T) {
 				t.Errorf("claim %d = %s, want %s (FIFO)", i, c.ID, ids[i])
 			}
 		}
-		none, err := s.b.Claim(s.ctx, "q", 10, time.Minute)
+		none, err := claim(s, "q", 10, time.Minute)
 		if err != nil || len(none) != 0 {
 			t.Errorf("Claim on empty queue = %d, %v; want 0, nil", len(none), err)
 		}
@@ -277,7 +296,7 @@ func TestExpiredLeaseIsRedeliveredAndFenced(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		id := enqueue(t, s, "q", "echo", 3)
 		zombie := claimOne(t, s, "q", 150*time.Millisecond)
-		reapUntil(t, s, "q", 3, broker.Reaped{Requeued: 1})
+		reapUntil(t, s, "q", 3, reaped{Requeued: 1})
 		if got := status(t, s, id); got != "queued" {
 			t.Fatalf("status after reap = %q, want queued", got)
 		}
@@ -289,22 +308,22 @@ func TestExpiredLeaseIsRedeliveredAndFenced(t *testing.T) {
 		if second.Attempts != 2 || second.Crashes != 1 {
 			t.Fatalf("redelivered claim: attempts %d crashes %d, want 2 and 1", second.Attempts, second.Crashes)
 		}
-		err = s.b.Finish(s.ctx, broker.Finish{Claimed: &zombie, Outcome: broker.Succeeded, Result: []byte(`"zombie"`)})
+		err = finish(s, broker.Finish{Claimed: &zombie, Outcome: broker.Succeeded, Result: []byte(`"zombie"`)})
 		if !errors.Is(err, broker.ErrLeaseLost) {
 			t.Fatalf("zombie Finish = %v, want ErrLeaseLost", err)
 		}
 		if got := status(t, s, id); got != "running" {
 			t.Fatalf("status after zombie Finish = %q, want running (unchanged)", got)
 		}
-		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &second, Outcome: broker.Succeeded, Result: []byte(`"real"`)}); err != nil {
+		if err := finish(s, broker.Finish{Claimed: &second, Outcome: broker.Succeeded, Result: []byte(`"real"`)}); err != nil {
 			t.Fatalf("Finish by the lease holder: %v", err)
 		}
-		if got := hget(t, s, id, broker.FieldResult); got != `"real"` {
+		if got := hget(t, s, id, layout.FieldResult); got != `"real"` {
 			t.Errorf("result = %s, want the lease holder's", got)
 		}
-		err = s.b.Finish(s.ctx, broker.Finish{Claimed: &zombie, Outcome: broker.Failed, Error: "late"})
-		if !errors.Is(err, broker.ErrLeaseLost) || hget(t, s, id, broker.FieldResult) != `"real"` {
-			t.Errorf("zombie Finish after success = %v, result %s; want ErrLeaseLost and the result unchanged", err, hget(t, s, id, broker.FieldResult))
+		err = finish(s, broker.Finish{Claimed: &zombie, Outcome: broker.Failed, Error: "late"})
+		if !errors.Is(err, broker.ErrLeaseLost) || hget(t, s, id, layout.FieldResult) != `"real"` {
+			t.Errorf("zombie Finish after success = %v, result %s; want ErrLeaseLost and the result unchanged", err, hget(t, s, id, layout.FieldResult))
 		}
 	})
 }
@@ -318,12 +337,12 @@ func TestRenewKeepsLease(t *testing.T) {
 			if err != nil || !held[0] {
 				t.Fatalf("Renew = %v, %v; want [true]", held, err)
 			}
-			if r, err := s.b.Reap(s.ctx, "q", 10, 3); err != nil || r != (broker.Reaped{}) {
-				t.Fatalf("Reap of a renewed lease = %+v, %v; want nothing", r, err)
+			if m, err := s.b.Maintain(s.ctx, "q", 3); err != nil || m != (broker.Maintained{}) {
+				t.Fatalf("Maintain with a renewed lease = %+v, %v; want nothing done", m, err)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &c, Outcome: broker.Succeeded, Result: []byte("1")}); err != nil {
+		if err := finish(s, broker.Finish{Claimed: &c, Outcome: broker.Succeeded, Result: []byte("1")}); err != nil {
 			t.Fatalf("Finish after renewals: %v", err)
 		}
 	})
@@ -333,33 +352,33 @@ func TestRetryIsScheduledAndPromoted(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		id := enqueue(t, s, "q", "echo", 3)
 		c := claimOne(t, s, "q", time.Minute)
-		err := s.b.Finish(s.ctx, broker.Finish{Claimed: &c, Outcome: broker.Retry, Error: "boom", RetryIn: time.Hour})
+		err := finish(s, broker.Finish{Claimed: &c, Outcome: broker.Retry, Error: "boom", RetryIn: time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := status(t, s, id); got != "retrying" || hget(t, s, id, broker.FieldError) != "boom" {
-			t.Fatalf("after Retry: status %q error %q, want retrying and boom", got, hget(t, s, id, broker.FieldError))
+		if got := status(t, s, id); got != "retrying" || hget(t, s, id, layout.FieldError) != "boom" {
+			t.Fatalf("after Retry: status %q error %q, want retrying and boom", got, hget(t, s, id, layout.FieldError))
 		}
-		moved, next, err := s.b.Promote(s.ctx, "q", 10)
-		if err != nil || moved != 0 || time.Until(next) < 59*time.Minute {
-			t.Fatalf("Promote before due = %d, next %v, %v; want 0 and next in about 1h", moved, next, err)
+		m, err := s.b.Maintain(s.ctx, "q", 3)
+		if err != nil || m.Promoted != 0 || time.Until(m.NextDue) < 59*time.Minute {
+			t.Fatalf("Maintain before due = %+v, %v; want none promoted and the next in about 1h", m, err)
 		}
 		// Make it due now.
-		if err := s.be.Client.ZAdd(s.ctx, s.keys.Scheduled("q"), redis.Z{Score: 1, Member: broker.IDText(id)}).Err(); err != nil {
+		if err := s.be.Client.ZAdd(s.ctx, s.b.ScheduledKey("q"), redis.Z{Score: 1, Member: layout.IDText(id)}).Err(); err != nil {
 			t.Fatal(err)
 		}
-		moved, next, err = s.b.Promote(s.ctx, "q", 10)
-		if err != nil || moved != 1 || !next.IsZero() {
-			t.Fatalf("Promote when due = %d, next %v, %v; want 1 and none next", moved, next, err)
+		m, err = s.b.Maintain(s.ctx, "q", 3)
+		if err != nil || m.Promoted != 1 || !m.NextDue.IsZero() {
+			t.Fatalf("Maintain when due = %+v, %v; want 1 promoted and none next", m, err)
 		}
 		again := claimOne(t, s, "q", time.Minute)
 		if again.Attempts != 2 || again.Failures != 1 {
 			t.Errorf("retried claim: attempts %d failures %d, want 2 and 1", again.Attempts, again.Failures)
 		}
-		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &again, Outcome: broker.Succeeded, Result: []byte(`7`)}); err != nil {
+		if err := finish(s, broker.Finish{Claimed: &again, Outcome: broker.Succeeded, Result: []byte(`7`)}); err != nil {
 			t.Fatal(err)
 		}
-		if st, e, r := status(t, s, id), hget(t, s, id, broker.FieldError), hget(t, s, id, broker.FieldResult); st != "succeeded" || e != "" || r != "7" {
+		if st, e, r := status(t, s, id), hget(t, s, id, layout.FieldError), hget(t, s, id, layout.FieldResult); st != "succeeded" || e != "" || r != "7" {
 			t.Errorf("after a retry then success: status %q error %q result %q, want succeeded, no error, 7", st, e, r)
 		}
 	})
@@ -370,7 +389,7 @@ func TestReleaseHandsBackAtHead(t *testing.T) {
 		first := enqueue(t, s, "q", "echo", 0)
 		c := claimOne(t, s, "q", time.Minute)
 		enqueue(t, s, "q", "echo", 0)
-		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &c, Outcome: broker.Release}); err != nil {
+		if err := finish(s, broker.Finish{Claimed: &c, Outcome: broker.Release}); err != nil {
 			t.Fatal(err)
 		}
 		if got := status(t, s, first); got != "queued" {
@@ -392,16 +411,16 @@ func TestAttemptCounts(t *testing.T) {
 			id := enqueue(t, s, "q", "echo", 0)
 			h := map[string]any{}
 			if tc.before != "" { // as reap.lua leaves it: no token
-				h[broker.FieldAttempt] = ",1700000000000," + tc.before
-				h[broker.FieldStatus] = "queued"
+				h[layout.FieldAttempt] = ",1700000000000," + tc.before
+				h[layout.FieldStatus] = "queued"
 			}
-			for f, v := range map[string]string{broker.FieldFailures: tc.failures, broker.FieldCrashes: tc.crashes} {
+			for f, v := range map[string]string{layout.FieldFailures: tc.failures, layout.FieldCrashes: tc.crashes} {
 				if v != "" {
 					h[f] = v
 				}
 			}
 			if len(h) > 0 {
-				if err := s.be.Client.HSet(s.ctx, s.keys.Task(id), h).Err(); err != nil {
+				if err := s.be.Client.HSet(s.ctx, s.b.TaskKey(id), h).Err(); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -413,9 +432,11 @@ func TestAttemptCounts(t *testing.T) {
 				t.Errorf("claim after attempts %q, failures %q, crashes %q = %s attempts %d failures %d crashes %d; want %s %d %d %d",
 					tc.before, tc.failures, tc.crashes, c.ID, c.Attempts, c.Failures, c.Crashes, id, before+1, failures, crashes)
 			}
-			at, err := broker.ParseAttempt(hget(t, s, id, broker.FieldAttempt))
-			if err != nil || at.Token != c.Token || at.Number != before+1 || time.Since(at.Started) > time.Minute {
-				t.Errorf("stored attempt after %q = %+v, %v; want number %d under token %s, started now", tc.before, at, err, before+1, c.Token)
+			rec, err := s.b.Get(s.ctx, id)
+			at := hget(t, s, id, layout.FieldAttempt)
+			if err != nil || !strings.HasPrefix(at, c.Token+",") || rec.Attempts != before+1 || time.Since(rec.StartedAt) > time.Minute {
+				t.Errorf("stored attempt after %q = %q (%d attempts, started %v), %v; want number %d under token %s, started now",
+					tc.before, at, rec.Attempts, rec.StartedAt, err, before+1, c.Token)
 			}
 		}
 	})
@@ -428,7 +449,7 @@ func TestUnknownOutcomeWritesNothing(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		a, b := enqueue(t, s, "q", "echo", 0), enqueue(t, s, "q", "echo", 0)
 		got := claimN(t, s, "q", 2, time.Minute)
-		_, err := s.b.FinishBatch(s.ctx, []broker.Finish{
+		_, err := s.b.Finish(s.ctx, []broker.Finish{
 			{Claimed: &got[0], Outcome: broker.Succeeded, Result: []byte(`1`)},
 			{Claimed: &got[1], Outcome: "bogus"},
 		})
@@ -456,7 +477,7 @@ func TestCancel(t *testing.T) {
 			t.Fatalf("Cancel again = %q, %v; want canceled (idempotent)", st, err)
 		}
 		expiresWithResultTTL(t, s, queued)
-		if got, err := s.b.Claim(s.ctx, "q", 10, time.Minute); err != nil || len(got) != 0 {
+		if got, err := claim(s, "q", 10, time.Minute); err != nil || len(got) != 0 {
 			t.Fatalf("Claim after Cancel = %d tasks, %v; want the canceled task dropped", len(got), err)
 		}
 		if st := stats(t, s, "q"); st != (broker.QueueStats{}) {
@@ -467,8 +488,8 @@ func TestCancel(t *testing.T) {
 		if st, err := s.b.Cancel(s.ctx, running); err != nil || st != "running" {
 			t.Errorf("Cancel(running) = %q, %v; want running (refused)", st, err)
 		}
-		missing, _ := broker.NewID("q")
-		if _, err := s.b.Cancel(s.ctx, missing); !errors.Is(err, broker.ErrNotFound) {
+		missing, _ := layout.NewID("q")
+		if _, err := s.b.Cancel(s.ctx, missing); !errors.Is(err, results.ErrNotFound) {
 			t.Errorf("Cancel(missing) = %v, want ErrNotFound", err)
 		}
 	})
@@ -480,15 +501,15 @@ func TestSuccessAfterACrashClearsItsError(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		id := enqueue(t, s, "q", "echo", 0)
 		claimOne(t, s, "q", 50*time.Millisecond)
-		reapUntil(t, s, "q", 3, broker.Reaped{Requeued: 1})
-		if e := hget(t, s, id, broker.FieldError); !strings.Contains(e, "worker lost") {
+		reapUntil(t, s, "q", 3, reaped{Requeued: 1})
+		if e := hget(t, s, id, layout.FieldError); !strings.Contains(e, "worker lost") {
 			t.Fatalf("error after reaping = %q, want worker lost", e)
 		}
 		c := claimOne(t, s, "q", time.Minute)
-		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &c, Outcome: broker.Succeeded, Result: []byte("1")}); err != nil {
+		if err := finish(s, broker.Finish{Claimed: &c, Outcome: broker.Succeeded, Result: []byte("1")}); err != nil {
 			t.Fatal(err)
 		}
-		if e := hget(t, s, id, broker.FieldError); e != "" {
+		if e := hget(t, s, id, layout.FieldError); e != "" {
 			t.Errorf("error after success = %q, want none", e)
 		}
 	})
@@ -498,11 +519,11 @@ func TestPoisonAfterMaxCrashes(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		id := enqueue(t, s, "q", "echo", 5)
 		claimOne(t, s, "q", 100*time.Millisecond)
-		reapUntil(t, s, "q", 1, broker.Reaped{Requeued: 1})
+		reapUntil(t, s, "q", 1, reaped{Requeued: 1})
 		claimOne(t, s, "q", 100*time.Millisecond)
-		reapUntil(t, s, "q", 1, broker.Reaped{Poisoned: 1})
-		if got := status(t, s, id); got != "failed" || !strings.Contains(hget(t, s, id, broker.FieldError), "poison") {
-			t.Errorf("after 2 crashes with max 1: status %q error %q, want failed with poison", got, hget(t, s, id, broker.FieldError))
+		reapUntil(t, s, "q", 1, reaped{Poisoned: 1})
+		if got := status(t, s, id); got != "failed" || !strings.Contains(hget(t, s, id, layout.FieldError), "poison") {
+			t.Errorf("after 2 crashes with max 1: status %q error %q, want failed with poison", got, hget(t, s, id, layout.FieldError))
 		}
 		expiresWithResultTTL(t, s, id)
 		if st := stats(t, s, "q"); st != (broker.QueueStats{}) {
@@ -549,8 +570,9 @@ func TestHandlers(t *testing.T) {
 	})
 }
 
-// TestScriptHeaders checks that every Lua file documents its KEYS, ARGV
-// and reply in its opening comment.
+// TestScriptHeaders checks that every Lua script documents its KEYS, ARGV
+// and reply in its opening comment (status.lua is not a script: it is
+// prepended to some).
 func TestScriptHeaders(t *testing.T) {
 	t.Parallel()
 	files, err := filepath.Glob("lua/*.lua")
@@ -558,6 +580,9 @@ func TestScriptHeaders(t *testing.T) {
 		t.Fatalf("no Lua files: %v", err)
 	}
 	for _, f := range files {
+		if f == filepath.Join("lua", "status.lua") {
+			continue
+		}
 		src, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -586,18 +611,18 @@ func TestWaitReadyKeepsMainPoolFree(t *testing.T) {
 	be := redistest.Mini(t)
 	rdb := redis.NewClient(&redis.Options{Addr: be.Mini.Addr(), PoolSize: 4, PoolTimeout: 200 * time.Millisecond})
 	defer rdb.Close()
-	b := broker.New(rdb, be.Keys)
+	b := broker.New(rdb, be.Prefix)
 	defer b.Close()
 	ctx := context.Background()
 	for i := range 20 {
-		if err := rdb.RPush(ctx, be.Keys.Pending("a"), "x").Err(); err != nil {
+		if err := rdb.RPush(ctx, b.PendingKey("a"), "x").Err(); err != nil {
 			t.Fatalf("round %d: RPUSH: %v", i, err)
 		}
 		ok, err := b.WaitReady(ctx, []string{"a", "b"}, time.Second)
 		if err != nil || !ok {
 			t.Fatalf("round %d: WaitReady = %v, %v; want true", i, ok, err)
 		}
-		if err := rdb.LPop(ctx, be.Keys.Pending("a")).Err(); err != nil {
+		if err := rdb.LPop(ctx, b.PendingKey("a")).Err(); err != nil {
 			t.Fatalf("round %d: LPOP on the main pool: %v (blocked waits took its connections)", i, err)
 		}
 	}

@@ -6,13 +6,19 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/runq/runq/broker/internal/layout"
+
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/runq/runq/results"
 )
 
-// NewTask is a task as Enqueue stores it.
+// NewTask is a task for Enqueue to store.
 type NewTask struct {
-	ID         uuid.UUID // from NewID(Queue)
+	// ID is set by Enqueue: a UUIDv7 carrying the slot of Queue (see
+	// newID). A task resent by its caller keeps the ID it was given.
+	ID         uuid.UUID
 	Name       string
 	Queue      string
 	Payload    []byte // JSON
@@ -21,108 +27,119 @@ type NewTask struct {
 	ResultTTL  time.Duration // how long the hash lives once terminal
 }
 
-// Enqueue stores t's hash with status queued and appends its ID to the
-// queue, atomically. It returns the creation time on Redis's clock. Enqueue
-// is idempotent by ID. Concurrent calls are group-committed: they share one
-// round trip and one script call per queue.
-func (b *Broker) Enqueue(ctx context.Context, t NewTask) (time.Time, error) {
-	if err := ValidQueue(t.Queue); err != nil {
-		return time.Time{}, err
-	}
-	created, err := b.enqueues.do(ctx, t)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("broker: enqueue %s: %w", t.ID, err)
-	}
-	return created, nil
-}
-
-// EnqueueBatch stores tasks as Enqueue does, with one script call per queue
-// in one round trip. Each queue's tasks are queued all or none.
-func (b *Broker) EnqueueBatch(ctx context.Context, tasks []NewTask) ([]time.Time, error) {
-	for _, t := range tasks {
+// Enqueue stores each task's hash (status queued) and appends its ID to its
+// queue, atomically per queue, giving each task without an ID a new one. It
+// returns the creation times on Redis's clock. It is idempotent by ID: a
+// task whose hash exists keeps its creation time and is not queued twice. A
+// single task is group-committed with concurrent calls (one round trip and
+// one script call for all that arrive together); several go in one round
+// trip, one script call per queue, each queue's tasks all or none.
+func (b *Broker) Enqueue(ctx context.Context, ts []NewTask) ([]time.Time, error) {
+	for i := range ts {
+		t := &ts[i]
 		if err := ValidQueue(t.Queue); err != nil {
 			return nil, err
 		}
+		if t.ID == (uuid.UUID{}) {
+			id, err := layout.NewID(t.Queue)
+			if err != nil {
+				return nil, err
+			}
+			t.ID = id
+		}
 	}
-	created, err := b.enqueueBatch(ctx, tasks)
+	if len(ts) == 1 {
+		created, err := b.enqueues.do(ctx, ts[0])
+		if err != nil {
+			return nil, fmt.Errorf("broker: enqueue %s: %w", ts[0].ID, err)
+		}
+		return []time.Time{created}, nil
+	}
+	created, err := b.enqueueFlush(ctx, ts)
 	if err != nil {
-		return nil, fmt.Errorf("broker: enqueue %d tasks: %w", len(tasks), err)
+		return nil, fmt.Errorf("broker: enqueue %d tasks: %w", len(ts), err)
 	}
 	return created, nil
 }
 
-func (b *Broker) enqueueBatch(ctx context.Context, tasks []NewTask) ([]time.Time, error) {
-	groups := byQueue(tasks, func(t NewTask) string { return t.Queue })
+// enqueueFlush runs enqueue.lua once per queue of ts, in one round trip.
+func (b *Broker) enqueueFlush(ctx context.Context, ts []NewTask) ([]time.Time, error) {
+	if err := b.check(ctx); err != nil {
+		return nil, err
+	}
+	groups := byQueue(ts, func(t NewTask) string { return t.Queue })
 	cmds := make([]*redis.Cmd, len(groups))
 	_, err := b.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		for g, idx := range groups {
 			keys := make([]string, 0, 1+len(idx))
-			keys = append(keys, b.keys.Pending(tasks[idx[0]].Queue))
+			keys = append(keys, b.keys.Pending(ts[idx[0]].Queue))
 			args := make([]any, 0, 3*len(idx))
 			for _, i := range idx {
-				t := tasks[i]
+				t := ts[i]
 				key := b.keys.Task(t.ID)
 				keys = append(keys, key)
-				meta := Meta{Options: Options{MaxRetries: t.MaxRetries, Timeout: t.Timeout, ResultTTL: t.ResultTTL},
-					Queue: t.Queue, Name: t.Name}
-				args = append(args, idOfKey(key), meta.String(), t.Payload)
+				m := meta{maxRetries: t.MaxRetries, timeout: t.Timeout, resultTTL: t.ResultTTL, queue: t.Queue, name: t.Name}
+				args = append(args, layout.IDOfKey(key), m.String(), t.Payload)
 			}
 			cmds[g] = enqueueScript.EvalSha(ctx, pipe, keys, args...)
 		}
 		return nil
 	})
 	if isNoScript(err) {
-		return b.enqueueBatchLoad(ctx, tasks)
+		if err := enqueueScript.Load(ctx, b.rdb).Err(); err != nil {
+			return nil, err
+		}
+		return b.enqueueFlush(ctx, ts)
 	}
 	if err != nil {
 		return nil, err
 	}
-	out := make([]time.Time, len(tasks))
+	out := make([]time.Time, len(ts))
 	for g, idx := range groups {
-		v, err := cmds[g].Result()
-		if err != nil {
+		if err := createdTimes(cmds[g], idx, out); err != nil {
 			return nil, err
-		}
-		if all, ok := v.(int64); ok { // every task was new
-			for _, i := range idx {
-				out[i] = time.UnixMilli(all).UTC()
-			}
-			continue
-		}
-		vals, err := cmds[g].Int64Slice()
-		if err == nil && len(vals) != len(idx) {
-			err = fmt.Errorf("enqueue.lua replied %d times for %d tasks", len(vals), len(idx))
-		}
-		if err != nil {
-			return nil, err
-		}
-		for j, i := range idx {
-			out[i] = time.UnixMilli(vals[j]).UTC()
 		}
 	}
 	return out, nil
 }
 
-// enqueueBatchLoad loads the script (after a NOSCRIPT: a restarted or
-// flushed Redis) and tries again.
-func (b *Broker) enqueueBatchLoad(ctx context.Context, tasks []NewTask) ([]time.Time, error) {
-	if err := enqueueScript.Load(ctx, b.rdb).Err(); err != nil {
-		return nil, err
+// createdTimes reads enqueue.lua's reply for the tasks at idx into out:
+// one time for all when every task was new, else one per task.
+func createdTimes(cmd *redis.Cmd, idx []int, out []time.Time) error {
+	v, err := cmd.Result()
+	if err != nil {
+		return err
 	}
-	return b.enqueueBatch(ctx, tasks)
+	if all, ok := v.(int64); ok {
+		for _, i := range idx {
+			out[i] = time.UnixMilli(all).UTC()
+		}
+		return nil
+	}
+	vals, err := cmd.Int64Slice()
+	if err == nil && len(vals) != len(idx) {
+		err = fmt.Errorf("enqueue.lua replied %d times for %d tasks", len(vals), len(idx))
+	}
+	if err != nil {
+		return err
+	}
+	for j, i := range idx {
+		out[i] = time.UnixMilli(vals[j]).UTC()
+	}
+	return nil
 }
 
-// Cancel cancels the task id if it has not started, and returns its status
-// after the call: "canceled", or the status that prevented it ("running",
-// "succeeded", ...). It returns ErrNotFound when there is no such task.
-func (b *Broker) Cancel(ctx context.Context, id uuid.UUID) (string, error) {
-	status, err := cancelScript.Run(ctx, b.rdb, []string{b.keys.Task(id)},
-		IDText(id), b.keys.DoneChannel()).Text()
+// Cancel cancels task id if it has not started, and returns its status
+// after the call: canceled (also when it already was), or the status that
+// prevented it (running, succeeded, failed). A task that does not exist is
+// results.ErrNotFound.
+func (b *Broker) Cancel(ctx context.Context, id uuid.UUID) (results.Status, error) {
+	status, err := cancelScript.Run(ctx, b.rdb, []string{b.keys.Task(id)}, layout.IDText(id), b.keys.Done()).Text()
 	if errors.Is(err, redis.Nil) {
-		return "", fmt.Errorf("broker: cancel %s: %w", id, ErrNotFound)
+		return "", fmt.Errorf("broker: cancel %s: %w", id, results.ErrNotFound)
 	}
 	if err != nil {
 		return "", fmt.Errorf("broker: cancel %s: %w", id, err)
 	}
-	return status, nil
+	return results.Status(status), nil
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/runq/runq/broker/internal/layout"
+
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 )
@@ -35,43 +37,18 @@ type Finish struct {
 	RetryIn time.Duration // for Retry
 }
 
-// Finish records f if, and only if, the attempt still holds its lease. A
-// late attempt whose lease expired gets ErrLeaseLost and writes nothing, so
-// a task's outcome is recorded once. A resent call that was already applied
-// returns nil. Concurrent calls are group-committed: they share one round
-// trip and one script call per queue (a second outcome for one task goes
-// in a later call of the same round trip: see finishGroups).
-func (b *Broker) Finish(ctx context.Context, f Finish) error {
-	res, err := b.finishes.do(ctx, f)
-	if err == nil {
-		err = res
-	}
-	if err != nil {
-		return fmt.Errorf("broker: finish %s (%s): %w", f.Claimed.ID, f.Outcome, err)
-	}
-	return nil
-}
-
-// FinishBatch records many outcomes as Finish does, with one script call
-// per queue in one round trip (and one more for any second outcome for a
-// task), for a caller that gathers outcomes itself
-// (the worker pool's recorder). results[i] is nil or ErrLeaseLost for fs[i];
-// err reports a failed call (nothing, or everything, may have been
-// applied: a resend is harmless, since finish.lua is idempotent by token).
-func (b *Broker) FinishBatch(ctx context.Context, fs []Finish) (results []error, err error) {
-	results, err = b.finishBatch(ctx, fs)
-	if err != nil {
-		return nil, fmt.Errorf("broker: finish %d attempts: %w", len(fs), err)
-	}
-	return results, nil
-}
-
-// finishBatch runs finish.lua once per group of fs (finishGroups), in one
-// round trip, and returns nil or ErrLeaseLost for each.
-func (b *Broker) finishBatch(ctx context.Context, fs []Finish) ([]error, error) {
+// Finish records the outcomes of attempts, each if, and only if, its
+// attempt still holds its lease: errs[i] is nil, or ErrLeaseLost for a
+// late attempt whose lease expired (nothing is written for it), so a
+// task's outcome is recorded once. The outcomes of one queue go in one
+// script call, all in one round trip (and one more call for any second
+// outcome for a task). err reports a failed call: nothing, or everything,
+// may have been applied, and a resend is harmless, since finish.lua is
+// idempotent by token (a resent outcome already applied is nil).
+func (b *Broker) Finish(ctx context.Context, fs []Finish) (errs []error, err error) {
 	groups := finishGroups(fs)
 	cmds := make([]*redis.Cmd, len(groups))
-	_, err := b.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+	_, err = b.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		for g, idx := range groups {
 			keys, args := b.finishCall(fs, idx)
 			cmds[g] = finishScript.EvalSha(ctx, pipe, keys, args...)
@@ -79,19 +56,18 @@ func (b *Broker) finishBatch(ctx context.Context, fs []Finish) ([]error, error) 
 		return nil
 	})
 	if isNoScript(err) {
-		if err := finishScript.Load(ctx, b.rdb).Err(); err != nil {
-			return nil, err
+		if err = finishScript.Load(ctx, b.rdb).Err(); err == nil {
+			return b.Finish(ctx, fs)
 		}
-		return b.finishBatch(ctx, fs)
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("broker: finish %d attempts: %w", len(fs), err)
 	}
 	out := make([]error, len(fs))
 	for g, idx := range groups {
 		codes, err := finishCodes(cmds[g], len(idx))
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("broker: finish %d attempts: %w", len(fs), err)
 		}
 		for j, i := range idx {
 			if codes != nil && codes[j] == 0 {
@@ -176,7 +152,7 @@ func (b *Broker) finishCall(fs []Finish, idx []int) (keys []string, args []any) 
 		}
 	}
 	args = make([]any, 0, 2+len(tokens)+4*len(idx))
-	args = append(args, b.keys.DoneChannel(), len(tokens))
+	args = append(args, b.keys.Done(), len(tokens))
 	args = append(args, tokens...)
 	var ops opCache
 	for _, i := range idx {
@@ -192,7 +168,7 @@ func (b *Broker) finishCall(fs []Finish, idx []int) (keys []string, args []any) 
 		}
 		key := b.keys.Task(c.ID)
 		keys = append(keys, key)
-		args = append(args, idOfKey(key), ops.op(f.Outcome, c.Failures > 0 || c.Crashes > 0, tokenAt[c.Token]), text, ttl)
+		args = append(args, layout.IDOfKey(key), ops.op(f.Outcome, c.Failures > 0 || c.Crashes > 0, tokenAt[c.Token]), text, ttl)
 	}
 	return keys, args
 }

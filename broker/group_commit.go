@@ -99,7 +99,7 @@ func (g *groupCommit[T, R]) lead(ctx context.Context, batch []*gcCall[T, R]) {
 	}
 
 	g.mu.Lock()
-	if err != nil && IsUnavailable(err) {
+	if _, down := Unavailable(err); down {
 		// Redis is down: the calls that queued behind this flush would
 		// each wait out a failing flush of their own. Fail them now with
 		// the same error, so that callers (an HTTP 503) hear at once.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -12,6 +13,9 @@ import (
 // defaults encoded by the caller, so that an API process elsewhere can refuse
 // names nobody handles. A name registered again takes the newest defaults.
 func (b *Broker) RegisterHandlers(ctx context.Context, defaults map[string]string) error {
+	if err := b.check(ctx); err != nil {
+		return err
+	}
 	if len(defaults) == 0 {
 		return nil
 	}
@@ -34,10 +38,12 @@ func (b *Broker) HandlerDefaults(ctx context.Context, name string) (string, bool
 	return v, true, nil
 }
 
-// Ping checks that Redis answers.
-func (b *Broker) Ping(ctx context.Context) error {
-	if err := b.rdb.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("broker: ping: %w", err)
+// Ready reports whether Redis can serve runq now: it answers, and it takes
+// a write (of a key that expires in ten seconds), which a Redis out of
+// memory, a read-only replica or one that cannot save to disk refuses.
+func (b *Broker) Ready(ctx context.Context) error {
+	if err := b.rdb.Set(ctx, b.keys.Probe(), "1", 10*time.Second).Err(); err != nil {
+		return fmt.Errorf("broker: ready: %w", err)
 	}
 	return nil
 }

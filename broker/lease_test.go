@@ -6,17 +6,18 @@ import (
 	"time"
 
 	"github.com/runq/runq/broker"
+	"github.com/runq/runq/broker/internal/layout"
 )
 
 // leaseCount returns how many leases queue holds, and whether token's set
 // of IDs exists.
 func leaseCount(t *testing.T, s bundle, queue, token string) (leases int64, set bool) {
 	t.Helper()
-	n, err := s.be.Client.ZCard(s.ctx, s.keys.Leases(queue)).Result()
+	n, err := s.be.Client.ZCard(s.ctx, s.b.LeasesKey(queue)).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := s.be.Client.Exists(s.ctx, s.keys.LeaseTasks(queue, token)).Result()
+	e, err := s.be.Client.Exists(s.ctx, s.b.LeaseTasksKey(queue, token)).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,12 +42,12 @@ func TestOneLeasePerClaim(t *testing.T) {
 		if st := stats(t, s, "q"); st.Leased != 3 {
 			t.Fatalf("Stats().Leased after Claim = %d, want 3", st.Leased)
 		}
-		res, err := s.b.FinishBatch(s.ctx, []broker.Finish{
+		res, err := s.b.Finish(s.ctx, []broker.Finish{
 			{Claimed: &cs[0], Outcome: broker.Succeeded, Result: []byte("1")},
 			{Claimed: &cs[1], Outcome: broker.Retry, Error: "again", RetryIn: time.Hour},
 		})
 		if err != nil || res[0] != nil || res[1] != nil {
-			t.Fatalf("FinishBatch of 2 = %v, %v; want both applied", res, err)
+			t.Fatalf("Finish of 2 = %v, %v; want both applied", res, err)
 		}
 		if st := stats(t, s, "q"); st.Leased != 1 || st.Scheduled != 1 {
 			t.Fatalf("Stats after 2 of 3 finished = %+v, want 1 leased and 1 scheduled", st)
@@ -55,7 +56,7 @@ func TestOneLeasePerClaim(t *testing.T) {
 		if err != nil || len(held) != 1 || !held[0] {
 			t.Fatalf("Renew while one attempt runs = %v, %v; want [true]", held, err)
 		}
-		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &cs[2], Outcome: broker.Failed, Error: "no"}); err != nil {
+		if err := finish(s, broker.Finish{Claimed: &cs[2], Outcome: broker.Failed, Error: "no"}); err != nil {
 			t.Fatalf("Finish of the last: %v", err)
 		}
 		if n, set := leaseCount(t, s, "q", tok); n != 0 || set {
@@ -66,10 +67,10 @@ func TestOneLeasePerClaim(t *testing.T) {
 			t.Fatalf("Renew of a finished lease = %v, %v; want [false]", held, err)
 		}
 		// The lease is gone, but a resent outcome is still recognised.
-		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &cs[2], Outcome: broker.Failed, Error: "no"}); err != nil {
+		if err := finish(s, broker.Finish{Claimed: &cs[2], Outcome: broker.Failed, Error: "no"}); err != nil {
 			t.Errorf("resent Finish after the lease was dropped = %v, want nil", err)
 		}
-		if err := s.b.Finish(s.ctx, broker.Finish{Claimed: &cs[0], Outcome: broker.Failed, Error: "no"}); !errors.Is(err, broker.ErrLeaseLost) {
+		if err := finish(s, broker.Finish{Claimed: &cs[0], Outcome: broker.Failed, Error: "no"}); !errors.Is(err, broker.ErrLeaseLost) {
 			t.Errorf("second outcome after the lease was dropped = %v, want ErrLeaseLost", err)
 		}
 	})
@@ -92,7 +93,7 @@ func TestFinishBatchAcrossLeases(t *testing.T) {
 		ok := func(c *broker.Claimed) broker.Finish {
 			return broker.Finish{Claimed: c, Outcome: broker.Succeeded, Result: []byte(`"` + c.ID.String() + `"`)}
 		}
-		res, err := s.b.FinishBatch(s.ctx, []broker.Finish{ok(&b[0]), ok(&a[0]), ok(&stale), ok(&b[1]), ok(&a[1])})
+		res, err := s.b.Finish(s.ctx, []broker.Finish{ok(&b[0]), ok(&a[0]), ok(&stale), ok(&b[1]), ok(&a[1])})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -103,7 +104,7 @@ func TestFinishBatchAcrossLeases(t *testing.T) {
 			}
 		}
 		for _, c := range append(a, b...) {
-			if got := hget(t, s, c.ID, broker.FieldResult); got != `"`+c.ID.String()+`"` {
+			if got := hget(t, s, c.ID, layout.FieldResult); got != `"`+c.ID.String()+`"` {
 				t.Errorf("result of %s = %s, want its own", c.ID, got)
 			}
 		}
@@ -129,7 +130,7 @@ func TestFinishBatchTakesATaskOncePerCall(t *testing.T) {
 			return broker.Finish{Claimed: c, Outcome: broker.Succeeded, Result: []byte(result)}
 		}
 		late := broker.Finish{Claimed: &c[0], Outcome: broker.Failed, Error: "late"}
-		res, err := s.b.FinishBatch(s.ctx, []broker.Finish{ok(&c[0], `"first"`), late, ok(&c[1], `"other"`), ok(&c[0], `"again"`)})
+		res, err := s.b.Finish(s.ctx, []broker.Finish{ok(&c[0], `"first"`), late, ok(&c[1], `"other"`), ok(&c[0], `"again"`)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,10 +140,10 @@ func TestFinishBatchTakesATaskOncePerCall(t *testing.T) {
 				t.Errorf("FinishBatch result %d = %v, want %v", i, res[i], want[i])
 			}
 		}
-		if got, e := hget(t, s, c[0].ID, broker.FieldResult), hget(t, s, c[0].ID, broker.FieldError); got != `"first"` || e != "" {
+		if got, e := hget(t, s, c[0].ID, layout.FieldResult), hget(t, s, c[0].ID, layout.FieldError); got != `"first"` || e != "" {
 			t.Errorf("task given three outcomes: result %s, error %q; want the first's and none", got, e)
 		}
-		if got := hget(t, s, c[1].ID, broker.FieldResult); got != `"other"` {
+		if got := hget(t, s, c[1].ID, layout.FieldResult); got != `"other"` {
 			t.Errorf("other task's result = %s, want its own", got)
 		}
 		if n, set := leaseCount(t, s, "q", c[0].Token); n != 0 || set {
@@ -152,30 +153,27 @@ func TestFinishBatchTakesATaskOncePerCall(t *testing.T) {
 }
 
 // TestStartTakeInOneCall starts one taken batch and takes the next in one
-// call, resends it as a worker does after an error, and starts the next.
+// call, then starts the next. (TestStartTakeIsIdempotent resends the call.)
 func TestStartTakeInOneCall(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		var ids []string
 		for range 4 {
-			ids = append(ids, broker.IDText(enqueue(t, s, "q", "echo", 0)))
+			ids = append(ids, layout.IDText(enqueue(t, s, "q", "echo", 0)))
 		}
-		first := broker.NewTaken("q")
-		if err := s.b.Take(s.ctx, first, 2, time.Minute); err != nil || len(first.IDs) != 2 {
-			t.Fatalf("Take(2) = %v, %v; want 2 IDs", first.IDs, err)
+		first, err := s.b.Take(s.ctx, "q", 2, time.Minute)
+		if err != nil || first == nil || len(first.IDs) != 2 {
+			t.Fatalf("Take(2) = %v, %v; want 2 IDs", first, err)
 		}
-		next := broker.NewTaken("q")
-		for try := range 2 { // the second call is a resend: nothing changes
-			got, err := s.b.StartTake(s.ctx, first, next, 5, time.Minute)
-			if err != nil || len(got) != 2 || got[0].Attempts != 1 || broker.IDText(got[0].ID) != ids[0] || broker.IDText(got[1].ID) != ids[1] {
-				t.Fatalf("StartTake try %d = %+v, %v; want the first 2 tasks at attempt 1", try, got, err)
-			}
-			if len(next.IDs) != 2 {
-				t.Fatalf("StartTake try %d took %v, want the other 2", try, next.IDs)
-			}
+		got, next, err := s.b.StartTake(s.ctx, first, 5, time.Minute)
+		if err != nil || len(got) != 2 || got[0].Attempts != 1 || layout.IDText(got[0].ID) != ids[0] || layout.IDText(got[1].ID) != ids[1] {
+			t.Fatalf("StartTake = %+v, %v; want the first 2 tasks at attempt 1", got, err)
 		}
-		got, err := s.b.Start(s.ctx, next)
-		if err != nil || len(got) != 2 || got[0].Token != next.Token {
-			t.Fatalf("Start(next) = %+v, %v; want 2 tasks under its token", got, err)
+		if next == nil || len(next.IDs) != 2 || next.Token == first.Token {
+			t.Fatalf("StartTake took %+v, want the other 2 under a new token", next)
+		}
+		got, none, err := s.b.StartTake(s.ctx, next, 0, time.Minute)
+		if err != nil || len(got) != 2 || got[0].Token != next.Token || none != nil {
+			t.Fatalf("StartTake(next, 0) = %+v, %v, %v; want 2 tasks under its token and no take", got, none, err)
 		}
 		if st := stats(t, s, "q"); st.Pending != 0 || st.Leased != 4 {
 			t.Errorf("Stats = %+v, want 4 leased and none pending", st)
@@ -192,18 +190,18 @@ func TestStartTakeInOneCall(t *testing.T) {
 func TestStartRefusesAnExpiredLease(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		id := enqueue(t, s, "q", "echo", 0)
-		tk := broker.NewTaken("q")
-		if err := s.b.Take(s.ctx, tk, 1, 30*time.Millisecond); err != nil || len(tk.IDs) != 1 {
-			t.Fatalf("Take = %v, %v", tk.IDs, err)
+		tk, err := s.b.Take(s.ctx, "q", 1, 30*time.Millisecond)
+		if err != nil || tk == nil || len(tk.IDs) != 1 {
+			t.Fatalf("Take = %v, %v", tk, err)
 		}
 		time.Sleep(60 * time.Millisecond) // past the deadline on Redis's clock
-		if got, err := s.b.Start(s.ctx, tk); err != nil || len(got) != 0 {
+		if got, _, err := s.b.StartTake(s.ctx, tk, 0, time.Minute); err != nil || len(got) != 0 {
 			t.Fatalf("Start after the lease passed = %+v, %v; want nothing started", got, err)
 		}
 		if got := status(t, s, id); got != "queued" {
 			t.Fatalf("status = %q, want queued", got)
 		}
-		reapUntil(t, s, "q", 3, broker.Reaped{Requeued: 1})
+		reapUntil(t, s, "q", 3, reaped{Requeued: 1})
 		if c := claimOne(t, s, "q", time.Minute); c.ID != id || c.Attempts != 1 || c.Crashes != 0 {
 			t.Errorf("claim after reaping = %+v, want attempt 1, no crash", c)
 		}

@@ -12,10 +12,10 @@ import (
 // ErrBadURL reports a Redis URL that cannot be parsed.
 var ErrBadURL = errors.New("broker: invalid redis url")
 
-// ErrRedis32 reports a Redis whose Lua formats integers in 32 bits (a
+// errRedis32 reports a Redis whose Lua formats integers in 32 bits (a
 // 32-bit build): the scripts write millisecond times with '%d', which
 // would overflow there.
-var ErrRedis32 = errors.New("broker: Redis formats integers in 32 bits in Lua (a 32-bit build?); runq needs a 64-bit Redis")
+var errRedis32 = errors.New("broker: Redis formats integers in 32 bits in Lua (a 32-bit build?); runq needs a 64-bit Redis")
 
 // Open connects to the Redis at rawURL (redis://, rediss:// for TLS, or
 // unix://), with room for poolSize connections (0 means go-redis's default),
@@ -43,28 +43,40 @@ func Open(ctx context.Context, rawURL string, poolSize int) (*redis.Client, erro
 		_ = rdb.Close()
 		return nil, fmt.Errorf("broker: connect to %s: %w", opts.Addr, err)
 	}
-	if err := CheckRedis(ctx, rdb); err != nil {
+	if err := checkRedis(ctx, rdb); err != nil {
 		_ = rdb.Close()
 		return nil, fmt.Errorf("%w (%s)", err, opts.Addr)
 	}
 	return rdb, nil
 }
 
-// CheckRedis checks what runq's scripts need of a Redis that the broker
+// checkRedis checks what runq's scripts need of a Redis that the broker
 // cannot tell from its version: that Lua's string.format('%d') keeps a
 // millisecond time whole (it is 2.3 times cheaper than tostring, which
-// formats a float, so the scripts use it). Open calls it; a program that
-// builds its own client for New should call it too. A Redis that fails it
-// is ErrRedis32.
-func CheckRedis(ctx context.Context, rdb redis.UniversalClient) error {
+// formats a float, so the scripts use it). A Redis that fails it is
+// errRedis32. Open calls it, and a Broker before its first write (check).
+func checkRedis(ctx context.Context, rdb redis.UniversalClient) error {
 	const want = "1099511627776" // 2^40
 	got, err := rdb.Eval(ctx, "return string.format('%d', 2^40)", nil).Text()
 	if err != nil {
 		return fmt.Errorf("broker: check Lua: %w", err)
 	}
 	if got != want {
-		return fmt.Errorf("%w: string.format('%%d', 2^40) = %q, want %s", ErrRedis32, got, want)
+		return fmt.Errorf("%w: string.format('%%d', 2^40) = %q, want %s", errRedis32, got, want)
 	}
+	return nil
+}
+
+// check runs checkRedis once per Broker, until it passes: the broker may
+// have been given a client that did not come from Open.
+func (b *Broker) check(ctx context.Context) error {
+	if b.checked.Load() {
+		return nil
+	}
+	if err := checkRedis(ctx, b.rdb); err != nil {
+		return err
+	}
+	b.checked.Store(true)
 	return nil
 }
 

@@ -8,7 +8,12 @@ import (
 
 // Each script is run with EVALSHA, falling back to EVAL on NOSCRIPT
 // (redis.Script.Run), because miniredis has no Redis Functions. Every script
-// opens with a header listing its KEYS, ARGV and reply.
+// opens with a header listing its KEYS, ARGV and reply. Scripts that read a
+// task's status begin with lua/status.lua, the one place that tells a
+// status left out of a hash (see statusOf).
+
+//go:embed lua/status.lua
+var statusSrc string
 
 var (
 	//go:embed lua/enqueue.lua
@@ -21,7 +26,7 @@ var (
 
 	//go:embed lua/start.lua
 	startSrc    string
-	startScript = redis.NewScript(startSrc)
+	startScript = redis.NewScript(statusSrc + startSrc)
 
 	//go:embed lua/renew.lua
 	renewSrc    string
@@ -37,11 +42,7 @@ var (
 
 	//go:embed lua/reap.lua
 	reapSrc    string
-	reapScript = redis.NewScript(reapSrc)
-
-	//go:embed lua/reap_task.lua
-	reapTaskSrc    string
-	reapTaskScript = redis.NewScript(reapTaskSrc)
+	reapScript = redis.NewScript(statusSrc + reapSrc)
 
 	//go:embed lua/promote.lua
 	promoteSrc    string
@@ -49,5 +50,5 @@ var (
 
 	//go:embed lua/cancel.lua
 	cancelSrc    string
-	cancelScript = redis.NewScript(cancelSrc)
+	cancelScript = redis.NewScript(statusSrc + cancelSrc)
 )

@@ -15,73 +15,86 @@ import (
 // halves leaves the tasks leased; reaping hands them back as they were.
 type Taken struct {
 	Queue string
-	Token string   // the lease's token, fresh from NewTaken
-	IDs   []string // leased; in queue order, unless a resent take answered; empty until a take fills it
+	Token string   // the lease's token
+	IDs   []string // leased, in queue order (unless a resent take answered)
 }
 
-// NewTaken returns an empty Taken of queue under a fresh lease token, for
-// Take or StartTake to fill. Both scripts are idempotent by the token, so
-// a call that failed may be resent with the same Taken.
-func NewTaken(queue string) *Taken { return &Taken{Queue: queue, Token: newToken()} }
+// Claimed is a task leased to a worker and marked running.
+type Claimed struct {
+	ID         uuid.UUID
+	Queue      string
+	Token      string // the lease token; every later write presents it
+	Name       string
+	Payload    []byte
+	Attempts   int // including this one
+	MaxRetries int
+	Failures   int // earlier attempts that returned an error
+	Crashes    int // earlier attempts whose worker was lost
+	Timeout    time.Duration
+	ResultTTL  time.Duration // how long the hash lives once terminal
+}
 
-// Take leases up to n tasks from the head of t.Queue for lease, in one
+// Take leases up to n tasks from the head of queue for lease, in one
 // atomic step (take.lua), so no task is ever outside both its queue and a
-// lease, and sets t.IDs. n <= 0 takes nothing, without a call.
-func (b *Broker) Take(ctx context.Context, t *Taken, n int, lease time.Duration) error {
+// lease. One lease, named by a fresh token, covers the whole batch. It
+// returns nil when the queue is empty, or n is 0 or less (without a call).
+// StartTake must follow.
+func (b *Broker) Take(ctx context.Context, queue string, n int, lease time.Duration) (*Taken, error) {
 	if n <= 0 {
-		return nil
+		return nil, nil
 	}
+	t := &Taken{Queue: queue, Token: newToken()}
 	ids, err := takeScript.Run(ctx, b.rdb, b.takeKeys(t), n, ms(lease), t.Token).StringSlice()
 	if err != nil {
-		return fmt.Errorf("broker: take from %s: %w", t.Queue, err)
+		return nil, fmt.Errorf("broker: take from %s: %w", queue, err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
 	}
 	t.IDs = ids
-	return nil
-}
-
-// Start marks t's tasks running under its lease (start.lua) and returns
-// them, without the canceled and vanished ones; none when the lease is gone
-// or its deadline has passed (reaping hands those tasks back). It must
-// follow the take: a script declares every key it touches, and the task
-// keys are known only once the IDs are. It retries as StartTake does.
-func (b *Broker) Start(ctx context.Context, t *Taken) ([]Claimed, error) {
-	return b.StartTake(ctx, t, nil, 0, 0)
+	return t, nil
 }
 
 // startTries bounds how often StartTake sends its round trip.
 const startTries = 3
 
-// StartTake does Start(t) and, in the same round trip, Take(next, n,
-// lease), so that a worker that keeps one batch taken ahead claims in one
-// round trip per batch instead of two. next may be nil, or n 0, to start
-// only. Both scripts are idempotent by their tokens, so a failed round trip
-// is resent as it was, up to three tries while ctx lasts (after NOSCRIPT,
+// StartTake marks t's tasks running under its lease (start.lua) and
+// returns them, without the canceled and vanished ones (none when the
+// lease is gone or its deadline has passed: reaping hands those tasks
+// back); in the same round trip it takes up to n more tasks of t's queue,
+// as Take does (next is nil when it took none), so that a worker that
+// keeps one batch taken ahead claims in one round trip per batch instead
+// of two. The start must follow the take: a script declares every key it
+// touches, and the task keys are known only once the IDs are.
+//
+// Both scripts are idempotent by their tokens, so a failed round trip is
+// resent as it was, up to three tries while ctx lasts (after NOSCRIPT,
 // from a restarted Redis, the scripts are loaded first), rather than
 // leaving the taken tasks leased until their lease expires. If every try
 // fails, neither half may be assumed done or not done: reaping later hands
 // back the tasks never started as they were, and counts a crash for those
 // whose start was applied with its reply lost.
-func (b *Broker) StartTake(ctx context.Context, t, next *Taken, n int, lease time.Duration) ([]Claimed, error) {
-	if len(t.IDs) == 0 && (next == nil || n <= 0) {
-		return nil, nil
+func (b *Broker) StartTake(ctx context.Context, t *Taken, n int, lease time.Duration) (claimed []Claimed, next *Taken, err error) {
+	if n > 0 {
+		next = &Taken{Queue: t.Queue, Token: newToken()}
 	}
-	err := ctx.Err()
+	err = ctx.Err()
 	for try := 0; try < startTries && ctx.Err() == nil; try++ {
 		if isNoScript(err) {
 			if err = loadScripts(ctx, b.rdb, startScript, takeScript); err != nil {
 				continue
 			}
 		}
-		var claimed []Claimed
 		var ids []string
 		if claimed, ids, err = b.startTake(ctx, t, next, n, lease); err == nil {
-			if next != nil && n > 0 {
-				next.IDs = ids
+			if len(ids) == 0 {
+				return claimed, nil, nil
 			}
-			return claimed, nil
+			next.IDs = ids
+			return claimed, next, nil
 		}
 	}
-	return nil, fmt.Errorf("broker: start %d tasks and take %d of %s: %w", len(t.IDs), max(n, 0), t.Queue, err)
+	return nil, nil, fmt.Errorf("broker: start %d tasks and take %d of %s: %w", len(t.IDs), max(n, 0), t.Queue, err)
 }
 
 // loadScripts loads scripts into Redis's script cache.
@@ -109,7 +122,7 @@ func (b *Broker) startTake(ctx context.Context, t, next *Taken, n int, lease tim
 		if keys != nil {
 			start = startScript.EvalSha(ctx, pipe, keys, args...)
 		}
-		if next != nil && n > 0 {
+		if next != nil {
 			take = takeScript.EvalSha(ctx, pipe, b.takeKeys(next), n, ms(lease), next.Token)
 		}
 		return nil
@@ -166,20 +179,20 @@ func started(t *Taken, parsed []uuid.UUID, rows []any) []Claimed {
 		// as zero options, as a malformed number does: the pool's
 		// defaults apply. Its name, if any, is kept, so the attempt fails
 		// on a name no handler has rather than on nothing.
-		meta, err := ParseMeta(toString(f[0]))
+		m, err := parseMeta(toString(f[0]))
 		if err != nil {
-			_, _, meta.Name, _ = cutN(toString(f[0]))
+			m.name = metaName(toString(f[0]))
 		}
 		c := Claimed{
 			ID:         parsed[i/startFields],
 			Queue:      t.Queue,
 			Token:      t.Token,
-			Name:       meta.Name,
+			Name:       m.name,
 			Payload:    []byte(toString(f[1])),
 			Attempts:   1,
-			MaxRetries: meta.MaxRetries,
-			Timeout:    meta.Timeout,
-			ResultTTL:  meta.ResultTTL,
+			MaxRetries: m.maxRetries,
+			Timeout:    m.timeout,
+			ResultTTL:  m.resultTTL,
 		}
 		if f[2] != nil {
 			c.Attempts, c.Failures, c.Crashes = parseCounts(toString(f[2]))
@@ -193,8 +206,8 @@ func started(t *Taken, parsed []uuid.UUID, rows []any) []Claimed {
 const startFields = 3
 
 // parseCounts reads start.lua's "attempt,failures,crashes" with
-// parseCount, as AttemptOf reads a count (an empty count is 0). A
-// malformed count reads as 0, as a malformed option does.
+// parseCount (an empty count is 0). A malformed count reads as 0, as a
+// malformed option does.
 func parseCounts(s string) (attempts, failures, crashes int) {
 	a, rest, _ := strings.Cut(s, ",")
 	f, c, _ := strings.Cut(rest, ",")

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runq/runq/broker/internal/layout"
+
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 )
@@ -33,16 +35,43 @@ func TestTakeIsIdempotent(t *testing.T) {
 	if n := rdb.ZCard(ctx, b.keys.Leases("q")).Val(); n != 1 {
 		t.Fatalf("leases after a resent take = %d, want 1 for the batch", n)
 	}
-	claimed, err := b.Start(ctx, &Taken{Queue: "q", Token: "tok", IDs: first})
+	claimed, _, err := b.StartTake(ctx, &Taken{Queue: "q", Token: "tok", IDs: first}, 0, time.Minute)
 	if err != nil || len(claimed) != 2 {
 		t.Fatalf("start = %d, %v; want 2", len(claimed), err)
 	}
 	if n := rdb.SCard(ctx, b.keys.LeaseTasks("q", "tok")).Val(); n != 2 {
 		t.Errorf("lease set after start holds %d IDs, want 2", n)
 	}
-	resent, err := b.Start(ctx, &Taken{Queue: "q", Token: "tok", IDs: first})
+	resent, _, err := b.StartTake(ctx, &Taken{Queue: "q", Token: "tok", IDs: first}, 0, time.Minute)
 	if err != nil || len(resent) != 2 || resent[0].Attempts != 1 {
 		t.Errorf("resent start = %+v, %v; want the same 2 tasks at attempt 1", resent, err)
+	}
+}
+
+// TestStartTakeIsIdempotent resends one round trip of StartTake, as its
+// retries do after an error: the same tasks start once, at attempt 1, and
+// the same batch is taken ahead.
+func TestStartTakeIsIdempotent(t *testing.T) {
+	t.Parallel()
+	ctx, _, b := withQueued(t, 4)
+	first, err := b.Take(ctx, "q", 2, time.Minute)
+	if err != nil || first == nil {
+		t.Fatalf("Take = %v, %v", first, err)
+	}
+	if err := loadScripts(ctx, b.rdb, startScript, takeScript); err != nil {
+		t.Fatal(err)
+	}
+	next := &Taken{Queue: "q", Token: "next"}
+	var took []string
+	for try := range 2 {
+		got, ids, err := b.startTake(ctx, first, next, 5, time.Minute)
+		if err != nil || len(got) != 2 || got[0].Attempts != 1 || got[1].Attempts != 1 {
+			t.Fatalf("startTake try %d = %+v, %v; want the first 2 tasks at attempt 1", try, got, err)
+		}
+		if len(ids) != 2 || (took != nil && fmt.Sprint(sorted(ids)) != fmt.Sprint(sorted(took))) {
+			t.Fatalf("startTake try %d took %v, want the other 2 (first try: %v)", try, ids, took)
+		}
+		took = ids
 	}
 }
 
@@ -54,10 +83,9 @@ func withQueued(t *testing.T, n int) (context.Context, *redis.Client, *Broker) {
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { rdb.Close() })
 	ctx := context.Background()
-	b := New(rdb, Keys{Prefix: "t"})
+	b := New(rdb, "t")
 	for i := range n {
-		id, _ := NewID("q")
-		if _, err := b.Enqueue(ctx, NewTask{ID: id, Name: fmt.Sprint("n", i), Queue: "q", Payload: []byte("1")}); err != nil {
+		if _, err := b.Enqueue(ctx, []NewTask{{Name: fmt.Sprint("n", i), Queue: "q", Payload: []byte("1")}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -82,28 +110,32 @@ func TestReapLeaseOfStartedAndUnstarted(t *testing.T) {
 	if err != nil || len(ids) != 2 {
 		t.Fatalf("take = %v, %v; want 2 IDs", ids, err)
 	}
-	if _, err := b.Start(ctx, &Taken{Queue: "q", Token: "tok", IDs: ids[:1]}); err != nil {
+	if _, _, err := b.StartTake(ctx, &Taken{Queue: "q", Token: "tok", IDs: ids[:1]}, 0, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	var r Reaped
-	for deadline := time.Now().Add(5 * time.Second); r.Leases == 0 && time.Now().Before(deadline); {
+	var m Maintained
+	for deadline := time.Now().Add(5 * time.Second); m.Leases == 0 && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond) // the lease expires on the real clock
-		if r, err = b.Reap(ctx, "q", 10, 3); err != nil {
+		if m, err = b.Maintain(ctx, "q", 3); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if r != (Reaped{Leases: 1, Requeued: 2}) {
-		t.Fatalf("Reap = %+v, want 1 lease and 2 tasks requeued", r)
+	if m.Leases != 1 || m.Requeued != 2 || m.Poisoned != 0 {
+		t.Fatalf("Maintain = %+v, want 1 lease and 2 tasks requeued", m)
 	}
 	if n := rdb.ZCard(ctx, b.keys.Leases("q")).Val(); n != 0 || rdb.Exists(ctx, keys[2]).Val() != 0 {
-		t.Fatalf("after Reap: %d leases, set exists %d; want none", n, rdb.Exists(ctx, keys[2]).Val())
+		t.Fatalf("after Maintain: %d leases, set exists %d; want none", n, rdb.Exists(ctx, keys[2]).Val())
 	}
-	again, err := b.Claim(ctx, "q", 2, time.Minute)
+	taken, err := b.Take(ctx, "q", 2, time.Minute)
+	if err != nil || taken == nil {
+		t.Fatalf("Take after Maintain = %v, %v; want both tasks", taken, err)
+	}
+	again, _, err := b.StartTake(ctx, taken, 0, time.Minute)
 	if err != nil || len(again) != 2 {
-		t.Fatalf("Claim after Reap = %d, %v; want both tasks", len(again), err)
+		t.Fatalf("StartTake after Maintain = %d, %v; want both tasks", len(again), err)
 	}
 	for _, c := range again {
-		started := IDText(c.ID) == ids[0]
+		started := layout.IDText(c.ID) == ids[0]
 		if wantCrashes := map[bool]int{true: 1, false: 0}[started]; c.Crashes != wantCrashes || c.Attempts != 1+wantCrashes {
 			t.Errorf("redelivered %s (started before: %v): crashes %d attempts %d, want %d and %d",
 				c.ID, started, c.Crashes, c.Attempts, wantCrashes, 1+wantCrashes)
@@ -111,53 +143,39 @@ func TestReapLeaseOfStartedAndUnstarted(t *testing.T) {
 	}
 }
 
-// TestOptionsRoundTrip checks that options read back what they were
-// written from, and refuses what enqueue.lua never writes.
-func TestOptionsRoundTrip(t *testing.T) {
-	t.Parallel()
-	for _, o := range []Options{{}, {MaxRetries: 3, Timeout: 30 * time.Minute, ResultTTL: 24 * time.Hour}, {MaxRetries: 1 << 30, Timeout: time.Millisecond}} {
-		got, err := ParseOptions(o.String())
-		if err != nil || got != o {
-			t.Errorf("ParseOptions(%q) = %+v, %v; want %+v", o.String(), got, err, o)
-		}
-	}
-	for _, bad := range []string{"", "1,2", "1,2,3,4", "a,2,3", "1,,3", "1,2,3 ", "99999999999,1,1"} {
-		if _, err := ParseOptions(bad); err == nil {
-			t.Errorf("ParseOptions(%q) = nil error, want one", bad)
-		}
-	}
-}
-
-// TestMetaAndAttemptRoundTrip checks that FieldMeta and FieldAttempt read
-// back what they were written from (a name may hold commas; it comes
+// TestMetaAndAttemptRoundTrip checks that the meta and attempt fields
+// read back what they were written from (a name may hold commas; it comes
 // last), and refuse what the scripts never write.
 func TestMetaAndAttemptRoundTrip(t *testing.T) {
 	t.Parallel()
-	for _, m := range []Meta{
+	for _, m := range []meta{
 		{},
-		{Options: Options{MaxRetries: 3, Timeout: time.Minute, ResultTTL: time.Hour}, Queue: "default", Name: "email.send"},
-		{Queue: "q", Name: "odd,name,with,commas"},
+		{maxRetries: 3, timeout: time.Minute, resultTTL: time.Hour, queue: "default", name: "email.send"},
+		{maxRetries: 1 << 30, timeout: time.Millisecond, queue: "q", name: "odd,name,with,commas"},
 	} {
-		got, err := ParseMeta(m.String())
+		got, err := parseMeta(m.String())
 		if err != nil || got != m {
-			t.Errorf("ParseMeta(%q) = %+v, %v; want %+v", m.String(), got, err, m)
+			t.Errorf("parseMeta(%q) = %+v, %v; want %+v", m.String(), got, err, m)
 		}
 	}
-	for _, bad := range []string{"", "1,2,3", "1,2,3,q", "x,2,3,q,n", "1,2,3 ,q,n"} {
-		if _, err := ParseMeta(bad); err == nil {
-			t.Errorf("ParseMeta(%q) = nil error, want one", bad)
+	for _, bad := range []string{"", "1,2,3", "1,2,3,q", "x,2,3,q,n", "1,2,3 ,q,n", "1,,3,q,n", "99999999999,1,1,q,n"} {
+		if _, err := parseMeta(bad); err == nil {
+			t.Errorf("parseMeta(%q) = nil error, want one", bad)
 		}
 	}
-	at, err := ParseAttempt("tok,1700000000123,7")
-	if err != nil || at.Token != "tok" || at.Number != 7 || !at.Started.Equal(time.UnixMilli(1700000000123)) {
-		t.Errorf("ParseAttempt = %+v, %v", at, err)
+	if got := metaName("3,soon,1,q,odd,name"); got != "odd,name" {
+		t.Errorf("metaName of a malformed meta = %q, want its name", got)
 	}
-	if at, err := ParseAttempt(",1700000000123,2"); err != nil || at.Token != "" || at.Number != 2 {
-		t.Errorf("ParseAttempt of a reaped attempt = %+v, %v; want no token, number 2", at, err)
+	at, err := parseAttempt("tok,1700000000123,7")
+	if err != nil || at.token != "tok" || at.number != 7 || !at.started.Equal(time.UnixMilli(1700000000123)) {
+		t.Errorf("parseAttempt = %+v, %v", at, err)
+	}
+	if at, err := parseAttempt(",1700000000123,2"); err != nil || at.token != "" || at.number != 2 {
+		t.Errorf("parseAttempt of a reaped attempt = %+v, %v; want no token, number 2", at, err)
 	}
 	for _, bad := range []string{"", "tok", "tok,1", "tok,soon,1", "tok,1,x", "tok,1,99999999999"} {
-		if _, err := ParseAttempt(bad); err == nil {
-			t.Errorf("ParseAttempt(%q) = nil error, want one", bad)
+		if _, err := parseAttempt(bad); err == nil {
+			t.Errorf("parseAttempt(%q) = nil error, want one", bad)
 		}
 	}
 }
@@ -175,7 +193,7 @@ func TestTakeOfNoneLeasesNothing(t *testing.T) {
 	if n := rdb.ZCard(ctx, keys[1]).Val(); n != 0 {
 		t.Errorf("take of 0 left %d leases", n)
 	}
-	if got, err := b.Claim(ctx, "q", 0, time.Minute); err != nil || len(got) != 0 {
-		t.Errorf("Claim(0) = %v, %v; want nothing", got, err)
+	if got, err := b.Take(ctx, "q", 0, time.Minute); err != nil || got != nil {
+		t.Errorf("Take(0) = %v, %v; want nothing", got, err)
 	}
 }

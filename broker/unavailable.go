@@ -11,13 +11,23 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// IsUnavailable reports whether err means Redis could not serve the call
-// for now (unreachable, restarting, out of connections, failing over), as
-// opposed to a bad request or a bug: the caller may retry later, and an HTTP
-// API answers 503.
-func IsUnavailable(err error) bool {
+// Unavailable reports whether err means that Redis cannot serve the call
+// for now, as opposed to a bad request or a bug, and why, in words for a
+// client ("Redis is out of memory"): the caller may try again later, and an
+// HTTP API answers 503. It looks through wrapped errors.
+func Unavailable(err error) (why string, ok bool) {
 	if err == nil {
-		return false
+		return "", false
+	}
+	var re redis.Error
+	if errors.As(err, &re) {
+		msg := re.Error()
+		for _, r := range refusals {
+			if strings.HasPrefix(msg, r.prefix) {
+				return r.why, true
+			}
+		}
+		return "", false
 	}
 	var ne net.Error
 	switch {
@@ -25,17 +35,22 @@ func IsUnavailable(err error) bool {
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
 		errors.Is(err, context.DeadlineExceeded),
-		errors.Is(err, redis.ErrPoolTimeout), errors.Is(err, redis.ErrClosed):
-		return true
+		errors.Is(err, redis.ErrPoolTimeout):
+		return "Redis is unreachable", true
 	}
-	var re redis.Error
-	if errors.As(err, &re) {
-		msg := re.Error()
-		for _, prefix := range []string{"LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY", "BUSY "} {
-			if strings.HasPrefix(msg, prefix) {
-				return true
-			}
-		}
-	}
-	return false
+	return "", false
+}
+
+// refusals are the replies of a Redis that is up but will not serve the
+// call now, by their first word.
+var refusals = []struct{ prefix, why string }{
+	{"OOM ", "Redis is out of memory (maxmemory reached)"},
+	{"READONLY ", "Redis is a read-only replica"},
+	{"MISCONF ", "Redis cannot save to disk and refuses writes (MISCONF)"},
+	{"LOADING ", "Redis is loading its data"},
+	{"BUSY ", "Redis is busy running a script"},
+	{"MASTERDOWN ", "Redis has lost its master"},
+	{"NOREPLICAS ", "Redis has too few replicas for writes"},
+	{"CLUSTERDOWN ", "Redis Cluster is down"},
+	{"TRYAGAIN ", "Redis Cluster is resharding"},
 }

@@ -220,7 +220,7 @@ func (w *Watcher) work() {
 		base := w.base
 		w.mu.Unlock()
 		ctx, cancel := context.WithTimeout(base, parkReadTimeout)
-		recs, errs := w.store.getMany(ctx, ids)
+		recs, errs := w.src.GetMany(ctx, ids)
 		cancel()
 		w.settle(batch, recs, errs)
 	}

@@ -6,7 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/runq/runq/broker"
+	"github.com/google/uuid"
+
 	"github.com/runq/runq/results"
 )
 
@@ -45,9 +46,7 @@ func TestParkAnsweredOnFinish(t *testing.T) {
 		if got := s.watcher.Waiting(); got != n {
 			t.Fatalf("Waiting() = %d after %d parks, want %d", got, n, n)
 		}
-		if err := s.b.Finish(context.Background(), broker.Finish{Claimed: &c, Outcome: broker.Succeeded, Result: []byte(`"ok"`)}); err != nil {
-			t.Fatal(err)
-		}
+		s.succeed(t, &c)
 		for i, ch := range chans {
 			if r := answerOf(t, ch, "the task finished"); r.err != nil || r.rec.Status != results.StatusSucceeded {
 				t.Fatalf("waiter %d: answer = %s, %v; want succeeded, nil", i, r.rec.Status, r.err)
@@ -65,7 +64,7 @@ func TestParkAnsweredAtDeadline(t *testing.T) {
 		start := time.Now()
 		_, late := s.park(c.ID, 200*time.Millisecond)
 		_, early := s.park(c.ID, 50*time.Millisecond)
-		missing, _ := broker.NewID("q")
+		missing := uuid.New()
 		_, gone := s.park(missing, 50*time.Millisecond)
 		if r := answerOf(t, early, "its deadline"); r.err != nil || r.rec.Status != results.StatusRunning {
 			t.Errorf("answer at the deadline = %s, %v; want running, nil", r.rec.Status, r.err)
@@ -133,7 +132,7 @@ func TestReadIsGet(t *testing.T) {
 		if err != nil || got.ID != want.ID || got.Status != want.Status || string(got.Payload) != string(want.Payload) {
 			t.Errorf("Read = %+v, %v; want Get's %+v", got, err, want)
 		}
-		missing, _ := broker.NewID("q")
+		missing := uuid.New()
 		if _, err := s.watcher.Read(ctx, missing); !errors.Is(err, results.ErrNotFound) {
 			t.Errorf("Read(missing) = %v, want ErrNotFound", err)
 		}

@@ -4,25 +4,44 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
-
-	"github.com/runq/runq/broker"
 )
 
-// Errors reported by this package.
+// Errors about records.
 var (
 	// ErrNotFound reports a task ID with no record: never created, or its
 	// result expired.
 	ErrNotFound = errors.New("results: task not found")
-	// ErrCorrupt reports a task hash that does not decode as a record.
+	// ErrCorrupt reports stored task data that does not decode as a record.
 	ErrCorrupt = errors.New("results: corrupt task record")
 )
 
-// Record is everything known about one task, as GET /v1/tasks/{id} shows it.
+// Record is everything known about one task, as GET /v1/tasks/{id} shows
+// it. Times are UTC on Redis's clock; a zero StartedAt or FinishedAt means
+// the task has not started or finished.
 type Record struct {
+	ID         uuid.UUID
+	Name       string
+	Queue      string
+	Status     Status
+	Payload    json.RawMessage // the task's input, JSON; null when none was given
+	Result     json.RawMessage // the handler's output, JSON, once succeeded
+	Error      string          // the last failed attempt's error
+	Attempts   int             // attempts started, the current one included
+	MaxRetries int             // retries allowed after a failed attempt
+	Timeout    time.Duration   // limit of one attempt
+	ResultTTL  time.Duration   // how long the record is kept once finished
+	Crashes    int             // attempts whose worker was lost mid-attempt
+	CreatedAt  time.Time
+	StartedAt  time.Time // of the last attempt
+	FinishedAt time.Time
+}
+
+// recordJSON is Record's JSON form: snake_case names, durations as Go
+// duration strings ("30s"), and what is unset left out.
+type recordJSON struct {
 	ID         uuid.UUID       `json:"id"`
 	Name       string          `json:"name"`
 	Queue      string          `json:"queue"`
@@ -32,149 +51,55 @@ type Record struct {
 	Error      string          `json:"error,omitempty"`
 	Attempts   int             `json:"attempts"`
 	MaxRetries int             `json:"max_retries"`
-	Timeout    Duration        `json:"timeout"`
-	ResultTTL  Duration        `json:"result_ttl"`
+	Timeout    string          `json:"timeout"`
+	ResultTTL  string          `json:"result_ttl"`
 	Crashes    int             `json:"crashes,omitempty"`
 	CreatedAt  time.Time       `json:"created_at"`
-	StartedAt  *time.Time      `json:"started_at,omitempty"`
-	FinishedAt *time.Time      `json:"finished_at,omitempty"`
+	StartedAt  time.Time       `json:"started_at,omitzero"`
+	FinishedAt time.Time       `json:"finished_at,omitzero"`
 }
 
-// Duration is a time.Duration that reads and writes JSON as a Go duration
-// string ("30s", "1m30s").
-type Duration time.Duration
-
-// MarshalJSON renders d as a duration string.
-func (d Duration) MarshalJSON() ([]byte, error) {
-	return json.Marshal(time.Duration(d).String())
+// MarshalJSON renders r as the HTTP API shows it.
+func (r Record) MarshalJSON() ([]byte, error) {
+	payload := r.Payload
+	if len(payload) == 0 {
+		payload = json.RawMessage("null")
+	}
+	return json.Marshal(recordJSON{
+		ID: r.ID, Name: r.Name, Queue: r.Queue, Status: r.Status, Payload: payload,
+		Result: r.Result, Error: r.Error, Attempts: r.Attempts, MaxRetries: r.MaxRetries,
+		Timeout: r.Timeout.String(), ResultTTL: r.ResultTTL.String(), Crashes: r.Crashes,
+		CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
+	})
 }
 
-// Decode builds the record of task id from the fields of its hash. A field
-// that is missing reads as its zero value; one that is present but does not
-// parse, or an unknown status, is ErrCorrupt.
-func Decode(id uuid.UUID, h map[string]string) (Record, error) {
-	if len(h) == 0 {
-		return Record{}, fmt.Errorf("results: id %s: %w", id, ErrNotFound)
+// UnmarshalJSON reads a record as MarshalJSON writes it.
+func (r *Record) UnmarshalJSON(b []byte) error {
+	var j recordJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
 	}
-	d := decoder{h: h}
-	r := Record{
-		ID:         id,
-		Status:     Status(broker.StatusOf(h)),
-		Error:      h[broker.FieldError],
-		Crashes:    d.int(broker.FieldCrashes),
-		CreatedAt:  d.time(broker.FieldCreated),
-		FinishedAt: d.optTime(broker.FieldFinished),
-		Payload:    d.json(broker.FieldPayload),
-		Result:     d.json(broker.FieldResult),
-	}
-	if m, err := broker.MetaOf(h); err != nil {
-		d.fail(err)
-	} else {
-		r.Name, r.Queue = m.Name, m.Queue
-		r.MaxRetries, r.Timeout, r.ResultTTL = m.MaxRetries, Duration(m.Timeout), Duration(m.ResultTTL)
-	}
-	if a, ok, err := broker.AttemptOf(h); err != nil {
-		d.fail(err)
-	} else if ok {
-		r.Attempts = a.Number
-		if !a.Started.IsZero() {
-			r.StartedAt = &a.Started
-		}
-	}
-	if d.err == nil && !r.Status.Valid() {
-		d.err = fmt.Errorf("status %q", r.Status)
-	}
-	if d.err != nil {
-		return Record{}, fmt.Errorf("results: decode %s: %w: %v", id, ErrCorrupt, d.err)
-	}
-	if r.Payload == nil {
-		r.Payload = json.RawMessage("null")
-	}
-	return r, nil
-}
-
-// decoder reads typed fields from a hash and keeps the first error.
-type decoder struct {
-	h   map[string]string
-	err error
-}
-
-// fail keeps err if it is the first.
-func (d *decoder) fail(err error) {
-	if d.err == nil {
-		d.err = err
-	}
-}
-
-func (d *decoder) int64(field string) int64 {
-	v, ok := d.h[field]
-	if !ok {
-		return 0
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil && d.err == nil {
-		d.err = fmt.Errorf("field %s: %q is not an integer", field, v)
-	}
-	return n
-}
-
-func (d *decoder) int(field string) int {
-	n := d.int64(field)
-	if n < -1<<31 || n > 1<<31-1 {
-		if d.err == nil {
-			d.err = fmt.Errorf("field %s: %d out of range", field, n)
-		}
-		return 0
-	}
-	return int(n)
-}
-
-func (d *decoder) time(field string) time.Time {
-	if _, ok := d.h[field]; !ok {
-		return time.Time{}
-	}
-	return time.UnixMilli(d.int64(field)).UTC()
-}
-
-func (d *decoder) optTime(field string) *time.Time {
-	if _, ok := d.h[field]; !ok {
-		return nil
-	}
-	t := d.time(field)
-	return &t
-}
-
-func (d *decoder) json(field string) json.RawMessage {
-	v, ok := d.h[field]
-	if !ok {
-		return nil
-	}
-	if !json.Valid([]byte(v)) {
-		if d.err == nil {
-			d.err = fmt.Errorf("field %s is not valid JSON", field)
-		}
-		return nil
-	}
-	return json.RawMessage(v)
-}
-
-// UnmarshalJSON reads a duration string such as "30s"; null leaves d as it
-// is, like an absent field. Negative durations are refused.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		return nil
-	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("duration must be a string such as \"30s\"")
-	}
-	v, err := time.ParseDuration(s)
+	timeout, err := parseDuration(j.Timeout)
 	if err != nil {
-		return fmt.Errorf("invalid duration %q: use a number with a unit, such as \"30s\" or \"1m30s\"", s)
+		return fmt.Errorf("results: record field timeout: %w", err)
 	}
-	if v < 0 {
-		return fmt.Errorf("invalid duration %q: must not be negative", s)
+	ttl, err := parseDuration(j.ResultTTL)
+	if err != nil {
+		return fmt.Errorf("results: record field result_ttl: %w", err)
 	}
-	*d = Duration(v)
+	*r = Record{
+		ID: j.ID, Name: j.Name, Queue: j.Queue, Status: j.Status, Payload: j.Payload,
+		Result: j.Result, Error: j.Error, Attempts: j.Attempts, MaxRetries: j.MaxRetries,
+		Timeout: timeout, ResultTTL: ttl, Crashes: j.Crashes,
+		CreatedAt: j.CreatedAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
+	}
 	return nil
+}
+
+// parseDuration reads a duration string; "" is 0.
+func parseDuration(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	return time.ParseDuration(s)
 }

@@ -1,7 +1,7 @@
 package results
 
 // Status is where a task is in its life. The same text is used in Go, in
-// JSON and in the task's Redis hash (and in broker's Lua scripts).
+// JSON and in the task's Redis hash (broker's Lua scripts write it).
 type Status string
 
 // Statuses of a task.

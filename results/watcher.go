@@ -2,16 +2,27 @@ package results
 
 import (
 	"context"
-	"errors"
 	"log/slog"
-	"net"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/redis/go-redis/v9"
 )
+
+// Source is where a Watcher reads records and hears of finished tasks.
+// broker.Broker is the Source runq uses.
+type Source interface {
+	// Get returns the record of task id, or an error wrapping ErrNotFound.
+	Get(ctx context.Context, id uuid.UUID) (Record, error)
+	// GetMany reads the records of ids together: recs[i] and errs[i] are
+	// what Get(ctx, ids[i]) returns.
+	GetMany(ctx context.Context, ids []uuid.UUID) (recs []Record, errs []error)
+	// Listen subscribes to the notifications of finished tasks, calls
+	// resync once subscribed (whatever finished before may have been
+	// missed), then finished with the ID of every task notified, until ctx
+	// ends (it returns nil) or the subscription fails (it returns why).
+	Listen(ctx context.Context, finished func(uuid.UUID), resync func()) error
+}
 
 // Watcher lets many callers wait for tasks to finish over one Redis
 // subscription to the done channel: one connection however many waiters.
@@ -19,10 +30,8 @@ import (
 // is only a hint and a lost one costs at most the wait's timeout; after a
 // reconnect every waiter re-reads at once.
 type Watcher struct {
-	store   *Store
-	rdb     redis.UniversalClient
-	channel string
-	log     *slog.Logger
+	src Source
+	log *slog.Logger
 
 	stopped chan struct{} // closed when Run returns: waits end at once
 
@@ -42,16 +51,15 @@ type Watcher struct {
 	drained   chan struct{}   // closed when the last parked waiter is answered
 }
 
-// NewWatcher returns a Watcher reading records from store. Run must be
-// running for waits to end before their timeout.
-func NewWatcher(store *Store, log *slog.Logger) *Watcher {
+// NewWatcher returns a Watcher reading records from src; nil log means
+// slog.Default(). Run must be running for waits to end before their
+// timeout.
+func NewWatcher(src Source, log *slog.Logger) *Watcher {
 	if log == nil {
 		log = slog.Default()
 	}
 	return &Watcher{
-		store:   store,
-		rdb:     store.rdb,
-		channel: store.keys.DoneChannel(),
+		src:     src,
 		log:     log,
 		stopped: make(chan struct{}),
 		waiters: make(map[uuid.UUID]map[chan struct{}]struct{}),
@@ -60,75 +68,68 @@ func NewWatcher(store *Store, log *slog.Logger) *Watcher {
 	}
 }
 
-// Run holds the subscription until ctx ends, reconnecting with backoff.
-// When it returns, waits in progress and later ones return the current
-// record at once, so a server shutting down is not held by long polls;
-// parked waiters are answered likewise before Run returns (waiting at most
-// 15s for their reads and callbacks). Run may be called once.
+// Run holds the subscription until ctx ends, subscribing again with
+// backoff when it fails. When it returns, waits in progress and later ones
+// return the current record at once, so a server shutting down is not held
+// by long polls; parked waiters are answered likewise before Run returns
+// (waiting at most 15s for their reads and callbacks). Run may be called
+// once.
 func (w *Watcher) Run(ctx context.Context) error {
 	w.mu.Lock()
 	w.base = context.WithoutCancel(ctx)
 	w.mu.Unlock()
 	defer w.stopParked()
 	defer close(w.stopped)
-	ps := w.rdb.Subscribe(ctx, w.channel)
-	stop := context.AfterFunc(ctx, func() { _ = ps.Close() })
-	defer stop()
-	defer ps.Close()
-	backoff := 50 * time.Millisecond
-	for ctx.Err() == nil {
-		msg, err := ps.ReceiveTimeout(ctx, 15*time.Second)
-		if err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				_ = ps.Ping(ctx) // an idle link: prove it is alive
-				continue
-			}
-			w.log.Warn("results: subscription lost; reconnecting", "err", err, "backoff", backoff)
-			select {
-			case <-ctx.Done():
-			case <-time.After(backoff):
-			}
-			backoff = min(2*backoff, 5*time.Second)
-			continue
+	backoff := minBackoff
+	for {
+		subscribed := false
+		err := w.src.Listen(ctx, w.notify, func() { subscribed = true; w.notifyAll() })
+		if ctx.Err() != nil {
+			return nil
 		}
-		backoff = 50 * time.Millisecond
-		switch m := msg.(type) {
-		case *redis.Message:
-			// One message may carry many IDs, separated by spaces.
-			for _, raw := range strings.Fields(m.Payload) {
-				if id, err := uuid.Parse(raw); err == nil {
-					w.notify(id)
-				}
-			}
-		case *redis.Subscription:
-			w.notifyAll() // (re)subscribed: anything may have been missed
+		if subscribed {
+			backoff = minBackoff
 		}
+		w.log.Warn("results: subscription lost; subscribing again", "err", err, "backoff", backoff)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, maxBackoff)
 	}
-	return nil
 }
 
+// Backoff between attempts to subscribe.
+const (
+	minBackoff = 50 * time.Millisecond
+	maxBackoff = 5 * time.Second
+)
+
 // Wait returns the record of task id once it is terminal, or as it is when
-// timeout passes or ctx ends (with ctx's error).
+// timeout passes (0 or less: no timeout) or Run returns; when ctx ends
+// first, the record last read and ctx's error. Its reads go through Read,
+// so that many waits beginning together share a few connections.
 func (w *Watcher) Wait(ctx context.Context, id uuid.UUID, timeout time.Duration) (Record, error) {
 	ch := w.add(id)
 	defer w.remove(id, ch)
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
+	var expired <-chan time.Time
+	if timeout > 0 {
+		timer := time.NewTimer(timeout)
+		defer timer.Stop()
+		expired = timer.C
+	}
 	for {
-		rec, err := w.store.Get(ctx, id)
+		rec, err := w.Read(ctx, id)
 		if err != nil || rec.Status.Terminal() {
 			return rec, err
 		}
 		select {
 		case <-ch:
-		case <-timer.C:
-			return w.store.Get(ctx, id)
+		case <-expired:
+			return w.Read(ctx, id)
 		case <-w.stopped:
-			return w.store.Get(ctx, id)
+			return w.Read(ctx, id)
 		case <-ctx.Done():
 			return rec, ctx.Err()
 		}
@@ -197,5 +198,5 @@ func wake(ch chan struct{}) {
 
 // Get returns the record of task id, or ErrNotFound.
 func (w *Watcher) Get(ctx context.Context, id uuid.UUID) (Record, error) {
-	return w.store.Get(ctx, id)
+	return w.src.Get(ctx, id)
 }

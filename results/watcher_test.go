@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/runq/runq/broker"
 	"github.com/runq/runq/broker/redistest"
 	"github.com/runq/runq/results"
@@ -23,14 +25,15 @@ func setup(t *testing.T) []bundle {
 	t.Helper()
 	var out []bundle
 	for _, be := range redistest.Backends(t) {
-		w := results.NewWatcher(results.NewStore(be.Client, be.Keys), nil)
+		b := broker.New(be.Client, be.Prefix)
+		w := results.NewWatcher(b, nil)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { defer close(done); _ = w.Run(ctx) }()
 		var once sync.Once
 		stop := func() { once.Do(func() { cancel(); <-done }) }
 		t.Cleanup(stop)
-		out = append(out, bundle{be: be, b: broker.New(be.Client, be.Keys), watcher: w, stop: stop})
+		out = append(out, bundle{be: be, b: b, watcher: w, stop: stop})
 	}
 	return out
 }
@@ -46,15 +49,27 @@ func each(t *testing.T, fn func(t *testing.T, s bundle)) {
 func (s bundle) enqueueAndClaim(t *testing.T) broker.Claimed {
 	t.Helper()
 	ctx := context.Background()
-	id, _ := broker.NewID("q")
-	if _, err := s.b.Enqueue(ctx, broker.NewTask{ID: id, Name: "x", Queue: "q", Payload: []byte("1"), ResultTTL: time.Hour}); err != nil {
+	if _, err := s.b.Enqueue(ctx, []broker.NewTask{{Name: "x", Queue: "q", Payload: []byte("1"), ResultTTL: time.Hour}}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.b.Claim(ctx, "q", 1, time.Minute)
+	taken, err := s.b.Take(ctx, "q", 1, time.Minute)
+	if err != nil || taken == nil {
+		t.Fatalf("Take = %v, %v", taken, err)
+	}
+	got, _, err := s.b.StartTake(ctx, taken, 0, time.Minute)
 	if err != nil || len(got) != 1 {
-		t.Fatalf("Claim = %d, %v", len(got), err)
+		t.Fatalf("StartTake = %d, %v", len(got), err)
 	}
 	return got[0]
+}
+
+// succeed records c's success.
+func (s bundle) succeed(t *testing.T, c *broker.Claimed) {
+	t.Helper()
+	res, err := s.b.Finish(context.Background(), []broker.Finish{{Claimed: c, Outcome: broker.Succeeded, Result: []byte(`"ok"`)}})
+	if err != nil || res[0] != nil {
+		t.Fatalf("Finish = %v, %v", res, err)
+	}
 }
 
 func TestWaitWakesManyWaitersOnFinish(t *testing.T) {
@@ -81,9 +96,7 @@ func TestWaitWakesManyWaitersOnFinish(t *testing.T) {
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
-		if err := s.b.Finish(context.Background(), broker.Finish{Claimed: &c, Outcome: broker.Succeeded, Result: []byte(`"ok"`)}); err != nil {
-			t.Fatal(err)
-		}
+		s.succeed(t, &c)
 		done := make(chan struct{})
 		go func() { wg.Wait(); close(done) }()
 		select {
@@ -110,7 +123,7 @@ func TestWaitTimesOutWithCurrentRecord(t *testing.T) {
 		if err != nil || rec.Status != results.StatusRunning {
 			t.Fatalf("Wait on a running task = %s, %v; want running, nil", rec.Status, err)
 		}
-		missing, _ := broker.NewID("q")
+		missing := uuid.New()
 		if _, err := s.watcher.Wait(context.Background(), missing, time.Second); !errors.Is(err, results.ErrNotFound) {
 			t.Errorf("Wait(missing) = %v, want ErrNotFound", err)
 		}

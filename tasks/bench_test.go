@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/runq/runq/broker"
 	"github.com/runq/runq/broker/redistest"
 	"github.com/runq/runq/tasks"
 )
@@ -17,26 +16,25 @@ import (
 func BenchmarkPoolDrain(b *testing.B) {
 	for _, be := range redistest.Backends(b) {
 		b.Run(be.Name, func(b *testing.B) {
-			br := broker.New(be.Client, be.Keys)
 			reg := tasks.NewRegistry()
 			reg.HandleFunc("noop", func(context.Context, *tasks.Task) (any, error) { return 1, nil })
 			ctx := context.Background()
-			if err := tasks.RegisterNames(ctx, br, reg); err != nil {
+			pool := tasks.NewPool(be.Client, reg, tasks.PoolConfig{Queues: []string{"q"}, Concurrency: 50, Prefix: be.Prefix, Logger: quiet()})
+			if err := pool.Register(ctx); err != nil {
 				b.Fatal(err)
 			}
-			batch := make([]broker.NewTask, 0, 1000)
+			client := tasks.NewClient(be.Client, tasks.ClientConfig{Queue: "q", ResultTTL: time.Hour, Prefix: be.Prefix})
+			defer client.Close()
+			batch := make([]tasks.Request, 0, tasks.MaxBatch)
 			for i := 0; i < b.N; i += len(batch) {
 				batch = batch[:0]
 				for j := i; j < b.N && len(batch) < cap(batch); j++ {
-					id, _ := broker.NewID("q")
-					batch = append(batch, broker.NewTask{ID: id, Name: "noop", Queue: "q",
-						Payload: []byte(`{"n":1}`), ResultTTL: time.Hour})
+					batch = append(batch, tasks.Request{Name: "noop", Payload: []byte(`{"n":1}`)})
 				}
-				if _, err := br.EnqueueBatch(ctx, batch); err != nil {
+				if _, err := client.SubmitBatch(ctx, batch); err != nil {
 					b.Fatal(err)
 				}
 			}
-			pool := tasks.NewPool(br, reg, tasks.PoolConfig{Queues: []string{"q"}, Concurrency: 50, Logger: quiet()})
 			runCtx, stop := context.WithCancel(ctx)
 			done := make(chan error, 1)
 			b.ReportAllocs()

@@ -3,24 +3,38 @@ package tasks
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/runq/runq/broker"
 	"github.com/runq/runq/results"
 )
 
-// ClientConfig holds the defaults a Client applies to requests that leave an
-// option out and whose handler sets none.
+// ClientConfig configures a Client. A zero field is unset and takes runq's
+// default.
 type ClientConfig struct {
-	Queue      string        // "" means "default"
-	MaxRetries int           // 0 means 3; NoRetries means none
-	Timeout    time.Duration // per attempt; 0 means 30m
-	ResultTTL  time.Duration // how long a finished task is kept; 0 means 24h
+	// Queue is where tasks that name no queue go; "" means "default".
+	Queue string
+	// MaxRetries applies to tasks whose submission and handler set none;
+	// 0 means 3, NoRetries none.
+	MaxRetries int
+	// Timeout bounds each attempt of tasks whose submission and handler
+	// set none; 0 means 30m.
+	Timeout time.Duration
+	// ResultTTL is how long a finished task is kept, unless its submission
+	// says; 0 means 24h.
+	ResultTTL time.Duration
+	// Prefix starts every Redis key; "" means "runq". The clients and
+	// workers of one runq system share it.
+	Prefix string
+	// Logger receives what Wait's subscription has to report (a lost
+	// connection); nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // Defaults of ClientConfig.
@@ -44,135 +58,182 @@ func (c ClientConfig) withDefaults() ClientConfig {
 	if c.ResultTTL == 0 {
 		c.ResultTTL = DefaultResultTTL
 	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
 	return c
 }
 
-// Client submits and cancels tasks. It refuses names that no worker has
-// registered, reading the names workers record in Redis (cached once seen).
+// check panics on a configuration no task could be submitted with, as a
+// programmer's error found at start.
+func (c ClientConfig) check() {
+	if err := broker.ValidQueue(c.Queue); err != nil {
+		panic(fmt.Sprintf("tasks: ClientConfig.Queue: %v", err))
+	}
+	r := Request{Name: "x", Options: Options{MaxRetries: c.MaxRetries, Timeout: c.Timeout, ResultTTL: c.ResultTTL}}
+	if err := r.Validate(); err != nil {
+		panic(fmt.Sprintf("tasks: ClientConfig: %v", err))
+	}
+}
+
+// Client submits tasks, reads and waits for their records, and cancels
+// them, on one Redis. It refuses names that no worker has registered,
+// reading the names workers record in Redis (cached once seen). It is safe
+// for concurrent use.
 type Client struct {
-	b   *broker.Broker
-	cfg ClientConfig
+	rdb   redis.UniversalClient
+	owned bool // Connect opened rdb: Close closes it
+	b     *broker.Broker
+	cfg   ClientConfig
 
 	mu    sync.RWMutex
 	known map[string]HandlerOptions // names seen registered, with defaults
+
+	watchOnce sync.Once
+	watcher   *results.Watcher
+	stopWatch context.CancelFunc // set by the first Wait
+	watched   chan struct{}      // closed when the watcher's Run returns
 }
 
-// NewClient returns a Client that queues through b.
-func NewClient(b *broker.Broker, cfg ClientConfig) *Client {
-	return &Client{b: b, cfg: cfg.withDefaults(), known: make(map[string]HandlerOptions)}
+// NewClient returns a Client that works through rdb, which stays the
+// caller's to close. Calls are bounded by their contexts only when rdb has
+// ContextTimeoutEnabled (Connect sets it). An invalid cfg panics.
+func NewClient(rdb redis.UniversalClient, cfg ClientConfig) *Client {
+	cfg = cfg.withDefaults()
+	cfg.check()
+	c := &Client{rdb: rdb, b: broker.New(rdb, cfg.Prefix), cfg: cfg, known: make(map[string]HandlerOptions)}
+	c.watcher = results.NewWatcher(c.b, cfg.Logger)
+	return c
 }
 
-// Submit validates r, fills in defaults, queues the task and returns its
-// record (status queued). Errors: ErrInvalid (or broker.ErrBadQueue) for a
-// bad request, ErrUnknownName for a name no worker handles; nothing is
-// written to Redis in either case.
+// Connect connects to the Redis at redisURL (redis://[:password@]host:port/db,
+// rediss:// for TLS, or unix://), checks that it answers and that runq can
+// use it, and returns a Client on it. Close closes the connection.
+func Connect(ctx context.Context, redisURL string, cfg ClientConfig) (*Client, error) {
+	rdb, err := broker.Open(ctx, redisURL, 0)
+	if err != nil {
+		return nil, fmt.Errorf("tasks: connect: %w", unavailable(err))
+	}
+	c := NewClient(rdb, cfg)
+	c.owned = true
+	return c, nil
+}
+
+// Redis returns the Redis client the Client works through, for a Pool in
+// the same process: tasks.NewPool(c.Redis(), reg, cfg).
+func (c *Client) Redis() redis.UniversalClient { return c.rdb }
+
+// Close ends the subscription that Wait shares, and closes the Redis
+// connection if Connect opened it. Waits in progress return at once with
+// the task's current record.
+func (c *Client) Close() error {
+	c.watchOnce.Do(func() {}) // no watcher starts after Close
+	if c.stopWatch != nil {
+		c.stopWatch()
+		<-c.watched
+	}
+	err := c.b.Close()
+	if c.owned {
+		if cerr := c.rdb.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// Submit validates r, fills in its defaults (r's options, then its
+// handler's, then the client's), queues the task and returns its record,
+// status queued. Concurrent Submits share Redis round trips. Errors:
+// ErrInvalid for a bad request and ErrUnknownName for a name no worker
+// handles, with nothing queued; ErrUnavailable when Redis cannot take it.
 func (c *Client) Submit(ctx context.Context, r Request) (results.Record, error) {
-	if err := r.Validate(); err != nil {
-		return results.Record{}, err
-	}
-	opts, err := c.handlerOptions(ctx, r.Name)
+	recs, err := c.submit(ctx, []Request{r})
 	if err != nil {
 		return results.Record{}, err
 	}
-	t := c.resolve(r, opts)
-	id, err := broker.NewID(t.Queue)
-	if err != nil {
-		return results.Record{}, err
-	}
-	t.ID = id
-	created, err := c.b.Enqueue(ctx, t)
-	if err != nil {
-		return results.Record{}, fmt.Errorf("tasks: submit %s: %w", r.Name, err)
-	}
-	return queuedRecord(t, created), nil
+	return recs[0], nil
 }
 
 // MaxBatch is the most tasks one SubmitBatch takes.
 const MaxBatch = 1000
 
-// SubmitBatch validates every request first and queues none unless all are
-// valid (the error names the first bad one by index); then it queues them in
-// one round trip, one script call per queue. Each queue's tasks are queued
-// atomically; across queues, a Redis failure midway can leave some queued,
-// and the error says so.
+// SubmitBatch submits up to MaxBatch tasks as Submit does, in one round
+// trip, one script call per queue. Every request is validated first and
+// none is queued unless all are valid (the error names the first bad one
+// by index). Each queue's tasks are queued atomically; across queues, a
+// Redis failure midway can leave some queued.
 func (c *Client) SubmitBatch(ctx context.Context, rs []Request) ([]results.Record, error) {
 	if len(rs) == 0 || len(rs) > MaxBatch {
 		return nil, fmt.Errorf("%w: a batch holds 1 to %d tasks, not %d", ErrInvalid, MaxBatch, len(rs))
 	}
+	return c.submit(ctx, rs)
+}
+
+func (c *Client) submit(ctx context.Context, rs []Request) ([]results.Record, error) {
 	ts := make([]broker.NewTask, len(rs))
-	for i, r := range rs {
-		if err := r.Validate(); err != nil {
-			return nil, fmt.Errorf("tasks[%d]: %w", i, err)
+	for i := range rs {
+		r := &rs[i]
+		err := r.Validate()
+		var opts HandlerOptions
+		if err == nil {
+			opts, err = c.handlerOptions(ctx, r.Name)
 		}
-		opts, err := c.handlerOptions(ctx, r.Name)
+		if err != nil && len(rs) > 1 {
+			err = fmt.Errorf("tasks[%d]: %w", i, err)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("tasks[%d]: %w", i, err)
-		}
-		ts[i] = c.resolve(r, opts)
-		if ts[i].ID, err = broker.NewID(ts[i].Queue); err != nil {
 			return nil, err
 		}
+		ts[i] = c.resolve(r, opts)
 	}
-	created, err := c.b.EnqueueBatch(ctx, ts)
+	created, err := c.b.Enqueue(ctx, ts)
 	if err != nil {
-		return nil, fmt.Errorf("tasks: submit batch of %d: %w", len(rs), err)
+		return nil, fmt.Errorf("tasks: submit %d: %w", len(ts), unavailable(err))
 	}
 	out := make([]results.Record, len(ts))
 	for i, t := range ts {
-		out[i] = queuedRecord(t, created[i])
+		out[i] = results.Record{
+			ID: t.ID, Name: t.Name, Queue: t.Queue, Status: results.StatusQueued,
+			Payload: t.Payload, MaxRetries: t.MaxRetries, Timeout: t.Timeout, ResultTTL: t.ResultTTL,
+			CreatedAt: created[i],
+		}
 	}
 	return out, nil
 }
 
-// queuedRecord is the record of t just queued.
-func queuedRecord(t broker.NewTask, created time.Time) results.Record {
-	return results.Record{
-		ID: t.ID, Name: t.Name, Queue: t.Queue, Status: results.StatusQueued,
-		Payload: t.Payload, MaxRetries: t.MaxRetries,
-		Timeout: results.Duration(t.Timeout), ResultTTL: results.Duration(t.ResultTTL),
-		CreatedAt: created,
-	}
-}
-
-// resolve builds the stored task from r, the handler's options and the
+// resolve builds the stored task from r, its handler's options and the
 // client's defaults, in that order of precedence.
-func (c *Client) resolve(r Request, opts HandlerOptions) broker.NewTask {
+func (c *Client) resolve(r *Request, opts HandlerOptions) broker.NewTask {
 	t := broker.NewTask{
 		Name:       r.Name,
-		Queue:      r.Queue,
+		Queue:      first(r.Queue, c.cfg.Queue),
 		Payload:    r.Payload,
-		MaxRetries: c.cfg.MaxRetries,
-		Timeout:    time.Duration(r.Timeout),
-		ResultTTL:  time.Duration(r.ResultTTL),
-	}
-	if t.Queue == "" {
-		t.Queue = c.cfg.Queue
+		MaxRetries: first(r.MaxRetries, opts.MaxRetries, c.cfg.MaxRetries),
+		Timeout:    first(r.Timeout, opts.Timeout, c.cfg.Timeout),
+		ResultTTL:  first(r.ResultTTL, c.cfg.ResultTTL),
 	}
 	if len(t.Payload) == 0 {
 		t.Payload = json.RawMessage("null")
 	}
-	switch {
-	case r.MaxRetries != nil:
-		t.MaxRetries = *r.MaxRetries
-	case opts.MaxRetries != 0:
-		t.MaxRetries = opts.MaxRetries
-	}
-	if t.MaxRetries < 0 {
+	if t.MaxRetries == NoRetries {
 		t.MaxRetries = 0
-	}
-	if t.Timeout == 0 {
-		t.Timeout = opts.Timeout
-	}
-	if t.Timeout == 0 {
-		t.Timeout = c.cfg.Timeout
-	}
-	if t.ResultTTL == 0 {
-		t.ResultTTL = c.cfg.ResultTTL
 	}
 	return t
 }
 
-// handlerOptions returns the defaults registered for name, or ErrUnknownName.
+// first returns the first of vs that is set (not zero).
+func first[T comparable](vs ...T) T {
+	var zero T
+	for _, v := range vs {
+		if v != zero {
+			return v
+		}
+	}
+	return zero
+}
+
+// handlerOptions returns the defaults registered for name, or
+// ErrUnknownName.
 func (c *Client) handlerOptions(ctx context.Context, name string) (HandlerOptions, error) {
 	c.mu.RLock()
 	opts, ok := c.known[name]
@@ -182,54 +243,70 @@ func (c *Client) handlerOptions(ctx context.Context, name string) (HandlerOption
 	}
 	raw, ok, err := c.b.HandlerDefaults(ctx, name)
 	if err != nil {
-		return HandlerOptions{}, err
+		return HandlerOptions{}, fmt.Errorf("tasks: look up %q: %w", name, unavailable(err))
 	}
 	if !ok {
 		return HandlerOptions{}, fmt.Errorf("%w: %q", ErrUnknownName, name)
 	}
-	if err := json.Unmarshal([]byte(raw), &opts); err != nil {
-		opts = HandlerOptions{} // written by another version: use the client's defaults
-	}
+	var d handlerDefaults
+	if err := json.Unmarshal([]byte(raw), &d); err == nil {
+		opts = HandlerOptions(d)
+	} // else written by another version: the client's defaults apply
 	c.mu.Lock()
 	c.known[name] = opts
 	c.mu.Unlock()
 	return opts, nil
 }
 
-// Cancel cancels task id if it has not started. Errors: results.ErrNotFound,
-// ErrRunning, ErrFinished.
-func (c *Client) Cancel(ctx context.Context, id uuid.UUID) error {
-	status, err := c.b.Cancel(ctx, id)
-	switch {
-	case errors.Is(err, broker.ErrNotFound):
-		return fmt.Errorf("tasks: cancel %s: %w", id, results.ErrNotFound)
-	case err != nil:
-		return err
+// Get returns the record of task id; ErrNotFound when there is none.
+func (c *Client) Get(ctx context.Context, id uuid.UUID) (results.Record, error) {
+	rec, err := c.b.Get(ctx, id)
+	if err != nil {
+		return results.Record{}, fmt.Errorf("tasks: get %s: %w", id, unavailable(err))
 	}
-	switch results.Status(status) {
-	case results.StatusCanceled:
-		return nil
-	case results.StatusRunning:
-		return fmt.Errorf("tasks: cancel %s: %w", id, ErrRunning)
-	default:
-		return fmt.Errorf("tasks: cancel %s: %w (%s)", id, ErrFinished, status)
-	}
+	return rec, nil
 }
 
-// RegisterNames records every name in reg, with its defaults, in Redis, so
-// that Clients in any process accept them. Pool.Run calls it at start.
-func RegisterNames(ctx context.Context, b *broker.Broker, reg *Registry) error {
-	defaults := make(map[string]string)
-	for _, name := range reg.Names() {
-		h, _ := reg.lookup(name)
-		raw, err := json.Marshal(h.opts)
-		if err != nil {
-			return fmt.Errorf("tasks: encode defaults of %s: %w", name, err)
-		}
-		defaults[name] = string(raw)
+// Wait returns the record of task id once it has finished (succeeded,
+// failed or canceled). When ctx ends first, it returns the record last
+// read with ctx's error: bound a wait with context.WithTimeout. Every Wait
+// of a Client shares one Redis subscription, made by the first, and reads
+// the record again when told the task finished, so many waits cost one
+// connection and no polling. ErrNotFound when there is no such task.
+func (c *Client) Wait(ctx context.Context, id uuid.UUID) (results.Record, error) {
+	c.watchOnce.Do(func() {
+		wctx, stop := context.WithCancel(context.Background())
+		c.stopWatch, c.watched = stop, make(chan struct{})
+		go func() {
+			defer close(c.watched)
+			_ = c.watcher.Run(wctx)
+		}()
+	})
+	rec, err := c.watcher.Wait(ctx, id, 0)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return rec, fmt.Errorf("tasks: wait for %s: %w", id, ctx.Err())
+	case err != nil:
+		return rec, fmt.Errorf("tasks: wait for %s: %w", id, unavailable(err))
 	}
-	if err := b.RegisterHandlers(ctx, defaults); err != nil {
-		return fmt.Errorf("tasks: register handler names: %w", err)
+	return rec, nil
+}
+
+// Cancel cancels task id if it has not started, and returns its record,
+// status canceled; canceling a canceled task again does the same. Errors:
+// ErrNotFound, ErrRunning for a task that has started, ErrFinished for one
+// that has finished otherwise.
+func (c *Client) Cancel(ctx context.Context, id uuid.UUID) (results.Record, error) {
+	status, err := c.b.Cancel(ctx, id)
+	if err != nil {
+		return results.Record{}, fmt.Errorf("tasks: cancel %s: %w", id, unavailable(err))
 	}
-	return nil
+	switch status {
+	case results.StatusCanceled:
+		return c.Get(ctx, id)
+	case results.StatusRunning:
+		return results.Record{}, fmt.Errorf("tasks: cancel %s: %w", id, ErrRunning)
+	default:
+		return results.Record{}, fmt.Errorf("tasks: cancel %s: %w (%s)", id, ErrFinished, status)
+	}
 }

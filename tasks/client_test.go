@@ -8,18 +8,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/runq/runq/broker"
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/runq/runq/broker/redistest"
 	"github.com/runq/runq/results"
 	"github.com/runq/runq/tasks"
+	"github.com/runq/runq/tasks/builtin"
 )
 
 func TestSubmitRefusesBadRequestsAndWritesNothing(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
-		if err := tasks.RegisterNames(context.Background(), s.b, s.reg); err != nil {
-			t.Fatal(err)
-		}
-		before := redistest.KeysUnder(context.Background(), t, s.be.Client, s.be.Keys)
+		s.register(t)
+		before := redistest.KeysUnder(context.Background(), t, s.be.Client, s.be.Prefix)
 		tests := []struct {
 			name string
 			r    tasks.Request
@@ -28,12 +29,12 @@ func TestSubmitRefusesBadRequestsAndWritesNothing(t *testing.T) {
 			{"no name", tasks.Request{}, tasks.ErrInvalid},
 			{"bad name", tasks.Request{Name: "a b"}, tasks.ErrInvalid},
 			{"unknown name", tasks.Request{Name: "nobody.handles.this"}, tasks.ErrUnknownName},
-			{"bad queue", tasks.Request{Name: "echo", Queue: "a{b}"}, tasks.ErrInvalid},
+			{"bad queue", tasks.Request{Name: "echo", Options: tasks.Options{Queue: "a{b}"}}, tasks.ErrInvalid},
 			{"bad payload", tasks.Request{Name: "echo", Payload: json.RawMessage("{")}, tasks.ErrInvalid},
-			{"negative retries", tasks.Request{Name: "echo", MaxRetries: intp(-1)}, tasks.ErrInvalid},
-			{"too many retries", tasks.Request{Name: "echo", MaxRetries: intp(1001)}, tasks.ErrInvalid},
-			{"long timeout", tasks.Request{Name: "echo", Timeout: results.Duration(25 * time.Hour)}, tasks.ErrInvalid},
-			{"short ttl", tasks.Request{Name: "echo", ResultTTL: results.Duration(time.Millisecond)}, tasks.ErrInvalid},
+			{"negative retries", tasks.Request{Name: "echo", Options: tasks.Options{MaxRetries: -2}}, tasks.ErrInvalid},
+			{"too many retries", tasks.Request{Name: "echo", Options: tasks.Options{MaxRetries: 1001}}, tasks.ErrInvalid},
+			{"long timeout", tasks.Request{Name: "echo", Options: tasks.Options{Timeout: 25 * time.Hour}}, tasks.ErrInvalid},
+			{"short ttl", tasks.Request{Name: "echo", Options: tasks.Options{ResultTTL: time.Millisecond}}, tasks.ErrInvalid},
 			{"huge payload", tasks.Request{Name: "echo", Payload: json.RawMessage(`"` + strings.Repeat("x", tasks.MaxPayload) + `"`)}, tasks.ErrInvalid},
 		}
 		for _, tt := range tests {
@@ -41,7 +42,7 @@ func TestSubmitRefusesBadRequestsAndWritesNothing(t *testing.T) {
 				t.Errorf("Submit(%s) = %v, want %v", tt.name, err, tt.want)
 			}
 		}
-		after := redistest.KeysUnder(context.Background(), t, s.be.Client, s.be.Keys)
+		after := redistest.KeysUnder(context.Background(), t, s.be.Client, s.be.Prefix)
 		if strings.Join(after, ",") != strings.Join(before, ",") {
 			t.Errorf("keys changed by refused submissions: before %v, after %v", before, after)
 		}
@@ -52,11 +53,10 @@ func TestSubmitDefaults(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		s.reg.HandleFunc("slowpoke", func(ctx context.Context, tk *tasks.Task) (any, error) { return nil, nil },
 			tasks.HandlerOptions{MaxRetries: 7, Timeout: time.Minute})
-		if err := tasks.RegisterNames(context.Background(), s.b, s.reg); err != nil {
-			t.Fatal(err)
-		}
+		s.register(t)
 		// Another process's client, which has not seen these names yet.
-		client := tasks.NewClient(broker.New(s.be.Client, s.be.Keys), tasks.ClientConfig{Queue: "jobs"})
+		client := tasks.NewClient(s.be.Client, tasks.ClientConfig{Queue: "jobs", Prefix: s.be.Prefix})
+		defer client.Close()
 		tests := []struct {
 			r            tasks.Request
 			queue        string
@@ -66,24 +66,225 @@ func TestSubmitDefaults(t *testing.T) {
 			{tasks.Request{Name: "echo"}, "jobs", tasks.DefaultMaxRetries, tasks.DefaultTimeout, tasks.DefaultResultTTL},
 			{tasks.Request{Name: "slowpoke"}, "jobs", 7, time.Minute, tasks.DefaultResultTTL},
 			{tasks.Request{Name: "fail"}, "jobs", 0, tasks.DefaultTimeout, tasks.DefaultResultTTL},
-			{tasks.Request{Name: "slowpoke", Queue: "q2", MaxRetries: intp(0), Timeout: results.Duration(time.Second),
-				ResultTTL: results.Duration(time.Minute)}, "q2", 0, time.Second, time.Minute},
+			{tasks.Request{Name: "slowpoke", Options: tasks.Options{Queue: "q2", MaxRetries: tasks.NoRetries, Timeout: time.Second, ResultTTL: time.Minute}}, "q2", 0, time.Second, time.Minute},
 		}
 		for _, tt := range tests {
 			rec, err := client.Submit(context.Background(), tt.r)
 			if err != nil {
 				t.Fatalf("Submit(%+v): %v", tt.r, err)
 			}
-			stored, err := s.store.Get(context.Background(), rec.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
+			stored := s.get(t, rec.ID)
 			for _, got := range []results.Record{rec, stored} {
-				if got.Queue != tt.queue || got.MaxRetries != tt.retries || time.Duration(got.Timeout) != tt.timeout ||
-					time.Duration(got.ResultTTL) != tt.ttl || got.Status != results.StatusQueued || string(got.Payload) != "null" {
+				if got.Queue != tt.queue || got.MaxRetries != tt.retries || got.Timeout != tt.timeout ||
+					got.ResultTTL != tt.ttl || got.Status != results.StatusQueued || string(got.Payload) != "null" {
 					t.Errorf("Submit(%s): %+v; want queue %s, retries %d, timeout %v, ttl %v", tt.r.Name, got, tt.queue, tt.retries, tt.timeout, tt.ttl)
 				}
 			}
 		}
 	})
+}
+
+// TestClientWaitsWithOneSubscription runs 200 waits on one task at once:
+// every one is answered once the task finishes, and the client holds a
+// handful of Redis connections meanwhile, not one per wait.
+func TestClientWaitsWithOneSubscription(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		s.startPool(t, tasks.PoolConfig{})
+		id := s.submit(t, tasks.Request{Name: "sleep", Payload: json.RawMessage(`{"ms":300}`)})
+		const waiters = 200
+		got := make(chan results.Record, waiters)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for range waiters {
+			go func() {
+				rec, err := s.client.Wait(ctx, id)
+				if err != nil {
+					t.Errorf("Wait: %v", err)
+				}
+				got <- rec
+			}()
+		}
+		for range waiters {
+			if rec := <-got; rec.Status != results.StatusSucceeded || string(rec.Result) != `{"slept_ms":300}` {
+				t.Fatalf("Wait = %s %s, want succeeded {\"slept_ms\":300}", rec.Status, rec.Result)
+			}
+		}
+		if n := s.be.Client.PoolStats().TotalConns; n > 20 {
+			t.Errorf("%d connections in the pool after %d waits, want a few", n, waiters)
+		}
+	})
+}
+
+func TestClientWaitEnds(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		s.register(t)
+		id := s.submit(t, tasks.Request{Name: "echo"})
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		rec, err := s.client.Wait(ctx, id)
+		if !errors.Is(err, context.DeadlineExceeded) || rec.ID != id || rec.Status != results.StatusQueued {
+			t.Errorf("Wait past its deadline = %s %s, %v; want the queued record and DeadlineExceeded", rec.ID, rec.Status, err)
+		}
+		if _, err := s.client.Wait(context.Background(), uuid.New()); !errors.Is(err, tasks.ErrNotFound) {
+			t.Errorf("Wait(unknown) = %v, want ErrNotFound", err)
+		}
+		done := make(chan error, 1)
+		go func() { _, err := s.client.Wait(context.Background(), id); done <- err }()
+		time.Sleep(50 * time.Millisecond)
+		if err := s.client.Close(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Wait cut short by Close = %v, want the record and nil", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Wait still blocked 10s after Close")
+		}
+	})
+}
+
+func TestClientCancel(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		s.register(t)
+		id := s.submit(t, tasks.Request{Name: "echo"})
+		for range 2 { // a second cancel is the same: idempotent
+			rec, err := s.client.Cancel(context.Background(), id)
+			if err != nil || rec.Status != results.StatusCanceled || rec.FinishedAt.IsZero() {
+				t.Fatalf("Cancel = %+v, %v; want the canceled record", rec, err)
+			}
+		}
+		if _, err := s.client.Cancel(context.Background(), uuid.New()); !errors.Is(err, tasks.ErrNotFound) {
+			t.Errorf("Cancel(unknown) = %v, want ErrNotFound", err)
+		}
+		running := s.submit(t, tasks.Request{Name: "sleep", Payload: json.RawMessage(`{"ms":60000}`)})
+		s.startPool(t, tasks.PoolConfig{Grace: 10 * time.Millisecond})
+		s.untilRunning(t, running)
+		if _, err := s.client.Cancel(context.Background(), running); !errors.Is(err, tasks.ErrRunning) {
+			t.Errorf("Cancel(running) = %v, want ErrRunning", err)
+		}
+	})
+}
+
+type addIn struct {
+	A, B int
+}
+
+type addOut struct {
+	Sum int `json:"sum"`
+}
+
+func TestTypedSubmitAndResult(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		tasks.Handle(s.reg, "add", func(ctx context.Context, tk *tasks.Task, in addIn) (addOut, error) {
+			return addOut{Sum: in.A + in.B}, nil
+		})
+		s.startPool(t, tasks.PoolConfig{})
+		ctx := context.Background()
+		rec, err := tasks.Submit(ctx, s.client, "add", addIn{A: 2, B: 40}, tasks.Options{Queue: tasks.DefaultQueue, MaxRetries: tasks.NoRetries})
+		if err != nil || rec.MaxRetries != 0 || string(rec.Payload) != `{"A":2,"B":40}` {
+			t.Fatalf("Submit = %+v, %v", rec, err)
+		}
+		if _, err := tasks.Result[addOut](rec); !errors.Is(err, tasks.ErrNotFinished) {
+			t.Errorf("Result of a queued task = %v, want ErrNotFinished", err)
+		}
+		out, err := tasks.Result[addOut](s.wait(t, rec.ID))
+		if err != nil || out.Sum != 42 {
+			t.Errorf("Result = %+v, %v; want sum 42", out, err)
+		}
+		failed := s.wait(t, s.submit(t, tasks.Request{Name: "fail", Payload: json.RawMessage(`{"message":"nope"}`)}))
+		if _, err := tasks.Result[addOut](failed); !errors.Is(err, tasks.ErrFailed) || !strings.Contains(err.Error(), "nope") {
+			t.Errorf("Result of a failed task = %v, want ErrFailed naming its error", err)
+		}
+		if _, err := tasks.Result[addOut](results.Record{Status: results.StatusCanceled}); !errors.Is(err, tasks.ErrCanceled) {
+			t.Errorf("Result of a canceled task = %v, want ErrCanceled", err)
+		}
+		if _, err := tasks.Result[addOut](results.Record{Status: results.StatusSucceeded, Result: json.RawMessage(`"x"`)}); err == nil {
+			t.Error(`Result[addOut] of "x" = nil error, want one`)
+		}
+		if _, err := tasks.Submit(ctx, s.client, "add", func() {}); !errors.Is(err, tasks.ErrInvalid) {
+			t.Errorf("Submit of a func = %v, want ErrInvalid", err)
+		}
+		if _, err := tasks.Submit(ctx, s.client, "add", addIn{}, tasks.Options{}, tasks.Options{}); !errors.Is(err, tasks.ErrInvalid) {
+			t.Errorf("Submit with two Options = %v, want ErrInvalid", err)
+		}
+	})
+}
+
+func TestConnect(t *testing.T) {
+	t.Parallel()
+	be := redistest.Mini(t)
+	ctx := context.Background()
+	c, err := tasks.Connect(ctx, be.URL, tasks.ClientConfig{Prefix: be.Prefix})
+	if err != nil {
+		t.Fatalf("Connect(%s) = %v", be.URL, err)
+	}
+	if _, err := c.Get(ctx, uuid.New()); !errors.Is(err, tasks.ErrNotFound) {
+		t.Errorf("Get(unknown) = %v, want ErrNotFound", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("Close = %v", err)
+	}
+	if _, err := tasks.Connect(ctx, "http://nope", tasks.ClientConfig{}); err == nil || errors.Is(err, tasks.ErrUnavailable) {
+		t.Errorf("Connect(http URL) = %v, want a bad URL error", err)
+	}
+	be.Mini.Close()
+	if _, err := tasks.Connect(ctx, be.URL, tasks.ClientConfig{}); !errors.Is(err, tasks.ErrUnavailable) {
+		t.Errorf("Connect(a stopped Redis) = %v, want ErrUnavailable", err)
+	}
+}
+
+// refusal is a Redis error reply, as a hook returns it.
+type refusal string
+
+func (e refusal) Error() string { return string(e) }
+func (refusal) RedisError()     {}
+
+// refuseWrites answers every script call with a Redis error reply.
+type refuseWrites struct{ reply refusal }
+
+func (h refuseWrites) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h refuseWrites) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if name := cmd.Name(); name == "evalsha" || name == "eval" || name == "hset" {
+			cmd.SetErr(h.reply)
+			return h.reply
+		}
+		return next(ctx, cmd)
+	}
+}
+func (h refuseWrites) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			cmd.SetErr(h.reply)
+		}
+		return h.reply
+	}
+}
+
+// TestSubmitToARedisRefusingWrites checks that a Redis that refuses writes
+// (out of memory, a replica, ...) is ErrUnavailable, with its reason.
+func TestSubmitToARedisRefusingWrites(t *testing.T) {
+	t.Parallel()
+	for reply, why := range map[refusal]string{
+		"OOM command not allowed when used memory > 'maxmemory'.":                                          "out of memory",
+		"READONLY You can't write against a read only replica.":                                            "read-only replica",
+		"MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk.": "cannot save to disk",
+		"LOADING Redis is loading the dataset in memory":                                                   "loading",
+	} {
+		be := redistest.Mini(t)
+		s := bundle{be: be, reg: tasks.NewRegistry()}
+		builtin.Register(s.reg)
+		s.register(t)
+		rdb := redis.NewClient(&redis.Options{Addr: be.Mini.Addr()})
+		rdb.AddHook(refuseWrites{reply})
+		c := tasks.NewClient(rdb, tasks.ClientConfig{Prefix: be.Prefix})
+		_, err := c.Submit(context.Background(), tasks.Request{Name: "echo"})
+		if !errors.Is(err, tasks.ErrUnavailable) || !strings.Contains(err.Error(), why) {
+			t.Errorf("Submit when Redis replies %q = %v, want ErrUnavailable saying %q", reply, err, why)
+		}
+		_ = c.Close()
+		_ = rdb.Close()
+	}
 }

@@ -1,4 +1,28 @@
-// Package tasks owns the task model that Go programmers meet: the handler
-// registry, submitting tasks, and the worker pool that runs them. It moves
-// tasks only through broker; it knows nothing of HTTP.
+// Package tasks is runq for Go programmers: the handler registry and the
+// worker Pool that runs handlers, and the Client that submits tasks and
+// waits for their results. It moves tasks only through broker and knows
+// nothing of HTTP.
+//
+// A worker registers handlers by name, as http.ServeMux does paths, and
+// runs a Pool:
+//
+//	reg := tasks.NewRegistry()
+//	tasks.Handle(reg, "image.resize", resize) // func(ctx, *tasks.Task, ResizeIn) (ResizeOut, error)
+//	pool := tasks.NewPool(rdb, reg, tasks.PoolConfig{Concurrency: 50})
+//	err := pool.Run(ctx)
+//
+// A producer submits with a Client and reads the typed result back:
+//
+//	client, err := tasks.Connect(ctx, "redis://localhost:6379/0", tasks.ClientConfig{})
+//	rec, err := tasks.Submit(ctx, client, "image.resize", ResizeIn{URL: u, Width: 640})
+//	rec, err = client.Wait(ctx, rec.ID)
+//	out, err := tasks.Result[ResizeOut](rec)
+//
+// # Options
+//
+// Options, HandlerOptions and ClientConfig share one rule: a zero field is
+// unset and takes the next default (a submission's options, then its
+// handler's, then its client's, then runq's), and NoRetries, not 0, asks
+// for no retries. In JSON (the HTTP API) an absent or null field is unset
+// and "max_retries": 0 means none.
 package tasks

@@ -1,34 +1,84 @@
 package tasks
 
-import "errors"
+import (
+	"errors"
 
-// Errors of this package. Handlers use ErrSkipRetry; the rest are returned by
-// Client and Registry and mapped to HTTP statuses by the API.
+	"github.com/runq/runq/broker"
+	"github.com/runq/runq/results"
+)
+
+// Errors a handler returns or sees.
 var (
 	// ErrSkipRetry, wrapped into a handler's error, fails the task at once
 	// instead of retrying it: fmt.Errorf("bad url: %w", tasks.ErrSkipRetry).
 	// Its text, "not retried", ends the error stored with the task.
 	ErrSkipRetry = errors.New("not retried")
-	// ErrInvalid reports a malformed request: a bad name, queue or option.
+	// ErrTimeout ends an attempt that outlived the task's timeout (the
+	// cause of its context, read with context.Cause).
+	ErrTimeout = errors.New("tasks: attempt timed out")
+	// ErrLeaseLost ends an attempt whose lease could not be renewed;
+	// another worker may already be running the task.
+	ErrLeaseLost = errors.New("tasks: lease lost")
+	// ErrShutdown ends an attempt still running when the pool's grace
+	// period ran out; the task is handed back to its queue.
+	ErrShutdown = errors.New("tasks: worker shutting down")
+)
+
+// Errors a client returns, this package's Client and the HTTP client in
+// api/client alike, for errors.Is.
+var (
+	// ErrInvalid reports a malformed request: a bad name, queue, payload
+	// or option. Nothing was queued.
 	ErrInvalid = errors.New("tasks: invalid request")
 	// ErrUnknownName reports a task name that no worker has registered.
+	// Nothing was queued.
 	ErrUnknownName = errors.New("tasks: no worker handles this task name")
+	// ErrNotFound reports a task ID with no record: never created, or its
+	// result expired.
+	ErrNotFound = results.ErrNotFound
 	// ErrRunning reports a cancel of a task that has already started.
 	ErrRunning = errors.New("tasks: task is running")
 	// ErrFinished reports a cancel of a task that has already finished.
 	ErrFinished = errors.New("tasks: task already finished")
-	// ErrPoolRunning reports a Pool.Run while the same pool runs.
-	ErrPoolRunning = errors.New("tasks: pool already running")
+	// ErrUnavailable reports that Redis cannot serve the call now
+	// (unreachable, out of memory, read-only, loading...): try again later.
+	// Nothing was queued by a submission that returns it, unless Redis
+	// took the write and the answer was lost (a resend of Submit may then
+	// queue the task twice).
+	ErrUnavailable = errors.New("tasks: Redis unavailable")
 )
 
-// Causes of a handler's context ending, readable with context.Cause.
+// Errors of Result, about the task rather than the call.
 var (
-	// ErrTimeout ends an attempt that outlived the task's timeout.
-	ErrTimeout = errors.New("tasks: attempt timed out")
-	// ErrLeaseLost ends an attempt whose lease could not be renewed; another
-	// worker may already be running the task.
-	ErrLeaseLost = errors.New("tasks: lease lost")
-	// ErrShutdown ends an attempt still running when the pool's grace period
-	// ran out; the task is handed back to its queue.
-	ErrShutdown = errors.New("tasks: worker shutting down")
+	// ErrFailed reports a task that failed for good; the error names the
+	// task's last error.
+	ErrFailed = errors.New("tasks: task failed")
+	// ErrCanceled reports a task that was canceled.
+	ErrCanceled = errors.New("tasks: task canceled")
+	// ErrNotFinished reports a task that has not finished yet.
+	ErrNotFinished = errors.New("tasks: task not finished")
 )
+
+// ErrPoolRunning reports a Pool.Run while the same pool runs.
+var ErrPoolRunning = errors.New("tasks: pool already running")
+
+// unavailable wraps err with ErrUnavailable and the reason when it means
+// that Redis cannot serve the call now; other errors are returned as they
+// are.
+func unavailable(err error) error {
+	if why, ok := broker.Unavailable(err); ok {
+		return &unavailableError{why: why, err: err}
+	}
+	return err
+}
+
+// unavailableError is an error of Redis's that ErrUnavailable matches.
+type unavailableError struct {
+	why string // in words for a client: "Redis is out of memory"
+	err error
+}
+
+func (e *unavailableError) Error() string { return "tasks: " + e.why + ": " + e.err.Error() }
+func (e *unavailableError) Unwrap() []error {
+	return []error{ErrUnavailable, e.err}
+}

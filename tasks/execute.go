@@ -117,23 +117,26 @@ func (p *Pool) call(ctx context.Context, fn HandlerFunc, c *broker.Claimed) (res
 // record writes f at once, retrying transient Redis errors while the lease
 // could still be held. If it cannot, the lease expires and the task is run
 // again: delivery stays at least once. The keeper uses it for abandoned
-// attempts; returned attempts go through the recorder. (Finish is
-// group-committed under a timeout of its own, so no context is made here
-// for each call.)
+// attempts; returned attempts go through the recorder.
 func (p *Pool) record(f broker.Finish) {
 	deadline := time.Now().Add(p.cfg.VisibilityTimeout)
 	delay := newRetryDelay(20*time.Millisecond, time.Second)
 	for {
-		err := p.b.Finish(context.Background(), f)
-		switch {
-		case err == nil || errors.Is(err, broker.ErrLeaseLost):
-			p.recorded(f, err)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		res, err := p.b.Finish(ctx, []broker.Finish{f})
+		cancel()
+		if err == nil {
+			p.health.ok()
+			p.recorded(f, res[0])
 			return
-		case time.Now().Add(delay.peek()).After(deadline):
+		}
+		if time.Now().Add(delay.peek()).After(deadline) {
 			p.taskLog(f.Claimed).Error("could not record outcome; the task will be redelivered", "outcome", f.Outcome, "err", err)
 			return
 		}
-		p.taskLog(f.Claimed).Warn("recording outcome failed; retrying", "err", err)
+		if !p.health.failed("record an outcome", err) {
+			p.taskLog(f.Claimed).Warn("recording outcome failed; retrying", "err", err)
+		}
 		delay.sleep(context.Background())
 	}
 }

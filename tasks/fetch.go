@@ -2,9 +2,12 @@ package tasks
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/runq/runq/broker"
 )
 
@@ -62,9 +65,9 @@ func (p *Pool) fetch(ctx, work context.Context) {
 		p.launchAll(work, claimed)
 		switch {
 		case err != nil:
-			p.log.Error("claim failed; retrying", "err", err, "in", backoff.peek())
-			backoff.sleep(ctx)
+			p.retryAfter(ctx, "claim", err, backoff)
 		case len(claimed) > 0:
+			p.health.ok()
 			backoff.reset()
 			if len(claimed) == n {
 				p.idle.wake() // there may be more: any parked loop claims too
@@ -168,11 +171,36 @@ func (p *Pool) releaseSlots(n int) {
 	}
 }
 
+// claimQueue takes up to n tasks of queue and starts them, in two round
+// trips.
+func (p *Pool) claimQueue(ctx context.Context, queue string, n int) ([]broker.Claimed, error) {
+	t, err := p.b.Take(ctx, queue, n, p.cfg.VisibilityTimeout)
+	if err != nil || t == nil {
+		return nil, err
+	}
+	claimed, _, err := p.b.StartTake(ctx, t, 0, p.cfg.VisibilityTimeout)
+	return claimed, err
+}
+
 // claimContext bounds one claim call. It is not cut short by shutdown: a
 // claim applied in Redis but reported cancelled would leave its tasks
 // leased until the lease expired.
 func (p *Pool) claimContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), p.cfg.VisibilityTimeout/2)
+}
+
+// retryAfter logs a failed call of the claim loop, once per outage when
+// Redis is unavailable, and waits backoff's delay; it stops the pool when
+// its Redis client was closed.
+func (p *Pool) retryAfter(ctx context.Context, op string, err error, backoff *retryDelay) {
+	if errors.Is(err, redis.ErrClosed) { // never to open again: stop
+		p.halt(fmt.Errorf("tasks: the pool's Redis client was closed: %w", err))
+		return
+	}
+	if !p.health.failed(op, err) {
+		p.log.Error(op+" failed; retrying", "err", err, "in", backoff.peek())
+	}
+	backoff.sleep(ctx)
 }
 
 // claim takes up to n tasks, from the queues in order.
@@ -181,7 +209,7 @@ func (p *Pool) claim(ctx context.Context, n int) ([]*broker.Claimed, error) {
 	for _, q := range p.cfg.Queues {
 		sent := time.Now()
 		cctx, cancel := p.claimContext(ctx)
-		got, err := p.b.Claim(cctx, q, n-len(out), p.cfg.VisibilityTimeout)
+		got, err := p.claimQueue(cctx, q, n-len(out))
 		cancel()
 		if err != nil {
 			return out, err

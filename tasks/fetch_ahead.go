@@ -30,39 +30,43 @@ func (p *Pool) fetchAhead(ctx, work context.Context) {
 			var err error
 			switch ahead, aheadSent, err = p.takeFirst(ctx, queue); {
 			case err != nil:
-				p.log.Error("claim failed; retrying", "err", err, "in", backoff.peek())
-				backoff.sleep(ctx)
+				p.retryAfter(ctx, "claim", err, backoff)
 			case ahead == nil:
+				p.health.ok()
 				p.waitIdle(ctx, backoff)
 			default:
+				p.health.ok()
 				backoff.reset()
 			}
 			continue
 		}
-		var next *broker.Taken
 		m := 0
 		if ctx.Err() == nil {
-			next, m = p.nextBatch(queue)
+			m = p.nextBatch()
 		}
 		sent := time.Now()
-		claimed, err := p.startTake(ctx, ahead, aheadSent, next, m)
+		claimed, next, err := p.startTake(ctx, ahead, aheadSent, m)
 		if err != nil {
 			// Both calls may have been applied: the taken tasks wait for
 			// their lease to expire, and reaping hands them back.
 			p.releaseSlots(len(ahead.IDs) + m)
 			ahead = nil
-			p.log.Error("claim failed; retrying", "err", err, "in", backoff.peek())
-			backoff.sleep(ctx)
+			p.retryAfter(ctx, "claim", err, backoff)
 			continue
 		}
+		p.health.ok()
 		backoff.reset()
 		p.launchStarted(work, ahead, aheadSent, claimed)
 		ahead = nil
-		if next == nil {
+		if m == 0 { // no slot was free: takeFirst waits for one
 			continue
 		}
-		p.releaseSlots(m - len(next.IDs))
-		if len(next.IDs) == 0 { // the queue was empty a moment ago
+		taken := 0
+		if next != nil {
+			taken = len(next.IDs)
+		}
+		p.releaseSlots(m - taken)
+		if taken == 0 { // the queue was empty a moment ago
 			p.waitIdle(ctx, backoff)
 			continue
 		}
@@ -71,7 +75,7 @@ func (p *Pool) fetchAhead(ctx, work context.Context) {
 }
 
 // nextBatch takes the slots free now for the batch to take next, and
-// returns a fresh Taken for them, or nil and 0 when none is free.
+// returns how many it took (0 when none is free).
 //
 // It first lets the handlers just launched run: those that return at once
 // free their slots for this take, which then claims about half the pool
@@ -83,13 +87,9 @@ func (p *Pool) fetchAhead(ctx, work context.Context) {
 // trip through the scheduler; when every CPU is busy, that is a wait
 // behind the running handlers (no slower overall in a test of CPU-bound
 // handlers at concurrency 50 on two CPUs, by a reviewing helper).
-func (p *Pool) nextBatch(queue string) (*broker.Taken, int) {
+func (p *Pool) nextBatch() int {
 	runtime.Gosched()
-	m := p.acquireFree(maxBatch)
-	if m == 0 {
-		return nil, 0
-	}
-	return broker.NewTaken(queue), m
+	return p.acquireFree(maxBatch)
 }
 
 // launchStarted runs the tasks of t that start.lua started, tracked from
@@ -108,8 +108,7 @@ func (p *Pool) launchStarted(work context.Context, t *broker.Taken, sent time.Ti
 // the queues empty.
 func (p *Pool) waitIdle(ctx context.Context, backoff *retryDelay) {
 	if err := p.idle.wait(ctx, p.waitReady); err != nil && ctx.Err() == nil {
-		p.log.Error("waiting for tasks failed; retrying", "err", err, "in", backoff.peek())
-		backoff.sleep(ctx)
+		p.retryAfter(ctx, "waiting for tasks", err, backoff)
 	}
 }
 
@@ -121,29 +120,29 @@ func (p *Pool) takeFirst(ctx context.Context, queue string) (*broker.Taken, time
 	if n == 0 {
 		return nil, time.Time{}, nil
 	}
-	t := broker.NewTaken(queue)
 	sent := time.Now()
 	cctx, cancel := p.claimContext(ctx)
-	err := p.b.Take(cctx, t, n, p.cfg.VisibilityTimeout)
+	t, err := p.b.Take(cctx, queue, n, p.cfg.VisibilityTimeout)
 	cancel()
 	if err != nil {
 		p.releaseSlots(n)
 		return nil, time.Time{}, err
 	}
-	p.releaseSlots(n - len(t.IDs))
-	if len(t.IDs) == 0 {
+	if t == nil {
+		p.releaseSlots(n)
 		return nil, time.Time{}, nil
 	}
+	p.releaseSlots(n - len(t.IDs))
 	return t, sent, nil
 }
 
-// startTake starts ahead, taken at aheadSent, and takes up to m more into
-// next, in one round trip. StartTake resends a failed round trip itself;
+// startTake starts ahead, taken at aheadSent, and takes up to m more, in
+// one round trip. StartTake resends a failed round trip itself;
 // all its tries end within half the visibility timeout of the take, as a
 // claim's do (claimContext), so a task starts with at least half its lease
 // left for the keeper to renew.
-func (p *Pool) startTake(ctx context.Context, ahead *broker.Taken, aheadSent time.Time, next *broker.Taken, m int) ([]broker.Claimed, error) {
+func (p *Pool) startTake(ctx context.Context, ahead *broker.Taken, aheadSent time.Time, m int) ([]broker.Claimed, *broker.Taken, error) {
 	cctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), aheadSent.Add(p.cfg.VisibilityTimeout/2))
 	defer cancel()
-	return p.b.StartTake(cctx, ahead, next, m, p.cfg.VisibilityTimeout)
+	return p.b.StartTake(cctx, ahead, m, p.cfg.VisibilityTimeout)
 }

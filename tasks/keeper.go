@@ -82,9 +82,12 @@ func (p *Pool) renewDue(ctx context.Context, v time.Duration) {
 		held, err := p.b.Renew(rctx, queue, v, tokens)
 		cancel()
 		if err != nil {
-			p.log.Warn("renewing leases failed", "queue", queue, "leases", len(tokens), "err", err)
+			if !p.health.failed("renew leases", err) {
+				p.log.Warn("renewing leases failed", "queue", queue, "leases", len(tokens), "err", err)
+			}
 			continue
 		}
+		p.health.ok()
 		// Attempts claimed together share a lease: one answer covers all.
 		heldBy := make(map[string]bool, len(tokens))
 		for i, tok := range tokens {

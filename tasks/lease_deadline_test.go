@@ -63,7 +63,7 @@ func TestAheadBatchNotStartedAfterItsLeaseExpired(t *testing.T) {
 		t.Skip("needs REDIS_URL")
 	}
 	const v = 600 * time.Millisecond
-	plain := broker.New(be.Client, be.Keys)
+	plain := broker.New(be.Client, be.Prefix)
 	reg := tasks.NewRegistry()
 	var mu sync.Mutex
 	var runs []int
@@ -77,11 +77,12 @@ func TestAheadBatchNotStartedAfterItsLeaseExpired(t *testing.T) {
 		}
 		return nil, ctx.Err()
 	})
-	client := tasks.NewClient(plain, tasks.ClientConfig{ResultTTL: time.Hour})
-	if err := tasks.RegisterNames(context.Background(), plain, reg); err != nil {
+	client := tasks.NewClient(be.Client, tasks.ClientConfig{ResultTTL: time.Hour, Prefix: be.Prefix})
+	defer client.Close()
+	if err := tasks.NewPool(be.Client, reg, tasks.PoolConfig{Prefix: be.Prefix}).Register(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	rec, err := client.Submit(context.Background(), tasks.Request{Name: "x", Queue: "q", MaxRetries: intp(0)})
+	rec, err := client.Submit(context.Background(), tasks.Request{Name: "x", Options: tasks.Options{Queue: "q", MaxRetries: tasks.NoRetries}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,8 +98,8 @@ func TestAheadBatchNotStartedAfterItsLeaseExpired(t *testing.T) {
 			expiredAtStart.Store(true)
 		}
 		// Another worker's maintainer reaps the expired lease now.
-		if r, err := plain.Reap(ctx, "q", 100, 3); err != nil || r.Leases == 0 {
-			t.Logf("reap: %+v %v", r, err)
+		if m, err := plain.Maintain(ctx, "q", 3); err != nil || m.Leases == 0 {
+			t.Logf("maintain: %+v %v", m, err)
 		}
 	}}
 	opts, _ := redis.ParseURL(be.URL)
@@ -106,20 +107,19 @@ func TestAheadBatchNotStartedAfterItsLeaseExpired(t *testing.T) {
 	rdb := redis.NewClient(opts)
 	defer rdb.Close()
 	rdb.AddHook(hook)
-	p := tasks.NewPool(broker.New(rdb, be.Keys), reg, tasks.PoolConfig{
-		Queues: []string{"q"}, Concurrency: 2, VisibilityTimeout: v, Logger: quiet(),
+	p := tasks.NewPool(rdb, reg, tasks.PoolConfig{
+		Queues: []string{"q"}, Concurrency: 2, VisibilityTimeout: v, Prefix: be.Prefix, Logger: quiet(),
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
-	store := results.NewStore(be.Client, be.Keys)
 	until(t, "the task to finish", func() bool {
-		r, err := store.Get(context.Background(), rec.ID)
+		r, err := client.Get(context.Background(), rec.ID)
 		return err == nil && r.Status.Terminal()
 	})
 	cancel()
 	<-done
-	final, _ := store.Get(context.Background(), rec.ID)
+	final, _ := client.Get(context.Background(), rec.ID)
 	mu.Lock()
 	defer mu.Unlock()
 	t.Logf("handler runs (attempt numbers) %v; final %s after %d attempts, %d crashes", runs, final.Status, final.Attempts, final.Crashes)

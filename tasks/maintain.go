@@ -10,8 +10,6 @@ import (
 // second, sooner when the next retry falls due or this pool schedules one.
 // Every pool does this; the scripts are idempotent, so pools never conflict.
 func (p *Pool) maintain(ctx context.Context) {
-	const limit = 1000     // retries promoted per call
-	const leaseLimit = 100 // expired leases reaped per round, each up to a claim's batch
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -23,25 +21,23 @@ func (p *Pool) maintain(ctx context.Context) {
 		}
 		wait := time.Second
 		for _, q := range p.cfg.Queues {
-			moved, next, err := p.b.Promote(ctx, q, limit)
-			if err != nil {
-				p.log.Warn("promoting due retries failed", "queue", q, "err", err)
+			m, err := p.b.Maintain(ctx, q, p.cfg.MaxCrashes)
+			switch {
+			case err == nil:
+				p.health.ok()
+			case ctx.Err() != nil:
+				return
+			case !p.health.failed("maintain", err):
+				p.log.Warn("maintenance failed", "queue", q, "err", err)
 			}
-			if moved == limit {
-				wait = 0
+			if m.More {
+				wait = 0 // more may wait: go again at once
 			}
-			if !next.IsZero() {
-				wait = min(wait, max(time.Until(next), time.Millisecond))
+			if !m.NextDue.IsZero() {
+				wait = min(wait, max(time.Until(m.NextDue), time.Millisecond))
 			}
-			r, err := p.b.Reap(ctx, q, leaseLimit, p.cfg.MaxCrashes)
-			if err != nil {
-				p.log.Warn("reaping expired leases failed", "queue", q, "err", err)
-			}
-			if err == nil && r.Leases == leaseLimit {
-				wait = 0 // more expired leases may wait: reap again at once
-			}
-			if r.Requeued > 0 || r.Poisoned > 0 {
-				p.log.Warn("expired leases handed back", "queue", q, "requeued", r.Requeued, "poisoned", r.Poisoned)
+			if m.Requeued > 0 || m.Poisoned > 0 {
+				p.log.Warn("expired leases handed back", "queue", q, "requeued", m.Requeued, "poisoned", m.Poisoned)
 			}
 		}
 		if !timer.Stop() {

@@ -2,13 +2,16 @@ package tasks
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/runq/runq/broker"
 )
@@ -33,9 +36,12 @@ type PoolConfig struct {
 	// Backoff returns the wait before retry n (1 for the first retry);
 	// nil means ExponentialBackoff(time.Second, time.Hour).
 	Backoff func(n int) time.Duration
-	// DefaultTimeout bounds an attempt of a task stored without a timeout;
-	// 0 means 30m.
+	// DefaultTimeout bounds an attempt of a task stored without a timeout
+	// (a Client always stores one); 0 means 30m.
 	DefaultTimeout time.Duration
+	// Prefix starts every Redis key; "" means "runq". The clients and
+	// workers of one runq system share it.
+	Prefix string
 	// Logger receives the pool's logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -75,13 +81,15 @@ type Pool struct {
 	cfg PoolConfig
 	log *slog.Logger
 
-	slots     chan struct{} // one token per running handler, from claim until it returns
-	unwritten chan struct{} // one token per outcome handed to the recorder, until written
-	nudge     chan struct{} // wakes the maintainer when a retry is scheduled
-	rec       *recorder     // writes the outcomes of returned attempts
-	runners   *runners      // run the handlers; made by Run
-	active    atomic.Bool   // Run is running
-	idle      idleGate      // lets one fetcher at a time block on Redis
+	slots     chan struct{}           // one token per running handler, from claim until it returns
+	unwritten chan struct{}           // one token per outcome handed to the recorder, until written
+	nudge     chan struct{}           // wakes the maintainer when a retry is scheduled
+	rec       *recorder               // writes the outcomes of returned attempts
+	runners   *runners                // run the handlers; made by Run
+	active    atomic.Bool             // Run is running
+	idle      idleGate                // lets one fetcher at a time block on Redis
+	health    redisHealth             // logs Redis outages once per change
+	halt      context.CancelCauseFunc // stops Run's claiming, with why; set by Run
 
 	mu      sync.Mutex
 	running map[attemptKey]*attempt
@@ -89,12 +97,14 @@ type Pool struct {
 	stats poolCounters
 }
 
-// NewPool returns a Pool that runs reg's handlers on tasks from b. Queue
-// names are checked by Run.
-func NewPool(b *broker.Broker, reg *Registry, cfg PoolConfig) *Pool {
+// NewPool returns a Pool that runs reg's handlers on tasks from the Redis of
+// rdb, which stays the caller's to close. Calls are bounded by their
+// contexts only when rdb has ContextTimeoutEnabled (Connect's client has
+// it). Queue names are checked by Run.
+func NewPool(rdb redis.UniversalClient, reg *Registry, cfg PoolConfig) *Pool {
 	cfg = cfg.withDefaults()
 	p := &Pool{
-		b:         b,
+		b:         broker.New(rdb, cfg.Prefix),
 		reg:       reg,
 		cfg:       cfg,
 		log:       cfg.Logger,
@@ -103,6 +113,7 @@ func NewPool(b *broker.Broker, reg *Registry, cfg PoolConfig) *Pool {
 		nudge:     make(chan struct{}, 1),
 		running:   make(map[attemptKey]*attempt),
 	}
+	p.health.log = cfg.Logger
 	p.rec = newRecorder(p)
 	return p
 }
@@ -128,8 +139,28 @@ type attempt struct {
 	returned  bool      // the handler returned: its executor records the outcome
 }
 
+// Register records the names of the pool's handlers, with their options,
+// in Redis, so that the Clients of every process accept their tasks. Run
+// does it at start; a program that submits before its pool runs (as `runq
+// all` does) calls it first.
+func (p *Pool) Register(ctx context.Context) error {
+	defaults := make(map[string]string)
+	for _, name := range p.reg.Names() {
+		h, _ := p.reg.lookup(name)
+		raw, err := json.Marshal(handlerDefaults(h.opts))
+		if err != nil {
+			return fmt.Errorf("tasks: encode defaults of %s: %w", name, err)
+		}
+		defaults[name] = string(raw)
+	}
+	if err := p.b.RegisterHandlers(ctx, defaults); err != nil {
+		return fmt.Errorf("tasks: register handler names: %w", unavailable(err))
+	}
+	return nil
+}
+
 // Run registers the pool's task names, then claims and runs tasks until ctx
-// ends. It then stops claiming, waits up to Grace for running handlers,
+// ends, or until its Redis client is closed (then it returns that error). It then stops claiming, waits up to Grace for running handlers,
 // cancels the rest and hands their tasks back to their queues at once, and
 // returns. Handler contexts do not derive from ctx, so stopping does not
 // cut work in flight short before the grace period. A pool runs once at a
@@ -144,9 +175,11 @@ func (p *Pool) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := RegisterNames(ctx, p.b, p.reg); err != nil {
+	if err := p.Register(ctx); err != nil {
 		return err
 	}
+	defer p.b.Close()
+	ctx, p.halt = context.WithCancelCause(ctx)
 	work, stopWork := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer stopWork(ErrShutdown)
 
@@ -167,6 +200,9 @@ func (p *Pool) Run(ctx context.Context) error {
 	stopKeeper()
 	bg.Wait()
 	p.log.Info("worker pool stopped")
+	if err := context.Cause(ctx); errors.Is(err, redis.ErrClosed) {
+		return err
+	}
 	return nil
 }
 
@@ -188,7 +224,7 @@ func (p *Pool) drain(stopWork context.CancelCauseFunc) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, a := range p.abandon() {
-		err := p.b.Finish(ctx, broker.Finish{Claimed: a.c, Outcome: broker.Release})
+		_, err := p.b.Finish(ctx, []broker.Finish{{Claimed: a.c, Outcome: broker.Release}})
 		p.log.Warn("handler ignores cancellation: task handed back while it still runs",
 			"task_id", a.c.ID, "queue", a.c.Queue, "name", a.c.Name, "err", err)
 	}

@@ -5,24 +5,21 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/google/uuid"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/runq/runq/broker"
+	"github.com/runq/runq/broker/redistest"
 	"github.com/runq/runq/results"
 	"github.com/runq/runq/tasks"
+	"github.com/runq/runq/tasks/builtin"
 )
-
-type addIn struct {
-	A, B int
-}
-type addOut struct {
-	Sum int `json:"sum"`
-}
 
 func TestTypedHandlerRoundTrip(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
@@ -35,10 +32,10 @@ func TestTypedHandlerRoundTrip(t *testing.T) {
 		if err := json.Unmarshal(rec.Result, &out); err != nil || rec.Status != results.StatusSucceeded || out.Sum != 42 {
 			t.Fatalf("add(2, 40): %s result %s (%v), want succeeded {\"sum\":42}", rec.Status, rec.Result, err)
 		}
-		if rec.Attempts != 1 || rec.StartedAt == nil || rec.FinishedAt == nil {
+		if rec.Attempts != 1 || rec.StartedAt.IsZero() || rec.FinishedAt.IsZero() {
 			t.Errorf("record %+v: want attempts 1 and start and finish times", rec)
 		}
-		bad := s.wait(t, s.submit(t, tasks.Request{Name: "add", Payload: json.RawMessage(`"not an object"`), MaxRetries: intp(5)}))
+		bad := s.wait(t, s.submit(t, tasks.Request{Name: "add", Payload: json.RawMessage(`"not an object"`), Options: tasks.Options{MaxRetries: 5}}))
 		if bad.Status != results.StatusFailed || bad.Attempts != 1 || !strings.Contains(bad.Error, "payload does not decode") {
 			t.Errorf("add with a bad payload: %s after %d attempts, error %q; want failed at once", bad.Status, bad.Attempts, bad.Error)
 		}
@@ -62,7 +59,7 @@ func TestRetriesWithBackoff(t *testing.T) {
 			delays = append(delays, n)
 			return time.Duration(n) * 20 * time.Millisecond
 		}})
-		rec := s.wait(t, s.submit(t, tasks.Request{Name: "flaky", MaxRetries: intp(3)}))
+		rec := s.wait(t, s.submit(t, tasks.Request{Name: "flaky", Options: tasks.Options{MaxRetries: 3}}))
 		if rec.Status != results.StatusSucceeded || rec.Attempts != 3 || string(rec.Result) != "3" || rec.Error != "" {
 			t.Fatalf("flaky: %s after %d attempts, result %s, error %q; want succeeded at attempt 3", rec.Status, rec.Attempts, rec.Result, rec.Error)
 		}
@@ -77,7 +74,7 @@ func TestRetriesWithBackoff(t *testing.T) {
 func TestRetriesRunOut(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		s.startPool(t, tasks.PoolConfig{})
-		rec := s.wait(t, s.submit(t, tasks.Request{Name: "fail", Payload: json.RawMessage(`{"message":"nope"}`), MaxRetries: intp(2)}))
+		rec := s.wait(t, s.submit(t, tasks.Request{Name: "fail", Payload: json.RawMessage(`{"message":"nope"}`), Options: tasks.Options{MaxRetries: 2}}))
 		if rec.Status != results.StatusFailed || rec.Attempts != 3 || rec.Error != "attempt 3: nope" {
 			t.Fatalf("fail with 2 retries: %s after %d attempts, error %q; want failed after 3 with the last error", rec.Status, rec.Attempts, rec.Error)
 		}
@@ -90,7 +87,7 @@ func TestSkipRetry(t *testing.T) {
 			return nil, fmt.Errorf("bad input: %w", tasks.ErrSkipRetry)
 		})
 		s.startPool(t, tasks.PoolConfig{})
-		rec := s.wait(t, s.submit(t, tasks.Request{Name: "refuse", MaxRetries: intp(5)}))
+		rec := s.wait(t, s.submit(t, tasks.Request{Name: "refuse", Options: tasks.Options{MaxRetries: 5}}))
 		if rec.Status != results.StatusFailed || rec.Attempts != 1 {
 			t.Fatalf("refuse: %s after %d attempts; want failed after 1", rec.Status, rec.Attempts)
 		}
@@ -106,7 +103,7 @@ func TestTimeout(t *testing.T) {
 			return nil, ctx.Err()
 		})
 		s.startPool(t, tasks.PoolConfig{})
-		rec := s.wait(t, s.submit(t, tasks.Request{Name: "block", Timeout: results.Duration(50 * time.Millisecond), MaxRetries: intp(1)}))
+		rec := s.wait(t, s.submit(t, tasks.Request{Name: "block", Options: tasks.Options{Timeout: 50 * time.Millisecond, MaxRetries: 1}}))
 		if rec.Status != results.StatusFailed || rec.Attempts != 2 || !strings.Contains(rec.Error, "timed out after 50ms") {
 			t.Fatalf("block: %s after %d attempts, error %q; want failed after 2 timed-out attempts", rec.Status, rec.Attempts, rec.Error)
 		}
@@ -134,16 +131,14 @@ func TestTimeoutsInOneBatch(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 			return "ok", ctx.Err()
 		})
-		if err := tasks.RegisterNames(context.Background(), s.b, s.reg); err != nil { // queued before the pool starts: one batch
-			t.Fatal(err)
-		}
-		short := results.Duration(80 * time.Millisecond)
+		s.register(t) // queued before the pool starts: one batch
+		short := 80 * time.Millisecond
 		blocked := []uuid.UUID{
-			s.submit(t, tasks.Request{Name: "block", Timeout: short, MaxRetries: intp(0)}),
-			s.submit(t, tasks.Request{Name: "block", Timeout: short, MaxRetries: intp(0)}),
+			s.submit(t, tasks.Request{Name: "block", Options: tasks.Options{Timeout: short, MaxRetries: tasks.NoRetries}}),
+			s.submit(t, tasks.Request{Name: "block", Options: tasks.Options{Timeout: short, MaxRetries: tasks.NoRetries}}),
 		}
-		quick := s.submit(t, tasks.Request{Name: "quick", Timeout: short, MaxRetries: intp(0)})
-		long := s.submit(t, tasks.Request{Name: "quick", Timeout: results.Duration(time.Hour), MaxRetries: intp(0)})
+		quick := s.submit(t, tasks.Request{Name: "quick", Options: tasks.Options{Timeout: short, MaxRetries: tasks.NoRetries}})
+		long := s.submit(t, tasks.Request{Name: "quick", Options: tasks.Options{Timeout: time.Hour, MaxRetries: tasks.NoRetries}})
 		s.startPool(t, tasks.PoolConfig{Concurrency: 10})
 		for _, id := range blocked {
 			if rec := s.wait(t, id); rec.Status != results.StatusFailed || !strings.Contains(rec.Error, "timed out after 80ms") {
@@ -172,7 +167,7 @@ func TestPanicIsRecovered(t *testing.T) {
 			return nil, nil
 		})
 		p, _ := s.startPool(t, tasks.PoolConfig{})
-		rec := s.wait(t, s.submit(t, tasks.Request{Name: "explode", MaxRetries: intp(0)}))
+		rec := s.wait(t, s.submit(t, tasks.Request{Name: "explode", Options: tasks.Options{MaxRetries: tasks.NoRetries}}))
 		if rec.Status != results.StatusFailed || !strings.Contains(rec.Error, "panic: assignment to entry in nil map") ||
 			!strings.Contains(rec.Error, "goroutine ") {
 			t.Fatalf("explode: %s, error %q; want failed with the panic and its stack", rec.Status, rec.Error)
@@ -192,7 +187,7 @@ func TestUnencodableResult(t *testing.T) {
 			return make(chan int), nil
 		})
 		s.startPool(t, tasks.PoolConfig{})
-		rec := s.wait(t, s.submit(t, tasks.Request{Name: "chan", MaxRetries: intp(3)}))
+		rec := s.wait(t, s.submit(t, tasks.Request{Name: "chan", Options: tasks.Options{MaxRetries: 3}}))
 		if rec.Status != results.StatusFailed || rec.Attempts != 1 || !strings.Contains(rec.Error, "not JSON-encodable") {
 			t.Fatalf("chan: %s after %d attempts, error %q; want failed at once, not JSON-encodable", rec.Status, rec.Attempts, rec.Error)
 		}
@@ -204,20 +199,15 @@ func TestUnencodableResult(t *testing.T) {
 // lease expires.
 func TestCrashedWorkerTaskIsRedelivered(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
-		if err := tasks.RegisterNames(context.Background(), s.b, s.reg); err != nil {
-			t.Fatal(err)
-		}
+		s.register(t)
 		id := s.submit(t, tasks.Request{Name: "echo", Payload: json.RawMessage(`"hi"`)})
-		crashed, err := s.b.Claim(context.Background(), tasks.DefaultQueue, 1, 300*time.Millisecond)
-		if err != nil || len(crashed) != 1 {
-			t.Fatalf("Claim = %d, %v", len(crashed), err)
-		}
+		crashed := s.claim(t, tasks.DefaultQueue, 300*time.Millisecond)
 		s.startPool(t, tasks.PoolConfig{VisibilityTimeout: 300 * time.Millisecond})
 		rec := s.wait(t, id)
 		if rec.Status != results.StatusSucceeded || rec.Attempts != 2 || rec.Crashes != 1 || string(rec.Result) != `"hi"` {
 			t.Fatalf("redelivered task: %+v; want succeeded at attempt 2 after 1 crash", rec)
 		}
-		err = s.b.Finish(context.Background(), broker.Finish{Claimed: &crashed[0], Outcome: broker.Failed, Error: "zombie"})
+		err := s.finish(broker.Finish{Claimed: &crashed, Outcome: broker.Failed, Error: "zombie"})
 		if !errors.Is(err, broker.ErrLeaseLost) {
 			t.Errorf("Finish by the crashed worker = %v, want ErrLeaseLost", err)
 		}
@@ -242,15 +232,11 @@ func TestLostLeaseCancelsHandler(t *testing.T) {
 		<-started
 		// Take the lease away as reap.lua does: its token and its set go.
 		ctx := context.Background()
-		v, err := s.be.Client.HGet(ctx, s.be.Keys.Task(id), broker.FieldAttempt).Result()
+		v, err := s.be.Client.HGet(ctx, s.be.Keys.Task(id), redistest.FieldAttempt).Result()
 		if err != nil {
 			t.Fatal(err)
 		}
-		at, err := broker.ParseAttempt(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		token := at.Token
+		token, _, _ := strings.Cut(v, ",") // the attempt: "token,started_ms,number"
 		if err := s.be.Client.ZRem(ctx, s.be.Keys.Leases(tasks.DefaultQueue), token).Err(); err != nil {
 			t.Fatal(err)
 		}
@@ -266,7 +252,7 @@ func TestLostLeaseCancelsHandler(t *testing.T) {
 			t.Fatal("handler not cancelled 10s after its lease was taken")
 		}
 		until(t, "the lost attempt to be counted", func() bool { return p.Stats().LeaseLost == 1 })
-		rec, err := s.store.Get(context.Background(), id)
+		rec, err := s.client.Get(context.Background(), id)
 		if err != nil || rec.Status != results.StatusRunning || rec.Result != nil {
 			t.Errorf("record after a lost lease: %+v, %v; want still running with no result", rec, err)
 		}
@@ -279,7 +265,7 @@ func TestGracefulShutdownFinishesRunningTasks(t *testing.T) {
 		id := s.submit(t, tasks.Request{Name: "sleep", Payload: json.RawMessage(`{"ms":300}`)})
 		s.untilRunning(t, id)
 		stop()
-		rec, err := s.store.Get(context.Background(), id)
+		rec, err := s.client.Get(context.Background(), id)
 		if err != nil || rec.Status != results.StatusSucceeded {
 			t.Fatalf("after shutdown: %s, %v; want the running task succeeded before Run returned", rec.Status, err)
 		}
@@ -295,7 +281,7 @@ func TestShutdownAfterGraceHandsTasksBack(t *testing.T) {
 		if st := p.Stats(); st.Released != 1 {
 			t.Fatalf("Stats().Released = %d, want 1", st.Released)
 		}
-		rec, _ := s.store.Get(context.Background(), id)
+		rec, _ := s.client.Get(context.Background(), id)
 		if rec.Status != results.StatusQueued {
 			t.Fatalf("after shutdown: %s, want queued again at once", rec.Status)
 		}
@@ -318,7 +304,7 @@ func TestShutdownAbandonsHandlersIgnoringCancellation(t *testing.T) {
 		id := s.submit(t, tasks.Request{Name: "stubborn"})
 		s.untilRunning(t, id)
 		stop()
-		rec, _ := s.store.Get(context.Background(), id)
+		rec, _ := s.client.Get(context.Background(), id)
 		if rec.Status != results.StatusQueued {
 			t.Fatalf("after shutdown: %s, want queued (handed back though its handler still runs)", rec.Status)
 		}
@@ -335,12 +321,10 @@ func TestQueuesInPriorityOrder(t *testing.T) {
 			order = append(order, tk.Queue)
 			return nil, nil
 		})
-		if err := tasks.RegisterNames(context.Background(), s.b, s.reg); err != nil {
-			t.Fatal(err)
-		}
+		s.register(t)
 		var last []string
 		for _, q := range []string{"low", "low", "high", "low", "high"} {
-			last = append(last, s.submit(t, tasks.Request{Name: "note", Queue: q}).String())
+			last = append(last, s.submit(t, tasks.Request{Name: "note", Options: tasks.Options{Queue: q}}).String())
 		}
 		s.startPool(t, tasks.PoolConfig{Queues: []string{"high", "low"}, Concurrency: 1})
 		for _, id := range last {
@@ -369,9 +353,7 @@ func TestConcurrencyLimit(t *testing.T) {
 			now.Add(-1)
 			return nil, nil
 		})
-		if err := tasks.RegisterNames(context.Background(), s.b, s.reg); err != nil {
-			t.Fatal(err)
-		}
+		s.register(t)
 		var ids []string
 		for range 30 {
 			ids = append(ids, s.submit(t, tasks.Request{Name: "count"}).String())
@@ -391,7 +373,7 @@ func TestConcurrencyLimit(t *testing.T) {
 func TestResultTTL(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		s.startPool(t, tasks.PoolConfig{})
-		id := s.submit(t, tasks.Request{Name: "echo", ResultTTL: results.Duration(2 * time.Second)})
+		id := s.submit(t, tasks.Request{Name: "echo", Options: tasks.Options{ResultTTL: 2 * time.Second}})
 		s.wait(t, id)
 		ttl := s.be.Client.PTTL(context.Background(), s.be.Keys.Task(id)).Val()
 		if ttl <= 0 || ttl > 2*time.Second {
@@ -401,7 +383,7 @@ func TestResultTTL(t *testing.T) {
 			return // a real Redis expires it in real time; the TTL is what we check
 		}
 		s.be.Mini.FastForward(3 * time.Second)
-		if _, err := s.store.Get(context.Background(), id); !errors.Is(err, results.ErrNotFound) {
+		if _, err := s.client.Get(context.Background(), id); !errors.Is(err, results.ErrNotFound) {
 			t.Errorf("Get after the TTL = %v, want ErrNotFound", err)
 		}
 	})
@@ -409,9 +391,7 @@ func TestResultTTL(t *testing.T) {
 
 func TestQueuedTasksDoNotExpire(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
-		if err := tasks.RegisterNames(context.Background(), s.b, s.reg); err != nil {
-			t.Fatal(err)
-		}
+		s.register(t)
 		id := s.submit(t, tasks.Request{Name: "echo"})
 		if ttl := s.be.Client.PTTL(context.Background(), s.be.Keys.Task(id)).Val(); ttl != -1 {
 			t.Errorf("PTTL of a queued task = %v, want -1 (no expiry)", ttl)
@@ -426,21 +406,19 @@ func TestCanceledTaskNeverRuns(t *testing.T) {
 			ran.Add(1)
 			return nil, nil
 		})
-		if err := tasks.RegisterNames(context.Background(), s.b, s.reg); err != nil {
-			t.Fatal(err)
-		}
+		s.register(t)
 		canceled := s.submit(t, tasks.Request{Name: "count"})
-		if err := s.client.Cancel(context.Background(), canceled); err != nil {
-			t.Fatalf("Cancel: %v", err)
+		if rec, err := s.client.Cancel(context.Background(), canceled); err != nil || rec.Status != results.StatusCanceled {
+			t.Fatalf("Cancel = %s, %v; want canceled", rec.Status, err)
 		}
 		after := s.submit(t, tasks.Request{Name: "count"})
 		s.startPool(t, tasks.PoolConfig{})
 		s.wait(t, after)
-		rec, _ := s.store.Get(context.Background(), canceled)
+		rec, _ := s.client.Get(context.Background(), canceled)
 		if rec.Status != results.StatusCanceled || ran.Load() != 1 {
 			t.Fatalf("canceled task: %s, handler ran %d times; want canceled and 1 run (the other task)", rec.Status, ran.Load())
 		}
-		if err := s.client.Cancel(context.Background(), after); !errors.Is(err, tasks.ErrFinished) {
+		if _, err := s.client.Cancel(context.Background(), after); !errors.Is(err, tasks.ErrFinished) {
 			t.Errorf("Cancel(finished) = %v, want ErrFinished", err)
 		}
 	})
@@ -464,7 +442,7 @@ func TestHandlerIgnoringTimeoutIsAbandoned(t *testing.T) {
 			return "second", nil
 		})
 		p, _ := s.startPool(t, tasks.PoolConfig{VisibilityTimeout: 400 * time.Millisecond, Concurrency: 2})
-		id := s.submit(t, tasks.Request{Name: "deaf", Timeout: results.Duration(50 * time.Millisecond), MaxRetries: intp(1)})
+		id := s.submit(t, tasks.Request{Name: "deaf", Options: tasks.Options{Timeout: 50 * time.Millisecond, MaxRetries: 1}})
 		rec := s.wait(t, id)
 		if rec.Status != results.StatusSucceeded || string(rec.Result) != `"second"` || rec.Attempts != 2 {
 			t.Fatalf("deaf: %+v; want succeeded by attempt 2", rec)
@@ -477,7 +455,7 @@ func TestHandlerIgnoringTimeoutIsAbandoned(t *testing.T) {
 		}
 		free()
 		until(t, "the zombie to return", func() bool { return p.Stats().Running == 0 })
-		rec, _ = s.store.Get(context.Background(), id)
+		rec, _ = s.client.Get(context.Background(), id)
 		if string(rec.Result) != `"second"` {
 			t.Errorf("result after the zombie returned = %s, want the second attempt's", rec.Result)
 		}
@@ -511,25 +489,20 @@ func TestLostAttemptEndingAfterRunIsLetGo(t *testing.T) {
 			<-release // ignores ctx
 			return "late", nil
 		})
-		p := tasks.NewPool(s.b, s.reg, tasks.PoolConfig{VisibilityTimeout: 400 * time.Millisecond, Grace: 50 * time.Millisecond, Logger: quiet()})
-		if err := tasks.RegisterNames(context.Background(), s.b, s.reg); err != nil {
-			t.Fatal(err)
-		}
+		p := s.pool(tasks.PoolConfig{VisibilityTimeout: 400 * time.Millisecond, Grace: 50 * time.Millisecond})
+		s.register(t)
 		ctx, stop := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- p.Run(ctx) }()
 		id := s.submit(t, tasks.Request{Name: "stubborn"})
 		<-started
-		v, err := s.be.Client.HGet(context.Background(), s.be.Keys.Task(id), broker.FieldAttempt).Result()
+		v, err := s.be.Client.HGet(context.Background(), s.be.Keys.Task(id), redistest.FieldAttempt).Result()
 		if err != nil {
 			t.Fatal(err)
 		}
-		at, err := broker.ParseAttempt(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.be.Client.ZRem(context.Background(), s.be.Keys.Leases(tasks.DefaultQueue), at.Token)
-		s.be.Client.Del(context.Background(), s.be.Keys.LeaseTasks(tasks.DefaultQueue, at.Token))
+		token, _, _ := strings.Cut(v, ",") // the attempt: "token,started_ms,number"
+		s.be.Client.ZRem(context.Background(), s.be.Keys.Leases(tasks.DefaultQueue), token)
+		s.be.Client.Del(context.Background(), s.be.Keys.LeaseTasks(tasks.DefaultQueue, token))
 		until(t, "the attempt to count as a zombie", func() bool { return p.Stats().Zombies == 1 })
 		stop()
 		if err := <-done; err != nil {
@@ -543,7 +516,7 @@ func TestLostAttemptEndingAfterRunIsLetGo(t *testing.T) {
 		go func() { done <- p.Run(ctx2) }()
 		again := s.submit(t, tasks.Request{Name: "echo", Payload: json.RawMessage(`{"n":1}`)})
 		until(t, "the pool, run again, to finish a task", func() bool {
-			rec, err := s.store.Get(context.Background(), again)
+			rec, err := s.client.Get(context.Background(), again)
 			return err == nil && rec.Status == results.StatusSucceeded
 		})
 		stop2()
@@ -551,4 +524,28 @@ func TestLostAttemptEndingAfterRunIsLetGo(t *testing.T) {
 			t.Fatalf("second Run = %v", err)
 		}
 	})
+}
+
+// TestPoolStopsWhenItsRedisClientIsClosed closes the pool's Redis client
+// under it: a closed client never opens again, so Run returns its error
+// instead of retrying forever.
+func TestPoolStopsWhenItsRedisClientIsClosed(t *testing.T) {
+	t.Parallel()
+	be := redistest.Mini(t)
+	rdb := redis.NewClient(&redis.Options{Addr: be.Mini.Addr()})
+	reg := tasks.NewRegistry()
+	builtin.Register(reg)
+	p := tasks.NewPool(rdb, reg, tasks.PoolConfig{Prefix: be.Prefix, Logger: quiet()})
+	done := make(chan error, 1)
+	go func() { done <- p.Run(context.Background()) }()
+	until(t, "the pool to block on Redis", func() bool { return rdb.PoolStats().TotalConns > 0 })
+	_ = rdb.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, redis.ErrClosed) {
+			t.Errorf("Run after its client closed = %v, want redis.ErrClosed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run still running 10s after its Redis client was closed")
+	}
 }

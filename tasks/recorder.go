@@ -118,9 +118,10 @@ func (r *recorder) flush(batch []outcome, retryIn time.Duration) bool {
 		fs[i] = o.f
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	res, err := p.b.FinishBatch(ctx, fs)
+	res, err := p.b.Finish(ctx, fs)
 	cancel()
 	if err == nil {
+		p.health.ok()
 		for i, f := range fs {
 			p.recorded(f, res[i])
 		}
@@ -132,14 +133,19 @@ func (r *recorder) flush(batch []outcome, retryIn time.Duration) bool {
 	for _, o := range batch {
 		if time.Since(o.since)+retryIn < p.cfg.VisibilityTimeout {
 			keep = append(keep, o)
-			continue
+		} else {
+			lost = append(lost, o.f)
 		}
-		p.taskLog(o.f.Claimed).Error("could not record outcome; the task will be redelivered", "outcome", o.f.Outcome, "err", err)
-		lost = append(lost, o.f)
+	}
+	if len(lost) > 0 {
+		p.log.Error("could not record outcomes in time; those tasks will be redelivered when their lease expires",
+			"attempts", len(lost), "err", err)
 	}
 	p.release(lost)
 	if len(keep) > 0 {
-		p.log.Warn("recording outcomes failed; retrying", "attempts", len(keep), "err", err, "in", retryIn)
+		if !p.health.failed("record outcomes", err) {
+			p.log.Warn("recording outcomes failed; retrying", "attempts", len(keep), "err", err, "in", retryIn)
+		}
 		r.mu.Lock()
 		r.queue = append(keep, r.queue...)
 		r.mu.Unlock()

@@ -19,20 +19,23 @@ import (
 // them before it returns.
 type HandlerFunc func(ctx context.Context, t *Task) (any, error)
 
-// HandlerOptions are a handler's defaults for tasks submitted without them.
+// HandlerOptions are a handler's defaults for the tasks of its name that
+// are submitted without them. A zero field is unset: the client's default
+// applies (see the package comment).
 type HandlerOptions struct {
 	// MaxRetries is how many times a failed attempt is retried; 0 means
-	// the submitter's default (3); NoRetries means none.
-	MaxRetries int `json:"max_retries,omitempty"`
-	// Timeout bounds each attempt; 0 means the submitter's default (30m).
-	Timeout time.Duration `json:"timeout,omitempty"`
+	// the client's default (3), NoRetries none.
+	MaxRetries int
+	// Timeout bounds each attempt; 0 means the client's default (30m).
+	Timeout time.Duration
 }
 
-// NoRetries as HandlerOptions.MaxRetries means a failed attempt is final.
-const NoRetries = -1
-
-// MaxNameLen is the longest task name.
-const MaxNameLen = 128
+// handlerDefaults is HandlerOptions as workers record them in Redis for
+// the clients of every process.
+type handlerDefaults struct {
+	MaxRetries int           `json:"max_retries,omitempty"`
+	Timeout    time.Duration `json:"timeout,omitempty"`
+}
 
 var taskName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]*$`)
 
@@ -47,8 +50,9 @@ func ValidName(name string) error {
 }
 
 type handler struct {
-	fn   HandlerFunc
-	opts HandlerOptions
+	fn     HandlerFunc
+	opts   HandlerOptions
+	sample json.RawMessage // a payload that fits a typed handler: its In's zero value; nil if untyped
 }
 
 // Registry maps task names to handlers, like http.ServeMux maps paths.
@@ -67,6 +71,11 @@ func NewRegistry() *Registry {
 // name panics, as a duplicate pattern does in http.ServeMux. At most one
 // HandlerOptions may follow.
 func (r *Registry) HandleFunc(name string, fn HandlerFunc, opts ...HandlerOptions) {
+	r.handle(name, handler{fn: fn}, opts)
+}
+
+func (r *Registry) handle(name string, h handler, opts []HandlerOptions) {
+	fn := h.fn
 	if err := ValidName(name); err != nil {
 		panic(err.Error())
 	}
@@ -76,12 +85,12 @@ func (r *Registry) HandleFunc(name string, fn HandlerFunc, opts ...HandlerOption
 	if len(opts) > 1 {
 		panic("tasks: more than one HandlerOptions for " + name)
 	}
-	h := handler{fn: fn}
 	if len(opts) == 1 {
 		h.opts = opts[0]
 	}
-	if h.opts.MaxRetries < NoRetries || h.opts.Timeout < 0 {
-		panic("tasks: negative MaxRetries or Timeout for " + name)
+	if o := h.opts; o.MaxRetries < NoRetries || o.MaxRetries > MaxRetriesLimit || o.Timeout < 0 || o.Timeout > MaxTimeout {
+		panic(fmt.Sprintf("tasks: options of %s out of range: MaxRetries %d (want NoRetries to %d), Timeout %s (want up to %s)",
+			name, o.MaxRetries, MaxRetriesLimit, o.Timeout, MaxTimeout))
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -95,13 +104,18 @@ func (r *Registry) HandleFunc(name string, fn HandlerFunc, opts ...HandlerOption
 // that does not decode fails the task without retry) and the Out returned is
 // stored as the result.
 func Handle[In, Out any](r *Registry, name string, fn func(ctx context.Context, t *Task, in In) (Out, error), opts ...HandlerOptions) {
-	r.HandleFunc(name, func(ctx context.Context, t *Task) (any, error) {
+	if fn == nil {
+		panic("tasks: nil handler for " + name)
+	}
+	var zero In
+	sample, _ := json.Marshal(zero) // a type that does not encode has no sample
+	r.handle(name, handler{sample: sample, fn: func(ctx context.Context, t *Task) (any, error) {
 		var in In
 		if err := json.Unmarshal(t.Payload, &in); err != nil {
 			return nil, fmt.Errorf("%s: %w", payloadError(err), ErrSkipRetry)
 		}
 		return fn(ctx, t, in)
-	}, opts...)
+	}}, opts)
 }
 
 // payloadError explains why a payload does not decode, in JSON terms rather
@@ -132,16 +146,17 @@ func (r *Registry) Names() []string {
 	return names
 }
 
+// Sample returns a payload that the handler of name takes: the JSON of its
+// input type's zero value for a handler registered with Handle, and false
+// for one registered with HandleFunc (which takes any JSON) or no handler.
+func (r *Registry) Sample(name string) (json.RawMessage, bool) {
+	h, ok := r.lookup(name)
+	return h.sample, ok && h.sample != nil
+}
+
 func (r *Registry) lookup(name string) (handler, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	h, ok := r.handlers[name]
 	return h, ok
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

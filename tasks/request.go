@@ -7,23 +7,39 @@ import (
 	"unicode/utf8"
 
 	"github.com/runq/runq/broker"
-	"github.com/runq/runq/results"
 )
 
-// Request asks for a task to be run. Its JSON names are those of the body of
-// POST /v1/tasks; absent options take the handler's defaults, then the
-// Client's.
-type Request struct {
-	Name       string           `json:"name"`
-	Payload    json.RawMessage  `json:"payload,omitempty"`     // any JSON; absent means null
-	Queue      string           `json:"queue,omitempty"`       // "" means the default queue
-	MaxRetries *int             `json:"max_retries,omitempty"` // 0 means no retries
-	Timeout    results.Duration `json:"timeout,omitempty"`     // per attempt; 0 means default
-	ResultTTL  results.Duration `json:"result_ttl,omitempty"`  // once finished; 0 means default
+// Options are a submission's settings. A zero field is unset: it takes the
+// handler's default, then the client's (see the package comment).
+type Options struct {
+	// Queue is where the task waits for a worker; "" means the client's
+	// default queue, "default" unless ClientConfig says otherwise.
+	Queue string
+	// MaxRetries is how many times a failed attempt is retried; 0 means
+	// the default (3), NoRetries none.
+	MaxRetries int
+	// Timeout bounds each attempt; 0 means the default (30m).
+	Timeout time.Duration
+	// ResultTTL is how long the task's record is kept once it finished;
+	// 0 means the default (24h).
+	ResultTTL time.Duration
 }
 
-// Limits on a Request's options.
+// NoRetries as a MaxRetries asks for no retries: a failed attempt is final.
+const NoRetries = -1
+
+// Request asks for a task to be run. Its JSON is the body of POST
+// /v1/tasks: {"name", "payload", "queue", "max_retries", "timeout",
+// "result_ttl"}, durations as strings such as "30s".
+type Request struct {
+	Name    string          // the name a worker registered the task's handler under
+	Payload json.RawMessage // the handler's input, any JSON; empty means null
+	Options
+}
+
+// Limits of a Request.
 const (
+	MaxNameLen      = 128
 	MaxRetriesLimit = 1000
 	MaxTimeout      = 24 * time.Hour
 	MinResultTTL    = time.Second
@@ -32,8 +48,8 @@ const (
 	MaxPayload = 1 << 20
 )
 
-// Validate reports the first problem with r, wrapping ErrInvalid, or
-// broker.ErrBadQueue for a bad queue name.
+// Validate reports the first problem with r, wrapping ErrInvalid. A Client
+// validates every request before it queues anything.
 func (r *Request) Validate() error {
 	if err := ValidName(r.Name); err != nil {
 		return err
@@ -52,14 +68,43 @@ func (r *Request) Validate() error {
 	if !utf8.Valid(r.Payload) {
 		return fmt.Errorf("%w: payload is not valid UTF-8", ErrInvalid)
 	}
-	if r.MaxRetries != nil && (*r.MaxRetries < 0 || *r.MaxRetries > MaxRetriesLimit) {
-		return fmt.Errorf("%w: max_retries %d: must be 0 to %d", ErrInvalid, *r.MaxRetries, MaxRetriesLimit)
+	if n := r.MaxRetries; n < NoRetries || n > MaxRetriesLimit {
+		return fmt.Errorf("%w: max_retries %d: must be 0 to %d, or NoRetries", ErrInvalid, n, MaxRetriesLimit)
 	}
-	if t := time.Duration(r.Timeout); t < 0 || t > MaxTimeout || (t > 0 && t < time.Millisecond) {
+	if t := r.Timeout; t < 0 || t > MaxTimeout || (t > 0 && t < time.Millisecond) {
 		return fmt.Errorf("%w: timeout %s: must be 1ms to %s", ErrInvalid, t, MaxTimeout)
 	}
-	if ttl := time.Duration(r.ResultTTL); ttl != 0 && (ttl < MinResultTTL || ttl > MaxResultTTL) {
+	if ttl := r.ResultTTL; ttl != 0 && (ttl < MinResultTTL || ttl > MaxResultTTL) {
 		return fmt.Errorf("%w: result_ttl %s: must be %s to %s", ErrInvalid, ttl, MinResultTTL, MaxResultTTL)
 	}
 	return nil
+}
+
+// requestJSON is the JSON form of a Request as MarshalJSON writes it.
+type requestJSON struct {
+	Name       string          `json:"name"`
+	Payload    json.RawMessage `json:"payload,omitempty"`
+	Queue      string          `json:"queue,omitempty"`
+	MaxRetries *int            `json:"max_retries,omitempty"`
+	Timeout    string          `json:"timeout,omitempty"`
+	ResultTTL  string          `json:"result_ttl,omitempty"`
+}
+
+// MarshalJSON writes r as the body of POST /v1/tasks, leaving out what is
+// unset; NoRetries is "max_retries": 0.
+func (r Request) MarshalJSON() ([]byte, error) {
+	w := requestJSON{Name: r.Name, Payload: r.Payload, Queue: r.Queue}
+	if n := r.MaxRetries; n != 0 {
+		if n == NoRetries {
+			n = 0
+		}
+		w.MaxRetries = &n
+	}
+	if r.Timeout != 0 {
+		w.Timeout = r.Timeout.String()
+	}
+	if r.ResultTTL != 0 {
+		w.ResultTTL = r.ResultTTL.String()
+	}
+	return json.Marshal(w)
 }

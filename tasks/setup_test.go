@@ -3,7 +3,6 @@ package tasks_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"testing"
@@ -15,36 +14,48 @@ import (
 	"github.com/runq/runq/broker/redistest"
 	"github.com/runq/runq/results"
 	"github.com/runq/runq/tasks"
+	"github.com/runq/runq/tasks/builtin"
 )
 
 // bundle is what each test needs, on one backend.
 type bundle struct {
-	be      redistest.Backend
-	b       *broker.Broker
-	reg     *tasks.Registry
-	client  *tasks.Client
-	store   *results.Store
-	watcher *results.Watcher
+	be     redistest.Backend
+	b      *broker.Broker // for what a worker does that a test plays by hand
+	reg    *tasks.Registry
+	client *tasks.Client
 }
 
 // setup returns one bundle per backend, each with a registry holding the
-// built-in handlers and a running Watcher.
+// built-in handlers.
 func setup(t *testing.T) []bundle {
 	t.Helper()
 	var out []bundle
 	for _, be := range redistest.Backends(t) {
-		s := bundle{be: be, b: broker.New(be.Client, be.Keys), reg: tasks.NewRegistry()}
-		tasks.RegisterBuiltins(s.reg)
-		s.client = tasks.NewClient(s.b, tasks.ClientConfig{ResultTTL: time.Hour})
-		s.store = results.NewStore(be.Client, be.Keys)
-		s.watcher = results.NewWatcher(s.store, quiet())
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { defer close(done); _ = s.watcher.Run(ctx) }()
-		t.Cleanup(func() { cancel(); <-done })
+		s := bundle{be: be, b: broker.New(be.Client, be.Prefix), reg: tasks.NewRegistry()}
+		builtin.Register(s.reg)
+		s.client = tasks.NewClient(be.Client, tasks.ClientConfig{ResultTTL: time.Hour, Prefix: be.Prefix, Logger: quiet()})
+		t.Cleanup(func() { _ = s.client.Close() })
 		out = append(out, s)
 	}
 	return out
+}
+
+// register records the registry's names in Redis, as a pool does at
+// start, for tests that submit before any pool runs.
+func (s bundle) register(t *testing.T) {
+	t.Helper()
+	if err := tasks.NewPool(s.be.Client, s.reg, tasks.PoolConfig{Prefix: s.be.Prefix}).Register(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pool returns a pool of s's registry on its backend; cfg's prefix is set.
+func (s bundle) pool(cfg tasks.PoolConfig) *tasks.Pool {
+	cfg.Prefix = s.be.Prefix
+	if cfg.Logger == nil {
+		cfg.Logger = quiet()
+	}
+	return tasks.NewPool(s.be.Client, s.reg, cfg)
 }
 
 // each runs fn as a parallel subtest per backend.
@@ -67,8 +78,8 @@ func (s bundle) startPool(t *testing.T, cfg tasks.PoolConfig) (p *tasks.Pool, st
 	if cfg.Backoff == nil {
 		cfg.Backoff = func(int) time.Duration { return 10 * time.Millisecond }
 	}
-	p = tasks.NewPool(s.b, s.reg, cfg)
-	if err := tasks.RegisterNames(context.Background(), s.b, s.reg); err != nil {
+	p = s.pool(cfg)
+	if err := p.Register(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -101,17 +112,49 @@ func (s bundle) submit(t *testing.T, r tasks.Request) uuid.UUID {
 // wait returns the record of id once terminal, failing after 10s.
 func (s bundle) wait(t *testing.T, id uuid.UUID) results.Record {
 	t.Helper()
-	rec, err := s.watcher.Wait(context.Background(), id, 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rec, err := s.client.Wait(ctx, id)
 	if err != nil {
-		t.Fatalf("Wait(%s): %v", id, err)
-	}
-	if !rec.Status.Terminal() {
-		t.Fatalf("Wait(%s): still %s after 10s: %+v", id, rec.Status, rec)
+		t.Fatalf("Wait(%s): %v (record %+v)", id, err, rec)
 	}
 	return rec
 }
 
-func intp(n int) *int { return &n }
+// get returns the record of id, failing the test if it cannot.
+func (s bundle) get(t *testing.T, id uuid.UUID) results.Record {
+	t.Helper()
+	rec, err := s.client.Get(context.Background(), id)
+	if err != nil {
+		t.Fatalf("Get(%s): %v", id, err)
+	}
+	return rec
+}
+
+// claim takes one task of queue and starts it, as a worker does, under a
+// lease of lease.
+func (s bundle) claim(t *testing.T, queue string, lease time.Duration) broker.Claimed {
+	t.Helper()
+	ctx := context.Background()
+	taken, err := s.b.Take(ctx, queue, 1, lease)
+	if err != nil || taken == nil {
+		t.Fatalf("Take = %v, %v; want a task", taken, err)
+	}
+	got, _, err := s.b.StartTake(ctx, taken, 0, lease)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("StartTake = %d tasks, %v; want 1", len(got), err)
+	}
+	return got[0]
+}
+
+// finish records one outcome through the broker, as a worker would.
+func (s bundle) finish(f broker.Finish) error {
+	res, err := s.b.Finish(context.Background(), []broker.Finish{f})
+	if err != nil {
+		return err
+	}
+	return res[0]
+}
 
 func payload(t *testing.T, v any) json.RawMessage {
 	t.Helper()
@@ -134,8 +177,6 @@ func until(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-var errBoom = errors.New("boom")
-
 func mustParse(t *testing.T, s string) uuid.UUID {
 	t.Helper()
 	id, err := uuid.Parse(s)
@@ -149,7 +190,7 @@ func mustParse(t *testing.T, s string) uuid.UUID {
 func (s bundle) untilRunning(t *testing.T, id uuid.UUID) {
 	t.Helper()
 	until(t, "the task to start", func() bool {
-		rec, _ := s.store.Get(context.Background(), id)
+		rec, _ := s.client.Get(context.Background(), id)
 		return rec.Status == results.StatusRunning
 	})
 }

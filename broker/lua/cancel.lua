@@ -7,27 +7,17 @@
 -- The ID stays in its list or zset as a tombstone: start.lua drops it, which
 -- keeps cancel O(1) however long the queue.
 local f = redis.call('HMGET', KEYS[1], 's', 'at', 'm')
-local status = f[1]
+local status = status_of(f[1], f[2], f[3])
 if not status then
-  if not f[3] then -- a hash that leaves its status out has its meta
-    return false
-  end
-  -- left out by enqueue.lua and a first start (see start.lua)
-  status = f[2] and 'running' or 'queued'
+  return false
 end
 if status ~= 'queued' and status ~= 'retrying' then
   return status
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('HSET', KEYS[1], 's', 'canceled', 'ft', now)
--- The result TTL is the third number of the meta, or of the options of
--- a hash written by an earlier build, or earlier still its own field.
-local m = redis.call('HMGET', KEYS[1], 'm', 'o', 'tl')
-local ttl = tonumber(m[3])
-if m[1] or m[2] then
-  ttl = tonumber(string.match(m[1] or m[2], '^[^,]*,[^,]*,(%d+)'))
-end
+redis.call('HSET', KEYS[1], 's', 'canceled', 'ft', string.format('%d', now))
+local ttl = ttl_of(f[3])
 if ttl and ttl > 0 then
   redis.call('PEXPIRE', KEYS[1], ttl)
 end

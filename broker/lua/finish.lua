@@ -80,10 +80,10 @@ for j = 1, n do
   at[k] = x
   local id = ARGV[a + 1]
   if held[k][x] ~= 1 then
-    -- the attempt's token heads "at", or is in "tk" (as reap.lua reads it)
-    local f = redis.call('HMGET', key, 'at', 's', 'tk')
+    -- the attempt's token heads "at"
+    local f = redis.call('HMGET', key, 'at', 's')
     local token = ARGV[2 + k]
-    local mine = (f[1] and string.match(f[1], '^([^,]*)') == token) or f[3] == token
+    local mine = f[1] and string.match(f[1], '^([^,]*)') == token
     if applied then
       for i = 1, j - 1 do
         codes[i] = 1

@@ -28,36 +28,22 @@ local requeued, failed = 0, 0
 for i = 4, #ARGV do
   local id, key = ARGV[i], KEYS[i]
   if held[id] then
-    -- Started under this lease: its token heads "at" ("token,started_ms,
-    -- number"), or is in "tk", where a worker of an earlier build writes
-    -- it (while old and new workers share a queue, a hash may hold both).
-    local f = redis.call('HMGET', key, 's', 'at', 'tk', 'm')
-    local status, at = f[1], f[2]
-    if not status and f[4] then -- left out (see start.lua)
-      status = at and 'running' or 'queued'
-    end
-    local atToken = at and string.match(at, '^([^,]*)')
-    local mine = atToken == token or f[3] == token
+    -- It started under this lease if the token heads its "at"
+    -- ("token,started_ms,number").
+    local f = redis.call('HMGET', key, 's', 'at', 'm')
+    local at = f[2]
+    local status = status_of(f[1], at, f[3])
+    local mine = at and string.match(at, '^([^,]*)') == token
     if status == 'running' and mine then
       local crashes = redis.call('HINCRBY', key, 'c', 1)
       -- the token goes, so that a resent start under it does not take
       -- the task for its own
-      if atToken == token then
-        redis.call('HSET', key, 'at', (string.gsub(at, '^[^,]*', '', 1)))
-      end
-      if f[3] then
-        redis.call('HDEL', key, 'tk')
-      end
+      redis.call('HSET', key, 'at', (string.gsub(at, '^[^,]*', '', 1)))
       if maxCrashes >= 0 and crashes > maxCrashes then
-        redis.call('HSET', key, 's', 'failed', 'ft', now, 'e',
+        redis.call('HSET', key, 's', 'failed', 'ft', string.format('%d', now), 'e',
           'poison: the worker running this task was lost ' .. crashes ..
           ' times (lease expired); not retried')
-        -- the result TTL: as cancel.lua reads it
-        local m = redis.call('HMGET', key, 'm', 'o', 'tl')
-        local ttl = tonumber(m[3])
-        if m[1] or m[2] then
-          ttl = tonumber(string.match(m[1] or m[2], '^[^,]*,[^,]*,(%d+)'))
-        end
+        local ttl = ttl_of(f[3])
         if ttl and ttl > 0 then
           redis.call('PEXPIRE', key, ttl)
         end

@@ -44,24 +44,9 @@ local dropped = {}
 for i = 3, #KEYS do
   local key = KEYS[i]
   local f = redis.call('HMGET', key, 's', 'at', 'm', 'p')
-  local status, at, failures, crashes = f[1], f[2], '', ''
-  local unwritten = false
-  if not status and f[3] then
-    -- Left out by enqueue.lua and by a first start: queued, or running
-    -- once an attempt has started. (A hash that is gone has no meta.)
-    unwritten = true
-    status = at and 'running' or 'queued'
-  elseif not f[3] and status then
-    -- Written by an earlier build: the name in "n", the options in "o"
-    -- (or earlier still in "mr", "to" and "tl"), the attempt's token and
-    -- count in "tk" and "a". The queue is not needed.
-    local old = redis.call('HMGET', key, 'n', 'o', 'mr', 'to', 'tl', 'tk', 'a')
-    local opts = old[2] or ((old[3] or '0') .. ',' .. (old[4] or '0') .. ',' .. (old[5] or '0'))
-    f[3] = opts .. ',,' .. (old[1] or '')
-    if not at and old[7] then
-      at = (old[6] or '') .. ',0,' .. old[7]
-    end
-  end
+  local at, failures, crashes = f[2], '', ''
+  local status = status_of(f[1], at, f[3])
+  local unwritten = status and not f[1]
   local mine, attempt = false, nil
   if at then
     mine = string.sub(at, 1, #token + 1) == token .. ','

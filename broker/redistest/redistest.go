@@ -1,7 +1,8 @@
 // Package redistest gives tests the Redis servers to run against: an
 // in-process miniredis always, and the real Redis at REDIS_URL when it is
 // set. It owns test isolation (a key prefix per test, deleted at cleanup);
-// it never flushes a database.
+// it never flushes a database. It also shows tests the key layout that
+// broker keeps to itself.
 package redistest
 
 import (
@@ -16,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/runq/runq/broker"
+	"github.com/runq/runq/broker/internal/layout"
 )
 
 // Backend is one Redis server for a test.
@@ -23,9 +25,26 @@ type Backend struct {
 	Name   string // "miniredis" or "redis"
 	URL    string // redis:// URL of the server
 	Client *redis.Client
-	Keys   broker.Keys          // a prefix private to the test
+	Prefix string               // a key prefix private to the test
+	Keys   layout.Keys          // the key names under Prefix, for tests that look inside
 	Mini   *miniredis.Miniredis // nil for a real Redis
 }
+
+// Layout returns the key names under prefix ("" means broker.DefaultPrefix),
+// for tests that look inside a Redis that runq processes use.
+func Layout(prefix string) layout.Keys {
+	if prefix == "" {
+		prefix = broker.DefaultPrefix
+	}
+	return layout.Keys{Prefix: prefix}
+}
+
+// Fields of a task's hash, for tests that look inside or write one.
+const (
+	FieldMeta    = layout.FieldMeta
+	FieldStatus  = layout.FieldStatus
+	FieldAttempt = layout.FieldAttempt
+)
 
 // Backends returns a miniredis backend, plus a real Redis one when REDIS_URL
 // is set. With RUNQ_REQUIRE_REDIS=1, a missing or unreachable real Redis
@@ -45,7 +64,8 @@ func Mini(t testing.TB) Backend {
 	mr := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), ContextTimeoutEnabled: true, PoolSize: 64})
 	t.Cleanup(func() { _ = rdb.Close() })
-	return Backend{Name: "miniredis", URL: "redis://" + mr.Addr(), Client: rdb, Keys: broker.Keys{Prefix: prefix()}, Mini: mr}
+	p := prefix()
+	return Backend{Name: "miniredis", URL: "redis://" + mr.Addr(), Client: rdb, Prefix: p, Keys: layout.Keys{Prefix: p}, Mini: mr}
 }
 
 // Real returns the Redis at REDIS_URL with a private key prefix whose keys
@@ -71,22 +91,22 @@ func Real(t testing.TB) (Backend, bool) {
 		t.Logf("REDIS_URL set but unreachable, testing on miniredis only: %v", err)
 		return Backend{}, false
 	}
-	keys := broker.Keys{Prefix: prefix()}
+	p := prefix()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		DeleteAll(ctx, t, rdb, keys)
+		DeleteAll(ctx, t, rdb, p)
 		_ = rdb.Close()
 	})
-	return Backend{Name: "redis", URL: url, Client: rdb, Keys: keys}, true
+	return Backend{Name: "redis", URL: url, Client: rdb, Prefix: p, Keys: layout.Keys{Prefix: p}}, true
 }
 
-// DeleteAll deletes every key under keys' prefix, a thousand UNLINKs per
-// round trip (one key each, so a cluster client can route them), so that a
+// DeleteAll deletes every key under prefix, a thousand UNLINKs per round
+// trip (one key each, so a cluster client can route them), so that a
 // benchmark's hundreds of thousands of tasks go in seconds.
-func DeleteAll(ctx context.Context, t testing.TB, rdb redis.UniversalClient, keys broker.Keys) {
+func DeleteAll(ctx context.Context, t testing.TB, rdb redis.UniversalClient, prefix string) {
 	t.Helper()
-	all := KeysUnder(ctx, t, rdb, keys)
+	all := KeysUnder(ctx, t, rdb, prefix)
 	for len(all) > 0 {
 		batch := all[:min(len(all), 1000)]
 		all = all[len(batch):]
@@ -103,16 +123,17 @@ func DeleteAll(ctx context.Context, t testing.TB, rdb redis.UniversalClient, key
 	}
 }
 
-// KeysUnder lists every key under keys' prefix, by SCAN.
-func KeysUnder(ctx context.Context, t testing.TB, rdb redis.UniversalClient, keys broker.Keys) []string {
+// KeysUnder lists every key under prefix, by SCAN.
+func KeysUnder(ctx context.Context, t testing.TB, rdb redis.UniversalClient, prefix string) []string {
 	t.Helper()
 	var out []string
-	iter := rdb.Scan(ctx, 0, keys.MatchAll(), 500).Iterator()
+	match := prefix + ":*"
+	iter := rdb.Scan(ctx, 0, match, 500).Iterator()
 	for iter.Next(ctx) {
 		out = append(out, iter.Val())
 	}
 	if err := iter.Err(); err != nil {
-		t.Fatalf("SCAN %s: %v", keys.MatchAll(), err)
+		t.Fatalf("SCAN %s: %v", match, err)
 	}
 	return out
 }

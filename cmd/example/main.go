@@ -1,6 +1,6 @@
 // Command example is a worker program with handlers of its own: the shape to
 // copy when runq should run your code. It builds a tasks.Registry, registers
-// its handlers, and hands the registry to cli.Main, which gives the binary
+// its handlers, and hands the registry to runqcli.Main, which gives the binary
 // runq's commands and flags (all, serve, worker; --redis, --concurrency, ...):
 //
 //	go run ./cmd/example --addr 127.0.0.1:8080
@@ -30,12 +30,12 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/runq/runq/cmd/cli"
+	"github.com/runq/runq/cmd/runqcli"
 	"github.com/runq/runq/tasks"
 )
 
 func main() {
-	os.Exit(cli.Main(newRegistry()))
+	os.Exit(runqcli.Main(newRegistry()))
 }
 
 // newRegistry returns the registry of this program's handlers. Registering

@@ -188,7 +188,7 @@ func TestBinary(t *testing.T) {
 					t.Errorf("submit %s: max_retries, timeout = %d, %s, want %d, %s",
 						tt.task, rec.MaxRetries, time.Duration(rec.Timeout), tt.wantMaxRetries, tt.wantTimeout)
 				}
-				proctest.CheckOutcome(t, proctest.WaitDone(t, base, rec.ID.String()), tt.want, tt.wantErr)
+				proctest.CheckOutcome(t, proctest.WaitDone(t, base, rec.ID), tt.want, tt.wantErr)
 			})
 		}
 	})

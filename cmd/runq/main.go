@@ -1,17 +1,19 @@
 // Command runq runs the runq HTTP API and workers with the built-in handlers
-// (echo, sleep, fail). With no --redis it starts an embedded Redis, so
-// `go run ./cmd/runq` is a working system.
+// (echo, sleep, fail), and measures runq with `runq bench`. With no
+// --redis it starts an embedded Redis, so `go run ./cmd/runq` is a working
+// system.
 package main
 
 import (
 	"os"
 
-	"github.com/runq/runq/cmd/cli"
+	"github.com/runq/runq/cmd/internal/cli"
 	"github.com/runq/runq/tasks"
+	"github.com/runq/runq/tasks/builtin"
 )
 
 func main() {
 	reg := tasks.NewRegistry()
-	tasks.RegisterBuiltins(reg)
-	os.Exit(cli.Main(reg))
+	builtin.Register(reg)
+	os.Exit(cli.Main(reg, benchCommand))
 }

@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/runq/runq/cmd/cli"
+	"github.com/runq/runq/cmd/internal/cli"
 	"github.com/runq/runq/cmd/internal/proctest"
 	"github.com/runq/runq/results"
-	"github.com/runq/runq/tasks"
+	"github.com/runq/runq/tasks/builtin"
 )
 
 // TestAll runs `runq` (the API and a worker pool in one process, on an
@@ -35,16 +35,16 @@ func TestAll(t *testing.T) {
 		{name: "echo", task: "echo", payload: map[string]any{"hello": "world", "n": []any{1.0, 2.0}},
 			want: map[string]any{"hello": "world", "n": []any{1.0, 2.0}}},
 		{name: "echo null", task: "echo", payload: nil, want: any(nil)},
-		{name: "sleep", task: "sleep", payload: tasks.SleepArgs{MS: 10}, want: tasks.SleepResult{SleptMS: 10}},
-		{name: "sleep out of range", task: "sleep", payload: tasks.SleepArgs{MS: -1}, wantErr: "ms must be 0 to"},
-		{name: "fail", task: "fail", payload: tasks.FailArgs{Message: "boom"}, wantErr: "boom"},
+		{name: "sleep", task: "sleep", payload: builtin.SleepIn{MS: 10}, want: builtin.SleepOut{SleptMS: 10}},
+		{name: "sleep out of range", task: "sleep", payload: builtin.SleepIn{MS: -1}, wantErr: "ms must be 0 to"},
+		{name: "fail", task: "fail", payload: builtin.FailIn{Message: "boom"}, wantErr: "boom"},
 		{name: "fail default message", task: "fail", payload: struct{}{}, wantErr: "failed on purpose"},
 	}
 	t.Run("tasks", func(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
-				proctest.CheckOutcome(t, proctest.WaitDone(t, base, proctest.Submit(t, base, tt.task, tt.payload).ID.String()), tt.want, tt.wantErr)
+				proctest.CheckOutcome(t, proctest.WaitDone(t, base, proctest.Submit(t, base, tt.task, tt.payload).ID), tt.want, tt.wantErr)
 			})
 		}
 		t.Run("unknown name", func(t *testing.T) {
@@ -73,8 +73,8 @@ func TestShutdownFinishesRunningTask(t *testing.T) {
 	p, base := proctest.StartAPI(t, runqBin.Path(t), "--addr", "127.0.0.1:0", "--grace", "10s")
 
 	submitted := time.Now()
-	rec := proctest.Submit(t, base, "sleep", tasks.SleepArgs{MS: 2000})
-	proctest.WaitStatus(t, base, rec.ID.String(), results.StatusRunning, 10*time.Second)
+	rec := proctest.Submit(t, base, "sleep", builtin.SleepIn{MS: 2000})
+	proctest.WaitStatus(t, base, rec.ID, results.StatusRunning, 10*time.Second)
 	p.Signal(t, syscall.SIGTERM)
 	if code := p.ExitCode(t, 20*time.Second); code != 0 {
 		t.Errorf("exit code after SIGTERM = %d, want 0", code)
@@ -117,7 +117,7 @@ func TestServeAndWorker(t *testing.T) {
 	worker := proctest.Start(t, bin, "worker", "--redis", redisURL, "--grace", "10s")
 	worker.WaitFor(t, worker.Stderr, regexp.MustCompile(`msg="worker pool started"`), 30*time.Second)
 
-	rec := proctest.WaitDone(t, base, proctest.Submit(t, base, "echo", map[string]string{"via": "worker"}).ID.String())
+	rec := proctest.WaitDone(t, base, proctest.Submit(t, base, "echo", map[string]string{"via": "worker"}).ID)
 	if got := proctest.DecodeAs(t, rec.Result, map[string]any{}); rec.Status != results.StatusSucceeded ||
 		!reflect.DeepEqual(got, map[string]any{"via": "worker"}) {
 		t.Errorf("echo through the worker: status %s, result %s, error %q; want %s, {\"via\":\"worker\"}",
@@ -125,14 +125,14 @@ func TestServeAndWorker(t *testing.T) {
 	}
 
 	// SIGTERM to the worker mid-task: it finishes the task, then exits.
-	id := proctest.Submit(t, base, "sleep", tasks.SleepArgs{MS: 1500}).ID.String()
+	id := proctest.Submit(t, base, "sleep", builtin.SleepIn{MS: 1500}).ID
 	proctest.WaitStatus(t, base, id, results.StatusRunning, 10*time.Second)
 	worker.Signal(t, syscall.SIGTERM)
 	if code := worker.ExitCode(t, 20*time.Second); code != 0 {
 		t.Errorf("worker exit code after SIGTERM = %d, want 0", code)
 	}
 	rec = proctest.Get(t, base, id)
-	want := tasks.SleepResult{SleptMS: 1500}
+	want := builtin.SleepOut{SleptMS: 1500}
 	if got := proctest.DecodeAs(t, rec.Result, want); rec.Status != results.StatusSucceeded || rec.Attempts != 1 || got != want {
 		t.Errorf("sleep task after worker shutdown: status, attempts, result = %s, %d, %s, want %s, 1, %+v",
 			rec.Status, rec.Attempts, rec.Result, results.StatusSucceeded, want)
@@ -160,11 +160,13 @@ func TestUsage(t *testing.T) {
 	}{
 		{name: "unknown command", args: []string{"bogus"}, wantCode: 2, wantStderr: `unknown command "bogus"`, plain: true},
 		{name: "bad flag value", args: []string{"--concurrency", "abc"}, wantCode: 2,
-			wantStderr: `invalid value "abc" for flag -concurrency`},
+			wantStderr: `runq: --concurrency "abc": not a whole number`, plain: true},
 		{name: "flag out of range", args: []string{"--concurrency", "0"}, wantCode: 2,
 			wantStderr: "--concurrency must be 1 to 10000"},
 		{name: "unknown flag", args: []string{"worker", "--nope"}, wantCode: 2,
-			wantStderr: "flag provided but not defined: -nope"},
+			wantStderr: "runq: unknown flag --nope (see worker --help)", plain: true},
+		{name: "flag of another command", args: []string{"worker", "-addr", ":9000"}, wantCode: 2,
+			wantStderr: "runq: --addr is not a flag of worker: it is a flag of all and serve", plain: true},
 		{name: "extra argument", args: []string{"serve", "extra"}, wantCode: 2,
 			wantStderr: `unexpected argument "extra"`},
 		{name: "bad queue", args: []string{"--queues", "a b"}, wantCode: 2, wantStderr: "--queues"},
@@ -173,7 +175,10 @@ func TestUsage(t *testing.T) {
 		{name: "version", args: []string{"version"}, wantCode: 0, wantStdout: "runq " + cli.Version + "\n"},
 		{name: "help flag", args: []string{"-h"}, wantCode: 0, wantHelp: "Usage:"},
 		{name: "help command", args: []string{"help"}, wantCode: 0, wantHelp: "Usage:"},
-		{name: "worker help", args: []string{"worker", "-h"}, wantCode: 0, wantHelp: "-concurrency"},
+		{name: "worker help", args: []string{"worker", "-h"}, wantCode: 0, wantHelp: "--concurrency N"},
+		{name: "help of a command", args: []string{"help", "serve"}, wantCode: 0, wantHelp: "runq serve: run only the HTTP API"},
+		{name: "bench help", args: []string{"bench", "--help"}, wantCode: 0, wantHelp: "--tasks"},
+		{name: "help of no command", args: []string{"help", "nope"}, wantCode: 2, wantStderr: "help nope: no such command", plain: true},
 		{name: "version with argument", args: []string{"version", "x"}, wantCode: 2, wantStderr: "version takes no arguments", plain: true},
 		{name: "malformed redis url", args: []string{"worker", "--redis", "foo://x"}, wantCode: 2, wantStderr: "invalid redis url", plain: true},
 		{name: "redis unreachable", args: []string{"worker", "--redis", "redis://127.0.0.1:1"}, wantCode: 1,

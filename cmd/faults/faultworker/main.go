@@ -1,5 +1,5 @@
 // Command faultworker is a runq worker program for the fault tests in
-// cmd/faults/workers: runq's command line (cli.Main) with the built-in
+// cmd/faults/workers: runq's command line (runqcli.Main) with the built-in
 // handlers plus handlers that misbehave on purpose. It is test tooling, not
 // an example to copy: "exit" ends the process from inside a handler, and
 // "record" writes to Redis outside runq's key layout.
@@ -25,14 +25,15 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/runq/runq/cmd/cli"
 	"github.com/runq/runq/cmd/faults/workers"
+	"github.com/runq/runq/cmd/runqcli"
 	"github.com/runq/runq/tasks"
+	"github.com/runq/runq/tasks/builtin"
 )
 
 func main() {
 	reg := tasks.NewRegistry()
-	tasks.RegisterBuiltins(reg)
+	builtin.Register(reg)
 	h := &handlers{pid: os.Getpid()}
 	if raw := os.Getenv("REDIS_URL"); raw != "" {
 		if opts, err := redis.ParseURL(raw); err == nil {
@@ -46,7 +47,7 @@ func main() {
 	reg.HandleFunc("panic", panics)
 	reg.HandleFunc("unencodable", unencodable)
 	reg.HandleFunc("exit", exit)
-	os.Exit(cli.Main(reg))
+	os.Exit(runqcli.Main(reg))
 }
 
 type handlers struct {

@@ -3,11 +3,11 @@ package outages
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/runq/runq/api/client"
 	"github.com/runq/runq/results"
 )
 
@@ -26,7 +26,7 @@ type ackCheck struct {
 // terminal) and not succeeded with the echo of their payload {"i": i}.
 func checkAcked(t *testing.T, base string, acked map[string]int, within time.Duration) *ackCheck {
 	t.Helper()
-	client := NewHTTPClient(15*time.Second, 16)
+	client := NewClient(base, 15*time.Second, 16)
 	deadline := time.Now().Add(within)
 	ids := make(chan string)
 	c := &ackCheck{}
@@ -36,7 +36,7 @@ func checkAcked(t *testing.T, base string, acked map[string]int, within time.Dur
 		go func() {
 			defer wg.Done()
 			for id := range ids {
-				c.checkOne(client, base, id, acked[id], deadline)
+				c.checkOne(client, id, acked[id], deadline)
 			}
 		}()
 	}
@@ -48,9 +48,9 @@ func checkAcked(t *testing.T, base string, acked map[string]int, within time.Dur
 	return c
 }
 
-func (c *ackCheck) checkOne(client *http.Client, base, id string, i int, deadline time.Time) {
+func (c *ackCheck) checkOne(client *client.Client, id string, i int, deadline time.Time) {
 	for time.Now().Before(deadline) {
-		a := Get(client, base, id+"?wait=10s")
+		a := Get(client, id, 10*time.Second)
 		switch {
 		case a.Kind == NotFound:
 			c.note(&c.lost, "task "+id+": 404, the acknowledged task is gone")
@@ -77,9 +77,9 @@ func (c *ackCheck) judge(rec results.Record, i int) {
 	if rec.Attempts > 1 {
 		c.note(&c.reattempted, "")
 	}
-	if rec.StartedAt != nil {
+	if !rec.StartedAt.IsZero() {
 		c.mu.Lock()
-		c.started = append(c.started, *rec.StartedAt)
+		c.started = append(c.started, rec.StartedAt)
 		c.mu.Unlock()
 	}
 }

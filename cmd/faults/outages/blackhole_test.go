@@ -12,7 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/runq/runq/broker"
+	"github.com/runq/runq/broker/redistest"
 	"github.com/runq/runq/tasks"
 )
 
@@ -32,16 +32,13 @@ func TestNetworkBlackhole(t *testing.T) {
 	began := time.Now()
 	rs := StartRedis(t)
 	px := StartProxy(t, rs.Addr())
-	direct := openBroker(t, rs.URL(), 16)
-	worker := openBroker(t, "redis://"+px.Addr()+"/0", 32)
+	direct := openRedis(t, rs.URL(), 16)
+	worker := openRedis(t, "redis://"+px.Addr()+"/0", 32)
 
 	rec := &recorder{}
 	reg := tasks.NewRegistry()
 	rec.register(reg, 0)
-	ctx := context.Background()
-	if err := tasks.RegisterNames(ctx, direct, reg); err != nil {
-		t.Fatal(err)
-	}
+	register(t, direct, reg)
 	long := 2 * blackholeLease
 	ids := submitWork(t, direct, 4, long)
 	ids = append(ids, submitWork(t, direct, size.BlackholeTasks, 50*time.Millisecond)...)
@@ -56,12 +53,12 @@ func TestNetworkBlackhole(t *testing.T) {
 	px.Cut()
 	cutAt, heldAtCut := time.Now(), pool.Running()
 	time.Sleep(300 * time.Millisecond) // whatever was on the wire has landed
-	deadlines := leaseDeadlines(t, direct.Client(), direct.Keys())
+	deadlines := leaseDeadlines(t, direct)
 	time.Sleep(size.Blackhole - 300*time.Millisecond)
 	px.Restore()
 	healAt := time.Now()
 
-	st := waitTerminal(t, direct.Client(), ids, 60*time.Second+long)
+	st := waitTerminal(t, direct, ids, 60*time.Second+long)
 	doneAt := time.Now()
 	stop()
 	execs := rec.snapshot()
@@ -93,10 +90,11 @@ func TestNetworkBlackhole(t *testing.T) {
 	}
 }
 
-// submitWork queues n "fault.work" tasks of duration d through b.
-func submitWork(t testing.TB, b *broker.Broker, n int, d time.Duration) []uuid.UUID {
+// submitWork queues n "fault.work" tasks of duration d on rdb's Redis.
+func submitWork(t testing.TB, rdb redis.UniversalClient, n int, d time.Duration) []uuid.UUID {
 	t.Helper()
-	c := tasks.NewClient(b, tasks.ClientConfig{})
+	c := tasks.NewClient(rdb, tasks.ClientConfig{})
+	defer c.Close()
 	payload, _ := json.Marshal(workArgs{MS: int(d / time.Millisecond)})
 	ids := make([]uuid.UUID, 0, n)
 	ctx := context.Background()
@@ -130,7 +128,8 @@ func waitLongRunning(t testing.TB, rec *recorder, d time.Duration, n int) {
 // leaseDeadlines reads the lease deadline of each leased task of the
 // default queue (ms on Redis's clock, which is this machine's clock): a
 // lease covers one claim's batch, its set names the tasks.
-func leaseDeadlines(t testing.TB, rdb redis.UniversalClient, keys broker.Keys) map[string]int64 {
+func leaseDeadlines(t testing.TB, rdb redis.UniversalClient) map[string]int64 {
+	keys := redistest.Layout("")
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -145,7 +144,7 @@ func leaseDeadlines(t testing.TB, rdb redis.UniversalClient, keys broker.Keys) m
 			t.Fatalf("reading the tasks of lease %v: %v", z.Member, err)
 		}
 		for _, s := range ids {
-			id, err := uuid.Parse(s) // Redis holds broker.IDText
+			id, err := uuid.Parse(s) // Redis holds IDs without dashes
 			if err != nil {
 				t.Fatalf("leased ID %q: %v", s, err)
 			}

@@ -10,8 +10,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 
-	"github.com/runq/runq/broker"
+	"github.com/runq/runq/broker/redistest"
 	"github.com/runq/runq/tasks"
 )
 
@@ -29,23 +30,20 @@ func TestClientKill(t *testing.T) {
 	size := setup(t)
 	began := time.Now()
 	rs := StartRedis(t)
-	direct := openBroker(t, rs.URL(), 16)
+	direct := openRedis(t, rs.URL(), 16)
 	rec := &recorder{}
 	for w := range killWorkers {
 		reg := tasks.NewRegistry()
 		rec.register(reg, w)
 		if w == 0 {
-			if err := tasks.RegisterNames(context.Background(), direct, reg); err != nil {
-				t.Fatal(err)
-			}
+			register(t, direct, reg)
 		}
-		b := openBroker(t, rs.URL(), 0)
-		runPool(t, tasks.NewPool(b, reg, tasks.PoolConfig{
+		runPool(t, tasks.NewPool(openRedis(t, rs.URL(), 0), reg, tasks.PoolConfig{
 			Concurrency: 4, VisibilityTimeout: 5 * time.Second, Logger: testLogger(t, fmt.Sprintf("worker %d", w)),
 		}))
 	}
 
-	prod := &producer{b: direct, depth: 300}
+	prod := &producer{rdb: direct, depth: 300}
 	ctx, stopProducing := context.WithCancel(context.Background())
 	defer stopProducing()
 	var wg sync.WaitGroup
@@ -56,7 +54,7 @@ func TestClientKill(t *testing.T) {
 	stopProducing()
 	wg.Wait()
 	ids := prod.acked()
-	st := waitTerminal(t, direct.Client(), ids, 60*time.Second)
+	st := waitTerminal(t, direct, ids, 60*time.Second)
 	iv := judgeIntervals(rec.snapshot(), kills)
 
 	succeeded := countStatus(st, "succeeded")
@@ -94,7 +92,7 @@ type kill struct {
 // size.KillFor, from a connection of its own (CLIENT KILL skips the caller),
 // and returns the kills, plus a last entry marking the end of the last
 // interval.
-func killRepeatedly(t *testing.T, rs *RedisServer, size Size, direct *broker.Broker) []kill {
+func killRepeatedly(t *testing.T, rs *RedisServer, size Size, direct *redis.Client) []kill {
 	t.Helper()
 	rdb := rs.Client(t, 1)
 	var kills []kill
@@ -102,7 +100,7 @@ func killRepeatedly(t *testing.T, rs *RedisServer, size Size, direct *broker.Bro
 	for range n + 1 {
 		time.Sleep(size.KillEvery)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		pending, _ := direct.Client().LLen(ctx, direct.Keys().Pending(tasks.DefaultQueue)).Result()
+		pending, _ := direct.LLen(ctx, redistest.Layout("").Pending(tasks.DefaultQueue)).Result()
 		k := kill{at: time.Now(), pending: pending}
 		if len(kills) < n {
 			killed, err := rdb.Do(ctx, "CLIENT", "KILL", "TYPE", "normal").Int()
@@ -173,7 +171,7 @@ func judgeIntervals(execs []execution, kills []kill) intervalVerdict {
 // "fault.work" tasks, checking every 20ms, until its context ends or it
 // has queued 200,000.
 type producer struct {
-	b     *broker.Broker
+	rdb   *redis.Client
 	depth int64
 
 	mu   sync.Mutex
@@ -182,7 +180,8 @@ type producer struct {
 }
 
 func (p *producer) run(ctx context.Context) {
-	c := tasks.NewClient(p.b, tasks.ClientConfig{})
+	c := tasks.NewClient(p.rdb, tasks.ClientConfig{})
+	defer c.Close()
 	payload, _ := json.Marshal(workArgs{MS: 20})
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
@@ -192,7 +191,7 @@ func (p *producer) run(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		n, err := p.b.Client().LLen(ctx, p.b.Keys().Pending(tasks.DefaultQueue)).Result()
+		n, err := p.rdb.LLen(ctx, redistest.Layout("").Pending(tasks.DefaultQueue)).Result()
 		if err != nil {
 			p.fail()
 			continue

@@ -99,9 +99,9 @@ func duplicates(execs []execution) int {
 	return dup
 }
 
-// openBroker connects to the Redis at url with room for poolSize
+// openRedis connects to the Redis at url with room for poolSize
 // connections; the client is closed at cleanup.
-func openBroker(t testing.TB, url string, poolSize int) *broker.Broker {
+func openRedis(t testing.TB, url string, poolSize int) *redis.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -110,7 +110,16 @@ func openBroker(t testing.TB, url string, poolSize int) *broker.Broker {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rdb.Close() })
-	return broker.New(rdb, broker.Keys{})
+	return rdb
+}
+
+// register records reg's task names in the Redis of rdb, as a worker does
+// at start.
+func register(t testing.TB, rdb redis.UniversalClient, reg *tasks.Registry) {
+	t.Helper()
+	if err := tasks.NewPool(rdb, reg, tasks.PoolConfig{}).Register(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // runPool runs pool until the returned stop is called, which waits up to
@@ -150,8 +159,8 @@ func testLogger(t testing.TB, name string) *slog.Logger {
 
 // statuses reads the status of every task in ids, directly from Redis; a
 // task with no hash has status "".
-func statuses(ctx context.Context, rdb redis.UniversalClient, keys broker.Keys, ids []uuid.UUID) (map[uuid.UUID]string, error) {
-	sts, err := proctest.Statuses(ctx, rdb, keys, ids)
+func statuses(ctx context.Context, rdb redis.UniversalClient, ids []uuid.UUID) (map[uuid.UUID]string, error) {
+	sts, err := proctest.Statuses(ctx, broker.New(rdb, ""), ids)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +181,7 @@ func waitTerminal(t testing.TB, rdb redis.UniversalClient, ids []uuid.UUID, with
 	defer tick.Stop()
 	var last map[uuid.UUID]string
 	for {
-		st, err := statuses(ctx, rdb, broker.Keys{}, ids)
+		st, err := statuses(ctx, rdb, ids)
 		if err == nil {
 			last = st
 			if countStatus(st, "succeeded", "failed", "canceled") == len(ids) {

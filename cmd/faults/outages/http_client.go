@@ -1,48 +1,53 @@
 package outages
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/runq/runq/api/client"
 	"github.com/runq/runq/results"
+	"github.com/runq/runq/tasks"
 )
 
-// NewHTTPClient returns a client whose every request ends within timeout
-// (no request can hang a test) and that keeps up to conns connections to
-// one host alive.
-func NewHTTPClient(timeout time.Duration, conns int) *http.Client {
+// NewClient returns a client of the API at base whose every request ends
+// within timeout (no request can hang a test) and that keeps up to conns
+// connections to it alive.
+func NewClient(base string, timeout time.Duration, conns int) *client.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns = conns
 	tr.MaxIdleConnsPerHost = conns
-	return &http.Client{Timeout: timeout, Transport: tr}
+	c, err := client.New(base, client.Config{HTTPClient: &http.Client{Timeout: timeout, Transport: tr}})
+	if err != nil {
+		panic(err) // base comes from the process's own line: a bug here
+	}
+	return c
 }
 
-// Kind classifies one HTTP answer.
+// Kind classifies one answer.
 type Kind string
 
 // The kinds of answer the tests count.
 const (
 	Accepted    Kind = "202"       // the task was queued
-	Unavailable Kind = "503-json"  // 503 with {"error": ...} that leaks nothing
-	Other       Kind = "other"     // anything else: an error, a hang, a 500, a leaky 503
+	Unavailable Kind = "503-json"  // 503 with runq's error body, leaking nothing
+	Other       Kind = "other"     // anything else: an error, a 500, a leaky 503
 	OK          Kind = "200"       // a GET answered
 	NotFound    Kind = "404"       // a GET of an unknown id
 	Transport   Kind = "transport" // no HTTP answer at all (refused, reset, timed out)
 )
 
-// Answer is the outcome of one request.
+// Answer is the outcome of one call.
 type Answer struct {
 	Kind    Kind
 	Status  int
 	Record  results.Record // for 202 and 200
-	Detail  string         // why it is Other: the status and body, or the error
+	Detail  string         // why it is Other: the status and message, or the error
 	Latency time.Duration
 	At      time.Time // when the answer was read
 }
@@ -50,77 +55,74 @@ type Answer struct {
 // leaks are fragments of internal detail that a client must never see.
 var leaks = []string{"dial", "tcp", "127.0.0.1", "refused", "EOF", "redis:", "broken pipe", "reset by peer", "i/o timeout", "goroutine", ".go:"}
 
-// Submit posts body to base+/v1/tasks and classifies the answer: Accepted
-// with the record, Unavailable for a clean 503, else Other or Transport.
-func Submit(c *http.Client, base string, body []byte) Answer {
+// Submit submits the task of body (JSON, as POST /v1/tasks takes it) and
+// classifies the answer: Accepted with the record, Unavailable for a clean
+// 503, else Other or Transport.
+func Submit(c *client.Client, body []byte) Answer {
 	start := time.Now()
-	resp, err := c.Post(base+"/v1/tasks", "application/json", bytes.NewReader(body))
-	if err != nil {
-		return Answer{Kind: Transport, Detail: err.Error(), Latency: time.Since(start), At: time.Now()}
+	var r tasks.Request
+	if err := r.UnmarshalJSON(body); err != nil {
+		return Answer{Kind: Other, Detail: "bad test body: " + err.Error(), At: time.Now()}
 	}
-	return classify(resp, start, http.StatusAccepted, Accepted)
+	rec, err := c.Submit(context.Background(), r)
+	return classify(rec, err, start, Accepted)
 }
 
-// Get reads base+/v1/tasks/+idQuery and classifies the answer: OK with the
-// record, NotFound, Unavailable, else Other or Transport.
-func Get(c *http.Client, base, idQuery string) Answer {
-	return GetContext(context.Background(), c, base, idQuery)
+// Get reads the record of task id, waiting up to wait (0: not at all) for
+// it to finish, and classifies the answer: OK with the record, NotFound,
+// Unavailable, else Other or Transport.
+func Get(c *client.Client, id string, wait time.Duration) Answer {
+	return GetContext(context.Background(), c, id, wait)
 }
 
-// GetContext is Get with a context for the request.
-func GetContext(ctx context.Context, c *http.Client, base, idQuery string) Answer {
+// GetContext is Get within ctx.
+func GetContext(ctx context.Context, c *client.Client, id string, wait time.Duration) Answer {
 	start := time.Now()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/tasks/"+idQuery, nil)
+	uid, err := uuid.Parse(id)
 	if err != nil {
 		return Answer{Kind: Other, Detail: err.Error(), At: time.Now()}
 	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return Answer{Kind: Transport, Detail: err.Error(), Latency: time.Since(start), At: time.Now()}
+	if wait == 0 {
+		rec, err := c.Get(ctx, uid)
+		return classify(rec, err, start, OK)
 	}
-	a := classify(resp, start, http.StatusOK, OK)
-	if a.Kind == Other && a.Status == http.StatusNotFound {
-		a.Kind = NotFound
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	rec, err := c.Wait(wctx, uid)
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil && rec.ID == uid {
+		err = nil // the wait ran out: the record as it is
 	}
-	return a
+	return classify(rec, err, start, OK)
 }
 
-func classify(resp *http.Response, start time.Time, want int, kind Kind) Answer {
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	a := Answer{Status: resp.StatusCode, Latency: time.Since(start), At: time.Now()}
-	if err != nil {
-		a.Kind, a.Detail = Transport, fmt.Sprintf("status %d, reading body: %v", resp.StatusCode, err)
-		return a
-	}
-	a.Kind, a.Detail = Other, fmt.Sprintf("status %d: %s", resp.StatusCode, strings.TrimSpace(string(raw)))
-	switch resp.StatusCode {
-	case want:
-		if err := json.Unmarshal(raw, &a.Record); err == nil {
-			a.Kind, a.Detail = kind, ""
-		}
-	case http.StatusServiceUnavailable:
-		if cleanError(resp, raw) {
+// classify turns a call's result into an Answer of kind ok when it
+// succeeded.
+func classify(rec results.Record, err error, start time.Time, ok Kind) Answer {
+	a := Answer{Latency: time.Since(start), At: time.Now()}
+	var ae *client.Error
+	switch {
+	case err == nil:
+		a.Kind, a.Record, a.Status = ok, rec, map[Kind]int{Accepted: 202, OK: 200}[ok]
+	case errors.As(err, &ae):
+		a.Kind, a.Status, a.Detail = Other, ae.Status, fmt.Sprintf("status %d: %s", ae.Status, ae.Message)
+		switch {
+		case ae.Status == http.StatusServiceUnavailable && errors.Is(err, tasks.ErrUnavailable) && clean(ae.Message):
 			a.Kind, a.Detail = Unavailable, ""
+		case ae.Status == http.StatusNotFound && errors.Is(err, tasks.ErrNotFound):
+			a.Kind, a.Detail = NotFound, ""
 		}
+	default:
+		a.Kind, a.Detail = Transport, err.Error()
 	}
 	return a
 }
 
-// cleanError reports whether an error answer is JSON {"error": "..."} whose
-// message names no internals.
-func cleanError(resp *http.Response, raw []byte) bool {
-	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	var body struct {
-		Error string `json:"error"`
-	}
-	if mt != "application/json" || json.Unmarshal(raw, &body) != nil || body.Error == "" {
-		return false
-	}
+// clean reports whether an error message names no internals.
+func clean(msg string) bool {
 	for _, l := range leaks {
-		if strings.Contains(strings.ToLower(body.Error), strings.ToLower(l)) {
+		if strings.Contains(strings.ToLower(msg), strings.ToLower(l)) {
 			return false
 		}
 	}
-	return true
+	return msg != ""
 }

@@ -2,13 +2,14 @@ package outages
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/runq/runq/api/client"
 )
 
 // TestHTTPLoad runs size.LoadClients concurrent clients, each submitting
@@ -22,13 +23,13 @@ func TestHTTPLoad(t *testing.T) {
 	began := time.Now()
 	rs := StartRedis(t, "--appendonly", "yes", "--appendfsync", "everysec")
 	p, base := StartRunqAPI(t, "--redis", rs.URL(), "--addr", "127.0.0.1:0") // defaults, as shipped
-	direct := openBroker(t, rs.URL(), 8)
+	direct := openRedis(t, rs.URL(), 8)
 
-	l := &load{client: NewHTTPClient(10*time.Second, size.LoadClients)}
+	l := &load{client: NewClient(base, 10*time.Second, size.LoadClients)}
 	start := time.Now()
 	l.run(base, size.LoadClients, start.Add(size.LoadFor))
 	elapsed := time.Since(start)
-	st := waitTerminal(t, direct.Client(), l.ids, 2*time.Minute+4*size.LoadFor) // workers drain the backlog
+	st := waitTerminal(t, direct, l.ids, 2*time.Minute+4*size.LoadFor) // workers drain the backlog
 
 	drained := time.Since(start) - elapsed
 	succeeded, lost := countStatus(st, "succeeded"), countStatus(st, "")
@@ -56,7 +57,7 @@ func TestHTTPLoad(t *testing.T) {
 
 // load is the figures of one load run.
 type load struct {
-	client *http.Client
+	client *client.Client
 
 	mu       sync.Mutex
 	requests int
@@ -76,7 +77,7 @@ func (l *load) run(base string, clients int, deadline time.Time) {
 			defer wg.Done()
 			var mine []Answer
 			for n := 0; n < 1_000_000 && time.Now().Before(deadline); n++ {
-				mine = append(mine, Submit(l.client, base, fmt.Appendf(nil, `{"name":"echo","payload":{"c":%d,"n":%d}}`, c, n)))
+				mine = append(mine, Submit(l.client, fmt.Appendf(nil, `{"name":"echo","payload":{"c":%d,"n":%d}}`, c, n)))
 			}
 			l.add(mine)
 		}()

@@ -3,7 +3,6 @@ package outages
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/http/httptrace"
 	"strconv"
 	"sync"
@@ -13,7 +12,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/runq/runq/api/client"
 	"github.com/runq/runq/tasks"
+	"github.com/runq/runq/tasks/builtin"
 )
 
 // TestLongPollUnderLoad parks size.Waiters concurrent GET
@@ -29,19 +30,17 @@ func TestLongPollUnderLoad(t *testing.T) {
 	size := setup(t)
 	began := time.Now()
 	rs := StartRedis(t)
-	direct := openBroker(t, rs.URL(), 2)
+	direct := openRedis(t, rs.URL(), 2)
 	reg := tasks.NewRegistry()
-	tasks.RegisterBuiltins(reg)
-	if err := tasks.RegisterNames(context.Background(), direct, reg); err != nil { // as a worker would at start
-		t.Fatal(err)
-	}
+	builtin.Register(reg)
+	register(t, direct, reg)
 	info := rs.Client(t, 1)
 	ownConns := connectedClients(t, info)
 	api, base := StartRunqAPI(t, "serve", "--redis", rs.URL(), "--addr", "127.0.0.1:0")
 	idle := sample(t, api.PID(), info)
 
 	ids := submitSleeps(t, base, size.Waiters, 100)
-	w := &waiters{client: NewHTTPClient(45*time.Second, size.Waiters)}
+	w := &waiters{client: NewClient(base, 45*time.Second, size.Waiters)}
 	w.start(base, ids)
 	w.waitWritten(t, 30*time.Second)
 	time.Sleep(500 * time.Millisecond) // the server has read every request
@@ -114,7 +113,7 @@ func connectedClients(t testing.TB, rdb *redis.Client) int {
 // clients, and returns their IDs.
 func submitSleeps(t testing.TB, base string, n, ms int) []string {
 	t.Helper()
-	client := NewHTTPClient(10*time.Second, 8)
+	client := NewClient(base, 10*time.Second, 8)
 	body := fmt.Appendf(nil, `{"name":"sleep","payload":{"ms":%d}}`, ms)
 	ids := make([]string, n)
 	errs := make(chan string, n)
@@ -124,7 +123,7 @@ func submitSleeps(t testing.TB, base string, n, ms int) []string {
 		go func() {
 			defer wg.Done()
 			for i := g; i < n; i += 8 {
-				a := Submit(client, base, body)
+				a := Submit(client, body)
 				if a.Kind != Accepted {
 					errs <- a.Detail
 					continue
@@ -143,7 +142,7 @@ func submitSleeps(t testing.TB, base string, n, ms int) []string {
 
 // waiters is one long poll per task.
 type waiters struct {
-	client  *http.Client
+	client  *client.Client
 	total   int64
 	written atomic.Int64 // requests fully sent
 	done    sync.WaitGroup
@@ -162,7 +161,7 @@ func (w *waiters) start(base string, ids []string) {
 		w.done.Add(1)
 		go func() {
 			defer w.done.Done()
-			a := GetContext(ctx, w.client, base, id+"?wait=30s")
+			a := GetContext(ctx, w.client, id, 30*time.Second)
 			w.mu.Lock()
 			w.answers = append(w.answers, a)
 			w.mu.Unlock()
@@ -227,11 +226,11 @@ func (w *waiters) latencies() (Durations, []string) {
 	var lat Durations
 	var bad []string
 	for _, a := range w.answers {
-		if a.Kind != OK || a.Record.Status != "succeeded" || a.Record.FinishedAt == nil {
+		if a.Kind != OK || a.Record.Status != "succeeded" || a.Record.FinishedAt.IsZero() {
 			bad = append(bad, fmt.Sprintf("%s status %s: %s", a.Kind, a.Record.Status, a.Detail))
 			continue
 		}
-		lat = append(lat, a.At.Sub(*a.Record.FinishedAt))
+		lat = append(lat, a.At.Sub(a.Record.FinishedAt))
 	}
 	return lat, bad
 }

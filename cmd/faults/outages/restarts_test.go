@@ -3,7 +3,6 @@ package outages
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/runq/runq/api/client"
 )
 
 // TestRedisRestarts kills Redis (SIGKILL) twice while HTTP clients submit
@@ -43,7 +44,7 @@ func testRedisRestarts(t *testing.T, size Size, fsync string) {
 		"--concurrency", "20", "--visibility-timeout", "5s")
 	pid := p.PID()
 
-	run := &restartRun{size: size, base: base, client: NewHTTPClient(5*time.Second, 16), acked: make(map[string]int)}
+	run := &restartRun{size: size, base: base, client: NewClient(base, 5*time.Second, 16), acked: make(map[string]int)}
 	ctx, cancel := context.WithTimeout(context.Background(), size.RestartRun+2*time.Minute)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -177,7 +178,7 @@ func readAOF(dir string) string {
 type restartRun struct {
 	size   Size
 	base   string
-	client *http.Client
+	client *client.Client
 
 	mu         sync.Mutex
 	acked      map[string]int // task ID → the i in its payload
@@ -258,7 +259,7 @@ func (r *restartRun) submitAll(ctx context.Context) {
 func (r *restartRun) submitOne(ctx context.Context, i int) {
 	body := fmt.Appendf(nil, `{"name":"echo","payload":{"i":%d}}`, i)
 	for range 300 {
-		a := Submit(r.client, r.base, body)
+		a := Submit(r.client, body)
 		if r.record(a, i) {
 			return
 		}

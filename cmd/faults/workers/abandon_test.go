@@ -2,6 +2,7 @@ package workers
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -14,7 +15,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/runq/runq/broker"
 	"github.com/runq/runq/results"
 	"github.com/runq/runq/tasks"
 )
@@ -74,7 +74,7 @@ func testAbandonWhileRecording(t *testing.T, sameFlush bool) {
 	})
 	s.registerNames(t, "late", "early")
 	r := request(t, "late", nil)
-	r.Timeout, r.MaxRetries = results.Duration(timeout), ptr(0)
+	r.Timeout, r.MaxRetries = timeout, tasks.NoRetries
 	reqs := []tasks.Request{r}
 	if sameFlush {
 		reqs = append(reqs, request(t, "early", nil))
@@ -124,8 +124,8 @@ func testAbandonWhileRecording(t *testing.T, sameFlush bool) {
 // finishGate is a go-redis hook that holds back calls of finish.lua while
 // it is shut, and counts the writes they carry: distinct (task, lease
 // token, outcome) triples, so that a call resent after NOSCRIPT counts
-// once. Finishes are group-committed, in pipelines; a finish that arrives
-// while one is held waits behind it in the broker, not at the gate.
+// once. Outcomes are written in batches, in pipelines; one that arrives
+// while a write is held waits behind it in the worker, not at the gate.
 type finishGate struct {
 	mu     sync.Mutex
 	open   chan struct{}       // closed while the gate is open
@@ -165,7 +165,7 @@ func (g *finishGate) writes(id uuid.UUID) int {
 	defer g.mu.Unlock()
 	n := 0
 	for w := range g.held {
-		if strings.HasPrefix(w, broker.IDText(id)+" ") {
+		if strings.HasPrefix(w, hex.EncodeToString(id[:])+" ") { // the ID as Redis holds it
 			n++
 		}
 	}

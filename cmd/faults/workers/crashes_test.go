@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runq/runq/broker/redistest"
 	"github.com/runq/runq/results"
 	"github.com/runq/runq/tasks"
 )
@@ -104,7 +105,7 @@ func (s *bundle) killWhileQueued(t *testing.T, procs []*proc, args []string, bus
 	for kills < limit {
 		<-tick.C
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		queued, err := s.rdb.LLen(ctx, s.b.Keys().Pending(tasks.DefaultQueue)).Result()
+		queued, err := s.rdb.LLen(ctx, redistest.Layout("").Pending(tasks.DefaultQueue)).Result()
 		cancel()
 		if err != nil {
 			t.Fatalf("LLEN of the queue: %v", err)

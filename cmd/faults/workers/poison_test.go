@@ -122,9 +122,9 @@ func poisonRequests(t *testing.T, panics, unencodable, hangs int, hangTimeout ti
 		for name, n := range map[string]int{"panic": panics, "unencodable": unencodable, "hang": hangs} {
 			if i < n {
 				r := request(t, name, nil)
-				r.Queue, r.MaxRetries = "mixed", ptr(0)
+				r.Queue, r.MaxRetries = "mixed", tasks.NoRetries
 				if name == "hang" {
-					r.Timeout = results.Duration(hangTimeout)
+					r.Timeout = hangTimeout
 				}
 				out = append(out, r)
 			}
@@ -180,7 +180,7 @@ func TestPoisonExit(t *testing.T) {
 	)
 	s.registerNames(t, "exit", "echo")
 	r := request(t, "exit", nil)
-	r.MaxRetries = ptr(3)
+	r.MaxRetries = 3
 	id := s.submit(t, []tasks.Request{r})[0]
 	args := []string{"--visibility-timeout", visibility.String()}
 

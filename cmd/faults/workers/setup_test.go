@@ -54,8 +54,9 @@ func setup(t *testing.T) *bundle {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rdb.Close() })
-	b := broker.New(rdb, broker.Keys{})
-	return &bundle{url: url, pass: pass, rdb: rdb, b: b, client: tasks.NewClient(b, tasks.ClientConfig{}), full: full}
+	client := tasks.NewClient(rdb, tasks.ClientConfig{})
+	t.Cleanup(func() { client.Close() })
+	return &bundle{url: url, pass: pass, rdb: rdb, b: broker.New(rdb, ""), client: client, full: full}
 }
 
 // fullSize reads RUNQ_FAULT_SIZE: unset or "ci" is the reduced size that
@@ -165,7 +166,7 @@ func (s *bundle) registerNames(t *testing.T, names ...string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := tasks.RegisterNames(ctx, s.b, reg); err != nil {
+	if err := tasks.NewPool(s.rdb, reg, tasks.PoolConfig{}).Register(ctx); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -186,8 +187,6 @@ func tail(s string, n int) string {
 	}
 	return "..." + s[len(s)-n:]
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // seconds renders d rounded to 0.1s, for summary lines.
 func seconds(d time.Duration) string { return d.Round(100 * time.Millisecond).String() }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/runq/runq/broker/redistest"
 	"github.com/runq/runq/results"
 	"github.com/runq/runq/tasks"
 )
@@ -88,7 +89,7 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Errorf("last task finished %s after SIGTERM, want at most %s: well before the visibility timeout %s", doneAfter, bound, visibility)
 	}
 	for _, r := range recs[:nShort] {
-		if r.FinishedAt != nil && r.FinishedAt.After(sigterm.Add(grace)) {
+		if r.FinishedAt.After(sigterm.Add(grace)) {
 			t.Errorf("short task %s finished %s after SIGTERM, want within the grace period %s", r.ID, r.FinishedAt.Sub(sigterm), grace)
 		}
 	}
@@ -120,13 +121,13 @@ func (s *bundle) checkHandedBack(t *testing.T, ids []uuid.UUID) int {
 		}
 	}
 	q := tasks.DefaultQueue
-	leased, err := s.rdb.ZCard(ctx, s.b.Keys().Leases(q)).Result()
+	leased, err := s.rdb.ZCard(ctx, redistest.Layout("").Leases(q)).Result()
 	if err != nil || leased != 0 {
-		t.Errorf("ZCARD %s = %d, %v at the worker's exit, want 0: no lease left behind", s.b.Keys().Leases(q), leased, err)
+		t.Errorf("ZCARD %s = %d, %v at the worker's exit, want 0: no lease left behind", redistest.Layout("").Leases(q), leased, err)
 	}
-	queued, err := s.rdb.LLen(ctx, s.b.Keys().Pending(q)).Result()
+	queued, err := s.rdb.LLen(ctx, redistest.Layout("").Pending(q)).Result()
 	if err != nil || queued != int64(len(ids)) {
-		t.Errorf("LLEN %s = %d, %v at the worker's exit, want %d", s.b.Keys().Pending(q), queued, err, len(ids))
+		t.Errorf("LLEN %s = %d, %v at the worker's exit, want %d", redistest.Layout("").Pending(q), queued, err, len(ids))
 	}
 	return n
 }

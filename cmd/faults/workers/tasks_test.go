@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/runq/runq/cmd/internal/proctest"
 	"github.com/runq/runq/results"
@@ -62,7 +61,7 @@ func (s *bundle) submit(t *testing.T, reqs []tasks.Request) []uuid.UUID {
 // statuses reads the status of each task, in the order of ids; a task
 // with no hash reads as "".
 func (s *bundle) statuses(ctx context.Context, ids []uuid.UUID) ([]results.Status, error) {
-	return proctest.Statuses(ctx, s.rdb, s.b.Keys(), ids)
+	return proctest.Statuses(ctx, s.b, ids)
 }
 
 // records reads the record of each task; a task with no hash comes back
@@ -74,24 +73,15 @@ func (s *bundle) records(t *testing.T, ids []uuid.UUID) []results.Record {
 	out := make([]results.Record, 0, len(ids))
 	for start := 0; start < len(ids); start += 1000 {
 		chunk := ids[start:min(start+1000, len(ids))]
-		cmds := make([]*redis.MapStringStringCmd, len(chunk))
-		if _, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-			for i, id := range chunk {
-				cmds[i] = pipe.HGetAll(ctx, s.b.Keys().Task(id))
-			}
-			return nil
-		}); err != nil {
-			t.Fatalf("read %d records: %v", len(chunk), err)
-		}
-		for i, c := range cmds {
-			rec, err := results.Decode(chunk[i], c.Val())
+		recs, errs := s.b.GetMany(ctx, chunk)
+		for i, err := range errs {
 			switch {
 			case errors.Is(err, results.ErrNotFound):
-				rec = results.Record{ID: chunk[i]}
+				recs[i] = results.Record{ID: chunk[i]}
 			case err != nil:
-				t.Fatal(err)
+				t.Fatalf("read the record of %s: %v", chunk[i], err)
 			}
-			out = append(out, rec)
+			out = append(out, recs[i])
 		}
 	}
 	return out
@@ -163,11 +153,11 @@ func countStatuses(recs []results.Record) string {
 // Redis clock; throughput is len(recs) over their difference.
 func span(recs []results.Record) (first, last time.Time) {
 	for _, r := range recs {
-		if r.StartedAt != nil && (first.IsZero() || r.StartedAt.Before(first)) {
-			first = *r.StartedAt
+		if !r.StartedAt.IsZero() && (first.IsZero() || r.StartedAt.Before(first)) {
+			first = r.StartedAt
 		}
-		if r.FinishedAt != nil && r.FinishedAt.After(last) {
-			last = *r.FinishedAt
+		if r.FinishedAt.After(last) {
+			last = r.FinishedAt
 		}
 	}
 	return first, last

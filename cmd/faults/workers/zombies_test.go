@@ -49,9 +49,9 @@ func TestZombies(t *testing.T) {
 	var reqs []tasks.Request
 	for i := range nZombies {
 		r := request(t, "zombie", ZombieArgs{MS: int(w.sleep.Milliseconds()), Attempts: 1})
-		r.Timeout, r.MaxRetries = results.Duration(timeout), ptr(1)
+		r.Timeout, r.MaxRetries = timeout, 1
 		if i == nZombies-1 {
-			r.MaxRetries = ptr(0) // this one fails for good when abandoned
+			r.MaxRetries = tasks.NoRetries // this one fails for good when abandoned
 		}
 		reqs = append(reqs, r)
 	}
@@ -130,7 +130,7 @@ func checkZombieRecords(t *testing.T, recs []results.Record, nZombies int, timeo
 				t.Errorf("task %s: status %q, result %s, attempts %d; want %s, the retry's result %+v, 2",
 					r.ID, r.Status, r.Result, r.Attempts, results.StatusSucceeded, want)
 			}
-			if r.FinishedAt == nil || !r.FinishedAt.Before(zombiesReturned) {
+			if r.FinishedAt.IsZero() || !r.FinishedAt.Before(zombiesReturned) {
 				t.Errorf("task %s: retry finished at %v, want before the zombies returned at %v (else the test proves less)",
 					r.ID, r.FinishedAt, zombiesReturned)
 			}
@@ -239,7 +239,7 @@ func (s *bundle) runPool(t *testing.T, reg *tasks.Registry, cfg tasks.PoolConfig
 	}
 	log := proctest.NewOutput()
 	cfg.Logger = slog.New(slog.NewTextHandler(log, nil))
-	pool := tasks.NewPool(broker.New(rdb, broker.Keys{}), reg, cfg)
+	pool := tasks.NewPool(rdb, reg, cfg)
 	runCtx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- pool.Run(runCtx) }()

@@ -1,62 +1,73 @@
 package proctest
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/runq/runq/api/client"
 	"github.com/runq/runq/results"
 	"github.com/runq/runq/tasks"
 )
 
-// HTTPClient is the client of every helper here; tests use it for requests
-// of their own, so that none can hang past its 30s timeout.
+// HTTPClient is the HTTP client of every helper here; tests use it for
+// requests of their own, so that none can hang past its 30s timeout.
 var HTTPClient = &http.Client{Timeout: 30 * time.Second}
 
-// Submit posts a task to the API at base and returns the record of the 202
-// answer; any other status fails the test.
-func Submit(t *testing.T, base, name string, payload any) results.Record {
+// Client returns a client of the API at base, failing the test if base is
+// not a URL.
+func Client(t testing.TB, base string) *client.Client {
 	t.Helper()
-	raw, err := json.Marshal(payload)
+	c, err := client.New(base, client.Config{HTTPClient: HTTPClient, MaxWait: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, err := json.Marshal(tasks.Request{Name: name, Payload: raw})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := HTTPClient.Post(base+"/v1/tasks", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatalf("POST /v1/tasks %s: %v", body, err)
-	}
-	return decodeRecord(t, resp, http.StatusAccepted)
+	return c
 }
 
-// WaitDone gets a task's record, waiting up to 10s for it to finish.
-func WaitDone(t *testing.T, base, id string) results.Record {
+// Submit submits a task to the API at base, payload encoded as JSON, and
+// returns its record; an error fails the test.
+func Submit(t testing.TB, base, name string, payload any) results.Record {
 	t.Helper()
-	return Get(t, base, id+"?wait=10s")
+	rec, err := tasks.Submit(context.Background(), Client(t, base), name, payload)
+	if err != nil {
+		t.Fatalf("submit %s: %v", name, err)
+	}
+	return rec
 }
 
-// Get gets the record at /v1/tasks/{idQuery}; a status other than 200 fails
-// the test.
-func Get(t *testing.T, base, idQuery string) results.Record {
+// WaitDone returns the record of task id once it has finished, failing the
+// test after 10s.
+func WaitDone(t testing.TB, base string, id uuid.UUID) results.Record {
 	t.Helper()
-	resp, err := HTTPClient.Get(base + "/v1/tasks/" + idQuery)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rec, err := Client(t, base).Wait(ctx, id)
 	if err != nil {
-		t.Fatalf("GET /v1/tasks/%s: %v", idQuery, err)
+		t.Fatalf("wait for %s: %v (record %+v)", id, err, rec)
 	}
-	return decodeRecord(t, resp, http.StatusOK)
+	return rec
+}
+
+// Get returns the record of task id; an error fails the test.
+func Get(t testing.TB, base string, id uuid.UUID) results.Record {
+	t.Helper()
+	rec, err := Client(t, base).Get(context.Background(), id)
+	if err != nil {
+		t.Fatalf("get %s: %v", id, err)
+	}
+	return rec
 }
 
 // WaitStatus polls a task every 20ms until it has status want, failing the
 // test if it has not after timeout.
-func WaitStatus(t *testing.T, base, id string, want results.Status, timeout time.Duration) {
+func WaitStatus(t testing.TB, base string, id uuid.UUID, want results.Status, timeout time.Duration) {
 	t.Helper()
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
@@ -73,25 +84,6 @@ func WaitStatus(t *testing.T, base, id string, want results.Status, timeout time
 			t.Fatalf("task %s: status %s after %s, want %s", id, rec.Status, timeout, want)
 		}
 	}
-}
-
-// decodeRecord reads resp's body as a record, failing the test if the
-// status is not want or the body does not decode.
-func decodeRecord(t *testing.T, resp *http.Response, want int) results.Record {
-	t.Helper()
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: reading body: %v", resp.Request.Method, resp.Request.URL.Path, err)
-	}
-	if resp.StatusCode != want {
-		t.Fatalf("%s %s: status %d (%s), want %d", resp.Request.Method, resp.Request.URL.Path, resp.StatusCode, raw, want)
-	}
-	var rec results.Record
-	if err := json.Unmarshal(raw, &rec); err != nil {
-		t.Fatalf("%s %s: body %s: %v", resp.Request.Method, resp.Request.URL.Path, raw, err)
-	}
-	return rec
 }
 
 // CheckOutcome checks a finished task: with wantErr, failed at its first

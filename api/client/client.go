@@ -1,0 +1,231 @@
+// Package client is the Go client of runq's HTTP API: it submits tasks,
+// reads and waits for their records, and cancels them, with the verbs,
+// types and errors of tasks.Client, for services that reach runq over HTTP
+// rather than through Redis. Typed submissions work through it too:
+// tasks.Submit(ctx, c, name, in) and tasks.Result[Out](rec).
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/runq/runq/results"
+	"github.com/runq/runq/tasks"
+)
+
+// Config configures a Client. Zero values are the documented defaults.
+type Config struct {
+	// Token is sent as "Authorization: Bearer <token>", for a server
+	// started with --api-token; "" sends none.
+	Token string
+	// HTTPClient makes the requests; nil means http.DefaultClient. Every
+	// request is bounded by its context, and by MaxWait plus a margin.
+	HTTPClient *http.Client
+	// MaxWait is the longest single long poll of Wait, which polls again
+	// until the task finishes; 0 means 60s, the server's own cap.
+	MaxWait time.Duration
+}
+
+// Client calls one runq API. It is safe for concurrent use.
+type Client struct {
+	base  string // scheme://host[:port][/path], without a trailing slash
+	token string
+	http  *http.Client
+	wait  time.Duration
+}
+
+// New returns a Client of the API at baseURL, such as
+// "http://127.0.0.1:8080". A URL that is not http or https is an error.
+func New(baseURL string, cfg Config) (*Client, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("client: base URL %q: want http://host:port or https://host:port", baseURL)
+	}
+	c := &Client{base: strings.TrimRight(u.String(), "/"), token: cfg.Token, http: cfg.HTTPClient, wait: cfg.MaxWait}
+	if c.http == nil {
+		c.http = http.DefaultClient
+	}
+	if c.wait <= 0 {
+		c.wait = 60 * time.Second
+	}
+	return c, nil
+}
+
+// Submit queues a task and returns its record, status queued. Its errors
+// match the sentinels of package tasks: ErrInvalid, ErrUnknownName,
+// ErrUnavailable.
+func (c *Client) Submit(ctx context.Context, r tasks.Request) (results.Record, error) {
+	var rec results.Record
+	err := c.do(ctx, http.MethodPost, "/v1/tasks", r, http.StatusAccepted, &rec)
+	return rec, err
+}
+
+// SubmitBatch queues up to tasks.MaxBatch tasks in one request, all or
+// none, and returns their records in order.
+func (c *Client) SubmitBatch(ctx context.Context, rs []tasks.Request) ([]results.Record, error) {
+	var out struct {
+		Tasks []results.Record `json:"tasks"`
+	}
+	body := struct {
+		Tasks []tasks.Request `json:"tasks"`
+	}{rs}
+	if err := c.do(ctx, http.MethodPost, "/v1/tasks/batch", body, http.StatusAccepted, &out); err != nil {
+		return nil, err
+	}
+	if len(out.Tasks) != len(rs) {
+		return nil, fmt.Errorf("client: submitted %d tasks, the answer holds %d records", len(rs), len(out.Tasks))
+	}
+	return out.Tasks, nil
+}
+
+// Get returns the record of task id; tasks.ErrNotFound when there is none.
+func (c *Client) Get(ctx context.Context, id uuid.UUID) (results.Record, error) {
+	var rec results.Record
+	err := c.do(ctx, http.MethodGet, "/v1/tasks/"+id.String(), nil, http.StatusOK, &rec)
+	return rec, err
+}
+
+// Wait returns the record of task id once it has finished, long-polling
+// the API (GET ?wait=) as many times as it takes. When ctx ends first, it
+// returns the record last read with ctx's error; a poll ends a little
+// before ctx's deadline, so that its record arrives in time.
+func (c *Client) Wait(ctx context.Context, id uuid.UUID) (results.Record, error) {
+	var rec results.Record
+	for {
+		wait := c.wait
+		if dl, ok := ctx.Deadline(); ok {
+			left := time.Until(dl)
+			wait = max(min(wait, left-min(left/10, 250*time.Millisecond)).Truncate(time.Millisecond), 0)
+		}
+		var got results.Record
+		path := "/v1/tasks/" + id.String() + "?wait=" + wait.String()
+		if err := c.do(ctx, http.MethodGet, path, nil, http.StatusOK, &got); err != nil {
+			if ctx.Err() != nil {
+				return rec, fmt.Errorf("client: wait for %s: %w", id, ctx.Err())
+			}
+			return rec, err
+		}
+		rec = got
+		if rec.Status.Terminal() {
+			return rec, nil
+		}
+		if ctx.Err() != nil {
+			return rec, fmt.Errorf("client: wait for %s: %w", id, ctx.Err())
+		}
+	}
+}
+
+// Cancel cancels task id if it has not started and returns its record,
+// status canceled (also when it was canceled before); tasks.ErrRunning or
+// tasks.ErrFinished when it has started or finished.
+func (c *Client) Cancel(ctx context.Context, id uuid.UUID) (results.Record, error) {
+	var rec results.Record
+	err := c.do(ctx, http.MethodDelete, "/v1/tasks/"+id.String(), nil, http.StatusOK, &rec)
+	return rec, err
+}
+
+// do sends one request with body (nil: none) encoded as JSON and decodes
+// an answer of status want into out; any other answer is an *Error.
+func (c *Client) do(ctx context.Context, method, path string, body any, want int, out any) error {
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("client: encode the request: %w", err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.wait+30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return fmt.Errorf("client: %s %s: %w", method, path, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("client: %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return fmt.Errorf("client: %s %s: read the answer: %w", method, path, err)
+	}
+	if resp.StatusCode != want {
+		return answerError(resp, raw)
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("client: %s %s: decode the answer: %w", method, path, err)
+	}
+	return nil
+}
+
+// maxAnswer bounds the answer read: the largest is a record with a 1 MiB
+// payload and a 1 MiB result, or a batch's records of a 16 MiB body.
+const maxAnswer = 64 << 20
+
+// Error is an error answer of the API. errors.Is matches it to the
+// sentinels of package tasks by its Code.
+type Error struct {
+	Status     int           // the HTTP status
+	Code       string        // "invalid", "not_found", "unavailable"... ("" if the body was not runq's)
+	Message    string        // the server's words
+	RequestID  string        // of a 500 or 503, to find the server's log line
+	RetryAfter time.Duration // of a 503: when to try again
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("runq API: %d %s: %s", e.Status, http.StatusText(e.Status), e.Message)
+}
+
+// Is reports whether e means target, one of the sentinels of package
+// tasks.
+func (e *Error) Is(target error) bool {
+	return codes[e.Code] == target && target != nil
+}
+
+// codes map an answer's code to the sentinel of package tasks it means.
+var codes = map[string]error{
+	"invalid":      tasks.ErrInvalid,
+	"unknown_name": tasks.ErrUnknownName,
+	"not_found":    tasks.ErrNotFound,
+	"running":      tasks.ErrRunning,
+	"finished":     tasks.ErrFinished,
+	"unavailable":  tasks.ErrUnavailable,
+}
+
+// answerError builds the *Error of an answer: runq's JSON error body, or
+// the start of whatever else came (a proxy's page, say).
+func answerError(resp *http.Response, raw []byte) error {
+	e := &Error{Status: resp.StatusCode}
+	var body struct {
+		Error     string `json:"error"`
+		Code      string `json:"code"`
+		RequestID string `json:"request_id"`
+	}
+	if json.Unmarshal(raw, &body) == nil && body.Error != "" {
+		e.Message, e.Code, e.RequestID = body.Error, body.Code, body.RequestID
+	} else {
+		e.Message = strings.TrimSpace(string(raw[:min(len(raw), 200)]))
+	}
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
+		e.RetryAfter = time.Duration(s) * time.Second
+	}
+	return e
+}

@@ -1,0 +1,167 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/runq/runq/api"
+	"github.com/runq/runq/api/client"
+	"github.com/runq/runq/broker"
+	"github.com/runq/runq/broker/redistest"
+	"github.com/runq/runq/results"
+	"github.com/runq/runq/tasks"
+	"github.com/runq/runq/tasks/builtin"
+)
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// serve runs the API on be, with a worker pool of the built-in handlers on
+// the default queue when pool is set, and returns its URL.
+func serve(t *testing.T, be redistest.Backend, cfg api.Config, pool bool) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	reg := tasks.NewRegistry()
+	builtin.Register(reg)
+	p := tasks.NewPool(be.Client, reg, tasks.PoolConfig{Prefix: be.Prefix, Logger: quiet, Grace: 10 * time.Millisecond})
+	if err := p.Register(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b := broker.New(be.Client, be.Prefix)
+	w := results.NewWatcher(b, quiet)
+	tc := tasks.NewClient(be.Client, tasks.ClientConfig{Prefix: be.Prefix})
+	done := make(chan struct{}, 2)
+	go func() { _ = w.Run(ctx); done <- struct{}{} }()
+	go func() {
+		if pool {
+			_ = p.Run(ctx)
+		}
+		done <- struct{}{}
+	}()
+	cfg.Logger = quiet
+	srv := httptest.NewServer(api.New(cfg, tc, w, b))
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		<-done
+		<-done
+		_ = tc.Close()
+	})
+	return srv.URL
+}
+
+func TestClient(t *testing.T) {
+	t.Parallel()
+	for _, be := range redistest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			t.Parallel()
+			c, err := client.New(serve(t, be, api.Config{}, true), client.Config{MaxWait: 100 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+
+			rec, err := tasks.Submit(ctx, c, "sleep", builtin.SleepIn{MS: 350}) // several long polls of 100ms
+			if err != nil || rec.Status != results.StatusQueued || rec.Name != "sleep" {
+				t.Fatalf("Submit = %+v, %v", rec, err)
+			}
+			rec, err = c.Wait(ctx, rec.ID)
+			if out, rerr := tasks.Result[builtin.SleepOut](rec); err != nil || rerr != nil || out.SleptMS != 350 {
+				t.Fatalf("Wait = %+v, %v; Result = %+v, %v", rec, err, out, rerr)
+			}
+			if got, err := c.Get(ctx, rec.ID); err != nil || got.Status != results.StatusSucceeded || !got.FinishedAt.Equal(rec.FinishedAt) {
+				t.Errorf("Get = %+v, %v; want the record Wait returned", got, err)
+			}
+
+			recs, err := c.SubmitBatch(ctx, []tasks.Request{{Name: "echo"}, {Name: "fail", Options: tasks.Options{Queue: "nobody"}}})
+			if err != nil || len(recs) != 2 || recs[1].Queue != "nobody" {
+				t.Fatalf("SubmitBatch = %+v, %v", recs, err)
+			}
+			canceled, err := c.Cancel(ctx, recs[1].ID)
+			if err != nil || canceled.Status != results.StatusCanceled {
+				t.Errorf("Cancel = %+v, %v; want canceled", canceled, err)
+			}
+			if again, err := c.Cancel(ctx, recs[1].ID); err != nil || again.Status != results.StatusCanceled {
+				t.Errorf("Cancel again = %+v, %v; want canceled (idempotent)", again, err)
+			}
+			if _, err := c.Wait(ctx, recs[0].ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Cancel(ctx, recs[0].ID); !errors.Is(err, tasks.ErrFinished) {
+				t.Errorf("Cancel(finished) = %v, want ErrFinished", err)
+			}
+		})
+	}
+}
+
+func TestClientErrors(t *testing.T) {
+	t.Parallel()
+	be := redistest.Mini(t)
+	url := serve(t, be, api.Config{APIToken: "s3cret"}, false)
+	ctx := context.Background()
+	c, err := client.New(url, client.Config{Token: "s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		call func() error
+		want error
+		code int
+	}{
+		{"unknown name", func() error { _, err := c.Submit(ctx, tasks.Request{Name: "nope"}); return err }, tasks.ErrUnknownName, 422},
+		{"bad queue", func() error {
+			_, err := c.Submit(ctx, tasks.Request{Name: "echo", Options: tasks.Options{Queue: "a b"}})
+			return err
+		}, tasks.ErrInvalid, 400},
+		{"bad batch", func() error { _, err := c.SubmitBatch(ctx, nil); return err }, tasks.ErrInvalid, 400},
+		{"unknown task", func() error { _, err := c.Get(ctx, uuid.New()); return err }, tasks.ErrNotFound, 404},
+		{"cancel unknown", func() error { _, err := c.Cancel(ctx, uuid.New()); return err }, tasks.ErrNotFound, 404},
+		{"wait unknown", func() error { _, err := c.Wait(ctx, uuid.New()); return err }, tasks.ErrNotFound, 404},
+	}
+	for _, tt := range tests {
+		err := tt.call()
+		var ae *client.Error
+		if !errors.Is(err, tt.want) || !errors.As(err, &ae) || ae.Status != tt.code || ae.Message == "" {
+			t.Errorf("%s: %v, want %v, an *Error of status %d with a message", tt.name, err, tt.want, tt.code)
+		}
+	}
+
+	anonymous, _ := client.New(url, client.Config{})
+	_, err = anonymous.Get(ctx, uuid.New())
+	var ae *client.Error
+	if !errors.As(err, &ae) || ae.Status != http.StatusUnauthorized || ae.Code != "unauthorized" || errors.Is(err, tasks.ErrNotFound) {
+		t.Errorf("Get without the token = %v, want a 401 *Error", err)
+	}
+
+	rec, err := c.Submit(ctx, tasks.Request{Name: "echo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond) // no worker: the task stays queued
+	defer cancel()
+	got, err := c.Wait(wctx, rec.ID)
+	if !errors.Is(err, context.DeadlineExceeded) || got.Status != results.StatusQueued {
+		t.Errorf("Wait past its deadline = %s, %v; want the queued record and DeadlineExceeded", got.Status, err)
+	}
+
+	be.Mini.Close()
+	_, err = c.Submit(ctx, tasks.Request{Name: "echo"})
+	if !errors.Is(err, tasks.ErrUnavailable) || !errors.As(err, &ae) || ae.RetryAfter != time.Second || !strings.Contains(ae.Message, "task not queued") {
+		t.Errorf("Submit with Redis down = %v (%+v), want ErrUnavailable with Retry-After 1s", err, ae)
+	}
+
+	for _, bad := range []string{"", "localhost:8080", "ftp://x", "http://"} {
+		if _, err := client.New(bad, client.Config{}); err == nil {
+			t.Errorf("New(%q) = nil error, want one", bad)
+		}
+	}
+}

@@ -1,0 +1,106 @@
+// Package layout names runq's Redis keys and the fields of a task's hash,
+// and places a task's hash in its queue's Redis Cluster slot. It is
+// internal to broker, which owns the layout; broker/redistest exposes what
+// tests of other packages look at.
+package layout
+
+import (
+	"encoding/hex"
+
+	"github.com/google/uuid"
+)
+
+// Keys names every Redis key and channel runq uses. Nothing else in runq
+// builds a key name.
+//
+// The keys of one queue share the hash tag {queue}, so that every script
+// touches one Redis Cluster slot:
+//
+//	runq:{default}:pending     list of task IDs waiting to run, oldest first
+//	runq:{default}:leases      sorted set: lease token -> deadline (ms, Redis clock)
+//	runq:{default}:lease:<tok> set: IDs taken under one lease and not yet finished
+//	runq:{default}:scheduled   sorted set: task ID -> time it may run again (ms)
+//
+// A lease covers one claim's batch of tasks, not each task, so taking,
+// renewing and finishing cost commands per batch, not per task. A token is
+// in leases exactly while its set is not empty.
+//
+// A task's hash is named by its ID, with a hash tag chosen to fall in the
+// slot of its queue's tag (the slot is carried inside the ID; see NewID):
+//
+//	runq:{3ax}:t:0193f0c27c1a...   hash: the Field* fields
+//
+// Two keys are global, each used alone: runq:handlers (hash: task name ->
+// handler defaults, written by workers) and the pub/sub channel runq:done
+// (IDs of tasks that reached a terminal status, separated by spaces). One
+// more, runq:probe, is written by readiness checks and expires.
+type Keys struct {
+	Prefix string // "runq", or a prefix of the caller's
+}
+
+func (k Keys) q(queue string) string { return k.Prefix + ":{" + queue + "}:" }
+
+// Pending names the list of IDs waiting in queue.
+func (k Keys) Pending(queue string) string { return k.q(queue) + "pending" }
+
+// Leases names the sorted set of queue's lease tokens, scored by deadline.
+func (k Keys) Leases(queue string) string { return k.q(queue) + "leases" }
+
+// LeaseTasks names the set of IDs taken under the lease token and not yet
+// finished. It doubles as the take's receipt, which makes take.lua
+// idempotent.
+func (k Keys) LeaseTasks(queue, token string) string { return k.q(queue) + "lease:" + token }
+
+// Scheduled names the sorted set of IDs waiting for a retry time.
+func (k Keys) Scheduled(queue string) string { return k.q(queue) + "scheduled" }
+
+// Task names the hash of the task with the given ID. The ID's slot bits
+// choose the hash tag, so the key lands in its queue's slot.
+func (k Keys) Task(id uuid.UUID) string {
+	// One allocation: the converted bytes are only an operand of the
+	// concatenation, so Go does not copy them into a string of their own.
+	var text [IDTextLen]byte
+	hex.Encode(text[:], id[:])
+	return k.Prefix + ":{" + slotTags()[IDSlot(id)] + "}:t:" + string(text[:])
+}
+
+// Handlers names the hash of registered task names and their defaults.
+func (k Keys) Handlers() string { return k.Prefix + ":handlers" }
+
+// Done names the pub/sub channel that carries the IDs of tasks that
+// reached a terminal status.
+func (k Keys) Done() string { return k.Prefix + ":done" }
+
+// Probe names the key a readiness check writes to learn whether Redis
+// takes writes.
+func (k Keys) Probe() string { return k.Prefix + ":probe" }
+
+// IDText is a task ID as Redis holds it, in keys, lists, sets and on the
+// done channel: 32 lowercase hex digits, without the dashes of the
+// canonical form that the API shows (4 bytes less in every queue entry and
+// key). uuid.Parse reads both forms.
+func IDText(id uuid.UUID) string { return hex.EncodeToString(id[:]) }
+
+// IDTextLen is the length of IDText.
+const IDTextLen = 32
+
+// IDOfKey returns the IDText at the end of a key from Keys.Task, without
+// copying.
+func IDOfKey(key string) string { return key[len(key)-IDTextLen:] }
+
+// Fields of a task hash. Redis stores the field names in every hash, so
+// they are one or two letters, and what is read and written together is
+// one field (meta, attempt): fewer and shorter fields cost less memory and
+// less Redis CPU on every task. The Lua scripts spell the same letters.
+const (
+	FieldMeta     = "m"  // "max_retries,timeout_ms,ttl_ms,queue,name"
+	FieldStatus   = "s"  // a results.Status; absent until written (broker's statusOf)
+	FieldPayload  = "p"  // JSON
+	FieldResult   = "r"  // JSON, once succeeded
+	FieldError    = "e"  // the last failed attempt's error
+	FieldAttempt  = "at" // "token,started_ms,number" of the last attempt started
+	FieldFailures = "f"  // attempts that returned an error
+	FieldCrashes  = "c"  // attempts whose worker was lost
+	FieldCreated  = "ct" // ms, Redis clock
+	FieldFinished = "ft" // ms, when it became terminal
+)

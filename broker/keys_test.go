@@ -1,0 +1,32 @@
+package broker
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestValidQueue(t *testing.T) {
+	t.Parallel()
+	good := []string{"default", "a", "emails.outbound", "Q-9_x", strings.Repeat("z", MaxQueueLen)}
+	bad := []string{"", "a b", "a{b}", "a:b", "{x}", "é", "a\nb", "a/b", "x\x00", strings.Repeat("z", MaxQueueLen+1)}
+	// Every byte, alone and after a good one, as the documented character set says.
+	allowed := regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+	for c := 0; c < 256; c++ {
+		for _, q := range []string{string([]byte{byte(c)}), "q" + string([]byte{byte(c)})} {
+			if (ValidQueue(q) == nil) != allowed.MatchString(q) {
+				t.Errorf("ValidQueue(%q) = %v, want ok = %v", q, ValidQueue(q), allowed.MatchString(q))
+			}
+		}
+	}
+	for _, q := range good {
+		if err := ValidQueue(q); err != nil {
+			t.Errorf("ValidQueue(%q) = %v, want nil", q, err)
+		}
+	}
+	for _, q := range bad {
+		if err := ValidQueue(q); err == nil {
+			t.Errorf("ValidQueue(%q) = nil, want an error", q)
+		}
+	}
+}

@@ -1,0 +1,22 @@
+-- status: prepended to every script that reads a task's status (see
+-- scripts.go). status_of(s, at, m) takes the task hash's 's', 'at' and 'm'
+-- fields and returns its status, as broker's statusOf reads it: the status
+-- when written; else queued, or running once an attempt has started (the
+-- enqueue and a first start leave it out, one field fewer to write per
+-- task); nil when the hash is not a task's (no meta: gone, or never made).
+local function status_of(s, at, m)
+  if s then
+    return s
+  elseif not m then
+    return nil
+  elseif at then
+    return 'running'
+  end
+  return 'queued'
+end
+
+-- ttl_of(m) returns the result TTL in ms held in a meta field
+-- ("max_retries,timeout_ms,ttl_ms,queue,name"), or nil.
+local function ttl_of(m)
+  return m and tonumber(string.match(m, '^[^,]*,[^,]*,(%d+)'))
+end

@@ -1,0 +1,91 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/runq/runq/results"
+)
+
+// Get returns the record of task id, or an error wrapping
+// results.ErrNotFound.
+func (b *Broker) Get(ctx context.Context, id uuid.UUID) (results.Record, error) {
+	return recordOf(id, b.rdb.HGetAll(ctx, b.keys.Task(id)))
+}
+
+// GetMany reads the records of ids in one pipeline: recs[i] and errs[i]
+// are what Get(ctx, ids[i]) returns.
+func (b *Broker) GetMany(ctx context.Context, ids []uuid.UUID) (recs []results.Record, errs []error) {
+	cmds := make([]*redis.MapStringStringCmd, len(ids))
+	_, _ = b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.HGetAll(ctx, b.keys.Task(id))
+		}
+		return nil
+	}) // a failed pipeline leaves its error on every command
+	recs, errs = make([]results.Record, len(ids)), make([]error, len(ids))
+	for i, id := range ids {
+		recs[i], errs[i] = recordOf(id, cmds[i])
+	}
+	return recs, errs
+}
+
+// recordOf decodes the reply of HGETALL on task id's hash.
+func recordOf(id uuid.UUID, cmd *redis.MapStringStringCmd) (results.Record, error) {
+	h, err := cmd.Result()
+	if err != nil {
+		return results.Record{}, fmt.Errorf("broker: get %s: %w", id, err)
+	}
+	return decodeRecord(id, h)
+}
+
+// listenIdle is how long Listen waits for a message before it pings, to
+// learn that an idle subscription is still alive.
+const listenIdle = 15 * time.Second
+
+// Listen subscribes to the channel on which the scripts publish the IDs of
+// tasks that reached a terminal status, calls resync once subscribed (what
+// finished before may have been missed), then finished with each ID
+// published, until ctx ends (nil) or the subscription fails (its error).
+// It holds one connection of its own.
+func (b *Broker) Listen(ctx context.Context, finished func(uuid.UUID), resync func()) error {
+	ps := b.rdb.Subscribe(ctx, b.keys.Done())
+	defer ps.Close()
+	stop := context.AfterFunc(ctx, func() { _ = ps.Close() })
+	defer stop()
+	for {
+		msg, err := ps.ReceiveTimeout(ctx, listenIdle)
+		if ctx.Err() != nil {
+			return nil
+		}
+		var ne net.Error
+		switch {
+		case errors.As(err, &ne) && ne.Timeout():
+			if err := ps.Ping(ctx); err != nil && ctx.Err() == nil {
+				return fmt.Errorf("broker: listen: ping: %w", err)
+			}
+			continue
+		case err != nil:
+			return fmt.Errorf("broker: listen: %w", err)
+		}
+		switch m := msg.(type) {
+		case *redis.Message:
+			// One message carries the IDs of one script call, separated
+			// by spaces.
+			for _, raw := range strings.Fields(m.Payload) {
+				if id, err := uuid.Parse(raw); err == nil {
+					finished(id)
+				}
+			}
+		case *redis.Subscription:
+			resync()
+		}
+	}
+}

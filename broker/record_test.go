@@ -1,0 +1,119 @@
+package broker
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runq/runq/broker/internal/layout"
+
+	"github.com/google/uuid"
+
+	"github.com/runq/runq/results"
+)
+
+var testID = uuid.MustParse("0193f0c2-7c1a-7b3e-8a5d-2f1e0c9b4a77")
+
+func TestDecodeRecord(t *testing.T) {
+	t.Parallel()
+	full := map[string]string{
+		layout.FieldMeta: "3,30000,3600000,default,echo", layout.FieldStatus: "succeeded", layout.FieldPayload: `{"a":1}`,
+		layout.FieldResult: `[1,2]`, layout.FieldAttempt: "abc,1700000000100,2", layout.FieldCreated: "1700000000000",
+		layout.FieldFinished: "1700000000200", layout.FieldCrashes: "1", layout.FieldFailures: "1",
+	}
+	rec, err := decodeRecord(testID, full)
+	if err != nil {
+		t.Fatalf("decodeRecord(full) = %v", err)
+	}
+	created := time.UnixMilli(1700000000000).UTC()
+	if rec.ID != testID || rec.Name != "echo" || rec.Queue != "default" || rec.Status != results.StatusSucceeded ||
+		string(rec.Payload) != `{"a":1}` || string(rec.Result) != `[1,2]` || rec.Attempts != 2 || rec.MaxRetries != 3 ||
+		rec.Timeout != 30*time.Second || rec.ResultTTL != time.Hour || rec.Crashes != 1 ||
+		!rec.CreatedAt.Equal(created) || rec.StartedAt.Sub(created) != 100*time.Millisecond ||
+		rec.FinishedAt.Sub(created) != 200*time.Millisecond {
+		t.Fatalf("decodeRecord(full) = %+v", rec)
+	}
+
+	// enqueue.lua and a first start leave the status out.
+	for _, tc := range []struct {
+		h    map[string]string
+		want results.Status
+	}{
+		{map[string]string{layout.FieldMeta: "0,0,0,q,x"}, results.StatusQueued},
+		{map[string]string{layout.FieldMeta: "0,0,0,q,x", layout.FieldAttempt: "tk,2,1"}, results.StatusRunning},
+		{map[string]string{layout.FieldMeta: "0,0,0,q,x", layout.FieldAttempt: ",2,1", layout.FieldStatus: "queued"}, results.StatusQueued},
+	} {
+		if r, err := decodeRecord(testID, tc.h); err != nil || r.Status != tc.want {
+			t.Errorf("decodeRecord(%v) = status %q, %v; want %q", tc.h, r.Status, err, tc.want)
+		}
+	}
+
+	minimal, err := decodeRecord(testID, map[string]string{layout.FieldMeta: "0,1000,1000,q,x", layout.FieldCreated: "1"})
+	if err != nil || string(minimal.Payload) != "null" || !minimal.StartedAt.IsZero() || minimal.Result != nil {
+		t.Errorf("decodeRecord(minimal) = %+v, %v; want null payload and no start, result", minimal, err)
+	}
+}
+
+func TestDecodeRecordErrors(t *testing.T) {
+	t.Parallel()
+	const m = "3,30000,1,q,x"
+	tests := []struct {
+		name string
+		h    map[string]string
+		want error
+	}{
+		{"empty", map[string]string{}, results.ErrNotFound},
+		{"nil", nil, results.ErrNotFound},
+		{"unknown status", map[string]string{layout.FieldMeta: m, layout.FieldStatus: "exploded"}, results.ErrCorrupt},
+		{"no meta", map[string]string{layout.FieldStatus: "queued", layout.FieldCreated: "1"}, results.ErrCorrupt},
+		{"no status, no meta", map[string]string{layout.FieldCreated: "1", layout.FieldPayload: "1"}, results.ErrCorrupt},
+		{"bad attempts", map[string]string{layout.FieldMeta: m, layout.FieldAttempt: "tk,1,two"}, results.ErrCorrupt},
+		{"huge attempts", map[string]string{layout.FieldMeta: m, layout.FieldAttempt: "tk,1,99999999999999"}, results.ErrCorrupt},
+		{"short attempt", map[string]string{layout.FieldMeta: m, layout.FieldAttempt: "tk,1"}, results.ErrCorrupt},
+		{"bad start", map[string]string{layout.FieldMeta: m, layout.FieldAttempt: "tk,soon,1"}, results.ErrCorrupt},
+		{"bad time", map[string]string{layout.FieldMeta: m, layout.FieldCreated: "yesterday"}, results.ErrCorrupt},
+		{"bad crashes", map[string]string{layout.FieldMeta: m, layout.FieldCrashes: "99999999999"}, results.ErrCorrupt},
+		{"bad payload", map[string]string{layout.FieldMeta: m, layout.FieldPayload: "{"}, results.ErrCorrupt},
+		{"bad result", map[string]string{layout.FieldMeta: m, layout.FieldStatus: "succeeded", layout.FieldResult: "nope"}, results.ErrCorrupt},
+		{"two options", map[string]string{layout.FieldMeta: "3,30000"}, results.ErrCorrupt},
+		{"no name", map[string]string{layout.FieldMeta: "3,30000,1,q"}, results.ErrCorrupt},
+		{"bad options", map[string]string{layout.FieldMeta: "3,soon,1,q,x"}, results.ErrCorrupt},
+		{"huge retries", map[string]string{layout.FieldMeta: "99999999999,1,1,q,x"}, results.ErrCorrupt},
+	}
+	for _, tt := range tests {
+		if _, err := decodeRecord(testID, tt.h); !errors.Is(err, tt.want) {
+			t.Errorf("decodeRecord(%s) = %v, want %v", tt.name, err, tt.want)
+		}
+	}
+}
+
+// FuzzDecodeRecord checks that no hash content panics decodeRecord, and
+// that whatever decodes renders as valid JSON.
+func FuzzDecodeRecord(f *testing.F) {
+	f.Add("queued", `{"a":1}`, "", "1", "1700000000000", "")
+	f.Add("succeeded", `null`, `"ok"`, "3", "0", "5")
+	f.Add("failed", `[`, `x`, "-1", "-99", "abc")
+	f.Add("running", "\xff", "\x00", "9223372036854775807", "9223372036854775807", "1e3")
+	f.Add("queued", `1`, "", "tk,1700000000100,2", "1700000000000", "3,30000,3600000,default,a,b")
+	f.Add("running", `1`, "", ",0,1", "1", "0,0,0,,")
+	f.Fuzz(func(t *testing.T, status, payload, result, attempt, created, meta string) {
+		h := map[string]string{layout.FieldStatus: status, layout.FieldPayload: payload, layout.FieldResult: result,
+			layout.FieldAttempt: attempt, layout.FieldCreated: created, layout.FieldMeta: meta}
+		rec, err := decodeRecord(testID, h)
+		if err != nil {
+			if !errors.Is(err, results.ErrCorrupt) {
+				t.Fatalf("decodeRecord error %v is not ErrCorrupt", err)
+			}
+			return
+		}
+		out, err := json.Marshal(rec)
+		if err != nil || !json.Valid(out) {
+			t.Fatalf("decoded record does not render: %v", err)
+		}
+		if strings.Contains(string(out), "token") {
+			t.Fatalf("JSON %s shows the lease token", out)
+		}
+	})
+}

@@ -1,0 +1,377 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is every setting of a runq process.
+type config struct {
+	redisURL      string
+	embeddedAddr  string
+	prefix        string
+	allowEviction bool
+
+	addr       string
+	apiToken   string
+	insecure   bool
+	bodyLimit  int64
+	maxRetries int
+	timeout    time.Duration
+	resultTTL  time.Duration
+
+	queues      []string
+	concurrency int
+	visibility  time.Duration
+	grace       time.Duration
+	maxCrashes  int
+
+	logLevel  string
+	logFormat string
+
+	shutdownDelay time.Duration // how long serve waits for requests in flight; no flag
+}
+
+// defaults returns runq's default settings.
+func defaults() config {
+	return config{
+		embeddedAddr: "127.0.0.1:0", prefix: "runq",
+		addr: "127.0.0.1:8080", bodyLimit: 1 << 20, maxRetries: 3, timeout: 30 * time.Minute, resultTTL: 24 * time.Hour,
+		queues: []string{"default"}, concurrency: 10, visibility: 30 * time.Second, grace: 30 * time.Second, maxCrashes: 3,
+		logLevel: "info", logFormat: "text",
+		shutdownDelay: 10 * time.Second,
+	}
+}
+
+// Groups of flags, in the order help shows them.
+const (
+	groupRedis   = "Redis"
+	groupHTTP    = "HTTP API"
+	groupWorker  = "Worker"
+	groupLogging = "Logging"
+)
+
+var groups = []string{groupRedis, groupHTTP, groupWorker, groupLogging}
+
+// Which commands take a flag.
+var (
+	everyRunner = []string{"all", "serve", "worker"}
+	apiRunners  = []string{"all", "serve"}
+	poolRunners = []string{"all", "worker"}
+)
+
+// setting is one flag: its name, environment twin, group, the commands that
+// take it, the name of its value in help, and what it means.
+type setting struct {
+	name, env, group string
+	cmds             []string
+	arg, usage       string
+	value            func(c *config) flag.Value
+}
+
+// settings are every flag of all, serve and worker.
+var settings = []setting{
+	{"redis", "REDIS_URL", groupRedis, everyRunner, "URL",
+		"Redis to use: redis://[:password@]host:port/db, rediss:// for TLS, or unix://; empty starts an embedded Redis",
+		func(c *config) flag.Value { return (*stringValue)(&c.redisURL) }},
+	{"embedded-addr", "RUNQ_EMBEDDED_ADDR", groupRedis, everyRunner, "HOST:PORT",
+		"where the embedded Redis listens, when --redis is empty",
+		func(c *config) flag.Value { return (*stringValue)(&c.embeddedAddr) }},
+	{"prefix", "RUNQ_PREFIX", groupRedis, everyRunner, "NAME",
+		"starts every Redis key; runq systems that share one Redis need one each",
+		func(c *config) flag.Value { return (*stringValue)(&c.prefix) }},
+	{"allow-eviction", "RUNQ_ALLOW_EVICTION", groupRedis, everyRunner, "",
+		"start even though Redis's maxmemory-policy may evict keys, and so lose tasks",
+		func(c *config) flag.Value { return (*boolValue)(&c.allowEviction) }},
+
+	{"addr", "RUNQ_ADDR", groupHTTP, apiRunners, "HOST:PORT",
+		"where the HTTP API listens (:0 picks a free port, which is printed)",
+		func(c *config) flag.Value { return (*stringValue)(&c.addr) }},
+	{"api-token", "RUNQ_API_TOKEN", groupHTTP, apiRunners, "TOKEN",
+		"bearer token required on every /v1 request; empty means none",
+		func(c *config) flag.Value { return (*stringValue)(&c.apiToken) }},
+	{"insecure", "RUNQ_INSECURE", groupHTTP, apiRunners, "",
+		"allow --addr beyond loopback without --api-token",
+		func(c *config) flag.Value { return (*boolValue)(&c.insecure) }},
+	{"body-limit", "RUNQ_BODY_LIMIT", groupHTTP, apiRunners, "BYTES",
+		"largest request body (a batch may be 16 times larger)",
+		func(c *config) flag.Value { return (*int64Value)(&c.bodyLimit) }},
+	{"max-retries", "RUNQ_MAX_RETRIES", groupHTTP, apiRunners, "N",
+		"retries of a task whose submission and handler set none (0: none)",
+		func(c *config) flag.Value { return (*intValue)(&c.maxRetries) }},
+	{"task-timeout", "RUNQ_TASK_TIMEOUT", groupHTTP, apiRunners, "DURATION",
+		"time limit of one attempt of a task whose submission and handler set none",
+		func(c *config) flag.Value { return (*durationValue)(&c.timeout) }},
+	{"result-ttl", "RUNQ_RESULT_TTL", groupHTTP, apiRunners, "DURATION",
+		"how long a finished task is kept, unless its submission says",
+		func(c *config) flag.Value { return (*durationValue)(&c.resultTTL) }},
+
+	{"queues", "RUNQ_QUEUES", groupWorker, poolRunners, "LIST",
+		"queues to consume, comma-separated; an earlier queue always goes first",
+		func(c *config) flag.Value { return (*listValue)(&c.queues) }},
+	{"concurrency", "RUNQ_CONCURRENCY", groupWorker, poolRunners, "N",
+		"handlers this worker runs at once",
+		func(c *config) flag.Value { return (*intValue)(&c.concurrency) }},
+	{"visibility-timeout", "RUNQ_VISIBILITY_TIMEOUT", groupWorker, poolRunners, "DURATION",
+		"lease of a claimed task: a lost worker's task runs again after this",
+		func(c *config) flag.Value { return (*durationValue)(&c.visibility) }},
+	{"grace", "RUNQ_GRACE", groupWorker, poolRunners, "DURATION",
+		"at shutdown, how long running tasks may finish before they are handed back",
+		func(c *config) flag.Value { return (*durationValue)(&c.grace) }},
+	{"max-crashes", "RUNQ_MAX_CRASHES", groupWorker, poolRunners, "N",
+		"redeliveries after lost workers before a task fails as poison (-1: no limit)",
+		func(c *config) flag.Value { return (*intValue)(&c.maxCrashes) }},
+
+	{"log-level", "RUNQ_LOG_LEVEL", groupLogging, everyRunner, "LEVEL",
+		"debug, info, warn or error",
+		func(c *config) flag.Value { return (*stringValue)(&c.logLevel) }},
+	{"log-format", "RUNQ_LOG_FORMAT", groupLogging, everyRunner, "FORMAT",
+		"text or json (log/slog, to stderr)",
+		func(c *config) flag.Value { return (*stringValue)(&c.logFormat) }},
+}
+
+// flagSet is the flags of one command and their environment twins.
+type flagSet struct {
+	*flag.FlagSet
+	cmd      string
+	settings []setting
+	cfg      *config
+}
+
+// newFlagSet defines the flags cmd takes, with runq's defaults in cfg.
+// Parse then applies the environment to the flags not given.
+func newFlagSet(cmd string, cfg *config) *flagSet {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported once, by Main; help by printHelp
+	*cfg = defaults()
+	f := &flagSet{FlagSet: fs, cmd: cmd, cfg: cfg}
+	for _, st := range settings {
+		if slices.Contains(st.cmds, cmd) {
+			fs.Var(st.value(cfg), st.name, st.usage)
+			f.settings = append(f.settings, st)
+		}
+	}
+	return f
+}
+
+// Parse parses args, then sets each flag not given from its environment
+// variable, if set: a flag on the command line wins, and a bad variable is
+// reported by its name. A flag of another command is refused with the
+// names of the commands that take it.
+func (f *flagSet) Parse(args []string) error {
+	if err := f.FlagSet.Parse(args); err != nil {
+		if name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -"); ok {
+			return f.unknown(name)
+		}
+		if name, value, why, ok := badValue(err); ok {
+			return fmt.Errorf("--%s %q: %s", name, truncate(value, 40), why)
+		}
+		return err
+	}
+	given := make(map[string]bool)
+	f.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	for _, st := range f.settings {
+		v, ok := os.LookupEnv(st.env)
+		if !ok || given[st.name] {
+			continue
+		}
+		if err := st.value(f.cfg).Set(v); err != nil {
+			return fmt.Errorf("environment variable %s=%q: %v", st.env, truncate(v, 40), err)
+		}
+	}
+	return nil
+}
+
+// unknown explains a flag that cmd does not take.
+func (f *flagSet) unknown(name string) error {
+	name, _, _ = strings.Cut(name, "=")
+	for _, st := range settings {
+		if st.name == name {
+			return fmt.Errorf("--%s is not a flag of %s: it is a flag of %s", name, f.cmd, strings.Join(st.cmds, " and "))
+		}
+	}
+	return fmt.Errorf("unknown flag --%s (see %s --help)", name, f.cmd)
+}
+
+// badValue reads the flag package's error for a value its flag refused:
+// `invalid value "abc" for flag -concurrency: not a whole number`.
+func badValue(err error) (name, value, why string, ok bool) {
+	rest, ok := strings.CutPrefix(err.Error(), `invalid value "`)
+	if !ok {
+		return "", "", "", false
+	}
+	i := strings.LastIndex(rest, `" for flag -`)
+	if i < 0 {
+		return "", "", "", false
+	}
+	value, rest = rest[:i], rest[i+len(`" for flag -`):]
+	name, why, ok = strings.Cut(rest, ": ")
+	return name, value, why, ok
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// printFlags writes the flags of cmd, by group, as --name VALUE, each with
+// its meaning, environment twin and default.
+func printFlags(w io.Writer, cmd string) {
+	def := defaults()
+	for _, g := range groups {
+		var lines []string
+		for _, st := range settings {
+			if st.group != g || !slices.Contains(st.cmds, cmd) {
+				continue
+			}
+			name := "--" + st.name
+			if st.arg != "" {
+				name += " " + st.arg
+			}
+			line := fmt.Sprintf("  %-30s %s\n  %-30s (env %s", name, st.usage, "", st.env)
+			if d := st.value(&def).String(); d != "" && d != "false" {
+				line += "; default " + d
+			}
+			lines = append(lines, line+")")
+		}
+		if len(lines) > 0 {
+			fmt.Fprintf(w, "\n%s:\n%s\n", g, strings.Join(lines, "\n"))
+		}
+	}
+}
+
+// check reports the first setting out of range.
+func (c *config) check() error {
+	switch {
+	case c.concurrency < 1 || c.concurrency > 10000:
+		return errors.New("--concurrency must be 1 to 10000 (env RUNQ_CONCURRENCY)")
+	case len(c.queues) == 0:
+		return errors.New("--queues must name at least one queue (env RUNQ_QUEUES)")
+	case c.resultTTL < time.Second || c.resultTTL > 30*24*time.Hour:
+		return errors.New("--result-ttl must be 1s to 720h (env RUNQ_RESULT_TTL)")
+	case c.visibility < 100*time.Millisecond:
+		return errors.New("--visibility-timeout must be at least 100ms (env RUNQ_VISIBILITY_TIMEOUT)")
+	case c.grace <= 0:
+		return errors.New("--grace must be positive (env RUNQ_GRACE)")
+	case c.maxCrashes < -1 || c.maxCrashes == 0:
+		return errors.New("--max-crashes must be -1 (no limit) or at least 1 (env RUNQ_MAX_CRASHES)")
+	case c.bodyLimit < 1024:
+		return errors.New("--body-limit must be at least 1024 bytes (env RUNQ_BODY_LIMIT)")
+	case c.maxRetries < 0 || c.maxRetries > 1000:
+		return errors.New("--max-retries must be 0 to 1000 (env RUNQ_MAX_RETRIES)")
+	case c.timeout < time.Millisecond || c.timeout > 24*time.Hour:
+		return errors.New("--task-timeout must be 1ms to 24h (env RUNQ_TASK_TIMEOUT)")
+	case c.logFormat != "text" && c.logFormat != "json":
+		return errors.New("--log-format must be text or json (env RUNQ_LOG_FORMAT)")
+	case c.prefix == "" || strings.ContainsAny(c.prefix, "{} \t\n"):
+		return errors.New("--prefix must be a name without braces or spaces (env RUNQ_PREFIX)")
+	}
+	return nil
+}
+
+type stringValue string
+
+func (v *stringValue) String() string     { return string(*v) }
+func (v *stringValue) Set(s string) error { *v = stringValue(s); return nil }
+
+type boolValue bool
+
+func (v *boolValue) String() string   { return strconv.FormatBool(bool(*v)) }
+func (v *boolValue) IsBoolFlag() bool { return true }
+func (v *boolValue) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return errors.New("not a boolean (true or false)")
+	}
+	*v = boolValue(b)
+	return nil
+}
+
+type intValue int
+
+func (v *intValue) String() string { return strconv.Itoa(int(*v)) }
+func (v *intValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return errors.New("not a whole number")
+	}
+	*v = intValue(n)
+	return nil
+}
+
+type int64Value int64
+
+func (v *int64Value) String() string { return strconv.FormatInt(int64(*v), 10) }
+func (v *int64Value) Set(s string) error {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return errors.New("not a whole number")
+	}
+	*v = int64Value(n)
+	return nil
+}
+
+type durationValue time.Duration
+
+func (v *durationValue) String() string { return time.Duration(*v).String() }
+func (v *durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("not a duration such as 30s or 5m")
+	}
+	*v = durationValue(d)
+	return nil
+}
+
+type listValue []string
+
+func (v *listValue) String() string { return strings.Join(*v, ",") }
+func (v *listValue) Set(s string) error {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	*v = out
+	return nil
+}
+
+// PrintFlagSet writes the flags of fs as runq's help shows flags: --name
+// and its value, what it means, and its default; for a command a program
+// adds, whose flags are its own.
+func PrintFlagSet(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		arg, usage := flag.UnquoteUsage(f)
+		name := "--" + f.Name
+		if arg != "" {
+			name += " " + strings.ToUpper(arg)
+		}
+		line := fmt.Sprintf("  %-30s %s", name, usage)
+		if d := f.DefValue; d != "" && d != "false" && d != "0" {
+			line += " (default " + d + ")"
+		}
+		fmt.Fprintln(w, line)
+	})
+}
+
+// FlagError rewords an error of flag.FlagSet.Parse as runq's own flags'
+// errors read: --name, and the value refused.
+func FlagError(cmd string, err error) error {
+	if name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -"); ok {
+		return usage(fmt.Sprintf("unknown flag --%s (see %s --help)", name, cmd))
+	}
+	if name, value, why, ok := badValue(err); ok {
+		return usage(fmt.Sprintf("--%s %q: %s", name, truncate(value, 40), why))
+	}
+	return usage(err.Error())
+}

@@ -1,0 +1,92 @@
+package bench_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runq/runq/broker/redistest"
+	"github.com/runq/runq/cmd/runq/internal/bench"
+)
+
+// TestRunSmallBench runs every scenario at a tiny size on each backend and
+// checks the report is complete and plausible, and that the bench deletes
+// its keys.
+func TestRunSmallBench(t *testing.T) {
+	t.Parallel()
+	_, err := os.Stat("/proc/stat")
+	procStat := err == nil
+	for _, be := range redistest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			t.Parallel()
+			rep, err := bench.Run(context.Background(), bench.Config{
+				Client: be.Client, Tasks: 300, Rates: []int{200}, RateFor: 500 * time.Millisecond, Waiters: 50,
+				Embedded: be.Mini != nil, Prefix: "runqbench-all",
+			})
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			want := []string{"enqueue, 1 producer(s)", "enqueue, 16 producer(s)", "enqueue, batches of 1000",
+				"drain, no-op, conc 10", "drain, no-op, conc 50", "drain, no-op, conc 100", "drain, stores result, conc 10",
+				"drain, stores result, conc 50", "drain, stores result, conc 100", "latency at 200/s, conc 50",
+				"memory, queued tasks", "waiters, 50 long polls",
+				"life: 16 producer(s) + drain c50", "life: batches of 1000 + drain c50"}
+			if len(rep.Rows) != len(want) {
+				t.Fatalf("%d rows, want %d: %+v", len(rep.Rows), len(want), rep.Rows)
+			}
+			for i, row := range rep.Rows {
+				if row.Scenario != want[i] || (row.TasksPerSec <= 0) != row.Life || row.RoundTrips <= 0 {
+					t.Errorf("row %d = %+v, want %q with positive round trips, and throughput unless a life", i, row, want[i])
+				}
+				// Throughput and latency rows tell how often they were
+				// measured, and, on a real Redis (INFO cpu) where
+				// /proc/stat can be read, how busy other processes were.
+				known := be.Mini == nil && procStat
+				if i <= 9 && (row.Attempts < 1 || row.Attempts > 3 || known != (row.OtherCPU >= 0)) {
+					t.Errorf("row %d = %+v: want 1-3 attempts, and other CPU known exactly on a real Redis with /proc/stat", i, row)
+				}
+			}
+			if lat := rep.Rows[9]; lat.P50ms <= 0 || lat.P99ms < lat.P50ms || lat.MaxMs < lat.P99ms {
+				t.Errorf("latency row %+v: percentiles out of order", lat)
+			}
+			if be.Mini == nil && (rep.Rows[3].Commands <= 0 || rep.Rows[10].BytesPerTask <= 0) {
+				t.Errorf("on a real Redis the rows must carry commands and memory: %+v", rep.Rows)
+			}
+			for _, life := range rep.Rows[12:] {
+				enq, drain := rep.Rows[1], rep.Rows[7]
+				if life.Scenario == want[13] {
+					enq = rep.Rows[2]
+				}
+				if life.RoundTrips != enq.RoundTrips+drain.RoundTrips || life.RedisCPUus != enq.RedisCPUus+drain.RedisCPUus {
+					t.Errorf("%s = %+v, want the sums of %+v and %+v", life.Scenario, life, enq, drain)
+				}
+			}
+			if be.Mini != nil && !strings.Contains(rep.Note, "not representative") {
+				t.Errorf("embedded run note = %q, want it labelled not representative", rep.Note)
+			}
+			if !strings.Contains(rep.Table(), "drain, stores result, conc 50") {
+				t.Errorf("Table() lacks a row:\n%s", rep.Table())
+			}
+			if data, err := rep.JSON(); err != nil || !json.Valid(data) {
+				t.Errorf("JSON() = %v", err)
+			}
+			if left := redistest.KeysUnder(context.Background(), t, be.Client, be.Prefix); len(left) != 0 {
+				t.Errorf("keys left: %v", left)
+			}
+			var leftBench []string
+			iter := be.Client.Scan(context.Background(), 0, "runqbench-all-*", 100).Iterator()
+			for iter.Next(context.Background()) {
+				leftBench = append(leftBench, iter.Val())
+			}
+			if err := iter.Err(); err != nil {
+				t.Errorf("SCAN for leftover keys: %v", err)
+			}
+			if len(leftBench) != 0 {
+				t.Errorf("bench keys left behind: %v", leftBench)
+			}
+		})
+	}
+}

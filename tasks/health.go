@@ -1,0 +1,62 @@
+package tasks
+
+import (
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/runq/runq/broker"
+)
+
+// redisHealth logs Redis's availability, as a pool sees it, once per
+// change: when a call first fails because Redis cannot serve it (down, out
+// of memory, read-only...) and when a call succeeds again, rather than on
+// every retry while the outage lasts.
+type redisHealth struct {
+	log  *slog.Logger
+	down atomic.Bool // fast path of ok: read on every successful call
+
+	mu     sync.Mutex
+	why    string    // what the last failure said; "" while Redis serves
+	since  time.Time // when the outage began
+	missed int       // calls failed since, past the first
+}
+
+// failed reports whether err means Redis cannot serve the pool now, and
+// logs it when that is news (a first failure, or another reason). A false
+// return leaves the caller to log err: it is not Redis being unavailable.
+func (h *redisHealth) failed(op string, err error) bool {
+	why, ok := broker.Unavailable(err)
+	if !ok {
+		return false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if why == h.why {
+		h.missed++
+		return true
+	}
+	if h.why == "" {
+		h.since = time.Now()
+	}
+	h.why, h.missed = why, 0
+	h.down.Store(true)
+	h.log.Error("Redis unavailable: the worker keeps retrying", "why", why, "op", op, "err", err)
+	return true
+}
+
+// ok records a call that Redis served, logging the end of an outage.
+func (h *redisHealth) ok() {
+	if !h.down.Load() {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.why == "" {
+		return
+	}
+	h.log.Info("Redis available again", "was", h.why, "for", time.Since(h.since).Round(time.Millisecond), "failed_calls", h.missed+1)
+	h.why, h.missed = "", 0
+	h.down.Store(false)
+}
