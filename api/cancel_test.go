@@ -29,6 +29,9 @@ func TestCancelQueuedTaskNeverRuns(t *testing.T) {
 			t.Errorf("DELETE queued task = %+v, want its record with status canceled, attempts 0, no started_at", canceled)
 		}
 		checkTime(t, "finished_at", canceled.FinishedAt)
+		if again := s.cancel(sub.ID); again.Code != http.StatusOK || decodeRecord(t, again).Status != "canceled" {
+			t.Errorf("DELETE of a canceled task = %d %s, want 200 and the canceled record (a resent DELETE is harmless)", again.Code, again.Body)
+		}
 		if got := get(t, s.app, "/v1/tasks/"+sub.ID+"?wait=5s"); got.Status != "canceled" {
 			t.Errorf("GET after DELETE = status %q, want canceled", got.Status)
 		}

@@ -9,24 +9,26 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/runq/runq/api/internal/wirejson"
 	"github.com/runq/runq/tasks"
 )
 
 // decodeRequest decodes the body of POST /v1/tasks. The common body is read
-// by scanRequest in one pass; anything it does not take, valid or not, goes
-// to decodeRequestStrict, which decides and words every refusal. Payload may
-// share memory with body.
+// by wirejson.ScanRequest in one pass; anything it does not take, valid or
+// not, goes to decodeRequestStrict, which decides and words every refusal.
+// Payload may share memory with body.
 func decodeRequest(body []byte) (tasks.Request, error) {
-	if r, ok := scanRequest(body); ok {
+	if r, ok := wirejson.ScanRequest(body); ok {
 		return r, nil
 	}
 	return decodeRequestStrict(body)
 }
 
 // decodeBatch decodes the body of POST /v1/tasks/batch as decodeRequest
-// does a single one: scanBatch first, decodeBatchStrict for the rest.
+// does a single one: wirejson.ScanBatch first, decodeBatchStrict for the
+// rest.
 func decodeBatch(body []byte) ([]tasks.Request, error) {
-	if rs, ok := scanBatch(body); ok {
+	if rs, ok := wirejson.ScanBatch(body); ok {
 		return rs, nil
 	}
 	return decodeBatchStrict(body)

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/runq/runq/api/internal/parking"
 	"github.com/runq/runq/broker"
 	"github.com/runq/runq/results"
 	"github.com/runq/runq/tasks"
@@ -89,7 +90,7 @@ type server struct {
 	tasks   Tasks
 	waiter  Waiter
 	health  Health
-	hangups hangups // of parked long polls
+	hangups parking.Hangups // of parked long polls
 }
 
 // New returns the API, an http.Handler: echo routes to handlers that

@@ -46,7 +46,7 @@ func Unavailable(err error) (why string, ok bool) {
 var refusals = []struct{ prefix, why string }{
 	{"OOM ", "Redis is out of memory (maxmemory reached)"},
 	{"READONLY ", "Redis is a read-only replica"},
-	{"MISCONF ", "Redis cannot save to disk and refuses writes (MISCONF)"},
+	{"MISCONF ", "Redis cannot save to disk (MISCONF)"},
 	{"LOADING ", "Redis is loading its data"},
 	{"BUSY ", "Redis is busy running a script"},
 	{"MASTERDOWN ", "Redis has lost its master"},

@@ -1,4 +1,4 @@
-package api
+package parking
 
 import (
 	"errors"
@@ -6,25 +6,26 @@ import (
 	"syscall"
 )
 
-// hangups closes parked connections whose client has gone (hung up or shut
+// Hangups closes held connections whose client has gone (hung up or shut
 // down its side, as net/http's background reader would notice): one
 // goroutine for all of them, blocked in epoll_wait on a second epoll set.
 // It starts with the first watch and ends after an idle second with none.
-// Bytes a client sends while parked are not a hangup and are left unread.
-type hangups struct {
+// Bytes a client sends while held are not a hangup and are left unread.
+// The zero Hangups is ready to use.
+type Hangups struct {
 	mu      sync.Mutex
 	running bool
 	epfd    int
-	polls   map[int]*poll // by fd
+	conns   map[int]*Conn // by fd
 	seq     int32         // tells a watch from an earlier one of the same fd
 }
 
 const hangupEvents = syscall.EPOLLRDHUP | syscall.EPOLLHUP | syscall.EPOLLERR
 
-// watch watches p.conn; p.mu is held. A connection whose fd cannot be
-// watched stays parked until its answer.
-func (h *hangups) watch(p *poll) {
-	sc, ok := p.conn.(syscall.Conn)
+// watch watches c.conn; c.mu is held. A connection whose fd cannot be
+// watched stays held until its answer.
+func (h *Hangups) watch(c *Conn) {
+	sc, ok := c.conn.(syscall.Conn)
 	if !ok {
 		return
 	}
@@ -43,7 +44,7 @@ func (h *hangups) watch(p *poll) {
 		if err != nil {
 			return
 		}
-		h.running, h.epfd, h.polls = true, epfd, make(map[int]*poll)
+		h.running, h.epfd, h.conns = true, epfd, make(map[int]*Conn)
 		go h.run(epfd)
 	}
 	h.seq++
@@ -51,25 +52,25 @@ func (h *hangups) watch(p *poll) {
 	if syscall.EpollCtl(h.epfd, syscall.EPOLL_CTL_ADD, fd, &ev) != nil {
 		return
 	}
-	p.fd, p.seq = fd, h.seq
-	h.polls[fd] = p
+	c.fd, c.seq = fd, h.seq
+	h.conns[fd] = c
 }
 
-// forget stops watching p, before its connection is closed.
-func (h *hangups) forget(p *poll) {
+// forget stops watching c, before its connection is closed.
+func (h *Hangups) forget(c *Conn) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.running && h.polls[p.fd] == p {
-		delete(h.polls, p.fd)
-		_ = syscall.EpollCtl(h.epfd, syscall.EPOLL_CTL_DEL, p.fd, nil)
+	if h.running && h.conns[c.fd] == c {
+		delete(h.conns, c.fd)
+		_ = syscall.EpollCtl(h.epfd, syscall.EPOLL_CTL_DEL, c.fd, nil)
 	}
 }
 
-// run hands each hangup on epfd to its poll, until a second passes with
+// run hands each hangup on epfd to its Conn, until a second passes with
 // nothing watched.
-func (h *hangups) run(epfd int) {
+func (h *Hangups) run(epfd int) {
 	events := make([]syscall.EpollEvent, 128)
-	var gone []*poll
+	var gone []*Conn
 	for {
 		n, err := syscall.EpollWait(epfd, events, 1000)
 		if err != nil && !errors.Is(err, syscall.EINTR) {
@@ -78,21 +79,21 @@ func (h *hangups) run(epfd int) {
 		gone = gone[:0]
 		h.mu.Lock()
 		for _, ev := range events[:max(n, 0)] {
-			if p := h.polls[int(ev.Fd)]; p != nil && p.seq == ev.Pad {
-				delete(h.polls, p.fd)
-				_ = syscall.EpollCtl(epfd, syscall.EPOLL_CTL_DEL, p.fd, nil)
-				gone = append(gone, p)
+			if c := h.conns[int(ev.Fd)]; c != nil && c.seq == ev.Pad {
+				delete(h.conns, c.fd)
+				_ = syscall.EpollCtl(epfd, syscall.EPOLL_CTL_DEL, c.fd, nil)
+				gone = append(gone, c)
 			}
 		}
-		if n <= 0 && len(h.polls) == 0 {
+		if n <= 0 && len(h.conns) == 0 {
 			h.running = false
 			_ = syscall.Close(epfd)
 			h.mu.Unlock()
 			return
 		}
 		h.mu.Unlock()
-		for _, p := range gone {
-			p.hangup()
+		for _, c := range gone {
+			c.hangup()
 		}
 	}
 }

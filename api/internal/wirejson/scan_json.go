@@ -1,4 +1,4 @@
-package api
+package wirejson
 
 // The scanner's JSON syntax (RFC 8259, as encoding/json reads it): each
 // method reads one piece at s.i and reports whether it was there; on false,

@@ -1,4 +1,4 @@
-package api
+package wirejson
 
 import (
 	"time"
@@ -40,8 +40,8 @@ const (
 	fieldResultTTL
 )
 
-// scanRequest reads a whole body holding one request.
-func scanRequest(body []byte) (tasks.Request, bool) {
+// ScanRequest reads a whole body holding one request.
+func ScanRequest(body []byte) (tasks.Request, bool) {
 	s := scanner{b: body}
 	var r tasks.Request
 	if !s.request(&r) || !s.end() {
@@ -54,9 +54,9 @@ func scanRequest(body []byte) (tasks.Request, bool) {
 // tasks a body can hold is at most its length over this.
 const minTask = len(`{"name":"x"},`)
 
-// scanBatch reads a whole body {"tasks": [request, ...]} of 1 to
+// ScanBatch reads a whole body {"tasks": [request, ...]} of 1 to
 // tasks.MaxBatch requests.
-func scanBatch(body []byte) ([]tasks.Request, bool) {
+func ScanBatch(body []byte) ([]tasks.Request, bool) {
 	s := scanner{b: body}
 	if !s.consume('{') || !s.key("tasks") || !s.consume('[') {
 		return nil, false
