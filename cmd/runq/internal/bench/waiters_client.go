@@ -1,10 +1,10 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +13,10 @@ import (
 	"os/exec"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/runq/runq/api/client"
 )
 
 // ChildEnv, set to "waiters" in a process's environment, makes that process
@@ -44,10 +48,11 @@ type answer struct {
 }
 
 // RunChild is the waiters scenario's client: it reads childParams from
-// stdin (to EOF), opens one TCP connection per ID to the API on loopback,
-// sends GET /v1/tasks/{id}?wait=... on each, and when every poll has
-// answered (or failed) writes the answers, in ID order, to stdout as JSON.
-// Each poll is bounded by its wait plus 30s.
+// stdin (to EOF), then long-polls every ID through runq's HTTP client
+// (api/client), each poll on a connection of its own to the API on
+// loopback, and when every poll has answered (or failed) writes the
+// answers, in ID order, to stdout as JSON. Each poll is bounded by its wait
+// plus 30s.
 func RunChild(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	data, err := io.ReadAll(stdin)
 	if err != nil {
@@ -64,66 +69,64 @@ func RunChild(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	if err := raiseFileLimit(len(p.IDs) + 64); err != nil {
 		return fmt.Errorf("bench child: %w", err)
 	}
-	dials := make(chan struct{}, max(1, p.Dials))
+	c, err := pollClient(p.URL, wait, max(1, p.Dials))
+	if err != nil {
+		return fmt.Errorf("bench child: %w", err)
+	}
 	out := make([]answer, len(p.IDs))
 	var wg sync.WaitGroup
 	for i, id := range p.IDs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[i] = longPoll(ctx, dials, p.URL+"/v1/tasks/"+id+"?wait="+p.Wait, wait+30*time.Second)
+			out[i] = longPoll(ctx, c, id, wait+30*time.Second)
 		}()
 	}
 	wg.Wait()
 	return json.NewEncoder(stdout).Encode(out)
 }
 
-// longPoll dials a connection of its own (taking a slot of dials while it
-// connects), sends one GET with Connection: close and reads the answer.
-func longPoll(ctx context.Context, dials chan struct{}, url string, limit time.Duration) answer {
+// pollClient returns an API client whose every request has a connection
+// of its own (the parked answer closes it anyway), at most dials of them
+// being opened at once.
+func pollClient(base string, wait time.Duration, dials int) (*client.Client, error) {
+	slots := make(chan struct{}, dials)
+	var d net.Dialer
+	tr := &http.Transport{
+		DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			defer func() { <-slots }()
+			return d.DialContext(ctx, network, addr)
+		},
+	}
+	return client.New(base, client.Config{HTTPClient: &http.Client{Transport: tr}, MaxWait: wait})
+}
+
+// longPoll waits for task id through c, within limit, and tells what
+// came back and when.
+func longPoll(ctx context.Context, c *client.Client, id string, limit time.Duration) answer {
+	uid, err := uuid.Parse(id)
+	if err != nil {
+		return answer{Err: err.Error()}
+	}
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return answer{Err: err.Error()}
+	rec, err := c.Wait(ctx, uid)
+	a := answer{Code: http.StatusOK, At: time.Now().UnixNano()}
+	var ae *client.Error
+	switch {
+	case errors.As(err, &ae):
+		a.Code, a.Err = ae.Status, ae.Message
+	case err != nil:
+		a.Code, a.Err = 0, err.Error()
+	default:
+		a.Status, a.Result = string(rec.Status), rec.Result
 	}
-	req.Close = true
-	select {
-	case dials <- struct{}{}:
-	case <-ctx.Done():
-		return answer{Err: ctx.Err().Error()}
-	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", req.URL.Host)
-	<-dials
-	if err != nil {
-		return answer{Err: err.Error()}
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(limit))
-	if err := req.Write(conn); err != nil {
-		return answer{Err: err.Error()}
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), req)
-	if err != nil {
-		return answer{Err: err.Error()}
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	a := answer{Code: resp.StatusCode, At: time.Now().UnixNano()}
-	if err != nil {
-		a.Err = err.Error()
-		return a
-	}
-	var rec struct {
-		Status string          `json:"status"`
-		Result json.RawMessage `json:"result"`
-	}
-	if err := json.Unmarshal(body, &rec); err != nil {
-		a.Err = fmt.Sprintf("body %.200q: %v", body, err)
-		return a
-	}
-	a.Status, a.Result = rec.Status, rec.Result
 	return a
 }
 
