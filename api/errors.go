@@ -2,8 +2,11 @@ package api
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -113,7 +116,7 @@ func (s *server) describe(err error, reqID, method, path string) (int, errorBody
 		}
 	}
 	if why, ok := broker.Unavailable(err); ok {
-		s.cfg.Logger.Warn("Redis unavailable", "request_id", reqID, "method", method, "path", path, "err", err)
+		s.outages.note(s.cfg.Logger, why, reqID, err)
 		return http.StatusServiceUnavailable, errorBody{Error: why + ": " + undone(method, path), Code: codeUnavailable, RequestID: reqID}
 	}
 	s.cfg.Logger.Error("internal error", "request_id", reqID, "method", method, "path", path, "err", err)
@@ -137,4 +140,31 @@ func undone(method, path string) string {
 // package prefixes ("tasks: ") that wrapping leaves in it.
 func public(err error) string {
 	return strings.NewReplacer("tasks: ", "", "broker: ", "", "results: ", "").Replace(err.Error())
+}
+
+// outageLog logs the requests answered 503 because Redis is unavailable:
+// the first of an outage (or of a new reason) at once, then at most one
+// line per outageLogEvery with how many more there were, so that a busy
+// API does not write a line per request while Redis is down.
+type outageLog struct {
+	mu     sync.Mutex
+	why    string
+	last   time.Time // of the last line
+	missed int       // 503s since the last line
+}
+
+const outageLogEvery = 10 * time.Second
+
+func (o *outageLog) note(log *slog.Logger, why, reqID string, err error) {
+	o.mu.Lock()
+	now := time.Now()
+	if why == o.why && now.Sub(o.last) < outageLogEvery {
+		o.missed++
+		o.mu.Unlock()
+		return
+	}
+	missed := o.missed
+	o.why, o.last, o.missed = why, now, 0
+	o.mu.Unlock()
+	log.Warn("Redis unavailable: requests answered 503", "why", why, "request_id", reqID, "err", err, "more_since_last_line", missed)
 }

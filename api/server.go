@@ -91,6 +91,7 @@ type server struct {
 	waiter  Waiter
 	health  Health
 	hangups parking.Hangups // of parked long polls
+	outages outageLog       // of 503s
 }
 
 // New returns the API, an http.Handler: echo routes to handlers that

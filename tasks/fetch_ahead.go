@@ -31,8 +31,7 @@ func (p *Pool) fetchAhead(ctx, work context.Context) {
 			switch ahead, aheadSent, err = p.takeFirst(ctx, queue); {
 			case err != nil:
 				p.retryAfter(ctx, "claim", err, backoff)
-			case ahead == nil:
-				p.health.ok()
+			case ahead == nil: // took nothing: that proves no write (see redisHealth.ok)
 				p.waitIdle(ctx, backoff)
 			default:
 				p.health.ok()
@@ -107,7 +106,10 @@ func (p *Pool) launchStarted(work context.Context, t *broker.Taken, sent time.Ti
 // waitIdle waits for a task to arrive, as fetch does when a claim finds
 // the queues empty.
 func (p *Pool) waitIdle(ctx context.Context, backoff *retryDelay) {
-	if err := p.idle.wait(ctx, p.waitReady); err != nil && ctx.Err() == nil {
+	switch err := p.idle.wait(ctx, p.waitReady); {
+	case err == nil:
+		p.health.ok() // BLMOVE is a write, refused by a Redis that refuses writes
+	case ctx.Err() == nil:
 		p.retryAfter(ctx, "waiting for tasks", err, backoff)
 	}
 }

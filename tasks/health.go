@@ -46,7 +46,10 @@ func (h *redisHealth) failed(op string, err error) bool {
 	return true
 }
 
-// ok records a call that Redis served, logging the end of an outage.
+// ok records a call that Redis served, logging the end of an outage. Only
+// calls that made a write Redis refuses when out of memory or read-only
+// tell it: a claim that took tasks, a wait (BLMOVE), recording outcomes.
+// Such a Redis still serves reads, and even a take of an empty queue.
 func (h *redisHealth) ok() {
 	if !h.down.Load() {
 		return

@@ -87,7 +87,6 @@ func (p *Pool) renewDue(ctx context.Context, v time.Duration) {
 			}
 			continue
 		}
-		p.health.ok()
 		// Attempts claimed together share a lease: one answer covers all.
 		heldBy := make(map[string]bool, len(tokens))
 		for i, tok := range tokens {

@@ -22,9 +22,10 @@ func (p *Pool) maintain(ctx context.Context) {
 		wait := time.Second
 		for _, q := range p.cfg.Queues {
 			m, err := p.b.Maintain(ctx, q, p.cfg.MaxCrashes)
+			// A maintenance that writes nothing succeeds on a Redis that
+			// refuses writes, so it never tells that Redis is back.
 			switch {
 			case err == nil:
-				p.health.ok()
 			case ctx.Err() != nil:
 				return
 			case !p.health.failed("maintain", err):

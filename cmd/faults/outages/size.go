@@ -33,6 +33,9 @@ type Size struct {
 	LoadClients int
 	LoadFor     time.Duration
 	Waiters     int
+
+	// Submissions made while Redis refuses writes, in each way it does.
+	RefusedSubmissions int
 }
 
 // CISize and FullSize are the two sizes RUNQ_FAULT_SIZE chooses from.
@@ -43,6 +46,7 @@ var (
 		BlackholeTasks: 300, Blackhole: 8 * time.Second,
 		KillEvery: 2 * time.Second, KillFor: 15 * time.Second,
 		LoadClients: 100, LoadFor: 5 * time.Second, Waiters: 300,
+		RefusedSubmissions: 50,
 	}
 	FullSize = Size{
 		Name:         "full",
@@ -50,6 +54,7 @@ var (
 		BlackholeTasks: 1000, Blackhole: 20 * time.Second,
 		KillEvery: 5 * time.Second, KillFor: time.Minute,
 		LoadClients: 100, LoadFor: 30 * time.Second, Waiters: 1000,
+		RefusedSubmissions: 1000,
 	}
 )
 
