@@ -58,7 +58,6 @@ var domainErrors = []struct {
 	status int
 	code   string
 }{
-	{tasks.ErrNotFound, http.StatusNotFound, codeNotFound},
 	{tasks.ErrInvalid, http.StatusBadRequest, codeInvalid},
 	{broker.ErrBadQueue, http.StatusBadRequest, codeInvalid},
 	{tasks.ErrUnknownName, http.StatusUnprocessableEntity, codeUnknownName},
@@ -109,6 +108,9 @@ func (s *server) describe(err error, reqID, method, path string) (int, errorBody
 			return he.Code, b
 		}
 		return he.Code, errorBody{Error: strings.ToLower(http.StatusText(he.Code)), Code: codeInvalid}
+	}
+	if errors.Is(err, tasks.ErrNotFound) { // the ID is the request's own
+		return http.StatusNotFound, errorBody{Error: "task not found", Code: codeNotFound}
 	}
 	for _, d := range domainErrors {
 		if errors.Is(err, d.err) {

@@ -262,7 +262,7 @@ func (c *Client) handlerOptions(ctx context.Context, name string) (HandlerOption
 func (c *Client) Get(ctx context.Context, id uuid.UUID) (results.Record, error) {
 	rec, err := c.b.Get(ctx, id)
 	if err != nil {
-		return results.Record{}, fmt.Errorf("tasks: get %s: %w", id, unavailable(err))
+		return results.Record{}, fmt.Errorf("tasks: get: %w", unavailable(err))
 	}
 	return rec, nil
 }
@@ -287,7 +287,7 @@ func (c *Client) Wait(ctx context.Context, id uuid.UUID) (results.Record, error)
 	case err != nil && ctx.Err() != nil:
 		return rec, fmt.Errorf("tasks: wait for %s: %w", id, ctx.Err())
 	case err != nil:
-		return rec, fmt.Errorf("tasks: wait for %s: %w", id, unavailable(err))
+		return rec, fmt.Errorf("tasks: wait: %w", unavailable(err))
 	}
 	return rec, nil
 }
@@ -299,7 +299,7 @@ func (c *Client) Wait(ctx context.Context, id uuid.UUID) (results.Record, error)
 func (c *Client) Cancel(ctx context.Context, id uuid.UUID) (results.Record, error) {
 	status, err := c.b.Cancel(ctx, id)
 	if err != nil {
-		return results.Record{}, fmt.Errorf("tasks: cancel %s: %w", id, unavailable(err))
+		return results.Record{}, fmt.Errorf("tasks: cancel: %w", unavailable(err))
 	}
 	switch status {
 	case results.StatusCanceled:

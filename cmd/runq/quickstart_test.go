@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runq/runq/broker/embedded"
+	"github.com/runq/runq/cmd/internal/proctest"
+)
+
+// TestQuickstarts runs the README's two Go programs as a user would: each
+// in a new module outside this repository that requires runq through a
+// replace directive. The first registers a typed handler, runs a worker in
+// process and submits through Redis (on an embedded Redis here); the
+// second submits over HTTP to the runq binary. Each must print its typed
+// result, in at most 25 lines of main.
+func TestQuickstarts(t *testing.T) {
+	t.Parallel()
+	bin := runqBin.Path(t) // skips in -short mode
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	redis, err := embedded.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer redis.Close()
+	_, base := proctest.StartAPI(t, bin, "--addr", "127.0.0.1:0")
+
+	tests := []struct {
+		marker, env, want string
+	}{
+		{"quickstart-redis", "REDIS_URL=" + redis.URL(), "hello, Ada\n"},
+		{"quickstart-http", "RUNQ_API=" + base, "hello\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.marker, func(t *testing.T) {
+			t.Parallel()
+			src := codeAfter(t, string(readme), tt.marker)
+			if n := mainLines(src); n == 0 || n > 25 {
+				t.Errorf("the README's %s main has %d lines, want 1 to 25", tt.marker, n)
+			}
+			out := goRun(t, src, tt.env)
+			if out != tt.want {
+				t.Errorf("%s printed %q, want %q", tt.marker, out, tt.want)
+			}
+		})
+	}
+}
+
+// codeAfter returns the first ```go block after the comment <!-- marker -->.
+func codeAfter(t *testing.T, readme, marker string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(readme, "<!-- "+marker+" -->")
+	if !ok {
+		t.Fatalf("README.md has no <!-- %s --> marker", marker)
+	}
+	m := regexp.MustCompile("(?s)```go\n(.*?)```").FindStringSubmatch(rest)
+	if m == nil {
+		t.Fatalf("README.md has no ```go block after <!-- %s -->", marker)
+	}
+	return m[1]
+}
+
+// mainLines counts the lines of func main, its braces included.
+func mainLines(src string) int {
+	_, body, ok := strings.Cut(src, "\nfunc main() {\n")
+	if !ok {
+		return 0
+	}
+	body, _, ok = strings.Cut(body, "\n}\n")
+	if !ok {
+		return 0
+	}
+	return strings.Count(body, "\n") + 3
+}
+
+// goRun writes src as the main.go of a new module that requires runq from
+// this checkout, runs it with env added, and returns its stdout.
+func goRun(t *testing.T, src, env string) string {
+	t.Helper()
+	repo, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	gomod := "module example.com/quickstart\n\ngo 1.26\n\nrequire github.com/runq/runq v0.0.0\n\n" +
+		"replace github.com/runq/runq => " + repo + "\n"
+	sum, err := os.ReadFile(filepath.Join(repo, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"go.mod": []byte(gomod), "go.sum": sum, "main.go": []byte(src)} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	// The module cache has every dependency: nothing is fetched.
+	goEnv := append(proctest.CleanEnv(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off")
+	tidy := exec.CommandContext(ctx, "go", "mod", "tidy")
+	tidy.Dir, tidy.Env = dir, goEnv
+	if out, err := tidy.CombinedOutput(); err != nil {
+		t.Fatalf("go mod tidy: %v\n%s", err, out)
+	}
+	run := exec.CommandContext(ctx, "go", "run", ".")
+	run.Dir, run.Env = dir, append(goEnv, env)
+	var stdout, stderr bytes.Buffer
+	run.Stdout, run.Stderr = &stdout, &stderr
+	if err := run.Run(); err != nil {
+		t.Fatalf("go run: %v\nstdout: %s\nstderr: %s", err, &stdout, &stderr)
+	}
+	return stdout.String()
+}
