@@ -29,7 +29,7 @@ var drainCases = []drainCase{{10, false}, {50, false}, {100, false}, {10, true},
 
 // lifecycleDrain is the drain case whose cost, added to the single-producer
 // enqueue, makes the lifecycle row: a stored result at concurrency 50, the
-// case issue 4's throughput target names.
+// case runq's throughput is compared on.
 const lifecycleDrain = 4
 
 // retention keeps the results of the storing handler (without it asynq

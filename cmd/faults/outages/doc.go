@@ -13,7 +13,7 @@
 // depend on runq's packages, never the other way round.
 //
 // Sizes: RUNQ_FAULT_SIZE unset or "ci" runs reduced figures that fit CI;
-// "full" runs the sizes of the reliability issue:
+// "full" runs the sizes of cmd/faults/README.md:
 //
 //	go test -race ./cmd/faults/outages/                                  # CI size
 //	RUNQ_FAULT_SIZE=full go test -v -timeout 30m ./cmd/faults/outages/  # full size

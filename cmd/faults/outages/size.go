@@ -7,8 +7,8 @@ import (
 )
 
 // Size is the scale of a run. CISize keeps the whole package within a few
-// minutes on a 2-core machine under -race; FullSize is the reliability
-// issue's figures.
+// minutes on a 2-core machine under -race; FullSize gives the figures of
+// cmd/faults/README.md.
 type Size struct {
 	Name string // "ci" or "full"
 

@@ -10,7 +10,7 @@
 // kind of redis-server, to read its Stats.
 //
 //	go test -v ./cmd/faults/workers/                                   # CI size
-//	RUNQ_FAULT_SIZE=full go test -v -timeout 30m ./cmd/faults/workers/ # the sizes
+//	RUNQ_FAULT_SIZE=full go test -v -timeout 30m ./cmd/faults/workers/ # the full sizes
 //
 // go test shows a passing package's output only with -v; without it the
 // summary lines appear only when a test fails.

@@ -37,7 +37,7 @@ type bundle struct {
 	rdb    *redis.Client
 	b      *broker.Broker
 	client *tasks.Client
-	full   bool // RUNQ_FAULT_SIZE=full: the issue's sizes
+	full   bool // RUNQ_FAULT_SIZE=full: the full sizes
 }
 
 // setup starts a redis-server for t and returns the bundle. Without
@@ -60,7 +60,7 @@ func setup(t *testing.T) *bundle {
 }
 
 // fullSize reads RUNQ_FAULT_SIZE: unset or "ci" is the reduced size that
-// CI runs, "full" the sizes of the issue.
+// CI runs, "full" the full sizes (cmd/faults/README.md).
 func fullSize(t *testing.T) bool {
 	t.Helper()
 	switch v := os.Getenv("RUNQ_FAULT_SIZE"); v {

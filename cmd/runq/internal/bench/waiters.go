@@ -14,7 +14,7 @@ import (
 	"github.com/runq/runq/tasks"
 )
 
-// The waiters scenario (issue 4): N long polls GET /v1/tasks/{id}?wait=...
+// The waiters scenario: N long polls GET /v1/tasks/{id}?wait=...
 // parked at once on the API server, each on its own TCP connection, should
 // cost the server under 100 MiB and a handful of Redis connections, and all
 // wake with the right answer when their tasks finish.
