@@ -32,7 +32,7 @@ func TestQuickstarts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer redis.Close()
+	t.Cleanup(redis.Close) // after the parallel subtests, unlike a defer
 	_, base := proctest.StartAPI(t, bin, "--addr", "127.0.0.1:0")
 
 	tests := []struct {
