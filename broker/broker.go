@@ -47,12 +47,16 @@ const groupLanes = 2
 
 // New returns a Broker using rdb, with every key under prefix ("" means
 // DefaultPrefix; a prefix of its own lets several runq systems, or tests,
-// share one Redis). Open makes a client with the settings runq relies on;
+// share one Redis); a prefix that ValidPrefix refuses panics, as a
+// programmer's error. Open makes a client with the settings runq relies on;
 // with a client of the caller's, calls are bounded by their contexts only
 // when it has ContextTimeoutEnabled.
 func New(rdb redis.UniversalClient, prefix string) *Broker {
 	if prefix == "" {
 		prefix = DefaultPrefix
+	}
+	if err := ValidPrefix(prefix); err != nil {
+		panic(err.Error())
 	}
 	b := &Broker{rdb: rdb, keys: layout.Keys{Prefix: prefix}}
 	b.enqueues = &groupCommit[NewTask, time.Time]{flush: b.enqueueFlush, max: maxGroup, lanes: groupLanes}

@@ -15,6 +15,24 @@ const MaxQueueLen = 64
 // ErrBadQueue reports a queue name that cannot be used in a key.
 var ErrBadQueue = errors.New("broker: invalid queue name")
 
+// MaxPrefixLen is the longest key prefix.
+const MaxPrefixLen = 64
+
+// ValidPrefix reports whether prefix can start every key: 1 to 64 bytes of
+// printable ASCII other than braces and spaces. A brace would move the
+// hash tag that keeps each queue's keys in one Redis Cluster slot.
+func ValidPrefix(prefix string) error {
+	ok := prefix != "" && len(prefix) <= MaxPrefixLen
+	for i := 0; ok && i < len(prefix); i++ {
+		c := prefix[i]
+		ok = '!' <= c && c <= '~' && c != '{' && c != '}'
+	}
+	if !ok {
+		return fmt.Errorf("broker: invalid key prefix %q: use 1-%d printable ASCII characters, no braces or spaces", prefix, MaxPrefixLen)
+	}
+	return nil
+}
+
 // ValidQueue reports whether name can be a queue: 1 to 64 ASCII letters,
 // digits, '_', '.' or '-'. Braces, colons and spaces are refused because
 // they would change the key's hash tag or its readability.

@@ -30,3 +30,19 @@ func TestValidQueue(t *testing.T) {
 		}
 	}
 }
+
+func TestValidPrefix(t *testing.T) {
+	t.Parallel()
+	good := []string{"runq", "app:runq", "test-1.x_y", "a/b", strings.Repeat("p", MaxPrefixLen)}
+	bad := []string{"", "a b", "{x}", "a{", "}", "a\tb", "é", "x\x00", strings.Repeat("p", MaxPrefixLen+1)}
+	for _, p := range good {
+		if err := ValidPrefix(p); err != nil {
+			t.Errorf("ValidPrefix(%q) = %v, want nil", p, err)
+		}
+	}
+	for _, p := range bad {
+		if err := ValidPrefix(p); err == nil {
+			t.Errorf("ValidPrefix(%q) = nil, want an error", p)
+		}
+	}
+}

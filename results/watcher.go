@@ -108,8 +108,9 @@ const (
 
 // Wait returns the record of task id once it is terminal, or as it is when
 // timeout passes (0 or less: no timeout) or Run returns; when ctx ends
-// first, the record last read and ctx's error. Its reads go through Read,
-// so that many waits beginning together share a few connections.
+// first, the record last read (zero if none was) and ctx's error. Its
+// reads go through Read, so that many waits beginning together share a
+// few connections.
 func (w *Watcher) Wait(ctx context.Context, id uuid.UUID, timeout time.Duration) (Record, error) {
 	ch := w.add(id)
 	defer w.remove(id, ch)
@@ -119,19 +120,28 @@ func (w *Watcher) Wait(ctx context.Context, id uuid.UUID, timeout time.Duration)
 		defer timer.Stop()
 		expired = timer.C
 	}
-	for {
+	var last Record
+	read := func() (Record, error) {
 		rec, err := w.Read(ctx, id)
+		if err != nil && ctx.Err() != nil && last.ID != (uuid.UUID{}) {
+			return last, ctx.Err()
+		}
+		return rec, err
+	}
+	for {
+		rec, err := read()
 		if err != nil || rec.Status.Terminal() {
 			return rec, err
 		}
+		last = rec
 		select {
 		case <-ch:
 		case <-expired:
-			return w.Read(ctx, id)
+			return read()
 		case <-w.stopped:
-			return w.Read(ctx, id)
+			return read()
 		case <-ctx.Done():
-			return rec, ctx.Err()
+			return last, ctx.Err()
 		}
 	}
 }

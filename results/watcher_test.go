@@ -123,6 +123,12 @@ func TestWaitTimesOutWithCurrentRecord(t *testing.T) {
 		if err != nil || rec.Status != results.StatusRunning {
 			t.Fatalf("Wait on a running task = %s, %v; want running, nil", rec.Status, err)
 		}
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		rec, err = s.watcher.Wait(ctx, c.ID, 0)
+		if !errors.Is(err, context.DeadlineExceeded) || rec.ID != c.ID || rec.Status != results.StatusRunning {
+			t.Errorf("Wait past its context = %s %s, %v; want the running record and DeadlineExceeded", rec.ID, rec.Status, err)
+		}
 		missing := uuid.New()
 		if _, err := s.watcher.Wait(context.Background(), missing, time.Second); !errors.Is(err, results.ErrNotFound) {
 			t.Errorf("Wait(missing) = %v, want ErrNotFound", err)

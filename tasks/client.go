@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -64,16 +65,22 @@ func (c ClientConfig) withDefaults() ClientConfig {
 	return c
 }
 
-// check panics on a configuration no task could be submitted with, as a
-// programmer's error found at start.
-func (c ClientConfig) check() {
+// check reports a configuration no task could be submitted with; its
+// error wraps ErrInvalid. c has its defaults.
+func (c ClientConfig) check() error {
 	if err := broker.ValidQueue(c.Queue); err != nil {
-		panic(fmt.Sprintf("tasks: ClientConfig.Queue: %v", err))
+		return fmt.Errorf("%w: ClientConfig.Queue: %v", ErrInvalid, err)
+	}
+	if c.Prefix != "" {
+		if err := broker.ValidPrefix(c.Prefix); err != nil {
+			return fmt.Errorf("%w: ClientConfig.Prefix: %v", ErrInvalid, err)
+		}
 	}
 	r := Request{Name: "x", Options: Options{MaxRetries: c.MaxRetries, Timeout: c.Timeout, ResultTTL: c.ResultTTL}}
 	if err := r.Validate(); err != nil {
-		panic(fmt.Sprintf("tasks: ClientConfig: %v", err))
+		return fmt.Errorf("ClientConfig: %w", err)
 	}
+	return nil
 }
 
 // Client submits tasks, reads and waits for their records, and cancels
@@ -89,32 +96,51 @@ type Client struct {
 	mu    sync.RWMutex
 	known map[string]HandlerOptions // names seen registered, with defaults
 
-	watchOnce sync.Once
-	watcher   *results.Watcher
+	watcher *results.Watcher
+
+	// Close's bookkeeping: Close marks the client closed, stops the
+	// watcher, and waits for the Waits in progress before it closes rdb.
+	closeMu   sync.Mutex
+	closed    atomic.Bool        // set under closeMu; read without it
+	closing   chan struct{}      // closed by Close, before it stops the watcher
+	waits     sync.WaitGroup     // Waits in progress
 	stopWatch context.CancelFunc // set by the first Wait
 	watched   chan struct{}      // closed when the watcher's Run returns
 }
 
 // NewClient returns a Client that works through rdb, which stays the
 // caller's to close. Calls are bounded by their contexts only when rdb has
-// ContextTimeoutEnabled (Connect sets it). An invalid cfg panics.
+// ContextTimeoutEnabled (Connect sets it). An invalid cfg panics, as a
+// programmer's error found at start.
 func NewClient(rdb redis.UniversalClient, cfg ClientConfig) *Client {
 	cfg = cfg.withDefaults()
-	cfg.check()
-	c := &Client{rdb: rdb, b: broker.New(rdb, cfg.Prefix), cfg: cfg, known: make(map[string]HandlerOptions)}
+	if err := cfg.check(); err != nil {
+		panic(err.Error())
+	}
+	return newClient(rdb, cfg)
+}
+
+func newClient(rdb redis.UniversalClient, cfg ClientConfig) *Client {
+	c := &Client{rdb: rdb, b: broker.New(rdb, cfg.Prefix), cfg: cfg,
+		known: make(map[string]HandlerOptions), closing: make(chan struct{})}
 	c.watcher = results.NewWatcher(c.b, cfg.Logger)
 	return c
 }
 
 // Connect connects to the Redis at redisURL (redis://[:password@]host:port/db,
 // rediss:// for TLS, or unix://), checks that it answers and that runq can
-// use it, and returns a Client on it. Close closes the connection.
+// use it, and returns a Client on it. Close closes the connection. An
+// invalid cfg is an error wrapping ErrInvalid, found before connecting.
 func Connect(ctx context.Context, redisURL string, cfg ClientConfig) (*Client, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.check(); err != nil {
+		return nil, fmt.Errorf("tasks: connect: %w", err)
+	}
 	rdb, err := broker.Open(ctx, redisURL, 0)
 	if err != nil {
 		return nil, fmt.Errorf("tasks: connect: %w", unavailable(err))
 	}
-	c := NewClient(rdb, cfg)
+	c := newClient(rdb, cfg)
 	c.owned = true
 	return c, nil
 }
@@ -125,13 +151,22 @@ func (c *Client) Redis() redis.UniversalClient { return c.rdb }
 
 // Close ends the subscription that Wait shares, and closes the Redis
 // connection if Connect opened it. Waits in progress return at once with
-// the task's current record.
+// the task's current record and ErrClosed, and Close returns after them.
+// Calls after Close return ErrClosed; a second Close does nothing.
 func (c *Client) Close() error {
-	c.watchOnce.Do(func() {}) // no watcher starts after Close
+	c.closeMu.Lock()
+	if c.closed.Load() {
+		c.closeMu.Unlock()
+		return nil
+	}
+	c.closed.Store(true)
+	close(c.closing)
+	c.closeMu.Unlock()
 	if c.stopWatch != nil {
 		c.stopWatch()
 		<-c.watched
 	}
+	c.waits.Wait()
 	err := c.b.Close()
 	if c.owned {
 		if cerr := c.rdb.Close(); err == nil {
@@ -146,6 +181,9 @@ func (c *Client) Close() error {
 // status queued. Concurrent Submits share Redis round trips. Errors:
 // ErrInvalid for a bad request and ErrUnknownName for a name no worker
 // handles, with nothing queued; ErrUnavailable when Redis cannot take it.
+// Once its write to Redis has begun, Submit waits for the write's outcome
+// (at most 10s) even if ctx ends meanwhile: concurrent Submits share one
+// write, and a nil error always means the task was queued.
 func (c *Client) Submit(ctx context.Context, r Request) (results.Record, error) {
 	recs, err := c.submit(ctx, []Request{r})
 	if err != nil {
@@ -170,6 +208,9 @@ func (c *Client) SubmitBatch(ctx context.Context, rs []Request) ([]results.Recor
 }
 
 func (c *Client) submit(ctx context.Context, rs []Request) ([]results.Record, error) {
+	if c.closed.Load() {
+		return nil, fmt.Errorf("tasks: submit: %w", ErrClosed)
+	}
 	ts := make([]broker.NewTask, len(rs))
 	for i := range rs {
 		r := &rs[i]
@@ -260,6 +301,9 @@ func (c *Client) handlerOptions(ctx context.Context, name string) (HandlerOption
 
 // Get returns the record of task id; ErrNotFound when there is none.
 func (c *Client) Get(ctx context.Context, id uuid.UUID) (results.Record, error) {
+	if c.closed.Load() {
+		return results.Record{}, fmt.Errorf("tasks: get: %w", ErrClosed)
+	}
 	rec, err := c.b.Get(ctx, id)
 	if err != nil {
 		return results.Record{}, fmt.Errorf("tasks: get: %w", unavailable(err))
@@ -272,24 +316,54 @@ func (c *Client) Get(ctx context.Context, id uuid.UUID) (results.Record, error) 
 // read with ctx's error: bound a wait with context.WithTimeout. Every Wait
 // of a Client shares one Redis subscription, made by the first, and reads
 // the record again when told the task finished, so many waits cost one
-// connection and no polling. ErrNotFound when there is no such task.
+// connection and no polling (a waiting task is read again every 30s all
+// the same, should a notification be lost). ErrNotFound when there is no
+// such task; ErrClosed, with the record last read, when Close ends it.
 func (c *Client) Wait(ctx context.Context, id uuid.UUID) (results.Record, error) {
-	c.watchOnce.Do(func() {
+	if err := c.beginWait(); err != nil {
+		return results.Record{}, err
+	}
+	defer c.waits.Done()
+	for {
+		rec, err := c.watcher.Wait(ctx, id, rereadEvery)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return rec, fmt.Errorf("tasks: wait for %s: %w", id, ctx.Err())
+		case err != nil:
+			return rec, fmt.Errorf("tasks: wait: %w", unavailable(err))
+		case rec.Status.Terminal():
+			return rec, nil
+		}
+		select {
+		case <-c.closing:
+			return rec, fmt.Errorf("tasks: wait for %s: %w", id, ErrClosed)
+		default: // rereadEvery passed: wait again
+		}
+	}
+}
+
+// rereadEvery bounds how long Wait trusts the subscription alone: a
+// notification lost between a worker and Redis costs at most this long.
+const rereadEvery = 30 * time.Second
+
+// beginWait counts a Wait in, starting the shared watcher for the first;
+// ErrClosed after Close.
+func (c *Client) beginWait() error {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	if c.closed.Load() {
+		return fmt.Errorf("tasks: wait: %w", ErrClosed)
+	}
+	c.waits.Add(1)
+	if c.stopWatch == nil {
 		wctx, stop := context.WithCancel(context.Background())
 		c.stopWatch, c.watched = stop, make(chan struct{})
 		go func() {
 			defer close(c.watched)
 			_ = c.watcher.Run(wctx)
 		}()
-	})
-	rec, err := c.watcher.Wait(ctx, id, 0)
-	switch {
-	case err != nil && ctx.Err() != nil:
-		return rec, fmt.Errorf("tasks: wait for %s: %w", id, ctx.Err())
-	case err != nil:
-		return rec, fmt.Errorf("tasks: wait: %w", unavailable(err))
 	}
-	return rec, nil
+	return nil
 }
 
 // Cancel cancels task id if it has not started, and returns its record,
@@ -297,6 +371,9 @@ func (c *Client) Wait(ctx context.Context, id uuid.UUID) (results.Record, error)
 // ErrNotFound, ErrRunning for a task that has started, ErrFinished for one
 // that has finished otherwise.
 func (c *Client) Cancel(ctx context.Context, id uuid.UUID) (results.Record, error) {
+	if c.closed.Load() {
+		return results.Record{}, fmt.Errorf("tasks: cancel: %w", ErrClosed)
+	}
 	status, err := c.b.Cancel(ctx, id)
 	if err != nil {
 		return results.Record{}, fmt.Errorf("tasks: cancel: %w", unavailable(err))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -136,11 +137,24 @@ func TestClientWaitEnds(t *testing.T) {
 		}
 		select {
 		case err := <-done:
-			if err != nil {
-				t.Errorf("Wait cut short by Close = %v, want the record and nil", err)
+			if !errors.Is(err, tasks.ErrClosed) {
+				t.Errorf("Wait cut short by Close = %v, want ErrClosed", err)
 			}
 		case <-time.After(10 * time.Second):
 			t.Fatal("Wait still blocked 10s after Close")
+		}
+		ctx = context.Background()
+		_, werr := s.client.Wait(ctx, id)
+		_, gerr := s.client.Get(ctx, id)
+		_, serr := s.client.Submit(ctx, tasks.Request{Name: "echo"})
+		_, cerr := s.client.Cancel(ctx, id)
+		for i, err := range []error{werr, gerr, serr, cerr} {
+			if !errors.Is(err, tasks.ErrClosed) {
+				t.Errorf("call %d (Wait, Get, Submit, Cancel) after Close = %v, want ErrClosed", i, err)
+			}
+		}
+		if err := s.client.Close(); err != nil {
+			t.Errorf("second Close = %v, want nil", err)
 		}
 	})
 }
@@ -232,6 +246,32 @@ func TestConnect(t *testing.T) {
 	be.Mini.Close()
 	if _, err := tasks.Connect(ctx, be.URL, tasks.ClientConfig{}); !errors.Is(err, tasks.ErrUnavailable) {
 		t.Errorf("Connect(a stopped Redis) = %v, want ErrUnavailable", err)
+	}
+	// A bad configuration is refused before any connection is tried.
+	for _, cfg := range []tasks.ClientConfig{
+		{Queue: "a queue"}, {Prefix: "run{q}"}, {Prefix: "run q"}, {MaxRetries: -2}, {Timeout: -time.Second},
+	} {
+		if _, err := tasks.Connect(ctx, be.URL, cfg); !errors.Is(err, tasks.ErrInvalid) {
+			t.Errorf("Connect(%+v) = %v, want ErrInvalid", cfg, err)
+		}
+	}
+}
+
+func TestNewPanicsOnBadPrefix(t *testing.T) {
+	t.Parallel()
+	be := redistest.Mini(t)
+	for name, fn := range map[string]func(){
+		"NewClient": func() { tasks.NewClient(be.Client, tasks.ClientConfig{Prefix: "{x}"}) },
+		"NewPool":   func() { tasks.NewPool(be.Client, tasks.NewRegistry(), tasks.PoolConfig{Prefix: "a b"}) },
+	} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "prefix") {
+					t.Errorf("%s with a bad prefix: recovered %v, want a panic naming the prefix", name, r)
+				}
+			}()
+			fn()
+		}()
 	}
 }
 

@@ -46,6 +46,9 @@ var (
 	// took the write and the answer was lost (a resend of Submit may then
 	// queue the task twice).
 	ErrUnavailable = errors.New("tasks: Redis unavailable")
+	// ErrClosed reports a call on a Client after its Close, or a Wait that
+	// Close ended.
+	ErrClosed = errors.New("tasks: client closed")
 )
 
 // Errors of Result, about the task rather than the call.

@@ -100,9 +100,15 @@ type Pool struct {
 // NewPool returns a Pool that runs reg's handlers on tasks from the Redis of
 // rdb, which stays the caller's to close. Calls are bounded by their
 // contexts only when rdb has ContextTimeoutEnabled (Connect's client has
-// it). Queue names are checked by Run.
+// it). A Prefix that broker.ValidPrefix refuses panics; queue names are
+// checked by Run.
 func NewPool(rdb redis.UniversalClient, reg *Registry, cfg PoolConfig) *Pool {
 	cfg = cfg.withDefaults()
+	if cfg.Prefix != "" {
+		if err := broker.ValidPrefix(cfg.Prefix); err != nil {
+			panic("tasks: PoolConfig.Prefix: " + err.Error())
+		}
+	}
 	p := &Pool{
 		b:         broker.New(rdb, cfg.Prefix),
 		reg:       reg,

@@ -76,7 +76,7 @@ func TestRunUsageErrors(t *testing.T) {
 		{args: []string{"--body-limit", "1MB"}, wantErr: "not a whole number"},
 		{args: []string{"--max-retries", "-1"}, wantErr: "--max-retries must be 0 to 1000"},
 		{args: []string{"--task-timeout", "-1s"}, wantErr: "--task-timeout must be 1ms to 24h"},
-		{args: []string{"--prefix", "a{b}"}, wantErr: "--prefix must be a name without braces"},
+		{args: []string{"--prefix", "a{b}"}, wantErr: "--prefix must be 1-64 printable ASCII characters without braces"},
 		{args: []string{"help", "nope"}, wantErr: "help nope: no such command"},
 		{args: []string{"--log-format", "xml"}, wantErr: "--log-format must be text or json"},
 		{args: []string{"--log-level", "loud"}, wantErr: `--log-level "loud"`},

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/runq/runq/broker"
 )
 
 // config is every setting of a runq process.
@@ -272,8 +274,8 @@ func (c *config) check() error {
 		return errors.New("--task-timeout must be 1ms to 24h (env RUNQ_TASK_TIMEOUT)")
 	case c.logFormat != "text" && c.logFormat != "json":
 		return errors.New("--log-format must be text or json (env RUNQ_LOG_FORMAT)")
-	case c.prefix == "" || strings.ContainsAny(c.prefix, "{} \t\n"):
-		return errors.New("--prefix must be a name without braces or spaces (env RUNQ_PREFIX)")
+	case broker.ValidPrefix(c.prefix) != nil:
+		return fmt.Errorf("--prefix must be 1-%d printable ASCII characters without braces or spaces (env RUNQ_PREFIX)", broker.MaxPrefixLen)
 	}
 	return nil
 }
