@@ -122,11 +122,12 @@ func (p *Pool) record(f broker.Finish) {
 	deadline := time.Now().Add(p.cfg.VisibilityTimeout)
 	delay := newRetryDelay(20*time.Millisecond, time.Second)
 	for {
+		began := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		res, err := p.b.Finish(ctx, []broker.Finish{f})
 		cancel()
 		if err == nil {
-			p.health.ok()
+			p.health.ok(began)
 			p.recorded(f, res[0])
 			return
 		}

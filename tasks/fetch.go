@@ -60,6 +60,7 @@ func (p *Pool) fetch(ctx, work context.Context) {
 		if n == 0 {
 			return
 		}
+		began := time.Now()
 		claimed, err := p.claim(ctx, n)
 		p.releaseSlots(n - len(claimed))
 		p.launchAll(work, claimed)
@@ -67,7 +68,7 @@ func (p *Pool) fetch(ctx, work context.Context) {
 		case err != nil:
 			p.retryAfter(ctx, "claim", err, backoff)
 		case len(claimed) > 0:
-			p.health.ok()
+			p.health.ok(began)
 			backoff.reset()
 			if len(claimed) == n {
 				p.idle.wake() // there may be more: any parked loop claims too
@@ -96,10 +97,11 @@ type idleGate struct {
 }
 
 // wait blocks on Redis through block if no other loop does, else parks
-// until a loop wakes the parked ones (or ctx ends). The loop that blocked
-// does not wake the others: it claims first, and wakes them only if it
-// finds more than it can take.
-func (g *idleGate) wait(ctx context.Context, block func(context.Context) error) error {
+// until a loop wakes the parked ones (or ctx ends). It reports whether
+// this loop blocked, and block's error. The loop that blocked does not
+// wake the others: it claims first, and wakes them only if it finds more
+// than it can take.
+func (g *idleGate) wait(ctx context.Context, block func(context.Context) error) (blocked bool, err error) {
 	g.mu.Lock()
 	if g.waiting {
 		if g.parked == nil {
@@ -111,18 +113,18 @@ func (g *idleGate) wait(ctx context.Context, block func(context.Context) error) 
 		case <-parked:
 		case <-ctx.Done():
 		}
-		return nil
+		return false, nil
 	}
 	g.waiting = true
 	g.mu.Unlock()
-	err := block(ctx)
+	err = block(ctx)
 	g.mu.Lock()
 	g.waiting = false
 	g.mu.Unlock()
 	if err != nil {
 		g.wake() // let another loop try; this one backs off
 	}
-	return err
+	return true, err
 }
 
 // wake releases the parked loops, if any.

@@ -34,7 +34,7 @@ func (p *Pool) fetchAhead(ctx, work context.Context) {
 			case ahead == nil: // took nothing: that proves no write (see redisHealth.ok)
 				p.waitIdle(ctx, backoff)
 			default:
-				p.health.ok()
+				p.health.ok(aheadSent)
 				backoff.reset()
 			}
 			continue
@@ -53,7 +53,7 @@ func (p *Pool) fetchAhead(ctx, work context.Context) {
 			p.retryAfter(ctx, "claim", err, backoff)
 			continue
 		}
-		p.health.ok()
+		p.health.ok(sent)
 		backoff.reset()
 		p.launchStarted(work, ahead, aheadSent, claimed)
 		ahead = nil
@@ -106,10 +106,14 @@ func (p *Pool) launchStarted(work context.Context, t *broker.Taken, sent time.Ti
 // waitIdle waits for a task to arrive, as fetch does when a claim finds
 // the queues empty.
 func (p *Pool) waitIdle(ctx context.Context, backoff *retryDelay) {
-	switch err := p.idle.wait(ctx, p.waitReady); {
-	case err == nil:
-		p.health.ok() // BLMOVE is a write, refused by a Redis that refuses writes
-	case ctx.Err() == nil:
+	began := time.Now()
+	blocked, err := p.idle.wait(ctx, p.waitReady)
+	switch {
+	case err == nil && blocked:
+		// This loop's BLMOVE, a write that a Redis refusing writes
+		// refuses, succeeded. A loop that parked learned nothing.
+		p.health.ok(began)
+	case err != nil && ctx.Err() == nil:
 		p.retryAfter(ctx, "waiting for tasks", err, backoff)
 	}
 }

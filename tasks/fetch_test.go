@@ -23,12 +23,17 @@ func TestIdleGateBlocksOneLoop(t *testing.T) {
 		return nil
 	}
 	var wg sync.WaitGroup
+	var blocked atomic.Int32 // loops that wait reported as having blocked
 	for range 3 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := g.wait(context.Background(), block); err != nil {
+			b, err := g.wait(context.Background(), block)
+			if err != nil {
 				t.Errorf("wait = %v, want nil", err)
+			}
+			if b {
+				blocked.Add(1)
 			}
 		}()
 	}
@@ -45,6 +50,9 @@ func TestIdleGateBlocksOneLoop(t *testing.T) {
 	wg.Wait()
 	if n := blocking.Load(); n != 1 {
 		t.Errorf("%d loops blocked on Redis in all, want 1", n)
+	}
+	if n := blocked.Load(); n != 1 {
+		t.Errorf("wait reported %d loops as blocked, want 1: a parked loop learned nothing of Redis", n)
 	}
 }
 
@@ -64,7 +72,8 @@ func TestIdleGateParkedLoopsLeaveOnCancel(t *testing.T) {
 	fail := make(chan struct{})
 	blockErr := make(chan error, 1)
 	go func() {
-		blockErr <- g.wait(context.Background(), func(context.Context) error { <-fail; return boom })
+		_, err := g.wait(context.Background(), func(context.Context) error { <-fail; return boom })
+		blockErr <- err
 	}()
 	deadline := time.Now().Add(5 * time.Second)
 	for !waitingLoop(&g) && time.Now().Before(deadline) {
@@ -73,11 +82,13 @@ func TestIdleGateParkedLoopsLeaveOnCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	left := make(chan struct{})
 	go func() {
-		_ = g.wait(ctx, func(context.Context) error { t.Error("a second loop blocked on Redis"); return nil })
+		if blocked, _ := g.wait(ctx, func(context.Context) error { t.Error("a second loop blocked on Redis"); return nil }); blocked {
+			t.Error("a parked loop reported that it blocked")
+		}
 		close(left)
 	}()
 	woken := make(chan struct{})
-	go func() { _ = g.wait(context.Background(), func(context.Context) error { return nil }); close(woken) }()
+	go func() { _, _ = g.wait(context.Background(), func(context.Context) error { return nil }); close(woken) }()
 	for !parkedLoops(&g) && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}

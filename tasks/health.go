@@ -46,17 +46,19 @@ func (h *redisHealth) failed(op string, err error) bool {
 	return true
 }
 
-// ok records a call that Redis served, logging the end of an outage. Only
-// calls that made a write Redis refuses when out of memory or read-only
-// tell it: a claim that took tasks, a wait (BLMOVE), recording outcomes.
-// Such a Redis still serves reads, and even a take of an empty queue.
-func (h *redisHealth) ok() {
+// ok records a call that Redis served, sent at began, logging the end of an
+// outage. Only calls that made a write Redis refuses when out of memory or
+// read-only tell it: a claim that took tasks, a wait (BLMOVE), recording
+// outcomes. Such a Redis still serves reads, and even a take of an empty
+// queue. A call sent before the outage was seen proves nothing of now: a
+// BLMOVE blocked since before Redis ran out of memory still returns.
+func (h *redisHealth) ok(began time.Time) {
 	if !h.down.Load() {
 		return
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.why == "" {
+	if h.why == "" || began.Before(h.since) {
 		return
 	}
 	h.log.Info("Redis available again", "was", h.why, "for", time.Since(h.since).Round(time.Millisecond), "failed_calls", h.missed+1)

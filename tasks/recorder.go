@@ -117,11 +117,12 @@ func (r *recorder) flush(batch []outcome, retryIn time.Duration) bool {
 	for i, o := range batch {
 		fs[i] = o.f
 	}
+	began := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	res, err := p.b.Finish(ctx, fs)
 	cancel()
 	if err == nil {
-		p.health.ok()
+		p.health.ok(began)
 		for i, f := range fs {
 			p.recorded(f, res[i])
 		}
