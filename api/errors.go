@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -81,6 +82,9 @@ func (s *server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
+		return // the client hung up: no one to answer, nothing gone wrong
+	}
 	status, body := s.describe(err, c.Response().Header().Get(echo.HeaderXRequestID), c.Request().Method, c.Path())
 	if status == http.StatusServiceUnavailable {
 		c.Response().Header().Set("Retry-After", retryAfter)
@@ -107,7 +111,11 @@ func (s *server) describe(err error, reqID, method, path string) (int, errorBody
 		if b, ok := echoErrors[he.Code]; ok {
 			return he.Code, b
 		}
-		return he.Code, errorBody{Error: strings.ToLower(http.StatusText(he.Code)), Code: codeInvalid}
+		code := codeInvalid
+		if he.Code >= 500 {
+			code = codeInternal
+		}
+		return he.Code, errorBody{Error: strings.ToLower(http.StatusText(he.Code)), Code: code}
 	}
 	if errors.Is(err, tasks.ErrNotFound) { // the ID is the request's own
 		return http.StatusNotFound, errorBody{Error: "task not found", Code: codeNotFound}

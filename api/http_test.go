@@ -1,12 +1,15 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/runq/runq/api"
@@ -114,6 +117,7 @@ func TestRedisRefusingWrites(t *testing.T) {
 		"READONLY You can't write against a read only replica.":                                            "Redis is a read-only replica",
 		"MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk.": "Redis cannot save to disk (MISCONF)",
 		"LOADING Redis is loading the dataset in memory":                                                   "Redis is loading its data",
+		"ERR max number of clients reached":                                                                "Redis has reached its client limit (maxclients)",
 	} {
 		s := setupIdle(t, redistest.Mini(t)) // registers the names
 		rdb := redis.NewClient(&redis.Options{Addr: s.be.Mini.Addr()})
@@ -139,5 +143,26 @@ func TestRedisRefusingWrites(t *testing.T) {
 			ready.Status != "unavailable" || ready.Error != why || rec.Header().Get("Retry-After") != "1" {
 			t.Errorf("GET /readyz with Redis replying %q = %d %s, want 503 unavailable saying %q", reply, rec.Code, rec.Body, why)
 		}
+	}
+}
+
+// TestClientHangUpIsNotAnError checks that a request whose client left
+// before Redis answered is not logged as an internal error.
+func TestClientHangUpIsNotAnError(t *testing.T) {
+	t.Parallel()
+	s := setupIdle(t, redistest.Mini(t))
+	var logs bytes.Buffer
+	app := s.api(api.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := newRequest(http.MethodGet, "/v1/tasks/"+uuid.NewString(), "", "").WithContext(ctx)
+	serve(app, req)
+	if strings.Contains(logs.String(), "internal error") {
+		t.Errorf("a request whose client hung up was logged as an internal error:\n%s", logs.String())
+	}
+	// The same request from a client still there is answered.
+	rec := serve(app, newRequest(http.MethodGet, "/v1/tasks/"+uuid.NewString(), "", ""))
+	if msg := errorOf(t, rec, http.StatusNotFound); msg != "task not found" {
+		t.Errorf("GET of an unknown task = %q, want \"task not found\"", msg)
 	}
 }

@@ -42,7 +42,7 @@ func Unavailable(err error) (why string, ok bool) {
 }
 
 // refusals are the replies of a Redis that is up but will not serve the
-// call now, by their first word.
+// call now, by how they begin.
 var refusals = []struct{ prefix, why string }{
 	{"OOM ", "Redis is out of memory (maxmemory reached)"},
 	{"READONLY ", "Redis is a read-only replica"},
@@ -53,4 +53,5 @@ var refusals = []struct{ prefix, why string }{
 	{"NOREPLICAS ", "Redis has too few replicas for writes"},
 	{"CLUSTERDOWN ", "Redis Cluster is down"},
 	{"TRYAGAIN ", "Redis Cluster is resharding"},
+	{"ERR max number of clients reached", "Redis has reached its client limit (maxclients)"},
 }

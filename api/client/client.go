@@ -32,7 +32,9 @@ type Config struct {
 	// request is bounded by its context, and by MaxWait plus a margin.
 	HTTPClient *http.Client
 	// MaxWait is the longest single long poll of Wait, which polls again
-	// until the task finishes; 0 means 60s, the server's own cap.
+	// until the task finishes; 0 means 60s, the server's own cap. It is
+	// kept under HTTPClient.Timeout, if that is set, so that a long poll
+	// ends before the client gives up on it.
 	MaxWait time.Duration
 }
 
@@ -58,21 +60,42 @@ func New(baseURL string, cfg Config) (*Client, error) {
 	if c.wait <= 0 {
 		c.wait = 60 * time.Second
 	}
+	if t := c.http.Timeout; t > 0 && c.wait > t-pollMargin(t) {
+		c.wait = t - pollMargin(t)
+	}
 	return c, nil
 }
 
+// pollMargin is how long before a deadline of d from now a long poll
+// ends, so that its answer arrives in time: a tenth of d, at most 250ms.
+func pollMargin(d time.Duration) time.Duration { return min(d/10, 250*time.Millisecond) }
+
 // Submit queues a task and returns its record, status queued. Its errors
-// match the sentinels of package tasks: ErrInvalid, ErrUnknownName,
-// ErrUnavailable.
+// match the sentinels of package tasks: ErrInvalid (found by
+// Request.Validate before anything is sent, or by the server),
+// ErrUnknownName, ErrUnavailable (also when the server cannot be reached,
+// or a proxy answers 502, 503 or 504).
 func (c *Client) Submit(ctx context.Context, r tasks.Request) (results.Record, error) {
+	if err := r.Validate(); err != nil {
+		return results.Record{}, fmt.Errorf("client: submit: %w", err)
+	}
 	var rec results.Record
 	err := c.do(ctx, http.MethodPost, "/v1/tasks", r, http.StatusAccepted, &rec)
 	return rec, err
 }
 
 // SubmitBatch queues up to tasks.MaxBatch tasks in one request, all or
-// none, and returns their records in order.
+// none, and returns their records in order. Every request is validated
+// before anything is sent; the error names the first bad one by index.
 func (c *Client) SubmitBatch(ctx context.Context, rs []tasks.Request) ([]results.Record, error) {
+	if len(rs) == 0 || len(rs) > tasks.MaxBatch {
+		return nil, fmt.Errorf("client: submit: %w: a batch holds 1 to %d tasks, not %d", tasks.ErrInvalid, tasks.MaxBatch, len(rs))
+	}
+	for i := range rs {
+		if err := rs[i].Validate(); err != nil {
+			return nil, fmt.Errorf("client: submit: tasks[%d]: %w", i, err)
+		}
+	}
 	var out struct {
 		Tasks []results.Record `json:"tasks"`
 	}
@@ -98,17 +121,21 @@ func (c *Client) Get(ctx context.Context, id uuid.UUID) (results.Record, error) 
 // Wait returns the record of task id once it has finished, long-polling
 // the API (GET ?wait=) as many times as it takes. When ctx ends first, it
 // returns the record last read with ctx's error; a poll ends a little
-// before ctx's deadline, so that its record arrives in time.
+// before ctx's deadline, so that its record arrives in time. An error
+// answer ends the wait (ErrUnavailable while Redis is down: wait again
+// later).
 func (c *Client) Wait(ctx context.Context, id uuid.UUID) (results.Record, error) {
 	var rec results.Record
+	pause := time.Duration(0) // after a poll that came back early
 	for {
 		wait := c.wait
 		if dl, ok := ctx.Deadline(); ok {
 			left := time.Until(dl)
-			wait = max(min(wait, left-min(left/10, 250*time.Millisecond)).Truncate(time.Millisecond), 0)
+			wait = max(min(wait, left-pollMargin(left)).Truncate(time.Millisecond), 0)
 		}
 		var got results.Record
 		path := "/v1/tasks/" + id.String() + "?wait=" + wait.String()
+		began := time.Now()
 		if err := c.do(ctx, http.MethodGet, path, nil, http.StatusOK, &got); err != nil {
 			if ctx.Err() != nil {
 				return rec, fmt.Errorf("client: wait for %s: %w", id, ctx.Err())
@@ -118,6 +145,19 @@ func (c *Client) Wait(ctx context.Context, id uuid.UUID) (results.Record, error)
 		rec = got
 		if rec.Status.Terminal() {
 			return rec, nil
+		}
+		// A poll that ends well before its wait without a finished task
+		// (a server shutting down answers at once, or a proxy cuts long
+		// requests) is followed by a pause, doubled each time, so that
+		// Wait does not spin on the server.
+		if time.Since(began) < wait/2 {
+			pause = min(max(2*pause, 50*time.Millisecond), time.Second)
+			select {
+			case <-ctx.Done():
+			case <-time.After(pause):
+			}
+		} else {
+			pause = 0
 		}
 		if ctx.Err() != nil {
 			return rec, fmt.Errorf("client: wait for %s: %w", id, ctx.Err())
@@ -145,9 +185,9 @@ func (c *Client) do(ctx context.Context, method, path string, body any, want int
 		}
 		rd = bytes.NewReader(raw)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.wait+30*time.Second)
+	rctx, cancel := context.WithTimeout(ctx, c.wait+30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	req, err := http.NewRequestWithContext(rctx, method, c.base+path, rd)
 	if err != nil {
 		return fmt.Errorf("client: %s %s: %w", method, path, err)
 	}
@@ -160,6 +200,9 @@ func (c *Client) do(ctx context.Context, method, path string, body any, want int
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		if ctx.Err() == nil { // not the caller's context: the server's fault
+			return &unreachableError{fmt.Errorf("client: %s %s: %w", method, path, err)}
+		}
 		return fmt.Errorf("client: %s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
@@ -195,20 +238,44 @@ func (e *Error) Error() string {
 }
 
 // Is reports whether e means target, one of the sentinels of package
-// tasks.
+// tasks: by its Code, or for an answer not from runq (Code ""), by its
+// Status: 502, 503 and 504 from a proxy in front of runq mean
+// ErrUnavailable, and 413 ErrInvalid.
 func (e *Error) Is(target error) bool {
-	return codes[e.Code] == target && target != nil
+	if target == nil {
+		return false
+	}
+	if e.Code != "" {
+		return codes[e.Code] == target
+	}
+	switch e.Status {
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return target == tasks.ErrUnavailable
+	case http.StatusRequestEntityTooLarge:
+		return target == tasks.ErrInvalid
+	}
+	return false
 }
 
 // codes map an answer's code to the sentinel of package tasks it means.
 var codes = map[string]error{
 	"invalid":      tasks.ErrInvalid,
+	"too_large":    tasks.ErrInvalid,
 	"unknown_name": tasks.ErrUnknownName,
 	"not_found":    tasks.ErrNotFound,
 	"running":      tasks.ErrRunning,
 	"finished":     tasks.ErrFinished,
 	"unavailable":  tasks.ErrUnavailable,
 }
+
+// unreachableError is a request that got no answer (connection refused or
+// reset, a timeout of HTTPClient's own): tasks.ErrUnavailable matches it,
+// for the caller may try again later. As with Redis, a submission whose
+// answer was lost may have been queued.
+type unreachableError struct{ err error }
+
+func (e *unreachableError) Error() string   { return e.err.Error() }
+func (e *unreachableError) Unwrap() []error { return []error{tasks.ErrUnavailable, e.err} }
 
 // answerError builds the *Error of an answer: runq's JSON error body, or
 // the start of whatever else came (a proxy's page, say).

@@ -3,10 +3,12 @@ package client_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -105,24 +107,37 @@ func TestClient(t *testing.T) {
 func TestClientErrors(t *testing.T) {
 	t.Parallel()
 	be := redistest.Mini(t)
-	url := serve(t, be, api.Config{APIToken: "s3cret"}, false)
+	url := serve(t, be, api.Config{APIToken: "s3cret", BodyLimit: 1024}, false)
 	ctx := context.Background()
 	c, err := client.New(url, client.Config{Token: "s3cret"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	big := tasks.Request{Name: "echo", Payload: []byte(`"` + strings.Repeat("x", 2000) + `"`)} // over BodyLimit
 	tests := []struct {
 		name string
 		call func() error
 		want error
-		code int
+		code int // of the *Error; 0: refused before sending
 	}{
 		{"unknown name", func() error { _, err := c.Submit(ctx, tasks.Request{Name: "nope"}); return err }, tasks.ErrUnknownName, 422},
+		{"too large", func() error { _, err := c.Submit(ctx, big); return err }, tasks.ErrInvalid, 413},
 		{"bad queue", func() error {
 			_, err := c.Submit(ctx, tasks.Request{Name: "echo", Options: tasks.Options{Queue: "a b"}})
 			return err
-		}, tasks.ErrInvalid, 400},
-		{"bad batch", func() error { _, err := c.SubmitBatch(ctx, nil); return err }, tasks.ErrInvalid, 400},
+		}, tasks.ErrInvalid, 0},
+		{"bad payload", func() error {
+			_, err := c.Submit(ctx, tasks.Request{Name: "echo", Payload: []byte(`{"a":`)})
+			return err
+		}, tasks.ErrInvalid, 0},
+		{"bad batch", func() error { _, err := c.SubmitBatch(ctx, nil); return err }, tasks.ErrInvalid, 0},
+		{"bad task in a batch", func() error {
+			_, err := c.SubmitBatch(ctx, []tasks.Request{{Name: "echo"}, {Name: ""}})
+			if err != nil && !strings.Contains(err.Error(), "tasks[1]") {
+				return errors.New("the error does not name tasks[1]: " + err.Error())
+			}
+			return err
+		}, tasks.ErrInvalid, 0},
 		{"unknown task", func() error { _, err := c.Get(ctx, uuid.New()); return err }, tasks.ErrNotFound, 404},
 		{"cancel unknown", func() error { _, err := c.Cancel(ctx, uuid.New()); return err }, tasks.ErrNotFound, 404},
 		{"wait unknown", func() error { _, err := c.Wait(ctx, uuid.New()); return err }, tasks.ErrNotFound, 404},
@@ -130,7 +145,10 @@ func TestClientErrors(t *testing.T) {
 	for _, tt := range tests {
 		err := tt.call()
 		var ae *client.Error
-		if !errors.Is(err, tt.want) || !errors.As(err, &ae) || ae.Status != tt.code || ae.Message == "" {
+		switch {
+		case tt.code == 0 && (!errors.Is(err, tt.want) || errors.As(err, &ae)):
+			t.Errorf("%s: %v, want %v found before sending", tt.name, err, tt.want)
+		case tt.code != 0 && (!errors.Is(err, tt.want) || !errors.As(err, &ae) || ae.Status != tt.code || ae.Message == ""):
 			t.Errorf("%s: %v, want %v, an *Error of status %d with a message", tt.name, err, tt.want, tt.code)
 		}
 	}
@@ -159,9 +177,66 @@ func TestClientErrors(t *testing.T) {
 		t.Errorf("Submit with Redis down = %v (%+v), want ErrUnavailable with Retry-After 1s", err, ae)
 	}
 
+	srv := httptest.NewServer(http.NotFoundHandler())
+	srv.Close() // nothing listens on its address now
+	gone, _ := client.New(srv.URL, client.Config{})
+	if _, err := gone.Get(ctx, uuid.New()); !errors.Is(err, tasks.ErrUnavailable) || errors.As(err, &ae) {
+		t.Errorf("Get from a server that is not there = %v, want ErrUnavailable", err)
+	}
+
 	for _, bad := range []string{"", "localhost:8080", "ftp://x", "http://"} {
 		if _, err := client.New(bad, client.Config{}); err == nil {
 			t.Errorf("New(%q) = nil error, want one", bad)
 		}
+	}
+}
+
+// TestClientBehindAProxy checks the answers of something that is not runq,
+// a proxy in front of it: its gateway errors mean tasks.ErrUnavailable, and
+// a long poll it answers at once is not repeated in a spin.
+func TestClientBehindAProxy(t *testing.T) {
+	t.Parallel()
+	var polls atomic.Int64
+	var lastWait atomic.Value
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			http.Error(w, "<html>502 Bad Gateway</html>", http.StatusBadGateway)
+			return
+		}
+		polls.Add(1)
+		lastWait.Store(r.URL.Query().Get("wait"))
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":%q,"name":"echo","queue":"default","status":"queued","payload":null,"attempt":0,"max_retries":3}`,
+			strings.TrimPrefix(r.URL.Path, "/v1/tasks/"))
+	}))
+	t.Cleanup(proxy.Close)
+	c, err := client.New(proxy.URL, client.Config{HTTPClient: &http.Client{Timeout: 2 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Submit(context.Background(), tasks.Request{Name: "echo"})
+	var ae *client.Error
+	if !errors.Is(err, tasks.ErrUnavailable) || !errors.As(err, &ae) || ae.Status != http.StatusBadGateway || ae.Code != "" {
+		t.Errorf("Submit answered 502 by a proxy = %v, want ErrUnavailable, a 502 *Error without a code", err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	rec, err := c.Wait(ctx, uuid.New())
+	if !errors.Is(err, context.DeadlineExceeded) || rec.Status != results.StatusQueued {
+		t.Errorf("Wait = %s, %v; want the queued record and DeadlineExceeded", rec.Status, err)
+	}
+	// Unpaused, a second of polls answered at once would be thousands;
+	// paused 50ms, 100ms, 200ms... it is a handful.
+	if n := polls.Load(); n < 2 || n > 10 {
+		t.Errorf("Wait polled %d times in 1s of answers that came at once, want 2 to 10", n)
+	}
+	// The long poll is kept under HTTPClient.Timeout (2s), not 60s: a
+	// Wait without a deadline asks for 1.8s.
+	wctx, wcancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(20 * time.Millisecond); wcancel() }()
+	_, _ = c.Wait(wctx, uuid.New())
+	if w, _ := lastWait.Load().(string); w != "1.8s" {
+		t.Errorf("a long poll under an HTTP client timeout of 2s asked ?wait=%s, want 1.8s", w)
 	}
 }
