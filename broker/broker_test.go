@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -558,14 +559,15 @@ func TestWaitReady(t *testing.T) {
 
 func TestHandlers(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
-		if _, ok, err := s.b.HandlerDefaults(s.ctx, "x"); ok || err != nil {
-			t.Fatalf("HandlerDefaults before registering = %v, %v; want false", ok, err)
+		if _, found, err := s.b.HandlerDefaults(s.ctx, []string{"x"}); err != nil || found[0] {
+			t.Fatalf("HandlerDefaults before registering = %v, %v; want not found", found, err)
 		}
-		if err := s.b.RegisterHandlers(s.ctx, map[string]string{"x": `{"max_retries":2}`}); err != nil {
+		if err := s.b.RegisterHandlers(s.ctx, map[string]string{"x": `{"max_retries":2}`, "y": `{}`}); err != nil {
 			t.Fatal(err)
 		}
-		if v, ok, err := s.b.HandlerDefaults(s.ctx, "x"); !ok || err != nil || v != `{"max_retries":2}` {
-			t.Fatalf("HandlerDefaults = %q, %v, %v", v, ok, err)
+		v, found, err := s.b.HandlerDefaults(s.ctx, []string{"y", "nope", "x"})
+		if err != nil || !slices.Equal(found, []bool{true, false, true}) || !slices.Equal(v, []string{`{}`, "", `{"max_retries":2}`}) {
+			t.Fatalf("HandlerDefaults(y, nope, x) = %q, %v, %v", v, found, err)
 		}
 	})
 }

@@ -2,11 +2,8 @@ package broker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // RegisterHandlers records task names that a worker can run, each with its
@@ -25,17 +22,19 @@ func (b *Broker) RegisterHandlers(ctx context.Context, defaults map[string]strin
 	return nil
 }
 
-// HandlerDefaults returns the defaults recorded for task name, and false when
-// no worker has registered it.
-func (b *Broker) HandlerDefaults(ctx context.Context, name string) (string, bool, error) {
-	v, err := b.rdb.HGet(ctx, b.keys.Handlers(), name).Result()
-	if errors.Is(err, redis.Nil) {
-		return "", false, nil
-	}
+// HandlerDefaults returns the defaults recorded for each of names, in one
+// round trip: defaults[i] is those of names[i], and found[i] false when no
+// worker has registered it.
+func (b *Broker) HandlerDefaults(ctx context.Context, names []string) (defaults []string, found []bool, err error) {
+	vs, err := b.rdb.HMGet(ctx, b.keys.Handlers(), names...).Result()
 	if err != nil {
-		return "", false, fmt.Errorf("broker: look up handler %q: %w", name, err)
+		return nil, nil, fmt.Errorf("broker: look up %d handler names: %w", len(names), err)
 	}
-	return v, true, nil
+	defaults, found = make([]string, len(names)), make([]bool, len(names))
+	for i, v := range vs {
+		defaults[i], found[i] = v.(string)
+	}
+	return defaults, found, nil
 }
 
 // Ready reports whether Redis can serve runq now: it answers, and it takes

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -211,21 +212,21 @@ func (c *Client) submit(ctx context.Context, rs []Request) ([]results.Record, er
 	if c.closed.Load() {
 		return nil, fmt.Errorf("tasks: submit: %w", ErrClosed)
 	}
-	ts := make([]broker.NewTask, len(rs))
 	for i := range rs {
-		r := &rs[i]
-		err := r.Validate()
-		var opts HandlerOptions
-		if err == nil {
-			opts, err = c.handlerOptions(ctx, r.Name)
-		}
-		if err != nil && len(rs) > 1 {
-			err = fmt.Errorf("tasks[%d]: %w", i, err)
-		}
-		if err != nil {
+		if err := rs[i].Validate(); err != nil {
+			if len(rs) > 1 {
+				err = fmt.Errorf("tasks[%d]: %w", i, err)
+			}
 			return nil, err
 		}
-		ts[i] = c.resolve(r, opts)
+	}
+	opts, err := c.handlerOptions(ctx, rs)
+	if err != nil {
+		return nil, err
+	}
+	ts := make([]broker.NewTask, len(rs))
+	for i := range rs {
+		ts[i] = c.resolve(&rs[i], opts[i])
 	}
 	created, err := c.b.Enqueue(ctx, ts)
 	if err != nil {
@@ -273,30 +274,54 @@ func first[T comparable](vs ...T) T {
 	return zero
 }
 
-// handlerOptions returns the defaults registered for name, or
-// ErrUnknownName.
-func (c *Client) handlerOptions(ctx context.Context, name string) (HandlerOptions, error) {
+// handlerOptions returns the defaults registered for the name of each of
+// rs, reading the names not seen before in one round trip; ErrUnknownName
+// (naming the first such request of a batch) for a name never registered.
+func (c *Client) handlerOptions(ctx context.Context, rs []Request) ([]HandlerOptions, error) {
+	out := make([]HandlerOptions, len(rs))
+	var unseen []string
 	c.mu.RLock()
-	opts, ok := c.known[name]
+	for i := range rs {
+		opts, ok := c.known[rs[i].Name]
+		if !ok && !slices.Contains(unseen, rs[i].Name) {
+			unseen = append(unseen, rs[i].Name)
+		}
+		out[i] = opts
+	}
 	c.mu.RUnlock()
-	if ok {
-		return opts, nil
+	if len(unseen) == 0 {
+		return out, nil
 	}
-	raw, ok, err := c.b.HandlerDefaults(ctx, name)
+	raws, found, err := c.b.HandlerDefaults(ctx, unseen)
 	if err != nil {
-		return HandlerOptions{}, fmt.Errorf("tasks: look up %q: %w", name, unavailable(err))
+		return nil, fmt.Errorf("tasks: look up task names: %w", unavailable(err))
 	}
-	if !ok {
-		return HandlerOptions{}, fmt.Errorf("%w: %q", ErrUnknownName, name)
-	}
-	var d handlerDefaults
-	if err := json.Unmarshal([]byte(raw), &d); err == nil {
-		opts = HandlerOptions(d)
-	} // else written by another version: the client's defaults apply
 	c.mu.Lock()
-	c.known[name] = opts
+	for i, name := range unseen {
+		if !found[i] {
+			continue
+		}
+		var opts HandlerOptions
+		var d handlerDefaults
+		if json.Unmarshal([]byte(raws[i]), &d) == nil {
+			opts = HandlerOptions(d)
+		} // else written by another version: the client's defaults apply
+		c.known[name] = opts
+	}
+	for i := range rs {
+		opts, ok := c.known[rs[i].Name]
+		if !ok {
+			c.mu.Unlock()
+			err := fmt.Errorf("%w: %q", ErrUnknownName, rs[i].Name)
+			if len(rs) > 1 {
+				err = fmt.Errorf("tasks[%d]: %w", i, err)
+			}
+			return nil, err
+		}
+		out[i] = opts
+	}
 	c.mu.Unlock()
-	return opts, nil
+	return out, nil
 }
 
 // Get returns the record of task id; ErrNotFound when there is none.

@@ -43,6 +43,20 @@ func TestSubmitRefusesBadRequestsAndWritesNothing(t *testing.T) {
 				t.Errorf("Submit(%s) = %v, want %v", tt.name, err, tt.want)
 			}
 		}
+		// A batch is refused whole, naming its first bad request.
+		for _, tt := range []struct {
+			rs   []tasks.Request
+			want error
+			says string
+		}{
+			{[]tasks.Request{{Name: "echo"}, {Name: "fail"}, {Name: "nobody.a"}, {Name: "nobody.b"}}, tasks.ErrUnknownName, `tasks[2]: tasks: no worker handles this task name: "nobody.a"`},
+			{[]tasks.Request{{Name: "nobody.a"}, {Name: "echo", Payload: json.RawMessage("[")}}, tasks.ErrInvalid, "tasks[1]: "},
+		} {
+			_, err := s.client.SubmitBatch(context.Background(), tt.rs)
+			if !errors.Is(err, tt.want) || !strings.Contains(fmt.Sprint(err), tt.says) {
+				t.Errorf("SubmitBatch(%d tasks) = %v, want %v saying %q", len(tt.rs), err, tt.want, tt.says)
+			}
+		}
 		after := redistest.KeysUnder(context.Background(), t, s.be.Client, s.be.Prefix)
 		if strings.Join(after, ",") != strings.Join(before, ",") {
 			t.Errorf("keys changed by refused submissions: before %v, after %v", before, after)
