@@ -30,7 +30,7 @@ type Record struct {
 	Result     json.RawMessage // the handler's output, JSON, once succeeded
 	Error      string          // the last failed attempt's error
 	Attempts   int             // attempts started, the current one included
-	MaxRetries int             // retries allowed after a failed attempt
+	MaxRetries int             // retries allowed after a failed attempt, resolved at submit: 0 is none
 	Timeout    time.Duration   // limit of one attempt
 	ResultTTL  time.Duration   // how long the record is kept once finished
 	Crashes    int             // attempts whose worker was lost mid-attempt

@@ -166,11 +166,14 @@ func (p *Pool) Register(ctx context.Context) error {
 }
 
 // Run registers the pool's task names, then claims and runs tasks until ctx
-// ends, or until its Redis client is closed (then it returns that error). It then stops claiming, waits up to Grace for running handlers,
+// ends. It then stops claiming, waits up to Grace for running handlers,
 // cancels the rest and hands their tasks back to their queues at once, and
-// returns. Handler contexts do not derive from ctx, so stopping does not
-// cut work in flight short before the grace period. A pool runs once at a
-// time: a call while another runs returns ErrPoolRunning.
+// returns nil. Handler contexts do not derive from ctx, so stopping does
+// not cut work in flight short before the grace period. If the Redis client
+// is closed under it, Run cancels running handlers at once (their outcomes
+// could not be recorded; their tasks are run again when their leases
+// expire) and returns an error matching redis.ErrClosed. A pool runs once
+// at a time: a call while another runs returns ErrPoolRunning.
 func (p *Pool) Run(ctx context.Context) error {
 	if !p.active.CompareAndSwap(false, true) {
 		return ErrPoolRunning
@@ -186,6 +189,7 @@ func (p *Pool) Run(ctx context.Context) error {
 	}
 	defer p.b.Close()
 	ctx, p.halt = context.WithCancelCause(ctx)
+	defer p.halt(nil)
 	work, stopWork := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer stopWork(ErrShutdown)
 
@@ -202,14 +206,17 @@ func (p *Pool) Run(ctx context.Context) error {
 	p.log.Info("worker pool started", "queues", p.cfg.Queues, "concurrency", p.cfg.Concurrency,
 		"handlers", p.reg.Names(), "visibility_timeout", p.cfg.VisibilityTimeout)
 	p.fetchAll(ctx, work)
-	p.drain(stopWork)
+	closed := context.Cause(ctx)
+	if !errors.Is(closed, redis.ErrClosed) {
+		closed = nil
+		p.drain(stopWork)
+	} else {
+		stopWork(closed) // no outcome can be written: waiting is pointless
+	}
 	stopKeeper()
 	bg.Wait()
 	p.log.Info("worker pool stopped")
-	if err := context.Cause(ctx); errors.Is(err, redis.ErrClosed) {
-		return err
-	}
-	return nil
+	return closed
 }
 
 // drain waits up to Grace for running handlers that still hold their lease

@@ -528,18 +528,32 @@ func TestLostAttemptEndingAfterRunIsLetGo(t *testing.T) {
 }
 
 // TestPoolStopsWhenItsRedisClientIsClosed closes the pool's Redis client
-// under it: a closed client never opens again, so Run returns its error
-// instead of retrying forever.
+// under it while a handler runs: a closed client never opens again, so Run
+// cancels the handler at once, without waiting its grace period (no outcome
+// could be written), and returns the client's error instead of retrying
+// forever.
 func TestPoolStopsWhenItsRedisClientIsClosed(t *testing.T) {
 	t.Parallel()
 	be := redistest.Mini(t)
 	rdb := redis.NewClient(&redis.Options{Addr: be.Mini.Addr()})
 	reg := tasks.NewRegistry()
 	builtin.Register(reg)
-	p := tasks.NewPool(rdb, reg, tasks.PoolConfig{Prefix: be.Prefix, Logger: quiet()})
+	p := tasks.NewPool(rdb, reg, tasks.PoolConfig{Prefix: be.Prefix, Logger: quiet(), Grace: time.Minute})
 	done := make(chan error, 1)
 	go func() { done <- p.Run(context.Background()) }()
-	until(t, "the pool to block on Redis", func() bool { return rdb.PoolStats().TotalConns > 0 })
+	c := tasks.NewClient(be.Client, tasks.ClientConfig{Prefix: be.Prefix})
+	defer c.Close()
+	var rec results.Record
+	until(t, "a long task to start", func() bool {
+		if rec.ID == (uuid.UUID{}) {
+			var err error
+			if rec, err = tasks.Submit(context.Background(), c, "sleep", builtin.SleepIn{MS: 60_000}); err != nil {
+				return false // the pool has not registered "sleep" yet
+			}
+		}
+		got, err := c.Get(context.Background(), rec.ID)
+		return err == nil && got.Status == results.StatusRunning
+	})
 	_ = rdb.Close()
 	select {
 	case err := <-done:
@@ -547,6 +561,6 @@ func TestPoolStopsWhenItsRedisClientIsClosed(t *testing.T) {
 			t.Errorf("Run after its client closed = %v, want redis.ErrClosed", err)
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatal("Run still running 10s after its Redis client was closed")
+		t.Fatal("Run still running 10s after its Redis client was closed (its grace is a minute)")
 	}
 }
