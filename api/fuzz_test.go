@@ -1,9 +1,11 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -41,8 +43,24 @@ func FuzzDecodeRequest(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoding %+v: %v", r, err)
 		}
-		if _, err := decodeRequest(again); err != nil && !strings.Contains(string(again), `"payload"`) {
+		r2, err := decodeRequest(again)
+		if err != nil {
 			t.Fatalf("decodeRequest(%s) = %v after accepting %q", again, err, body)
+		}
+		// The payload comes back as the same JSON, whitespace aside.
+		var p1, p2 bytes.Buffer
+		if len(r.Payload) > 0 {
+			_ = json.Compact(&p1, r.Payload)
+		}
+		if len(r2.Payload) > 0 {
+			_ = json.Compact(&p2, r2.Payload)
+		}
+		if !bytes.Equal(p1.Bytes(), p2.Bytes()) && !(p1.Len() == 0 && p2.String() == "null") {
+			t.Fatalf("payload of %q: %s, then %s after a round trip", body, p1.Bytes(), p2.Bytes())
+		}
+		r.Payload, r2.Payload = nil, nil
+		if !reflect.DeepEqual(r, r2) {
+			t.Fatalf("decodeRequest(%q) = %+v, but its encoding %s decodes to %+v", body, r, again, r2)
 		}
 	})
 }
