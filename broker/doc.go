@@ -7,5 +7,5 @@
 // Every key of one queue shares the hash tag {queue}, and every Lua script
 // touches only the keys it declares, all in one hash slot, so the layout runs
 // unchanged on Redis Cluster. A task's ID carries that slot, which is how a
-// task is found by its ID alone (see keys.go).
+// task is found by its ID alone (see internal/layout).
 package broker

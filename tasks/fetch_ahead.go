@@ -85,7 +85,7 @@ func (p *Pool) fetchAhead(ctx, work context.Context) {
 // unchanged. A handler that does not return at once costs the loop one
 // trip through the scheduler; when every CPU is busy, that is a wait
 // behind the running handlers (no slower overall in a test of CPU-bound
-// handlers at concurrency 50 on two CPUs, by a reviewing helper).
+// handlers at concurrency 50 on two CPUs).
 func (p *Pool) nextBatch() int {
 	runtime.Gosched()
 	return p.acquireFree(maxBatch)

@@ -55,7 +55,7 @@ func (h *lostReplies) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 // third could start, and the pool launch, a batch whose lease had expired
 // and been handed on: the handler ran twice. The tries now end within half
 // the visibility timeout of the take, and start.lua refuses an expired
-// lease. (Found by a reviewing helper.)
+// lease.
 func TestAheadBatchNotStartedAfterItsLeaseExpired(t *testing.T) {
 	t.Parallel()
 	be, ok := redistest.Real(t)

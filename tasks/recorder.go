@@ -3,6 +3,8 @@ package tasks
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -140,7 +142,7 @@ func (r *recorder) flush(batch []outcome, retryIn time.Duration) bool {
 	}
 	if len(lost) > 0 {
 		p.log.Error("could not record outcomes in time; those tasks will be redelivered when their lease expires",
-			"attempts", len(lost), "err", err)
+			"attempts", len(lost), "task_ids", lostIDs(lost), "err", err)
 	}
 	p.release(lost)
 	if len(keep) > 0 {
@@ -152,6 +154,23 @@ func (r *recorder) flush(batch []outcome, retryIn time.Duration) bool {
 		r.mu.Unlock()
 	}
 	return false
+}
+
+// lostIDs lists the task IDs of fs for a log line: the first ten, then
+// how many more.
+func lostIDs(fs []broker.Finish) string {
+	var b strings.Builder
+	for i, f := range fs {
+		if i == 10 {
+			fmt.Fprintf(&b, " and %d more", len(fs)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(f.Claimed.ID.String())
+	}
+	return b.String()
 }
 
 // abandonAll gives up every queued outcome, and any added until the next

@@ -105,12 +105,12 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// appendRaw appends a json.RawMessage as encoding/json does: nil is null,
+// appendRaw appends a json.RawMessage as Record.MarshalJSON does: empty is null,
 // and a valid value is compacted with <, >, & and U+2028/9 escaped. A value
 // with none of those bytes nor whitespace, which the scanner finds valid, is
 // copied as it is; encoding/json handles (or refuses) any other.
 func appendRaw(b []byte, raw json.RawMessage) ([]byte, error) {
-	if raw == nil {
+	if len(raw) == 0 {
 		return append(b, "null"...), nil
 	}
 	if verbatim(raw) {

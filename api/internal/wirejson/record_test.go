@@ -59,6 +59,7 @@ func sampleRecords() []results.Record {
 		{Name: "", Payload: nil, Result: json.RawMessage{}, CreatedAt: time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)},
 		{Payload: json.RawMessage(`{"a":1}x`), CreatedAt: created.In(time.FixedZone("x", 3600))},
 		{Payload: json.RawMessage(`nul`), Result: json.RawMessage(`[1,2`)},
+		{Payload: json.RawMessage{}, Result: json.RawMessage{}}, // empty, not nil: null and left out
 	}
 }
 
