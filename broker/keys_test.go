@@ -19,14 +19,21 @@ func TestValidQueue(t *testing.T) {
 			}
 		}
 	}
-	for _, q := range good {
-		if err := ValidQueue(q); err != nil {
-			t.Errorf("ValidQueue(%q) = %v, want nil", q, err)
+	checkValid(t, "ValidQueue", ValidQueue, good, bad)
+}
+
+// checkValid checks that valid accepts every one of good and refuses every
+// one of bad.
+func checkValid(t *testing.T, name string, valid func(string) error, good, bad []string) {
+	t.Helper()
+	for _, v := range good {
+		if err := valid(v); err != nil {
+			t.Errorf("%s(%q) = %v, want nil", name, v, err)
 		}
 	}
-	for _, q := range bad {
-		if err := ValidQueue(q); err == nil {
-			t.Errorf("ValidQueue(%q) = nil, want an error", q)
+	for _, v := range bad {
+		if err := valid(v); err == nil {
+			t.Errorf("%s(%q) = nil, want an error", name, v)
 		}
 	}
 }
@@ -35,14 +42,5 @@ func TestValidPrefix(t *testing.T) {
 	t.Parallel()
 	good := []string{"runq", "app:runq", "test-1.x_y", "a/b", strings.Repeat("p", MaxPrefixLen)}
 	bad := []string{"", "a b", "{x}", "a{", "}", "a\tb", "é", "x\x00", strings.Repeat("p", MaxPrefixLen+1)}
-	for _, p := range good {
-		if err := ValidPrefix(p); err != nil {
-			t.Errorf("ValidPrefix(%q) = %v, want nil", p, err)
-		}
-	}
-	for _, p := range bad {
-		if err := ValidPrefix(p); err == nil {
-			t.Errorf("ValidPrefix(%q) = nil, want an error", p)
-		}
-	}
+	checkValid(t, "ValidPrefix", ValidPrefix, good, bad)
 }

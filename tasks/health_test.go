@@ -1,7 +1,6 @@
 package tasks_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
@@ -15,23 +14,40 @@ import (
 	"github.com/runq/runq/tasks/builtin"
 )
 
-// syncBuffer is a log destination safe for the pool's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+// messages is a slog.Handler that keeps each record's message, for tests
+// that count log lines.
+type messages struct {
+	mu   sync.Mutex
+	msgs []string
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
+func (m *messages) Enabled(context.Context, slog.Level) bool { return true }
+func (m *messages) WithAttrs([]slog.Attr) slog.Handler       { return m }
+func (m *messages) WithGroup(string) slog.Handler            { return m }
+func (m *messages) Handle(_ context.Context, r slog.Record) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.msgs = append(m.msgs, r.Message)
+	return nil
 }
 
-// count returns how many log lines contain msg.
-func (b *syncBuffer) count(msg string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Count(b.buf.String(), msg)
+// count returns how many messages begin with prefix.
+func (m *messages) count(prefix string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, msg := range m.msgs {
+		if strings.HasPrefix(msg, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+func (m *messages) String() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return strings.Join(m.msgs, "\n")
 }
 
 // TestPoolLogsAnOutageOnce checks that a pool on several queues (two claim
@@ -46,8 +62,8 @@ func TestPoolLogsAnOutageOnce(t *testing.T) {
 	builtin.Register(s.reg)
 	s.client = tasks.NewClient(be.Client, tasks.ClientConfig{Prefix: be.Prefix, Logger: quiet()})
 	t.Cleanup(func() { _ = s.client.Close() })
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, nil))
+	logs := &messages{}
+	log := slog.New(logs)
 	s.startPool(t, tasks.PoolConfig{Queues: []string{"a", "b"}, Concurrency: 4, Logger: log})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -70,11 +86,11 @@ func TestPoolLogsAnOutageOnce(t *testing.T) {
 	// 2.5s holds several failed calls of each loop.
 	time.Sleep(2500 * time.Millisecond)
 	if n, m := logs.count(down), logs.count(up); n != 1 || m != 0 {
-		t.Fatalf("during the outage: %d %q and %d %q lines, want 1 and 0; logs:\n%s", n, down, m, up, logs.buf.String())
+		t.Fatalf("during the outage: %d %q and %d %q lines, want 1 and 0; logs:\n%s", n, down, m, up, logs)
 	}
 	be.Mini.SetError("")
 	runTask("after the outage")
 	if n, m := logs.count(down), logs.count(up); n != 1 || m != 1 {
-		t.Errorf("after the outage: %d %q and %d %q lines, want 1 and 1; logs:\n%s", n, down, m, up, logs.buf.String())
+		t.Errorf("after the outage: %d %q and %d %q lines, want 1 and 1; logs:\n%s", n, down, m, up, logs)
 	}
 }
