@@ -78,41 +78,12 @@ func TestHTTPDetails(t *testing.T) {
 	}
 }
 
-// refuseWrites answers every write with a Redis error reply, as a Redis
-// out of memory, or a replica, does.
-type refuseWrites struct{ reply refusal }
-
-type refusal string
-
-func (e refusal) Error() string { return string(e) }
-func (refusal) RedisError()     {}
-
-func (h refuseWrites) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (h refuseWrites) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		switch cmd.Name() {
-		case "set", "evalsha", "eval":
-			cmd.SetErr(h.reply)
-			return h.reply
-		}
-		return next(ctx, cmd)
-	}
-}
-func (h refuseWrites) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		for _, cmd := range cmds {
-			cmd.SetErr(h.reply)
-		}
-		return h.reply
-	}
-}
-
 // TestRedisRefusingWrites runs the API on a Redis that answers but
 // refuses writes: submissions are 503 in runq's words, with Retry-After,
 // and /readyz says why.
 func TestRedisRefusingWrites(t *testing.T) {
 	t.Parallel()
-	for reply, why := range map[refusal]string{
+	for reply, why := range map[string]string{
 		"OOM command not allowed when used memory > 'maxmemory'.":                                          "Redis is out of memory (maxmemory reached)",
 		"READONLY You can't write against a read only replica.":                                            "Redis is a read-only replica",
 		"MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk.": "Redis cannot save to disk (MISCONF)",
@@ -122,7 +93,7 @@ func TestRedisRefusingWrites(t *testing.T) {
 		s := setupIdle(t, redistest.Mini(t)) // registers the names
 		rdb := redis.NewClient(&redis.Options{Addr: s.be.Mini.Addr()})
 		t.Cleanup(func() { rdb.Close() })
-		rdb.AddHook(refuseWrites{reply})
+		redistest.RefuseWrites(rdb, reply)
 		b := broker.New(rdb, s.be.Prefix)
 		c := tasks.NewClient(rdb, tasks.ClientConfig{Prefix: s.be.Prefix})
 		t.Cleanup(func() { c.Close() })

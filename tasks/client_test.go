@@ -289,39 +289,11 @@ func TestNewPanicsOnBadPrefix(t *testing.T) {
 	}
 }
 
-// refusal is a Redis error reply, as a hook returns it.
-type refusal string
-
-func (e refusal) Error() string { return string(e) }
-func (refusal) RedisError()     {}
-
-// refuseWrites answers every script call with a Redis error reply.
-type refuseWrites struct{ reply refusal }
-
-func (h refuseWrites) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (h refuseWrites) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		if name := cmd.Name(); name == "evalsha" || name == "eval" || name == "hset" {
-			cmd.SetErr(h.reply)
-			return h.reply
-		}
-		return next(ctx, cmd)
-	}
-}
-func (h refuseWrites) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		for _, cmd := range cmds {
-			cmd.SetErr(h.reply)
-		}
-		return h.reply
-	}
-}
-
 // TestSubmitToARedisRefusingWrites checks that a Redis that refuses writes
 // (out of memory, a replica, ...) is ErrUnavailable, with its reason.
 func TestSubmitToARedisRefusingWrites(t *testing.T) {
 	t.Parallel()
-	for reply, why := range map[refusal]string{
+	for reply, why := range map[string]string{
 		"OOM command not allowed when used memory > 'maxmemory'.":                                          "out of memory",
 		"READONLY You can't write against a read only replica.":                                            "read-only replica",
 		"MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk.": "cannot save to disk",
@@ -332,7 +304,7 @@ func TestSubmitToARedisRefusingWrites(t *testing.T) {
 		builtin.Register(s.reg)
 		s.register(t)
 		rdb := redis.NewClient(&redis.Options{Addr: be.Mini.Addr()})
-		rdb.AddHook(refuseWrites{reply})
+		redistest.RefuseWrites(rdb, reply)
 		c := tasks.NewClient(rdb, tasks.ClientConfig{Prefix: be.Prefix})
 		_, err := c.Submit(context.Background(), tasks.Request{Name: "echo"})
 		if !errors.Is(err, tasks.ErrUnavailable) || !strings.Contains(err.Error(), why) {
