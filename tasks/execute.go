@@ -131,7 +131,7 @@ func (p *Pool) record(f broker.Finish) {
 			p.recorded(f, res[0])
 			return
 		}
-		if time.Now().Add(delay.peek()).After(deadline) {
+		if p.clientClosed(err) || time.Now().Add(delay.peek()).After(deadline) {
 			p.taskLog(f.Claimed).Error("could not record outcome; the task will be redelivered", "outcome", f.Outcome, "err", err)
 			return
 		}

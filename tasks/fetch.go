@@ -195,14 +195,24 @@ func (p *Pool) claimContext(ctx context.Context) (context.Context, context.Cance
 // Redis is unavailable, and waits backoff's delay; it stops the pool when
 // its Redis client was closed.
 func (p *Pool) retryAfter(ctx context.Context, op string, err error, backoff *retryDelay) {
-	if errors.Is(err, redis.ErrClosed) { // never to open again: stop
-		p.halt(fmt.Errorf("tasks: the pool's Redis client was closed: %w", err))
+	if p.clientClosed(err) {
 		return
 	}
 	if !p.health.failed(op, err) {
 		p.log.Error(op+" failed; retrying", "err", err, "in", backoff.peek())
 	}
 	backoff.sleep(ctx)
+}
+
+// clientClosed reports whether err says the pool's Redis client was
+// closed, and then stops the pool: a closed client never opens again, so
+// every loop that retries Redis calls gives up on such an error.
+func (p *Pool) clientClosed(err error) bool {
+	if !errors.Is(err, redis.ErrClosed) {
+		return false
+	}
+	p.halt(fmt.Errorf("tasks: the pool's Redis client was closed: %w", err))
+	return true
 }
 
 // claim takes up to n tasks, from the queues in order.

@@ -26,7 +26,7 @@ func (p *Pool) maintain(ctx context.Context) {
 			// refuses writes, so it never tells that Redis is back.
 			switch {
 			case err == nil:
-			case ctx.Err() != nil:
+			case ctx.Err() != nil || p.clientClosed(err):
 				return
 			case !p.health.failed("maintain", err):
 				p.log.Warn("maintenance failed", "queue", q, "err", err)

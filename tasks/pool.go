@@ -36,9 +36,6 @@ type PoolConfig struct {
 	// Backoff returns the wait before retry n (1 for the first retry);
 	// nil means ExponentialBackoff(time.Second, time.Hour).
 	Backoff func(n int) time.Duration
-	// DefaultTimeout bounds an attempt of a task stored without a timeout
-	// (a Client always stores one); 0 means 30m.
-	DefaultTimeout time.Duration
 	// Prefix starts every Redis key; "" means "runq". The clients and
 	// workers of one runq system share it.
 	Prefix string
@@ -64,9 +61,6 @@ func (c PoolConfig) withDefaults() PoolConfig {
 	}
 	if c.Backoff == nil {
 		c.Backoff = ExponentialBackoff(time.Second, time.Hour)
-	}
-	if c.DefaultTimeout <= 0 {
-		c.DefaultTimeout = DefaultTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -211,7 +205,9 @@ func (p *Pool) Run(ctx context.Context) error {
 		closed = nil
 		p.drain(stopWork)
 	} else {
-		stopWork(closed) // no outcome can be written: waiting is pointless
+		// No outcome can be written: waiting is pointless. The cause is a
+		// shutdown, so the handlers' attempts are handed back, not failed.
+		stopWork(fmt.Errorf("%w: %w", ErrShutdown, closed))
 	}
 	stopKeeper()
 	bg.Wait()
@@ -336,12 +332,13 @@ func (p *Pool) executeDone(ctx context.Context, c *broker.Claimed, cancel contex
 	return p.execute(ctx, c)
 }
 
-// timeout is the time limit of one attempt of c.
+// timeout is the time limit of one attempt of c: a Client always stores
+// one, so the default serves only a task written otherwise.
 func (p *Pool) timeout(c *broker.Claimed) time.Duration {
 	if c.Timeout > 0 {
 		return c.Timeout
 	}
-	return p.cfg.DefaultTimeout
+	return DefaultTimeout
 }
 
 // Stats returns the pool's counters since it was made.

@@ -133,8 +133,9 @@ func (r *recorder) flush(batch []outcome, retryIn time.Duration) bool {
 	}
 	var keep []outcome
 	var lost []broker.Finish
+	closed := p.clientClosed(err)
 	for _, o := range batch {
-		if time.Since(o.since)+retryIn < p.cfg.VisibilityTimeout {
+		if !closed && time.Since(o.since)+retryIn < p.cfg.VisibilityTimeout {
 			keep = append(keep, o)
 		} else {
 			lost = append(lost, o.f)
