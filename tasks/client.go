@@ -99,13 +99,15 @@ type Client struct {
 
 	watcher *results.Watcher
 
-	// Close's bookkeeping: Close marks the client closed, stops the
-	// watcher, and waits for the Waits in progress before it closes rdb.
-	closeMu   sync.Mutex
-	closed    atomic.Bool        // set under closeMu; read without it
+	// Close marks the client closed, stops the watcher (which ends the
+	// Waits), then takes calls exclusively: it closes rdb only once every
+	// call in progress has returned. Each call holds calls shared; calls
+	// never nest, so a pending Close cannot deadlock one.
+	calls     sync.RWMutex
+	closeMu   sync.Mutex         // orders Close with the watcher's start
+	closed    atomic.Bool        // set under closeMu; read by every call
 	closing   chan struct{}      // closed by Close, before it stops the watcher
-	waits     sync.WaitGroup     // Waits in progress
-	stopWatch context.CancelFunc // set by the first Wait
+	stopWatch context.CancelFunc // set by the first Wait, under closeMu
 	watched   chan struct{}      // closed when the watcher's Run returns
 }
 
@@ -147,7 +149,9 @@ func Connect(ctx context.Context, redisURL string, cfg ClientConfig) (*Client, e
 }
 
 // Redis returns the Redis client the Client works through, for a Pool in
-// the same process: tasks.NewPool(c.Redis(), reg, cfg).
+// the same process: tasks.NewPool(c.Redis(), reg, cfg). When Connect opened
+// it, Close closes it: stop the pool first (cancel Run's context and let Run
+// return), or the pool stops then, cancelling its running handlers.
 func (c *Client) Redis() redis.UniversalClient { return c.rdb }
 
 // Close ends the subscription that Wait shares, and closes the Redis
@@ -167,7 +171,8 @@ func (c *Client) Close() error {
 		c.stopWatch()
 		<-c.watched
 	}
-	c.waits.Wait()
+	c.calls.Lock() // once the calls in progress have returned
+	defer c.calls.Unlock()
 	err := c.b.Close()
 	if c.owned {
 		if cerr := c.rdb.Close(); err == nil {
@@ -182,10 +187,16 @@ func (c *Client) Close() error {
 // status queued. Concurrent Submits share Redis round trips. Errors:
 // ErrInvalid for a bad request and ErrUnknownName for a name no worker
 // handles, with nothing queued; ErrUnavailable when Redis cannot take it.
-// Once its write to Redis has begun, Submit waits for the write's outcome
-// (at most 10s) even if ctx ends meanwhile: concurrent Submits share one
-// write, and a nil error always means the task was queued.
+// Concurrent Submits share one write to Redis, which ctx does not cut
+// short: once the task is handed to a write, Submit returns that write's
+// outcome (each write is bounded by 10s), so that a nil error always means
+// the task was queued and an error, but for ErrUnavailable after a lost
+// answer, that it was not.
 func (c *Client) Submit(ctx context.Context, r Request) (results.Record, error) {
+	if err := c.begin("submit"); err != nil {
+		return results.Record{}, err
+	}
+	defer c.calls.RUnlock()
 	recs, err := c.submit(ctx, []Request{r})
 	if err != nil {
 		return results.Record{}, err
@@ -196,22 +207,37 @@ func (c *Client) Submit(ctx context.Context, r Request) (results.Record, error) 
 // MaxBatch is the most tasks one SubmitBatch takes.
 const MaxBatch = 1000
 
-// SubmitBatch submits up to MaxBatch tasks as Submit does, in one round
-// trip, one script call per queue. Every request is validated first and
-// none is queued unless all are valid (the error names the first bad one
-// by index). Each queue's tasks are queued atomically; across queues, a
-// Redis failure midway can leave some queued.
+// SubmitBatch submits up to MaxBatch tasks, with Submit's defaults and
+// errors, in a write of their own (one round trip, one script call per
+// queue) bounded by ctx: a ctx that ends during the write leaves unknown
+// whether the tasks were queued (a batch of one is written as Submit's
+// task is). Every request is validated first and none
+// is queued unless all are valid (the error names the first bad one by
+// index). Each queue's tasks are queued atomically; across queues, a Redis
+// failure midway can leave some queued.
 func (c *Client) SubmitBatch(ctx context.Context, rs []Request) ([]results.Record, error) {
 	if len(rs) == 0 || len(rs) > MaxBatch {
 		return nil, fmt.Errorf("%w: a batch holds 1 to %d tasks, not %d", ErrInvalid, MaxBatch, len(rs))
 	}
+	if err := c.begin("submit"); err != nil {
+		return nil, err
+	}
+	defer c.calls.RUnlock()
 	return c.submit(ctx, rs)
 }
 
-func (c *Client) submit(ctx context.Context, rs []Request) ([]results.Record, error) {
+// begin counts a call in, holding calls shared until the caller's
+// c.calls.RUnlock; ErrClosed after Close.
+func (c *Client) begin(op string) error {
+	c.calls.RLock()
 	if c.closed.Load() {
-		return nil, fmt.Errorf("tasks: submit: %w", ErrClosed)
+		c.calls.RUnlock()
+		return fmt.Errorf("tasks: %s: %w", op, ErrClosed)
 	}
+	return nil
+}
+
+func (c *Client) submit(ctx context.Context, rs []Request) ([]results.Record, error) {
 	for i := range rs {
 		if err := rs[i].Validate(); err != nil {
 			if len(rs) > 1 {
@@ -278,40 +304,37 @@ func first[T comparable](vs ...T) T {
 // rs, reading the names not seen before in one round trip; ErrUnknownName
 // (naming the first such request of a batch) for a name never registered.
 func (c *Client) handlerOptions(ctx context.Context, rs []Request) ([]HandlerOptions, error) {
-	out := make([]HandlerOptions, len(rs))
 	var unseen []string
 	c.mu.RLock()
 	for i := range rs {
-		opts, ok := c.known[rs[i].Name]
-		if !ok && !slices.Contains(unseen, rs[i].Name) {
+		if _, ok := c.known[rs[i].Name]; !ok && !slices.Contains(unseen, rs[i].Name) {
 			unseen = append(unseen, rs[i].Name)
 		}
-		out[i] = opts
 	}
 	c.mu.RUnlock()
-	if len(unseen) == 0 {
-		return out, nil
-	}
-	raws, found, err := c.b.HandlerDefaults(ctx, unseen)
-	if err != nil {
-		return nil, fmt.Errorf("tasks: look up task names: %w", unavailable(err))
-	}
-	c.mu.Lock()
-	for i, name := range unseen {
-		if !found[i] {
-			continue
+	if len(unseen) > 0 {
+		raws, found, err := c.b.HandlerDefaults(ctx, unseen)
+		if err != nil {
+			return nil, fmt.Errorf("tasks: look up task names: %w", unavailable(err))
 		}
-		var opts HandlerOptions
-		var d handlerDefaults
-		if json.Unmarshal([]byte(raws[i]), &d) == nil {
-			opts = HandlerOptions(d)
-		} // else written by another version: the client's defaults apply
-		c.known[name] = opts
+		c.mu.Lock()
+		for i, name := range unseen {
+			if found[i] {
+				var d handlerDefaults
+				if json.Unmarshal([]byte(raws[i]), &d) != nil {
+					d = handlerDefaults{} // written by another version: the client's defaults apply
+				}
+				c.known[name] = HandlerOptions(d)
+			}
+		}
+		c.mu.Unlock()
 	}
+	out := make([]HandlerOptions, len(rs))
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	for i := range rs {
 		opts, ok := c.known[rs[i].Name]
 		if !ok {
-			c.mu.Unlock()
 			err := fmt.Errorf("%w: %q", ErrUnknownName, rs[i].Name)
 			if len(rs) > 1 {
 				err = fmt.Errorf("tasks[%d]: %w", i, err)
@@ -320,15 +343,19 @@ func (c *Client) handlerOptions(ctx context.Context, rs []Request) ([]HandlerOpt
 		}
 		out[i] = opts
 	}
-	c.mu.Unlock()
 	return out, nil
 }
 
 // Get returns the record of task id; ErrNotFound when there is none.
 func (c *Client) Get(ctx context.Context, id uuid.UUID) (results.Record, error) {
-	if c.closed.Load() {
-		return results.Record{}, fmt.Errorf("tasks: get: %w", ErrClosed)
+	if err := c.begin("get"); err != nil {
+		return results.Record{}, err
 	}
+	defer c.calls.RUnlock()
+	return c.get(ctx, id)
+}
+
+func (c *Client) get(ctx context.Context, id uuid.UUID) (results.Record, error) {
 	rec, err := c.b.Get(ctx, id)
 	if err != nil {
 		return results.Record{}, fmt.Errorf("tasks: get: %w", unavailable(err))
@@ -345,10 +372,13 @@ func (c *Client) Get(ctx context.Context, id uuid.UUID) (results.Record, error) 
 // the same, should a notification be lost). ErrNotFound when there is no
 // such task; ErrClosed, with the record last read, when Close ends it.
 func (c *Client) Wait(ctx context.Context, id uuid.UUID) (results.Record, error) {
-	if err := c.beginWait(); err != nil {
+	if err := c.begin("wait"); err != nil {
 		return results.Record{}, err
 	}
-	defer c.waits.Done()
+	defer c.calls.RUnlock()
+	if err := c.startWatcher(); err != nil {
+		return results.Record{}, err
+	}
 	for {
 		rec, err := c.watcher.Wait(ctx, id, rereadEvery)
 		switch {
@@ -371,15 +401,14 @@ func (c *Client) Wait(ctx context.Context, id uuid.UUID) (results.Record, error)
 // notification lost between a worker and Redis costs at most this long.
 const rereadEvery = 30 * time.Second
 
-// beginWait counts a Wait in, starting the shared watcher for the first;
-// ErrClosed after Close.
-func (c *Client) beginWait() error {
+// startWatcher starts the watcher that Waits share, the first time;
+// ErrClosed once Close has begun.
+func (c *Client) startWatcher() error {
 	c.closeMu.Lock()
 	defer c.closeMu.Unlock()
 	if c.closed.Load() {
 		return fmt.Errorf("tasks: wait: %w", ErrClosed)
 	}
-	c.waits.Add(1)
 	if c.stopWatch == nil {
 		wctx, stop := context.WithCancel(context.Background())
 		c.stopWatch, c.watched = stop, make(chan struct{})
@@ -396,16 +425,17 @@ func (c *Client) beginWait() error {
 // ErrNotFound, ErrRunning for a task that has started, ErrFinished for one
 // that has finished otherwise.
 func (c *Client) Cancel(ctx context.Context, id uuid.UUID) (results.Record, error) {
-	if c.closed.Load() {
-		return results.Record{}, fmt.Errorf("tasks: cancel: %w", ErrClosed)
+	if err := c.begin("cancel"); err != nil {
+		return results.Record{}, err
 	}
+	defer c.calls.RUnlock()
 	status, err := c.b.Cancel(ctx, id)
 	if err != nil {
 		return results.Record{}, fmt.Errorf("tasks: cancel: %w", unavailable(err))
 	}
 	switch status {
 	case results.StatusCanceled:
-		return c.Get(ctx, id)
+		return c.get(ctx, id)
 	case results.StatusRunning:
 		return results.Record{}, fmt.Errorf("tasks: cancel %s: %w", id, ErrRunning)
 	default:

@@ -143,16 +143,21 @@ func TestClientWaitEnds(t *testing.T) {
 		if _, err := s.client.Wait(context.Background(), uuid.New()); !errors.Is(err, tasks.ErrNotFound) {
 			t.Errorf("Wait(unknown) = %v, want ErrNotFound", err)
 		}
-		done := make(chan error, 1)
-		go func() { _, err := s.client.Wait(context.Background(), id); done <- err }()
-		time.Sleep(50 * time.Millisecond)
+		type answer struct {
+			rec results.Record
+			err error
+		}
+		done := make(chan answer, 1)
+		go func() { rec, err := s.client.Wait(context.Background(), id); done <- answer{rec, err} }()
+		until(t, "the Wait to be in progress", func() bool { return tasks.Waiting(s.client) == 1 })
 		if err := s.client.Close(); err != nil {
 			t.Fatal(err)
 		}
 		select {
-		case err := <-done:
-			if !errors.Is(err, tasks.ErrClosed) {
-				t.Errorf("Wait cut short by Close = %v, want ErrClosed", err)
+		case a := <-done:
+			// Only a Wait already in progress has read the record.
+			if !errors.Is(a.err, tasks.ErrClosed) || a.rec.ID != id || a.rec.Status != results.StatusQueued {
+				t.Errorf("Wait cut short by Close = %s %s, %v; want the queued record and ErrClosed", a.rec.ID, a.rec.Status, a.err)
 			}
 		case <-time.After(10 * time.Second):
 			t.Fatal("Wait still blocked 10s after Close")

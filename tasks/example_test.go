@@ -39,7 +39,10 @@ func Example() {
 	if err := pool.Register(ctx); err != nil { // so that the first Submit knows the name
 		log.Fatal(err)
 	}
-	go pool.Run(ctx)
+	poolCtx, stopPool := context.WithCancel(ctx)
+	ran := make(chan error, 1)
+	go func() { ran <- pool.Run(poolCtx) }()
+	defer func() { stopPool(); <-ran }() // the pool stops before the client closes its Redis
 
 	rec, err := tasks.Submit(ctx, client, "greet", GreetIn{Name: "Ada"})
 	if err != nil {
@@ -90,7 +93,10 @@ func ExampleClient_Wait() {
 	if err := pool.Register(ctx); err != nil {
 		log.Fatal(err)
 	}
-	go pool.Run(ctx)
+	poolCtx, stopPool := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- pool.Run(poolCtx) }()
+	defer func() { stopPool(); <-ran }() // the pool stops before the client closes its Redis
 
 	rec, err := client.Submit(ctx, tasks.Request{Name: "echo", Payload: []byte(`{"n":1}`),
 		Options: tasks.Options{MaxRetries: tasks.NoRetries, ResultTTL: time.Hour}})

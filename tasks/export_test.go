@@ -1,0 +1,5 @@
+package tasks
+
+// Waiting returns how many Waits of c are waiting on its watcher, for tests
+// that must know a Wait is in progress.
+func Waiting(c *Client) int { return c.watcher.Waiting() }
