@@ -51,11 +51,11 @@ func (h *lostReplies) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 // TestAheadBatchNotStartedAfterItsLeaseExpired withholds the replies of
 // the pipelines that start a batch taken ahead (as a Redis stall would,
 // after applying them), and reaps as another worker would when the third
-// arrives. Each try once had half the visibility timeout of its own, so the
-// third could start, and the pool launch, a batch whose lease had expired
-// and been handed on: the handler ran twice. The tries now end within half
-// the visibility timeout of the take, and start.lua refuses an expired
-// lease.
+// arrives. The tries must end within half the visibility timeout of the
+// take, and start.lua must refuse an expired lease: were each try given
+// half the visibility timeout of its own, the third could start, and the
+// pool launch, a batch whose lease had expired and been handed on, and the
+// handler would run twice.
 func TestAheadBatchNotStartedAfterItsLeaseExpired(t *testing.T) {
 	t.Parallel()
 	be, ok := redistest.Real(t)

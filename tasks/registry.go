@@ -30,6 +30,18 @@ type HandlerOptions struct {
 	Timeout time.Duration
 }
 
+// validate reports options out of range, wrapping ErrInvalid; a Request's
+// are checked by the same rules.
+func (o HandlerOptions) validate() error {
+	if n := o.MaxRetries; n < NoRetries || n > MaxRetriesLimit {
+		return fmt.Errorf("%w: max_retries %d: must be 0 to %d, or NoRetries", ErrInvalid, n, MaxRetriesLimit)
+	}
+	if t := o.Timeout; t < 0 || t > MaxTimeout || (t > 0 && t < time.Millisecond) {
+		return fmt.Errorf("%w: timeout %s: must be 1ms to %s", ErrInvalid, t, MaxTimeout)
+	}
+	return nil
+}
+
 // handlerDefaults is HandlerOptions as workers record them in Redis for
 // the clients of every process.
 type handlerDefaults struct {
@@ -88,9 +100,8 @@ func (r *Registry) handle(name string, h handler, opts []HandlerOptions) {
 	if len(opts) == 1 {
 		h.opts = opts[0]
 	}
-	if o := h.opts; o.MaxRetries < NoRetries || o.MaxRetries > MaxRetriesLimit || o.Timeout < 0 || o.Timeout > MaxTimeout {
-		panic(fmt.Sprintf("tasks: options of %s out of range: MaxRetries %d (want NoRetries to %d), Timeout %s (want up to %s)",
-			name, o.MaxRetries, MaxRetriesLimit, o.Timeout, MaxTimeout))
+	if err := h.opts.validate(); err != nil {
+		panic(fmt.Sprintf("tasks: options of %s out of range: %v", name, err))
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -27,6 +27,7 @@ func TestRegistryPanicsOnProgrammerErrors(t *testing.T) {
 		{"negative retries", func(r *tasks.Registry) { r.HandleFunc("x", noop, tasks.HandlerOptions{MaxRetries: -2}) }, "out of range"},
 		{"too many retries", func(r *tasks.Registry) { r.HandleFunc("x", noop, tasks.HandlerOptions{MaxRetries: 1001}) }, "out of range"},
 		{"negative timeout", func(r *tasks.Registry) { r.HandleFunc("x", noop, tasks.HandlerOptions{Timeout: -time.Second}) }, "out of range"},
+		{"timeout under 1ms", func(r *tasks.Registry) { r.HandleFunc("x", noop, tasks.HandlerOptions{Timeout: time.Nanosecond}) }, "out of range"},
 		{"nil typed handler", func(r *tasks.Registry) {
 			tasks.Handle[int, int](r, "x", nil)
 		}, "nil handler"},

@@ -68,11 +68,8 @@ func (r *Request) Validate() error {
 	if !utf8.Valid(r.Payload) {
 		return fmt.Errorf("%w: payload is not valid UTF-8", ErrInvalid)
 	}
-	if n := r.MaxRetries; n < NoRetries || n > MaxRetriesLimit {
-		return fmt.Errorf("%w: max_retries %d: must be 0 to %d, or NoRetries", ErrInvalid, n, MaxRetriesLimit)
-	}
-	if t := r.Timeout; t < 0 || t > MaxTimeout || (t > 0 && t < time.Millisecond) {
-		return fmt.Errorf("%w: timeout %s: must be 1ms to %s", ErrInvalid, t, MaxTimeout)
+	if err := (HandlerOptions{MaxRetries: r.MaxRetries, Timeout: r.Timeout}).validate(); err != nil {
+		return err
 	}
 	if ttl := r.ResultTTL; ttl != 0 && (ttl < MinResultTTL || ttl > MaxResultTTL) {
 		return fmt.Errorf("%w: result_ttl %s: must be %s to %s", ErrInvalid, ttl, MinResultTTL, MaxResultTTL)
