@@ -123,7 +123,9 @@ func parseAttempt(s string) (attempt, error) {
 	}
 	a := attempt{token: tok}
 	if ms > 0 {
-		a.started = time.UnixMilli(ms).UTC()
+		if a.started, ok1 = msTime(ms); !ok1 {
+			return attempt{}, fmt.Errorf("attempt %q: start out of range", s)
+		}
 	}
 	if a.number, err = parseCount(n); err != nil {
 		return attempt{}, fmt.Errorf("attempt %q: %w", s, errAttempt)
@@ -222,12 +224,21 @@ func (d *decoder) time(field string) time.Time {
 	if _, ok := d.h[field]; !ok {
 		return time.Time{}
 	}
-	t := time.UnixMilli(d.int64(field)).UTC()
-	if y := t.Year(); y < 0 || y > 9999 {
+	t, ok := msTime(d.int64(field))
+	if !ok {
 		d.fail(fmt.Errorf("field %s: %s is out of range", field, d.h[field]))
-		return time.Time{}
 	}
 	return t
+}
+
+// msTime returns the UTC time ms milliseconds after the Unix epoch, and
+// whether it falls in the years 0 to 9999, which JSON can show.
+func msTime(ms int64) (time.Time, bool) {
+	t := time.UnixMilli(ms).UTC()
+	if y := t.Year(); y < 0 || y > 9999 {
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 func (d *decoder) json(field string) json.RawMessage {
