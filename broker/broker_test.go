@@ -129,7 +129,7 @@ func hget(t *testing.T, s bundle, id uuid.UUID, field string) string {
 	return v
 }
 
-// status reads a task's status as results does, from all its fields.
+// status reads a task's status as Get does, from all its fields.
 func status(t *testing.T, s bundle, id uuid.UUID) string {
 	t.Helper()
 	h, err := s.be.Client.HGetAll(s.ctx, s.b.TaskKey(id)).Result()
@@ -455,7 +455,7 @@ func TestUnknownOutcomeWritesNothing(t *testing.T) {
 			{Claimed: &got[1], Outcome: "bogus"},
 		})
 		if err == nil || !strings.Contains(err.Error(), "bad op") {
-			t.Fatalf("FinishBatch with an unknown outcome = %v, want a bad op error", err)
+			t.Fatalf("Finish with an unknown outcome = %v, want a bad op error", err)
 		}
 		for _, id := range []uuid.UUID{a, b} {
 			if st := status(t, s, id); st != "running" {

@@ -17,7 +17,7 @@ import (
 // NewTask is a task for Enqueue to store.
 type NewTask struct {
 	// ID is set by Enqueue: a UUIDv7 carrying the slot of Queue (see
-	// newID). A task resent by its caller keeps the ID it was given.
+	// layout.NewID). A task resent by its caller keeps the ID it was given.
 	ID         uuid.UUID
 	Name       string
 	Queue      string
@@ -134,6 +134,9 @@ func createdTimes(cmd *redis.Cmd, idx []int, out []time.Time) error {
 // prevented it (running, succeeded, failed). A task that does not exist is
 // results.ErrNotFound.
 func (b *Broker) Cancel(ctx context.Context, id uuid.UUID) (results.Status, error) {
+	if err := b.check(ctx); err != nil {
+		return "", err
+	}
 	status, err := cancelScript.Run(ctx, b.rdb, []string{b.keys.Task(id)}, layout.IDText(id), b.keys.Done()).Text()
 	if errors.Is(err, redis.Nil) {
 		return "", fmt.Errorf("broker: cancel %s: %w", id, results.ErrNotFound)

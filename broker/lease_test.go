@@ -76,9 +76,9 @@ func TestOneLeasePerClaim(t *testing.T) {
 	})
 }
 
-// TestFinishBatchAcrossLeases records attempts of two claims in one call,
+// TestFinishAcrossLeases records attempts of two claims in one call,
 // interleaved, with a stale attempt among them.
-func TestFinishBatchAcrossLeases(t *testing.T) {
+func TestFinishAcrossLeases(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		for range 4 {
 			enqueue(t, s, "q", "echo", 0)
@@ -100,7 +100,7 @@ func TestFinishBatchAcrossLeases(t *testing.T) {
 		want := []error{nil, nil, broker.ErrLeaseLost, nil, nil}
 		for i := range want {
 			if !errors.Is(res[i], want[i]) || (want[i] == nil) != (res[i] == nil) {
-				t.Errorf("FinishBatch result %d = %v, want %v", i, res[i], want[i])
+				t.Errorf("Finish result %d = %v, want %v", i, res[i], want[i])
 			}
 		}
 		for _, c := range append(a, b...) {
@@ -116,11 +116,11 @@ func TestFinishBatchAcrossLeases(t *testing.T) {
 	})
 }
 
-// TestFinishBatchTakesATaskOncePerCall sends three outcomes for one
+// TestFinishTakesATaskOncePerCall sends three outcomes for one
 // attempt in one batch: the first is applied, a different second is
 // refused, and a repeat of the first reports success without a second
 // write, as a resent call does.
-func TestFinishBatchTakesATaskOncePerCall(t *testing.T) {
+func TestFinishTakesATaskOncePerCall(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		for range 2 {
 			enqueue(t, s, "q", "echo", 0)
@@ -137,7 +137,7 @@ func TestFinishBatchTakesATaskOncePerCall(t *testing.T) {
 		want := []error{nil, broker.ErrLeaseLost, nil, nil}
 		for i := range want {
 			if !errors.Is(res[i], want[i]) || (want[i] == nil) != (res[i] == nil) {
-				t.Errorf("FinishBatch result %d = %v, want %v", i, res[i], want[i])
+				t.Errorf("Finish result %d = %v, want %v", i, res[i], want[i])
 			}
 		}
 		if got, e := hget(t, s, c[0].ID, layout.FieldResult), hget(t, s, c[0].ID, layout.FieldError); got != `"first"` || e != "" {

@@ -54,7 +54,9 @@ func Open(ctx context.Context, rawURL string, poolSize int) (*redis.Client, erro
 // cannot tell from its version: that Lua's string.format('%d') keeps a
 // millisecond time whole (it is 2.3 times cheaper than tostring, which
 // formats a float, so the scripts use it). A Redis that fails it is
-// errRedis32. Open calls it, and a Broker before its first write (check).
+// errRedis32. Open calls it, and a Broker (check) before the first write a
+// client makes (an enqueue or a cancel) and before a pool registers its
+// handler names, which it does before it takes, starts or finishes a task.
 func checkRedis(ctx context.Context, rdb redis.UniversalClient) error {
 	const want = "1099511627776" // 2^40
 	got, err := rdb.Eval(ctx, "return string.format('%d', 2^40)", nil).Text()

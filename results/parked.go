@@ -12,7 +12,7 @@ import (
 // and returns. The subscription's notifications queue it for a read, one
 // timer (armed for the earliest deadline) queues the expired, and at most
 // parkWorkers goroutines, started on demand and gone when the queue is empty,
-// read the queued records in pipelines of up to parkBatch HGETALLs. A
+// read the queued records through Source.GetMany, up to parkBatch at once. A
 // parked waiter costs its Parked and its callback's closure: no goroutine,
 // no stack, no timer of its own.
 const (

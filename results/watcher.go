@@ -24,11 +24,11 @@ type Source interface {
 	Listen(ctx context.Context, finished func(uuid.UUID), resync func()) error
 }
 
-// Watcher lets many callers wait for tasks to finish over one Redis
-// subscription to the done channel: one connection however many waiters.
-// Wait re-reads the task's hash after every notification, so a notification
-// is only a hint and a lost one costs at most the wait's timeout; after a
-// reconnect every waiter re-reads at once.
+// Watcher lets many callers wait for tasks to finish over one subscription
+// (Source.Listen): one connection however many waiters. Wait reads the
+// record again after every notification, so a notification is only a hint
+// and a lost one costs at most the wait's timeout; after a resubscription
+// every waiter reads again at once.
 type Watcher struct {
 	src Source
 	log *slog.Logger

@@ -6,7 +6,7 @@
 -- every task is new (the usual case: one reply, not one per task), else an
 -- array of one per task. Idempotent by ID: a task whose hash exists (a
 -- resent call) keeps its created_ms and is not queued twice.
--- The status is left out: absent, it reads as queued (see start.lua).
+-- The status is left out: absent, it reads as queued (see status.lua).
 -- Cost: one command per task (HSET, of three fields) plus three per call;
 -- one EXISTS over all the hashes finds the usual case, where none exists
 -- yet.
