@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -146,6 +147,31 @@ func byQueue[T any](items []T, queue func(T) string) [][]int {
 // restarted Redis) and the script must be loaded.
 func isNoScript(err error) bool {
 	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
+}
+
+// loadScripts loads scripts into Redis's script cache.
+func loadScripts(ctx context.Context, rdb redis.UniversalClient, scripts ...*redis.Script) error {
+	for _, s := range scripts {
+		if err := s.Load(ctx, rdb).Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scriptPipeline sends the pipeline fill builds, of EVALSHAs of scripts;
+// if Redis's script cache lacked one (NOSCRIPT: a restarted or flushed
+// Redis), it loads scripts and sends the pipeline once more, built anew.
+func (b *Broker) scriptPipeline(ctx context.Context, fill func(redis.Pipeliner) error, scripts ...*redis.Script) error {
+	_, err := b.rdb.Pipelined(ctx, fill)
+	if !isNoScript(err) {
+		return err
+	}
+	if err := loadScripts(ctx, b.rdb, scripts...); err != nil {
+		return err
+	}
+	_, err = b.rdb.Pipelined(ctx, fill)
+	return err
 }
 
 // toString reads a bulk string a script returned; nil (false in Lua) is "".

@@ -629,3 +629,34 @@ func TestWaitReadyKeepsMainPoolFree(t *testing.T) {
 		}
 	}
 }
+
+// TestScriptsReloadAfterAFlush empties Redis's script cache, as a restart
+// does, before each kind of pipelined script call: each loads its script
+// and goes through. On a miniredis of its own, so that no other test's
+// scripts are flushed under it.
+func TestScriptsReloadAfterAFlush(t *testing.T) {
+	t.Parallel()
+	be := redistest.Mini(t)
+	s := bundle{ctx: context.Background(), be: be, b: broker.New(be.Client, be.Prefix)}
+	flush := func() {
+		t.Helper()
+		if err := be.Client.ScriptFlush(s.ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flush()
+	id := enqueue(t, s, "q", "x", 0)
+	flush()
+	c := claimOne(t, s, "q", time.Minute)
+	if c.ID != id {
+		t.Fatalf("claimed %s, want %s", c.ID, id)
+	}
+	flush()
+	res, err := s.b.Finish(s.ctx, []broker.Finish{{Claimed: &c, Outcome: broker.Succeeded, Result: []byte("1")}})
+	if err != nil || res[0] != nil {
+		t.Fatalf("Finish after a script flush = %v, %v", res, err)
+	}
+	if rec, err := s.b.Get(s.ctx, id); err != nil || rec.Status != results.StatusSucceeded {
+		t.Errorf("the task after a script flush before each call: %s, %v; want succeeded", rec.Status, err)
+	}
+}

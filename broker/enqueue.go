@@ -69,7 +69,7 @@ func (b *Broker) enqueueFlush(ctx context.Context, ts []NewTask) ([]time.Time, e
 	}
 	groups := byQueue(ts, func(t NewTask) string { return t.Queue })
 	cmds := make([]*redis.Cmd, len(groups))
-	_, err := b.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+	err := b.scriptPipeline(ctx, func(pipe redis.Pipeliner) error {
 		for g, idx := range groups {
 			keys := make([]string, 0, 1+len(idx))
 			keys = append(keys, b.keys.Pending(ts[idx[0]].Queue))
@@ -84,13 +84,7 @@ func (b *Broker) enqueueFlush(ctx context.Context, ts []NewTask) ([]time.Time, e
 			cmds[g] = enqueueScript.EvalSha(ctx, pipe, keys, args...)
 		}
 		return nil
-	})
-	if isNoScript(err) {
-		if err := enqueueScript.Load(ctx, b.rdb).Err(); err != nil {
-			return nil, err
-		}
-		return b.enqueueFlush(ctx, ts)
-	}
+	}, enqueueScript)
 	if err != nil {
 		return nil, err
 	}

@@ -48,18 +48,13 @@ type Finish struct {
 func (b *Broker) Finish(ctx context.Context, fs []Finish) (errs []error, err error) {
 	groups := finishGroups(fs)
 	cmds := make([]*redis.Cmd, len(groups))
-	_, err = b.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+	err = b.scriptPipeline(ctx, func(pipe redis.Pipeliner) error {
 		for g, idx := range groups {
 			keys, args := b.finishCall(fs, idx)
 			cmds[g] = finishScript.EvalSha(ctx, pipe, keys, args...)
 		}
 		return nil
-	})
-	if isNoScript(err) {
-		if err = finishScript.Load(ctx, b.rdb).Err(); err == nil {
-			return b.Finish(ctx, fs)
-		}
-	}
+	}, finishScript)
 	if err != nil {
 		return nil, fmt.Errorf("broker: finish %d attempts: %w", len(fs), err)
 	}

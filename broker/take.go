@@ -97,16 +97,6 @@ func (b *Broker) StartTake(ctx context.Context, t *Taken, n int, lease time.Dura
 	return nil, nil, fmt.Errorf("broker: start %d tasks and take %d of %s: %w", len(t.IDs), max(n, 0), t.Queue, err)
 }
 
-// loadScripts loads scripts into Redis's script cache.
-func loadScripts(ctx context.Context, rdb redis.UniversalClient, scripts ...*redis.Script) error {
-	for _, s := range scripts {
-		if err := s.Load(ctx, rdb).Err(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func (b *Broker) startTake(ctx context.Context, t, next *Taken, n int, lease time.Duration) ([]Claimed, []string, error) {
 	var keys []string
 	var args []any
