@@ -147,9 +147,49 @@ func undone(method, path string) string {
 }
 
 // public renders a domain error for clients: its text without the Go
-// package prefixes ("tasks: ") that wrapping leaves in it.
+// package prefixes ("tasks: ") that wrapping leaves in it, where wrapping
+// puts them: at the start and after ": ", outside quoted text. What a
+// client sent, quoted in the message (a field's name, say), is kept as it
+// was.
 func public(err error) string {
-	return strings.NewReplacer("tasks: ", "", "broker: ", "", "results: ", "").Replace(err.Error())
+	msg := err.Error()
+	var b strings.Builder
+	quoted := false
+	for i := 0; i < len(msg); i++ {
+		if !quoted && (i == 0 || strings.HasSuffix(msg[:i], ": ")) {
+			i += prefixLen(msg[i:])
+			if i >= len(msg) {
+				break
+			}
+		}
+		switch c := msg[i]; {
+		case c == '"':
+			quoted = !quoted
+		case c == '\\' && quoted && i+1 < len(msg):
+			b.WriteByte(c) // an escape: the next byte is not a closing quote
+			i++
+		}
+		b.WriteByte(msg[i])
+	}
+	return b.String()
+}
+
+// prefixLen returns the length of the package prefixes ("tasks: broker: ")
+// that s starts with.
+func prefixLen(s string) int {
+	n := 0
+	for {
+		switch rest := s[n:]; {
+		case strings.HasPrefix(rest, "tasks: "):
+			n += len("tasks: ")
+		case strings.HasPrefix(rest, "broker: "):
+			n += len("broker: ")
+		case strings.HasPrefix(rest, "results: "):
+			n += len("results: ")
+		default:
+			return n
+		}
+	}
 }
 
 // outageLog logs the requests answered 503 because Redis is unavailable:
