@@ -146,11 +146,13 @@ func (c *Client) Wait(ctx context.Context, id uuid.UUID) (results.Record, error)
 		if rec.Status.Terminal() {
 			return rec, nil
 		}
-		// A poll that ends well before its wait without a finished task
-		// (a server shutting down answers at once, or a proxy cuts long
-		// requests) is followed by a pause, doubled each time, so that
-		// Wait does not spin on the server.
-		if time.Since(began) < wait/2 {
+		// A poll that ends well before its wait, and within a second,
+		// without a finished task (a server shutting down answers at
+		// once, or a proxy cuts long requests) is followed by a pause,
+		// doubled each time, so that Wait does not spin on the server. A
+		// server whose own cap on waits is shorter than MaxWait still
+		// holds each poll for a second or more: no pause after those.
+		if took := time.Since(began); took < wait/2 && took < time.Second {
 			pause = min(max(2*pause, 50*time.Millisecond), time.Second)
 			select {
 			case <-ctx.Done():
@@ -201,20 +203,26 @@ func (c *Client) do(ctx context.Context, method, path string, body any, want int
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if ctx.Err() == nil { // not the caller's context: the server's fault
-			return &unreachableError{fmt.Errorf("client: %s %s: %w", method, path, err)}
+			return &noAnswerError{fmt.Errorf("client: %s %s: %w", method, path, err)}
 		}
 		return fmt.Errorf("client: %s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
-		return fmt.Errorf("client: %s %s: read the answer: %w", method, path, err)
+		err = fmt.Errorf("client: %s %s: read the answer: %w", method, path, err)
+		if ctx.Err() == nil {
+			return &noAnswerError{err}
+		}
+		return err
 	}
 	if resp.StatusCode != want {
 		return answerError(resp, raw)
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("client: %s %s: decode the answer: %w", method, path, err)
+		// The request was served (a submission was queued) but its
+		// answer cannot be read: as good as lost.
+		return &noAnswerError{fmt.Errorf("client: %s %s: decode the answer: %w", method, path, err)}
 	}
 	return nil
 }
@@ -238,17 +246,17 @@ func (e *Error) Error() string {
 }
 
 // Is reports whether e means target, one of the sentinels of package
-// tasks: by its Code, or for an answer not from runq (Code ""), by its
-// Status: 502, 503 and 504 from a proxy in front of runq mean
-// ErrUnavailable, and 413 ErrInvalid.
+// tasks: by its Code, or, for an answer not from runq or with a code this
+// client does not know, by its Status: 502, 503 and 504 (from a proxy in
+// front of runq, say) mean ErrUnavailable, and 413 ErrInvalid.
 func (e *Error) Is(target error) bool {
 	if target == nil {
 		return false
 	}
-	if e.Code != "" {
-		return codes[e.Code] == target
+	if sentinel, ok := codes[e.Code]; ok {
+		return sentinel == target
 	}
-	switch e.Status {
+	switch e.Status { // no code, or one this client does not know
 	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return target == tasks.ErrUnavailable
 	case http.StatusRequestEntityTooLarge:
@@ -268,14 +276,15 @@ var codes = map[string]error{
 	"unavailable":  tasks.ErrUnavailable,
 }
 
-// unreachableError is a request that got no answer (connection refused or
-// reset, a timeout of HTTPClient's own): tasks.ErrUnavailable matches it,
-// for the caller may try again later. As with Redis, a submission whose
-// answer was lost may have been queued.
-type unreachableError struct{ err error }
+// noAnswerError is a request that got no usable answer (connection
+// refused or reset, a timeout of HTTPClient's own, a body cut short or not
+// runq's JSON): tasks.ErrUnavailable matches it, for the caller may try
+// again later. As with Redis, a submission whose answer was lost may have
+// been queued.
+type noAnswerError struct{ err error }
 
-func (e *unreachableError) Error() string   { return e.err.Error() }
-func (e *unreachableError) Unwrap() []error { return []error{tasks.ErrUnavailable, e.err} }
+func (e *noAnswerError) Error() string   { return e.err.Error() }
+func (e *noAnswerError) Unwrap() []error { return []error{tasks.ErrUnavailable, e.err} }
 
 // answerError builds the *Error of an answer: runq's JSON error body, or
 // the start of whatever else came (a proxy's page, say).

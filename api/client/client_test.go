@@ -206,7 +206,7 @@ func TestClientBehindAProxy(t *testing.T) {
 		polls.Add(1)
 		lastWait.Store(r.URL.Query().Get("wait"))
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"id":%q,"name":"echo","queue":"default","status":"queued","payload":null,"attempt":0,"max_retries":3}`,
+		fmt.Fprintf(w, `{"id":%q,"name":"echo","queue":"default","status":"queued","payload":null,"attempts":0,"max_retries":3}`,
 			strings.TrimPrefix(r.URL.Path, "/v1/tasks/"))
 	}))
 	t.Cleanup(proxy.Close)
@@ -238,5 +238,36 @@ func TestClientBehindAProxy(t *testing.T) {
 	_, _ = c.Wait(wctx, uuid.New())
 	if w, _ := lastWait.Load().(string); w != "1.8s" {
 		t.Errorf("a long poll under an HTTP client timeout of 2s asked ?wait=%s, want 1.8s", w)
+	}
+}
+
+// TestClientAnswersItCannotUse checks the answers of a server that is not
+// quite runq: a 202 whose body is not a record (the task may have been
+// queued: ErrUnavailable, as for a lost answer), and an error code this
+// client does not know, matched by its status.
+func TestClientAnswersItCannotUse(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method == http.MethodPost {
+			w.WriteHeader(http.StatusAccepted)
+			fmt.Fprint(w, `{"id":`) // cut short
+			return
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, `{"error":"resting","code":"a_code_from_the_future"}`)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := client.New(srv.URL, client.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ae *client.Error
+	if _, err := c.Submit(context.Background(), tasks.Request{Name: "echo"}); !errors.Is(err, tasks.ErrUnavailable) || errors.As(err, &ae) {
+		t.Errorf("Submit answered 202 with a broken body = %v, want ErrUnavailable (the answer was lost)", err)
+	}
+	_, err = c.Get(context.Background(), uuid.New())
+	if !errors.Is(err, tasks.ErrUnavailable) || !errors.As(err, &ae) || ae.Code != "a_code_from_the_future" {
+		t.Errorf("Get answered 503 with an unknown code = %v, want ErrUnavailable by its status, the code kept", err)
 	}
 }
