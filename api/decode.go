@@ -15,13 +15,15 @@ import (
 
 // decodeRequest decodes the body of POST /v1/tasks. The common body is read
 // by wirejson.ScanRequest in one pass; anything it does not take, valid or
-// not, goes to decodeRequestStrict, which decides and words every refusal.
-// Payload may share memory with body.
+// not, goes to tasks.Request's strict UnmarshalJSON, which decides and
+// words every refusal. Payload may share memory with body.
 func decodeRequest(body []byte) (tasks.Request, error) {
 	if r, ok := wirejson.ScanRequest(body); ok {
 		return r, nil
 	}
-	return decodeRequestStrict(body)
+	var r tasks.Request
+	err := r.UnmarshalJSON(body)
+	return r, err
 }
 
 // decodeBatch decodes the body of POST /v1/tasks/batch as decodeRequest

@@ -9,17 +9,10 @@ import (
 	"github.com/runq/runq/tasks"
 )
 
-// decodeRequestStrict decodes a submission as tasks.Request.UnmarshalJSON
-// does: strictly, each refusal wrapping tasks.ErrInvalid and naming the
-// field at fault. It is the reference that scanRequest must agree with.
-func decodeRequestStrict(body []byte) (tasks.Request, error) {
-	var r tasks.Request
-	err := r.UnmarshalJSON(body)
-	return r, err
-}
-
 // decodeBatchStrict decodes {"tasks": [request, ...]} strictly, each
-// request as decodeRequestStrict does; errors name the task by index.
+// request as tasks.Request.UnmarshalJSON does (each refusal wrapping
+// tasks.ErrInvalid and naming the field at fault); errors name the task by
+// index. It is the reference that wirejson.ScanBatch must agree with.
 func decodeBatchStrict(body []byte) ([]tasks.Request, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/runq/runq/api/internal/wirejson"
 )
 
 // FuzzDecodeRequest checks that no body panics decodeRequest, that every
@@ -89,6 +91,40 @@ func FuzzParseTaskID(f *testing.F) {
 		}
 		if !strings.EqualFold(id.String(), raw) {
 			t.Fatalf("parseTaskID(%q) = %s: accepted a non-canonical form", raw, id)
+		}
+	})
+}
+
+// FuzzDecodeBatch checks the batch fast path against the strict decoder: a
+// body wirejson.ScanBatch takes, the strict decoder takes too, with the
+// same tasks, so that the wrapper's rules ({"tasks": [...]} alone, the key
+// in lower case, once) hold whichever path reads it.
+func FuzzDecodeBatch(f *testing.F) {
+	for _, seed := range []string{`{"tasks":[{"name":"e"}]}`, `{"tasks":[]}`, `{"tasks":{}}`, `{"tasks":null}`,
+		`{"tasks":[{"name":"e"}],"x":1}`, `{"tasks":[{"name":"e"}],"tasks":[{"name":"e"}]}`, `{"Tasks":[{"name":"e"}]}`,
+		`{"t\u0061sks":[{"name":"e"}]}`, ` {"tasks" : [ {"name":"e","payload":{"a":[1]}} , {"name":"f","queue":"q"} ] } `,
+		`{"tasks":[{"name":"e"},]}`, `{"tasks":[{"name":"e"}]}]`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, ok := wirejson.ScanBatch(body)
+		if !ok {
+			return
+		}
+		want, err := decodeBatchStrict(body)
+		if err != nil {
+			t.Fatalf("ScanBatch took %q, which the strict decoder refuses: %v", body, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("ScanBatch(%q): %d tasks, the strict decoder %d", body, len(got), len(want))
+		}
+		for i := range got {
+			var p1, p2 bytes.Buffer
+			_ = json.Compact(&p1, got[i].Payload)
+			_ = json.Compact(&p2, want[i].Payload)
+			if got[i].Name != want[i].Name || got[i].Options != want[i].Options || p1.String() != p2.String() {
+				t.Fatalf("ScanBatch(%q): tasks[%d] = %+v, the strict decoder %+v", body, i, got[i], want[i])
+			}
 		}
 	})
 }

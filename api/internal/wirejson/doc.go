@@ -3,7 +3,8 @@
 // reflection-free writer of records (AppendRecord). Each gives up, or
 // hands a field to encoding/json, on anything outside the common shape, so
 // that it never disagrees with the strict decoder (tasks.Request's
-// UnmarshalJSON) or with encoding/json; the fuzz targets here check both.
+// UnmarshalJSON) or with encoding/json: the fuzz targets here check the
+// requests and the records, and api's FuzzDecodeBatch a batch's wrapper.
 //
 // It stays because it wins end to end. Measured over HTTP with wrk against
 // `runq serve` on the 2-vCPU build machine, server CPU per request or task,
