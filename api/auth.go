@@ -18,7 +18,7 @@ func requireToken(token string) echo.MiddlewareFunc {
 			got := sha256.Sum256([]byte(c.Request().Header.Get(echo.HeaderAuthorization)))
 			if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
 				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="runq"`)
-				return echo.NewHTTPError(http.StatusUnauthorized, "missing or invalid bearer token")
+				return &apiError{status: http.StatusUnauthorized, code: codeUnauthorized, msg: "missing or invalid bearer token"}
 			}
 			return next(c)
 		}

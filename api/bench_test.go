@@ -1,12 +1,10 @@
 package api_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/runq/runq/broker/redistest"
 )
@@ -19,7 +17,6 @@ func BenchmarkSubmit(b *testing.B) {
 	for _, be := range redistest.Backends(b) {
 		b.Run(be.Name, func(b *testing.B) {
 			s := setupIdle(b, be)
-			unlinkAtCleanup(b, be)
 			const body = `{"name":"echo","payload":{"user":12345,"op":"x"}}`
 			b.SetParallelism(32) // 64 concurrent requests on 2 CPUs, like the wrk run
 			b.ReportAllocs()
@@ -48,7 +45,6 @@ func BenchmarkSubmitBatch(b *testing.B) {
 	for _, be := range redistest.Backends(b) {
 		b.Run(be.Name, func(b *testing.B) {
 			s := setupIdle(b, be)
-			unlinkAtCleanup(b, be)
 			b.SetParallelism(4) // 8 concurrent batches on 2 CPUs, like the wrk run
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
@@ -67,23 +63,4 @@ func BenchmarkSubmitBatch(b *testing.B) {
 			b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "tasks/s")
 		})
 	}
-}
-
-// unlinkAtCleanup deletes the keys a benchmark run wrote, 1,000 to a call:
-// the backend's own cleanup deletes key by key, too slowly for the hundreds
-// of thousands of tasks a benchmark on a real Redis queues.
-func unlinkAtCleanup(b *testing.B, be redistest.Backend) {
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		keys := redistest.KeysUnder(ctx, b, be.Client, be.Prefix)
-		for len(keys) > 0 {
-			n := min(len(keys), 1000)
-			if err := be.Client.Unlink(ctx, keys[:n]...).Err(); err != nil {
-				b.Errorf("cleanup: UNLINK %d keys: %v", n, err)
-				return
-			}
-			keys = keys[n:]
-		}
-	})
 }

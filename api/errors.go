@@ -60,18 +60,16 @@ var domainErrors = []struct {
 	code   string
 }{
 	{tasks.ErrInvalid, http.StatusBadRequest, codeInvalid},
-	{broker.ErrBadQueue, http.StatusBadRequest, codeInvalid},
 	{tasks.ErrUnknownName, http.StatusUnprocessableEntity, codeUnknownName},
 	{tasks.ErrRunning, http.StatusConflict, codeRunning},
 	{tasks.ErrFinished, http.StatusConflict, codeFinished},
 }
 
-// echoErrors word echo's own errors (routing, limits) as runq does.
+// echoErrors word echo's own routing errors as runq does; runq's
+// middleware (bodyLimit, requireToken) returns apiErrors of its own.
 var echoErrors = map[int]errorBody{
-	http.StatusNotFound:              {Error: "not found", Code: codeNoRoute},
-	http.StatusMethodNotAllowed:      {Error: "method not allowed", Code: codeMethodNotAllowed},
-	http.StatusRequestEntityTooLarge: {Error: "request body too large", Code: codeTooLarge},
-	http.StatusUnauthorized:          {Error: "missing or invalid bearer token", Code: codeUnauthorized},
+	http.StatusNotFound:         {Error: "not found", Code: codeNoRoute},
+	http.StatusMethodNotAllowed: {Error: "method not allowed", Code: codeMethodNotAllowed},
 }
 
 // handleError renders every error as JSON: the handlers' own with their

@@ -54,23 +54,17 @@ func (s *server) getTask(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	w := c.QueryParam("wait")
-	if w == "" {
-		rec, err := s.tasks.Get(ctx, id)
-		if err != nil {
-			return err
+	var timeout time.Duration // no wait given: none
+	if w := c.QueryParam("wait"); w != "" {
+		d, err := time.ParseDuration(w)
+		if err != nil || d < 0 {
+			return invalid(fmt.Sprintf("invalid wait %q: use a duration such as \"10s\" (at most %s)", truncate(w, 32), s.cfg.MaxWait))
 		}
-		return writeRecord(c, http.StatusOK, &rec)
+		timeout = min(d, s.cfg.MaxWait)
 	}
-	d, err := time.ParseDuration(w)
-	if err != nil || d < 0 {
-		return invalid(fmt.Sprintf("invalid wait %q: use a duration such as \"10s\" (at most %s)", truncate(w, 32), s.cfg.MaxWait))
-	}
-	timeout := min(d, s.cfg.MaxWait)
 	switch {
 	case timeout == 0:
-		rec, err := s.tasks.Get(ctx, id)
+		rec, err := s.tasks.Get(c.Request().Context(), id)
 		if err != nil {
 			return err
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,47 +15,20 @@ import (
 
 	"github.com/runq/runq/api"
 	"github.com/runq/runq/api/client"
-	"github.com/runq/runq/broker"
 	"github.com/runq/runq/broker/redistest"
 	"github.com/runq/runq/results"
 	"github.com/runq/runq/tasks"
 	"github.com/runq/runq/tasks/builtin"
 )
 
-var quiet = slog.New(slog.DiscardHandler)
-
 // serve runs the API on be, with a worker pool of the built-in handlers on
-// the default queue when pool is set, and returns its URL.
+// the default queue when pool is set, until the test ends, and returns its
+// URL.
 func serve(t *testing.T, be redistest.Backend, cfg api.Config, pool bool) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	reg := tasks.NewRegistry()
-	builtin.Register(reg)
-	p := tasks.NewPool(be.Client, reg, tasks.PoolConfig{Prefix: be.Prefix, Logger: quiet, Grace: 10 * time.Millisecond})
-	if err := p.Register(ctx); err != nil {
-		t.Fatal(err)
-	}
-	b := broker.New(be.Client, be.Prefix)
-	w := results.NewWatcher(b, quiet)
-	tc := tasks.NewClient(be.Client, tasks.ClientConfig{Prefix: be.Prefix})
-	done := make(chan struct{}, 2)
-	go func() { _ = w.Run(ctx); done <- struct{}{} }()
-	go func() {
-		if pool {
-			_ = p.Run(ctx)
-		}
-		done <- struct{}{}
-	}()
-	cfg.Logger = quiet
-	srv := httptest.NewServer(api.New(cfg, tc, w, b))
-	t.Cleanup(func() {
-		srv.Close()
-		cancel()
-		<-done
-		<-done
-		_ = tc.Close()
-	})
-	return srv.URL
+	url, stop := runAPI(be.Client, be.Prefix, cfg, pool)
+	t.Cleanup(stop)
+	return url
 }
 
 func TestClient(t *testing.T) {

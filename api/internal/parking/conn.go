@@ -46,8 +46,7 @@ type Conn struct {
 }
 
 // New captures the headers of h for the answer, to be held with w
-// watching for hangups (nil: none); gone is called if the client hangs up
-// while held.
+// watching for hangups; gone is called if the client hangs up while held.
 func New(h http.Header, w *Hangups, gone func()) *Conn {
 	var head bytes.Buffer
 	_ = h.Write(&head) // sorted and sanitized, as net/http's server writes them
@@ -66,9 +65,7 @@ func (c *Conn) Hold(conn net.Conn) {
 	early := c.early
 	if early == nil {
 		c.conn = conn
-		if c.w != nil {
-			c.w.watch(c)
-		}
+		c.w.watch(c)
 		c.mu.Unlock()
 		return
 	}
@@ -139,9 +136,7 @@ func (c *Conn) hangup() {
 
 // write writes the answer b to conn and closes it.
 func (c *Conn) write(conn net.Conn, b []byte) {
-	if c.w != nil {
-		c.w.forget(c) // before Close, which frees the fd's number
-	}
+	c.w.forget(c) // before Close, which frees the fd's number
 	_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 	_, _ = conn.Write(b) // a client gone meanwhile is no one's concern
 	_ = conn.Close()
