@@ -59,7 +59,8 @@ func runBench(ctx context.Context, prog string, args []string, stdout io.Writer)
 	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	redisURL := fs.String("redis", os.Getenv("REDIS_URL"), "Redis URL; empty starts an embedded Redis (env REDIS_URL)")
+	// The default is read after parsing: help would print it, password and all.
+	redisURL := fs.String("redis", "", "Redis URL; empty starts an embedded Redis (env REDIS_URL)")
 	n := fs.Int("tasks", 100_000, "tasks per throughput scenario")
 	rates := fs.String("rates", "1000,5000", "tasks/s of the latency scenarios, comma-separated")
 	rateFor := fs.Duration("rate-for", 5*time.Second, "how long each latency scenario runs")
@@ -107,6 +108,9 @@ func runBench(ctx context.Context, prog string, args []string, stdout io.Writer)
 		}
 	}
 	url := *redisURL
+	if url == "" {
+		url = os.Getenv("REDIS_URL")
+	}
 	if url == "" {
 		emb, err := embedded.Start("127.0.0.1:0")
 		if err != nil {

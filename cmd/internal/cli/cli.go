@@ -144,12 +144,12 @@ func Run(ctx context.Context, args []string, reg *tasks.Registry, stdout, stderr
 	if err := cfg.validate(cmd); err != nil {
 		return usage(err.Error())
 	}
-	if cmd != "serve" && len(reg.Names()) == 0 {
-		return usage("this program registers no handlers, so it cannot run a worker; use `serve`")
-	}
-	log, err := newLogger(cfg, stderr)
+	log, err := newLogger(cfg, stderr) // its error is --log-level's
 	if err != nil {
 		return usage(err.Error())
+	}
+	if cmd != "serve" && len(reg.Names()) == 0 {
+		return usage("this program registers no handlers, so it cannot run a worker; use `serve`")
 	}
 	return run(ctx, cmd, cfg, reg, log, stdout)
 }
@@ -168,9 +168,6 @@ func (c *config) validate(cmd string) error {
 		if err := broker.ValidQueue(q); err != nil {
 			return fmt.Errorf("--queues: %v", err)
 		}
-	}
-	if _, err := parseLevel(c.logLevel); err != nil {
-		return err
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/runq/runq/broker"
+	"github.com/runq/runq/tasks"
 )
 
 // config is every setting of a runq process.
@@ -252,14 +253,22 @@ func printFlags(w io.Writer, cmd string) {
 }
 
 // check reports the first setting out of range.
+// hours writes d as a flag takes it, "720h" rather than "720h0m0s".
+func hours(d time.Duration) string {
+	if d >= time.Hour && d%time.Hour == 0 {
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	}
+	return d.String()
+}
+
 func (c *config) check() error {
 	switch {
 	case c.concurrency < 1 || c.concurrency > 10000:
 		return errors.New("--concurrency must be 1 to 10000 (env RUNQ_CONCURRENCY)")
 	case len(c.queues) == 0:
 		return errors.New("--queues must name at least one queue (env RUNQ_QUEUES)")
-	case c.resultTTL < time.Second || c.resultTTL > 30*24*time.Hour:
-		return errors.New("--result-ttl must be 1s to 720h (env RUNQ_RESULT_TTL)")
+	case c.resultTTL < tasks.MinResultTTL || c.resultTTL > tasks.MaxResultTTL:
+		return fmt.Errorf("--result-ttl must be %s to %s (env RUNQ_RESULT_TTL)", hours(tasks.MinResultTTL), hours(tasks.MaxResultTTL))
 	case c.visibility < 100*time.Millisecond:
 		return errors.New("--visibility-timeout must be at least 100ms (env RUNQ_VISIBILITY_TIMEOUT)")
 	case c.grace <= 0:
@@ -268,10 +277,10 @@ func (c *config) check() error {
 		return errors.New("--max-crashes must be -1 (no limit) or at least 1 (env RUNQ_MAX_CRASHES)")
 	case c.bodyLimit < 1024:
 		return errors.New("--body-limit must be at least 1024 bytes (env RUNQ_BODY_LIMIT)")
-	case c.maxRetries < 0 || c.maxRetries > 1000:
-		return errors.New("--max-retries must be 0 to 1000 (env RUNQ_MAX_RETRIES)")
-	case c.timeout < time.Millisecond || c.timeout > 24*time.Hour:
-		return errors.New("--task-timeout must be 1ms to 24h (env RUNQ_TASK_TIMEOUT)")
+	case c.maxRetries < 0 || c.maxRetries > tasks.MaxRetriesLimit:
+		return fmt.Errorf("--max-retries must be 0 to %d (env RUNQ_MAX_RETRIES)", tasks.MaxRetriesLimit)
+	case c.timeout < time.Millisecond || c.timeout > tasks.MaxTimeout:
+		return fmt.Errorf("--task-timeout must be 1ms to %s (env RUNQ_TASK_TIMEOUT)", hours(tasks.MaxTimeout))
 	case c.logFormat != "text" && c.logFormat != "json":
 		return errors.New("--log-format must be text or json (env RUNQ_LOG_FORMAT)")
 	case broker.ValidPrefix(c.prefix) != nil:
