@@ -68,16 +68,22 @@ func Mini(t testing.TB) Backend {
 	return Backend{Name: "miniredis", URL: "redis://" + mr.Addr(), Client: rdb, Prefix: p, Keys: layout.Keys{Prefix: p}, Mini: mr}
 }
 
+// Required reports whether tests must have a real Redis rather than skip
+// what needs one: in CI (CI=true) or when RUNQ_REQUIRE_REDIS=1.
+func Required() bool {
+	return os.Getenv("CI") == "true" || os.Getenv("RUNQ_REQUIRE_REDIS") == "1"
+}
+
 // Real returns the Redis at REDIS_URL with a private key prefix whose keys
 // are deleted at cleanup; false when REDIS_URL is unset (a failure instead,
-// when RUNQ_REQUIRE_REDIS=1).
+// when Required).
 func Real(t testing.TB) (Backend, bool) {
 	t.Helper()
 	url := os.Getenv("REDIS_URL")
-	required := os.Getenv("RUNQ_REQUIRE_REDIS") == "1"
+	required := Required()
 	if url == "" {
 		if required {
-			t.Fatal("RUNQ_REQUIRE_REDIS=1 but REDIS_URL is not set")
+			t.Fatal("REDIS_URL is not set, and CI=true or RUNQ_REQUIRE_REDIS=1 requires a real Redis (bash .ci/run starts one)")
 		}
 		return Backend{}, false
 	}
@@ -86,7 +92,7 @@ func Real(t testing.TB) (Backend, bool) {
 	rdb, err := broker.Open(ctx, url, 64)
 	if err != nil {
 		if required {
-			t.Fatalf("RUNQ_REQUIRE_REDIS=1 and the Redis at REDIS_URL does not answer: %v", err)
+			t.Fatalf("the Redis at REDIS_URL does not answer, and CI=true or RUNQ_REQUIRE_REDIS=1 requires it: %v", err)
 		}
 		t.Logf("REDIS_URL set but unreachable, testing on miniredis only: %v", err)
 		return Backend{}, false

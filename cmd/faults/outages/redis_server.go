@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/runq/runq/broker"
+	"github.com/runq/runq/broker/redistest"
 )
 
 // RedisBinary returns the path of redis-server. When it is missing the test
@@ -28,7 +29,7 @@ func RedisBinary(t testing.TB) string {
 	if err == nil {
 		return bin
 	}
-	if os.Getenv("CI") == "true" || os.Getenv("RUNQ_REQUIRE_REDIS") == "1" {
+	if redistest.Required() {
 		t.Fatalf("redis-server is not on PATH (%v), and CI=true or RUNQ_REQUIRE_REDIS=1 requires it", err)
 	}
 	t.Skip("redis-server is not on PATH: the outage tests need a real Redis (apt-get install redis-server)")

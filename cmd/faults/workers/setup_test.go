@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/runq/runq/broker"
+	"github.com/runq/runq/broker/redistest"
 	"github.com/runq/runq/cmd/internal/proctest"
 	"github.com/runq/runq/tasks"
 )
@@ -88,7 +89,7 @@ func startRedis(t *testing.T) (url, pass string) {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		if os.Getenv("CI") == "true" || os.Getenv("RUNQ_REQUIRE_REDIS") == "1" {
+		if redistest.Required() {
 			t.Fatalf("redis-server not found (%v), and CI=true or RUNQ_REQUIRE_REDIS=1 makes that a failure", err)
 		}
 		t.Skipf("redis-server not found (%v): the fault tests run a Redis of their own; install redis-server to run them", err)
