@@ -3,3 +3,6 @@ package tasks
 // Waiting returns how many Waits of c are waiting on its watcher, for tests
 // that must know a Wait is in progress.
 func Waiting(c *Client) int { return c.watcher.Waiting() }
+
+// Messages is a slog.Handler that keeps each record's message.
+type Messages = messages

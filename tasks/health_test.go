@@ -15,42 +15,6 @@ import (
 	"github.com/runq/runq/tasks/builtin"
 )
 
-// messages is a slog.Handler that keeps each record's message, for tests
-// that count log lines.
-type messages struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (m *messages) Enabled(context.Context, slog.Level) bool { return true }
-func (m *messages) WithAttrs([]slog.Attr) slog.Handler       { return m }
-func (m *messages) WithGroup(string) slog.Handler            { return m }
-func (m *messages) Handle(_ context.Context, r slog.Record) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.msgs = append(m.msgs, r.Message)
-	return nil
-}
-
-// count returns how many messages begin with prefix.
-func (m *messages) count(prefix string) int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n := 0
-	for _, msg := range m.msgs {
-		if strings.HasPrefix(msg, prefix) {
-			n++
-		}
-	}
-	return n
-}
-
-func (m *messages) String() string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return strings.Join(m.msgs, "\n")
-}
-
 // TestPoolLogsAnOutageOnce checks that a pool on several queues (two claim
 // loops, one blocked on Redis while the other parks) logs a Redis outage
 // once when it begins and once when it ends, however many calls fail in
@@ -69,7 +33,7 @@ func TestPoolLogsAnOutageOnce(t *testing.T) {
 	builtin.Register(s.reg)
 	s.client = tasks.NewClient(be.Client, tasks.ClientConfig{Prefix: be.Prefix, Logger: quiet()})
 	t.Cleanup(func() { _ = s.client.Close() })
-	logs := &messages{}
+	logs := &tasks.Messages{}
 	log := slog.New(logs)
 	s.startPool(t, tasks.PoolConfig{Queues: []string{"a", "b"}, Concurrency: 4, Logger: log})
 
@@ -97,12 +61,12 @@ func TestPoolLogsAnOutageOnce(t *testing.T) {
 	until(t, "many refused calls, past a blocked BLMOVE's timeout", func() bool {
 		return calls.refused() >= 10 && calls.since() > 1500*time.Millisecond
 	})
-	if n, m := logs.count(down), logs.count(up); n != 1 || m != 0 {
+	if n, m := logs.Count(down), logs.Count(up); n != 1 || m != 0 {
 		t.Fatalf("during the outage: %d %q and %d %q lines, want 1 and 0; logs:\n%s", n, down, m, up, logs)
 	}
 	be.Mini.SetError("")
 	runTask("after the outage")
-	if n, m := logs.count(down), logs.count(up); n != 1 || m != 1 {
+	if n, m := logs.Count(down), logs.Count(up); n != 1 || m != 1 {
 		t.Errorf("after the outage: %d %q and %d %q lines, want 1 and 1; logs:\n%s", n, down, m, up, logs)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,26 +16,29 @@ import (
 // began refusing writes) proves nothing; one sent after it does.
 func TestRedisHealthIgnoresCallsSentBeforeTheOutage(t *testing.T) {
 	t.Parallel()
-	logs := &levels{}
+	logs := &messages{}
 	h := redisHealth{log: slog.New(logs)}
 	oom := redisReply{errors.New("OOM command not allowed when used memory > 'maxmemory'.")}
+	const down, up = "Redis unavailable", "Redis available again"
 
 	sentBefore := time.Now()
 	time.Sleep(time.Millisecond) // the clock moves between the two calls
-	if !h.failed("claim", oom) || !h.failed("claim", oom) {
-		t.Fatal("failed(OOM) = false, want true: Redis refusing writes is unavailable")
+	for range 2 {                // an outage's first failure, and one more
+		if !h.failed("claim", oom) {
+			t.Fatal("failed(OOM) = false, want true: Redis refusing writes is unavailable")
+		}
 	}
 	h.ok(sentBefore)
-	if got := logs.get(); len(got) != 1 || got[0] != slog.LevelError {
-		t.Fatalf("after two failures and a success of a call sent before them: logged %v, want one error", got)
+	if n, m := logs.Count(down), logs.Count(up); n != 1 || m != 0 {
+		t.Fatalf("after two failures and a success of a call sent before them: %d %q and %d %q lines, want 1 and 0", n, down, m, up)
 	}
 	h.ok(time.Now())
-	if got := logs.get(); len(got) != 2 || got[1] != slog.LevelInfo {
-		t.Fatalf("after a success of a call sent during the outage: logged %v, want the error then one info", got)
+	if n, m := logs.Count(down), logs.Count(up); n != 1 || m != 1 {
+		t.Fatalf("after a success of a call sent during the outage: %d %q and %d %q lines, want 1 and 1", n, down, m, up)
 	}
 	h.ok(time.Now()) // no outage: nothing to say
-	if got := logs.get(); len(got) != 2 {
-		t.Errorf("a success with Redis up logged again: %v", got)
+	if m := logs.Count(up); m != 1 {
+		t.Errorf("a success with Redis up logged again: %d %q lines", m, up)
 	}
 }
 
@@ -43,24 +47,38 @@ type redisReply struct{ error }
 
 func (redisReply) RedisError() {}
 
-// levels is a slog.Handler that keeps each record's level.
-type levels struct {
-	mu  sync.Mutex
-	got []slog.Level
+// messages is a slog.Handler that keeps each record's message, for tests
+// that count log lines (exported to package tasks_test as Messages).
+type messages struct {
+	mu   sync.Mutex
+	msgs []string
 }
 
-func (l *levels) Enabled(context.Context, slog.Level) bool { return true }
-func (l *levels) WithAttrs([]slog.Attr) slog.Handler       { return l }
-func (l *levels) WithGroup(string) slog.Handler            { return l }
-func (l *levels) Handle(_ context.Context, r slog.Record) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.got = append(l.got, r.Level)
+func (m *messages) Enabled(context.Context, slog.Level) bool { return true }
+func (m *messages) WithAttrs([]slog.Attr) slog.Handler       { return m }
+func (m *messages) WithGroup(string) slog.Handler            { return m }
+func (m *messages) Handle(_ context.Context, r slog.Record) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.msgs = append(m.msgs, r.Message)
 	return nil
 }
 
-func (l *levels) get() []slog.Level {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]slog.Level(nil), l.got...)
+// Count returns how many messages begin with prefix.
+func (m *messages) Count(prefix string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, msg := range m.msgs {
+		if strings.HasPrefix(msg, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+func (m *messages) String() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return strings.Join(m.msgs, "\n")
 }
