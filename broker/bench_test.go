@@ -50,7 +50,7 @@ func BenchmarkClaimFinish(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.StartTimer()
-				taken, err := br.Take(ctx, "q", len(batch), time.Minute)
+				_, taken, err := br.Take(ctx, "q", len(batch), time.Minute, "")
 				if err != nil || taken == nil {
 					b.Fatalf("Take = %v, %v", taken, err)
 				}

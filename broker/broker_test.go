@@ -88,7 +88,7 @@ func enqueue(t *testing.T, s bundle, queue, name string, maxRetries int) uuid.UU
 
 // claim takes up to n tasks of queue and starts them, in two round trips.
 func claim(s bundle, queue string, n int, lease time.Duration) ([]broker.Claimed, error) {
-	taken, err := s.b.Take(s.ctx, queue, n, lease)
+	_, taken, err := s.b.Take(s.ctx, queue, n, lease, "")
 	if err != nil || taken == nil {
 		return nil, err
 	}
@@ -535,21 +535,26 @@ func TestPoisonAfterMaxCrashes(t *testing.T) {
 
 func TestWaitReady(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
-		ok, err := s.b.WaitReady(s.ctx, []string{"a", "b"}, time.Second)
+		_, ok, err := s.b.WaitReady(s.ctx, []string{"a", "b"}, time.Second)
 		if err != nil || ok {
 			t.Fatalf("WaitReady on empty queues = %v, %v; want false", ok, err)
 		}
 		var wg sync.WaitGroup
+		var ready broker.Ready
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ok, err = s.b.WaitReady(s.ctx, []string{"a", "b"}, 5*time.Second)
+			ready, ok, err = s.b.WaitReady(s.ctx, []string{"a", "b"}, 5*time.Second)
 		}()
 		time.Sleep(50 * time.Millisecond)
 		id := enqueue(t, s, "b", "echo", 0)
+		enqueue(t, s, "b", "echo", 0)
 		wg.Wait()
 		if err != nil || !ok {
 			t.Fatalf("WaitReady after an enqueue = %v, %v; want true", ok, err)
+		}
+		if want := (broker.Ready{Queue: "b", Head: strings.ReplaceAll(id.String(), "-", "")}); ready != want {
+			t.Errorf("WaitReady = %+v, want %+v", ready, want)
 		}
 		if c := claimOne(t, s, "b", time.Minute); c.ID != id {
 			t.Errorf("WaitReady moved the list: claimed %s, want %s", c.ID, id)
@@ -582,8 +587,8 @@ func TestScriptHeaders(t *testing.T) {
 		t.Fatalf("no Lua files: %v", err)
 	}
 	for _, f := range files {
-		if f == filepath.Join("lua", "status.lua") {
-			continue
+		if f == filepath.Join("lua", "status.lua") || f == filepath.Join("lua", "start_task.lua") {
+			continue // preludes of functions, not scripts
 		}
 		src, err := os.ReadFile(f)
 		if err != nil {
@@ -620,7 +625,7 @@ func TestWaitReadyKeepsMainPoolFree(t *testing.T) {
 		if err := rdb.RPush(ctx, b.PendingKey("a"), "x").Err(); err != nil {
 			t.Fatalf("round %d: RPUSH: %v", i, err)
 		}
-		ok, err := b.WaitReady(ctx, []string{"a", "b"}, time.Second)
+		_, ok, err := b.WaitReady(ctx, []string{"a", "b"}, time.Second)
 		if err != nil || !ok {
 			t.Fatalf("round %d: WaitReady = %v, %v; want true", i, ok, err)
 		}
@@ -659,4 +664,53 @@ func TestScriptsReloadAfterAFlush(t *testing.T) {
 	if rec, err := s.b.Get(s.ctx, id); err != nil || rec.Status != results.StatusSucceeded {
 		t.Errorf("the task after a script flush before each call: %s, %v; want succeeded", rec.Status, err)
 	}
+}
+
+// TestTakeStartsTheHead takes with the head that WaitReady saw, as an idle
+// worker does: the head starts in the same call, the rest of the batch is
+// leased for StartTake, a canceled head leaves the queue unleased, and a
+// head that is no longer first is only leased.
+func TestTakeStartsTheHead(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		ids := []uuid.UUID{enqueue(t, s, "q", "echo", 2), enqueue(t, s, "q", "echo", 0), enqueue(t, s, "q", "echo", 0)}
+		ready, ok, err := s.b.WaitReady(s.ctx, []string{"q"}, time.Second)
+		if err != nil || !ok {
+			t.Fatalf("WaitReady = %+v, %v, %v", ready, ok, err)
+		}
+		claimed, rest, err := s.b.Take(s.ctx, "q", 5, time.Minute, ready.Head)
+		if err != nil || len(claimed) != 1 || rest == nil || len(rest.IDs) != 2 {
+			t.Fatalf("Take with the head = %+v, %+v, %v; want the head started and 2 leased", claimed, rest, err)
+		}
+		if c := claimed[0]; c.ID != ids[0] || c.Attempts != 1 || c.MaxRetries != 2 || c.Name != "echo" || c.Token != rest.Token {
+			t.Errorf("started head = %+v, want %s at attempt 1 with 2 retries under %s", c, ids[0], rest.Token)
+		}
+		if rec, err := s.b.Get(s.ctx, ids[0]); err != nil || rec.Status != results.StatusRunning || rec.Attempts != 1 {
+			t.Errorf("Get(head) = %+v, %v; want running, attempt 1", rec, err)
+		}
+		got, _, err := s.b.StartTake(s.ctx, rest, 0, time.Minute)
+		if err != nil || len(got) != 2 || got[0].ID != ids[1] || got[1].ID != ids[2] {
+			t.Fatalf("StartTake of the rest = %+v, %v; want %v", got, err, ids[1:])
+		}
+		if st := stats(t, s, "q"); st.Pending != 0 || st.Leased != 3 {
+			t.Errorf("Stats = %+v, want 3 leased under one token", st)
+		}
+
+		canceled, second := enqueue(t, s, "q", "echo", 0), enqueue(t, s, "q", "echo", 0)
+		if _, err := s.b.Cancel(s.ctx, canceled); err != nil {
+			t.Fatal(err)
+		}
+		claimed, rest, err = s.b.Take(s.ctx, "q", 5, time.Minute, strings.ReplaceAll(canceled.String(), "-", ""))
+		if err != nil || len(claimed) != 0 || rest == nil || len(rest.IDs) != 1 || rest.IDs[0] != strings.ReplaceAll(second.String(), "-", "") {
+			t.Fatalf("Take with a canceled head = %+v, %+v, %v; want only %s leased", claimed, rest, err, second)
+		}
+
+		third := enqueue(t, s, "q", "echo", 0)
+		claimed, rest, err = s.b.Take(s.ctx, "q", 5, time.Minute, strings.ReplaceAll(second.String(), "-", ""))
+		if err != nil || len(claimed) != 0 || rest == nil || len(rest.IDs) != 1 || rest.IDs[0] != strings.ReplaceAll(third.String(), "-", "") {
+			t.Errorf("Take with a head no longer first = %+v, %+v, %v; want %s leased, none started", claimed, rest, err, third)
+		}
+		if _, _, err := s.b.Take(s.ctx, "q", 1, time.Minute, "not-an-id"); err == nil {
+			t.Error("Take with a malformed head succeeded")
+		}
+	})
 }

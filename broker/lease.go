@@ -37,11 +37,19 @@ func (b *Broker) Renew(ctx context.Context, queue string, lease time.Duration, t
 	return held, nil
 }
 
-// WaitReady blocks until one of queues has a waiting task, up to timeout, and
-// reports whether one did. It does not take the task: it rotates the tail of
-// the list onto itself (BLMOVE q q RIGHT RIGHT), which leaves the list as it
-// was and lets an idle worker block on Redis instead of polling it.
-func (b *Broker) WaitReady(ctx context.Context, queues []string, timeout time.Duration) (bool, error) {
+// Ready names a queue that WaitReady found with a task waiting, and the ID
+// at its head then: Take starts that task in the same call that takes it.
+type Ready struct {
+	Queue string
+	Head  string
+}
+
+// WaitReady blocks until one of queues has a waiting task, up to timeout,
+// and reports which (ok is false when none did). It does not take the
+// task: it rotates the head of the list onto itself (BLMOVE q q LEFT
+// LEFT), which leaves the list as it was, tells the ID at its head, and
+// lets an idle worker block on Redis instead of polling it.
+func (b *Broker) WaitReady(ctx context.Context, queues []string, timeout time.Duration) (r Ready, ok bool, err error) {
 	if len(queues) == 1 {
 		return b.waitOne(ctx, b.rdb, queues[0], timeout)
 	}
@@ -49,39 +57,40 @@ func (b *Broker) WaitReady(ctx context.Context, queues []string, timeout time.Du
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type result struct {
-		ok  bool
-		err error
+		ready Ready
+		ok    bool
+		err   error
 	}
 	results := make(chan result, len(queues))
 	for _, q := range queues {
 		go func() {
-			ok, err := b.waitOne(ctx, rdb, q, timeout)
-			results <- result{ok, err}
+			r, ok, err := b.waitOne(ctx, rdb, q, timeout)
+			results <- result{r, ok, err}
 		}()
 	}
 	var firstErr error
 	for range queues {
 		r := <-results
 		if r.ok {
-			return true, nil // the rest return within timeout, into the buffer
+			return r.ready, true, nil // the rest return within timeout, into the buffer
 		}
 		if r.err != nil && firstErr == nil {
 			firstErr = r.err
 		}
 	}
-	return false, firstErr
+	return Ready{}, false, firstErr
 }
 
-func (b *Broker) waitOne(ctx context.Context, rdb redis.UniversalClient, queue string, timeout time.Duration) (bool, error) {
+func (b *Broker) waitOne(ctx context.Context, rdb redis.UniversalClient, queue string, timeout time.Duration) (Ready, bool, error) {
 	key := b.keys.Pending(queue)
-	err := rdb.BLMove(ctx, key, key, "RIGHT", "RIGHT", timeout).Err()
+	head, err := rdb.BLMove(ctx, key, key, "LEFT", "LEFT", timeout).Result()
 	switch {
 	case err == nil:
-		return true, nil
+		return Ready{Queue: queue, Head: head}, true, nil
 	case errors.Is(err, redis.Nil):
-		return false, nil
+		return Ready{}, false, nil
 	default:
-		return false, fmt.Errorf("broker: wait on %s: %w", queue, err)
+		return Ready{}, false, fmt.Errorf("broker: wait on %s: %w", queue, err)
 	}
 }
 

@@ -160,7 +160,7 @@ func TestStartTakeInOneCall(t *testing.T) {
 		for range 4 {
 			ids = append(ids, layout.IDText(enqueue(t, s, "q", "echo", 0)))
 		}
-		first, err := s.b.Take(s.ctx, "q", 2, time.Minute)
+		_, first, err := s.b.Take(s.ctx, "q", 2, time.Minute, "")
 		if err != nil || first == nil || len(first.IDs) != 2 {
 			t.Fatalf("Take(2) = %v, %v; want 2 IDs", first, err)
 		}
@@ -190,7 +190,7 @@ func TestStartTakeInOneCall(t *testing.T) {
 func TestStartRefusesAnExpiredLease(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		id := enqueue(t, s, "q", "echo", 0)
-		tk, err := s.b.Take(s.ctx, "q", 1, 30*time.Millisecond)
+		_, tk, err := s.b.Take(s.ctx, "q", 1, 30*time.Millisecond, "")
 		if err != nil || tk == nil || len(tk.IDs) != 1 {
 			t.Fatalf("Take = %v, %v", tk, err)
 		}

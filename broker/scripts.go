@@ -10,10 +10,14 @@ import (
 // (redis.Script.Run), because miniredis has no Redis Functions. Every script
 // opens with a header listing its KEYS, ARGV and reply. Scripts that read a
 // task's status begin with lua/status.lua, the one place that tells a
-// status left out of a hash (see statusOf).
+// status left out of a hash (see statusOf); those that start tasks then
+// with lua/start_task.lua, the one place that starts one.
 
 //go:embed lua/status.lua
 var statusSrc string
+
+//go:embed lua/start_task.lua
+var startTaskSrc string
 
 var (
 	//go:embed lua/enqueue.lua
@@ -22,11 +26,11 @@ var (
 
 	//go:embed lua/take.lua
 	takeSrc    string
-	takeScript = redis.NewScript(takeSrc)
+	takeScript = redis.NewScript(statusSrc + startTaskSrc + takeSrc)
 
 	//go:embed lua/start.lua
 	startSrc    string
-	startScript = redis.NewScript(statusSrc + startSrc)
+	startScript = redis.NewScript(statusSrc + startTaskSrc + startSrc)
 
 	//go:embed lua/renew.lua
 	renewSrc    string

@@ -36,23 +36,67 @@ type Claimed struct {
 
 // Take leases up to n tasks from the head of queue for lease, in one
 // atomic step (take.lua), so no task is ever outside both its queue and a
-// lease. One lease, named by a fresh token, covers the whole batch. It
-// returns nil when the queue is empty, or n is 0 or less (without a call).
-// StartTake must follow.
-func (b *Broker) Take(ctx context.Context, queue string, n int, lease time.Duration) (*Taken, error) {
+// lease. One lease, named by a fresh token, covers the whole batch. When
+// head is the ID that WaitReady saw at the head of queue ("" for none) and
+// that task is still first, Take also starts it, as StartTake would, and
+// returns it in claimed: a worker woken by a lone task claims it in one
+// round trip instead of two. The other tasks taken are in the Taken (nil
+// when there are none), and StartTake must follow. It returns nothing,
+// without a call, when n is 0 or less.
+func (b *Broker) Take(ctx context.Context, queue string, n int, lease time.Duration, head string) (claimed []Claimed, t *Taken, err error) {
 	if n <= 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	t := &Taken{Queue: queue, Token: newToken()}
-	ids, err := takeScript.Run(ctx, b.rdb, b.takeKeys(t), n, ms(lease), t.Token).StringSlice()
+	t = &Taken{Queue: queue, Token: newToken()}
+	keys := b.takeKeys(t)
+	var headID uuid.UUID
+	if head != "" {
+		if headID, err = uuid.Parse(head); err != nil {
+			return nil, nil, fmt.Errorf("broker: take from %s: malformed head %q: %w", queue, head, err)
+		}
+		keys = append(keys, b.keys.Task(headID))
+	}
+	reply, err := takeScript.Run(ctx, b.rdb, keys, n, ms(lease), t.Token, "0").Slice()
+	var ids []string
+	var start []any
+	if err == nil {
+		ids, start, err = takeReply(reply)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("broker: take from %s: %w", queue, err)
+		return nil, nil, fmt.Errorf("broker: take from %s: %w", queue, err)
+	}
+	if start != nil {
+		claimed = started(t, []uuid.UUID{headID}, start)
 	}
 	if len(ids) == 0 {
-		return nil, nil
+		return claimed, nil, nil
 	}
 	t.IDs = ids
-	return t, nil
+	return claimed, t, nil
+}
+
+// takeReply reads take.lua's reply: the IDs leased and not started, and
+// the head's start entries (nil when the head was not taken).
+func takeReply(reply []any) (ids []string, start []any, err error) {
+	if len(reply) < 1 || len(reply) > 2 {
+		return nil, nil, fmt.Errorf("take.lua replied %d entries, want 1 or 2", len(reply))
+	}
+	list, ok := reply[0].([]any)
+	if !ok {
+		return nil, nil, fmt.Errorf("take.lua replied %T for its IDs", reply[0])
+	}
+	ids = make([]string, len(list))
+	for i, v := range list {
+		if ids[i], ok = v.(string); !ok {
+			return nil, nil, fmt.Errorf("take.lua replied %T for an ID", v)
+		}
+	}
+	if len(reply) == 2 {
+		if start, ok = reply[1].([]any); !ok || len(start) != startFields {
+			return nil, nil, fmt.Errorf("take.lua replied %v for the head's start", reply[1])
+		}
+	}
+	return ids, start, nil
 }
 
 // startTries bounds how often StartTake sends its round trip.
@@ -86,7 +130,7 @@ func (b *Broker) StartTake(ctx context.Context, t *Taken, n int, lease time.Dura
 			}
 		}
 		var ids []string
-		if claimed, ids, err = b.startTake(ctx, t, next, n, lease); err == nil {
+		if claimed, ids, err = b.startTake(ctx, t, next, n, lease, try > 0); err == nil {
 			if len(ids) == 0 {
 				return claimed, nil, nil
 			}
@@ -97,7 +141,9 @@ func (b *Broker) StartTake(ctx context.Context, t *Taken, n int, lease time.Dura
 	return nil, nil, fmt.Errorf("broker: start %d tasks and take %d of %s: %w", len(t.IDs), max(n, 0), t.Queue, err)
 }
 
-func (b *Broker) startTake(ctx context.Context, t, next *Taken, n int, lease time.Duration) ([]Claimed, []string, error) {
+// startTake sends StartTake's round trip once; resend says that an earlier
+// try may have been applied, so that take.lua looks for its lease first.
+func (b *Broker) startTake(ctx context.Context, t, next *Taken, n int, lease time.Duration, resend bool) ([]Claimed, []string, error) {
 	var keys []string
 	var args []any
 	var parsed []uuid.UUID
@@ -113,7 +159,11 @@ func (b *Broker) startTake(ctx context.Context, t, next *Taken, n int, lease tim
 			start = startScript.EvalSha(ctx, pipe, keys, args...)
 		}
 		if next != nil {
-			take = takeScript.EvalSha(ctx, pipe, b.takeKeys(next), n, ms(lease), next.Token)
+			again := "0"
+			if resend {
+				again = "1"
+			}
+			take = takeScript.EvalSha(ctx, pipe, b.takeKeys(next), n, ms(lease), next.Token, again)
 		}
 		return nil
 	})
@@ -133,7 +183,11 @@ func (b *Broker) startTake(ctx context.Context, t, next *Taken, n int, lease tim
 	}
 	var ids []string
 	if take != nil {
-		if ids, err = take.StringSlice(); err != nil {
+		reply, err := take.Slice()
+		if err == nil {
+			ids, _, err = takeReply(reply)
+		}
+		if err != nil {
 			return nil, nil, fmt.Errorf("take from %s: %w", next.Queue, err)
 		}
 	}

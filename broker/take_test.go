@@ -20,11 +20,11 @@ func TestTakeIsIdempotent(t *testing.T) {
 	t.Parallel()
 	ctx, rdb, b := withQueued(t, 4)
 	keys := b.takeKeys(&Taken{Queue: "q", Token: "tok"})
-	first, err := takeScript.Run(ctx, rdb, keys, 2, ms(time.Minute), "tok").StringSlice()
+	first, err := runTake(ctx, rdb, keys, 2, ms(time.Minute), "tok", "0")
 	if err != nil || len(first) != 2 {
 		t.Fatalf("take = %v, %v; want 2 IDs", first, err)
 	}
-	again, err := takeScript.Run(ctx, rdb, keys, 2, ms(time.Minute), "tok").StringSlice()
+	again, err := runTake(ctx, rdb, keys, 2, ms(time.Minute), "tok", "1")
 	slices.Sort(again)
 	if err != nil || fmt.Sprint(again) != fmt.Sprint(sorted(first)) {
 		t.Fatalf("resent take = %v, %v; want the same %v", again, err, first)
@@ -54,7 +54,7 @@ func TestTakeIsIdempotent(t *testing.T) {
 func TestStartTakeIsIdempotent(t *testing.T) {
 	t.Parallel()
 	ctx, _, b := withQueued(t, 4)
-	first, err := b.Take(ctx, "q", 2, time.Minute)
+	_, first, err := b.Take(ctx, "q", 2, time.Minute, "")
 	if err != nil || first == nil {
 		t.Fatalf("Take = %v, %v", first, err)
 	}
@@ -64,7 +64,7 @@ func TestStartTakeIsIdempotent(t *testing.T) {
 	next := &Taken{Queue: "q", Token: "next"}
 	var took []string
 	for try := range 2 {
-		got, ids, err := b.startTake(ctx, first, next, 5, time.Minute)
+		got, ids, err := b.startTake(ctx, first, next, 5, time.Minute, try > 0)
 		if err != nil || len(got) != 2 || got[0].Attempts != 1 || got[1].Attempts != 1 {
 			t.Fatalf("startTake try %d = %+v, %v; want the first 2 tasks at attempt 1", try, got, err)
 		}
@@ -106,7 +106,7 @@ func TestReapLeaseOfStartedAndUnstarted(t *testing.T) {
 	t.Parallel()
 	ctx, rdb, b := withQueued(t, 2)
 	keys := b.takeKeys(&Taken{Queue: "q", Token: "tok"})
-	ids, err := takeScript.Run(ctx, rdb, keys, 2, 100, "tok").StringSlice() // a lease of 100 ms
+	ids, err := runTake(ctx, rdb, keys, 2, "100", "tok", "0") // a lease of 100 ms
 	if err != nil || len(ids) != 2 {
 		t.Fatalf("take = %v, %v; want 2 IDs", ids, err)
 	}
@@ -126,7 +126,7 @@ func TestReapLeaseOfStartedAndUnstarted(t *testing.T) {
 	if n := rdb.ZCard(ctx, b.keys.Leases("q")).Val(); n != 0 || rdb.Exists(ctx, keys[2]).Val() != 0 {
 		t.Fatalf("after Maintain: %d leases, set exists %d; want none", n, rdb.Exists(ctx, keys[2]).Val())
 	}
-	taken, err := b.Take(ctx, "q", 2, time.Minute)
+	_, taken, err := b.Take(ctx, "q", 2, time.Minute, "")
 	if err != nil || taken == nil {
 		t.Fatalf("Take after Maintain = %v, %v; want both tasks", taken, err)
 	}
@@ -186,14 +186,27 @@ func TestTakeOfNoneLeasesNothing(t *testing.T) {
 	t.Parallel()
 	ctx, rdb, b := withQueued(t, 1)
 	keys := b.takeKeys(&Taken{Queue: "q", Token: "tok"})
-	ids, err := takeScript.Run(ctx, rdb, keys, 0, ms(time.Minute), "tok").StringSlice()
+	ids, err := runTake(ctx, rdb, keys, 0, ms(time.Minute), "tok", "0")
 	if err != nil || len(ids) != 0 {
 		t.Fatalf("take of 0 = %v, %v; want nothing", ids, err)
 	}
 	if n := rdb.ZCard(ctx, keys[1]).Val(); n != 0 {
 		t.Errorf("take of 0 left %d leases", n)
 	}
-	if got, err := b.Take(ctx, "q", 0, time.Minute); err != nil || got != nil {
-		t.Errorf("Take(0) = %v, %v; want nothing", got, err)
+	if claimed, got, err := b.Take(ctx, "q", 0, time.Minute, ""); err != nil || got != nil || claimed != nil {
+		t.Errorf("Take(0) = %v, %v, %v; want nothing", claimed, got, err)
 	}
+}
+
+// runTake runs take.lua with no head and returns the IDs it leased.
+func runTake(ctx context.Context, rdb *redis.Client, keys []string, n int, leaseMs, token, resend string) ([]string, error) {
+	reply, err := takeScript.Run(ctx, rdb, keys, n, leaseMs, token, resend).Slice()
+	if err != nil {
+		return nil, err
+	}
+	ids, start, err := takeReply(reply)
+	if err == nil && start != nil {
+		err = fmt.Errorf("take.lua started a head it was not given: %v", start)
+	}
+	return ids, err
 }

@@ -52,7 +52,7 @@ func (s bundle) enqueueAndClaim(t *testing.T) broker.Claimed {
 	if _, err := s.b.Enqueue(ctx, []broker.NewTask{{Name: "x", Queue: "q", Payload: []byte("1"), ResultTTL: time.Hour}}); err != nil {
 		t.Fatal(err)
 	}
-	taken, err := s.b.Take(ctx, "q", 1, time.Minute)
+	_, taken, err := s.b.Take(ctx, "q", 1, time.Minute, "")
 	if err != nil || taken == nil {
 		t.Fatalf("Take = %v, %v", taken, err)
 	}

@@ -15,7 +15,8 @@ import (
 const maxBatch = 64
 
 // fetchers is how many claim loops a pool of several queues runs. A claim
-// there is two round trips (take, then start); with one loop, handlers that
+// there is two round trips (take, then start), or one for a lone task
+// that a wait saw at the head of its queue; with one loop, handlers that
 // return quickly wait for them, and Redis idles while they travel. Two
 // loops keep a claim in flight while the other's tasks start. Measured
 // with runq bench --only drain (50,000 tasks, three alternating runs,
@@ -55,13 +56,15 @@ func (p *Pool) fetchAll(ctx, work context.Context) {
 // fetch claims tasks while there are free slots, until ctx ends.
 func (p *Pool) fetch(ctx, work context.Context) {
 	backoff := newRetryDelay(50*time.Millisecond, time.Second) // back within a second of Redis
+	var ready broker.Ready                                     // what the last wait saw
 	for ctx.Err() == nil {
 		n := p.acquire(ctx)
 		if n == 0 {
 			return
 		}
 		began := time.Now()
-		claimed, err := p.claim(ctx, n)
+		claimed, err := p.claim(ctx, n, ready)
+		ready = broker.Ready{}
 		p.releaseSlots(n - len(claimed))
 		p.launchAll(work, claimed)
 		switch {
@@ -74,16 +77,9 @@ func (p *Pool) fetch(ctx, work context.Context) {
 				p.idle.wake() // there may be more: any parked loop claims too
 			}
 		default:
-			p.waitIdle(ctx, backoff)
+			ready, _ = p.waitIdle(ctx, backoff)
 		}
 	}
-}
-
-// waitReady blocks on Redis until a queue of p has a task, for up to a
-// second.
-func (p *Pool) waitReady(ctx context.Context) error {
-	_, err := p.b.WaitReady(ctx, p.cfg.Queues, time.Second)
-	return err
 }
 
 // idleGate lets one claim loop at a time block on Redis when the queues are
@@ -173,15 +169,16 @@ func (p *Pool) releaseSlots(n int) {
 	}
 }
 
-// claimQueue takes up to n tasks of queue and starts them, in two round
-// trips.
-func (p *Pool) claimQueue(ctx context.Context, queue string, n int) ([]broker.Claimed, error) {
-	t, err := p.b.Take(ctx, queue, n, p.cfg.VisibilityTimeout)
+// claimQueue takes up to n tasks of queue and starts them: in one round
+// trip when the only task taken is head, the ID a wait saw at the head of
+// queue ("" for none), else in two.
+func (p *Pool) claimQueue(ctx context.Context, queue string, n int, head string) ([]broker.Claimed, error) {
+	claimed, t, err := p.b.Take(ctx, queue, n, p.cfg.VisibilityTimeout, head)
 	if err != nil || t == nil {
-		return nil, err
+		return claimed, err
 	}
-	claimed, _, err := p.b.StartTake(ctx, t, 0, p.cfg.VisibilityTimeout)
-	return claimed, err
+	rest, _, err := p.b.StartTake(ctx, t, 0, p.cfg.VisibilityTimeout)
+	return append(claimed, rest...), err
 }
 
 // claimContext bounds one claim call. It is not cut short by shutdown: a
@@ -215,21 +212,26 @@ func (p *Pool) clientClosed(err error) bool {
 	return true
 }
 
-// claim takes up to n tasks, from the queues in order.
-func (p *Pool) claim(ctx context.Context, n int) ([]*broker.Claimed, error) {
+// claim takes up to n tasks, from the queues in order; ready is what the
+// last wait saw, if anything.
+func (p *Pool) claim(ctx context.Context, n int, ready broker.Ready) ([]*broker.Claimed, error) {
 	var out []*broker.Claimed
 	for _, q := range p.cfg.Queues {
 		sent := time.Now()
 		cctx, cancel := p.claimContext(ctx)
-		got, err := p.claimQueue(cctx, q, n-len(out))
-		cancel()
-		if err != nil {
-			return out, err
+		head := ""
+		if q == ready.Queue {
+			head = ready.Head
 		}
-		for i := range got {
+		got, err := p.claimQueue(cctx, q, n-len(out), head)
+		cancel()
+		for i := range got { // started, even if what followed failed
 			c := &got[i]
 			p.track(c, sent)
 			out = append(out, c)
+		}
+		if err != nil {
+			return out, err
 		}
 		if len(out) == n {
 			break

@@ -12,35 +12,41 @@ import (
 // ahead and starts it in the same round trip that takes the next
 // (broker.StartTake), so a busy loop claims in one round trip per batch
 // instead of two: fewer wake-ups for Redis and for the loop. A batch's
-// slots are held from its take. A lone task still takes two round trips
-// (take, then start), as with fetch. When ctx ends, a batch taken ahead is
-// started and runs like any other: it was claimed before the stop. It is
-// the pool's only claim loop (fetchAll), so unlike fetch it never wakes
-// parked loops.
+// slots are held from its take. When the queue runs dry, the loop waits
+// on Redis, which tells it the ID at the head of the queue when a task
+// arrives; the take that follows starts that task too, so a lone task is
+// claimed in one round trip. A take that drained the queue is not
+// followed by another that would find it empty: the loop waits instead.
+// When ctx ends, a batch taken ahead is started and runs like any other:
+// it was claimed before the stop. It is the pool's only claim loop
+// (fetchAll), so unlike fetch it never wakes parked loops.
 func (p *Pool) fetchAhead(ctx, work context.Context) {
 	queue := p.cfg.Queues[0]
 	backoff := newRetryDelay(50*time.Millisecond, time.Second) // back within a second of Redis
 	var ahead *broker.Taken                                    // taken, not started: len(ahead.IDs) slots held
 	var aheadSent time.Time
+	drained := false // the take of ahead found fewer tasks than it asked for
+	head := ""       // the ID the last wait saw at the head of the queue
 	for {
 		if ahead == nil {
 			if ctx.Err() != nil {
 				return
 			}
 			var err error
-			switch ahead, aheadSent, err = p.takeFirst(ctx, queue); {
+			ahead, aheadSent, drained, err = p.takeFirst(ctx, work, queue, head)
+			head = ""
+			switch {
 			case err != nil:
 				p.retryAfter(ctx, "claim", err, backoff)
-			case ahead == nil: // took nothing: that proves no write (see redisHealth.ok)
-				p.waitIdle(ctx, backoff)
+			case ahead == nil && drained:
+				head = p.waitTask(ctx, backoff).Head
 			default:
-				p.health.ok(aheadSent)
 				backoff.reset()
 			}
 			continue
 		}
 		m := 0
-		if ctx.Err() == nil {
+		if ctx.Err() == nil && !drained {
 			m = p.nextBatch()
 		}
 		sent := time.Now()
@@ -57,19 +63,17 @@ func (p *Pool) fetchAhead(ctx, work context.Context) {
 		backoff.reset()
 		p.launchStarted(work, ahead, aheadSent, claimed)
 		ahead = nil
-		if m == 0 { // no slot was free: takeFirst waits for one
-			continue
-		}
 		taken := 0
 		if next != nil {
 			taken = len(next.IDs)
 		}
 		p.releaseSlots(m - taken)
-		if taken == 0 { // the queue was empty a moment ago
-			p.waitIdle(ctx, backoff)
-			continue
-		}
-		ahead, aheadSent = next, sent
+		switch {
+		case drained || (m > 0 && taken == 0): // the queue was empty a moment ago
+			head = p.waitTask(ctx, backoff).Head
+		case taken > 0:
+			ahead, aheadSent, drained = next, sent, taken < m
+		} // else no slot was free: takeFirst waits for one
 	}
 }
 
@@ -104,10 +108,17 @@ func (p *Pool) launchStarted(work context.Context, t *broker.Taken, sent time.Ti
 }
 
 // waitIdle waits for a task to arrive, as fetch does when a claim finds
-// the queues empty.
-func (p *Pool) waitIdle(ctx context.Context, backoff *retryDelay) {
+// the queues empty, and returns what the wait saw (nothing when this loop
+// parked, or the wait failed or timed out) and whether it timed out: then
+// the queues were empty throughout, and no claim need follow.
+func (p *Pool) waitIdle(ctx context.Context, backoff *retryDelay) (ready broker.Ready, timedOut bool) {
 	began := time.Now()
-	blocked, err := p.idle.wait(ctx, p.waitReady)
+	var woke bool
+	blocked, err := p.idle.wait(ctx, func(ctx context.Context) error {
+		var err error
+		ready, woke, err = p.b.WaitReady(ctx, p.cfg.Queues, time.Second)
+		return err
+	})
 	switch {
 	case err == nil && blocked:
 		// This loop's BLMOVE, a write that a Redis refusing writes
@@ -116,30 +127,55 @@ func (p *Pool) waitIdle(ctx context.Context, backoff *retryDelay) {
 	case err != nil && ctx.Err() == nil:
 		p.retryAfter(ctx, "waiting for tasks", err, backoff)
 	}
+	return ready, blocked && err == nil && !woke
 }
 
-// takeFirst acquires slots and takes a batch for them: the start of a run
-// of batches taken ahead. It returns nil when the queue is empty or ctx
-// ended, with no slot held.
-func (p *Pool) takeFirst(ctx context.Context, queue string) (*broker.Taken, time.Time, error) {
+// waitTask waits, one bounded wait after another, until a task arrives,
+// a wait fails (the claim that follows tells whether Redis is back) or ctx
+// ends, and returns what the last wait saw. An idle pool thus sends one
+// command a second, not a wait and a take.
+func (p *Pool) waitTask(ctx context.Context, backoff *retryDelay) broker.Ready {
+	for {
+		ready, timedOut := p.waitIdle(ctx, backoff)
+		if !timedOut || ctx.Err() != nil {
+			return ready
+		}
+	}
+}
+
+// takeFirst acquires slots and takes a batch for them, starting the task
+// at the head of the queue in the same call when head names it (the start
+// of a run of batches taken ahead). It launches what it started, and
+// returns the rest of the batch, not started (nil when none), and whether
+// the take found fewer tasks than it asked for. It holds slots only for
+// the batch it returns.
+func (p *Pool) takeFirst(ctx, work context.Context, queue, head string) (ahead *broker.Taken, sent time.Time, drained bool, err error) {
 	n := p.acquire(ctx)
 	if n == 0 {
-		return nil, time.Time{}, nil
+		return nil, time.Time{}, false, nil
 	}
-	sent := time.Now()
+	sent = time.Now()
 	cctx, cancel := p.claimContext(ctx)
-	t, err := p.b.Take(cctx, queue, n, p.cfg.VisibilityTimeout)
+	claimed, t, err := p.b.Take(cctx, queue, n, p.cfg.VisibilityTimeout, head)
 	cancel()
+	rest := 0
+	if t != nil {
+		rest = len(t.IDs)
+	}
+	p.releaseSlots(n - len(claimed) - rest)
+	batch := make([]*broker.Claimed, len(claimed))
+	for i := range claimed {
+		batch[i] = &claimed[i]
+		p.track(batch[i], sent)
+	}
+	p.launchAll(work, batch)
 	if err != nil {
-		p.releaseSlots(n)
-		return nil, time.Time{}, err
+		return nil, time.Time{}, false, err
 	}
-	if t == nil {
-		p.releaseSlots(n)
-		return nil, time.Time{}, nil
+	if len(claimed)+rest > 0 { // took something: that proves a write (see redisHealth.ok)
+		p.health.ok(sent)
 	}
-	p.releaseSlots(n - len(t.IDs))
-	return t, sent, nil
+	return t, sent, len(claimed)+rest < n, nil
 }
 
 // startTake starts ahead, taken at aheadSent, and takes up to m more, in

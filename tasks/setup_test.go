@@ -136,7 +136,7 @@ func (s bundle) get(t *testing.T, id uuid.UUID) results.Record {
 func (s bundle) claim(t *testing.T, queue string, lease time.Duration) broker.Claimed {
 	t.Helper()
 	ctx := context.Background()
-	taken, err := s.b.Take(ctx, queue, 1, lease)
+	_, taken, err := s.b.Take(ctx, queue, 1, lease, "")
 	if err != nil || taken == nil {
 		t.Fatalf("Take = %v, %v; want a task", taken, err)
 	}

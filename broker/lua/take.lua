@@ -1,23 +1,56 @@
 -- take: pop up to ARGV[1] IDs from the head of the queue and lease them to
 -- one token, in one step: a crash at any instant leaves each ID either
--- queued or leased.
--- KEYS[1] pending list, KEYS[2] leases zset, KEYS[3] the token's lease set
--- ARGV[1] count, ARGV[2] lease_ms, ARGV[3] lease token
--- returns the IDs leased (deadline = Redis TIME + lease_ms), maybe empty.
+-- queued or leased. When the caller names the task it saw at the head of
+-- the queue (KEYS[4], from WaitReady) and that task is still first, the
+-- take also starts it (start_task), so that a worker woken by a lone task
+-- claims it in one round trip rather than two.
+-- KEYS[1] pending list, KEYS[2] leases zset, KEYS[3] the token's lease set,
+-- KEYS[4] (optional) the hash of the task seen at the head
+-- ARGV[1] count, ARGV[2] lease_ms, ARGV[3] lease token, ARGV[4] "1" when
+-- the call may be a resend of one already applied
+-- returns {ids} or {ids, started}: ids are the IDs leased and not started
+-- (deadline = Redis TIME + lease_ms), maybe none; started, when the head
+-- task was taken, is its meta, payload and counts as start_task returns
+-- them, or three false when it could not start (canceled or gone: it then
+-- leaves the queue and is not leased).
 -- One lease covers the whole batch: one ZADD of the token, one SADD of the
--- IDs, no command per task. Idempotent by token: a call resent after a
--- dropped connection finds the lease set and returns its IDs rather than
--- leasing a second batch that nobody would start.
-local prior = redis.call('SMEMBERS', KEYS[3])
-if #prior > 0 then
-  return prior
+-- IDs, no command per task but the head's start. Idempotent by token when
+-- ARGV[4] is "1": a resent call finds the lease set and returns its IDs
+-- (not started) rather than leasing a second batch that nobody would
+-- start. A first send skips that SMEMBERS: its token is new.
+if ARGV[4] == '1' then
+  local prior = redis.call('SMEMBERS', KEYS[3])
+  if #prior > 0 then
+    return {prior}
+  end
 end
 local ids = redis.call('LPOP', KEYS[1], ARGV[1])
 if not ids or #ids == 0 then -- an empty queue, or a count of 0
-  return {}
+  return {{}}
 end
 local t = redis.call('TIME')
-local deadline = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[2])
-redis.call('ZADD', KEYS[2], string.format('%d', deadline), ARGV[3])
-redis.call('SADD', KEYS[3], unpack(ids))
-return ids
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local token = ARGV[3]
+local started, lease = nil, ids
+if KEYS[4] and ids[1] == string.sub(KEYS[4], -32) then
+  local prefix = token .. ',' .. string.format('%d', now) .. ','
+  local meta, payload, counts = start_task(KEYS[4], token, prefix, prefix .. '1')
+  if meta then
+    started = {meta, payload, counts}
+  else
+    started = {false, false, false}
+    table.remove(ids, 1) -- not leased: nothing to start
+  end
+  lease = ids
+end
+if #lease > 0 then
+  redis.call('ZADD', KEYS[2], string.format('%d', now + tonumber(ARGV[2])), token)
+  redis.call('SADD', KEYS[3], unpack(lease))
+end
+if not started then
+  return {lease}
+end
+if started[1] then
+  return {{unpack(lease, 2)}, started}
+end
+return {lease, started}

@@ -92,7 +92,7 @@ func run() error {
 		return nil
 	}
 	for done := 0; done < *n; {
-		t, err := b.Take(ctx, "default", *batch, time.Minute)
+		_, t, err := b.Take(ctx, "default", *batch, time.Minute, "")
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,55 @@
+-- start_task: prepended, after status.lua, to the scripts that start tasks
+-- (start.lua, take.lua). start_task(key, token, prefix, first) marks the
+-- task of hash key running under the lease token and returns meta
+-- ("max_retries,timeout_ms,ttl_ms,queue,name"; empty when missing),
+-- payload (empty when missing) and counts: false for a first attempt (the
+-- usual case: attempt 1, no failures, no crashes), else
+-- "attempt,failures,crashes" (an empty count is 0). It returns nil when
+-- the task may not start: gone, canceled, finished, or running under
+-- another token; the caller then drops its ID from the lease.
+-- prefix is "token,now_ms," and first is prefix .. "1", both made once per
+-- call. Idempotent: a task already started under token is returned
+-- unchanged.
+-- Cost: two commands (HMGET, HSET). Failures and crashes are read only for
+-- a task that has started before ("at" is there): a first attempt reads
+-- four fields, not six. An attempt is one field, "at":
+-- "token,started_ms,number" (two fields fewer to write on every start than
+-- the token, the start time and the count apart). A first attempt writes
+-- "at" alone: a status left out (enqueue.lua does not write "queued") stays
+-- out, and reads as running once "at" is there. Every later status is
+-- written.
+-- next_count[a] is a + 1 for the usual attempt counts: tostring(tonumber(a)
+-- + 1) formats a float, 0.7 µs of Redis CPU per task.
+local next_count = {['0'] = '1', ['1'] = '2', ['2'] = '3', ['3'] = '4', ['4'] = '5', ['5'] = '6'}
+local function start_task(key, token, prefix, first)
+  local f = redis.call('HMGET', key, 's', 'at', 'm', 'p')
+  local at, failures, crashes = f[2], '', ''
+  local status = status_of(f[1], at, f[3])
+  local mine, attempt = false, nil
+  if at then
+    mine = string.sub(at, 1, #token + 1) == token .. ','
+    attempt = string.match(at, '(%d+)$') or '0'
+    local fc = redis.call('HMGET', key, 'f', 'c')
+    failures, crashes = fc[1] or '', fc[2] or ''
+  end
+  if not mine and (status == 'queued' or status == 'retrying') then
+    if at then
+      attempt = next_count[attempt] or tostring(tonumber(attempt) + 1)
+      redis.call('HSET', key, 's', 'running', 'at', prefix .. attempt)
+    elseif not f[1] then
+      redis.call('HSET', key, 'at', first)
+    else
+      redis.call('HSET', key, 's', 'running', 'at', first)
+    end
+    status, mine = 'running', true
+  end
+  if status ~= 'running' or not mine then
+    return nil
+  end
+  local counts = false
+  if at then
+    counts = attempt .. ',' .. failures .. ',' .. crashes
+  end
+  return f[3] or '', f[4] or '', counts
+end
+
