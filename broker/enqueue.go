@@ -79,7 +79,7 @@ func (b *Broker) enqueueFlush(ctx context.Context, ts []NewTask) ([]time.Time, e
 				key := b.keys.Task(t.ID)
 				keys = append(keys, key)
 				m := meta{maxRetries: t.MaxRetries, timeout: t.Timeout, resultTTL: t.ResultTTL, queue: t.Queue, name: t.Name}
-				args = append(args, layout.IDOfKey(key), m.String(), t.Payload)
+				args = append(args, layout.IDOfKey(key), m.String(), pack(t.Payload))
 			}
 			cmds[g] = enqueueScript.EvalSha(ctx, pipe, keys, args...)
 		}

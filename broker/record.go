@@ -242,11 +242,16 @@ func msTime(ms int64) (time.Time, bool) {
 }
 
 func (d *decoder) json(field string) json.RawMessage {
-	v, ok := d.h[field]
+	stored, ok := d.h[field]
 	if !ok {
 		return nil
 	}
-	if !json.Valid([]byte(v)) {
+	v, err := unpack(stored)
+	if err != nil {
+		d.fail(fmt.Errorf("field %s: %w", field, err))
+		return nil
+	}
+	if !json.Valid(v) {
 		d.fail(fmt.Errorf("field %s is not valid JSON", field))
 		return nil
 	}

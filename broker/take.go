@@ -32,6 +32,9 @@ type Claimed struct {
 	Crashes    int // earlier attempts whose worker was lost
 	Timeout    time.Duration
 	ResultTTL  time.Duration // how long the hash lives once terminal
+	// Unreadable is set when the stored payload could not be read (see
+	// pack): the attempt is to fail with it, without running.
+	Unreadable error
 }
 
 // Take leases up to n tasks from the head of queue for lease, in one
@@ -227,12 +230,17 @@ func started(t *Taken, parsed []uuid.UUID, rows []any) []Claimed {
 		if err != nil {
 			m.name = metaName(toString(f[0]))
 		}
+		payload, perr := unpack(toString(f[1]))
+		if perr != nil {
+			perr = fmt.Errorf("broker: the stored payload is unreadable: %w", perr)
+		}
 		c := Claimed{
 			ID:         parsed[i/startFields],
 			Queue:      t.Queue,
 			Token:      t.Token,
 			Name:       m.name,
-			Payload:    []byte(toString(f[1])),
+			Payload:    payload,
+			Unreadable: perr,
 			Attempts:   1,
 			MaxRetries: m.maxRetries,
 			Timeout:    m.timeout,

@@ -23,7 +23,9 @@ func (p *Pool) execute(ctx context.Context, c *broker.Claimed) (broker.Finish, b
 
 	var result any
 	var err error
-	if h, ok := p.reg.lookup(c.Name); ok {
+	if c.Unreadable != nil {
+		err = fmt.Errorf("%w (%w)", c.Unreadable, ErrSkipRetry)
+	} else if h, ok := p.reg.lookup(c.Name); ok {
 		result, err = p.call(ctx, h.fn, c)
 	} else {
 		err = fmt.Errorf("no handler for %q in this worker (it handles %v)", c.Name, p.reg.Names())

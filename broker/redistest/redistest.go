@@ -44,6 +44,8 @@ const (
 	FieldMeta    = layout.FieldMeta
 	FieldStatus  = layout.FieldStatus
 	FieldAttempt = layout.FieldAttempt
+	FieldPayload = layout.FieldPayload
+	FieldResult  = layout.FieldResult
 )
 
 // Backends returns a miniredis backend, plus a real Redis one when REDIS_URL

@@ -56,7 +56,7 @@ func TestNewIDCarriesQueueSlot(t *testing.T) {
 			if id.Version() != 7 || id.Variant() != uuid.RFC4122 {
 				t.Fatalf("NewID(%q) = %s: version %d variant %v, want 7 RFC4122", queue, id, id.Version(), id.Variant())
 			}
-			if key, suffix := keys.Task(id), "}:t:"+strings.ReplaceAll(id.String(), "-", ""); !strings.HasPrefix(key, "p:{") || !strings.HasSuffix(key, suffix) || IDOfKey(key) != IDText(id) {
+			if key, suffix := keys.Task(id), "}:"+strings.ReplaceAll(id.String(), "-", ""); !strings.HasPrefix(key, "p:{") || !strings.HasSuffix(key, suffix) || IDOfKey(key) != IDText(id) {
 				t.Fatalf("Task(%s) = %q, want p:{tag}%s", id, key, suffix)
 			}
 			if got, want := Slot(keys.Task(id)), Slot(keys.Pending(queue)); got != want {
