@@ -25,7 +25,7 @@ type Config struct {
 	RateFor  time.Duration // how long each latency scenario runs; 0 means 5s
 	Waiters  int           // long polls parked at once by the waiters scenario; 0 means 10,000
 	Embedded bool          // the Redis is the embedded one: figures are labelled not representative
-	Only     []string      // scenario groups to run (enqueue, drain, latency, memory, waiters); nil means all
+	Only     []string      // scenario groups to run (enqueue, drain, latency, steady, memory, waiters); nil means all
 	Prefix   string        // starts each scenario's private key prefix; "" means "runqbench"
 	Progress io.Writer     // receives one line per finished row; nil means none
 	// MaxOtherCPU is how much CPU, in % of one CPU, processes other than
@@ -80,19 +80,24 @@ type Report struct {
 // a task's handler returning to its poll's answer arriving, and the costs
 // are those of finishing the tasks and answering the polls.
 type Row struct {
-	Scenario      string      `json:"scenario"`
-	Tasks         int         `json:"tasks"`
-	Seconds       float64     `json:"seconds"`
-	TasksPerSec   float64     `json:"tasks_per_sec"`
-	P50ms         float64     `json:"p50_ms,omitempty"`
-	P95ms         float64     `json:"p95_ms,omitempty"`
-	P99ms         float64     `json:"p99_ms,omitempty"`
-	MaxMs         float64     `json:"max_ms,omitempty"`
-	RoundTrips    float64     `json:"round_trips_per_task"`
-	Commands      float64     `json:"redis_commands_per_task,omitempty"`
-	RedisCPUus    float64     `json:"redis_cpu_us_per_task,omitempty"`
-	WorkerCPUus   float64     `json:"process_cpu_us_per_task"`
-	BytesPerTask  float64     `json:"redis_bytes_per_task,omitempty"`
+	Scenario     string  `json:"scenario"`
+	Tasks        int     `json:"tasks"`
+	Seconds      float64 `json:"seconds"`
+	TasksPerSec  float64 `json:"tasks_per_sec"`
+	P50ms        float64 `json:"p50_ms,omitempty"`
+	P95ms        float64 `json:"p95_ms,omitempty"`
+	P99ms        float64 `json:"p99_ms,omitempty"`
+	MaxMs        float64 `json:"max_ms,omitempty"`
+	RoundTrips   float64 `json:"round_trips_per_task"`
+	Commands     float64 `json:"redis_commands_per_task,omitempty"`
+	RedisCPUus   float64 `json:"redis_cpu_us_per_task,omitempty"`
+	WorkerCPUus  float64 `json:"process_cpu_us_per_task"`
+	BytesPerTask float64 `json:"redis_bytes_per_task,omitempty"`       // used_memory growth beyond the payload
+	UsedPerTask  float64 `json:"redis_used_memory_per_task,omitempty"` // used_memory growth, payload included
+	// ReadsPerTask is Redis's read events (INFO stats
+	// total_reads_processed) per task: the requests that woke Redis, from
+	// every process, i.e. round trips as Redis sees them.
+	ReadsPerTask  float64     `json:"redis_reads_per_task,omitempty"`
 	PayloadBytes  int         `json:"payload_bytes,omitempty"`
 	Concurrency   int         `json:"concurrency,omitempty"`
 	TargetRate    int         `json:"target_rate,omitempty"`
@@ -177,6 +182,7 @@ func (r *runner) addLives() {
 			RoundTrips:    e.RoundTrips + drain.RoundTrips,
 			Commands:      e.Commands + drain.Commands,
 			RedisCPUus:    e.RedisCPUus + drain.RedisCPUus,
+			ReadsPerTask:  e.ReadsPerTask + drain.ReadsPerTask,
 			WorkerCPUus:   e.WorkerCPUus + drain.WorkerCPUus,
 			StoresResults: true,
 			Life:          true,
@@ -240,6 +246,7 @@ func fill(row *Row, c *cost) {
 	if c.measured {
 		row.Commands = float64(c.commands) / n
 		row.RedisCPUus = float64(c.redisCPU.Microseconds()) / n
+		row.ReadsPerTask = float64(c.reads) / n
 	}
 }
 

@@ -32,12 +32,14 @@ func TestRunSmallBench(t *testing.T) {
 			want := []string{"enqueue, 1 producer(s)", "enqueue, 16 producer(s)", "enqueue, batches of 1000",
 				"drain, no-op, conc 10", "drain, no-op, conc 50", "drain, no-op, conc 100", "drain, stores result, conc 10",
 				"drain, stores result, conc 50", "drain, stores result, conc 100", "latency at 200/s, conc 50",
-				"memory, queued tasks", "waiters, 50 long polls",
-				"life: 16 producer(s) + drain c50", "life: batches of 1000 + drain c50"}
+				"memory, queued, 64 B payload", "memory, queued, 1024 B payload", "memory, queued, 16384 B payload",
+				"waiters, 50 long polls", "life: 16 producer(s) + drain c50", "life: batches of 1000 + drain c50"}
 			if len(rep.Rows) != len(want) {
 				t.Fatalf("%d rows, want %d: %+v", len(rep.Rows), len(want), rep.Rows)
 			}
+			rows := map[string]bench.Row{}
 			for i, row := range rep.Rows {
+				rows[row.Scenario] = row
 				if row.Scenario != want[i] || (row.TasksPerSec <= 0) != row.Life || row.RoundTrips <= 0 {
 					t.Errorf("row %d = %+v, want %q with positive round trips, and throughput unless a life", i, row, want[i])
 				}
@@ -49,19 +51,22 @@ func TestRunSmallBench(t *testing.T) {
 					t.Errorf("row %d = %+v: want 1-3 attempts, and other CPU known exactly on a real Redis with /proc/stat", i, row)
 				}
 			}
-			if lat := rep.Rows[9]; lat.P50ms <= 0 || lat.P99ms < lat.P50ms || lat.MaxMs < lat.P99ms {
+			if lat := rows[want[9]]; lat.P50ms <= 0 || lat.P99ms < lat.P50ms || lat.MaxMs < lat.P99ms {
 				t.Errorf("latency row %+v: percentiles out of order", lat)
 			}
-			if be.Mini == nil && (rep.Rows[3].Commands <= 0 || rep.Rows[10].BytesPerTask <= 0) {
-				t.Errorf("on a real Redis the rows must carry commands and memory: %+v", rep.Rows)
+			if be.Mini == nil {
+				checkMemory(t, rows, want[10:13])
+				if rows[want[3]].Commands <= 0 || rows[want[3]].ReadsPerTask <= 0 {
+					t.Errorf("on a real Redis the rows must carry commands and reads: %+v", rows[want[3]])
+				}
 			}
-			for _, life := range rep.Rows[12:] {
-				enq, drain := rep.Rows[1], rep.Rows[7]
-				if life.Scenario == want[13] {
-					enq = rep.Rows[2]
+			for _, name := range want[14:] {
+				life, enq, drain := rows[name], rows[want[1]], rows[want[7]]
+				if name == want[15] {
+					enq = rows[want[2]]
 				}
 				if life.RoundTrips != enq.RoundTrips+drain.RoundTrips || life.RedisCPUus != enq.RedisCPUus+drain.RedisCPUus {
-					t.Errorf("%s = %+v, want the sums of %+v and %+v", life.Scenario, life, enq, drain)
+					t.Errorf("%s = %+v, want the sums of %+v and %+v", name, life, enq, drain)
 				}
 			}
 			if be.Mini != nil && !strings.Contains(rep.Note, "not representative") {
@@ -73,20 +78,39 @@ func TestRunSmallBench(t *testing.T) {
 			if data, err := rep.JSON(); err != nil || !json.Valid(data) {
 				t.Errorf("JSON() = %v", err)
 			}
-			if left := redistest.KeysUnder(context.Background(), t, be.Client, be.Prefix); len(left) != 0 {
-				t.Errorf("keys left: %v", left)
-			}
-			var leftBench []string
-			iter := be.Client.Scan(context.Background(), 0, "runqbench-all-*", 100).Iterator()
-			for iter.Next(context.Background()) {
-				leftBench = append(leftBench, iter.Val())
-			}
-			if err := iter.Err(); err != nil {
-				t.Errorf("SCAN for leftover keys: %v", err)
-			}
-			if len(leftBench) != 0 {
-				t.Errorf("bench keys left behind: %v", leftBench)
-			}
+			checkNoKeysLeft(t, be)
 		})
+	}
+}
+
+// checkMemory checks that each memory row reports Redis's growth per
+// task, at least its payload, and that minus the payload.
+func checkMemory(t *testing.T, rows map[string]bench.Row, names []string) {
+	t.Helper()
+	for _, name := range names {
+		row := rows[name]
+		if row.UsedPerTask < float64(row.PayloadBytes) || row.BytesPerTask != row.UsedPerTask-float64(row.PayloadBytes) {
+			t.Errorf("%s = %+v, want used memory per task above the %d B payload, and bytes beyond it", name, row, row.PayloadBytes)
+		}
+	}
+}
+
+// checkNoKeysLeft checks that the bench deleted every key it wrote, under
+// its prefixes and the test's own.
+func checkNoKeysLeft(t *testing.T, be redistest.Backend) {
+	t.Helper()
+	if left := redistest.KeysUnder(context.Background(), t, be.Client, be.Prefix); len(left) != 0 {
+		t.Errorf("keys left: %v", left)
+	}
+	var leftBench []string
+	iter := be.Client.Scan(context.Background(), 0, "runqbench-all-*", 100).Iterator()
+	for iter.Next(context.Background()) {
+		leftBench = append(leftBench, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		t.Errorf("SCAN for leftover keys: %v", err)
+	}
+	if len(leftBench) != 0 {
+		t.Errorf("bench keys left behind: %v", leftBench)
 	}
 }
