@@ -19,15 +19,22 @@ import (
 
 // Config says what to measure and where.
 type Config struct {
-	Client   *redis.Client // the Redis to measure; Run adds a counting hook
-	Tasks    int           // tasks per throughput scenario; 0 means 100,000
-	Rates    []int         // tasks/s of the latency scenarios; nil means 1,000 and 5,000
-	RateFor  time.Duration // how long each latency scenario runs; 0 means 5s
-	Waiters  int           // long polls parked at once by the waiters scenario; 0 means 10,000
-	Embedded bool          // the Redis is the embedded one: figures are labelled not representative
-	Only     []string      // scenario groups to run (enqueue, drain, latency, steady, memory, waiters); nil means all
-	Prefix   string        // starts each scenario's private key prefix; "" means "runqbench"
-	Progress io.Writer     // receives one line per finished row; nil means none
+	Client  *redis.Client // the Redis to measure; Run adds a counting hook
+	Tasks   int           // tasks per throughput scenario; 0 means 100,000
+	Rates   []int         // tasks/s of the latency scenarios; nil means 1,000 and 5,000
+	RateFor time.Duration // how long each latency scenario runs; 0 means 5s
+	Waiters int           // long polls parked at once by the waiters scenario; 0 means 10,000
+	// SteadyRates are the arrival rates, in tasks/s, of the steady rows;
+	// nil means 100, 1,000 and 5,000.
+	SteadyRates []int
+	SteadyFor   time.Duration // how long each steady row submits; 0 means 10s
+	// RedisURL is Client's Redis, for the child processes of the steady
+	// rows (a worker, and `runq serve`); "" skips the steady rows.
+	RedisURL string
+	Embedded bool      // the Redis is the embedded one: figures are labelled not representative
+	Only     []string  // scenario groups to run (enqueue, drain, latency, steady, memory, waiters); nil means all
+	Prefix   string    // starts each scenario's private key prefix; "" means "runqbench"
+	Progress io.Writer // receives one line per finished row; nil means none
 	// MaxOtherCPU is how much CPU, in % of one CPU, processes other than
 	// this one and Redis (or the host, as steal time) may use during a
 	// throughput or latency row before it counts as disturbed and is
@@ -50,6 +57,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Waiters <= 0 {
 		c.Waiters = 10_000
+	}
+	if len(c.SteadyRates) == 0 {
+		c.SteadyRates = []int{100, 1000, 5000}
+	}
+	if c.SteadyFor <= 0 {
+		c.SteadyFor = 10 * time.Second
 	}
 	if c.Prefix == "" {
 		c.Prefix = "runqbench"
@@ -78,7 +91,10 @@ type Report struct {
 // does not report them (miniredis has no INFO cpu or commandstats). In a
 // waiters row a task is one long poll, the percentiles are the delays from
 // a task's handler returning to its poll's answer arriving, and the costs
-// are those of finishing the tasks and answering the polls.
+// are those of finishing the tasks and answering the polls. In a steady
+// row the worker is a child process: WorkerCPUus is its CPU, RoundTrips
+// this process's (the Go client's submissions; none in HTTP rows), and the
+// percentiles are the delays from submission to handler start.
 type Row struct {
 	Scenario     string  `json:"scenario"`
 	Tasks        int     `json:"tasks"`
@@ -98,11 +114,14 @@ type Row struct {
 	// total_reads_processed) per task: the requests that woke Redis, from
 	// every process, i.e. round trips as Redis sees them.
 	ReadsPerTask  float64     `json:"redis_reads_per_task,omitempty"`
+	APICPUus      float64     `json:"api_cpu_us_per_task,omitempty"`    // steady HTTP rows: the `runq serve` child's
+	ClientCPUus   float64     `json:"client_cpu_us_per_task,omitempty"` // steady rows: this process's, which submits
 	PayloadBytes  int         `json:"payload_bytes,omitempty"`
 	Concurrency   int         `json:"concurrency,omitempty"`
 	TargetRate    int         `json:"target_rate,omitempty"`
 	StoresResults bool        `json:"stores_result,omitempty"`
 	Waiters       *WaiterCost `json:"waiters,omitempty"`
+	Steady        *SteadyCost `json:"steady,omitempty"`
 	Life          bool        `json:"life,omitempty"` // sums of an enqueue row and a drain row
 	// OtherCPU is the CPU, in % of one CPU, that processes other than this
 	// one and Redis (or the host, as steal time) used during the row, from
@@ -140,6 +159,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		{"enqueue", r.enqueue},
 		{"drain", r.drain},
 		{"latency", r.latency},
+		{"steady", r.steady},
 		{"memory", r.memory},
 		{"waiters", r.waiters},
 	}
