@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -24,14 +25,20 @@ Measures runq on the Redis given (or an embedded one, whose figures are not
 representative): enqueue throughput (1 and 16 producers, and batches of
 1,000), drain throughput (concurrency 10/50/100, no-op and storing a
 result), latency at fixed rates, Redis round trips, commands and CPU per
-task, process CPU per task, Redis memory per queued task, and what
---waiters long polls parked at once cost the API server (memory,
-goroutines, Redis connections) and how fast they wake (its HTTP clients run
-in a child process of this executable). "life" rows add an enqueue row to
-the drain at concurrency 50 storing a result: a task's whole cost. A
-throughput or latency row during which other processes used more than
---max-other-cpu is measured again (up to --attempts times; the other%%
-column tells). Keys live under a
+task, process CPU per task, Redis memory per queued task at payloads of
+64 B, 1 KiB and 16 KiB, and what --waiters long polls parked at once cost
+the API server (memory, goroutines, Redis connections) and how fast they
+wake (its HTTP clients run in a child process of this executable). "life"
+rows add an enqueue row to the drain at concurrency 50 storing a result: a
+task's whole cost. "steady" rows submit at each of --steady-rates for
+--steady-for, one task per call from 8 goroutines, through the Go client
+in this process and over HTTP to a "serve" child, to a worker (concurrency
+50, storing a result) in a child process of this executable: per task,
+the CPU of Redis, the worker, the API (or the Go client), Redis commands
+and read events, the delay from submission to start, and the idle
+worker's cost. A throughput, latency or steady row during which other
+processes used more than --max-other-cpu is measured again (up to
+--attempts times; the other%% column tells). Keys live under a
 private prefix and are deleted.
 
 Example:
@@ -53,91 +60,156 @@ var benchCommand = cli.Command{
 // runBench runs `runq bench`.
 func runBench(ctx context.Context, prog string, args []string, stdout io.Writer) error {
 	if bench.IsChild() {
-		// This process is the HTTP client of the waiters scenario,
-		// started by a `runq bench` with this executable.
+		// This process is a child of a `runq bench` with this executable:
+		// the waiters scenario's HTTP client, or the steady rows' worker.
 		return bench.RunChild(ctx, os.Stdin, stdout)
 	}
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	// The default is read after parsing: help would print it, password and all.
-	redisURL := fs.String("redis", "", "Redis URL; empty starts an embedded Redis (env REDIS_URL)")
-	n := fs.Int("tasks", 100_000, "tasks per throughput scenario")
-	rates := fs.String("rates", "1000,5000", "tasks/s of the latency scenarios, comma-separated")
-	rateFor := fs.Duration("rate-for", 5*time.Second, "how long each latency scenario runs")
-	waiters := fs.Int("waiters", 10_000, "long polls parked at once by the waiters scenario")
-	only := fs.String("only", "", "scenario groups to run, comma-separated: enqueue, drain, latency, memory, waiters (default all)")
-	jsonOut := fs.String("json", "", "also write the report as JSON to this file")
-	maxOther := fs.Float64("max-other-cpu", 40, "CPU other processes may use during a row, % of one CPU, before it is measured again")
-	attempts := fs.Int("attempts", 3, "measurements of a disturbed row at most; the least disturbed is reported (1 to 10)")
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			fmt.Fprintf(stdout, benchUsage, prog)
-			cli.PrintFlagSet(stdout, fs)
-			return err
-		}
-		return cli.FlagError("bench", err)
+	f, err := parseBenchFlags(prog, args, stdout)
+	if err != nil {
+		return err
 	}
-	cfg := bench.Config{Tasks: *n, RateFor: *rateFor, Waiters: *waiters, Progress: stdout, MaxOtherCPU: *maxOther, Attempts: *attempts}
-	if math.IsNaN(*maxOther) || *maxOther <= 0 || *maxOther > 100*float64(runtime.NumCPU()) {
-		return fmt.Errorf("%w: bench: --max-other-cpu must be above 0 and at most %d (100 per CPU)", cli.ErrUsage, 100*runtime.NumCPU())
+	cfg, err := f.config()
+	if err != nil {
+		return err
 	}
-	if *attempts < 1 || *attempts > 10 {
-		return fmt.Errorf("%w: bench: --attempts must be 1 to 10", cli.ErrUsage)
+	cfg.Progress = stdout
+	url, local, closeRedis, err := benchRedis(f.redisURL)
+	if err != nil {
+		return err
 	}
-	if *n < 1 || *n > 10_000_000 {
-		return fmt.Errorf("%w: bench: --tasks must be 1 to 10000000", cli.ErrUsage)
-	}
-	if *waiters < 1 || *waiters > 100_000 {
-		return fmt.Errorf("%w: bench: --waiters must be 1 to 100000", cli.ErrUsage)
-	}
-	for _, part := range strings.Split(*rates, ",") {
-		r, err := strconv.Atoi(strings.TrimSpace(part))
-		if err != nil || r < 1 || r > 1_000_000 {
-			return fmt.Errorf("%w: bench: --rates: %q is not a rate from 1 to 1000000", cli.ErrUsage, part)
-		}
-		cfg.Rates = append(cfg.Rates, r)
-	}
-	if *only != "" {
-		for _, g := range strings.Split(*only, ",") {
-			switch g = strings.TrimSpace(g); g {
-			case "enqueue", "drain", "latency", "memory", "waiters":
-				cfg.Only = append(cfg.Only, g)
-			default:
-				return fmt.Errorf("%w: bench: --only: unknown group %q", cli.ErrUsage, g)
-			}
-		}
-	}
-	url := *redisURL
-	if url == "" {
-		url = os.Getenv("REDIS_URL")
-	}
-	if url == "" {
-		emb, err := embedded.Start("127.0.0.1:0")
-		if err != nil {
-			return err
-		}
-		defer emb.Close()
-		url, cfg.Embedded = emb.URL(), true
-	}
+	defer closeRedis()
+	cfg.Embedded = local
 	rdb, err := broker.Open(ctx, url, 256)
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
-	cfg.Client = rdb
+	cfg.Client, cfg.RedisURL = rdb, url
 	fmt.Fprintf(stdout, "runq bench against %s\n", broker.Redact(url))
 	rep, err := bench.Run(ctx, cfg)
 	if rep != nil {
 		fmt.Fprint(stdout, "\n", rep.Table())
-		if *jsonOut != "" {
-			data, jerr := rep.JSON()
-			if jerr == nil {
-				jerr = os.WriteFile(*jsonOut, data, 0o644)
-			}
-			if jerr != nil {
-				return fmt.Errorf("bench: write %s: %w", *jsonOut, jerr)
+		if f.jsonOut != "" {
+			if jerr := writeJSON(rep, f.jsonOut); jerr != nil {
+				return jerr
 			}
 		}
 	}
 	return err
+}
+
+// benchRedis is the URL of the Redis to measure: given, else REDIS_URL's,
+// else that of an embedded one (local), which closeRedis stops.
+func benchRedis(given string) (url string, local bool, closeRedis func(), err error) {
+	if url = cmp.Or(given, os.Getenv("REDIS_URL")); url != "" {
+		return url, false, func() {}, nil
+	}
+	emb, err := embedded.Start("127.0.0.1:0")
+	if err != nil {
+		return "", false, nil, err
+	}
+	return emb.URL(), true, emb.Close, nil
+}
+
+// writeJSON writes rep as JSON to file.
+func writeJSON(rep *bench.Report, file string) error {
+	data, err := rep.JSON()
+	if err == nil {
+		err = os.WriteFile(file, data, 0o644)
+	}
+	if err != nil {
+		return fmt.Errorf("bench: write %s: %w", file, err)
+	}
+	return nil
+}
+
+// benchFlags are the flags of `runq bench`, as given.
+type benchFlags struct {
+	redisURL, rates, steadyRates, only, jsonOut string
+	tasks, waiters, attempts                    int
+	rateFor, steadyFor                          time.Duration
+	maxOther                                    float64
+}
+
+// parseBenchFlags parses args; for -h it prints the help to stdout and
+// returns flag.ErrHelp.
+func parseBenchFlags(prog string, args []string, stdout io.Writer) (benchFlags, error) {
+	var f benchFlags
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	// The default is read after parsing: help would print it, password and all.
+	fs.StringVar(&f.redisURL, "redis", "", "Redis URL; empty starts an embedded Redis (env REDIS_URL)")
+	fs.IntVar(&f.tasks, "tasks", 100_000, "tasks per throughput scenario")
+	fs.StringVar(&f.rates, "rates", "1000,5000", "tasks/s of the latency scenarios, comma-separated")
+	fs.DurationVar(&f.rateFor, "rate-for", 5*time.Second, "how long each latency scenario runs")
+	fs.IntVar(&f.waiters, "waiters", 10_000, "long polls parked at once by the waiters scenario")
+	fs.StringVar(&f.steadyRates, "steady-rates", "100,1000,5000", "tasks/s of the steady rows, comma-separated")
+	fs.DurationVar(&f.steadyFor, "steady-for", 10*time.Second, "how long each steady row submits")
+	fs.StringVar(&f.only, "only", "", "scenario groups to run, comma-separated: enqueue, drain, latency, steady, memory, waiters (default all)")
+	fs.StringVar(&f.jsonOut, "json", "", "also write the report as JSON to this file")
+	fs.Float64Var(&f.maxOther, "max-other-cpu", 40, "CPU other processes may use during a row, % of one CPU, before it is measured again")
+	fs.IntVar(&f.attempts, "attempts", 3, "measurements of a disturbed row at most; the least disturbed is reported (1 to 10)")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			fmt.Fprintf(stdout, benchUsage, prog)
+			cli.PrintFlagSet(stdout, fs)
+			return f, err
+		}
+		return f, cli.FlagError("bench", err)
+	}
+	return f, nil
+}
+
+// config checks f and returns the bench.Config it asks for, less the
+// Redis; its errors wrap cli.ErrUsage.
+func (f benchFlags) config() (bench.Config, error) {
+	usage := func(msg string, args ...any) error {
+		return fmt.Errorf("%w: bench: "+msg, append([]any{cli.ErrUsage}, args...)...)
+	}
+	switch {
+	case math.IsNaN(f.maxOther) || f.maxOther <= 0 || f.maxOther > 100*float64(runtime.NumCPU()):
+		return bench.Config{}, usage("--max-other-cpu must be above 0 and at most %d (100 per CPU)", 100*runtime.NumCPU())
+	case f.attempts < 1 || f.attempts > 10:
+		return bench.Config{}, usage("--attempts must be 1 to 10")
+	case f.tasks < 1 || f.tasks > 10_000_000:
+		return bench.Config{}, usage("--tasks must be 1 to 10000000")
+	case f.waiters < 1 || f.waiters > 100_000:
+		return bench.Config{}, usage("--waiters must be 1 to 100000")
+	case f.steadyFor < 100*time.Millisecond || f.steadyFor > time.Hour:
+		return bench.Config{}, usage("--steady-for must be 100ms to 1h")
+	}
+	cfg := bench.Config{Tasks: f.tasks, RateFor: f.rateFor, Waiters: f.waiters, SteadyFor: f.steadyFor,
+		MaxOtherCPU: f.maxOther, Attempts: f.attempts}
+	var err error
+	if cfg.Rates, err = parseRates("rates", f.rates); err != nil {
+		return bench.Config{}, err
+	}
+	if cfg.SteadyRates, err = parseRates("steady-rates", f.steadyRates); err != nil {
+		return bench.Config{}, err
+	}
+	if f.only != "" {
+		for _, g := range strings.Split(f.only, ",") {
+			switch g = strings.TrimSpace(g); g {
+			case "enqueue", "drain", "latency", "steady", "memory", "waiters":
+				cfg.Only = append(cfg.Only, g)
+			default:
+				return bench.Config{}, usage("--only: unknown group %q", g)
+			}
+		}
+	}
+	return cfg, nil
+}
+
+// parseRates reads the comma-separated tasks/s of flag name: each 1 to
+// 1,000,000.
+func parseRates(name, list string) ([]int, error) {
+	var out []int
+	for _, part := range strings.Split(list, ",") {
+		r, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil || r < 1 || r > 1_000_000 {
+			return nil, fmt.Errorf("%w: bench: --%s: %q is not a rate from 1 to 1000000", cli.ErrUsage, name, part)
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }

@@ -19,15 +19,22 @@ import (
 
 // Config says what to measure and where.
 type Config struct {
-	Client   *redis.Client // the Redis to measure; Run adds a counting hook
-	Tasks    int           // tasks per throughput scenario; 0 means 100,000
-	Rates    []int         // tasks/s of the latency scenarios; nil means 1,000 and 5,000
-	RateFor  time.Duration // how long each latency scenario runs; 0 means 5s
-	Waiters  int           // long polls parked at once by the waiters scenario; 0 means 10,000
-	Embedded bool          // the Redis is the embedded one: figures are labelled not representative
-	Only     []string      // scenario groups to run (enqueue, drain, latency, memory, waiters); nil means all
-	Prefix   string        // starts each scenario's private key prefix; "" means "runqbench"
-	Progress io.Writer     // receives one line per finished row; nil means none
+	Client  *redis.Client // the Redis to measure; Run adds a counting hook
+	Tasks   int           // tasks per throughput scenario; 0 means 100,000
+	Rates   []int         // tasks/s of the latency scenarios; nil means 1,000 and 5,000
+	RateFor time.Duration // how long each latency scenario runs; 0 means 5s
+	Waiters int           // long polls parked at once by the waiters scenario; 0 means 10,000
+	// SteadyRates are the arrival rates, in tasks/s, of the steady rows;
+	// nil means 100, 1,000 and 5,000.
+	SteadyRates []int
+	SteadyFor   time.Duration // how long each steady row submits; 0 means 10s
+	// RedisURL is Client's Redis, for the child processes of the steady
+	// rows (a worker, and `runq serve`); "" skips the steady rows.
+	RedisURL string
+	Embedded bool      // the Redis is the embedded one: figures are labelled not representative
+	Only     []string  // scenario groups to run (enqueue, drain, latency, steady, memory, waiters); nil means all
+	Prefix   string    // starts each scenario's private key prefix; "" means "runqbench"
+	Progress io.Writer // receives one line per finished row; nil means none
 	// MaxOtherCPU is how much CPU, in % of one CPU, processes other than
 	// this one and Redis (or the host, as steal time) may use during a
 	// throughput or latency row before it counts as disturbed and is
@@ -50,6 +57,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Waiters <= 0 {
 		c.Waiters = 10_000
+	}
+	if len(c.SteadyRates) == 0 {
+		c.SteadyRates = []int{100, 1000, 5000}
+	}
+	if c.SteadyFor <= 0 {
+		c.SteadyFor = 10 * time.Second
 	}
 	if c.Prefix == "" {
 		c.Prefix = "runqbench"
@@ -78,26 +91,37 @@ type Report struct {
 // does not report them (miniredis has no INFO cpu or commandstats). In a
 // waiters row a task is one long poll, the percentiles are the delays from
 // a task's handler returning to its poll's answer arriving, and the costs
-// are those of finishing the tasks and answering the polls.
+// are those of finishing the tasks and answering the polls. In a steady
+// row the worker is a child process: WorkerCPUus is its CPU, RoundTrips
+// this process's (the Go client's submissions; none in HTTP rows), and the
+// percentiles are the delays from submission to handler start.
 type Row struct {
-	Scenario      string      `json:"scenario"`
-	Tasks         int         `json:"tasks"`
-	Seconds       float64     `json:"seconds"`
-	TasksPerSec   float64     `json:"tasks_per_sec"`
-	P50ms         float64     `json:"p50_ms,omitempty"`
-	P95ms         float64     `json:"p95_ms,omitempty"`
-	P99ms         float64     `json:"p99_ms,omitempty"`
-	MaxMs         float64     `json:"max_ms,omitempty"`
-	RoundTrips    float64     `json:"round_trips_per_task"`
-	Commands      float64     `json:"redis_commands_per_task,omitempty"`
-	RedisCPUus    float64     `json:"redis_cpu_us_per_task,omitempty"`
-	WorkerCPUus   float64     `json:"process_cpu_us_per_task"`
-	BytesPerTask  float64     `json:"redis_bytes_per_task,omitempty"`
+	Scenario     string  `json:"scenario"`
+	Tasks        int     `json:"tasks"`
+	Seconds      float64 `json:"seconds"`
+	TasksPerSec  float64 `json:"tasks_per_sec"`
+	P50ms        float64 `json:"p50_ms,omitempty"`
+	P95ms        float64 `json:"p95_ms,omitempty"`
+	P99ms        float64 `json:"p99_ms,omitempty"`
+	MaxMs        float64 `json:"max_ms,omitempty"`
+	RoundTrips   float64 `json:"round_trips_per_task"`
+	Commands     float64 `json:"redis_commands_per_task,omitempty"`
+	RedisCPUus   float64 `json:"redis_cpu_us_per_task,omitempty"`
+	WorkerCPUus  float64 `json:"process_cpu_us_per_task"`
+	BytesPerTask float64 `json:"redis_bytes_per_task,omitempty"`       // used_memory growth beyond the payload
+	UsedPerTask  float64 `json:"redis_used_memory_per_task,omitempty"` // used_memory growth, payload included
+	// ReadsPerTask is Redis's read events (INFO stats
+	// total_reads_processed) per task: the requests that woke Redis, from
+	// every process, i.e. round trips as Redis sees them.
+	ReadsPerTask  float64     `json:"redis_reads_per_task,omitempty"`
+	APICPUus      float64     `json:"api_cpu_us_per_task,omitempty"`    // steady HTTP rows: the `runq serve` child's
+	ClientCPUus   float64     `json:"client_cpu_us_per_task,omitempty"` // steady rows: this process's, which submits
 	PayloadBytes  int         `json:"payload_bytes,omitempty"`
 	Concurrency   int         `json:"concurrency,omitempty"`
 	TargetRate    int         `json:"target_rate,omitempty"`
 	StoresResults bool        `json:"stores_result,omitempty"`
 	Waiters       *WaiterCost `json:"waiters,omitempty"`
+	Steady        *SteadyCost `json:"steady,omitempty"`
 	Life          bool        `json:"life,omitempty"` // sums of an enqueue row and a drain row
 	// OtherCPU is the CPU, in % of one CPU, that processes other than this
 	// one and Redis (or the host, as steal time) used during the row, from
@@ -135,6 +159,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		{"enqueue", r.enqueue},
 		{"drain", r.drain},
 		{"latency", r.latency},
+		{"steady", r.steady},
 		{"memory", r.memory},
 		{"waiters", r.waiters},
 	}
@@ -177,6 +202,7 @@ func (r *runner) addLives() {
 			RoundTrips:    e.RoundTrips + drain.RoundTrips,
 			Commands:      e.Commands + drain.Commands,
 			RedisCPUus:    e.RedisCPUus + drain.RedisCPUus,
+			ReadsPerTask:  e.ReadsPerTask + drain.ReadsPerTask,
 			WorkerCPUus:   e.WorkerCPUus + drain.WorkerCPUus,
 			StoresResults: true,
 			Life:          true,
@@ -240,6 +266,7 @@ func fill(row *Row, c *cost) {
 	if c.measured {
 		row.Commands = float64(c.commands) / n
 		row.RedisCPUus = float64(c.redisCPU.Microseconds()) / n
+		row.ReadsPerTask = float64(c.reads) / n
 	}
 }
 
@@ -309,46 +336,3 @@ func redisVersion(ctx context.Context, rdb redis.UniversalClient) string {
 
 // JSON renders the report.
 func (rep *Report) JSON() ([]byte, error) { return json.MarshalIndent(rep, "", "  ") }
-
-// Table renders the report for a terminal.
-func (rep *Report) Table() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "runq bench: %s; %s\n", rep.Redis, rep.Machine)
-	if rep.Note != "" {
-		fmt.Fprintf(&b, "NOTE: %s\n", rep.Note)
-	}
-	fmt.Fprintln(&b, header)
-	for _, row := range rep.Rows {
-		fmt.Fprintln(&b, formatRow(row))
-	}
-	return b.String()
-}
-
-// header names the table's columns. other% is the CPU (% of one) that
-// other processes used during the row, with the number of measurements in
-// brackets when a disturbed one was made again (Config.MaxOtherCPU).
-const header = "scenario                             tasks  tasks/s    p50ms  p95ms  p99ms  maxms  rtt/task cmds/task redis-us/task cpu-us/task bytes/task  other%"
-
-func formatRow(r Row) string {
-	opt := func(v float64, format string) string {
-		if v == 0 {
-			return "-"
-		}
-		return fmt.Sprintf(format, v)
-	}
-	other := "-"
-	if r.OtherCPU >= 0 && !r.Life && r.Waiters == nil {
-		other = fmt.Sprintf("%.0f", r.OtherCPU)
-		if r.Attempts > 1 {
-			other += fmt.Sprintf(" (%d)", r.Attempts)
-		}
-	}
-	line := fmt.Sprintf("%-34s %7d %8s %7s %6s %6s %6s %9.3f %9s %13s %11.1f %10s %8s",
-		r.Scenario, r.Tasks, opt(r.TasksPerSec, "%.0f"), opt(r.P50ms, "%.2f"), opt(r.P95ms, "%.2f"), opt(r.P99ms, "%.2f"),
-		opt(r.MaxMs, "%.2f"), r.RoundTrips, opt(r.Commands, "%.2f"), opt(r.RedisCPUus, "%.1f"), r.WorkerCPUus,
-		opt(r.BytesPerTask, "%.0f"), other)
-	if r.Waiters != nil {
-		line += "\n" + r.Waiters.format()
-	}
-	return line
-}

@@ -23,8 +23,8 @@ func TestRunSmallBench(t *testing.T) {
 		t.Run(be.Name, func(t *testing.T) {
 			t.Parallel()
 			rep, err := bench.Run(context.Background(), bench.Config{
-				Client: be.Client, Tasks: 300, Rates: []int{200}, RateFor: 500 * time.Millisecond, Waiters: 50,
-				Embedded: be.Mini != nil, Prefix: "runqbench-all",
+				Client: be.Client, RedisURL: be.URL, Tasks: 300, Rates: []int{200}, RateFor: 500 * time.Millisecond, Waiters: 50,
+				SteadyRates: []int{100}, SteadyFor: 300 * time.Millisecond, Embedded: be.Mini != nil, Prefix: "runqbench-all",
 			})
 			if err != nil {
 				t.Fatalf("Run: %v", err)
@@ -32,36 +32,48 @@ func TestRunSmallBench(t *testing.T) {
 			want := []string{"enqueue, 1 producer(s)", "enqueue, 16 producer(s)", "enqueue, batches of 1000",
 				"drain, no-op, conc 10", "drain, no-op, conc 50", "drain, no-op, conc 100", "drain, stores result, conc 10",
 				"drain, stores result, conc 50", "drain, stores result, conc 100", "latency at 200/s, conc 50",
-				"memory, queued tasks", "waiters, 50 long polls",
-				"life: 16 producer(s) + drain c50", "life: batches of 1000 + drain c50"}
+				"steady 100/s, Go client", "steady 100/s, HTTP",
+				"memory, queued, 64 B payload", "memory, queued, 1024 B payload", "memory, queued, 16384 B payload",
+				"waiters, 50 long polls", "life: 16 producer(s) + drain c50", "life: batches of 1000 + drain c50"}
 			if len(rep.Rows) != len(want) {
 				t.Fatalf("%d rows, want %d: %+v", len(rep.Rows), len(want), rep.Rows)
 			}
+			rows := map[string]bench.Row{}
 			for i, row := range rep.Rows {
-				if row.Scenario != want[i] || (row.TasksPerSec <= 0) != row.Life || row.RoundTrips <= 0 {
+				rows[row.Scenario] = row
+				// Only this process's client counts round trips: an HTTP
+				// steady row's submissions go through the API child.
+				rtt := row.RoundTrips > 0 || strings.HasSuffix(row.Scenario, "HTTP")
+				if row.Scenario != want[i] || (row.TasksPerSec <= 0) != row.Life || !rtt {
 					t.Errorf("row %d = %+v, want %q with positive round trips, and throughput unless a life", i, row, want[i])
 				}
-				// Throughput and latency rows tell how often they were
-				// measured, and, on a real Redis (INFO cpu) where
+				// Throughput, latency and steady rows tell how often they
+				// were measured, and, on a real Redis (INFO cpu) where
 				// /proc/stat can be read, how busy other processes were.
 				known := be.Mini == nil && procStat
-				if i <= 9 && (row.Attempts < 1 || row.Attempts > 3 || known != (row.OtherCPU >= 0)) {
+				if i <= 11 && (row.Attempts < 1 || row.Attempts > 3 || known != (row.OtherCPU >= 0)) {
 					t.Errorf("row %d = %+v: want 1-3 attempts, and other CPU known exactly on a real Redis with /proc/stat", i, row)
 				}
 			}
-			if lat := rep.Rows[9]; lat.P50ms <= 0 || lat.P99ms < lat.P50ms || lat.MaxMs < lat.P99ms {
-				t.Errorf("latency row %+v: percentiles out of order", lat)
+			for _, name := range []string{want[9], want[10], want[11]} {
+				if lat := rows[name]; lat.P50ms <= 0 || lat.P99ms < lat.P50ms || lat.MaxMs < lat.P99ms {
+					t.Errorf("%s = %+v: percentiles out of order", name, lat)
+				}
 			}
-			if be.Mini == nil && (rep.Rows[3].Commands <= 0 || rep.Rows[10].BytesPerTask <= 0) {
-				t.Errorf("on a real Redis the rows must carry commands and memory: %+v", rep.Rows)
+			checkSteady(t, rows[want[10]], rows[want[11]], be.Mini == nil && procStat)
+			if be.Mini == nil {
+				checkMemory(t, rows, want[12:15])
+				if rows[want[3]].Commands <= 0 || rows[want[3]].ReadsPerTask <= 0 {
+					t.Errorf("on a real Redis the rows must carry commands and reads: %+v", rows[want[3]])
+				}
 			}
-			for _, life := range rep.Rows[12:] {
-				enq, drain := rep.Rows[1], rep.Rows[7]
-				if life.Scenario == want[13] {
-					enq = rep.Rows[2]
+			for _, name := range want[16:] {
+				life, enq, drain := rows[name], rows[want[1]], rows[want[7]]
+				if name == want[17] {
+					enq = rows[want[2]]
 				}
 				if life.RoundTrips != enq.RoundTrips+drain.RoundTrips || life.RedisCPUus != enq.RedisCPUus+drain.RedisCPUus {
-					t.Errorf("%s = %+v, want the sums of %+v and %+v", life.Scenario, life, enq, drain)
+					t.Errorf("%s = %+v, want the sums of %+v and %+v", name, life, enq, drain)
 				}
 			}
 			if be.Mini != nil && !strings.Contains(rep.Note, "not representative") {
@@ -73,20 +85,57 @@ func TestRunSmallBench(t *testing.T) {
 			if data, err := rep.JSON(); err != nil || !json.Valid(data) {
 				t.Errorf("JSON() = %v", err)
 			}
-			if left := redistest.KeysUnder(context.Background(), t, be.Client, be.Prefix); len(left) != 0 {
-				t.Errorf("keys left: %v", left)
-			}
-			var leftBench []string
-			iter := be.Client.Scan(context.Background(), 0, "runqbench-all-*", 100).Iterator()
-			for iter.Next(context.Background()) {
-				leftBench = append(leftBench, iter.Val())
-			}
-			if err := iter.Err(); err != nil {
-				t.Errorf("SCAN for leftover keys: %v", err)
-			}
-			if len(leftBench) != 0 {
-				t.Errorf("bench keys left behind: %v", leftBench)
-			}
+			checkNoKeysLeft(t, be)
 		})
+	}
+}
+
+// checkSteady checks the steady rows' own figures: the worker child's CPU
+// and, over HTTP, the API child's, where /proc and INFO tell them.
+func checkSteady(t *testing.T, goRow, httpRow bench.Row, known bool) {
+	t.Helper()
+	for _, row := range []bench.Row{goRow, httpRow} {
+		if row.Steady == nil || row.Tasks != 30 || row.TargetRate != 100 || row.Steady.SubmitSeconds <= 0 {
+			t.Errorf("%s = %+v, want 30 tasks at 100/s with the steady figures", row.Scenario, row)
+			return
+		}
+		if known && (row.ReadsPerTask <= 0 || row.Commands <= 0 || row.Steady.IdleCommandsPerSec <= 0) {
+			t.Errorf("%s = %+v %+v, want reads, commands and the idle worker's commands on a real Redis", row.Scenario, row, *row.Steady)
+		}
+	}
+	if goRow.APICPUus != 0 || goRow.Steady.Path != "Go client" || httpRow.Steady.Path != "HTTP" {
+		t.Errorf("steady rows %+v and %+v: want an API CPU only over HTTP", goRow, httpRow)
+	}
+}
+
+// checkMemory checks that each memory row reports Redis's growth per
+// task, at least its payload, and that minus the payload.
+func checkMemory(t *testing.T, rows map[string]bench.Row, names []string) {
+	t.Helper()
+	for _, name := range names {
+		row := rows[name]
+		if row.UsedPerTask < float64(row.PayloadBytes) || row.BytesPerTask != row.UsedPerTask-float64(row.PayloadBytes) {
+			t.Errorf("%s = %+v, want used memory per task above the %d B payload, and bytes beyond it", name, row, row.PayloadBytes)
+		}
+	}
+}
+
+// checkNoKeysLeft checks that the bench deleted every key it wrote, under
+// its prefixes and the test's own.
+func checkNoKeysLeft(t *testing.T, be redistest.Backend) {
+	t.Helper()
+	if left := redistest.KeysUnder(context.Background(), t, be.Client, be.Prefix); len(left) != 0 {
+		t.Errorf("keys left: %v", left)
+	}
+	var leftBench []string
+	iter := be.Client.Scan(context.Background(), 0, "runqbench-all-*", 100).Iterator()
+	for iter.Next(context.Background()) {
+		leftBench = append(leftBench, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		t.Errorf("SCAN for leftover keys: %v", err)
+	}
+	if len(leftBench) != 0 {
+		t.Errorf("bench keys left behind: %v", leftBench)
 	}
 }

@@ -28,6 +28,12 @@ func noopRegistry() *tasks.Registry {
 
 // submitAll submits n tasks named name from producers goroutines.
 func submitAll(ctx context.Context, c *tasks.Client, name string, n, producers int) error {
+	return submitEach(ctx, c, name, n, producers, func(int) json.RawMessage { return benchPayload })
+}
+
+// submitEach submits n tasks named name from producers goroutines, task i
+// of producer p with payload(p*n+i): distinct for every task.
+func submitEach(ctx context.Context, c *tasks.Client, name string, n, producers int, payload func(int) json.RawMessage) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, producers)
 	for p := range producers {
@@ -38,8 +44,8 @@ func submitAll(ctx context.Context, c *tasks.Client, name string, n, producers i
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for range count {
-				if _, err := c.Submit(ctx, tasks.Request{Name: name, Payload: benchPayload}); err != nil {
+			for i := range count {
+				if _, err := c.Submit(ctx, tasks.Request{Name: name, Payload: payload(p*n + i)}); err != nil {
 					errs <- err
 					return
 				}
@@ -261,28 +267,4 @@ func (r *runner) latencyOnce(ctx context.Context, rate int) (Row, error) {
 		P50ms: percentileMs(lat, 0.50), P95ms: percentileMs(lat, 0.95), P99ms: percentileMs(lat, 0.99), MaxMs: percentileMs(lat, 1)}
 	fill(&row, c)
 	return row, nil
-}
-
-// memory queues Tasks tasks and reports Redis's used_memory growth per task,
-// less the payload.
-func (r *runner) memory(ctx context.Context) error {
-	s, err := r.newScope(ctx, noopRegistry())
-	if err != nil {
-		return err
-	}
-	defer r.cleanup(context.WithoutCancel(ctx), s)
-	before := sampleServer(ctx, r.rdb)
-	c := startCost(ctx, r.rdb, r.rtt)
-	if err := submitAll(ctx, s.client, "bench.noop", r.cfg.Tasks, 16); err != nil {
-		return err
-	}
-	c.stop(ctx)
-	after := sampleServer(ctx, r.rdb)
-	row := Row{Scenario: "memory, queued tasks", Tasks: r.cfg.Tasks, PayloadBytes: len(benchPayload)}
-	fill(&row, c)
-	if before.ok && after.ok {
-		row.BytesPerTask = float64(after.memory-before.memory)/float64(r.cfg.Tasks) - float64(len(benchPayload))
-	}
-	r.add(row)
-	return nil
 }

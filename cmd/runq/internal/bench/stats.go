@@ -37,11 +37,12 @@ type serverSample struct {
 	cpu      time.Duration // used_cpu_user + used_cpu_sys
 	commands int64         // calls over all commands, scripts' inner calls included
 	memory   int64         // used_memory
+	reads    int64         // total_reads_processed: read events, each a request that woke Redis
 	ok       bool          // false when the server has no such INFO (miniredis)
 }
 
 func sampleServer(ctx context.Context, rdb redis.UniversalClient) serverSample {
-	info, err := rdb.Info(ctx, "cpu", "commandstats", "memory").Result()
+	info, err := rdb.Info(ctx, "cpu", "commandstats", "memory", "stats").Result()
 	if err != nil {
 		return serverSample{}
 	}
@@ -59,6 +60,8 @@ func sampleServer(ctx context.Context, rdb redis.UniversalClient) serverSample {
 			s.ok = true
 		case k == "used_memory":
 			s.memory, _ = strconv.ParseInt(v, 10, 64)
+		case k == "total_reads_processed":
+			s.reads, _ = strconv.ParseInt(v, 10, 64)
 		case strings.HasPrefix(k, "cmdstat_"):
 			// cmdstat_get:calls=1,usec=2,...
 			if calls, _, ok := strings.Cut(strings.TrimPrefix(v, "calls="), ","); ok {
@@ -77,6 +80,44 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// pidCPU is the CPU time process pid has used, from /proc/<pid>/stat
+// (Linux), or -1 where it cannot be read.
+func pidCPU(pid int) time.Duration {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return -1
+	}
+	cpu, ok := procPidStatCPU(string(data))
+	if !ok {
+		return -1
+	}
+	return cpu
+}
+
+// procPidStatCPU reads utime plus stime, fields 14 and 15 in ticks of
+// USER_HZ (100 on Linux), from the text of /proc/<pid>/stat. The command
+// name, field 2, is in parentheses and may hold spaces or parentheses, so
+// the fields are counted from the last ')'.
+func procPidStatCPU(stat string) (time.Duration, bool) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(stat[i+1:]) // from field 3, state
+	if len(f) < 13 {
+		return 0, false
+	}
+	var ticks int64
+	for _, v := range f[11:13] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, true
 }
 
 // machineCPU is the busy time of all CPUs so far, from /proc/stat (Linux),
@@ -159,19 +200,28 @@ type cost struct {
 	srv0       serverSample
 	cpu0       time.Duration
 	machine0   time.Duration
+	pids       []int           // child processes whose CPU counts too
+	pid0       []time.Duration // their CPU at start; -1 unknown
 	rtt        *roundTrips
 	rdb        redis.UniversalClient
 	elapsed    time.Duration
 	roundTrips int64
 	commands   int64
+	reads      int64 // Redis read events, from every client
 	redisCPU   time.Duration
-	workerCPU  time.Duration
-	otherCPU   float64 // % of one CPU used by neither this process nor Redis; -1 unknown
+	workerCPU  time.Duration   // this process's
+	childCPU   []time.Duration // per pid; -1 unknown
+	otherCPU   float64         // % of one CPU used by neither these processes nor Redis; -1 unknown
 	measured   bool
 }
 
-func startCost(ctx context.Context, rdb redis.UniversalClient, rtt *roundTrips) *cost {
-	c := &cost{rtt: rtt, rdb: rdb, srv0: sampleServer(ctx, rdb), cpu0: processCPU(), machine0: machineCPU()}
+// startCost starts measuring a phase on rdb, including the CPU of the
+// child processes pids (which are not others, for the other% column).
+func startCost(ctx context.Context, rdb redis.UniversalClient, rtt *roundTrips, pids ...int) *cost {
+	c := &cost{rtt: rtt, rdb: rdb, srv0: sampleServer(ctx, rdb), cpu0: processCPU(), machine0: machineCPU(), pids: pids}
+	for _, pid := range pids {
+		c.pid0 = append(c.pid0, pidCPU(pid))
+	}
 	c.rtt0 = rtt.n.Load()
 	c.start = time.Now()
 	return c
@@ -180,6 +230,16 @@ func startCost(ctx context.Context, rdb redis.UniversalClient, rtt *roundTrips) 
 func (c *cost) stop(ctx context.Context) {
 	c.elapsed = time.Since(c.start)
 	c.workerCPU = processCPU() - c.cpu0
+	own, known := c.workerCPU, true
+	for i, pid := range c.pids {
+		cpu := pidCPU(pid)
+		if cpu < 0 || c.pid0[i] < 0 {
+			c.childCPU, known = append(c.childCPU, -1), false
+			continue
+		}
+		c.childCPU = append(c.childCPU, cpu-c.pid0[i])
+		own += cpu - c.pid0[i]
+	}
 	machine := machineCPU()
 	c.roundTrips = c.rtt.n.Load() - c.rtt0
 	srv := sampleServer(ctx, c.rdb)
@@ -188,8 +248,9 @@ func (c *cost) stop(ctx context.Context) {
 		c.measured = true
 		c.redisCPU = srv.cpu - c.srv0.cpu
 		c.commands = srv.commands - c.srv0.commands - 1 // the INFO call itself
-		if machine >= 0 && c.machine0 >= 0 {
-			c.otherCPU = otherShare(machine-c.machine0, c.workerCPU, c.redisCPU, c.elapsed, redisHere(c.rdb))
+		c.reads = srv.reads - c.srv0.reads - 1
+		if machine >= 0 && c.machine0 >= 0 && known {
+			c.otherCPU = otherShare(machine-c.machine0, own, c.redisCPU, c.elapsed, redisHere(c.rdb))
 		}
 	}
 }

@@ -19,15 +19,37 @@ import (
 	"github.com/runq/runq/api/client"
 )
 
-// ChildEnv, set to "waiters" in a process's environment, makes that process
-// the HTTP client side of the waiters scenario (see RunChild). The bench
-// sets it when it re-runs its own executable; `runq bench` and the bench's
+// ChildEnv, set in a process's environment, makes that process a child of
+// the bench (see RunChild): "waiters" the HTTP client side of the waiters
+// scenario, "steady-worker" the worker of the steady rows. The bench sets
+// it when it re-runs its own executable; `runq bench` and the bench's
 // tests check it first thing.
 const ChildEnv = "RUNQ_BENCH_CHILD"
 
-// IsChild reports whether this process was started as the waiters
-// scenario's client.
-func IsChild() bool { return os.Getenv(ChildEnv) == "waiters" }
+// The values of ChildEnv.
+const (
+	childWaiters = "waiters"
+	childWorker  = "steady-worker"
+)
+
+// IsChild reports whether this process was started as a child of the
+// bench.
+func IsChild() bool {
+	kind := os.Getenv(ChildEnv)
+	return kind == childWaiters || kind == childWorker
+}
+
+// childCommand is this executable re-run as the bench's child of kind.
+func childCommand(ctx context.Context, kind string) (*exec.Cmd, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find this executable to re-run as the %s child: %w", kind, err)
+	}
+	cmd := exec.CommandContext(ctx, exe, "bench")
+	cmd.Env = append(os.Environ(), ChildEnv+"="+kind)
+	cmd.WaitDelay = 5 * time.Second
+	return cmd, nil
+}
 
 // childParams is what the bench sends its child on stdin. The child starts
 // polling when stdin closes, so the bench can read its idle figures first.
@@ -47,13 +69,17 @@ type answer struct {
 	Err    string          `json:"err,omitempty"`
 }
 
-// RunChild is the waiters scenario's client: it reads childParams from
-// stdin (to EOF), then long-polls every ID through runq's HTTP client
-// (api/client), each poll on a connection of its own to the API on
-// loopback, and when every poll has answered (or failed) writes the
-// answers, in ID order, to stdout as JSON. Each poll is bounded by its wait
-// plus 30s.
+// RunChild runs this process as the child that ChildEnv names: the steady
+// rows' worker (see runWorker), or the waiters scenario's client, which
+// reads childParams from stdin (to EOF), then long-polls every ID through
+// runq's HTTP client (api/client), each poll on a connection of its own to
+// the API on loopback, and when every poll has answered (or failed) writes
+// the answers, in ID order, to stdout as JSON. Each poll is bounded by its
+// wait plus 30s.
 func RunChild(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
+	if os.Getenv(ChildEnv) == childWorker {
+		return runWorker(ctx, stdin, stdout)
+	}
 	data, err := io.ReadAll(stdin)
 	if err != nil {
 		return fmt.Errorf("bench child: read parameters: %w", err)
@@ -143,15 +169,12 @@ type child struct {
 // startChild re-runs this executable as the client and hands it p; the
 // child waits until release before it polls.
 func startChild(ctx context.Context, p childParams) (*child, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("find this executable to re-run as the client: %w", err)
-	}
 	c := &child{done: make(chan struct{})}
-	c.cmd = exec.CommandContext(ctx, exe, "bench")
-	c.cmd.Env = append(os.Environ(), ChildEnv+"=waiters")
+	var err error
+	if c.cmd, err = childCommand(ctx, childWaiters); err != nil {
+		return nil, err
+	}
 	c.cmd.Stdout, c.cmd.Stderr = &c.stdout, &c.stderr
-	c.cmd.WaitDelay = 5 * time.Second
 	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
 		return nil, err
 	}

@@ -10,11 +10,16 @@ import (
 	"github.com/runq/runq/broker/redistest"
 	"github.com/runq/runq/cmd/internal/cli"
 	"github.com/runq/runq/cmd/runq/internal/bench"
+	"github.com/runq/runq/tasks"
 )
 
-// TestMain lets the waiters scenario re-run this test binary as its HTTP
-// client, as `runq bench` re-runs runq.
+// TestMain lets the bench re-run this test binary as its children, as
+// `runq bench` re-runs runq: the waiters scenario's HTTP client, the steady
+// rows' worker, and `serve`, their API.
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "serve" {
+		os.Exit(cli.Main(tasks.NewRegistry()))
+	}
 	if bench.IsChild() {
 		if err := bench.RunChild(context.Background(), os.Stdin, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, err)
