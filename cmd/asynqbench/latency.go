@@ -98,6 +98,8 @@ type idleLoad struct {
 	first, last snapshot
 	commandsSec float64 // Redis commands/s, scripts' inner commands included
 	cpuPercent  float64 // Redis CPU, % of one CPU
+
+	workerCPUPercent float64 // the worker process's CPU, % of one CPU; 0 without one
 }
 
 // idle lets a started server settle for half a second, then measures Redis
@@ -119,8 +121,9 @@ func (b *bench) idle(ctx context.Context, snap func(context.Context) (snapshot, 
 		return idleLoad{}, err
 	}
 	c := diff(first, last, 0)
+	percent := func(d time.Duration) float64 { return 100 * d.Seconds() / c.elapsed.Seconds() }
 	return idleLoad{first: first, last: last, commandsSec: float64(c.calls) / c.elapsed.Seconds(),
-		cpuPercent: 100 * c.redisCPU.Seconds() / c.elapsed.Seconds()}, nil
+		cpuPercent: percent(c.redisCPU), workerCPUPercent: percent(c.childCPU)}, nil
 }
 
 // paced enqueues want tasks, task i due at i/rate after the start; a late
