@@ -132,7 +132,7 @@ func listFlags(fs *flag.FlagSet, c *config) {
 			return nil
 		})
 	})
-	fs.Func("only", "run only these comma-separated groups (default all): throughput (enqueue, drain, lifecycle, memory of a 20-byte task), latency, steady", func(v string) error {
+	fs.Func("only", "run only these comma-separated groups (default all): throughput (enqueue, drain, lifecycle, memory of a 20-byte task), latency, steady, memory (per payload size)", func(v string) error {
 		c.only = map[string]bool{}
 		return eachItem(v, func(item string) error {
 			if !slices.Contains(groups, item) {

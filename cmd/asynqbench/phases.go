@@ -37,7 +37,7 @@ const lifecycleDrain = 4
 const retention = time.Hour
 
 // groups are the parts of a run that --only can choose, in the order they run.
-var groups = []string{"throughput", "latency", "steady"}
+var groups = []string{"throughput", "latency", "steady", "memory"}
 
 // all runs the chosen measurements in turn, deleting asynq's keys after each.
 func (b *bench) all(ctx context.Context) (*report, error) {
@@ -46,7 +46,7 @@ func (b *bench) all(ctx context.Context) (*report, error) {
 		return nil, err
 	}
 	steps := map[string]func(context.Context, *report) error{
-		"throughput": b.throughput, "latency": b.latencies, "steady": b.steadies,
+		"throughput": b.throughput, "latency": b.latencies, "steady": b.steadies, "memory": b.memorySizes,
 	}
 	for _, g := range groups {
 		if !b.cfg.runs(g) {

@@ -10,15 +10,16 @@ import (
 // report is everything one run measured; it is printed as tables and
 // written as JSON.
 type report struct {
-	Machine    machine      `json:"machine"`
-	Background []background `json:"redis_background"`
-	Enqueue    []row        `json:"enqueue,omitempty"`
-	Drain      []row        `json:"drain,omitempty"`
-	Lifecycle  *row         `json:"lifecycle,omitempty"`
-	Latency    []latencyRow `json:"latency,omitempty"`
-	Memory     *memoryRow   `json:"memory,omitempty"`
-	Steady     []steadyRow  `json:"steady,omitempty"`
-	Notes      []string     `json:"notes"`
+	Machine     machine      `json:"machine"`
+	Background  []background `json:"redis_background"`
+	Enqueue     []row        `json:"enqueue,omitempty"`
+	Drain       []row        `json:"drain,omitempty"`
+	Lifecycle   *row         `json:"lifecycle,omitempty"`
+	Latency     []latencyRow `json:"latency,omitempty"`
+	Memory      *memoryRow   `json:"memory,omitempty"`
+	Steady      []steadyRow  `json:"steady,omitempty"`
+	MemorySizes []sizeRow    `json:"memory_by_payload,omitempty"`
+	Notes       []string     `json:"notes"`
 }
 
 type machine struct {
@@ -102,6 +103,8 @@ func (b *bench) notes() []string {
 		"steady producer cpu is this process (getrusage), worker cpu the worker process (its getrusage, read over a pipe around each INFO); " +
 			"redis reads/task is the INFO stats total_reads_processed delta: reads of client requests from every process, about one per round trip; " +
 			"p50..max run from just before EnqueueContext to the handler's first line (both processes read the machine's wall clock); idle is the worker's server over 2 s before the first submission.",
+		fmt.Sprintf("memory rows: %d producers queue tasks (no server running) with {\"p\":\"...\"} payloads of pseudo-random letters, exactly that size; "+
+			"used_memory is read before the producers' client connects and after it disconnects, so connection buffers are left out.", memoryProducers),
 	}
 }
 
@@ -128,6 +131,10 @@ func (r *report) print(out io.Writer) {
 	if len(r.Steady) > 0 {
 		fmt.Fprintln(out)
 		r.printSteady(out)
+	}
+	if len(r.MemorySizes) > 0 {
+		fmt.Fprintln(out)
+		r.printMemorySizes(out)
 	}
 	fmt.Fprintln(out, "\nnotes:")
 	for _, n := range r.Notes {
@@ -185,6 +192,17 @@ func (r *report) printSteady(out io.Writer) {
 		fmt.Fprintf(w, "%-*s\t%d\t%.0f\t%.2f\t%.1f\t%.1f\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f\t%.1f\t%s\t\n",
 			pw, x.Phase, x.Tasks, x.SentRate, x.Seconds, x.ProducerCPU, x.WorkerCPU, x.RedisCPU, x.Commands, x.Reads,
 			x.P50, x.P95, x.P99, x.Max, x.IdleCommandsSec, x.IdleCPUPercent, x.Foreign)
+	}
+	w.Flush()
+}
+
+// printMemorySizes writes the memory rows.
+func (r *report) printMemorySizes(out io.Writer) {
+	pw := max(len("phase"), width(r.MemorySizes, func(x sizeRow) string { return x.Phase }))
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(w, "%-*s\ttasks\tused_memory delta B\tB/task\tB/task beyond the payload\tothers\t\n", pw, "phase")
+	for _, x := range r.MemorySizes {
+		fmt.Fprintf(w, "%-*s\t%d\t%d\t%.0f\t%.0f\t%s\t\n", pw, x.Phase, x.Tasks, x.UsedMemoryDelta, x.PerTask, x.BeyondPayload, x.Foreign)
 	}
 	w.Flush()
 }
