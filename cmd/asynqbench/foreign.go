@@ -16,7 +16,7 @@ type foreign struct {
 	Scripts       int64   `json:"scripts"`           // EVALSHA/EVAL calls asynqbench did not send
 	Connections   int64   `json:"connections"`       // connections asynqbench did not open
 	ActiveClients int     `json:"active_clients"`    // clients not named asynqbench active in the window
-	OtherCPU      float64 `json:"other_cpu_percent"` // machine CPU used by neither this process nor Redis, % of one CPU
+	OtherCPU      float64 `json:"other_cpu_percent"` // machine CPU used by neither asynqbench (worker included) nor Redis, % of one CPU
 	Disturbed     bool    `json:"disturbed"`         // any foreign Redis activity, or OtherCPU above --max-other-cpu
 }
 
@@ -53,7 +53,7 @@ func foreignBetween(a, b snapshot) foreign {
 		Connections: max(0, (b.conns-a.conns)-(b.dialsStarted-a.dialsDone)),
 	}
 	if a.busyCPU >= 0 && b.busyCPU >= 0 {
-		other := (b.busyCPU - a.busyCPU) - (b.procCPU - a.procCPU) - (b.redisCPU - a.redisCPU)
+		other := (b.busyCPU - a.busyCPU) - (b.procCPU - a.procCPU) - (b.childCPU - a.childCPU) - (b.redisCPU - a.redisCPU)
 		f.OtherCPU = max(0, 100*other.Seconds()/b.at.Sub(a.at).Seconds())
 	}
 	return f
@@ -97,6 +97,11 @@ func (b *bench) measured(ctx context.Context, before snapshot, tc *tripCounter, 
 	if err != nil {
 		return cost{}, err
 	}
+	return b.measuredTo(ctx, before, after, own)
+}
+
+// measuredTo is measured with a closing snapshot the caller took.
+func (b *bench) measuredTo(ctx context.Context, before, after snapshot, own int64) (cost, error) {
 	c := diff(before, after, own)
 	list, err := b.mon.ClientList(ctx).Result()
 	if err != nil {

@@ -69,10 +69,12 @@ func (b *bench) latency(ctx context.Context, settings string, cfg asynq.Config) 
 	}
 	defer srv.Shutdown()
 	row := latencyRow{Settings: settings, Tasks: want}
-	before, err := b.idle(ctx, tc, &row)
+	idle, err := b.idle(ctx, func(ctx context.Context) (snapshot, error) { return b.snapshot(ctx, tc) })
 	if err != nil {
 		return row, err
 	}
+	row.IdleCommandsSec, row.IdleCPUPercent = idle.commandsSec, idle.cpuPercent
+	before := idle.first
 	elapsed, err := b.paced(ctx, asynq.NewClientFromRedisClient(rc), rec.origin, want)
 	if err != nil {
 		return row, err
@@ -91,27 +93,37 @@ func (b *bench) latency(ctx context.Context, settings string, cfg asynq.Config) 
 	return row, err
 }
 
-// idle measures Redis commands/s and CPU while the server waits for work,
-// and returns the snapshot that opens the measurement.
-func (b *bench) idle(ctx context.Context, tc *tripCounter, row *latencyRow) (snapshot, error) {
+// idleLoad is what an idle server costs Redis, between two snapshots.
+type idleLoad struct {
+	first, last snapshot
+	commandsSec float64 // Redis commands/s, scripts' inner commands included
+	cpuPercent  float64 // Redis CPU, % of one CPU
+
+	workerCPUPercent float64 // the worker process's CPU, % of one CPU; 0 without one
+}
+
+// idle lets a started server settle for half a second, then measures Redis
+// commands/s and CPU over two seconds while it waits for work; snap takes
+// the snapshots.
+func (b *bench) idle(ctx context.Context, snap func(context.Context) (snapshot, error)) (idleLoad, error) {
 	if err := wait(ctx, 500*time.Millisecond); err != nil {
-		return snapshot{}, err
+		return idleLoad{}, err
 	}
-	before, err := b.snapshot(ctx, tc)
+	first, err := snap(ctx)
 	if err != nil {
-		return before, err
+		return idleLoad{}, err
 	}
 	if err := wait(ctx, 2*time.Second); err != nil {
-		return before, err
+		return idleLoad{}, err
 	}
-	after, err := b.snapshot(ctx, tc)
+	last, err := snap(ctx)
 	if err != nil {
-		return before, err
+		return idleLoad{}, err
 	}
-	c := diff(before, after, 0)
-	row.IdleCommandsSec = float64(c.calls) / c.elapsed.Seconds()
-	row.IdleCPUPercent = 100 * c.redisCPU.Seconds() / c.elapsed.Seconds()
-	return before, nil
+	c := diff(first, last, 0)
+	percent := func(d time.Duration) float64 { return 100 * d.Seconds() / c.elapsed.Seconds() }
+	return idleLoad{first: first, last: last, commandsSec: float64(c.calls) / c.elapsed.Seconds(),
+		cpuPercent: percent(c.redisCPU), workerCPUPercent: percent(c.childCPU)}, nil
 }
 
 // paced enqueues want tasks, task i due at i/rate after the start; a late

@@ -30,6 +30,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -47,9 +50,22 @@ type config struct {
 	settle             time.Duration
 	maxOtherCPU        float64
 	timeout            time.Duration
+	steadyRates        []int           // tasks/s of the steady rows
+	steadyFor          time.Duration   // length of each steady row
+	only               map[string]bool // groups to run; empty runs all
 }
 
+// runs reports whether the group (one of groups) is to run.
+func (c config) runs(group string) bool { return len(c.only) == 0 || c.only[group] }
+
 func main() {
+	if raw, ok := os.LookupEnv(workerEnv); ok {
+		if err := runWorker(raw); err != nil {
+			fmt.Fprintln(os.Stderr, "asynqbench worker:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -76,6 +92,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&c.maxOtherCPU, "max-other-cpu", 40, "CPU other processes may use during an undisturbed measurement, % of one CPU")
 	fs.DurationVar(&c.settle, "settle", 10*time.Minute, "wait at most this long in all for a quiet machine before measurements")
 	fs.DurationVar(&c.timeout, "timeout", 45*time.Minute, "give up after this long")
+	fs.DurationVar(&c.steadyFor, "steady-for", 10*time.Second, "length of each steady row (up to 60s)")
+	listFlags(fs, &c)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -94,8 +112,51 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, fmt.Errorf("--attempts %d: want 1..5", c.attempts)
 	case c.fastCheckInterval <= 0 || c.latencyConcurrency < 1:
 		return c, errors.New("--fast-check-interval and --latency-concurrency must be positive")
+	case c.steadyFor <= 0 || c.steadyFor > time.Minute:
+		return c, fmt.Errorf("--steady-for %s: want (0, 60s]", c.steadyFor)
 	}
 	return c, nil
+}
+
+// listFlags defines the flags that take comma-separated lists.
+func listFlags(fs *flag.FlagSet, c *config) {
+	c.steadyRates = []int{100, 1000, 5000}
+	fs.Func("steady-rates", "comma-separated tasks/s of the steady rows, each 1..20000 (default 100,1000,5000)", func(v string) error {
+		c.steadyRates = nil
+		return eachItem(v, func(item string) error {
+			n, err := strconv.Atoi(item)
+			if err != nil || n < 1 || n > 20000 {
+				return fmt.Errorf("rate %q: want 1..20000", item)
+			}
+			c.steadyRates = append(c.steadyRates, n)
+			return nil
+		})
+	})
+	fs.Func("only", "run only these comma-separated groups (default all): throughput (enqueue, drain, lifecycle, memory of a 20-byte task), latency, steady, memory (per payload size)", func(v string) error {
+		c.only = map[string]bool{}
+		return eachItem(v, func(item string) error {
+			if !slices.Contains(groups, item) {
+				return fmt.Errorf("group %q: want one of %s", item, strings.Join(groups, ", "))
+			}
+			c.only[item] = true
+			return nil
+		})
+	})
+}
+
+// eachItem calls fn with every item of a comma-separated list, spaces
+// trimmed; an empty list is an error.
+func eachItem(list string, fn func(string) error) error {
+	items := strings.Split(list, ",")
+	for _, item := range items {
+		if item = strings.TrimSpace(item); item == "" {
+			return errors.New("empty item in list")
+		}
+		if err := fn(item); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // run checks the target, runs every measurement, prints the table and writes

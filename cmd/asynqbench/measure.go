@@ -18,7 +18,9 @@ type snapshot struct {
 	calls    map[string]int64 // commandstats calls by command; INFO itself is left out
 	memory   int64            // used_memory
 	conns    int64            // total_connections_received
+	reads    int64            // total_reads_processed: reads of client requests, INFO's own included
 	procCPU  time.Duration    // user + system CPU of this process
+	childCPU time.Duration    // user + system CPU of the worker process (steady rows); 0 without one
 	busyCPU  time.Duration    // busy CPU of the machine (machineCPU); -1 if unknown
 	trips    int64            // from the tripCounter
 
@@ -65,6 +67,8 @@ func parseInfo(info string) snapshot {
 			s.memory, _ = strconv.ParseInt(v, 10, 64)
 		case k == "total_connections_received":
 			s.conns, _ = strconv.ParseInt(v, 10, 64)
+		case k == "total_reads_processed":
+			s.reads, _ = strconv.ParseInt(v, 10, 64)
 		case strings.HasPrefix(k, "cmdstat_") && k != "cmdstat_info":
 			s.calls[strings.TrimPrefix(k, "cmdstat_")] = statCalls(v)
 		}
@@ -100,13 +104,17 @@ type cost struct {
 	evalsha  int64
 	eval     int64
 	procCPU  time.Duration
+	childCPU time.Duration // the worker process's CPU (steady rows)
+	reads    int64         // client requests Redis read, from every process
 	trips    int64
 	memory   int64 // used_memory delta
 	foreign  foreign
 }
 
 // diff returns the cost between a and b, less own commands the benchmark
-// itself sent in between (its completion polls).
+// itself sent in between (its completion polls). Each own command is also
+// one read, and so is the INFO that took b: Redis counts a read before it
+// runs the command.
 func diff(a, b snapshot, own int64) cost {
 	c := cost{
 		elapsed:  b.at.Sub(a.at),
@@ -114,6 +122,8 @@ func diff(a, b snapshot, own int64) cost {
 		evalsha:  b.calls["evalsha"] - a.calls["evalsha"],
 		eval:     b.calls["eval"] - a.calls["eval"],
 		procCPU:  b.procCPU - a.procCPU,
+		childCPU: b.childCPU - a.childCPU,
+		reads:    b.reads - a.reads - own - 1,
 		trips:    b.trips - a.trips,
 		memory:   b.memory - a.memory,
 		calls:    -own,

@@ -36,22 +36,41 @@ const lifecycleDrain = 4
 // deletes a finished task, result included).
 const retention = time.Hour
 
-// all runs every measurement in turn, deleting asynq's keys after each.
+// groups are the parts of a run that --only can choose, in the order they run.
+var groups = []string{"throughput", "latency", "steady", "memory"}
+
+// all runs the chosen measurements in turn, deleting asynq's keys after each.
 func (b *bench) all(ctx context.Context) (*report, error) {
-	rep := &report{Machine: b.machine(ctx), Notes: b.notes(), Enqueue: make([]row, 2), Drain: make([]row, len(drainCases))}
+	rep := &report{Machine: b.machine(ctx), Notes: b.notes()}
 	if err := b.background(ctx, rep, "before"); err != nil {
 		return nil, err
 	}
-	for i, d := range drainCases {
-		if err := b.drainCase(ctx, i, d, rep); err != nil {
+	steps := map[string]func(context.Context, *report) error{
+		"throughput": b.throughput, "latency": b.latencies, "steady": b.steadies, "memory": b.memorySizes,
+	}
+	for _, g := range groups {
+		if !b.cfg.runs(g) {
+			continue
+		}
+		if err := steps[g](ctx, rep); err != nil {
 			return nil, err
 		}
 	}
-	if err := b.latencies(ctx, rep); err != nil {
-		return nil, err
-	}
-	rep.Lifecycle = lifecycle(rep.Enqueue[0], rep.Drain[lifecycleDrain])
 	return rep, b.background(ctx, rep, "after")
+}
+
+// throughput runs the enqueue and drain rows, and with them the lifecycle
+// and the memory per queued 20-byte task.
+func (b *bench) throughput(ctx context.Context, rep *report) error {
+	rep.Enqueue, rep.Drain = make([]row, 2), make([]row, len(drainCases))
+	for i, d := range drainCases {
+		if err := b.drainCase(ctx, i, d, rep); err != nil {
+			return err
+		}
+	}
+	lc := lifecycle(rep.Enqueue[0], rep.Drain[lifecycleDrain])
+	rep.Lifecycle = &lc
+	return nil
 }
 
 // drainCase fills the queue for drain case i and drains it, and repeats both
@@ -108,9 +127,11 @@ func (b *bench) fill(ctx context.Context, i int, d drainCase, rep *report) error
 	}
 	rep.Enqueue[i] = newRow(name, b.cfg.tasks, c)
 	if i == 0 {
-		rep.Memory, err = b.memory(ctx, c, b.cfg.tasks, ids)
+		m, err := b.memory(ctx, c, b.cfg.tasks, ids)
+		rep.Memory = &m
+		return err
 	}
-	return err
+	return nil
 }
 
 // latencies runs the two latency rows: asynq's defaults, then its fastest
@@ -138,22 +159,36 @@ func (b *bench) latencies(ctx context.Context, rep *report) error {
 // latencyCase measures one latency row, again (up to --attempts times) while
 // others disturbed it.
 func (b *bench) latencyCase(ctx context.Context, settings string, cfg asynq.Config) (latencyRow, error) {
+	var row latencyRow
+	name := fmt.Sprintf("latency at %d tasks/s for %s: %s", b.cfg.rate, b.cfg.latencyDuration, settings)
+	err := b.untilClean(ctx, name, func(ctx context.Context) (foreign, error) {
+		var err error
+		row, err = b.latency(ctx, settings, cfg)
+		return row.Foreign, err
+	})
+	return row, err
+}
+
+// untilClean runs measure after a quiet moment (settle) and deletes asynq's
+// keys after it, again (up to --attempts times) while others disturbed it;
+// measure reports what it saw of others and keeps its result itself.
+func (b *bench) untilClean(ctx context.Context, name string, measure func(context.Context) (foreign, error)) error {
 	for attempt := 1; ; attempt++ {
 		if err := b.settle(ctx); err != nil {
-			return latencyRow{}, err
+			return err
 		}
-		b.progress("latency at %d tasks/s for %s: %s (attempt %d)", b.cfg.rate, b.cfg.latencyDuration, settings, attempt)
-		row, err := b.latency(ctx, settings, cfg)
+		b.progress("%s (attempt %d)", name, attempt)
+		f, err := measure(ctx)
 		if err != nil {
-			return row, fmt.Errorf("latency %s: %w", settings, err)
+			return fmt.Errorf("%s: %w", name, err)
 		}
 		if err := b.cleanup(ctx); err != nil {
-			return row, err
+			return err
 		}
-		if row.Foreign.Clean() || attempt == b.cfg.attempts {
-			return row, nil
+		if f.Clean() || attempt == b.cfg.attempts {
+			return nil
 		}
-		b.progress("latency %s: disturbed by others (%s); measuring again", settings, row.Foreign)
+		b.progress("%s: disturbed by others (%s); measuring again", name, f)
 	}
 }
 

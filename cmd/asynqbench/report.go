@@ -10,14 +10,16 @@ import (
 // report is everything one run measured; it is printed as tables and
 // written as JSON.
 type report struct {
-	Machine    machine      `json:"machine"`
-	Background []background `json:"redis_background"`
-	Enqueue    []row        `json:"enqueue"`
-	Drain      []row        `json:"drain"`
-	Lifecycle  row          `json:"lifecycle"`
-	Latency    []latencyRow `json:"latency"`
-	Memory     memoryRow    `json:"memory"`
-	Notes      []string     `json:"notes"`
+	Machine     machine      `json:"machine"`
+	Background  []background `json:"redis_background"`
+	Enqueue     []row        `json:"enqueue,omitempty"`
+	Drain       []row        `json:"drain,omitempty"`
+	Lifecycle   *row         `json:"lifecycle,omitempty"`
+	Latency     []latencyRow `json:"latency,omitempty"`
+	Memory      *memoryRow   `json:"memory,omitempty"`
+	Steady      []steadyRow  `json:"steady,omitempty"`
+	MemorySizes []sizeRow    `json:"memory_by_payload,omitempty"`
+	Notes       []string     `json:"notes"`
 }
 
 type machine struct {
@@ -94,6 +96,15 @@ func (b *bench) notes() []string {
 		"drain go cpu is the whole process while the in-process asynq server drains (heartbeater, forwarder, janitor included); enqueue go cpu is the producers.",
 		"the first enqueue queues tasks without Retention; the result drains were filled with asynq.Retention(1h), so the lifecycle row mixes the two enqueue kinds.",
 		"latency is from just before Client.EnqueueContext to the handler's first line, one producer paced by the clock.",
+		fmt.Sprintf("steady rows: %d producers in this process share one schedule (task i due at start + i/rate), one %d-byte task per EnqueueContext, asynq.Retention(1h); "+
+			"the asynq server (Concurrency %d, its handler stores a result) runs in a worker process, a re-execution of asynqbench. "+
+			"The window runs from the first submission until asynq's processed counter reaches the task count; sent/s is tasks over first submission to last enqueue's return.",
+			steadyProducers, steadyPayloadBytes, steadyConcurrency),
+		"steady producer cpu is this process (getrusage), worker cpu the worker process (its getrusage, read over a pipe around each INFO); " +
+			"redis reads/task is the INFO stats total_reads_processed delta: reads of client requests from every process, about one per round trip; " +
+			"p50..max run from just before EnqueueContext to the handler's first line (both processes read the machine's wall clock); idle is the worker's server over 2 s before the first submission.",
+		fmt.Sprintf("memory rows: %d producers queue tasks (no server running) with {\"p\":\"...\"} payloads of pseudo-random letters, exactly that size; "+
+			"used_memory is read before the producers' client connects and after it disconnects, so connection buffers are left out.", memoryProducers),
 	}
 }
 
@@ -105,13 +116,26 @@ func (r *report) print(out io.Writer) {
 	for _, bg := range r.Background {
 		fmt.Fprintf(out, "redis background %s: %.0f commands/s, %.1f%% CPU\n", bg.When, bg.CommandsSec, bg.CPUPercent)
 	}
-	fmt.Fprintln(out)
-	r.printRows(out)
-	fmt.Fprintln(out)
-	r.printLatency(out)
-	mem := r.Memory
-	fmt.Fprintf(out, "\nredis memory per queued task: %.0f B (used_memory +%d B over %d tasks), %.0f B beyond the %d-byte payload; MEMORY USAGE sample: %.0f B (%d task hashes + pending list share %.1f B)\n",
-		mem.PerTask, mem.UsedMemoryDelta, mem.Tasks, mem.BeyondPayload, mem.PayloadBytes, mem.SampledPerTask, mem.SampledTaskKeys, mem.SampledListPerTask)
+	if r.Lifecycle != nil {
+		fmt.Fprintln(out)
+		r.printRows(out)
+	}
+	if len(r.Latency) > 0 {
+		fmt.Fprintln(out)
+		r.printLatency(out)
+	}
+	if mem := r.Memory; mem != nil {
+		fmt.Fprintf(out, "\nredis memory per queued task: %.0f B (used_memory +%d B over %d tasks), %.0f B beyond the %d-byte payload; MEMORY USAGE sample: %.0f B (%d task hashes + pending list share %.1f B)\n",
+			mem.PerTask, mem.UsedMemoryDelta, mem.Tasks, mem.BeyondPayload, mem.PayloadBytes, mem.SampledPerTask, mem.SampledTaskKeys, mem.SampledListPerTask)
+	}
+	if len(r.Steady) > 0 {
+		fmt.Fprintln(out)
+		r.printSteady(out)
+	}
+	if len(r.MemorySizes) > 0 {
+		fmt.Fprintln(out)
+		r.printMemorySizes(out)
+	}
 	fmt.Fprintln(out, "\nnotes:")
 	for _, n := range r.Notes {
 		fmt.Fprintln(out, "- "+n)
@@ -121,7 +145,7 @@ func (r *report) print(out io.Writer) {
 // printRows writes the throughput table; the lifecycle row has no time of
 // its own, so its time columns show "-".
 func (r *report) printRows(out io.Writer) {
-	rows := append(append(append([]row{}, r.Enqueue...), r.Drain...), r.Lifecycle)
+	rows := append(append(append([]row{}, r.Enqueue...), r.Drain...), *r.Lifecycle)
 	pw := max(len("phase"), width(rows, func(x row) string { return x.Phase }))
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(w, "%-*s\ttasks\tseconds\ttasks/s\tgo cpu µs/task\tredis cpu µs/task\tredis cmds/task\tevalsha/task\teval/task\tround trips/task\tothers\t\n", pw, "phase")
@@ -154,6 +178,31 @@ func (r *report) printLatency(out io.Writer) {
 	for _, l := range r.Latency {
 		fmt.Fprintf(w, "%-*s\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f\t%.1f\t%s\t\n",
 			lw, l.Settings, l.Tasks, l.Rate, l.P50, l.P95, l.P99, l.Max, l.IdleCommandsSec, l.IdleCPUPercent, l.Foreign)
+	}
+	w.Flush()
+}
+
+// printSteady writes the steady-rate table.
+func (r *report) printSteady(out io.Writer) {
+	pw := max(len("phase"), width(r.Steady, func(x steadyRow) string { return x.Phase }))
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(w, "%-*s\ttasks\tsent/s\tseconds\tproducer cpu µs/task\tworker cpu µs/task\tredis cpu µs/task\tredis cmds/task\tredis reads/task\t"+
+		"p50 ms\tp95 ms\tp99 ms\tmax ms\tidle redis cmds/s\tidle redis cpu %%\tothers\t\n", pw, "phase")
+	for _, x := range r.Steady {
+		fmt.Fprintf(w, "%-*s\t%d\t%.0f\t%.2f\t%.1f\t%.1f\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f\t%.1f\t%s\t\n",
+			pw, x.Phase, x.Tasks, x.SentRate, x.Seconds, x.ProducerCPU, x.WorkerCPU, x.RedisCPU, x.Commands, x.Reads,
+			x.P50, x.P95, x.P99, x.Max, x.IdleCommandsSec, x.IdleCPUPercent, x.Foreign)
+	}
+	w.Flush()
+}
+
+// printMemorySizes writes the memory rows.
+func (r *report) printMemorySizes(out io.Writer) {
+	pw := max(len("phase"), width(r.MemorySizes, func(x sizeRow) string { return x.Phase }))
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(w, "%-*s\ttasks\tused_memory delta B\tB/task\tB/task beyond the payload\tothers\t\n", pw, "phase")
+	for _, x := range r.MemorySizes {
+		fmt.Fprintf(w, "%-*s\t%d\t%d\t%.0f\t%.0f\t%s\t\n", pw, x.Phase, x.Tasks, x.UsedMemoryDelta, x.PerTask, x.BeyondPayload, x.Foreign)
 	}
 	w.Flush()
 }
