@@ -60,6 +60,7 @@ func (w *Watcher) Park(id uuid.UUID, deadline time.Time, fn func(Record, error))
 	defer w.mu.Unlock()
 	p.next = w.parked[id]
 	w.parked[id] = p
+	w.arrivedLocked()
 	w.nparked++
 	if w.stopping {
 		p.final = true
@@ -193,6 +194,7 @@ func (w *Watcher) unpark(p *Parked) {
 	}
 	p.state, p.next = parkDone, nil
 	w.nparked--
+	w.leftLocked()
 	w.checkDrained()
 }
 

@@ -29,14 +29,24 @@ type Source interface {
 // record again after every notification, so a notification is only a hint
 // and a lost one costs at most the wait's timeout; after a resubscription
 // every waiter reads again at once.
+//
+// The subscription is held only while someone waits, and for
+// unsubscribeAfter once the last waiter has gone: each notification wakes
+// the process that holds it, on every finished task, which an API server
+// nobody waits on would pay for at every arrival rate.
 type Watcher struct {
 	src Source
 	log *slog.Logger
 
 	stopped chan struct{} // closed when Run returns: waits end at once
+	arrived chan struct{} // cap 1: a waiter came while none waited
+	// idleAfter is unsubscribeAfter, or shorter in tests.
+	idleAfter time.Duration
 
-	mu      sync.Mutex
-	waiters map[uuid.UUID]map[chan struct{}]struct{}
+	mu        sync.Mutex
+	waiters   map[uuid.UUID]map[chan struct{}]struct{}
+	nwaiters  int       // in waiters
+	idleSince time.Time // when the last waiter left; zero while any waits
 
 	// Parked waiters (parked.go), also under mu.
 	parked    map[uuid.UUID]*Parked // by task, linked by next
@@ -59,21 +69,23 @@ func NewWatcher(src Source, log *slog.Logger) *Watcher {
 		log = slog.Default()
 	}
 	return &Watcher{
-		src:     src,
-		log:     log,
-		stopped: make(chan struct{}),
-		waiters: make(map[uuid.UUID]map[chan struct{}]struct{}),
-		parked:  make(map[uuid.UUID]*Parked),
-		base:    context.Background(),
+		src:       src,
+		log:       log,
+		stopped:   make(chan struct{}),
+		arrived:   make(chan struct{}, 1),
+		idleAfter: unsubscribeAfter,
+		waiters:   make(map[uuid.UUID]map[chan struct{}]struct{}),
+		parked:    make(map[uuid.UUID]*Parked),
+		base:      context.Background(),
 	}
 }
 
-// Run holds the subscription until ctx ends, subscribing again with
-// backoff when it fails. When it returns, waits in progress and later ones
-// return the current record at once, so a server shutting down is not held
-// by long polls; parked waiters are answered likewise before Run returns
-// (waiting at most 15s for their reads and callbacks). Run may be called
-// once.
+// Run holds the subscription, while anyone waits, until ctx ends,
+// subscribing again with backoff when it fails. When it returns, waits in
+// progress and later ones return the current record at once, so a server
+// shutting down is not held by long polls; parked waiters are answered
+// likewise before Run returns (waiting at most 15s for their reads and
+// callbacks). Run may be called once.
 func (w *Watcher) Run(ctx context.Context) error {
 	w.mu.Lock()
 	w.base = context.WithoutCancel(ctx)
@@ -82,12 +94,20 @@ func (w *Watcher) Run(ctx context.Context) error {
 	defer close(w.stopped)
 	backoff := minBackoff
 	for {
-		subscribed := false
-		err := w.src.Listen(ctx, w.notify, func() { subscribed = true; w.notifyAll() })
-		if ctx.Err() != nil {
+		if !w.awaitWaiter(ctx) {
 			return nil
 		}
-		if subscribed {
+		subscribed := false
+		lctx, idle := w.untilIdle(ctx)
+		err := w.src.Listen(lctx, w.notify, func() { subscribed = true; w.notifyAll() })
+		wentIdle := lctx.Err() != nil
+		idle()
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case wentIdle: // nobody waited for unsubscribeAfter: unsubscribed
+			continue
+		case subscribed:
 			backoff = minBackoff
 		}
 		w.log.Warn("results: subscription lost; subscribing again", "err", err, "backoff", backoff)
@@ -97,6 +117,68 @@ func (w *Watcher) Run(ctx context.Context) error {
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// unsubscribeAfter is how long the subscription outlives the last waiter,
+// so that waits coming one after another do not subscribe each time.
+const unsubscribeAfter = 30 * time.Second
+
+// awaitWaiter blocks until someone waits, and reports false if ctx ended
+// first.
+func (w *Watcher) awaitWaiter(ctx context.Context) bool {
+	for {
+		w.mu.Lock()
+		n := w.nwaiters + w.nparked
+		w.mu.Unlock()
+		if n > 0 {
+			return true
+		}
+		select {
+		case <-w.arrived:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// untilIdle returns a context of ctx that ends once nobody has waited for
+// w.idleAfter, and a func that releases it.
+func (w *Watcher) untilIdle(ctx context.Context) (context.Context, context.CancelFunc) {
+	lctx, cancel := context.WithCancel(ctx)
+	go func() {
+		tick := time.NewTicker(w.idleAfter / 4)
+		defer tick.Stop()
+		for {
+			select {
+			case <-lctx.Done():
+				return
+			case <-tick.C:
+			}
+			w.mu.Lock()
+			idle := w.nwaiters+w.nparked == 0 && !w.idleSince.IsZero() && time.Since(w.idleSince) >= w.idleAfter
+			w.mu.Unlock()
+			if idle {
+				cancel()
+				return
+			}
+		}
+	}()
+	return lctx, cancel
+}
+
+// arrivedLocked notes one more waiter; w.mu is held.
+func (w *Watcher) arrivedLocked() {
+	if w.nwaiters+w.nparked == 0 {
+		wake(w.arrived)
+	}
+	w.idleSince = time.Time{}
+}
+
+// leftLocked notes that a waiter left; w.mu is held.
+func (w *Watcher) leftLocked() {
+	if w.nwaiters+w.nparked == 0 {
+		w.idleSince = time.Now()
 	}
 }
 
@@ -150,11 +232,7 @@ func (w *Watcher) Wait(ctx context.Context, id uuid.UUID, timeout time.Duration)
 func (w *Watcher) Waiting() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	n := w.nparked
-	for _, set := range w.waiters {
-		n += len(set)
-	}
-	return n
+	return w.nwaiters + w.nparked
 }
 
 func (w *Watcher) add(id uuid.UUID) chan struct{} {
@@ -166,7 +244,9 @@ func (w *Watcher) add(id uuid.UUID) chan struct{} {
 		set = make(map[chan struct{}]struct{})
 		w.waiters[id] = set
 	}
+	w.arrivedLocked()
 	set[ch] = struct{}{}
+	w.nwaiters++
 	return ch
 }
 
@@ -177,6 +257,8 @@ func (w *Watcher) remove(id uuid.UUID, ch chan struct{}) {
 	if len(w.waiters[id]) == 0 {
 		delete(w.waiters, id)
 	}
+	w.nwaiters--
+	w.leftLocked()
 }
 
 func (w *Watcher) notify(id uuid.UUID) {

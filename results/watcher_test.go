@@ -159,3 +159,58 @@ func TestStoppedWatcherEndsWaits(t *testing.T) {
 		}
 	})
 }
+
+// TestWatcherSubscribesOnlyWhileWaited holds the subscription while a Wait
+// or a parked waiter is there and drops it once nobody has waited for the
+// idle period: a process nobody waits on is not woken by every finished
+// task. Both kinds of waiter are answered by the notification, not their
+// deadlines.
+func TestWatcherSubscribesOnlyWhileWaited(t *testing.T) {
+	t.Parallel()
+	for _, be := range redistest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			s := bundle{be: be, b: broker.New(be.Client, be.Prefix)}
+			s.watcher = results.NewWatcher(s.b, nil)
+			results.SetIdleAfter(s.watcher, 100*time.Millisecond)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { defer close(done); _ = s.watcher.Run(ctx) }()
+			defer func() { cancel(); <-done }()
+			channel := redistest.Layout(be.Prefix).Done()
+			subscribers := func() int64 { return be.Client.PubSubNumSub(ctx, channel).Val()[channel] }
+			until := func(what string, cond func() bool) {
+				t.Helper()
+				for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Fatalf("%s: not within 5s", what)
+					}
+				}
+			}
+			time.Sleep(200 * time.Millisecond)
+			if n := subscribers(); n != 0 {
+				t.Fatalf("subscribers with nobody waiting = %d, want 0", n)
+			}
+
+			c := s.enqueueAndClaim(t)
+			got := make(chan results.Record, 1)
+			began := time.Now()
+			go func() { rec, _ := s.watcher.Wait(ctx, c.ID, 20*time.Second); got <- rec }()
+			until("subscribed for a Wait", func() bool { return subscribers() == 1 })
+			s.succeed(t, &c)
+			if rec := <-got; rec.Status != results.StatusSucceeded || time.Since(began) > 5*time.Second {
+				t.Fatalf("Wait = %s after %v, want succeeded by the notification", rec.Status, time.Since(began))
+			}
+			until("unsubscribed once idle", func() bool { return subscribers() == 0 })
+
+			c = s.enqueueAndClaim(t)
+			parked := make(chan results.Record, 1)
+			s.watcher.Park(c.ID, time.Now().Add(20*time.Second), func(rec results.Record, _ error) { parked <- rec })
+			until("subscribed for a parked waiter", func() bool { return subscribers() == 1 })
+			s.succeed(t, &c)
+			if rec := <-parked; rec.Status != results.StatusSucceeded {
+				t.Fatalf("parked waiter answered %s, want succeeded", rec.Status)
+			}
+			until("unsubscribed once idle again", func() bool { return subscribers() == 0 })
+		})
+	}
+}

@@ -132,7 +132,7 @@ func (r *runner) waitersOnce(ctx context.Context, n int) (Row, error) {
 		return Row{}, err
 	}
 	defer w.srv.close()
-	if err := w.srv.ready(ctx, r.rdb, w.ids[0]); err != nil {
+	if err := w.srv.ready(w.ids[0]); err != nil {
 		return Row{}, err
 	}
 	w.kid, err = startChild(ctx, childParams{URL: w.srv.url, Wait: waitersWait.String(), IDs: w.ids, Dials: clientDials})

@@ -78,17 +78,10 @@ func startAPI(ctx context.Context, base *redis.Client, prefix string, hooks ...r
 	return s, nil
 }
 
-// ready waits until the watcher holds its subscription (asking through
-// probe, so that the server's own counts stay clean), then gets the record
-// of id once, so that the idle figures are those of a server that has
-// answered a request.
-func (s *apiServer) ready(ctx context.Context, probe redis.UniversalClient, id string) error {
-	err := waitFor(ctx, 10*time.Second, func() bool {
-		return subscribers(ctx, probe, s.prefix) >= 1
-	})
-	if err != nil {
-		return fmt.Errorf("watcher subscription under %s: %w", s.prefix, err)
-	}
+// ready gets the record of id once, so that the idle figures are those
+// of a server that has answered a request. (Its watcher subscribes when the
+// first long poll parks.)
+func (s *apiServer) ready(id string) error {
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	resp, err := hc.Get(s.url + "/v1/tasks/" + id)
 	if err != nil {
