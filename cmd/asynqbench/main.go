@@ -55,8 +55,12 @@ type config struct {
 	only               map[string]bool // groups to run; empty runs all
 }
 
-// runs reports whether the group (one of groups) is to run.
-func (c config) runs(group string) bool { return len(c.only) == 0 || c.only[group] }
+// runs reports whether the group (one of groups) is to run: every group
+// when --only is not given, and drainsizes, the drain rows at larger
+// payloads, whenever throughput is.
+func (c config) runs(group string) bool {
+	return len(c.only) == 0 || c.only[group] || group == "drainsizes" && c.only["throughput"]
+}
 
 func main() {
 	if raw, ok := os.LookupEnv(workerEnv); ok {
@@ -132,7 +136,7 @@ func listFlags(fs *flag.FlagSet, c *config) {
 			return nil
 		})
 	})
-	fs.Func("only", "run only these comma-separated groups (default all): throughput (enqueue, drain, lifecycle, memory of a 20-byte task), latency, steady, memory (per payload size)", func(v string) error {
+	fs.Func("only", "run only these comma-separated groups (default all): throughput (enqueue, drain, lifecycle, memory of a 20-byte task; includes drainsizes), drainsizes (drain storing a result at concurrency 50 with 64 and 1024-byte payloads), latency, steady, memory (per payload size)", func(v string) error {
 		c.only = map[string]bool{}
 		return eachItem(v, func(item string) error {
 			if !slices.Contains(groups, item) {

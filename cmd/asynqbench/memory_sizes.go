@@ -61,14 +61,7 @@ func (b *bench) memoryAt(ctx context.Context, size, n int) (sizeRow, error) {
 	}
 	rc := b.newClient(tc)
 	client := asynq.NewClientFromRedisClient(rc)
-	err = parallel(memoryProducers, func(p int) error {
-		for k := p; k < n; k += memoryProducers {
-			if _, err := client.EnqueueContext(ctx, asynq.NewTask(taskType, payloads[k])); err != nil {
-				return fmt.Errorf("enqueue: %w", err)
-			}
-		}
-		return nil
-	})
+	err = enqueuePayloads(ctx, client, memoryProducers, n, payloads)
 	rc.Close()
 	if err != nil {
 		return sizeRow{}, err

@@ -36,8 +36,9 @@ const lifecycleDrain = 4
 // deletes a finished task, result included).
 const retention = time.Hour
 
-// groups are the parts of a run that --only can choose, in the order they run.
-var groups = []string{"throughput", "latency", "steady", "memory"}
+// groups are the parts of a run that --only can choose, in the order they
+// run. throughput includes drainsizes (config.runs).
+var groups = []string{"throughput", "drainsizes", "latency", "steady", "memory"}
 
 // all runs the chosen measurements in turn, deleting asynq's keys after each.
 func (b *bench) all(ctx context.Context) (*report, error) {
@@ -46,7 +47,8 @@ func (b *bench) all(ctx context.Context) (*report, error) {
 		return nil, err
 	}
 	steps := map[string]func(context.Context, *report) error{
-		"throughput": b.throughput, "latency": b.latencies, "steady": b.steadies, "memory": b.memorySizes,
+		"throughput": b.throughput, "drainsizes": b.drainSizes, "latency": b.latencies, "steady": b.steadies,
+		"memory": b.memorySizes,
 	}
 	for _, g := range groups {
 		if !b.cfg.runs(g) {

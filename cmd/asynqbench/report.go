@@ -15,6 +15,7 @@ type report struct {
 	Enqueue     []row        `json:"enqueue,omitempty"`
 	Drain       []row        `json:"drain,omitempty"`
 	Lifecycle   *row         `json:"lifecycle,omitempty"`
+	DrainSizes  []row        `json:"drain_by_payload,omitempty"`
 	Latency     []latencyRow `json:"latency,omitempty"`
 	Memory      *memoryRow   `json:"memory,omitempty"`
 	Steady      []steadyRow  `json:"steady,omitempty"`
@@ -103,6 +104,8 @@ func (b *bench) notes() []string {
 		"steady producer cpu is this process (getrusage), worker cpu the worker process (its getrusage, read over a pipe around each INFO); " +
 			"redis reads/task is the INFO stats total_reads_processed delta: reads of client requests from every process, about one per round trip; " +
 			"p50..max run from just before EnqueueContext to the handler's first line (both processes read the machine's wall clock); idle is the worker's server over 2 s before the first submission.",
+		fmt.Sprintf("drain result c=%d 64B/1024B: %d producers queue the tasks (unmeasured) with the memory rows' payloads, %d distinct ones taken in turn, "+
+			"and asynq.Retention(1h); then measured as the storing drain at concurrency %d.", drainSizesConcurrency, memoryProducers, distinctPayloads, drainSizesConcurrency),
 		fmt.Sprintf("memory rows: %d producers queue tasks (no server running) with {\"p\":\"...\"} payloads of pseudo-random letters, exactly that size; "+
 			"used_memory is read before the producers' client connects and after it disconnects, so connection buffers are left out.", memoryProducers),
 	}
@@ -118,7 +121,11 @@ func (r *report) print(out io.Writer) {
 	}
 	if r.Lifecycle != nil {
 		fmt.Fprintln(out)
-		r.printRows(out)
+		printRows(out, append(append(append([]row{}, r.Enqueue...), r.Drain...), *r.Lifecycle))
+	}
+	if len(r.DrainSizes) > 0 {
+		fmt.Fprintln(out)
+		printRows(out, r.DrainSizes)
 	}
 	if len(r.Latency) > 0 {
 		fmt.Fprintln(out)
@@ -142,10 +149,9 @@ func (r *report) print(out io.Writer) {
 	}
 }
 
-// printRows writes the throughput table; the lifecycle row has no time of
-// its own, so its time columns show "-".
-func (r *report) printRows(out io.Writer) {
-	rows := append(append(append([]row{}, r.Enqueue...), r.Drain...), *r.Lifecycle)
+// printRows writes a throughput table; a lifecycle row has no time of its
+// own, so its time columns show "-".
+func printRows(out io.Writer, rows []row) {
 	pw := max(len("phase"), width(rows, func(x row) string { return x.Phase }))
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(w, "%-*s\ttasks\tseconds\ttasks/s\tgo cpu µs/task\tredis cpu µs/task\tredis cmds/task\tevalsha/task\teval/task\tround trips/task\tothers\t\n", pw, "phase")

@@ -21,25 +21,26 @@ import (
 
 const benchUsage = `Usage: %[1]s bench [flags]
 
-Measures runq on the Redis given (or an embedded one, whose figures are not
-representative): enqueue throughput (1 and 16 producers, and batches of
-1,000), drain throughput (concurrency 10/50/100, no-op and storing a
-result), latency at fixed rates, Redis round trips, commands and CPU per
-task, process CPU per task, Redis memory per queued task at payloads of
-64 B, 1 KiB and 16 KiB, and what --waiters long polls parked at once cost
-the API server (memory, goroutines, Redis connections) and how fast they
-wake (its HTTP clients run in a child process of this executable). "life"
-rows add an enqueue row to the drain at concurrency 50 storing a result: a
-task's whole cost. "steady" rows submit at each of --steady-rates for
---steady-for, one task per call from 8 goroutines, through the Go client
-in this process and over HTTP to a "serve" child, to a worker (concurrency
-50, storing a result) in a child process of this executable: per task,
-the CPU of Redis, the worker, the API (or the Go client), Redis commands
-and read events, the delay from submission to start, and the idle
-worker's cost. A throughput, latency or steady row during which other
-processes used more than --max-other-cpu is measured again (up to
---attempts times; the other%% column tells). Keys live under a
-private prefix and are deleted.
+Measures runq on the Redis given (or an embedded one, whose figures are
+not representative): enqueue throughput (1 and 16 producers, and batches
+of 1,000), drain throughput (concurrency 10/50/100, no-op and storing a
+result; and, as the group drainsizes, concurrency 50 storing a result
+with 64 B and 1 KiB payloads), latency at fixed rates, Redis round
+trips, commands and CPU per task, process CPU per task, Redis memory per
+queued task at payloads of 64 B, 1 KiB and 16 KiB, and what --waiters
+long polls parked at once cost the API server (memory, goroutines, Redis
+connections) and how fast they wake (its HTTP clients run in a child
+process of this executable). "life" rows add an enqueue row to the drain
+at concurrency 50 storing a result: a task's whole cost. "steady" rows
+submit at each of --steady-rates for --steady-for, one task per call
+from 8 goroutines, through the Go client in this process and over HTTP
+to a "serve" child, to a worker (concurrency 50, storing a result) in a
+child process of this executable: per task, the CPU of Redis, the
+worker, the API (or the Go client), Redis commands and read events, the
+delay from submission to start, and the idle worker's cost. A
+throughput, latency or steady row during which other processes used more
+than --max-other-cpu is measured again (up to --attempts times; the
+other%% column tells). Keys live under a private prefix and are deleted.
 
 Example:
   %[1]s bench --redis redis://127.0.0.1:6379/5 --tasks 50000 --json runq.json
@@ -145,7 +146,7 @@ func parseBenchFlags(prog string, args []string, stdout io.Writer) (benchFlags, 
 	fs.IntVar(&f.waiters, "waiters", 10_000, "long polls parked at once by the waiters scenario")
 	fs.StringVar(&f.steadyRates, "steady-rates", "100,1000,5000", "tasks/s of the steady rows, comma-separated")
 	fs.DurationVar(&f.steadyFor, "steady-for", 10*time.Second, "how long each steady row submits")
-	fs.StringVar(&f.only, "only", "", "scenario groups to run, comma-separated: enqueue, drain, latency, steady, memory, waiters (default all)")
+	fs.StringVar(&f.only, "only", "", "scenario groups to run, comma-separated: enqueue, drain, drainsizes (part of drain), latency, steady, memory, waiters (default all)")
 	fs.StringVar(&f.jsonOut, "json", "", "also write the report as JSON to this file")
 	fs.Float64Var(&f.maxOther, "max-other-cpu", 40, "CPU other processes may use during a row, % of one CPU, before it is measured again")
 	fs.IntVar(&f.attempts, "attempts", 3, "measurements of a disturbed row at most; the least disturbed is reported (1 to 10)")
@@ -190,7 +191,7 @@ func (f benchFlags) config() (bench.Config, error) {
 	if f.only != "" {
 		for _, g := range strings.Split(f.only, ",") {
 			switch g = strings.TrimSpace(g); g {
-			case "enqueue", "drain", "latency", "steady", "memory", "waiters":
+			case "enqueue", "drain", "drainsizes", "latency", "steady", "memory", "waiters":
 				cfg.Only = append(cfg.Only, g)
 			default:
 				return bench.Config{}, usage("--only: unknown group %q", g)

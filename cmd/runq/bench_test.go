@@ -18,6 +18,8 @@ func TestBenchFlags(t *testing.T) {
 	for _, tt := range []struct {
 		args    []string
 		wantErr string // contained in a usage error; "" for none
+		// wantOnly, when set, is the Config.Only wanted, the rest default.
+		wantOnly []string
 	}{
 		{args: nil},
 		{args: []string{"--steady-rates", "50, 2000", "--steady-for", "3s", "--only", "steady,memory"}},
@@ -26,6 +28,7 @@ func TestBenchFlags(t *testing.T) {
 		{args: []string{"--steady-for", "1ms"}, wantErr: "--steady-for must be 100ms to 1h"},
 		{args: []string{"--rates", "x"}, wantErr: `--rates: "x" is not a rate`},
 		{args: []string{"--only", "steady,bogus"}, wantErr: `--only: unknown group "bogus"`},
+		{args: []string{"--only", "drainsizes"}, wantOnly: []string{"drainsizes"}},
 	} {
 		f, err := parseBenchFlags("runq", tt.args, io.Discard)
 		if err != nil {
@@ -43,7 +46,10 @@ func TestBenchFlags(t *testing.T) {
 			continue
 		}
 		wantRates, wantFor, wantOnly := []int{100, 1000, 5000}, 10*time.Second, []string(nil)
-		if len(tt.args) > 0 {
+		switch {
+		case tt.wantOnly != nil:
+			wantOnly = tt.wantOnly
+		case len(tt.args) > 0:
 			wantRates, wantFor, wantOnly = []int{50, 2000}, 3*time.Second, []string{"steady", "memory"}
 		}
 		if !slices.Equal(cfg.SteadyRates, wantRates) || cfg.SteadyFor != wantFor || !slices.Equal(cfg.Only, wantOnly) {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,8 +32,11 @@ type Config struct {
 	// RedisURL is Client's Redis, for the child processes of the steady
 	// rows (a worker, and `runq serve`); "" skips the steady rows.
 	RedisURL string
-	Embedded bool      // the Redis is the embedded one: figures are labelled not representative
-	Only     []string  // scenario groups to run (enqueue, drain, latency, steady, memory, waiters); nil means all
+	Embedded bool // the Redis is the embedded one: figures are labelled not representative
+	// Only names the scenario groups to run (enqueue, drain, drainsizes,
+	// latency, steady, memory, waiters); nil means all. drainsizes, the
+	// drain rows at larger payloads, is part of drain.
+	Only     []string
 	Prefix   string    // starts each scenario's private key prefix; "" means "runqbench"
 	Progress io.Writer // receives one line per finished row; nil means none
 	// MaxOtherCPU is how much CPU, in % of one CPU, processes other than
@@ -158,6 +162,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}{
 		{"enqueue", r.enqueue},
 		{"drain", r.drain},
+		{"drainsizes", r.drainSizes},
 		{"latency", r.latency},
 		{"steady", r.steady},
 		{"memory", r.memory},
@@ -211,16 +216,11 @@ func (r *runner) addLives() {
 	}
 }
 
+// wants reports whether group is to run: all are when Only is empty, and
+// drainsizes is whenever drain is.
 func (c Config) wants(group string) bool {
-	if len(c.Only) == 0 {
-		return true
-	}
-	for _, g := range c.Only {
-		if g == group {
-			return true
-		}
-	}
-	return false
+	return len(c.Only) == 0 || slices.Contains(c.Only, group) ||
+		group == "drainsizes" && slices.Contains(c.Only, "drain")
 }
 
 func (r *runner) add(row Row) {

@@ -31,7 +31,8 @@ func TestRunSmallBench(t *testing.T) {
 			}
 			want := []string{"enqueue, 1 producer(s)", "enqueue, 16 producer(s)", "enqueue, batches of 1000",
 				"drain, no-op, conc 10", "drain, no-op, conc 50", "drain, no-op, conc 100", "drain, stores result, conc 10",
-				"drain, stores result, conc 50", "drain, stores result, conc 100", "latency at 200/s, conc 50",
+				"drain, stores result, conc 50", "drain, stores result, conc 100",
+				"drain, stores result, conc 50, 64 B payload", "drain, stores result, conc 50, 1024 B payload", "latency at 200/s, conc 50",
 				"steady 100/s, Go client", "steady 100/s, HTTP",
 				"memory, queued, 64 B payload", "memory, queued, 1024 B payload", "memory, queued, 16384 B payload",
 				"waiters, 50 long polls", "life: 16 producer(s) + drain c50", "life: batches of 1000 + drain c50"}
@@ -51,25 +52,26 @@ func TestRunSmallBench(t *testing.T) {
 				// were measured, and, on a real Redis (INFO cpu) where
 				// /proc/stat can be read, how busy other processes were.
 				known := be.Mini == nil && procStat
-				if i <= 11 && (row.Attempts < 1 || row.Attempts > 3 || known != (row.OtherCPU >= 0)) {
+				if i <= 13 && (row.Attempts < 1 || row.Attempts > 3 || known != (row.OtherCPU >= 0)) {
 					t.Errorf("row %d = %+v: want 1-3 attempts, and other CPU known exactly on a real Redis with /proc/stat", i, row)
 				}
 			}
-			for _, name := range []string{want[9], want[10], want[11]} {
+			for _, name := range []string{want[11], want[12], want[13]} {
 				if lat := rows[name]; lat.P50ms <= 0 || lat.P99ms < lat.P50ms || lat.MaxMs < lat.P99ms {
 					t.Errorf("%s = %+v: percentiles out of order", name, lat)
 				}
 			}
-			checkSteady(t, rows[want[10]], rows[want[11]], be.Mini == nil && procStat)
+			checkSteady(t, rows[want[12]], rows[want[13]], be.Mini == nil && procStat)
+			checkDrainSizes(t, rows, want[7:11])
 			if be.Mini == nil {
-				checkMemory(t, rows, want[12:15])
+				checkMemory(t, rows, want[14:17])
 				if rows[want[3]].Commands <= 0 || rows[want[3]].ReadsPerTask <= 0 {
 					t.Errorf("on a real Redis the rows must carry commands and reads: %+v", rows[want[3]])
 				}
 			}
-			for _, name := range want[16:] {
+			for _, name := range want[18:] {
 				life, enq, drain := rows[name], rows[want[1]], rows[want[7]]
-				if name == want[17] {
+				if name == want[19] {
 					enq = rows[want[2]]
 				}
 				if life.RoundTrips != enq.RoundTrips+drain.RoundTrips || life.RedisCPUus != enq.RedisCPUus+drain.RedisCPUus {
@@ -87,6 +89,25 @@ func TestRunSmallBench(t *testing.T) {
 			}
 			checkNoKeysLeft(t, be)
 		})
+	}
+}
+
+// checkDrainSizes checks that the drain rows at larger payloads are the
+// drain at concurrency 50 storing a result, names[0], with tasks of the
+// size their names give, names[2:], and that the small-payload drain at
+// concurrency 100, names[1], still names no payload size.
+func checkDrainSizes(t *testing.T, rows map[string]bench.Row, names []string) {
+	t.Helper()
+	base := rows[names[0]]
+	if base.PayloadBytes != 0 || rows[names[1]].PayloadBytes != 0 {
+		t.Errorf("%s and %s carry payload bytes %d and %d, want 0: their payload is the small default",
+			names[0], names[1], base.PayloadBytes, rows[names[1]].PayloadBytes)
+	}
+	for i, size := range []int{64, 1024} {
+		row := rows[names[2+i]]
+		if row.PayloadBytes != size || row.Concurrency != 50 || !row.StoresResults || row.Tasks != base.Tasks {
+			t.Errorf("%s = %+v, want %d tasks of %d B at concurrency 50 storing a result", names[2+i], row, base.Tasks, size)
+		}
 	}
 }
 

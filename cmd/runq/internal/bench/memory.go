@@ -35,8 +35,7 @@ func (r *runner) memoryOnce(ctx context.Context, size, n int) (Row, error) {
 		return Row{}, err
 	}
 	defer r.cleanup(context.WithoutCancel(ctx), s)
-	letters := randomLetters(size + 4096)
-	payload := func(i int) json.RawMessage { return paddedPayload(letters, i%4096, size) }
+	payload := paddedPayloads(size)
 	before := sampleServer(ctx, r.rdb)
 	c := startCost(ctx, r.rdb, r.rtt)
 	if err := submitEach(ctx, s.client, "bench.noop", n, 16, payload); err != nil {
@@ -62,6 +61,13 @@ func randomLetters(n int) []byte {
 		b[i] = byte('a' + rnd.IntN(26))
 	}
 	return b
+}
+
+// paddedPayloads returns the payload of task i for rows whose tasks carry
+// size bytes: paddedPayload cut at one of 4,096 offsets, by i.
+func paddedPayloads(size int) func(i int) json.RawMessage {
+	letters := randomLetters(size + 4096)
+	return func(i int) json.RawMessage { return paddedPayload(letters, i%4096, size) }
 }
 
 // paddedPayload is the JSON object {"p":"..."} of exactly size bytes (at

@@ -116,7 +116,7 @@ func submitBatches(ctx context.Context, c *tasks.Client, name string, n int) err
 func (r *runner) drain(ctx context.Context) error {
 	for _, name := range []string{"bench.noop", "bench.result"} {
 		for _, conc := range []int{10, 50, 100} {
-			row, err := r.measure(func() (Row, error) { return r.drainOnce(ctx, name, conc) })
+			row, err := r.measure(func() (Row, error) { return r.drainOnce(ctx, name, conc, 0) })
 			if err != nil {
 				return err
 			}
@@ -126,14 +126,39 @@ func (r *runner) drain(ctx context.Context) error {
 	return nil
 }
 
-// drainOnce queues Tasks tasks, then times one pool draining them.
-func (r *runner) drainOnce(ctx context.Context, name string, conc int) (Row, error) {
+// drainPayloadSizes are the payload sizes of the drainsizes rows: the drain
+// compared with asynq (concurrency 50, storing a result) at payloads as
+// large as real task arguments, not only at benchPayload's 23 bytes.
+var drainPayloadSizes = []int{64, 1024}
+
+// drainSizes runs the drain at concurrency 50 storing a result once per
+// drainPayloadSizes, with the memory rows' payloads: pseudo-random letters
+// padded into JSON of exactly that size. From 512 bytes on the broker
+// stores them deflated, so the larger row includes that cost.
+func (r *runner) drainSizes(ctx context.Context) error {
+	for _, size := range drainPayloadSizes {
+		row, err := r.measure(func() (Row, error) { return r.drainOnce(ctx, "bench.result", 50, size) })
+		if err != nil {
+			return err
+		}
+		r.add(row)
+	}
+	return nil
+}
+
+// drainOnce queues Tasks tasks, then times one pool draining them. The
+// tasks carry benchPayload when size is 0, else paddedPayloads(size).
+func (r *runner) drainOnce(ctx context.Context, name string, conc, size int) (Row, error) {
 	s, err := r.newScope(ctx, noopRegistry())
 	if err != nil {
 		return Row{}, err
 	}
 	defer r.cleanup(context.WithoutCancel(ctx), s)
-	if err := submitAll(ctx, s.client, name, r.cfg.Tasks, 16); err != nil {
+	payload := func(int) json.RawMessage { return benchPayload }
+	if size > 0 {
+		payload = paddedPayloads(size)
+	}
+	if err := submitEach(ctx, s.client, name, r.cfg.Tasks, 16, payload); err != nil {
 		return Row{}, err
 	}
 	pool := s.pool(r, tasks.PoolConfig{Concurrency: conc})
@@ -145,14 +170,24 @@ func (r *runner) drainOnce(ctx context.Context, name string, conc int) (Row, err
 	if err != nil {
 		return Row{}, fmt.Errorf("drain %s at concurrency %d: %w (%+v)", name, conc, err, pool.Stats())
 	}
+	row := Row{Scenario: drainScenario(name, conc, size), Tasks: r.cfg.Tasks, Concurrency: conc,
+		PayloadBytes: size, StoresResults: name == "bench.result"}
+	fill(&row, c)
+	return row, nil
+}
+
+// drainScenario names a drain row; size 0 is the small benchPayload,
+// which the name leaves out.
+func drainScenario(name string, conc, size int) string {
 	what := "no-op"
 	if name == "bench.result" {
 		what = "stores result"
 	}
-	row := Row{Scenario: fmt.Sprintf("drain, %s, conc %d", what, conc), Tasks: r.cfg.Tasks, Concurrency: conc,
-		StoresResults: name == "bench.result"}
-	fill(&row, c)
-	return row, nil
+	scenario := fmt.Sprintf("drain, %s, conc %d", what, conc)
+	if size > 0 {
+		scenario += fmt.Sprintf(", %d B payload", size)
+	}
+	return scenario
 }
 
 // runPool runs pool until the returned stop is called.

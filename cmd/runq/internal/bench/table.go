@@ -26,7 +26,7 @@ func (rep *Report) Table() string {
 // api-us/task, in steady rows only, is the `runq serve` child's CPU in HTTP
 // rows and this process's (the Go client's) in Go-client rows, as the line
 // under each says. reads/task counts the requests that woke Redis.
-const header = "scenario                             tasks  tasks/s    p50ms  p95ms  p99ms  maxms  rtt/task cmds/task redis-us/task cpu-us/task bytes/task  other% api-us/task reads/task"
+const header = "scenario                                         tasks  tasks/s    p50ms  p95ms  p99ms  maxms  rtt/task cmds/task redis-us/task cpu-us/task bytes/task  other% api-us/task reads/task"
 
 func formatRow(r Row) string {
 	opt := func(v float64, format string) string {
@@ -46,7 +46,7 @@ func formatRow(r Row) string {
 	if r.Steady != nil && r.Steady.Path == pathGo {
 		api = r.ClientCPUus
 	}
-	line := fmt.Sprintf("%-34s %7d %8s %7s %6s %6s %6s %9.3f %9s %13s %11.1f %10s %8s %11s %10s",
+	line := fmt.Sprintf("%-46s %7d %8s %7s %6s %6s %6s %9.3f %9s %13s %11.1f %10s %8s %11s %10s",
 		r.Scenario, r.Tasks, opt(r.TasksPerSec, "%.0f"), opt(r.P50ms, "%.2f"), opt(r.P95ms, "%.2f"), opt(r.P99ms, "%.2f"),
 		opt(r.MaxMs, "%.2f"), r.RoundTrips, opt(r.Commands, "%.2f"), opt(r.RedisCPUus, "%.1f"), r.WorkerCPUus,
 		opt(r.BytesPerTask, "%.0f"), other, opt(api, "%.1f"), opt(r.ReadsPerTask, "%.2f"))
