@@ -12,7 +12,19 @@ import (
 	"github.com/runq/runq/results"
 )
 
-// letters returns n pseudo-random lowercase letters inside a JSON string.
+// records returns about n bytes of JSON records, as task payloads often
+// are: an array of objects with the same keys and varied values.
+func records(n int, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, 2))
+	b := []byte(`{"items":[`)
+	for len(b) < n-80 {
+		b = fmt.Appendf(b, `{"id":%d,"sku":"SKU-%05d","qty":%d,"price":%d.%02d},`, r.IntN(1e6), r.IntN(1e5), r.IntN(10), r.IntN(500), r.IntN(100))
+	}
+	return append(b, `{}]}`...)
+}
+
+// letters returns n pseudo-random lowercase letters inside a JSON string:
+// text with no repeats to find.
 func letters(n int, seed uint64) []byte {
 	r := rand.New(rand.NewPCG(seed, 1))
 	b := make([]byte, 0, n)
@@ -38,9 +50,10 @@ func TestPack(t *testing.T) {
 		{"short", []byte(`{"a":1}`), false},
 		{"just under packMin", bytes.Repeat([]byte("1"), packMin-1), false},
 		{"packMin, compressible", []byte(`[` + strings.Repeat(`1,`, packMin/2) + `1]`), true},
-		{"1 KiB of letters", letters(1024, 1), true},
-		{"16 KiB of letters", letters(16384, 2), true},
-		{"incompressible", random, false},
+		{"1 KiB of records", records(1024, 1), true},
+		{"16 KiB of records", records(16384, 2), true},
+		{"1 KiB of letters", letters(1024, 1), false},
+		{"random bytes", random, false},
 	} {
 		stored := pack(tc.v)
 		if packed := len(stored) > 0 && stored[0] == packMark; packed != tc.packed {
@@ -58,14 +71,14 @@ func TestPack(t *testing.T) {
 
 func TestUnpackRefusesCorruptValues(t *testing.T) {
 	t.Parallel()
-	good := string(pack(letters(2048, 3)))
+	good := string(pack(records(2048, 3)))
 	for _, tc := range []struct{ name, stored string }{
 		{"mark alone", "\x00"},
 		{"length past Redis's limit", "\x00\xff\xff\xff\xff\x0f"},
-		{"truncated stream", good[:len(good)/2]},
-		{"length too long", "\x00\x81\x10" + good[3:]},
+		{"truncated block", good[:len(good)/2]},
+		{"length too long", "\x00\x81\x20" + good[3:]},
 		{"length too short", "\x00\x01" + good[3:]},
-		{"not deflate", "\x00\x05hello"},
+		{"not a block", "\x00\x05hello"},
 	} {
 		if got, err := unpack(tc.stored); !errors.Is(err, errPacked) {
 			t.Errorf("%s: unpack = %d bytes, %v; want errPacked", tc.name, len(got), err)
@@ -76,7 +89,7 @@ func TestUnpackRefusesCorruptValues(t *testing.T) {
 // FuzzUnpack holds unpack to its contract on any stored value: it returns
 // the value itself, the bytes a pack made, or errPacked; it never panics.
 func FuzzUnpack(f *testing.F) {
-	f.Add(string(pack(letters(1024, 4))))
+	f.Add(string(pack(records(1024, 4))))
 	f.Add(`{"a":1}`)
 	f.Add("\x00\x03abc")
 	f.Fuzz(func(t *testing.T, stored string) {
@@ -98,7 +111,7 @@ func FuzzUnpack(f *testing.F) {
 // stored packed, and one whose packed payload is corrupt.
 func TestDecodeRecordUnpacks(t *testing.T) {
 	t.Parallel()
-	payload, result := letters(1024, 5), []byte(fmt.Sprintf(`[%q]`, letters(4000, 6)))
+	payload, result := records(1024, 5), records(4000, 6)
 	h := map[string]string{
 		layout.FieldMeta: "3,30000,3600000,default,echo", layout.FieldStatus: "succeeded",
 		layout.FieldPayload: string(pack(payload)), layout.FieldResult: string(pack(result)),
@@ -116,10 +129,11 @@ func TestDecodeRecordUnpacks(t *testing.T) {
 }
 
 // BenchmarkPack measures what storing a payload packed costs the producer
-// (pack) and the worker or reader (unpack), per value.
+// (pack) and the worker or reader (unpack), per value of JSON records, and
+// what trying costs on text that does not pack (letters).
 func BenchmarkPack(b *testing.B) {
 	for _, n := range []int{1024, 16384} {
-		v := letters(n, 7)
+		v := records(n, 7)
 		b.Run(fmt.Sprintf("pack/%d", n), func(b *testing.B) {
 			b.SetBytes(int64(n))
 			for b.Loop() {
@@ -133,6 +147,13 @@ func BenchmarkPack(b *testing.B) {
 				if _, err := unpack(stored); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+		text := letters(n, 8)
+		b.Run(fmt.Sprintf("try-letters/%d", n), func(b *testing.B) {
+			b.SetBytes(int64(n))
+			for b.Loop() {
+				pack(text)
 			}
 		})
 	}

@@ -76,22 +76,39 @@ func (b *bench) memoryAt(ctx context.Context, size, n int) (sizeRow, error) {
 		BeyondPayload: per - float64(size), Foreign: c.foreign}, err
 }
 
-// jsonPayloads returns n payloads of exactly size bytes (at least 8),
-// {"p":"..."} filled with pseudo-random letters from a fixed seed, so that
-// tasks share no runs of bytes and runs are alike.
+// jsonPayloads returns n payloads of exactly size bytes (at least 19), made
+// by recordPayload from a fixed seed, so that runs are alike.
 func jsonPayloads(size, n int) [][]byte {
-	const letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	r := rand.New(rand.NewPCG(uint64(size), uint64(n)))
-	all := make([]byte, size*n)
+	r := rand.New(rand.NewPCG(uint64(size), 2))
 	out := make([][]byte, n)
 	for k := range out {
-		p := all[k*size : (k+1)*size : (k+1)*size]
-		copy(p, `{"p":"`)
-		for i := 6; i < size-2; i++ {
-			p[i] = letters[r.IntN(len(letters))]
-		}
-		copy(p[size-2:], `"}`)
-		out[k] = p
+		out[k] = recordPayload(r, size)
 	}
 	return out
+}
+
+// recordPayload is a JSON object of exactly size bytes (at least 19), built
+// as runq bench builds its payloads, so that both tools store the same
+// kind of bytes: {"items":[records...],"p":"letters"}, records such as
+// {"id":123456,"sku":"SKU-01234","qty":3,"price":12.34} while they fit,
+// then pseudo-random letters to the size.
+func recordPayload(r *rand.Rand, size int) []byte {
+	const head, mid, tail = `{"items":[`, `],"p":"`, `"}`
+	b := append(make([]byte, 0, size), head...)
+	for {
+		rec := fmt.Appendf(nil, `{"id":%d,"sku":"SKU-%05d","qty":%d,"price":%d.%02d}`,
+			r.IntN(1_000_000), r.IntN(100_000), r.IntN(10), r.IntN(500), r.IntN(100))
+		if len(b)+1+len(rec)+len(mid)+len(tail) > size {
+			break
+		}
+		if len(b) > len(head) {
+			b = append(b, ',')
+		}
+		b = append(b, rec...)
+	}
+	b = append(b, mid...)
+	for len(b) < size-len(tail) {
+		b = append(b, byte('a'+r.IntN(26)))
+	}
+	return append(b, tail...)
 }

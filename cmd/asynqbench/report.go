@@ -106,7 +106,7 @@ func (b *bench) notes() []string {
 			"p50..max run from just before EnqueueContext to the handler's first line (both processes read the machine's wall clock); idle is the worker's server over 2 s before the first submission.",
 		fmt.Sprintf("drain result c=%d 64B/1024B: %d producers queue the tasks (unmeasured) with the memory rows' payloads, %d distinct ones taken in turn, "+
 			"and asynq.Retention(1h); then measured as the storing drain at concurrency %d.", drainSizesConcurrency, memoryProducers, distinctPayloads, drainSizesConcurrency),
-		fmt.Sprintf("memory rows: %d producers queue tasks (no server running) with {\"p\":\"...\"} payloads of pseudo-random letters, exactly that size; "+
+		fmt.Sprintf("memory rows: %d producers queue tasks (no server running) with JSON-record payloads built as runq bench builds them, exactly that size; "+
 			"used_memory is read before the producers' client connects and after it disconnects, so connection buffers are left out.", memoryProducers),
 	}
 }

@@ -35,7 +35,7 @@ func (r *runner) memoryOnce(ctx context.Context, size, n int) (Row, error) {
 		return Row{}, err
 	}
 	defer r.cleanup(context.WithoutCancel(ctx), s)
-	payload := paddedPayloads(size)
+	payload := recordPayloads(size)
 	before := sampleServer(ctx, r.rdb)
 	c := startCost(ctx, r.rdb, r.rtt)
 	if err := submitEach(ctx, s.client, "bench.noop", n, 16, payload); err != nil {
@@ -52,30 +52,41 @@ func (r *runner) memoryOnce(ctx context.Context, size, n int) (Row, error) {
 	return row, nil
 }
 
-// randomLetters returns n pseudo-random lowercase letters: payloads cut
-// from them neither repeat nor compress well, as real ones would not.
-func randomLetters(n int) []byte {
-	rnd := rand.New(rand.NewPCG(1, 2))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte('a' + rnd.IntN(26))
+// recordPayloads returns the payload of task i for rows whose tasks carry
+// size bytes: one of 256 made by recordPayload, by i.
+func recordPayloads(size int) func(i int) json.RawMessage {
+	rnd := rand.New(rand.NewPCG(uint64(size), 2))
+	all := make([]json.RawMessage, 256)
+	for k := range all {
+		all[k] = recordPayload(rnd, size)
 	}
-	return b
+	return func(i int) json.RawMessage { return all[i%len(all)] }
 }
 
-// paddedPayloads returns the payload of task i for rows whose tasks carry
-// size bytes: paddedPayload cut at one of 4,096 offsets, by i.
-func paddedPayloads(size int) func(i int) json.RawMessage {
-	letters := randomLetters(size + 4096)
-	return func(i int) json.RawMessage { return paddedPayload(letters, i%4096, size) }
-}
-
-// paddedPayload is the JSON object {"p":"..."} of exactly size bytes (at
-// least 8), its string cut from letters at offset off.
-func paddedPayload(letters []byte, off, size int) json.RawMessage {
-	const head, tail = `{"p":"`, `"}`
-	p := make([]byte, 0, size)
-	p = append(p, head...)
-	p = append(p, letters[off:off+size-len(head)-len(tail)]...)
-	return append(p, tail...)
+// recordPayload is a JSON object of exactly size bytes (at least 19), as
+// task payloads often are: {"items":[records...],"p":"letters"}, records
+// such as {"id":123456,"sku":"SKU-01234","qty":3,"price":12.34} while they
+// fit, then pseudo-random letters to the size. cmd/asynqbench builds
+// asynq's payloads the same way, so that both store the same bytes. (runq
+// stores large payloads compressed; letters alone, with no repeats to
+// find, would be stored as they came.)
+func recordPayload(rnd *rand.Rand, size int) json.RawMessage {
+	const head, mid, tail = `{"items":[`, `],"p":"`, `"}`
+	b := append(make([]byte, 0, size), head...)
+	for {
+		rec := fmt.Appendf(nil, `{"id":%d,"sku":"SKU-%05d","qty":%d,"price":%d.%02d}`,
+			rnd.IntN(1_000_000), rnd.IntN(100_000), rnd.IntN(10), rnd.IntN(500), rnd.IntN(100))
+		if len(b)+1+len(rec)+len(mid)+len(tail) > size {
+			break
+		}
+		if len(b) > len(head) {
+			b = append(b, ',')
+		}
+		b = append(b, rec...)
+	}
+	b = append(b, mid...)
+	for len(b) < size-len(tail) {
+		b = append(b, byte('a'+rnd.IntN(26)))
+	}
+	return append(b, tail...)
 }

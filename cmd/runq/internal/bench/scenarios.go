@@ -147,7 +147,7 @@ func (r *runner) drainSizes(ctx context.Context) error {
 }
 
 // drainOnce queues Tasks tasks, then times one pool draining them. The
-// tasks carry benchPayload when size is 0, else paddedPayloads(size).
+// tasks carry benchPayload when size is 0, else recordPayloads(size).
 func (r *runner) drainOnce(ctx context.Context, name string, conc, size int) (Row, error) {
 	s, err := r.newScope(ctx, noopRegistry())
 	if err != nil {
@@ -156,7 +156,7 @@ func (r *runner) drainOnce(ctx context.Context, name string, conc, size int) (Ro
 	defer r.cleanup(context.WithoutCancel(ctx), s)
 	payload := func(int) json.RawMessage { return benchPayload }
 	if size > 0 {
-		payload = paddedPayloads(size)
+		payload = recordPayloads(size)
 	}
 	if err := submitEach(ctx, s.client, name, r.cfg.Tasks, 16, payload); err != nil {
 		return Row{}, err

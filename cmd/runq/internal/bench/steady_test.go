@@ -23,11 +23,11 @@ func TestPayloads(t *testing.T) {
 	if err := json.Unmarshal(p, &got); err != nil || len(p) != steadyPayloadBytes || got.T != now.UnixNano() {
 		t.Errorf("stampPayload = %s (%d bytes), %v; want %d bytes stamped %d", p, len(p), err, steadyPayloadBytes, now.UnixNano())
 	}
-	letters := randomLetters(16384 + 4096)
-	for _, size := range []int{8, 64, 1024, 16384} {
-		a, b := paddedPayload(letters, 0, size), paddedPayload(letters, 1, size)
-		if len(a) != size || !json.Valid(a) || (size > 8 && string(a) == string(b)) {
-			t.Errorf("paddedPayload(%d) = %d bytes, valid %v, distinct at another offset %v", size, len(a), json.Valid(a), string(a) != string(b))
+	for _, size := range []int{20, 64, 1024, 16384} {
+		payloads := recordPayloads(size)
+		a, b := payloads(0), payloads(1)
+		if len(a) != size || !json.Valid(a) || string(a) == string(b) {
+			t.Errorf("recordPayloads(%d) = %d bytes, valid %v, distinct from the next %v", size, len(a), json.Valid(a), string(a) != string(b))
 		}
 	}
 }
