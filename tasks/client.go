@@ -366,11 +366,12 @@ func (c *Client) get(ctx context.Context, id uuid.UUID) (results.Record, error) 
 // Wait returns the record of task id once it has finished (succeeded,
 // failed or canceled). When ctx ends first, it returns the record last
 // read with ctx's error: bound a wait with context.WithTimeout. Every Wait
-// of a Client shares one Redis subscription, made by the first, and reads
-// the record again when told the task finished, so many waits cost one
-// connection and no polling (a waiting task is read again every 30s all
-// the same, should a notification be lost). ErrNotFound when there is no
-// such task; ErrClosed, with the record last read, when Close ends it.
+// of a Client shares one Redis subscription, held while any waits (and
+// 30s after), and reads the record again when told the task finished, so
+// many waits cost one connection and no polling (a waiting task is read
+// again every 30s all the same, should a notification be lost).
+// ErrNotFound when there is no such task; ErrClosed, with the record last
+// read, when Close ends it.
 func (c *Client) Wait(ctx context.Context, id uuid.UUID) (results.Record, error) {
 	if err := c.begin("wait"); err != nil {
 		return results.Record{}, err
