@@ -709,8 +709,24 @@ func TestTakeStartsTheHead(t *testing.T) {
 		if err != nil || len(claimed) != 0 || rest == nil || len(rest.IDs) != 1 || rest.IDs[0] != strings.ReplaceAll(third.String(), "-", "") {
 			t.Errorf("Take with a head no longer first = %+v, %+v, %v; want %s leased, none started", claimed, rest, err, third)
 		}
-		if _, _, err := s.b.Take(s.ctx, "q", 1, time.Minute, "not-an-id"); err == nil {
-			t.Error("Take with a malformed head succeeded")
+		fourth := enqueue(t, s, "q", "echo", 0)
+		claimed, rest, err = s.b.Take(s.ctx, "q", 1, time.Minute, "not-an-id")
+		if err != nil || len(claimed) != 0 || rest == nil || len(rest.IDs) != 1 || rest.IDs[0] != strings.ReplaceAll(fourth.String(), "-", "") {
+			t.Errorf("Take with a malformed head = %+v, %+v, %v; want %s leased, the hint ignored", claimed, rest, err, fourth)
+		}
+
+		// A canceled head alone: nothing is leased, and its lease goes.
+		alone := enqueue(t, s, "q", "echo", 0)
+		if _, err := s.b.Cancel(s.ctx, alone); err != nil {
+			t.Fatal(err)
+		}
+		before := stats(t, s, "q")
+		claimed, rest, err = s.b.Take(s.ctx, "q", 5, time.Minute, strings.ReplaceAll(alone.String(), "-", ""))
+		if err != nil || len(claimed) != 0 || rest != nil {
+			t.Fatalf("Take with a lone canceled head = %+v, %+v, %v; want nothing", claimed, rest, err)
+		}
+		if st := stats(t, s, "q"); st.Pending != 0 || st.Leased != before.Leased {
+			t.Errorf("Stats after a lone canceled head = %+v, want none pending and %d leased as before", st, before.Leased)
 		}
 	})
 }

@@ -33,9 +33,10 @@ const (
 	packMark = 0x00
 )
 
-// maxUnpacked bounds the length a packed value may claim: Redis's own limit
-// on a string. A longer one is corrupt, and is not allocated.
-const maxUnpacked = 512 << 20
+// maxUnpacked bounds the length a packed value may claim: eight times the
+// largest payload or result that tasks accepts (1 MiB). A longer one is
+// corrupt, and is not allocated.
+const maxUnpacked = 8 << 20
 
 // errPacked says a packed value does not unpack.
 var errPacked = errors.New("packed value does not decode")

@@ -45,18 +45,18 @@ type Claimed struct {
 // returns it in claimed: a worker woken by a lone task claims it in one
 // round trip instead of two. The other tasks taken are in the Taken (nil
 // when there are none), and StartTake must follow. It returns nothing,
-// without a call, when n is 0 or less.
+// without a call, when n is 0 or less. A head that is not an ID is
+// ignored: it is only a hint. Take is not resent: when its reply is lost,
+// reaping hands the tasks back once the lease expires, and counts a crash
+// against a head that it started.
 func (b *Broker) Take(ctx context.Context, queue string, n int, lease time.Duration, head string) (claimed []Claimed, t *Taken, err error) {
 	if n <= 0 {
 		return nil, nil, nil
 	}
 	t = &Taken{Queue: queue, Token: newToken()}
 	keys := b.takeKeys(t)
-	var headID uuid.UUID
-	if head != "" {
-		if headID, err = uuid.Parse(head); err != nil {
-			return nil, nil, fmt.Errorf("broker: take from %s: malformed head %q: %w", queue, head, err)
-		}
+	headID, herr := uuid.Parse(head)
+	if head != "" && herr == nil {
 		keys = append(keys, b.keys.Task(headID))
 	}
 	reply, err := takeScript.Run(ctx, b.rdb, keys, n, ms(lease), t.Token, "0").Slice()

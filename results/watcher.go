@@ -147,7 +147,7 @@ func (w *Watcher) awaitWaiter(ctx context.Context) bool {
 func (w *Watcher) untilIdle(ctx context.Context) (context.Context, context.CancelFunc) {
 	lctx, cancel := context.WithCancel(ctx)
 	go func() {
-		tick := time.NewTicker(w.idleAfter / 4)
+		tick := time.NewTicker(max(w.idleAfter/4, time.Millisecond))
 		defer tick.Stop()
 		for {
 			select {

@@ -77,7 +77,7 @@ func (p *Pool) fetch(ctx, work context.Context) {
 				p.idle.wake() // there may be more: any parked loop claims too
 			}
 		default:
-			ready, _ = p.waitIdle(ctx, backoff)
+			ready = p.waitTask(ctx, backoff)
 		}
 	}
 }

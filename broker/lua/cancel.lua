@@ -4,8 +4,9 @@
 -- returns the task's status after the call: 'canceled' when it was queued or
 -- retrying (now canceled, or already canceled by a resent call), the
 -- unchanged status otherwise, or false when there is no such task.
--- The ID stays in its list or zset as a tombstone: start.lua drops it, which
--- keeps cancel O(1) however long the queue.
+-- The ID stays in its list or zset as a tombstone: start.lua, or take.lua
+-- when it meets it at the head, drops it, which keeps cancel O(1) however
+-- long the queue.
 local f = redis.call('HMGET', KEYS[1], 's', 'at', 'm')
 local status = status_of(f[1], f[2], f[3])
 if not status then

@@ -14,7 +14,8 @@
 -- them, or three false when it could not start (canceled or gone: it then
 -- leaves the queue and is not leased).
 -- One lease covers the whole batch: one ZADD of the token, one SADD of the
--- IDs, no command per task but the head's start. Idempotent by token when
+-- IDs, no command per task but the head's start (and, for a head that may
+-- not start, an SREM, and a ZREM when it was alone). Idempotent by token when
 -- ARGV[4] is "1": a resent call finds the lease set and returns its IDs
 -- (not started) rather than leasing a second batch that nobody would
 -- start. A first send skips that SMEMBERS: its token is new.
@@ -31,26 +32,21 @@ end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local token = ARGV[3]
-local started, lease = nil, ids
-if KEYS[4] and ids[1] == string.sub(KEYS[4], -32) then
-  local prefix = token .. ',' .. string.format('%d', now) .. ','
-  local meta, payload, counts = start_task(KEYS[4], token, prefix, prefix .. '1')
-  if meta then
-    started = {meta, payload, counts}
-  else
-    started = {false, false, false}
-    table.remove(ids, 1) -- not leased: nothing to start
-  end
-  lease = ids
+-- Every ID is leased before the head starts: were the start to fail, the
+-- IDs popped would still be leased, and reaping would hand them back.
+redis.call('ZADD', KEYS[2], string.format('%d', now + tonumber(ARGV[2])), token)
+redis.call('SADD', KEYS[3], unpack(ids))
+if not KEYS[4] or ids[1] ~= string.sub(KEYS[4], -32) then
+  return {ids}
 end
-if #lease > 0 then
-  redis.call('ZADD', KEYS[2], string.format('%d', now + tonumber(ARGV[2])), token)
-  redis.call('SADD', KEYS[3], unpack(lease))
+local prefix = token .. ',' .. string.format('%d', now) .. ','
+local meta, payload, counts = start_task(KEYS[4], token, prefix, prefix .. '1')
+if meta then
+  return {{unpack(ids, 2)}, {meta, payload, counts}}
 end
-if not started then
-  return {lease}
+-- The head may not start (canceled or gone): it leaves the lease too.
+redis.call('SREM', KEYS[3], ids[1])
+if #ids == 1 then
+  redis.call('ZREM', KEYS[2], token)
 end
-if started[1] then
-  return {{unpack(lease, 2)}, started}
-end
-return {lease, started}
+return {{unpack(ids, 2)}, {false, false, false}}
