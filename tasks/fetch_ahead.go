@@ -99,6 +99,12 @@ func (p *Pool) nextBatch() int {
 // t's take at sent, and frees the slots of those it dropped.
 func (p *Pool) launchStarted(work context.Context, t *broker.Taken, sent time.Time, claimed []broker.Claimed) {
 	p.releaseSlots(len(t.IDs) - len(claimed))
+	p.launchClaimed(work, sent, claimed)
+}
+
+// launchClaimed runs claimed, tracked from their claim sent at sent; their
+// slots are held.
+func (p *Pool) launchClaimed(work context.Context, sent time.Time, claimed []broker.Claimed) {
 	batch := make([]*broker.Claimed, len(claimed))
 	for i := range claimed {
 		batch[i] = &claimed[i]
@@ -163,12 +169,7 @@ func (p *Pool) takeFirst(ctx, work context.Context, queue, head string) (ahead *
 		rest = len(t.IDs)
 	}
 	p.releaseSlots(n - len(claimed) - rest)
-	batch := make([]*broker.Claimed, len(claimed))
-	for i := range claimed {
-		batch[i] = &claimed[i]
-		p.track(batch[i], sent)
-	}
-	p.launchAll(work, batch)
+	p.launchClaimed(work, sent, claimed)
 	if err != nil {
 		return nil, time.Time{}, false, err
 	}
