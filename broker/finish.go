@@ -157,7 +157,7 @@ func (b *Broker) finishCall(fs []Finish, idx []int) (keys []string, args []any) 
 		ttl := ms(max(c.ResultTTL, 0))
 		switch f.Outcome {
 		case Succeeded:
-			text = pack(f.Result) // go-redis writes []byte as is: no copy
+			text = pack(f.Result) // a []byte, which go-redis writes as is, without a string copy
 		case Retry:
 			ttl = ms(f.RetryIn)
 		}

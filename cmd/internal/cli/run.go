@@ -38,7 +38,7 @@ func run(ctx context.Context, cmd string, cfg config, reg *tasks.Registry, log *
 			"redis", redisURL, "join_with", "--redis "+redisURL)
 	}
 	openCtx, cancelOpen := context.WithTimeout(ctx, 10*time.Second)
-	rdb, err := broker.Open(openCtx, redisURL, poolSize(cmd, len(cfg.queues)))
+	rdb, err := broker.Open(openCtx, redisURL, PoolSize(cmd, len(cfg.queues)))
 	cancelOpen()
 	if errors.Is(err, broker.ErrBadURL) {
 		return usage(fmt.Sprintf("--redis (REDIS_URL): %v", err))
@@ -95,13 +95,15 @@ func run(ctx context.Context, cmd string, cfg config, reg *tasks.Registry, log *
 	return nil
 }
 
-// poolSize is the Redis connection pool of a process running cmd. No
+// PoolSize is the Redis connection pool of a process running cmd (all,
+// serve or worker) on that many queues; runq bench's steady worker uses
+// the worker's. No
 // handler holds a connection of its own (claims, outcomes and submissions
 // are batched by one goroutine at a time), so it does not grow with
 // --concurrency: 8 for the API (reads of records in flight, a submission
 // flush, cancels), and for a worker 8 more (two claim loops, recorder,
 // keeper, maintenance, and a wait per queue).
-func poolSize(cmd string, queues int) int {
+func PoolSize(cmd string, queues int) int {
 	switch cmd {
 	case "serve":
 		return ServePoolSize

@@ -261,7 +261,7 @@ func fill(row *Row, c *cost) {
 	row.Seconds = c.elapsed.Seconds()
 	row.TasksPerSec = n / c.elapsed.Seconds()
 	row.RoundTrips = float64(c.roundTrips) / n
-	row.WorkerCPUus = float64(c.workerCPU.Microseconds()) / n
+	row.WorkerCPUus = float64(c.ownCPU.Microseconds()) / n
 	row.OtherCPU = c.otherCPU
 	if c.measured {
 		row.Commands = float64(c.commands) / n

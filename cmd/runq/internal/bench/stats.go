@@ -209,7 +209,7 @@ type cost struct {
 	commands   int64
 	reads      int64 // Redis read events, from every client
 	redisCPU   time.Duration
-	workerCPU  time.Duration   // this process's
+	ownCPU     time.Duration   // this process's
 	childCPU   []time.Duration // per pid; -1 unknown
 	otherCPU   float64         // % of one CPU used by neither these processes nor Redis; -1 unknown
 	measured   bool
@@ -229,8 +229,8 @@ func startCost(ctx context.Context, rdb redis.UniversalClient, rtt *roundTrips, 
 
 func (c *cost) stop(ctx context.Context) {
 	c.elapsed = time.Since(c.start)
-	c.workerCPU = processCPU() - c.cpu0
-	own, known := c.workerCPU, true
+	c.ownCPU = processCPU() - c.cpu0
+	own, known := c.ownCPU, true
 	for i, pid := range c.pids {
 		cpu := pidCPU(pid)
 		if cpu < 0 || c.pid0[i] < 0 {

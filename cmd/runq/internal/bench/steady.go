@@ -220,7 +220,7 @@ func steadyRow(rate, n int, c *cost, sum *delaySummary, fig *SteadyCost) (Row, e
 		P50ms: sum.P50ms, P95ms: sum.P95ms, P99ms: sum.P99ms, MaxMs: sum.MaxMs, Steady: fig}
 	fill(&row, c)
 	perTask := func(d time.Duration) float64 { return float64(max(d, 0).Microseconds()) / float64(n) }
-	row.ClientCPUus = perTask(c.workerCPU)
+	row.ClientCPUus = perTask(c.ownCPU)
 	row.WorkerCPUus = perTask(c.childCPU[0]) // 0 where /proc cannot tell
 	if fig.Path == pathHTTP {
 		row.APICPUus = perTask(c.childCPU[1])

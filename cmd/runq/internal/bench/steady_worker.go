@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/runq/runq/broker"
+	"github.com/runq/runq/cmd/internal/cli"
 	"github.com/runq/runq/tasks"
 )
 
@@ -102,7 +103,7 @@ func runWorker(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	if err := dec.Decode(&p); err != nil {
 		return fmt.Errorf("bench worker: parameters: %w", err)
 	}
-	rdb, err := broker.Open(ctx, p.URL, 9) // as `runq worker` with one queue
+	rdb, err := broker.Open(ctx, p.URL, cli.PoolSize("worker", 1))
 	if err != nil {
 		return fmt.Errorf("bench worker: %w", err)
 	}
