@@ -135,10 +135,17 @@ func checkMemory(t *testing.T, rows map[string]bench.Row, names []string) {
 	t.Helper()
 	for _, name := range names {
 		row := rows[name]
-		// Large payloads are stored deflated: a task may take less than its
-		// payload, never nothing.
 		if row.UsedPerTask <= 0 || row.BytesPerTask != row.UsedPerTask-float64(row.PayloadBytes) {
 			t.Errorf("%s = %+v, want used memory per task above 0, and bytes beyond the %d B payload", name, row, row.PayloadBytes)
+		}
+		// Payloads under 512 B are stored as sent; JSON records of 16 KiB
+		// are stored compressed, in less than themselves.
+		payload := float64(row.PayloadBytes)
+		switch {
+		case row.PayloadBytes < 512 && row.UsedPerTask <= payload:
+			t.Errorf("%s: %.0f B per task, want more than the payload, which is stored as sent", name, row.UsedPerTask)
+		case row.PayloadBytes >= 16384 && row.UsedPerTask >= payload:
+			t.Errorf("%s: %.0f B per task, want less than the payload, which is stored compressed", name, row.UsedPerTask)
 		}
 	}
 }
