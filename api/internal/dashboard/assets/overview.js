@@ -55,7 +55,7 @@ function countsTable(queues) {
 }
 
 // Size of the chart's drawing, in its own units (it scales to the page).
-const W = 600, H = 160, pad = { l: 36, r: 8, t: 8, b: 20 };
+const W = 1000, H = 220, pad = { l: 44, r: 8, t: 10, b: 22 };
 
 // throughputChart draws one bar per step: its succeeded part (processed
 // less failed) under its failed part, each with its numbers on hover.
