@@ -61,14 +61,21 @@ func openAPIDoc(t testing.TB) (*openapi3.T, routers.Router) {
 // validated returns h with each answer checked against api/openapi.json:
 // the request's path and method must be an operation of the document, the
 // answer's status one of the operation's, and its headers and JSON body
-// must fit their schemas; t fails otherwise. Answers are buffered, so h
-// cannot park a long poll (it waits instead) or stream.
+// must fit their schemas; a request that h accepted (2xx) must fit the
+// document too. t fails otherwise. Answers are buffered, so h cannot park
+// a long poll (it waits instead) or stream.
 func validated(t testing.TB, h http.Handler) http.Handler {
 	_, router := openAPIDoc(t)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			t.Fatalf("reading the request body: %v", err)
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, r)
-		if err := checkAnswer(router, r, rec); err != nil {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if err := checkExchange(router, r, rec); err != nil {
 			t.Errorf("%s %s = %d %.300s: against api/openapi.json: %v", r.Method, r.URL, rec.Code, rec.Body, err)
 		}
 		for k, v := range rec.Header() {
@@ -79,8 +86,9 @@ func validated(t testing.TB, h http.Handler) http.Handler {
 	})
 }
 
-// checkAnswer reports how rec, the answer to r, differs from the document.
-func checkAnswer(router routers.Router, r *http.Request, rec *httptest.ResponseRecorder) error {
+// checkExchange reports how r, when it was accepted, and rec, the answer
+// to it, differ from the document.
+func checkExchange(router routers.Router, r *http.Request, rec *httptest.ResponseRecorder) error {
 	route, params, err := router.FindRoute(r)
 	if err != nil {
 		return err
@@ -88,8 +96,15 @@ func checkAnswer(router routers.Router, r *http.Request, rec *httptest.ResponseR
 	if route.Operation.Responses.Status(rec.Code) == nil {
 		return errStatus(rec.Code) // ValidateResponse skips HEAD requests
 	}
+	req := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
+	if rec.Code < 300 {
+		if err := openapi3filter.ValidateRequest(context.Background(), req); err != nil {
+			return err
+		}
+	}
 	return openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route},
+		RequestValidationInput: req,
 		Status:                 rec.Code,
 		Header:                 rec.Header(),
 		Body:                   io.NopCloser(bytes.NewReader(rec.Body.Bytes())),
@@ -231,7 +246,6 @@ func TestValidatorCatches(t *testing.T) {
 		{"GET", task, 404, `{"error":"","code":"not_found"}`, false},
 		{"GET", task, 418, `{"error":"teapot","code":"invalid"}`, false},
 		{"HEAD", task, 418, ``, false},
-		{"POST", "/v1/tasks", 202, goodRecord, false}, // no Location
 		{"GET", "/healthz", 200, `{"status":"ok","extra":1}`, false},
 		{"GET", "/nowhere", 200, `{}`, false},
 	}
@@ -241,9 +255,45 @@ func TestValidatorCatches(t *testing.T) {
 		rec.Header().Set("X-Request-Id", "r1")
 		rec.WriteHeader(tt.status)
 		rec.WriteString(tt.body)
-		err := checkAnswer(router, httptest.NewRequest(tt.method, tt.target, nil), rec)
+		err := checkExchange(router, httptest.NewRequest(tt.method, tt.target, nil), rec)
 		if (err == nil) != tt.ok {
 			t.Errorf("%s %s answered %d %s: validation error %v, want ok %t", tt.method, tt.target, tt.status, tt.body, err, tt.ok)
+		}
+	}
+}
+
+// TestValidatorChecksAcceptedRequests: a request the API accepted must fit
+// the document too, and so must the headers of its answer.
+func TestValidatorChecksAcceptedRequests(t *testing.T) {
+	t.Parallel()
+	_, router := openAPIDoc(t)
+	const location = "/v1/tasks/01a239c4-ef73-730f-9f4a-cc85c900fb90"
+	tests := []struct {
+		body, location string
+		ok             bool
+	}{
+		{`{"name":"echo"}`, location, true},
+		{`{"name":"echo","payload":null,"queue":null,"max_retries":null,"timeout":null,"result_ttl":null}`, location, true},
+		{`{"name":"echo","payload":[1],"queue":"","max_retries":0,"timeout":"1m30s","result_ttl":"1h"}`, location, true},
+		{`{"name":"echo"}`, "", false},
+		{`{"name":"echo","bogus":1}`, location, false},
+		{`{"name":"echo","max_retries":1001}`, location, false},
+		{`{"name":"echo","timeout":"soon"}`, location, false},
+		{`{"name":"echo","queue":"a b"}`, location, false},
+		{`{"payload":1}`, location, false},
+	}
+	for _, tt := range tests {
+		rec := httptest.NewRecorder()
+		rec.Header().Set("Content-Type", "application/json")
+		rec.Header().Set("X-Request-Id", "r1")
+		if tt.location != "" {
+			rec.Header().Set("Location", tt.location)
+		}
+		rec.WriteHeader(http.StatusAccepted)
+		rec.WriteString(goodRecord)
+		err := checkExchange(router, newRequest(http.MethodPost, "/v1/tasks", "application/json", tt.body), rec)
+		if (err == nil) != tt.ok {
+			t.Errorf("POST /v1/tasks %s answered 202 with Location %q: validation error %v, want ok %t", tt.body, tt.location, err, tt.ok)
 		}
 	}
 }
