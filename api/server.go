@@ -125,6 +125,7 @@ func New(cfg Config, t Tasks, w Waiter, h Health) *echo.Echo {
 	get(e, "/healthz", s.healthz)
 	get(e, "/readyz", s.readyz)
 	dashboard.Register(e) // GET /: the web dashboard; its data comes from /v1
+	get(e, "/openapi.json", openAPI)
 	v1 := e.Group("/v1")
 	if s.cfg.APIToken != "" {
 		v1.Use(requireToken(s.cfg.APIToken))
