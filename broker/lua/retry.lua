@@ -1,7 +1,7 @@
 -- retry: queue again a task that failed or was canceled, keeping its ID,
 -- its attempts and its last error.
 -- KEYS[1] task hash, KEYS[2] pending list, KEYS[3] scheduled zset,
--- KEYS[4] the queue's index, KEYS[5] failed zset, KEYS[6] canceled zset
+-- KEYS[4] failed zset, KEYS[5] canceled zset
 -- ARGV[1] task ID
 -- returns 'retried' when the task was failed or canceled (now queued), its
 -- unchanged status otherwise (a resent call finds it queued, or further
@@ -22,9 +22,8 @@ local id = ARGV[1]
 redis.call('PERSIST', KEYS[1])
 redis.call('HSET', KEYS[1], 's', 'queued')
 redis.call('HDEL', KEYS[1], 'ft')
+redis.call('ZREM', KEYS[4], id)
 redis.call('ZREM', KEYS[5], id)
-redis.call('ZREM', KEYS[6], id)
-redis.call('ZADD', KEYS[4], 0, id)
 redis.call('ZREM', KEYS[3], id) -- a tombstone of a cancel while retrying
 if not redis.call('LPOS', KEYS[2], id) then
   redis.call('RPUSH', KEYS[2], id)
