@@ -50,7 +50,8 @@ func parkable(c echo.Context) bool {
 // hijack's buffers and left unanswered, as "Connection: close" tells the
 // client.
 func (s *server) park(c echo.Context, id uuid.UUID, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
+	began := time.Now()
+	deadline := began.Add(timeout)
 	h := c.Response().Header()
 	if h.Get(echo.HeaderContentType) == "" { // every answer of the route is JSON
 		h.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
@@ -59,7 +60,7 @@ func (s *server) park(c echo.Context, id uuid.UUID, timeout time.Duration) error
 	conn := parking.New(h, &s.hangups, func() { parked.Cancel() })
 	reqID, path, indent := h.Get(echo.HeaderXRequestID), c.Path(), indented(c)
 	parked = s.waiter.Park(id, deadline, func(rec results.Record, err error) {
-		s.answerParked(conn, reqID, path, indent, &rec, err)
+		s.observeParked(path, s.answerParked(conn, reqID, path, indent, &rec, err), began)
 	})
 	ctx := c.Request().Context()
 	rec, err := s.waiter.Read(ctx, id)
@@ -95,8 +96,9 @@ func (hijacked) Write([]byte) (int, error)  { return 0, http.ErrHijacked }
 func (hijacked) WriteHeader(statusCode int) {}
 
 // answerParked answers a parked poll with rec, or with err as handleError
-// would, in the bytes c.JSON would write (indented if asked).
-func (s *server) answerParked(conn *parking.Conn, reqID, path string, indent bool, rec *results.Record, err error) {
+// would, in the bytes c.JSON would write (indented if asked), and returns
+// the status it answered.
+func (s *server) answerParked(conn *parking.Conn, reqID, path string, indent bool, rec *results.Record, err error) int {
 	bp := renderBufs.Get().(*[]byte)
 	b := (*bp)[:0]
 	status := http.StatusOK
@@ -121,6 +123,7 @@ func (s *server) answerParked(conn *parking.Conn, reqID, path string, indent boo
 		*bp = b[:0]
 		renderBufs.Put(bp)
 	}
+	return status
 }
 
 // encode appends v as echo's DefaultJSONSerializer writes it.
