@@ -55,7 +55,8 @@ type Config struct {
 	// MaxWait caps ?wait= on GET /v1/tasks/{id}; 0 means 60s.
 	MaxWait time.Duration
 	// APIToken, when set, is required as "Authorization: Bearer <token>" on
-	// every /v1 route (401 otherwise); /healthz and /readyz stay open.
+	// every /v1 route and on /metrics (401 otherwise); /healthz and
+	// /readyz stay open.
 	APIToken string
 	// Logger receives request errors; nil means slog.Default().
 	Logger *slog.Logger
