@@ -18,8 +18,8 @@ type Worker struct {
 	wait, run                                     *prometheus.HistogramVec
 
 	// series caches the metrics of each queue and name, so that an attempt
-	// costs two map reads rather than eight label lookups (each hashes its
-	// labels under a lock). The map is replaced, never changed, so a read
+	// costs two map reads rather than six label lookups (each hashes its
+	// labels and takes a lock). The map is replaced, never changed, so a read
 	// takes no lock; mu serialises the rare writers (a new queue or name).
 	series atomic.Pointer[map[seriesKey]*series]
 	mu     sync.Mutex
