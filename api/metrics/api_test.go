@@ -12,12 +12,12 @@ import (
 
 // TestAPIScrape submits, batches and cancels through the API (no worker
 // runs, so the tasks stay queued), then scrapes /metrics: the task
-// counters carry each task's queue and name, and the HTTP counters the
-// route template, never the raw URL.
+// counters carry each task's queue and name, the HTTP counters the route
+// template, never the raw URL, and the queue gauges what Redis holds.
 func TestAPIScrape(t *testing.T) {
 	each(t, func(t *testing.T, s *bundle) {
 		const token = "s3cret"
-		srv := s.apiServer(t, metrics.NewAPI(s.metrics, nil), token)
+		srv := s.apiServer(t, metrics.NewAPI(s.metrics, s.client), token)
 		for _, body := range []string{`{"name":"echo"}`, `{"name":"echo"}`, `{"name":"sleep","queue":"q2"}`} {
 			if status, out := do(t, http.MethodPost, srv.URL+"/v1/tasks", token, body); status != http.StatusAccepted {
 				t.Fatalf("POST /v1/tasks %s = %d %s, want 202", body, status, out)
@@ -33,6 +33,19 @@ func TestAPIScrape(t *testing.T) {
 		}
 		if err := json.Unmarshal([]byte(out), &recs); err != nil || len(recs.Tasks) != 2 {
 			t.Fatalf("batch answer %s: %v", out, err)
+		}
+		// Before the cancel: a canceled task stays in its list until a
+		// worker meets it (a tombstone), and counts as queued till then.
+		queued := scrape(t, srv.URL+"/metrics", token)
+		want(t, queued, map[string]float64{
+			`runq_queue_depth{queue="default"}`: 3,
+			`runq_queue_depth{queue="q2"}`:      2,
+			`runq_queue_scrape_errors_total`:    0,
+		})
+		for _, q := range []string{"default", "q2"} {
+			if age := queued[`runq_queue_oldest_age_seconds{queue="`+q+`"}`]; age <= 0 || age > 60 {
+				t.Errorf("runq_queue_oldest_age_seconds{queue=%q} = %v, want a few milliseconds", q, age)
+			}
 		}
 		url := srv.URL + "/v1/tasks/" + recs.Tasks[0].ID
 		for _, method := range []string{http.MethodGet, http.MethodGet, http.MethodDelete} {

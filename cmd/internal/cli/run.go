@@ -148,7 +148,7 @@ func serve(ctx context.Context, ln net.Listener, cfg config, rdb redis.Universal
 	go func() { defer close(watched); _ = watcher.Run(watchCtx) }()
 
 	apiCfg := api.Config{BodyLimit: cfg.bodyLimit, BatchBodyLimit: 16 * cfg.bodyLimit, APIToken: cfg.apiToken, Logger: log,
-		Metrics: metrics.NewAPI(mreg, nil)}
+		Metrics: metrics.NewAPI(mreg, client)}
 	srv := api.NewHTTPServer(apiCfg, api.New(apiCfg, client, watcher, b))
 	base := "http://" + ln.Addr().String()
 	log.Info("runq API listening", "url", base)
