@@ -60,7 +60,7 @@ func (s *server) park(c echo.Context, id uuid.UUID, timeout time.Duration) error
 	conn := parking.New(h, &s.hangups, func() { parked.Cancel() })
 	reqID, path, indent := h.Get(echo.HeaderXRequestID), c.Path(), indented(c)
 	parked = s.waiter.Park(id, deadline, func(rec results.Record, err error) {
-		s.observeParked(path, s.answerParked(conn, reqID, path, indent, &rec, err), began)
+		s.answerParked(conn, reqID, path, indent, began, &rec, err)
 	})
 	ctx := c.Request().Context()
 	rec, err := s.waiter.Read(ctx, id)
@@ -95,10 +95,11 @@ func (hijacked) Header() http.Header        { return http.Header{} }
 func (hijacked) Write([]byte) (int, error)  { return 0, http.ErrHijacked }
 func (hijacked) WriteHeader(statusCode int) {}
 
-// answerParked answers a parked poll with rec, or with err as handleError
-// would, in the bytes c.JSON would write (indented if asked), and returns
-// the status it answered.
-func (s *server) answerParked(conn *parking.Conn, reqID, path string, indent bool, rec *results.Record, err error) int {
+// answerParked answers a parked poll, parked at began, with rec, or with
+// err as handleError would, in the bytes c.JSON would write (indented if
+// asked). The answer is counted first, so a client that has it can read
+// the count.
+func (s *server) answerParked(conn *parking.Conn, reqID, path string, indent bool, began time.Time, rec *results.Record, err error) {
 	bp := renderBufs.Get().(*[]byte)
 	b := (*bp)[:0]
 	status := http.StatusOK
@@ -118,12 +119,12 @@ func (s *server) answerParked(conn *parking.Conn, reqID, path string, indent boo
 			extra = append(extra, "Retry-After: "+retryAfter)
 		}
 	}
+	s.observeParked(path, status, began)
 	conn.Answer(status, b, extra...)
 	if cap(b) <= maxPooledBuf {
 		*bp = b[:0]
 		renderBufs.Put(bp)
 	}
-	return status
 }
 
 // encode appends v as echo's DefaultJSONSerializer writes it.
