@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/runq/runq/api/internal/dashboard"
 	"github.com/runq/runq/api/internal/parking"
 	"github.com/runq/runq/broker"
 	"github.com/runq/runq/results"
@@ -132,6 +133,8 @@ func New(cfg Config, t Tasks, w Waiter, h Health) *echo.Echo {
 	}
 	get(e, "/healthz", s.healthz)
 	get(e, "/readyz", s.readyz)
+	dashboard.Register(e) // GET /: the web dashboard; its data comes from /v1
+	get(e, "/openapi.json", openAPI)
 	v1 := e.Group("/v1")
 	if s.cfg.APIToken != "" {
 		v1.Use(requireToken(s.cfg.APIToken))

@@ -69,8 +69,8 @@ func TestRetryQueuesFailedAndCanceledTasksOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, id := range []uuid.UUID{failed, canceled} {
-			if st, err := s.b.Retry(s.ctx, id); err != nil || st != results.StatusQueued {
-				t.Fatalf("Retry(%s) = %s, %v; want queued", id, st, err)
+			if st, err := s.b.Retry(s.ctx, id); err != nil || st != broker.StatusRetried {
+				t.Fatalf("Retry(%s) = %s, %v; want retried", id, st, err)
 			}
 			if ttl := s.be.Client.PTTL(s.ctx, s.b.TaskKey(id)).Val(); ttl != -1 {
 				t.Errorf("PTTL of a retried task = %v, want none: it is not terminal", ttl)
@@ -79,6 +79,9 @@ func TestRetryQueuesFailedAndCanceledTasksOnce(t *testing.T) {
 		// The canceled task took its tombstone's place: each is queued once.
 		if n := s.be.Client.LLen(s.ctx, s.b.PendingKey("q")).Val(); n != 2 {
 			t.Errorf("queue length after two retries = %d, want 2", n)
+		}
+		if st, err := s.b.Retry(s.ctx, failed); err != nil || st != results.StatusQueued {
+			t.Errorf("Retry again = %s, %v; want queued: a task already retried is not retried twice", st, err)
 		}
 		cs := claimN(t, s, "q", 2, time.Minute)
 		if cs[0].ID != canceled || cs[1].ID != failed {
