@@ -104,14 +104,13 @@ func (s *server) observeParked(path string, status int, began time.Time) {
 	}
 }
 
-// serveMetrics registers GET /metrics, under the token when one is set
-// (Prometheus sends it with its scrape config's authorization or
-// bearer_token_file).
+// serveMetrics registers GET /metrics (Prometheus scrapes with GET only),
+// under the token when one is set (Prometheus sends it from its scrape
+// config's authorization credentials).
 func (s *server) serveMetrics(e *echo.Echo) {
 	var auth []echo.MiddlewareFunc
 	if s.cfg.APIToken != "" {
 		auth = append(auth, requireToken(s.cfg.APIToken))
 	}
-	h := echo.WrapHandler(s.cfg.Metrics.Handler())
-	e.Match([]string{http.MethodGet, http.MethodHead}, "/metrics", h, auth...)
+	e.GET("/metrics", echo.WrapHandler(s.cfg.Metrics.Handler()), auth...)
 }
