@@ -64,10 +64,14 @@ type Config struct {
 	// MaxWait caps ?wait= on GET /v1/tasks/{id}; 0 means 60s.
 	MaxWait time.Duration
 	// APIToken, when set, is required as "Authorization: Bearer <token>" on
-	// every /v1 route (401 otherwise); /healthz and /readyz stay open.
+	// every /v1 route and on /metrics (401 otherwise); /healthz and
+	// /readyz stay open.
 	APIToken string
 	// Logger receives request errors; nil means slog.Default().
 	Logger *slog.Logger
+	// Metrics, when set, counts requests, submits and cancels, and is
+	// served at GET /metrics (under APIToken); nil means no /metrics.
+	Metrics Metrics
 }
 
 // Defaults of Config.
@@ -116,6 +120,11 @@ func New(cfg Config, t Tasks, w Waiter, h Health) *echo.Echo {
 	// not trusted, so a client cannot pose as another in logs or limits.
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.Use(middleware.RequestID())
+	if s.cfg.Metrics != nil {
+		e.Use(observeRequests(s.cfg.Metrics))
+		s.tasks = countingTasks{Tasks: t, m: s.cfg.Metrics}
+		s.serveMetrics(e)
+	}
 
 	get := func(g interface {
 		Match([]string, string, echo.HandlerFunc, ...echo.MiddlewareFunc) []*echo.Route
