@@ -103,7 +103,7 @@ func keptNow(h map[string]string, now time.Time) int64 {
 		c, _ := strconv.ParseInt(v, 10, 64)
 		n += c
 	}
-	return n
+	return max(n, 0) // a purge counted before its tasks' worker reported them
 }
 
 // parseSteps reads a throughput hash: "<step_ms>:p" and "<step_ms>:f" ->

@@ -25,6 +25,17 @@ func claimAndEnd(t *testing.T, s bundle, queue string, n int, outcome broker.Out
 	return ids
 }
 
+// reportKept reports n succeeded tasks of queue, kept for an hour, as
+// their worker's heartbeat does.
+func reportKept(t *testing.T, s bundle, queue string, n int64) {
+	t.Helper()
+	h := broker.Heartbeat{ID: "w", Info: []byte(`{}`), Timeout: time.Minute,
+		Kept: map[string]map[string]int64{queue: {broker.KeptMinute(time.Now().Add(time.Hour)): n}}}
+	if err := s.b.Beat(s.ctx, h); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestCountsByStatus(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		before := time.Now().Add(-time.Second)
@@ -32,6 +43,7 @@ func TestCountsByStatus(t *testing.T) {
 			enqueue(t, s, "q", "x", 3)
 		}
 		claimAndEnd(t, s, "q", 2, broker.Succeeded)
+		reportKept(t, s, "q", 2)
 		claimAndEnd(t, s, "q", 1, broker.Failed)
 		claimAndEnd(t, s, "q", 1, broker.Retry)
 		claimN(t, s, "q", 2, time.Minute) // running
@@ -111,6 +123,7 @@ func TestPurge(t *testing.T) {
 		}
 		failed := claimAndEnd(t, s, "q", 3, broker.Failed)
 		succeeded := claimAndEnd(t, s, "q", 2, broker.Succeeded)
+		reportKept(t, s, "q", 2)
 		running := claimOne(t, s, "q", time.Minute)
 		queued := enqueue(t, s, "q", "x", 0)
 		if n, err := s.b.Purge(s.ctx, "q", results.StatusFailed); err != nil || n != 3 {
@@ -170,8 +183,8 @@ func TestTidyTrimsTheLogHead(t *testing.T) {
 		if s.be.Mini != nil {
 			s.be.Mini.FastForward(50 * time.Millisecond) // miniredis expires keys only so
 		}
-		if n, err := s.b.Tidy(s.ctx, "q"); err != nil || n != 1 {
-			t.Fatalf("Tidy = %d, %v; want 1 entry dropped", n, err)
+		if td, err := s.b.Tidy(s.ctx, "q"); err != nil || td.Log != 1 {
+			t.Fatalf("Tidy = %+v, %v; want 1 entry dropped", td, err)
 		}
 		if n := s.be.Client.LLen(s.ctx, s.b.LogKey("q")).Val(); n != 2 {
 			t.Errorf("log length after Tidy = %d, want 2", n)
@@ -180,8 +193,8 @@ func TestTidyTrimsTheLogHead(t *testing.T) {
 		if len(got) != 1 || got[0] != kept {
 			t.Errorf("pages after the first, once the log was trimmed = %v, want only %s", got, kept)
 		}
-		if n, err := s.b.Tidy(s.ctx, "q"); err != nil || n != 0 {
-			t.Errorf("Tidy again = %d, %v; want nothing dropped", n, err)
+		if td, err := s.b.Tidy(s.ctx, "q"); err != nil || td.Log != 0 {
+			t.Errorf("Tidy again = %+v, %v; want nothing dropped", td, err)
 		}
 	})
 }

@@ -18,7 +18,6 @@ type Maintained struct {
 	Leases   int       // expired leases handed back
 	Requeued int       // tasks of those leases handed back to the queue
 	Poisoned int       // tasks failed after too many crash redeliveries
-	Trimmed  int       // failed and canceled entries of expired records dropped
 	More     bool      // a limit was reached: more may be waiting now
 }
 
@@ -29,8 +28,7 @@ const (
 )
 
 // Maintain moves queue's retries whose time has come to the tail of the
-// queue, forgets the failed and canceled tasks whose records expired, and
-// hands back the tasks of leases that expired (their worker died
+// queue, and hands back the tasks of leases that expired (their worker died
 // or lost Redis): an attempt that had started counts as a crash, and a task
 // that crashes again after maxCrashes redeliveries is failed as poison
 // (maxCrashes < 0 means no limit). Every step re-checks its deadlines in
@@ -39,26 +37,20 @@ const (
 // errors with what it did.
 func (b *Broker) Maintain(ctx context.Context, queue string, maxCrashes int) (Maintained, error) {
 	var m Maintained
-	res, err := promoteScript.Run(ctx, b.rdb, b.promoteKeys(queue), promoteLimit).Int64Slice()
-	if err == nil && len(res) != 3 {
-		err = fmt.Errorf("promote.lua replied %d numbers, not 3", len(res))
+	res, err := promoteScript.Run(ctx, b.rdb,
+		[]string{b.keys.Scheduled(queue), b.keys.Pending(queue)}, promoteLimit).Int64Slice()
+	if err == nil && len(res) != 2 {
+		err = fmt.Errorf("promote.lua replied %d numbers, not 2", len(res))
 	}
 	if err != nil {
 		err = fmt.Errorf("broker: promote due retries of %s: %w", queue, err)
 	} else {
-		m.Promoted, m.Trimmed = int(res[0]), int(res[2])
-		m.More = res[0] == promoteLimit || res[2] >= promoteLimit
+		m.Promoted, m.More = int(res[0]), res[0] == promoteLimit
 		if res[1] >= 0 {
 			m.NextDue = time.UnixMilli(res[1])
 		}
 	}
 	return m, errors.Join(err, b.reap(ctx, queue, maxCrashes, &m))
-}
-
-// promoteKeys are promote.lua's keys for queue.
-func (b *Broker) promoteKeys(queue string) []string {
-	return []string{b.keys.Scheduled(queue), b.keys.Pending(queue),
-		b.keys.Ended(queue, string(results.StatusFailed)), b.keys.Ended(queue, string(results.StatusCanceled))}
 }
 
 // reap hands back the tasks of up to reapLimit expired leases of queue,

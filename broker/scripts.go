@@ -90,7 +90,7 @@ var (
 	logReadSrc    string
 	logReadScript = redis.NewScript(logReadSrc)
 
-	//go:embed lua/log_trim.lua
-	logTrimSrc    string
-	logTrimScript = redis.NewScript(logTrimSrc)
+	//go:embed lua/tidy.lua
+	tidySrc    string
+	tidyScript = redis.NewScript(tidySrc)
 )

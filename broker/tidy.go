@@ -6,64 +6,63 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/runq/runq/results"
 )
 
-// tidyChunk is how many IDs at the head of a log one Tidy examines.
-const tidyChunk = 200
+// Limits of one Tidy.
+const (
+	tidyChunk  = 500 // IDs of the log's head one tidy.lua call looks at
+	tidyChunks = 100 // calls in one Tidy, at most
+)
 
-// Tidy forgets what expired in queue's listing structures: the IDs at the
-// head of its log whose tasks are gone (up to the first that is not: a
-// long-lived task holds back the trimming of those queued after it, which
-// List skips meanwhile), and the counts of the kept hash's minutes that
-// are over. It returns how many log entries it dropped. Every worker may
-// tidy the same queue; log_trim.lua drops only what it was shown.
-func (b *Broker) Tidy(ctx context.Context, queue string) (int, error) {
-	if err := ValidQueue(queue); err != nil {
-		return 0, err
-	}
-	ids, err := b.rdb.LRange(ctx, b.keys.Log(queue), 0, tidyChunk-1).Result()
-	if err != nil {
-		return 0, fmt.Errorf("broker: tidy %s: %w", queue, err)
-	}
-	gone, err := b.leadingGone(ctx, ids)
-	if err != nil {
-		return 0, fmt.Errorf("broker: tidy %s: %w", queue, err)
-	}
-	trimmed := 0
-	if gone > 0 {
-		n, err := logTrimScript.Run(ctx, b.rdb, []string{b.keys.Log(queue), b.keys.LogBase(queue)}, gone, ids[0]).Int()
-		if err != nil {
-			return 0, fmt.Errorf("broker: tidy %s: trim the log: %w", queue, err)
-		}
-		trimmed = n
-	}
-	if err := b.forgetMinutes(ctx, queue, time.Now()); err != nil {
-		return trimmed, fmt.Errorf("broker: tidy %s: %w", queue, err)
-	}
-	return trimmed, nil
+// Tidied counts what Tidy dropped.
+type Tidied struct {
+	Log   int  // IDs from the head of the log
+	Ended int  // failed and canceled tasks whose records expired
+	More  bool // the limit was reached: more may be left
 }
 
-// leadingGone counts the IDs at the start of ids whose tasks are gone.
-func (b *Broker) leadingGone(ctx context.Context, ids []string) (int, error) {
-	keys, _, err := b.taskKeys(ids)
-	if err != nil {
-		return 0, err
+// Tidy forgets what expired in queue's listing structures: the failed and
+// canceled tasks whose records expired, the IDs at the head of its log
+// whose tasks are gone (up to the first that is not: a long-lived task
+// holds back the trimming of those queued after it, which List skips
+// meanwhile), and the kept counts of minutes that are over. Every worker
+// may tidy the same queue; tidy.lua trims only the head it was shown.
+func (b *Broker) Tidy(ctx context.Context, queue string) (Tidied, error) {
+	var td Tidied
+	if err := ValidQueue(queue); err != nil {
+		return td, err
 	}
-	exists := make([]*redis.IntCmd, len(keys))
-	if _, err := b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, k := range keys {
-			exists[i] = p.Exists(ctx, k)
+	keys := []string{b.keys.Log(queue), b.keys.LogBase(queue),
+		b.keys.Ended(queue, string(results.StatusFailed)), b.keys.Ended(queue, string(results.StatusCanceled))}
+	for range tidyChunks {
+		ids, err := b.rdb.LRange(ctx, b.keys.Log(queue), 0, tidyChunk-1).Result()
+		if err != nil {
+			return td, fmt.Errorf("broker: tidy %s: %w", queue, err)
 		}
-		return nil
-	}); err != nil {
-		return 0, err
+		hashes, _, err := b.taskKeys(ids)
+		if err != nil {
+			return td, fmt.Errorf("broker: tidy %s: %w", queue, err)
+		}
+		args := make([]any, len(ids))
+		for i, id := range ids {
+			args[i] = id
+		}
+		res, err := tidyScript.Run(ctx, b.rdb, append(keys[:4:4], hashes...), args...).Int64Slice()
+		if err == nil && len(res) != 2 {
+			err = fmt.Errorf("tidy.lua replied %d numbers, not 2", len(res))
+		}
+		if err != nil {
+			return td, fmt.Errorf("broker: tidy %s: %w", queue, err)
+		}
+		td.Log += int(res[0])
+		td.Ended += int(res[1])
+		if res[0] < tidyChunk {
+			return td, b.forgetMinutes(ctx, queue, time.Now())
+		}
 	}
-	n := 0
-	for n < len(exists) && exists[n].Val() == 0 {
-		n++
-	}
-	return n, nil
+	td.More = true
+	return td, b.forgetMinutes(ctx, queue, time.Now())
 }
 
 // forgetMinutes deletes the kept hash's minutes that ended a minute or
@@ -71,7 +70,7 @@ func (b *Broker) leadingGone(ctx context.Context, ids []string) (int, error) {
 func (b *Broker) forgetMinutes(ctx context.Context, queue string, now time.Time) error {
 	minutes, err := b.rdb.HKeys(ctx, b.keys.Kept(queue)).Result()
 	if err != nil {
-		return err
+		return fmt.Errorf("broker: tidy %s: %w", queue, err)
 	}
 	var old []string
 	for _, m := range minutes {
@@ -82,5 +81,8 @@ func (b *Broker) forgetMinutes(ctx context.Context, queue string, now time.Time)
 	if len(old) == 0 {
 		return nil
 	}
-	return b.rdb.HDel(ctx, b.keys.Kept(queue), old...).Err()
+	if err := b.rdb.HDel(ctx, b.keys.Kept(queue), old...).Err(); err != nil {
+		return fmt.Errorf("broker: tidy %s: %w", queue, err)
+	}
+	return nil
 }

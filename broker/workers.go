@@ -21,12 +21,29 @@ type Heartbeat struct {
 	Steps map[string]map[int64]StepCount
 	// Keep is how long a step's counts are kept.
 	Keep time.Duration
+	// Kept counts the tasks it recorded as succeeded since its last
+	// report, by queue and by KeptMinute of when their records expire.
+	Kept map[string]map[string]int64
+}
+
+// KeptMinute names the minute in which a record expiring at expireAt is
+// counted in its queue's kept hash: the end of that minute (ms), or "inf"
+// for a record kept for good (a zero expireAt). Tidy forgets the minutes
+// that are over, and Counts sums those that are not.
+func KeptMinute(expireAt time.Time) string {
+	if expireAt.IsZero() {
+		return "inf"
+	}
+	ms := expireAt.UnixMilli()
+	return strconv.FormatInt((ms+59_999)/60_000*60_000, 10)
 }
 
 // Beat records h in one round trip: the worker as alive (and the workers
-// that stopped reporting as gone), its queues as known, and its counts
-// added to each queue's throughput, whose hash expires Keep after its last
-// report.
+// that stopped reporting as gone), its queues as known, its counts added
+// to each queue's throughput, whose hash expires Keep after its last
+// report, and its succeeded tasks to each queue's kept counts. Counting
+// here rather than in finish.lua keeps a command out of every finish: a
+// worker that dies loses the counts of its last few seconds, never a task.
 func (b *Broker) Beat(ctx context.Context, h Heartbeat) error {
 	// EVAL, not EVALSHA: resending the pipeline after a NOSCRIPT would
 	// add the counts twice, and a heartbeat every few seconds can afford
@@ -43,6 +60,11 @@ func (b *Broker) Beat(ctx context.Context, h Heartbeat) error {
 		}
 		for q, steps := range h.Steps {
 			b.addSteps(ctx, p, q, steps, h.Keep)
+		}
+		for q, minutes := range h.Kept {
+			for m, n := range minutes {
+				p.HIncrBy(ctx, b.keys.Kept(q), m, n)
+			}
 		}
 		return nil
 	})

@@ -22,15 +22,19 @@ const Version = "0.2.0"
 type tally struct {
 	mu    sync.Mutex
 	steps map[string]map[int64]broker.StepCount
+	kept  map[string]map[string]int64 // succeeded, by queue and broker.KeptMinute
 }
 
-// add counts one finished attempt of queue at now; failed for an attempt
-// that failed (retried or not).
-func (t *tally) add(queue string, failed bool, now time.Time) {
+// add counts the finished attempt f, recorded at now.
+func (t *tally) add(f broker.Finish, now time.Time) {
+	queue, failed := f.Claimed.Queue, f.Outcome == broker.Failed || f.Outcome == broker.Retry
 	step := ThroughputStep.Milliseconds()
 	at := now.UnixMilli() / step * step
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if f.Outcome == broker.Succeeded {
+		t.addKept(queue, f.Claimed.ResultTTL, now)
+	}
 	if t.steps == nil {
 		t.steps = make(map[string]map[int64]broker.StepCount)
 	}
@@ -47,19 +51,46 @@ func (t *tally) add(queue string, failed bool, now time.Time) {
 	q[at] = c
 }
 
+// addKept counts a task of queue that succeeded at now, its record kept
+// for ttl (for good when 0).
+func (t *tally) addKept(queue string, ttl time.Duration, now time.Time) {
+	var expireAt time.Time
+	if ttl > 0 {
+		expireAt = now.Add(ttl)
+	}
+	if t.kept == nil {
+		t.kept = make(map[string]map[string]int64)
+	}
+	if t.kept[queue] == nil {
+		t.kept[queue] = make(map[string]int64, 2)
+	}
+	t.kept[queue][broker.KeptMinute(expireAt)]++
+}
+
 // take returns the counts so far and starts anew.
-func (t *tally) take() map[string]map[int64]broker.StepCount {
+func (t *tally) take() (map[string]map[int64]broker.StepCount, map[string]map[string]int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	s := t.steps
-	t.steps = nil
-	return s
+	s, k := t.steps, t.kept
+	t.steps, t.kept = nil, nil
+	return s, k
 }
 
 // putBack returns counts that could not be reported, for the next try.
-func (t *tally) putBack(s map[string]map[int64]broker.StepCount) {
+func (t *tally) putBack(s map[string]map[int64]broker.StepCount, kept map[string]map[string]int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	for queue, minutes := range kept {
+		if t.kept == nil {
+			t.kept = make(map[string]map[string]int64)
+		}
+		if t.kept[queue] == nil {
+			t.kept[queue] = make(map[string]int64, len(minutes))
+		}
+		for m, n := range minutes {
+			t.kept[queue][m] += n
+		}
+	}
 	if t.steps == nil {
 		t.steps = make(map[string]map[int64]broker.StepCount, len(s))
 	}
@@ -110,11 +141,11 @@ func (p *Pool) beat(ctx context.Context, info *WorkerInfo) {
 		p.log.Error("heartbeat: encode", "err", err)
 		return
 	}
-	steps := p.tally.take()
+	steps, kept := p.tally.take()
 	err = p.b.Beat(ctx, broker.Heartbeat{ID: p.id, Info: enc, Timeout: WorkerTimeout,
-		Queues: p.cfg.Queues, Steps: steps, Keep: ThroughputSpan + time.Hour})
+		Queues: p.cfg.Queues, Steps: steps, Keep: ThroughputSpan + time.Hour, Kept: kept})
 	if err != nil {
-		p.tally.putBack(steps)
+		p.tally.putBack(steps, kept)
 		if ctx.Err() == nil && !p.health.failed("heartbeat", err) {
 			p.log.Warn("heartbeat failed", "err", err)
 		}

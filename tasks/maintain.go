@@ -43,8 +43,11 @@ func (p *Pool) maintain(ctx context.Context) {
 			}
 		}
 		if time.Since(tidied) >= tidyEvery {
-			p.tidy(ctx)
-			tidied = time.Now()
+			if p.tidy(ctx) {
+				tidied = time.Now().Add(time.Second - tidyEvery) // more was left: again in a second
+			} else {
+				tidied = time.Now()
+			}
 		}
 		if !timer.Stop() {
 			select {
@@ -60,11 +63,15 @@ func (p *Pool) maintain(ctx context.Context) {
 // broker.Tidy): what it drops only costs memory meanwhile.
 const tidyEvery = 30 * time.Second
 
-// tidy tidies every queue of the pool, logging what fails.
-func (p *Pool) tidy(ctx context.Context) {
+// tidy tidies every queue of the pool, logging what fails, and reports
+// whether some queue had more left than one Tidy drops.
+func (p *Pool) tidy(ctx context.Context) (more bool) {
 	for _, q := range p.cfg.Queues {
-		if _, err := p.b.Tidy(ctx, q); err != nil && ctx.Err() == nil && !p.health.failed("tidy", err) {
+		td, err := p.b.Tidy(ctx, q)
+		if err != nil && ctx.Err() == nil && !p.health.failed("tidy", err) {
 			p.log.Warn("tidying the task log failed", "queue", q, "err", err)
 		}
+		more = more || td.More
 	}
+	return more
 }

@@ -1,8 +1,8 @@
 -- finish: record the outcomes of attempts of one queue, each fenced by its
 -- lease.
 -- KEYS[1] leases zset, KEYS[2] scheduled zset, KEYS[3] pending list,
--- KEYS[4] kept hash, KEYS[5] failed zset, KEYS[6..5+m] the lease sets
--- of m tokens, KEYS[6+m..n] one task hash per attempt
+-- KEYS[4] failed zset, KEYS[5..4+m] the lease sets of m tokens,
+-- KEYS[5+m..n] one task hash per attempt
 -- ARGV[1] done channel, ARGV[2] m, ARGV[3..2+m] the m lease tokens, in the
 -- order of their sets; then 4 per attempt, in the order of the task hashes:
 -- task ID; op: a letter for the outcome then the index of its token
@@ -24,20 +24,18 @@
 -- token is in the leases zset exactly while its set is not empty: take.lua
 -- writes both, reap.lua deletes both). An applied outcome takes the ID out;
 -- the last one out drops the lease.
--- A succeeded task is counted in the kept hash under the minute its hash
--- expires ("inf" when kept), one HINCRBY per minute in the call, so that
--- the count of succeeded tasks kept costs no command per task; a failed
--- one joins the failed zset, scored by when its hash expires ("+inf"), to
--- be listed as failed.
--- Cost: two commands per succeeded task (HSET, PEXPIREAT), three per call
--- (TIME, PUBLISH, HINCRBY) and three per token (SMISMEMBER, SREM, SCARD),
+-- A failed task joins the failed zset, scored by when its hash expires
+-- ("+inf" when kept), to be listed and counted as failed; a succeeded one
+-- costs nothing more here (workers count them, see broker.Heartbeat).
+-- Cost: two commands per succeeded task (HSET, PEXPIREAT), two per call
+-- (TIME, PUBLISH) and three per token (SMISMEMBER, SREM, SCARD),
 -- plus a ZREM when a lease is dropped. Four arguments per attempt, and an op is
 -- parsed once per call, not once per attempt: each argument and each
 -- string made in Lua costs Redis CPU on every task, as does each table
 -- write (hence counters rather than #t, and codes only when needed).
 local sets = {s = 'succeeded', S = 'succeeded', f = 'failed', r = 'retrying', q = 'queued'}
 local m = tonumber(ARGV[2])
-local base = 5 + m
+local base = 4 + m
 local n = #KEYS - base
 local parsed, ops, ids, nids = {}, {}, {}, {}
 for k = 1, m do
@@ -65,7 +63,7 @@ end
 -- of the lease set, nfreed[k] of them.
 local held = {}
 for k = 1, m do
-  held[k] = redis.call('SMISMEMBER', KEYS[5 + k], unpack(ids[k]))
+  held[k] = redis.call('SMISMEMBER', KEYS[4 + k], unpack(ids[k]))
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -73,10 +71,9 @@ local nows = string.format('%d', now)
 -- codes is filled from the first attempt not applied on: until then
 -- every code is 1, and the reply is n.
 local codes, done, ndone, at, nfreed, expiresAt = {}, {}, 0, {}, {}, {}
--- kept[minute] counts the succeeded tasks expiring in that minute (one or
--- two minutes in a call); failed holds score, ID pairs for the ZADD of the
--- failed zset, nfailed its length.
-local kept, failed, nfailed, expireMinute = {}, {}, 0, {}
+-- failed, made at the first failure, holds score, ID pairs for the ZADD
+-- of the failed zset; nfailed its length.
+local failed, nfailed = nil, 0
 local applied = true
 for k = 1, m do
   at[k], nfreed[k] = 0, 0
@@ -143,32 +140,23 @@ for j = 1, n do
       ndone = ndone + 1
       done[ndone] = id
       if kind == 'f' then
+        failed = failed or {}
         nfailed = nfailed + 2
         failed[nfailed - 1], failed[nfailed] = expireAt, id
-      else
-        local minute = expireMinute[expireAt]
-        if not minute then
-          minute = expireAt == '+inf' and 'inf' or string.format('%d', math.ceil(tonumber(expireAt) / 60000) * 60000)
-          expireMinute[expireAt] = minute
-        end
-        kept[minute] = (kept[minute] or 0) + 1
       end
     end
   end
 end
 for k = 1, m do
   if nfreed[k] > 0 then
-    redis.call('SREM', KEYS[5 + k], unpack(ids[k], 1, nfreed[k]))
-    if redis.call('SCARD', KEYS[5 + k]) == 0 then
+    redis.call('SREM', KEYS[4 + k], unpack(ids[k], 1, nfreed[k]))
+    if redis.call('SCARD', KEYS[4 + k]) == 0 then
       redis.call('ZREM', KEYS[1], ARGV[2 + k])
     end
   end
 end
-for minute, n in pairs(kept) do
-  redis.call('HINCRBY', KEYS[4], minute, n)
-end
 if nfailed > 0 then
-  redis.call('ZADD', KEYS[5], unpack(failed, 1, nfailed))
+  redis.call('ZADD', KEYS[4], unpack(failed, 1, nfailed))
 end
 if ndone > 0 then
   redis.call('PUBLISH', ARGV[1], table.concat(done, ' '))
