@@ -143,7 +143,8 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 // printHelp writes the help of the session's command.
 func (s *session) printHelp(fs *flag.FlagSet) {
 	rc := s.cmd
-	fmt.Fprintf(s.stdout, "%s %s: %s.\n\n%s\n\nUsage: %s %s %s [flags]\n\nFlags:\n", s.prog, rc.name, rc.summary, rc.about, s.prog, rc.name, rc.args)
+	line := strings.Join(strings.Fields(s.prog+" "+rc.name+" "+rc.args+" [flags]"), " ")
+	fmt.Fprintf(s.stdout, "%s %s: %s.\n\n%s\n\nUsage: %s\n\nFlags:\n", s.prog, rc.name, rc.summary, rc.about, line)
 	PrintFlagSet(s.stdout, fs)
 	fmt.Fprintf(s.stdout, "\nExit codes: 0 done, 1 the operation or the task failed, 2 usage (nothing was sent).\n\nExample:\n  "+rc.example+"\n", s.prog)
 }
