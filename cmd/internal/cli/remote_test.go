@@ -70,8 +70,9 @@ func TestStatusLine(t *testing.T) {
 			}
 			continue
 		}
-		if strings.Count(got, "\r") != 2*len(recs) || strings.Count(got, "\n") != 1 || !strings.HasSuffix(got, "✗ task "+id.String()+" failed (attempt 1 of 4) 0.0s\n") {
-			t.Errorf("terminal: %q, want %d redraws, and one newline at the end", got, 2*len(recs))
+		if strings.Count(got, "\r") != 2*len(recs) || strings.Count(got, "\n") != 1 || !strings.HasSuffix(got, "✗ task "+id.String()+" failed (attempt 1 of 4) 0.0s\n") ||
+			!strings.Contains(got, "failed (attempt 1 of 4) 0.0s \r") {
+			t.Errorf("terminal: %q, want %d redraws, a shorter line blanking what the longer left, and one newline at the end", got, 2*len(recs))
 		}
 	}
 }
