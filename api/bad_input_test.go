@@ -133,7 +133,20 @@ var (
 		// Routes.
 		{name: "unknown route", method: "GET", target: "/nope", want: 404},
 		{name: "unknown version", method: "POST", target: "/v2/tasks", body: `{"name":"echo"}`, want: 404},
-		{name: "GET on the collection", method: "GET", target: "/v1/tasks", want: 405},
+		{name: "PUT on the collection", method: "PUT", target: "/v1/tasks", body: `{"name":"echo"}`, want: 405},
+		// Listing and operating.
+		{name: "list limit 0", method: "GET", target: "/v1/tasks?limit=0", want: 400},
+		{name: "list limit over 1000", method: "GET", target: "/v1/tasks?limit=1001", want: 400},
+		{name: "list bad status", method: "GET", target: "/v1/tasks?status=done", want: 400},
+		{name: "list bad queue", method: "GET", target: "/v1/tasks?queue=a%7Bb", want: 400},
+		{name: "list bad name", method: "GET", target: "/v1/tasks?name=-x", want: 400},
+		{name: "list bad cursor", method: "GET", target: "/v1/tasks?cursor=nope", want: 400},
+		{name: "list misspelled filter", method: "GET", target: "/v1/tasks?staus=failed", want: 400},
+		{name: "purge without status", method: "POST", target: "/v1/queues/default/purge", want: 400},
+		{name: "purge running", method: "POST", target: "/v1/queues/default/purge?status=running", want: 400},
+		{name: "purge bad queue", method: "POST", target: "/v1/queues/a%7Bb/purge?status=failed", want: 400},
+		{name: "retry bad id", method: "POST", target: "/v1/tasks/xyz/retry", want: 400},
+		{name: "retry unknown task", method: "POST", target: "/v1/tasks/0193f0c2-7c1a-7b3e-8a5d-2f1e0c9b4a77/retry", want: 404},
 		{name: "PUT on a task", method: "PUT", target: "/v1/tasks/{id}", body: `{"name":"echo"}`, want: 405},
 	}
 )

@@ -32,6 +32,7 @@ const (
 	codeMethodNotAllowed = "method_not_allowed"     // 405
 	codeRunning          = "running"                // 409: cancel of a running task
 	codeFinished         = "finished"               // 409: cancel of a finished task
+	codeNotRetryable     = "not_retryable"          // 409: retry of a task neither failed nor canceled
 	codeTooLarge         = "too_large"              // 413
 	codeUnsupportedType  = "unsupported_media_type" // 415
 	codeUnknownName      = "unknown_name"           // 422: no worker registered the name
@@ -63,6 +64,7 @@ var domainErrors = []struct {
 	{tasks.ErrUnknownName, http.StatusUnprocessableEntity, codeUnknownName},
 	{tasks.ErrRunning, http.StatusConflict, codeRunning},
 	{tasks.ErrFinished, http.StatusConflict, codeFinished},
+	{tasks.ErrNotRetryable, http.StatusConflict, codeNotRetryable},
 }
 
 // echoErrors word echo's own routing errors as runq does; runq's
@@ -136,6 +138,10 @@ func undone(method, path string) string {
 	switch {
 	case method == http.MethodPost && strings.HasSuffix(path, "/batch"):
 		return "no task queued"
+	case method == http.MethodPost && strings.HasSuffix(path, "/retry"):
+		return "task not retried"
+	case method == http.MethodPost && strings.HasSuffix(path, "/purge"):
+		return "nothing purged"
 	case method == http.MethodPost:
 		return "task not queued"
 	case method == http.MethodDelete:

@@ -37,7 +37,7 @@ func TestHTTPDetails(t *testing.T) {
 	}{
 		{"no route", s.app, "GET", "/nope", "", 404, "not found", "no_route", ""},
 		{"no such version", s.app, "POST", "/v2/tasks", `{"name":"echo"}`, 404, "not found", "no_route", ""},
-		{"GET on the collection", s.app, "GET", "/v1/tasks", "", 405, "method not allowed", "method_not_allowed", "POST"},
+		{"DELETE on the collection", s.app, "DELETE", "/v1/tasks", "", 405, "method not allowed", "method_not_allowed", "GET, HEAD, POST"},
 		{"PUT on a task", s.app, "PUT", "/v1/tasks/" + sub.ID, `{}`, 405, "method not allowed", "method_not_allowed", "DELETE, GET, HEAD"},
 		{"body over the limit", small, "POST", "/v1/tasks", `{"name":"echo","payload":"` + strings.Repeat("x", 300) + `"}`,
 			413, "request body over 256 bytes", "too_large", ""},

@@ -19,12 +19,20 @@ import (
 	"github.com/runq/runq/tasks"
 )
 
-// Tasks submits, reads and cancels tasks: a *tasks.Client.
+// Tasks submits, reads, cancels and retries tasks, and describes queues,
+// workers and handlers: a *tasks.Client.
 type Tasks interface {
 	Submit(ctx context.Context, r tasks.Request) (results.Record, error)
 	SubmitBatch(ctx context.Context, rs []tasks.Request) ([]results.Record, error)
 	Get(ctx context.Context, id uuid.UUID) (results.Record, error)
 	Cancel(ctx context.Context, id uuid.UUID) (results.Record, error)
+	Retry(ctx context.Context, id uuid.UUID) (results.Record, error)
+	List(ctx context.Context, opts tasks.ListOptions) (tasks.TaskPage, error)
+	Queues(ctx context.Context) ([]tasks.QueueInfo, error)
+	Queue(ctx context.Context, name string) (tasks.QueueInfo, error)
+	Purge(ctx context.Context, queue string, status results.Status) (int64, error)
+	Workers(ctx context.Context) ([]tasks.WorkerInfo, error)
+	Handlers(ctx context.Context) ([]tasks.HandlerInfo, error)
 }
 
 // Waiter waits for tasks to finish over one subscription: a
@@ -123,6 +131,13 @@ func New(cfg Config, t Tasks, w Waiter, h Health) *echo.Echo {
 	v1.POST("/tasks/batch", s.submitBatch, bodyLimit(s.cfg.BatchBodyLimit))
 	get(v1, "/tasks/:id", s.getTask, bodyLimit(s.cfg.BodyLimit))
 	v1.DELETE("/tasks/:id", s.cancelTask, bodyLimit(s.cfg.BodyLimit))
+	get(v1, "/tasks", s.listTasks, bodyLimit(s.cfg.BodyLimit))
+	v1.POST("/tasks/:id/retry", s.retryTask, bodyLimit(s.cfg.BodyLimit))
+	get(v1, "/queues", s.listQueues, bodyLimit(s.cfg.BodyLimit))
+	get(v1, "/queues/:queue", s.getQueue, bodyLimit(s.cfg.BodyLimit))
+	v1.POST("/queues/:queue/purge", s.purgeQueue, bodyLimit(s.cfg.BodyLimit))
+	get(v1, "/workers", s.listWorkers, bodyLimit(s.cfg.BodyLimit))
+	get(v1, "/handlers", s.listHandlers, bodyLimit(s.cfg.BodyLimit))
 	return e
 }
 

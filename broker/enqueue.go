@@ -71,8 +71,9 @@ func (b *Broker) enqueueFlush(ctx context.Context, ts []NewTask) ([]time.Time, e
 	cmds := make([]*redis.Cmd, len(groups))
 	err := b.scriptPipeline(ctx, func(pipe redis.Pipeliner) error {
 		for g, idx := range groups {
-			keys := make([]string, 0, 1+len(idx))
-			keys = append(keys, b.keys.Pending(ts[idx[0]].Queue))
+			q := ts[idx[0]].Queue
+			keys := make([]string, 0, 2+len(idx))
+			keys = append(keys, b.keys.Pending(q), b.keys.Index(q))
 			args := make([]any, 0, 3*len(idx))
 			for _, i := range idx {
 				t := ts[i]
@@ -131,7 +132,12 @@ func (b *Broker) Cancel(ctx context.Context, id uuid.UUID) (results.Status, erro
 	if err := b.check(ctx); err != nil {
 		return "", err
 	}
-	status, err := cancelScript.Run(ctx, b.rdb, []string{b.keys.Task(id)}, layout.IDText(id), b.keys.Done()).Text()
+	queue, err := b.queueOf(ctx, id)
+	if err != nil {
+		return "", fmt.Errorf("broker: cancel %s: %w", id, err)
+	}
+	keys := []string{b.keys.Task(id), b.keys.Ended(queue, string(results.StatusCanceled))}
+	status, err := cancelScript.Run(ctx, b.rdb, keys, layout.IDText(id), b.keys.Done()).Text()
 	if errors.Is(err, redis.Nil) {
 		return "", fmt.Errorf("broker: cancel %s: %w", id, results.ErrNotFound)
 	}
@@ -139,4 +145,25 @@ func (b *Broker) Cancel(ctx context.Context, id uuid.UUID) (results.Status, erro
 		return "", fmt.Errorf("broker: cancel %s: %w", id, err)
 	}
 	return results.Status(status), nil
+}
+
+// queueOf reads the queue of task id from its hash: the scripts that end
+// or retry a task write keys of its queue, which its ID alone does not
+// name. An error wraps results.ErrNotFound when there is no such task.
+func (b *Broker) queueOf(ctx context.Context, id uuid.UUID) (string, error) {
+	m, err := b.rdb.HGet(ctx, b.keys.Task(id), layout.FieldMeta).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", results.ErrNotFound
+	}
+	if err != nil {
+		return "", err
+	}
+	pm, err := parseMeta(m)
+	if err == nil {
+		err = ValidQueue(pm.queue)
+	}
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", results.ErrCorrupt, err)
+	}
+	return pm.queue, nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/runq/runq/broker/internal/layout"
+	"github.com/runq/runq/results"
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
@@ -136,8 +137,9 @@ func (b *Broker) finishCall(fs []Finish, idx []int) (keys []string, args []any) 
 	q := fs[idx[0]].Claimed.Queue
 	tokenAt := make(map[string]int, 4)
 	var tokens []any
-	keys = make([]string, 0, 8+len(idx))
-	keys = append(keys, b.keys.Leases(q), b.keys.Scheduled(q), b.keys.Pending(q))
+	keys = make([]string, 0, 10+len(idx))
+	keys = append(keys, b.keys.Leases(q), b.keys.Scheduled(q), b.keys.Pending(q),
+		b.keys.Ended(q, string(results.StatusSucceeded)), b.keys.Ended(q, string(results.StatusFailed)))
 	for _, i := range idx {
 		tok := fs[i].Claimed.Token
 		if _, ok := tokenAt[tok]; !ok {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/runq/runq/results"
 )
 
 // Maintained counts what Maintain did on a queue.
@@ -16,6 +18,7 @@ type Maintained struct {
 	Leases   int       // expired leases handed back
 	Requeued int       // tasks of those leases handed back to the queue
 	Poisoned int       // tasks failed after too many crash redeliveries
+	Trimmed  int       // index entries of expired records dropped
 	More     bool      // a limit was reached: more may be waiting now
 }
 
@@ -26,7 +29,8 @@ const (
 )
 
 // Maintain moves queue's retries whose time has come to the tail of the
-// queue, and hands back the tasks of leases that expired (their worker died
+// queue, drops from its index the ended tasks whose records expired, and
+// hands back the tasks of leases that expired (their worker died
 // or lost Redis): an attempt that had started counts as a crash, and a task
 // that crashes again after maxCrashes redeliveries is failed as poison
 // (maxCrashes < 0 means no limit). Every step re-checks its deadlines in
@@ -35,20 +39,27 @@ const (
 // errors with what it did.
 func (b *Broker) Maintain(ctx context.Context, queue string, maxCrashes int) (Maintained, error) {
 	var m Maintained
-	res, err := promoteScript.Run(ctx, b.rdb,
-		[]string{b.keys.Scheduled(queue), b.keys.Pending(queue)}, promoteLimit).Int64Slice()
-	if err == nil && len(res) != 2 {
-		err = fmt.Errorf("promote.lua replied %d numbers, not 2", len(res))
+	res, err := promoteScript.Run(ctx, b.rdb, b.promoteKeys(queue), promoteLimit).Int64Slice()
+	if err == nil && len(res) != 3 {
+		err = fmt.Errorf("promote.lua replied %d numbers, not 3", len(res))
 	}
 	if err != nil {
 		err = fmt.Errorf("broker: promote due retries of %s: %w", queue, err)
 	} else {
-		m.Promoted, m.More = int(res[0]), res[0] == promoteLimit
+		m.Promoted, m.Trimmed = int(res[0]), int(res[2])
+		m.More = res[0] == promoteLimit || res[2] >= promoteLimit
 		if res[1] >= 0 {
 			m.NextDue = time.UnixMilli(res[1])
 		}
 	}
 	return m, errors.Join(err, b.reap(ctx, queue, maxCrashes, &m))
+}
+
+// promoteKeys are promote.lua's keys for queue.
+func (b *Broker) promoteKeys(queue string) []string {
+	return []string{b.keys.Scheduled(queue), b.keys.Pending(queue), b.keys.Index(queue),
+		b.keys.Ended(queue, string(results.StatusSucceeded)), b.keys.Ended(queue, string(results.StatusFailed)),
+		b.keys.Ended(queue, string(results.StatusCanceled))}
 }
 
 // reap hands back the tasks of up to reapLimit expired leases of queue,
@@ -94,7 +105,8 @@ func (b *Broker) reapLease(ctx context.Context, queue, token string, ids []strin
 	if err != nil {
 		return 0, 0, fmt.Errorf("broker: reap lease %s of %s: %w", token, queue, err)
 	}
-	keys := append([]string{b.keys.Leases(queue), b.keys.Pending(queue), b.keys.LeaseTasks(queue, token)}, taskKeys...)
+	keys := append([]string{b.keys.Leases(queue), b.keys.Pending(queue), b.keys.LeaseTasks(queue, token),
+		b.keys.Ended(queue, string(results.StatusFailed))}, taskKeys...)
 	args := make([]any, 0, 3+len(ids))
 	args = append(args, maxCrashes, b.keys.Done(), token)
 	for _, id := range ids {

@@ -56,3 +56,31 @@ var (
 	cancelSrc    string
 	cancelScript = redis.NewScript(statusSrc + cancelSrc)
 )
+
+var (
+	//go:embed lua/retry.lua
+	retrySrc    string
+	retryScript = redis.NewScript(statusSrc + retrySrc)
+
+	//go:embed lua/purge.lua
+	purgeSrc    string
+	purgeScript = redis.NewScript(statusSrc + purgeSrc)
+
+	//go:embed lua/purge_queued.lua
+	purgeQueuedSrc    string
+	purgeQueuedScript = redis.NewScript(statusSrc + purgeQueuedSrc)
+)
+
+//go:embed lua/page.lua
+var pageSrc string
+var pageScript = redis.NewScript(pageSrc)
+
+var (
+	//go:embed lua/heartbeat.lua
+	heartbeatSrc    string
+	heartbeatScript = redis.NewScript(heartbeatSrc)
+
+	//go:embed lua/workers.lua
+	workersSrc    string
+	workersScript = redis.NewScript(workersSrc)
+)

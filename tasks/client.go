@@ -99,6 +99,8 @@ type Client struct {
 
 	watcher *results.Watcher
 
+	queues sync.Map // queue names this client has recorded as known
+
 	// Close marks the client closed, stops the watcher (which ends the
 	// Waits), then takes calls exclusively: it closes rdb only once every
 	// call in progress has returned. Each call holds calls shared; calls
@@ -253,6 +255,9 @@ func (c *Client) submit(ctx context.Context, rs []Request) ([]results.Record, er
 	ts := make([]broker.NewTask, len(rs))
 	for i := range rs {
 		ts[i] = c.resolve(&rs[i], opts[i])
+	}
+	if err := c.noteQueues(ctx, ts); err != nil {
+		return nil, fmt.Errorf("tasks: submit %d: %w", len(ts), unavailable(err))
 	}
 	created, err := c.b.Enqueue(ctx, ts)
 	if err != nil {

@@ -145,6 +145,9 @@ func (p *Pool) record(f broker.Finish) {
 }
 
 func (p *Pool) count(f broker.Finish) {
+	if f.Outcome != broker.Release {
+		p.tally.add(f.Claimed.Queue, f.Outcome == broker.Failed || f.Outcome == broker.Retry, time.Now())
+	}
 	switch f.Outcome {
 	case broker.Succeeded:
 		p.stats.succeeded.Add(1)

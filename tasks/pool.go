@@ -89,6 +89,8 @@ type Pool struct {
 	running map[attemptKey]*attempt
 
 	stats poolCounters
+	id    string // in the workers list
+	tally tally  // attempts finished since the last heartbeat
 }
 
 // NewPool returns a Pool that runs reg's handlers on tasks from the Redis of
@@ -112,6 +114,7 @@ func NewPool(rdb redis.UniversalClient, reg *Registry, cfg PoolConfig) *Pool {
 		unwritten: make(chan struct{}, cfg.Concurrency),
 		nudge:     make(chan struct{}, 1),
 		running:   make(map[attemptKey]*attempt),
+		id:        newWorkerID(),
 	}
 	p.health.log = cfg.Logger
 	p.rec = newRecorder(p)
@@ -189,8 +192,9 @@ func (p *Pool) Run(ctx context.Context) error {
 
 	keeperCtx, stopKeeper := context.WithCancel(context.WithoutCancel(ctx))
 	var bg sync.WaitGroup
-	bg.Add(3)
+	bg.Add(4)
 	go func() { defer bg.Done(); p.keepLeases(keeperCtx) }()
+	go func() { defer bg.Done(); p.heartbeat(keeperCtx) }()
 	go func() { defer bg.Done(); p.rec.run(keeperCtx) }()
 	go func() { defer bg.Done(); p.maintain(ctx) }()
 

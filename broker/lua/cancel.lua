@@ -1,5 +1,5 @@
 -- cancel: cancel a task that has not started.
--- KEYS[1] task hash
+-- KEYS[1] task hash, KEYS[2] its queue's canceled zset
 -- ARGV[1] task ID, ARGV[2] done channel
 -- returns the task's status after the call: 'canceled' when it was queued or
 -- retrying (now canceled, or already canceled by a resent call), the
@@ -19,8 +19,11 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('HSET', KEYS[1], 's', 'canceled', 'ft', string.format('%d', now))
 local ttl = ttl_of(f[3])
+local expireAt = '+inf'
 if ttl and ttl > 0 then
-  redis.call('PEXPIRE', KEYS[1], ttl)
+  expireAt = string.format('%d', now + ttl)
+  redis.call('PEXPIREAT', KEYS[1], expireAt)
 end
+redis.call('ZADD', KEYS[2], expireAt, ARGV[1])
 redis.call('PUBLISH', ARGV[2], ARGV[1])
 return 'canceled'

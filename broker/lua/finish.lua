@@ -1,8 +1,8 @@
 -- finish: record the outcomes of attempts of one queue, each fenced by its
 -- lease.
 -- KEYS[1] leases zset, KEYS[2] scheduled zset, KEYS[3] pending list,
--- KEYS[4..3+m] the lease sets of m tokens, KEYS[4+m..n] one task hash per
--- attempt
+-- KEYS[4] succeeded zset, KEYS[5] failed zset, KEYS[6..5+m] the lease sets
+-- of m tokens, KEYS[6+m..n] one task hash per attempt
 -- ARGV[1] done channel, ARGV[2] m, ARGV[3..2+m] the m lease tokens, in the
 -- order of their sets; then 4 per attempt, in the order of the task hashes:
 -- task ID; op: a letter for the outcome then the index of its token
@@ -24,15 +24,18 @@
 -- token is in the leases zset exactly while its set is not empty: take.lua
 -- writes both, reap.lua deletes both). An applied outcome takes the ID out;
 -- the last one out drops the lease.
--- Cost: two commands per succeeded task (HSET, PEXPIREAT), two per call
--- (TIME, PUBLISH) and three per token (SMISMEMBER, SREM, SCARD), plus a
--- ZREM when a lease is dropped. Four arguments per attempt, and an op is
+-- A task made terminal joins its status's sorted set, scored by when its
+-- hash expires ("+inf" when kept), for counts, listing and the trimming of
+-- the index (promote.lua).
+-- Cost: two commands per succeeded task (HSET, PEXPIREAT), three per call
+-- (TIME, PUBLISH, ZADD) and three per token (SMISMEMBER, SREM, SCARD),
+-- plus a ZREM when a lease is dropped. Four arguments per attempt, and an op is
 -- parsed once per call, not once per attempt: each argument and each
 -- string made in Lua costs Redis CPU on every task, as does each table
 -- write (hence counters rather than #t, and codes only when needed).
 local sets = {s = 'succeeded', S = 'succeeded', f = 'failed', r = 'retrying', q = 'queued'}
 local m = tonumber(ARGV[2])
-local base = 3 + m
+local base = 5 + m
 local n = #KEYS - base
 local parsed, ops, ids, nids = {}, {}, {}, {}
 for k = 1, m do
@@ -60,7 +63,7 @@ end
 -- of the lease set, nfreed[k] of them.
 local held = {}
 for k = 1, m do
-  held[k] = redis.call('SMISMEMBER', KEYS[3 + k], unpack(ids[k]))
+  held[k] = redis.call('SMISMEMBER', KEYS[5 + k], unpack(ids[k]))
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -68,6 +71,9 @@ local nows = string.format('%d', now)
 -- codes is filled from the first attempt not applied on: until then
 -- every code is 1, and the reply is n.
 local codes, done, ndone, at, nfreed, expiresAt = {}, {}, 0, {}, {}, {}
+-- ended[s] holds score, ID pairs for the ZADD of the sorted set of status
+-- s (KEYS[4] or KEYS[5]); nended[s] counts its entries.
+local ended, nended = {s = {}, f = {}}, {s = 0, f = 0}
 local applied = true
 for k = 1, m do
   at[k], nfreed[k] = 0, 0
@@ -120,10 +126,11 @@ for j = 1, n do
       redis.call('LPUSH', KEYS[3], id)
     end
     if kind == 's' or kind == 'S' or kind == 'f' then
+      local expireAt = '+inf'
       if ms ~= '0' then
         -- PEXPIREAT, with the time made once per TTL in the call: PEXPIRE
         -- makes Redis rewrite the command to PEXPIREAT for every task.
-        local expireAt = expiresAt[ms]
+        expireAt = expiresAt[ms]
         if not expireAt then
           expireAt = string.format('%d', now + tonumber(ms))
           expiresAt[ms] = expireAt
@@ -132,16 +139,26 @@ for j = 1, n do
       end
       ndone = ndone + 1
       done[ndone] = id
+      local e = kind == 'f' and 'f' or 's'
+      local c = nended[e] + 2
+      nended[e] = c
+      ended[e][c - 1], ended[e][c] = expireAt, id
     end
   end
 end
 for k = 1, m do
   if nfreed[k] > 0 then
-    redis.call('SREM', KEYS[3 + k], unpack(ids[k], 1, nfreed[k]))
-    if redis.call('SCARD', KEYS[3 + k]) == 0 then
+    redis.call('SREM', KEYS[5 + k], unpack(ids[k], 1, nfreed[k]))
+    if redis.call('SCARD', KEYS[5 + k]) == 0 then
       redis.call('ZREM', KEYS[1], ARGV[2 + k])
     end
   end
+end
+if nended.s > 0 then
+  redis.call('ZADD', KEYS[4], unpack(ended.s, 1, nended.s))
+end
+if nended.f > 0 then
+  redis.call('ZADD', KEYS[5], unpack(ended.f, 1, nended.f))
 end
 if ndone > 0 then
   redis.call('PUBLISH', ARGV[1], table.concat(done, ' '))

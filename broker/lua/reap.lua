@@ -1,10 +1,10 @@
 -- reap: hand the tasks of one expired lease back to the queue; fail poison
 -- tasks.
 -- KEYS[1] leases zset, KEYS[2] pending list, KEYS[3] the token's lease set,
--- KEYS[4..n] task hashes
+-- KEYS[4] failed zset, KEYS[5..n] task hashes
 -- ARGV[1] max crash redeliveries (-1: no limit), ARGV[2] done channel,
 -- ARGV[3] lease token, ARGV[4..n] the lease set's IDs as listed before the
--- call, in the order of KEYS[4..n] (a lease set never gains IDs)
+-- call, in the order of KEYS[5..n] (a lease set never gains IDs)
 -- returns {requeued, failed}. A lease renewed since it was listed is left
 -- alone, and one already reaped is gone, so the call is idempotent. An ID
 -- still in the lease set was either taken and never started (its hash holds
@@ -26,7 +26,7 @@ end
 local maxCrashes = tonumber(ARGV[1])
 local requeued, failed = 0, 0
 for i = 4, #ARGV do
-  local id, key = ARGV[i], KEYS[i]
+  local id, key = ARGV[i], KEYS[i + 1]
   if held[id] then
     -- It started under this lease if the token heads its "at"
     -- ("token,started_ms,number").
@@ -44,9 +44,12 @@ for i = 4, #ARGV do
           'poison: the worker running this task was lost ' .. crashes ..
           ' times (lease expired); not retried')
         local ttl = ttl_of(f[3])
+        local expireAt = '+inf'
         if ttl and ttl > 0 then
-          redis.call('PEXPIRE', key, ttl)
+          expireAt = string.format('%d', now + ttl)
+          redis.call('PEXPIREAT', key, expireAt)
         end
+        redis.call('ZADD', KEYS[4], expireAt, id)
         redis.call('PUBLISH', ARGV[2], id)
         failed = failed + 1
       else

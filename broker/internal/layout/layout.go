@@ -20,6 +20,13 @@ import (
 //	runq:{default}:leases      sorted set: lease token -> deadline (ms, Redis clock)
 //	runq:{default}:lease:<tok> set: IDs taken under one lease and not yet finished
 //	runq:{default}:scheduled   sorted set: task ID -> time it may run again (ms)
+//	runq:{default}:tasks       sorted set: every task of the queue that exists, all
+//	                           scored 0, so in ID order, which is creation order
+//	runq:{default}:succeeded   sorted set: task ID -> when its record expires (ms;
+//	runq:{default}:failed      +inf when kept): the tasks that ended so, for
+//	runq:{default}:canceled    counts, listing by status, and trimming the index
+//	runq:{default}:throughput  hash: "<step_ms>:p" and "<step_ms>:f" -> attempts
+//	                           finished and failed in that step, as workers report
 //
 // A lease covers one claim's batch of tasks, not each task, so taking,
 // renewing and finishing cost commands per batch, not per task. A token is
@@ -34,10 +41,13 @@ import (
 // of three characters it is 43 bytes, which Redis stores in an allocation
 // of 48 bytes; one of 44 or more takes 64, on every task.
 //
-// Two keys are global, each used alone: runq:handlers (hash: task name ->
-// handler defaults, written by workers) and the pub/sub channel runq:done
-// (IDs of tasks that reached a terminal status, separated by spaces). One
-// more, runq:probe, is written by readiness checks and expires.
+// The rest are global: runq:handlers (hash: task name -> handler defaults,
+// written by workers), runq:queues (set: every queue a worker serves or a
+// client submitted to), runq:{workers} (sorted set: worker ID -> last
+// heartbeat, ms) with runq:{workers}:info (hash: worker ID -> its JSON),
+// one slot for the two, and the pub/sub channel runq:done (IDs of tasks
+// that reached a terminal status, separated by spaces). One more,
+// runq:probe, is written by readiness checks and expires.
 type Keys struct {
 	Prefix string // "runq", or a prefix of the caller's
 }
@@ -57,6 +67,28 @@ func (k Keys) LeaseTasks(queue, token string) string { return k.q(queue) + "leas
 
 // Scheduled names the sorted set of IDs waiting for a retry time.
 func (k Keys) Scheduled(queue string) string { return k.q(queue) + "scheduled" }
+
+// Index names the sorted set of every task of queue whose hash exists, all
+// scored 0: in ID order, which is creation order (see NewID).
+func (k Keys) Index(queue string) string { return k.q(queue) + "tasks" }
+
+// Ended names the sorted set of queue's tasks that ended with status
+// (succeeded, failed or canceled), scored by when their records expire.
+func (k Keys) Ended(queue, status string) string { return k.q(queue) + status }
+
+// Throughput names the hash of the attempts queue's workers finished, per
+// step of time.
+func (k Keys) Throughput(queue string) string { return k.q(queue) + "throughput" }
+
+// Queues names the set of known queue names.
+func (k Keys) Queues() string { return k.Prefix + ":queues" }
+
+// Workers names the sorted set of worker IDs by last heartbeat (ms, Redis
+// clock).
+func (k Keys) Workers() string { return k.Prefix + ":{workers}" }
+
+// WorkerInfo names the hash of worker ID -> the JSON it last reported.
+func (k Keys) WorkerInfo() string { return k.Prefix + ":{workers}:info" }
 
 // Task names the hash of the task with the given ID. The ID's slot bits
 // choose the hash tag, so the key lands in its queue's slot.

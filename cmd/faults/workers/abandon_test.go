@@ -257,7 +257,7 @@ func (g *finishGate) through(ctx context.Context, cmds []redis.Cmder, send func(
 }
 
 // finishWrites recognises a call of finish.lua by its shape (EVALSHA or
-// EVAL; 3 queue keys, one lease set per token and one task key per attempt;
+// EVAL; 5 queue keys, one lease set per token and one task key per attempt;
 // the done channel, the number of tokens m, the m tokens, then 4 arguments
 // per attempt, the second its op: an outcome's letter and the index of its
 // token) and returns "id token outcome" for each attempt it records.
@@ -273,7 +273,7 @@ func finishWrites(args []any) []string {
 		return nil
 	}
 	m, err := strconv.Atoi(fmt.Sprint(args[3+numKeys+1]))
-	attempts := numKeys - 3 - m
+	attempts := numKeys - 5 - m
 	if err != nil || m < 1 || attempts < 1 || len(args) != 3+numKeys+2+m+4*attempts {
 		return nil
 	}

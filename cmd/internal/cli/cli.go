@@ -22,7 +22,7 @@ import (
 
 // Version is runq's version, printed by `runq version`. A release that
 // changes the Redis layout states its upgrade path in its notes.
-const Version = "0.2.0"
+const Version = tasks.Version
 
 // Command is a command that a program adds to all, serve, worker, version
 // and help (runq adds bench).

@@ -1,0 +1,140 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/runq/runq/broker/internal/layout"
+	"github.com/runq/runq/results"
+)
+
+// Retry queues task id again if it failed or was canceled, keeping its ID,
+// its attempts and its last error, and returns its status after the call:
+// queued, or the status that prevented it. A task that does not exist is
+// results.ErrNotFound. The retried task runs once more under its retry
+// policy: its failures so far still count.
+func (b *Broker) Retry(ctx context.Context, id uuid.UUID) (results.Status, error) {
+	if err := b.check(ctx); err != nil {
+		return "", err
+	}
+	q, err := b.queueOf(ctx, id)
+	if err != nil {
+		return "", fmt.Errorf("broker: retry %s: %w", id, err)
+	}
+	keys := []string{b.keys.Task(id), b.keys.Pending(q), b.keys.Scheduled(q), b.keys.Index(q),
+		b.keys.Ended(q, string(results.StatusFailed)), b.keys.Ended(q, string(results.StatusCanceled))}
+	status, err := retryScript.Run(ctx, b.rdb, keys, layout.IDText(id)).Text()
+	if errors.Is(err, redis.Nil) {
+		return "", fmt.Errorf("broker: retry %s: %w", id, results.ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("broker: retry %s: %w", id, err)
+	}
+	return results.Status(status), nil
+}
+
+// purgeChunk is how many tasks one purge script call deletes.
+const purgeChunk = 500
+
+// Purge deletes queue's tasks of status: succeeded, failed or canceled
+// (those kept), or queued (waiting in the queue). It returns how many it
+// deleted. Tasks that arrive while it runs may stay: it stops once it has
+// gone through as many as the queue held when it began. Each step is
+// atomic, and a task that changes status meanwhile is left alone.
+func (b *Broker) Purge(ctx context.Context, queue string, status results.Status) (int64, error) {
+	if err := ValidQueue(queue); err != nil {
+		return 0, err
+	}
+	if err := b.check(ctx); err != nil {
+		return 0, err
+	}
+	var n int64
+	var err error
+	switch status {
+	case results.StatusSucceeded, results.StatusFailed, results.StatusCanceled:
+		n, err = b.purgeEnded(ctx, queue, string(status))
+	case results.StatusQueued:
+		n, err = b.purgeQueued(ctx, queue)
+	default:
+		return 0, fmt.Errorf("broker: purge: status %q: %w", status, ErrBadStatus)
+	}
+	if err != nil {
+		return n, fmt.Errorf("broker: purge %s tasks of %s: %w", status, queue, err)
+	}
+	return n, nil
+}
+
+// ErrBadStatus reports a status that an operation does not take.
+var ErrBadStatus = errors.New("broker: status not allowed here")
+
+// purgeEnded purges the ended tasks of status, oldest to expire first.
+func (b *Broker) purgeEnded(ctx context.Context, queue, status string) (int64, error) {
+	set := b.keys.Ended(queue, status)
+	total, err := b.rdb.ZCard(ctx, set).Result()
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for seen := int64(0); seen < total; {
+		ids, err := b.rdb.ZRange(ctx, set, 0, purgeChunk-1).Result()
+		if err != nil || len(ids) == 0 {
+			return n, err
+		}
+		keys, _, err := b.taskKeys(ids)
+		if err != nil {
+			return n, err
+		}
+		args := make([]any, 0, 1+len(ids))
+		args = append(args, status)
+		for _, id := range ids {
+			args = append(args, id)
+		}
+		d, err := purgeScript.Run(ctx, b.rdb, append([]string{b.keys.Index(queue), set}, keys...), args...).Int64()
+		if err != nil {
+			return n, err
+		}
+		n += d
+		seen += int64(len(ids))
+	}
+	return n, nil
+}
+
+// purgeQueued purges the tasks waiting in queue, from its head.
+func (b *Broker) purgeQueued(ctx context.Context, queue string) (int64, error) {
+	list := b.keys.Pending(queue)
+	total, err := b.rdb.LLen(ctx, list).Result()
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for seen := int64(0); seen < total; {
+		ids, err := b.rdb.LRange(ctx, list, 0, purgeChunk-1).Result()
+		if err != nil || len(ids) == 0 {
+			return n, err
+		}
+		keys, _, err := b.taskKeys(ids)
+		if err != nil {
+			return n, err
+		}
+		args := make([]any, len(ids))
+		for i, id := range ids {
+			args[i] = id
+		}
+		res, err := purgeQueuedScript.Run(ctx, b.rdb, append([]string{list, b.keys.Index(queue)}, keys...), args...).Int64Slice()
+		if err == nil && len(res) != 2 {
+			err = fmt.Errorf("purge_queued.lua replied %d numbers, not 2", len(res))
+		}
+		if err != nil {
+			return n, err
+		}
+		n += res[1]
+		// Nothing removed: workers took the head meanwhile; read it again,
+		// counting the read so that a busy queue cannot hold the loop.
+		seen += max(res[0], 1)
+	}
+	return n, nil
+}
