@@ -84,18 +84,19 @@ func ExampleClient_List() {
 			log.Fatal(err)
 		}
 		for _, failed := range page.Tasks {
-			again, err := c.Retry(ctx, failed.ID)
-			if err != nil {
+			// The record Retry returns may already be running: a
+			// worker can take the task before the answer is read.
+			if _, err := c.Retry(ctx, failed.ID); err != nil {
 				log.Fatal(err)
 			}
-			fmt.Println(failed.Name, failed.Error, "->", again.Status)
+			fmt.Println(failed.Name, failed.Error, "-> retried")
 		}
 		if page.NextCursor == "" {
 			break
 		}
 		opts.Cursor = page.NextCursor
 	}
-	// Output: fail attempt 1: boom -> queued
+	// Output: fail attempt 1: boom -> retried
 }
 
 // The queues and what they hold, as `runq queues` shows them.

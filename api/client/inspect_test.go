@@ -83,9 +83,11 @@ func checkRetry(ctx context.Context, t *testing.T, c *client.Client) {
 	if rec, err = c.Wait(ctx, rec.ID); err != nil || rec.Status != results.StatusFailed {
 		t.Fatalf("Wait(fail) = %+v, %v", rec, err)
 	}
+	// The answer is read after the task was queued again, so a worker
+	// may have taken it already: any status but the first failure's.
 	again, err := c.Retry(ctx, rec.ID)
-	if err != nil || again.ID != rec.ID || again.Status != results.StatusQueued {
-		t.Fatalf("Retry(failed) = %+v, %v; want it queued, same id", again, err)
+	if err != nil || again.ID != rec.ID || (again.Status == results.StatusFailed && again.Attempts == 1) {
+		t.Fatalf("Retry(failed) = %+v, %v; want it queued again, same id", again, err)
 	}
 	if again, err = c.Wait(ctx, rec.ID); err != nil || again.Status != results.StatusFailed || again.Attempts != 2 {
 		t.Errorf("Wait after Retry = %s after %d attempts, %v; want failed after 2", again.Status, again.Attempts, err)

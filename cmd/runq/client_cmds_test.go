@@ -155,8 +155,8 @@ func TestClientCommandsSteer(t *testing.T) {
 		t.Parallel()
 		id := s.submit(t, "fail", "--max-retries", "0")
 		s.want(t, 1, "wait", id.String())
-		if r := s.want(t, 0, "retry", id.String()); r.Stdout != id.String()+" queued\n" {
-			t.Errorf("retry: stdout %q, want the id and queued", r.Stdout)
+		if r := s.want(t, 0, "retry", id.String()); r.Stdout != id.String()+" queued again\n" {
+			t.Errorf("retry: stdout %q, want the id, queued again", r.Stdout)
 		}
 		s.want(t, 1, "wait", id.String())
 		if rec := s.record(t, id); rec.Status != results.StatusFailed || rec.Attempts != 2 {

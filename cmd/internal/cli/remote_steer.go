@@ -20,7 +20,7 @@ var cancelCommand = remoteCommand{
 		"A task that is running or has finished cannot be canceled: that exits 1.",
 	example: "%[1]s cancel 0193f0c2-7c1a-7b3e-8a5d-2f1e0c9b4a77",
 	run: func(ctx context.Context, s *session, args []string) error {
-		return s.steer(ctx, args, "cancel", s.cCancel)
+		return s.steer(ctx, args, "cancel", "canceled", s.cCancel)
 	},
 }
 
@@ -31,7 +31,7 @@ var retryCommand = remoteCommand{
 		"any other status cannot be retried: that exits 1.",
 	example: "%[1]s retry 0193f0c2-7c1a-7b3e-8a5d-2f1e0c9b4a77",
 	run: func(ctx context.Context, s *session, args []string) error {
-		return s.steer(ctx, args, "retry", s.cRetry)
+		return s.steer(ctx, args, "retry", "queued again", s.cRetry)
 	},
 }
 
@@ -44,8 +44,9 @@ func (s *session) cRetry(ctx context.Context, id uuid.UUID) (results.Record, err
 }
 
 // steer runs a command that takes one task id, calls op on it, and prints
-// the id and the status the task has now.
-func (s *session) steer(ctx context.Context, args []string, verb string, op func(context.Context, uuid.UUID) (results.Record, error)) error {
+// the id and what was done: done, rather than the status of the record op
+// returns, which a worker may have moved on (a retried task, taken again).
+func (s *session) steer(ctx context.Context, args []string, verb, done string, op func(context.Context, uuid.UUID) (results.Record, error)) error {
 	pos, err := s.parse(s.newFlags(), args, 1, 1)
 	if err != nil {
 		return err
@@ -56,11 +57,10 @@ func (s *session) steer(ctx context.Context, args []string, verb string, op func
 	}
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	rec, err := op(ctx, id)
-	if err != nil {
+	if _, err := op(ctx, id); err != nil {
 		return s.failed(verb+" "+id.String(), err)
 	}
-	fmt.Fprintf(s.stdout, "%s %s\n", rec.ID, rec.Status)
+	fmt.Fprintf(s.stdout, "%s %s\n", id, done)
 	return nil
 }
 
