@@ -132,17 +132,25 @@ func runQueues(ctx context.Context, s *session, args []string) error {
 
 // printQueues writes the table of `runq queues`.
 func printQueues(w io.Writer, qs []tasks.QueueInfo) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "QUEUE\tQUEUED\tSCHEDULED\tRUNNING\tSUCCEEDED\tFAILED\tCANCELED\tOLDEST\tDONE/1M\tFAILED/1M\tDONE/1H\tFAILED/1H\t")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "QUEUE\tQUEUED\tSCHEDULED\tRUNNING\tSUCCEEDED\tFAILED\tCANCELED\tOLDEST\tDONE/1M\tFAILED/1M\tDONE/1H\tFAILED/1H")
 	for _, q := range qs {
-		oldest := "-"
-		if q.OldestQueued > 0 {
-			oldest = q.OldestQueued.Truncate(time.Second).String()
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%d\t%d\t%d\t%d\t\n", q.Name, q.Queued, q.Scheduled, q.Running,
-			q.Succeeded, q.Failed, q.Canceled, oldest, q.Processed1m, q.FailedAttempts1m, q.Processed1h, q.FailedAttempts1h)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%d\t%d\t%d\t%d\n", q.Name, q.Queued, q.Scheduled, q.Running,
+			q.Succeeded, q.Failed, q.Canceled, age(q.OldestQueued), q.Processed1m, q.FailedAttempts1m, q.Processed1h, q.FailedAttempts1h)
 	}
 	tw.Flush()
+}
+
+// age writes a wait: to a tenth of a second under a minute, else to the
+// second; "-" for none.
+func age(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "-"
+	case d < time.Minute:
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return d.Truncate(time.Second).String()
 }
 
 // runWorkers runs `runq workers`.

@@ -119,3 +119,13 @@ func TestPrintRecord(t *testing.T) {
 		}
 	}
 }
+
+func TestAge(t *testing.T) {
+	t.Parallel()
+	for d, want := range map[time.Duration]string{0: "-", 340 * time.Millisecond: "300ms", 17*time.Second + 940*time.Millisecond: "17.9s",
+		90*time.Second + 600*time.Millisecond: "1m30s", 26 * time.Hour: "26h0m0s"} {
+		if got := age(d); got != want {
+			t.Errorf("age(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
