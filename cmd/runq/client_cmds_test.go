@@ -84,7 +84,7 @@ func TestClientCommandsSubmit(t *testing.T) {
 			t.Errorf("stdout = %q, want the result JSON", r.Stdout)
 		}
 		// Not a terminal: one plain line per status, none redrawn.
-		if !regexp.MustCompile(`(?m)^task \S+ succeeded \(attempt 1 of 4\) \d+\.\ds$`).MatchString(r.Stderr) || strings.Contains(r.Stderr, "\r") {
+		if !regexp.MustCompile(`(?m)^task \S+ succeeded \(attempt 1\) \d+\.\ds$`).MatchString(r.Stderr) || strings.Contains(r.Stderr, "\r") {
 			t.Errorf("stderr = %q, want plain status lines ending in succeeded", r.Stderr)
 		}
 	})
@@ -116,7 +116,7 @@ func TestClientCommandsSubmit(t *testing.T) {
 			t.Errorf("wait: stdout %q, want the result", r.Stdout)
 		}
 		r := s.want(t, 0, "get", id.String())
-		for _, want := range []string{"id:", id.String(), "status:      succeeded", "attempts:    1 of 4", "timeout:     10s", `payload:     {"ms":300}`, "finished:"} {
+		for _, want := range []string{"id:", id.String(), "status:      succeeded", "attempts:    1 (max retries 3)", "timeout:     10s", `payload:     {"ms":300}`, "finished:"} {
 			if !strings.Contains(r.Stdout, want) {
 				t.Errorf("get: stdout does not contain %q:\n%s", want, r.Stdout)
 			}

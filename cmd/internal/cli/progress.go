@@ -148,7 +148,7 @@ func (l *statusLine) text(mark string) string {
 	r := l.rec
 	t := fmt.Sprintf("%stask %s %s", mark, r.ID, r.Status)
 	if r.Attempts > 0 {
-		t += fmt.Sprintf(" (attempt %d of %d)", r.Attempts, r.MaxRetries+1)
+		t += fmt.Sprintf(" (attempt %d)", r.Attempts) // a retried task may pass its MaxRetries+1
 	}
 	return t + " " + since(l.began)
 }

@@ -65,7 +65,7 @@ func printRecord(w io.Writer, rec results.Record, now time.Time) {
 	field("name", rec.Name)
 	field("queue", rec.Queue)
 	field("status", string(rec.Status))
-	field("attempts", fmt.Sprintf("%d of %d (max retries %d)", rec.Attempts, rec.MaxRetries+1, rec.MaxRetries))
+	field("attempts", fmt.Sprintf("%d (max retries %d)", rec.Attempts, rec.MaxRetries))
 	if rec.Crashes > 0 {
 		field("crashes", fmt.Sprint(rec.Crashes))
 	}

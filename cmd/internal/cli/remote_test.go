@@ -63,15 +63,15 @@ func TestStatusLine(t *testing.T) {
 		got := out.String()
 		if !tty {
 			want := "task " + id.String() + " queued 0.0s\n" +
-				"task " + id.String() + " running (attempt 1 of 4) 0.0s\n" +
-				"task " + id.String() + " failed (attempt 1 of 4) 0.0s\n"
+				"task " + id.String() + " running (attempt 1) 0.0s\n" +
+				"task " + id.String() + " failed (attempt 1) 0.0s\n"
 			if got != want {
 				t.Errorf("not a terminal: %q, want %q", got, want)
 			}
 			continue
 		}
-		if strings.Count(got, "\r") != 2*len(recs) || strings.Count(got, "\n") != 1 || !strings.HasSuffix(got, "✗ task "+id.String()+" failed (attempt 1 of 4) 0.0s\n") ||
-			!strings.Contains(got, "failed (attempt 1 of 4) 0.0s \r") {
+		if strings.Count(got, "\r") != 2*len(recs) || strings.Count(got, "\n") != 1 || !strings.HasSuffix(got, "✗ task "+id.String()+" failed (attempt 1) 0.0s\n") ||
+			!strings.Contains(got, "failed (attempt 1) 0.0s \r") {
 			t.Errorf("terminal: %q, want %d redraws, a shorter line blanking what the longer left, and one newline at the end", got, 2*len(recs))
 		}
 	}
@@ -106,7 +106,7 @@ func TestPrintRecord(t *testing.T) {
 	var out bytes.Buffer
 	printRecord(&out, rec, now)
 	for _, want := range []string{
-		"id:          0193f0c2-7c1a-7b3e-8a5d-2f1e0c9b4a77\n", "status:      failed\n", "attempts:    1 of 1 (max retries 0)\n",
+		"id:          0193f0c2-7c1a-7b3e-8a5d-2f1e0c9b4a77\n", "status:      failed\n", "attempts:    1 (max retries 0)\n",
 		"timeout:     1m0s\n", "(3s ago)\n", `payload:     {"message":"boom"}` + "\n", "error:\n  attempt 1: boom\n  stack line\n",
 	} {
 		if !strings.Contains(out.String(), want) {
