@@ -14,7 +14,7 @@ import (
 // listTasks handles GET /v1/tasks?queue=&status=&name=&limit=&cursor=: a
 // page of tasks, newest first, with the cursor of the next page.
 func (s *server) listTasks(c echo.Context) error {
-	if err := onlyParams(c, "queue", "status", "name", "limit", "cursor"); err != nil {
+	if err := onlyParams(c, "queue", "status", "name", "limit", "cursor", "pretty"); err != nil {
 		return err
 	}
 	opts := tasks.ListOptions{
@@ -101,7 +101,7 @@ type purgeResult struct {
 // purgeQueue handles POST /v1/queues/{queue}/purge?status=S: deletes the
 // queue's tasks of that status, and answers how many.
 func (s *server) purgeQueue(c echo.Context) error {
-	if err := onlyParams(c, "status"); err != nil {
+	if err := onlyParams(c, "status", "pretty"); err != nil {
 		return err
 	}
 	status := results.Status(c.QueryParam("status"))

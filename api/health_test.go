@@ -71,7 +71,7 @@ func TestStorageDown(t *testing.T) {
 			if tt.body != "" {
 				ct = "application/json"
 			}
-			errorOf(t, serve(s.app, newRequest(tt.method, tt.target, ct, tt.body)), tt.want)
+			errorOf(t, serve(validated(t, s.app), newRequest(tt.method, tt.target, ct, tt.body)), tt.want)
 		})
 	}
 	if rec := serve(s.app, newRequest(http.MethodGet, "/healthz", "", "")); rec.Code != http.StatusOK {
@@ -92,7 +92,7 @@ func TestInternalErrorHidesDetail(t *testing.T) {
 			t.Fatalf("HSET %s: %v", key, err)
 		}
 		for _, target := range []string{"/v1/tasks/" + id.String(), "/v1/tasks/" + id.String() + "?wait=1s"} {
-			rec := serve(s.app, newRequest(http.MethodGet, target, "", ""))
+			rec := serve(validated(t, s.app), newRequest(http.MethodGet, target, "", ""))
 			msg := errorOf(t, rec, http.StatusInternalServerError)
 			if msg != "internal error" {
 				t.Errorf("GET %s: error %q, want \"internal error\"", target, msg)

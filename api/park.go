@@ -50,7 +50,8 @@ func parkable(c echo.Context) bool {
 // hijack's buffers and left unanswered, as "Connection: close" tells the
 // client.
 func (s *server) park(c echo.Context, id uuid.UUID, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
+	began := time.Now()
+	deadline := began.Add(timeout)
 	h := c.Response().Header()
 	if h.Get(echo.HeaderContentType) == "" { // every answer of the route is JSON
 		h.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
@@ -59,7 +60,7 @@ func (s *server) park(c echo.Context, id uuid.UUID, timeout time.Duration) error
 	conn := parking.New(h, &s.hangups, func() { parked.Cancel() })
 	reqID, path, indent := h.Get(echo.HeaderXRequestID), c.Path(), indented(c)
 	parked = s.waiter.Park(id, deadline, func(rec results.Record, err error) {
-		s.answerParked(conn, reqID, path, indent, &rec, err)
+		s.answerParked(conn, reqID, path, indent, began, &rec, err)
 	})
 	ctx := c.Request().Context()
 	rec, err := s.waiter.Read(ctx, id)
@@ -94,9 +95,11 @@ func (hijacked) Header() http.Header        { return http.Header{} }
 func (hijacked) Write([]byte) (int, error)  { return 0, http.ErrHijacked }
 func (hijacked) WriteHeader(statusCode int) {}
 
-// answerParked answers a parked poll with rec, or with err as handleError
-// would, in the bytes c.JSON would write (indented if asked).
-func (s *server) answerParked(conn *parking.Conn, reqID, path string, indent bool, rec *results.Record, err error) {
+// answerParked answers a parked poll, parked at began, with rec, or with
+// err as handleError would, in the bytes c.JSON would write (indented if
+// asked). The answer is counted first, so a client that has it can read
+// the count.
+func (s *server) answerParked(conn *parking.Conn, reqID, path string, indent bool, began time.Time, rec *results.Record, err error) {
 	bp := renderBufs.Get().(*[]byte)
 	b := (*bp)[:0]
 	status := http.StatusOK
@@ -116,6 +119,7 @@ func (s *server) answerParked(conn *parking.Conn, reqID, path string, indent boo
 			extra = append(extra, "Retry-After: "+retryAfter)
 		}
 	}
+	s.observeParked(path, status, began)
 	conn.Answer(status, b, extra...)
 	if cap(b) <= maxPooledBuf {
 		*bp = b[:0]

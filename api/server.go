@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/runq/runq/api/internal/dashboard"
 	"github.com/runq/runq/api/internal/parking"
 	"github.com/runq/runq/broker"
 	"github.com/runq/runq/results"
@@ -63,10 +64,14 @@ type Config struct {
 	// MaxWait caps ?wait= on GET /v1/tasks/{id}; 0 means 60s.
 	MaxWait time.Duration
 	// APIToken, when set, is required as "Authorization: Bearer <token>" on
-	// every /v1 route (401 otherwise); /healthz and /readyz stay open.
+	// every /v1 route and on /metrics (401 otherwise); /healthz and
+	// /readyz stay open.
 	APIToken string
 	// Logger receives request errors; nil means slog.Default().
 	Logger *slog.Logger
+	// Metrics, when set, counts requests, submits and cancels, and is
+	// served at GET /metrics (under APIToken); nil means no /metrics.
+	Metrics Metrics
 }
 
 // Defaults of Config.
@@ -115,6 +120,11 @@ func New(cfg Config, t Tasks, w Waiter, h Health) *echo.Echo {
 	// not trusted, so a client cannot pose as another in logs or limits.
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.Use(middleware.RequestID())
+	if s.cfg.Metrics != nil {
+		e.Use(observeRequests(s.cfg.Metrics))
+		s.tasks = countingTasks{Tasks: t, m: s.cfg.Metrics}
+		s.serveMetrics(e)
+	}
 
 	get := func(g interface {
 		Match([]string, string, echo.HandlerFunc, ...echo.MiddlewareFunc) []*echo.Route
@@ -123,6 +133,8 @@ func New(cfg Config, t Tasks, w Waiter, h Health) *echo.Echo {
 	}
 	get(e, "/healthz", s.healthz)
 	get(e, "/readyz", s.readyz)
+	dashboard.Register(e) // GET /: the web dashboard; its data comes from /v1
+	get(e, "/openapi.json", openAPI)
 	v1 := e.Group("/v1")
 	if s.cfg.APIToken != "" {
 		v1.Use(requireToken(s.cfg.APIToken))

@@ -73,7 +73,7 @@ func (b *Broker) enqueueFlush(ctx context.Context, ts []NewTask) ([]time.Time, e
 		for g, idx := range groups {
 			q := ts[idx[0]].Queue
 			keys := make([]string, 0, 2+len(idx))
-			keys = append(keys, b.keys.Pending(q), b.keys.Index(q))
+			keys = append(keys, b.keys.Pending(q), b.keys.Log(q))
 			args := make([]any, 0, 3*len(idx))
 			for _, i := range idx {
 				t := ts[i]

@@ -10,5 +10,8 @@ func (b *Broker) ScheduledKey(queue string) string       { return b.keys.Schedul
 func (b *Broker) LeasesKey(queue string) string          { return b.keys.Leases(queue) }
 func (b *Broker) LeaseTasksKey(queue, tok string) string { return b.keys.LeaseTasks(queue, tok) }
 func (b *Broker) DoneChannel() string                    { return b.keys.Done() }
+func (b *Broker) LogKey(queue string) string             { return b.keys.Log(queue) }
 
 var StatusOf = statusOf
+
+var KeptNow = keptNow

@@ -139,7 +139,7 @@ func (b *Broker) finishCall(fs []Finish, idx []int) (keys []string, args []any) 
 	var tokens []any
 	keys = make([]string, 0, 10+len(idx))
 	keys = append(keys, b.keys.Leases(q), b.keys.Scheduled(q), b.keys.Pending(q),
-		b.keys.Ended(q, string(results.StatusSucceeded)), b.keys.Ended(q, string(results.StatusFailed)))
+		b.keys.Kept(q), b.keys.Ended(q, string(results.StatusFailed)))
 	for _, i := range idx {
 		tok := fs[i].Claimed.Token
 		if _, ok := tokenAt[tok]; !ok {

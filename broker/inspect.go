@@ -21,7 +21,7 @@ type QueueCounts struct {
 	Pending   int64 // IDs in the list: queued tasks (and canceled ones' tombstones)
 	Scheduled int64 // retries waiting for their time
 	Leased    int64 // taken by a worker and not finished
-	Succeeded int64 // kept until their records expire
+	Succeeded int64 // kept until their records expire (counted by the minute)
 	Failed    int64
 	Canceled  int64
 	// OldestCreated is the creation time of the task at the head of the
@@ -41,15 +41,15 @@ func (b *Broker) Counts(ctx context.Context, queue string) (QueueCounts, error) 
 	if err := ValidQueue(queue); err != nil {
 		return QueueCounts{}, err
 	}
-	var pending, scheduled, succeeded, failed, canceled *redis.IntCmd
+	var pending, scheduled, failed, canceled *redis.IntCmd
 	var head *redis.StringCmd
 	var tokens *redis.StringSliceCmd
-	var steps *redis.MapStringStringCmd
+	var steps, kept *redis.MapStringStringCmd
 	_, err := b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		pending = p.LLen(ctx, b.keys.Pending(queue))
 		head = p.LIndex(ctx, b.keys.Pending(queue), 0)
 		scheduled = p.ZCard(ctx, b.keys.Scheduled(queue))
-		succeeded = p.ZCard(ctx, b.keys.Ended(queue, string(results.StatusSucceeded)))
+		kept = p.HGetAll(ctx, b.keys.Kept(queue))
 		failed = p.ZCard(ctx, b.keys.Ended(queue, string(results.StatusFailed)))
 		canceled = p.ZCard(ctx, b.keys.Ended(queue, string(results.StatusCanceled)))
 		tokens = p.ZRange(ctx, b.keys.Leases(queue), 0, -1)
@@ -59,7 +59,7 @@ func (b *Broker) Counts(ctx context.Context, queue string) (QueueCounts, error) 
 	if err != nil && err != redis.Nil { // LINDEX of an empty list is nil
 		return QueueCounts{}, fmt.Errorf("broker: counts of %s: %w", queue, err)
 	}
-	c := QueueCounts{Pending: pending.Val(), Scheduled: scheduled.Val(), Succeeded: succeeded.Val(),
+	c := QueueCounts{Pending: pending.Val(), Scheduled: scheduled.Val(), Succeeded: keptNow(kept.Val(), time.Now()),
 		Failed: failed.Val(), Canceled: canceled.Val(), Steps: parseSteps(steps.Val())}
 	if id, err := uuid.Parse(head.Val()); err == nil && id.Version() == 7 {
 		sec, nsec := id.Time().UnixTime()
@@ -88,6 +88,22 @@ func (b *Broker) leased(ctx context.Context, queue string, tokens []string) (int
 		n += c.Val()
 	}
 	return n, err
+}
+
+// keptNow sums a kept hash's counts of the minutes not yet over at now:
+// the succeeded tasks whose records are still kept (those of the current
+// minute until it ends).
+func keptNow(h map[string]string, now time.Time) int64 {
+	var n int64
+	for minute, v := range h {
+		ms, err := strconv.ParseInt(minute, 10, 64)
+		if minute != "inf" && (err != nil || ms <= now.UnixMilli()) {
+			continue
+		}
+		c, _ := strconv.ParseInt(v, 10, 64)
+		n += c
+	}
+	return n
 }
 
 // parseSteps reads a throughput hash: "<step_ms>:p" and "<step_ms>:f" ->

@@ -69,8 +69,8 @@ func TestRetryQueuesFailedAndCanceledTasksOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, id := range []uuid.UUID{failed, canceled} {
-			if st, err := s.b.Retry(s.ctx, id); err != nil || st != results.StatusQueued {
-				t.Fatalf("Retry(%s) = %s, %v; want queued", id, st, err)
+			if st, err := s.b.Retry(s.ctx, id); err != nil || st != broker.StatusRetried {
+				t.Fatalf("Retry(%s) = %s, %v; want retried", id, st, err)
 			}
 			if ttl := s.be.Client.PTTL(s.ctx, s.b.TaskKey(id)).Val(); ttl != -1 {
 				t.Errorf("PTTL of a retried task = %v, want none: it is not terminal", ttl)
@@ -79,6 +79,9 @@ func TestRetryQueuesFailedAndCanceledTasksOnce(t *testing.T) {
 		// The canceled task took its tombstone's place: each is queued once.
 		if n := s.be.Client.LLen(s.ctx, s.b.PendingKey("q")).Val(); n != 2 {
 			t.Errorf("queue length after two retries = %d, want 2", n)
+		}
+		if st, err := s.b.Retry(s.ctx, failed); err != nil || st != results.StatusQueued {
+			t.Errorf("Retry again = %s, %v; want queued: a task already retried is not retried twice", st, err)
 		}
 		cs := claimN(t, s, "q", 2, time.Minute)
 		if cs[0].ID != canceled || cs[1].ID != failed {
@@ -103,10 +106,11 @@ func TestRetryQueuesFailedAndCanceledTasksOnce(t *testing.T) {
 
 func TestPurge(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
-		for range 5 {
+		for range 7 {
 			enqueue(t, s, "q", "x", 0)
 		}
 		failed := claimAndEnd(t, s, "q", 3, broker.Failed)
+		succeeded := claimAndEnd(t, s, "q", 2, broker.Succeeded)
 		running := claimOne(t, s, "q", time.Minute)
 		queued := enqueue(t, s, "q", "x", 0)
 		if n, err := s.b.Purge(s.ctx, "q", results.StatusFailed); err != nil || n != 3 {
@@ -116,6 +120,18 @@ func TestPurge(t *testing.T) {
 			if st := status(t, s, id); st != "" {
 				t.Errorf("purged task %s is still there, %s", id, st)
 			}
+		}
+		if c, err := s.b.Counts(s.ctx, "q"); err != nil || c.Succeeded != 2 || c.Failed != 0 {
+			t.Errorf("Counts before purging succeeded = %+v, %v; want 2 succeeded, none failed", c, err)
+		}
+		if n, err := s.b.Purge(s.ctx, "q", results.StatusSucceeded); err != nil || n != 2 {
+			t.Errorf("Purge(succeeded) = %d, %v; want 2", n, err)
+		}
+		if st := status(t, s, succeeded[0]); st != "" {
+			t.Errorf("purged succeeded task is still there, %s", st)
+		}
+		if c, err := s.b.Counts(s.ctx, "q"); err != nil || c.Succeeded != 0 {
+			t.Errorf("Counts after purging succeeded = %+v, %v; want none", c, err)
 		}
 		if n, err := s.b.Purge(s.ctx, "q", results.StatusQueued); err != nil || n != 2 {
 			t.Errorf("Purge(queued) = %d, %v; want 2", n, err)
@@ -136,8 +152,8 @@ func TestPurge(t *testing.T) {
 	})
 }
 
-// Maintain drops from the index the tasks whose records expired.
-func TestMaintainTrimsExpiredFromTheIndex(t *testing.T) {
+// Tidy drops the log's dead head; a cursor made before keeps its place.
+func TestTidyTrimsTheLogHead(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		ts := []broker.NewTask{{Name: "x", Queue: "q", Payload: []byte(`1`), Timeout: time.Minute, ResultTTL: 20 * time.Millisecond}}
 		if _, err := s.b.Enqueue(s.ctx, ts); err != nil {
@@ -145,21 +161,38 @@ func TestMaintainTrimsExpiredFromTheIndex(t *testing.T) {
 		}
 		kept := enqueue(t, s, "q", "x", 0)
 		claimAndEnd(t, s, "q", 1, broker.Succeeded)
+		newest := enqueue(t, s, "q", "x", 0)
+		recs, next, err := s.b.List(s.ctx, broker.ListQuery{Queues: []string{"q"}, Limit: 1})
+		if err != nil || len(recs) != 1 || recs[0].ID != newest {
+			t.Fatalf("first page = %v, %v; want %s", recs, err, newest)
+		}
 		time.Sleep(50 * time.Millisecond)
 		if s.be.Mini != nil {
 			s.be.Mini.FastForward(50 * time.Millisecond) // miniredis expires keys only so
 		}
-		m, err := s.b.Maintain(s.ctx, "q", -1)
-		if err != nil || m.Trimmed != 1 {
-			t.Fatalf("Maintain = %+v, %v; want 1 trimmed", m, err)
+		if n, err := s.b.Tidy(s.ctx, "q"); err != nil || n != 1 {
+			t.Fatalf("Tidy = %d, %v; want 1 entry dropped", n, err)
 		}
-		if got := listAll(t, s, broker.ListQuery{Queues: []string{"q"}, Limit: 10}); len(got) != 1 || got[0] != kept {
-			t.Errorf("listed %v, want only %s", got, kept)
+		if n := s.be.Client.LLen(s.ctx, s.b.LogKey("q")).Val(); n != 2 {
+			t.Errorf("log length after Tidy = %d, want 2", n)
 		}
-		if c, err := s.b.Counts(s.ctx, "q"); err != nil || c.Succeeded != 0 {
-			t.Errorf("Counts = %+v, %v; want no succeeded task kept", c, err)
+		got := listAll(t, s, broker.ListQuery{Queues: []string{"q"}, Limit: 1, Cursor: next})
+		if len(got) != 1 || got[0] != kept {
+			t.Errorf("pages after the first, once the log was trimmed = %v, want only %s", got, kept)
+		}
+		if n, err := s.b.Tidy(s.ctx, "q"); err != nil || n != 0 {
+			t.Errorf("Tidy again = %d, %v; want nothing dropped", n, err)
 		}
 	})
+}
+
+func TestKeptCountsByMinute(t *testing.T) {
+	t.Parallel()
+	now := time.UnixMilli(10 * 60000)
+	h := map[string]string{"540000": "5", "600000": "7", "660000": "3", "720000": "2", "inf": "1", "junk": "9"}
+	if got := broker.KeptNow(h, now); got != 6 {
+		t.Errorf("kept at minute 10 = %d, want 6: the minutes after it and inf", got)
+	}
 }
 
 func TestWorkersBeatAndLeave(t *testing.T) {

@@ -117,21 +117,8 @@ func (b *Broker) Stats(ctx context.Context, queue string) (QueueStats, error) {
 		return QueueStats{}, fmt.Errorf("broker: stats of %s: %w", queue, err)
 	}
 	st := QueueStats{Pending: p.Val(), Scheduled: s.Val()}
-	if len(tokens.Val()) == 0 {
-		return st, nil
-	}
-	cards := make([]*redis.IntCmd, len(tokens.Val()))
-	_, err = b.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		for i, tok := range tokens.Val() {
-			cards[i] = pipe.SCard(ctx, b.keys.LeaseTasks(queue, tok))
-		}
-		return nil
-	})
-	if err != nil {
+	if st.Leased, err = b.leased(ctx, queue, tokens.Val()); err != nil {
 		return QueueStats{}, fmt.Errorf("broker: stats of %s: %w", queue, err)
-	}
-	for _, c := range cards {
-		st.Leased += c.Val()
 	}
 	return st, nil
 }

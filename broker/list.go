@@ -3,10 +3,10 @@ package broker
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -35,14 +35,14 @@ type ListQuery struct {
 var ErrBadCursor = errors.New("broker: invalid cursor")
 
 // List returns the records of the tasks q selects, newest first, and the
-// cursor that continues after them ("" when nothing is left). Without a
-// status filter, or with a status of a task not ended, it walks the
-// queues' indexes in ID order, which is creation order; with succeeded,
-// failed or canceled, it walks that status's set, in order of expiry,
-// which for one result TTL is the order in which they ended. Each queue is
-// read in chunks, merged with the others by that order. A cursor names the
-// last task examined, so tasks added or expired meanwhile do not shift the
-// pages: new ones sort before it, and a gone one is skipped.
+// cursor that continues after them ("" when nothing is left). Failed and
+// canceled tasks are listed from their sorted sets, in order of expiry,
+// which for one result TTL is the order in which they ended; every other
+// listing walks the queues' logs from their tails, in the order the tasks
+// were queued, reading each task's status and name to filter them. The
+// queues' streams are merged by task ID, which is by creation time. A
+// cursor holds, per queue, the place of the last task examined, so tasks
+// added or expired meanwhile do not shift the pages.
 func (b *Broker) List(ctx context.Context, q ListQuery) ([]results.Record, string, error) {
 	if err := b.check(ctx); err != nil {
 		return nil, "", err
@@ -58,199 +58,220 @@ func (b *Broker) List(ctx context.Context, q ListQuery) ([]results.Record, strin
 	return recs, next, nil
 }
 
-// position is a place in the order List walks: by score, then by ID, both
-// descending. In an index every score is 0.
-type position struct {
-	score float64
+// entry is one task in a queue's stream: its place there (a log position,
+// or a score in an ended set) and its ID.
+type entry struct {
+	score float64 // log: the position; ended set: the expiry
 	id    string
 }
 
-// before reports whether p comes before o in List's order.
-func (p position) before(o position) bool {
-	return p.score > o.score || (p.score == o.score && p.id > o.id)
-}
-
-// candidate is an entry of a queue's index or ended set.
-type candidate struct {
-	position
+// stream is one queue's walk, newest first.
+type stream struct {
 	queue string
+	buf   []entry // read ahead, in walk order
+	after *entry  // the last entry examined; nil before the first
+	done  bool    // nothing is left after buf
 }
 
 // lister is one List call.
 type lister struct {
-	b      *Broker
-	q      ListQuery
-	ended  bool // walking the ended sets of q.Status, not the indexes
-	after  *position
-	chunk  int
-	budget int
+	b       *Broker
+	q       ListQuery
+	ended   bool // walking the ended sets of q.Status, not the logs
+	streams []*stream
+	chunk   int
+	budget  int
 }
 
 func (b *Broker) newLister(q ListQuery) (*lister, error) {
 	if len(q.Queues) == 0 || q.Limit < 1 {
 		return nil, fmt.Errorf("broker: list: %d queues and a limit of %d", len(q.Queues), q.Limit)
 	}
+	l := &lister{b: b, q: q, chunk: min(max(q.Limit, 50), 500), budget: q.Budget}
+	l.ended = q.Status == results.StatusFailed || q.Status == results.StatusCanceled
+	if l.budget <= 0 {
+		l.budget = max(20*q.Limit, 1000)
+	}
+	places, err := parseCursor(q.Cursor, l.mode())
+	if err != nil {
+		return nil, err
+	}
 	for _, queue := range q.Queues {
 		if err := ValidQueue(queue); err != nil {
 			return nil, err
 		}
-	}
-	l := &lister{b: b, q: q, chunk: min(max(q.Limit, 50), 500), budget: q.Budget}
-	switch q.Status {
-	case results.StatusSucceeded, results.StatusFailed, results.StatusCanceled:
-		l.ended = true
-	}
-	if l.budget <= 0 {
-		l.budget = max(20*q.Limit, 1000)
-	}
-	if q.Cursor != "" {
-		p, err := parseCursor(q.Cursor, l.ended)
-		if err != nil {
-			return nil, err
+		s := &stream{queue: queue}
+		if p, ok := places[queue]; ok {
+			s.after, s.done = p, p == nil
 		}
-		l.after = &p
+		l.streams = append(l.streams, s)
 	}
 	return l, nil
 }
 
-// run examines candidates in order until it has Limit matches, has spent
-// its budget, or the sources run out.
+// mode names the walk, in cursors: the logs, or an ended set.
+func (l *lister) mode() string {
+	if l.ended {
+		return string(l.q.Status)
+	}
+	return "log"
+}
+
+// run examines entries, newest first across the streams, until it has
+// Limit matches, has spent its budget, or the streams run out.
 func (l *lister) run(ctx context.Context) ([]results.Record, string, error) {
 	var matched []candidate
-	examined := 0
-	for {
-		batch, more, err := l.next(ctx)
+	for examined := 0; len(matched) < l.q.Limit && examined < l.budget; {
+		batch, err := l.next(ctx, min(l.chunk, l.budget-examined))
 		if err != nil {
 			return nil, "", err
 		}
-		batch = batch[:min(len(batch), l.budget-examined)]
+		if len(batch) == 0 {
+			break
+		}
 		keep, err := l.filter(ctx, batch)
 		if err != nil {
 			return nil, "", err
 		}
-		for i, c := range batch {
+		i := 0
+		for ; i < len(batch) && len(matched) < l.q.Limit; i++ {
 			examined++
-			l.after = &batch[i].position
+			batch[i].s.after = &batch[i].entry
 			if keep[i] {
-				matched = append(matched, c)
-			}
-			if len(matched) == l.q.Limit {
-				break
+				matched = append(matched, batch[i])
 			}
 		}
-		if len(matched) == l.q.Limit || examined >= l.budget || !more {
-			recs, err := l.records(ctx, matched)
-			if err != nil {
-				return nil, "", err
-			}
-			if !more && examined < l.budget && len(matched) < l.q.Limit {
-				return recs, "", nil
-			}
-			return recs, formatCursor(*l.after, l.ended), nil
+		for j := len(batch) - 1; j >= i; j-- { // not examined: back, for the cursor
+			c := batch[j]
+			c.s.buf = append([]entry{c.entry}, c.s.buf...)
 		}
 	}
+	recs, err := l.records(ctx, matched)
+	if err != nil {
+		return nil, "", err
+	}
+	return recs, l.cursor(), nil
 }
 
-// next reads the next chunk of every queue after l.after, in one round
-// trip, and returns the candidates that are surely next in order: all
-// those down to the last of the chunk that ended highest (a queue whose
-// chunk was full may hold more above the others' later entries). more is
-// false when every queue has run out.
-func (l *lister) next(ctx context.Context) ([]candidate, bool, error) {
-	reads := make([]func() ([]redis.Z, error), len(l.q.Queues))
+// candidate is an entry of one stream.
+type candidate struct {
+	entry
+	s *stream
+}
+
+// next returns up to n entries, newest first across the streams, reading
+// ahead (one round trip for every stream whose buffer ran out) as needed.
+// Each stream is in its own order; across streams, the entry with the
+// greatest ID (or, in ended sets, expiry then ID) comes first.
+func (l *lister) next(ctx context.Context, n int) ([]candidate, error) {
+	var out []candidate
+	for len(out) < n {
+		if err := l.fill(ctx); err != nil {
+			return nil, err
+		}
+		var best *stream
+		for _, s := range l.streams {
+			if len(s.buf) > 0 && (best == nil || l.before(s.buf[0], best.buf[0])) {
+				best = s
+			}
+		}
+		if best == nil {
+			break
+		}
+		out = append(out, candidate{best.buf[0], best})
+		best.buf = best.buf[1:]
+	}
+	return out, nil
+}
+
+// before reports whether a comes before b in a merged walk.
+func (l *lister) before(a, b entry) bool {
+	if l.ended && a.score != b.score {
+		return a.score > b.score
+	}
+	return a.id > b.id
+}
+
+// fill reads the next chunk of every stream whose buffer is empty and
+// which is not done, in one round trip.
+func (l *lister) fill(ctx context.Context) error {
+	var empty []*stream
+	for _, s := range l.streams {
+		if len(s.buf) == 0 && !s.done {
+			empty = append(empty, s)
+		}
+	}
+	if len(empty) == 0 {
+		return nil
+	}
+	cmds := make([]*redis.Cmd, len(empty))
 	err := l.b.scriptPipeline(ctx, func(p redis.Pipeliner) error {
-		for i, queue := range l.q.Queues {
-			reads[i] = l.read(ctx, p, queue)
+		for i, s := range empty {
+			cmds[i] = l.read(ctx, p, s)
 		}
 		return nil
-	}, pageScript)
+	}, logReadScript, pageScript)
 	if err != nil {
-		return nil, false, err
+		return err
 	}
-	var all []candidate
-	var bound *position
-	for i, read := range reads {
-		zs, err := read()
+	for i, s := range empty {
+		es, err := l.entries(cmds[i])
 		if err != nil {
-			return nil, false, err
+			return err
 		}
-		for _, z := range zs {
-			c := candidate{position{z.Score, z.Member.(string)}, l.q.Queues[i]}
-			if l.after == nil || l.after.before(c.position) {
-				all = append(all, c)
-			}
-		}
-		if len(zs) == l.chunk { // full: more may follow
-			last := position{zs[len(zs)-1].Score, zs[len(zs)-1].Member.(string)}
-			if bound == nil || last.before(*bound) {
-				bound = &last
-			}
-		}
+		s.buf, s.done = es, len(es) < l.chunk
 	}
-	slices.SortFunc(all, func(a, b candidate) int {
-		switch {
-		case a.before(b.position):
-			return -1
-		case b.before(a.position):
-			return 1
-		}
-		return 0
-	})
-	if bound != nil {
-		n := 0
-		for n < len(all) && !bound.before(all[n].position) {
-			n++
-		}
-		all = all[:n]
-	}
-	return all, bound != nil, nil
+	return nil
 }
 
-// read queues the read of queue's next chunk after l.after, and returns
-// the function that reads its reply once the pipeline has run.
-func (l *lister) read(ctx context.Context, p redis.Pipeliner, queue string) func() ([]redis.Z, error) {
+// read queues the read of s's next chunk, after s.after.
+func (l *lister) read(ctx context.Context, p redis.Pipeliner, s *stream) *redis.Cmd {
 	if !l.ended {
-		max := "+"
-		if l.after != nil {
-			max = "(" + l.after.id
+		pos := ""
+		if s.after != nil {
+			pos = strconv.FormatInt(int64(s.after.score), 10)
 		}
-		// BYLEX takes no WITHSCORES: every score in an index is 0.
-		cmd := redis.NewStringSliceCmd(ctx, "zrange", l.b.keys.Index(queue), max, "-", "bylex", "rev", "limit", 0, l.chunk)
-		_ = p.Process(ctx, cmd)
-		return func() ([]redis.Z, error) {
-			ids, err := cmd.Result()
-			zs := make([]redis.Z, len(ids))
-			for i, id := range ids {
-				zs[i].Member = id
-			}
-			return zs, err
-		}
+		return logReadScript.EvalSha(ctx, p, []string{l.b.keys.Log(s.queue), l.b.keys.LogBase(s.queue)}, pos, l.chunk, "back")
 	}
-	key := l.b.keys.Ended(queue, string(l.q.Status))
-	if l.after == nil {
-		cmd := redis.NewZSliceCmd(ctx, "zrange", key, "+inf", "-inf", "byscore", "rev", "limit", 0, l.chunk, "withscores")
-		_ = p.Process(ctx, cmd)
-		return cmd.Result
+	score, id := "", ""
+	if s.after != nil {
+		score, id = formatScore(s.after.score), s.after.id
 	}
-	cmd := pageScript.EvalSha(ctx, p, []string{key}, formatScore(l.after.score), l.after.id, l.chunk)
-	return func() ([]redis.Z, error) { return zsOf(cmd) }
+	return pageScript.EvalSha(ctx, p, []string{l.b.keys.Ended(s.queue, string(l.q.Status))}, score, id, l.chunk)
 }
 
-// zsOf reads a script's reply in the form of ZRANGE WITHSCORES.
-func zsOf(cmd *redis.Cmd) ([]redis.Z, error) {
+// entries reads the reply of read: log_read.lua's (the position of the
+// first ID, then the IDs in log order) or page.lua's (ID, score, ...), as
+// entries newest first.
+func (l *lister) entries(cmd *redis.Cmd) ([]entry, error) {
 	flat, err := cmd.StringSlice()
 	if err != nil {
 		return nil, err
 	}
-	zs := make([]redis.Z, 0, len(flat)/2)
+	if !l.ended {
+		if len(flat) == 0 {
+			return nil, errors.New("log_read.lua replied nothing")
+		}
+		first, err := strconv.ParseInt(flat[0], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("log_read.lua: position %q: %w", flat[0], err)
+		}
+		ids := flat[1:]
+		es := make([]entry, len(ids))
+		for i, id := range ids {
+			es[len(ids)-1-i] = entry{float64(first + int64(i)), id}
+		}
+		return es, nil
+	}
+	es := make([]entry, 0, len(flat)/2)
 	for i := 0; i+1 < len(flat); i += 2 {
 		score, err := strconv.ParseFloat(flat[i+1], 64)
 		if err != nil {
 			return nil, fmt.Errorf("page.lua: score %q: %w", flat[i+1], err)
 		}
-		zs = append(zs, redis.Z{Member: flat[i], Score: score})
+		es = append(es, entry{score, flat[i]})
 	}
-	return zs, nil
+	return es, nil
 }
 
 // formatScore writes a score as ZRANGE BYSCORE takes it.
@@ -263,8 +284,8 @@ func formatScore(f float64) string {
 
 // filter reports which candidates match the query's status and name,
 // reading each task's status and meta in one round trip; none is read when
-// nothing is filtered (the walk's own order filters the ended statuses).
-// An index entry whose task is gone is dropped from the index on the way.
+// nothing is filtered (an ended set holds one status). A log entry whose
+// task is gone matches nothing.
 func (l *lister) filter(ctx context.Context, batch []candidate) ([]bool, error) {
 	keep := make([]bool, len(batch))
 	if l.q.Name == "" && (l.q.Status == "" || l.ended) {
@@ -273,67 +294,48 @@ func (l *lister) filter(ctx context.Context, batch []candidate) ([]bool, error) 
 		}
 		return keep, nil
 	}
+	fields := []string{layout.FieldStatus, layout.FieldAttempt, layout.FieldMeta}
 	cmds := make([]*redis.SliceCmd, len(batch))
 	_, err := l.b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, c := range batch {
 			id, err := uuid.Parse(c.id)
 			if err != nil {
-				return fmt.Errorf("malformed id %q in the index of %s: %w", c.id, c.queue, err)
+				return fmt.Errorf("malformed id %q listed in %s: %w", c.id, c.s.queue, err)
 			}
-			cmds[i] = p.HMGet(ctx, l.b.keys.Task(id), layout.FieldStatus, layout.FieldAttempt, layout.FieldMeta)
+			cmds[i] = p.HMGet(ctx, l.b.keys.Task(id), fields...)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	var gone []candidate
 	for i, cmd := range cmds {
-		f := make(map[string]string, 3)
-		for j, name := range []string{layout.FieldStatus, layout.FieldAttempt, layout.FieldMeta} {
+		f := make(map[string]string, len(fields))
+		for j, name := range fields {
 			if v, ok := cmd.Val()[j].(string); ok {
 				f[name] = v
 			}
 		}
 		status := statusOf(f)
-		if status == "" {
-			gone = append(gone, batch[i])
-			continue
-		}
-		keep[i] = (l.q.Status == "" || status == l.q.Status) && (l.q.Name == "" || metaName(f[layout.FieldMeta]) == l.q.Name)
+		keep[i] = status != "" && (l.q.Status == "" || status == l.q.Status) &&
+			(l.q.Name == "" || metaName(f[layout.FieldMeta]) == l.q.Name)
 	}
-	l.forget(ctx, gone)
 	return keep, nil
 }
 
-// forget drops from their indexes the entries of tasks found gone. It is
-// best effort: Maintain trims the indexes of expired tasks in any case,
-// and a failure here changes no answer.
-func (l *lister) forget(ctx context.Context, gone []candidate) {
-	if len(gone) == 0 || l.ended {
-		return
-	}
-	_, _ = l.b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, c := range gone {
-			p.ZRem(ctx, l.b.keys.Index(c.queue), c.id)
-		}
-		return nil
-	})
-}
-
 // records reads the matched tasks' records, in one round trip, leaving
-// out those gone since they were examined.
+// out those gone since they were queued.
 func (l *lister) records(ctx context.Context, matched []candidate) ([]results.Record, error) {
 	ids := make([]uuid.UUID, len(matched))
 	for i, c := range matched {
 		id, err := uuid.Parse(c.id)
 		if err != nil {
-			return nil, fmt.Errorf("malformed id %q in %s: %w", c.id, c.queue, err)
+			return nil, fmt.Errorf("malformed id %q listed in %s: %w", c.id, c.s.queue, err)
 		}
 		ids[i] = id
 	}
 	recs, errs := l.b.GetMany(ctx, ids)
-	out := recs[:0]
+	out := make([]results.Record, 0, len(recs))
 	for i, err := range errs {
 		switch {
 		case err == nil:
@@ -345,42 +347,72 @@ func (l *lister) records(ctx context.Context, matched []candidate) ([]results.Re
 	return out, nil
 }
 
-// A cursor is base64 (URL alphabet) of "i.<id>" in an index, or
-// "e.<score>.<id>" in an ended set.
-func formatCursor(p position, ended bool) string {
-	s := "i." + p.id
-	if ended {
-		s = "e." + formatScore(p.score) + "." + p.id
-	}
-	return base64.RawURLEncoding.EncodeToString([]byte(s))
+// cursorJSON is a cursor's content, base64 (URL alphabet) encoded: the
+// walk it belongs to and, per queue, the place of the last entry examined
+// ("<score> <id>") or "" once the queue has nothing left. A queue it does
+// not name starts at its newest.
+type cursorJSON struct {
+	Mode   string            `json:"m"`
+	Places map[string]string `json:"p"`
 }
 
-// parseCursor reads a cursor of formatCursor, made for a walk of the same
-// kind (ended or not).
-func parseCursor(c string, ended bool) (position, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(c)
-	text := string(raw)
-	var p position
-	switch {
-	case err != nil:
-	case !ended && strings.HasPrefix(text, "i."):
-		p.id = text[2:]
-	case ended && strings.HasPrefix(text, "e."):
-		score, id, ok := strings.Cut(text[2:], ".")
-		p.id = id
-		if p.score, err = strconv.ParseFloat(score, 64); !ok {
-			err = ErrBadCursor
+// cursor returns the cursor after this page, or "" when every stream has
+// run out.
+func (l *lister) cursor() string {
+	c := cursorJSON{Mode: l.mode(), Places: make(map[string]string)}
+	more := false
+	for _, s := range l.streams {
+		switch {
+		case s.done && len(s.buf) == 0:
+			c.Places[s.queue] = ""
+		case s.after != nil:
+			c.Places[s.queue] = strconv.FormatFloat(s.after.score, 'g', -1, 64) + " " + s.after.id
+			more = true
+		default:
+			more = true
 		}
-	default:
-		err = ErrBadCursor
 	}
-	if err == nil && len(p.id) != layout.IDTextLen {
-		err = ErrBadCursor
+	if !more {
+		return ""
+	}
+	b, _ := json.Marshal(c) // a map of strings always encodes
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// parseCursor reads a cursor of the walk mode: the places of its queues,
+// nil for a queue with nothing left.
+func parseCursor(text, mode string) (map[string]*entry, error) {
+	if text == "" {
+		return nil, nil
+	}
+	var c cursorJSON
+	raw, err := base64.RawURLEncoding.DecodeString(text)
+	if err == nil {
+		err = json.Unmarshal(raw, &c)
+	}
+	if err == nil && c.Mode != mode {
+		err = errors.New("made for another status filter")
+	}
+	places := make(map[string]*entry, len(c.Places))
+	for q, p := range c.Places {
+		if err != nil {
+			break
+		}
+		if p == "" {
+			places[q] = nil
+			continue
+		}
+		score, id, ok := strings.Cut(p, " ")
+		e := &entry{id: id}
+		if e.score, err = strconv.ParseFloat(score, 64); err == nil && (!ok || len(id) != layout.IDTextLen) {
+			err = errors.New("malformed place")
+		}
+		places[q] = e
 	}
 	if err != nil {
-		return position{}, fmt.Errorf("%w %q: use the next_cursor of a page of the same status filter", ErrBadCursor, truncateText(c, 64))
+		return nil, fmt.Errorf("%w %q: use the next_cursor of a page of the same filter", ErrBadCursor, truncateText(text, 64))
 	}
-	return p, nil
+	return places, nil
 }
 
 // truncateText shortens s to n bytes for an error message.

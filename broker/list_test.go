@@ -143,7 +143,7 @@ func TestListEndedPagesSplitTies(t *testing.T) {
 		if err != nil || len(recs) != 2 {
 			t.Fatalf("List = %d, %v", len(recs), err)
 		}
-		if st, err := s.b.Retry(s.ctx, recs[1].ID); err != nil || st != results.StatusQueued {
+		if st, err := s.b.Retry(s.ctx, recs[1].ID); err != nil || st != broker.StatusRetried {
 			t.Fatalf("Retry = %s, %v", st, err)
 		}
 		q.Cursor = next

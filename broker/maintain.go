@@ -18,7 +18,7 @@ type Maintained struct {
 	Leases   int       // expired leases handed back
 	Requeued int       // tasks of those leases handed back to the queue
 	Poisoned int       // tasks failed after too many crash redeliveries
-	Trimmed  int       // index entries of expired records dropped
+	Trimmed  int       // failed and canceled entries of expired records dropped
 	More     bool      // a limit was reached: more may be waiting now
 }
 
@@ -29,7 +29,7 @@ const (
 )
 
 // Maintain moves queue's retries whose time has come to the tail of the
-// queue, drops from its index the ended tasks whose records expired, and
+// queue, forgets the failed and canceled tasks whose records expired, and
 // hands back the tasks of leases that expired (their worker died
 // or lost Redis): an attempt that had started counts as a crash, and a task
 // that crashes again after maxCrashes redeliveries is failed as poison
@@ -57,9 +57,8 @@ func (b *Broker) Maintain(ctx context.Context, queue string, maxCrashes int) (Ma
 
 // promoteKeys are promote.lua's keys for queue.
 func (b *Broker) promoteKeys(queue string) []string {
-	return []string{b.keys.Scheduled(queue), b.keys.Pending(queue), b.keys.Index(queue),
-		b.keys.Ended(queue, string(results.StatusSucceeded)), b.keys.Ended(queue, string(results.StatusFailed)),
-		b.keys.Ended(queue, string(results.StatusCanceled))}
+	return []string{b.keys.Scheduled(queue), b.keys.Pending(queue),
+		b.keys.Ended(queue, string(results.StatusFailed)), b.keys.Ended(queue, string(results.StatusCanceled))}
 }
 
 // reap hands back the tasks of up to reapLimit expired leases of queue,

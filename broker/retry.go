@@ -13,8 +13,8 @@ import (
 )
 
 // Retry queues task id again if it failed or was canceled, keeping its ID,
-// its attempts and its last error, and returns its status after the call:
-// queued, or the status that prevented it. A task that does not exist is
+// its attempts and its last error. It returns StatusRetried when it did,
+// or else the status that prevented it (queued again for a resent call). A task that does not exist is
 // results.ErrNotFound. The retried task runs once more under its retry
 // policy: its failures so far still count.
 func (b *Broker) Retry(ctx context.Context, id uuid.UUID) (results.Status, error) {
@@ -25,7 +25,7 @@ func (b *Broker) Retry(ctx context.Context, id uuid.UUID) (results.Status, error
 	if err != nil {
 		return "", fmt.Errorf("broker: retry %s: %w", id, err)
 	}
-	keys := []string{b.keys.Task(id), b.keys.Pending(q), b.keys.Scheduled(q), b.keys.Index(q),
+	keys := []string{b.keys.Task(id), b.keys.Pending(q), b.keys.Scheduled(q),
 		b.keys.Ended(q, string(results.StatusFailed)), b.keys.Ended(q, string(results.StatusCanceled))}
 	status, err := retryScript.Run(ctx, b.rdb, keys, layout.IDText(id)).Text()
 	if errors.Is(err, redis.Nil) {
@@ -36,6 +36,10 @@ func (b *Broker) Retry(ctx context.Context, id uuid.UUID) (results.Status, error
 	}
 	return results.Status(status), nil
 }
+
+// StatusRetried is what Retry returns for a task it queued again: not a
+// status a task is ever in.
+const StatusRetried results.Status = "retried"
 
 // purgeChunk is how many tasks one purge script call deletes.
 const purgeChunk = 500
@@ -55,8 +59,10 @@ func (b *Broker) Purge(ctx context.Context, queue string, status results.Status)
 	var n int64
 	var err error
 	switch status {
-	case results.StatusSucceeded, results.StatusFailed, results.StatusCanceled:
+	case results.StatusFailed, results.StatusCanceled:
 		n, err = b.purgeEnded(ctx, queue, string(status))
+	case results.StatusSucceeded:
+		n, err = b.purgeSucceeded(ctx, queue)
 	case results.StatusQueued:
 		n, err = b.purgeQueued(ctx, queue)
 	default:
@@ -71,7 +77,8 @@ func (b *Broker) Purge(ctx context.Context, queue string, status results.Status)
 // ErrBadStatus reports a status that an operation does not take.
 var ErrBadStatus = errors.New("broker: status not allowed here")
 
-// purgeEnded purges the ended tasks of status, oldest to expire first.
+// purgeEnded purges the failed or canceled tasks (status), oldest to
+// expire first.
 func (b *Broker) purgeEnded(ctx context.Context, queue, status string) (int64, error) {
 	set := b.keys.Ended(queue, status)
 	total, err := b.rdb.ZCard(ctx, set).Result()
@@ -84,16 +91,7 @@ func (b *Broker) purgeEnded(ctx context.Context, queue, status string) (int64, e
 		if err != nil || len(ids) == 0 {
 			return n, err
 		}
-		keys, _, err := b.taskKeys(ids)
-		if err != nil {
-			return n, err
-		}
-		args := make([]any, 0, 1+len(ids))
-		args = append(args, status)
-		for _, id := range ids {
-			args = append(args, id)
-		}
-		d, err := purgeScript.Run(ctx, b.rdb, append([]string{b.keys.Index(queue), set}, keys...), args...).Int64()
+		d, err := b.purgeIDs(ctx, set, status, ids)
 		if err != nil {
 			return n, err
 		}
@@ -101,6 +99,37 @@ func (b *Broker) purgeEnded(ctx context.Context, queue, status string) (int64, e
 		seen += int64(len(ids))
 	}
 	return n, nil
+}
+
+// purgeSucceeded purges the succeeded tasks, found by walking the log from
+// its head.
+func (b *Broker) purgeSucceeded(ctx context.Context, queue string) (int64, error) {
+	var n int64
+	for at := int64(0); ; at += purgeChunk {
+		ids, err := b.rdb.LRange(ctx, b.keys.Log(queue), at, at+purgeChunk-1).Result()
+		if err != nil || len(ids) == 0 {
+			return n, err
+		}
+		d, err := b.purgeIDs(ctx, b.keys.Kept(queue), string(results.StatusSucceeded), ids)
+		if err != nil {
+			return n, err
+		}
+		n += d
+	}
+}
+
+// purgeIDs runs purge.lua on the tasks ids of status, listed in set.
+func (b *Broker) purgeIDs(ctx context.Context, set, status string, ids []string) (int64, error) {
+	keys, _, err := b.taskKeys(ids)
+	if err != nil {
+		return 0, err
+	}
+	args := make([]any, 0, 1+len(ids))
+	args = append(args, status)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	return purgeScript.Run(ctx, b.rdb, append([]string{set}, keys...), args...).Int64()
 }
 
 // purgeQueued purges the tasks waiting in queue, from its head.
@@ -124,7 +153,7 @@ func (b *Broker) purgeQueued(ctx context.Context, queue string) (int64, error) {
 		for i, id := range ids {
 			args[i] = id
 		}
-		res, err := purgeQueuedScript.Run(ctx, b.rdb, append([]string{list, b.keys.Index(queue)}, keys...), args...).Int64Slice()
+		res, err := purgeQueuedScript.Run(ctx, b.rdb, append([]string{list}, keys...), args...).Int64Slice()
 		if err == nil && len(res) != 2 {
 			err = fmt.Errorf("purge_queued.lua replied %d numbers, not 2", len(res))
 		}

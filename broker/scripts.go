@@ -84,3 +84,13 @@ var (
 	workersSrc    string
 	workersScript = redis.NewScript(workersSrc)
 )
+
+var (
+	//go:embed lua/log_read.lua
+	logReadSrc    string
+	logReadScript = redis.NewScript(logReadSrc)
+
+	//go:embed lua/log_trim.lua
+	logTrimSrc    string
+	logTrimScript = redis.NewScript(logTrimSrc)
+)

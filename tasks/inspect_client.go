@@ -204,7 +204,7 @@ func (c *Client) Retry(ctx context.Context, id uuid.UUID) (results.Record, error
 	if err != nil {
 		return results.Record{}, fmt.Errorf("tasks: retry: %w", unavailable(err))
 	}
-	if status != results.StatusQueued {
+	if status != broker.StatusRetried {
 		return results.Record{}, fmt.Errorf("tasks: retry %s: %w (it is %s)", id, ErrNotRetryable, status)
 	}
 	return c.get(ctx, id)

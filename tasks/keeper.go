@@ -55,6 +55,7 @@ func (p *Pool) abandonOverdue() {
 			"timeout", timeout, "zombies", p.Stats().Zombies)
 		f := broker.Finish{Claimed: a.c}
 		p.failure(&f, fmt.Errorf("timed out after %s; the handler ignored cancellation and was abandoned", timeout))
+		p.observeEnd(a.c, f.Outcome, a.started)
 		go func() {
 			p.record(f) // may retry for a while; renewDue keeps the lease meanwhile
 			p.mu.Lock()

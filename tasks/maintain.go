@@ -12,6 +12,7 @@ import (
 func (p *Pool) maintain(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	var tidied time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -41,6 +42,10 @@ func (p *Pool) maintain(ctx context.Context) {
 				p.log.Warn("expired leases handed back", "queue", q, "requeued", m.Requeued, "poisoned", m.Poisoned)
 			}
 		}
+		if time.Since(tidied) >= tidyEvery {
+			p.tidy(ctx)
+			tidied = time.Now()
+		}
 		if !timer.Stop() {
 			select {
 			case <-timer.C:
@@ -48,5 +53,18 @@ func (p *Pool) maintain(ctx context.Context) {
 			}
 		}
 		timer.Reset(wait)
+	}
+}
+
+// tidyEvery is how often a pool tidies its queues' listing structures (see
+// broker.Tidy): what it drops only costs memory meanwhile.
+const tidyEvery = 30 * time.Second
+
+// tidy tidies every queue of the pool, logging what fails.
+func (p *Pool) tidy(ctx context.Context) {
+	for _, q := range p.cfg.Queues {
+		if _, err := p.b.Tidy(ctx, q); err != nil && ctx.Err() == nil && !p.health.failed("tidy", err) {
+			p.log.Warn("tidying the task log failed", "queue", q, "err", err)
+		}
 	}
 }

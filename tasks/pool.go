@@ -41,6 +41,9 @@ type PoolConfig struct {
 	Prefix string
 	// Logger receives the pool's logs; nil means slog.Default().
 	Logger *slog.Logger
+	// Observer is told of every attempt's start and end, for metrics; nil
+	// means none.
+	Observer Observer
 }
 
 func (c PoolConfig) withDefaults() PoolConfig {
@@ -135,6 +138,7 @@ type attempt struct {
 	c         *broker.Claimed
 	cancel    context.CancelCauseFunc
 	confirmed time.Time // local time a successful claim or renewal was sent
+	started   time.Time // local time the handler was launched; zero until then
 	overdue   time.Time // past this, a handler still running is abandoned
 	lost      bool      // lease lost or abandoned: a zombie if still running
 	abandoned bool      // the keeper records (or recorded) the outcome
@@ -237,6 +241,9 @@ func (p *Pool) drain(stopWork context.CancelCauseFunc) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, a := range p.abandon() {
+		if !a.started.IsZero() {
+			p.observeEnd(a.c, broker.Release, a.started)
+		}
 		_, err := p.b.Finish(ctx, []broker.Finish{{Claimed: a.c, Outcome: broker.Release}})
 		p.log.Warn("handler ignores cancellation: task handed back while it still runs",
 			"task_id", a.c.ID, "queue", a.c.Queue, "name", a.c.Name, "err", err)
@@ -304,11 +311,14 @@ func (p *Pool) track(c *broker.Claimed, sent time.Time) {
 // deadline of g (see launchAll).
 func (p *Pool) launch(g *deadlineGroup, c *broker.Claimed) {
 	ctx, cancel := context.WithCancelCause(g.ctx)
+	now := time.Now()
 	p.mu.Lock()
 	a := p.running[keyOf(c)]
 	a.cancel = cancel
-	a.overdue = time.Now().Add(p.timeout(c) + p.cfg.VisibilityTimeout/4)
+	a.started = now
+	a.overdue = now.Add(p.timeout(c) + p.cfg.VisibilityTimeout/4)
 	p.mu.Unlock()
+	p.observeStart(c, now)
 	p.runners.run(func() {
 		f, mine := p.executeDone(ctx, c, cancel, g)
 		if !mine { // abandoned: the keeper recorded it
@@ -316,6 +326,7 @@ func (p *Pool) launch(g *deadlineGroup, c *broker.Claimed) {
 			<-p.slots
 			return
 		}
+		p.observeEnd(c, f.Outcome, now)
 		// The handler is done, so its slot goes to the next task at once,
 		// while the outcome waits to be written: claiming overlaps
 		// recording. At most Concurrency outcomes wait; past that the

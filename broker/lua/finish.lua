@@ -1,7 +1,7 @@
 -- finish: record the outcomes of attempts of one queue, each fenced by its
 -- lease.
 -- KEYS[1] leases zset, KEYS[2] scheduled zset, KEYS[3] pending list,
--- KEYS[4] succeeded zset, KEYS[5] failed zset, KEYS[6..5+m] the lease sets
+-- KEYS[4] kept hash, KEYS[5] failed zset, KEYS[6..5+m] the lease sets
 -- of m tokens, KEYS[6+m..n] one task hash per attempt
 -- ARGV[1] done channel, ARGV[2] m, ARGV[3..2+m] the m lease tokens, in the
 -- order of their sets; then 4 per attempt, in the order of the task hashes:
@@ -24,11 +24,13 @@
 -- token is in the leases zset exactly while its set is not empty: take.lua
 -- writes both, reap.lua deletes both). An applied outcome takes the ID out;
 -- the last one out drops the lease.
--- A task made terminal joins its status's sorted set, scored by when its
--- hash expires ("+inf" when kept), for counts, listing and the trimming of
--- the index (promote.lua).
+-- A succeeded task is counted in the kept hash under the minute its hash
+-- expires ("inf" when kept), one HINCRBY per minute in the call, so that
+-- the count of succeeded tasks kept costs no command per task; a failed
+-- one joins the failed zset, scored by when its hash expires ("+inf"), to
+-- be listed as failed.
 -- Cost: two commands per succeeded task (HSET, PEXPIREAT), three per call
--- (TIME, PUBLISH, ZADD) and three per token (SMISMEMBER, SREM, SCARD),
+-- (TIME, PUBLISH, HINCRBY) and three per token (SMISMEMBER, SREM, SCARD),
 -- plus a ZREM when a lease is dropped. Four arguments per attempt, and an op is
 -- parsed once per call, not once per attempt: each argument and each
 -- string made in Lua costs Redis CPU on every task, as does each table
@@ -71,9 +73,10 @@ local nows = string.format('%d', now)
 -- codes is filled from the first attempt not applied on: until then
 -- every code is 1, and the reply is n.
 local codes, done, ndone, at, nfreed, expiresAt = {}, {}, 0, {}, {}, {}
--- ended[s] holds score, ID pairs for the ZADD of the sorted set of status
--- s (KEYS[4] or KEYS[5]); nended[s] counts its entries.
-local ended, nended = {s = {}, f = {}}, {s = 0, f = 0}
+-- kept[minute] counts the succeeded tasks expiring in that minute (one or
+-- two minutes in a call); failed holds score, ID pairs for the ZADD of the
+-- failed zset, nfailed its length.
+local kept, failed, nfailed, expireMinute = {}, {}, 0, {}
 local applied = true
 for k = 1, m do
   at[k], nfreed[k] = 0, 0
@@ -139,10 +142,17 @@ for j = 1, n do
       end
       ndone = ndone + 1
       done[ndone] = id
-      local e = kind == 'f' and 'f' or 's'
-      local c = nended[e] + 2
-      nended[e] = c
-      ended[e][c - 1], ended[e][c] = expireAt, id
+      if kind == 'f' then
+        nfailed = nfailed + 2
+        failed[nfailed - 1], failed[nfailed] = expireAt, id
+      else
+        local minute = expireMinute[expireAt]
+        if not minute then
+          minute = expireAt == '+inf' and 'inf' or string.format('%d', math.ceil(tonumber(expireAt) / 60000) * 60000)
+          expireMinute[expireAt] = minute
+        end
+        kept[minute] = (kept[minute] or 0) + 1
+      end
     end
   end
 end
@@ -154,11 +164,11 @@ for k = 1, m do
     end
   end
 end
-if nended.s > 0 then
-  redis.call('ZADD', KEYS[4], unpack(ended.s, 1, nended.s))
+for minute, n in pairs(kept) do
+  redis.call('HINCRBY', KEYS[4], minute, n)
 end
-if nended.f > 0 then
-  redis.call('ZADD', KEYS[5], unpack(ended.f, 1, nended.f))
+if nfailed > 0 then
+  redis.call('ZADD', KEYS[5], unpack(failed, 1, nfailed))
 end
 if ndone > 0 then
   redis.call('PUBLISH', ARGV[1], table.concat(done, ' '))

@@ -1,7 +1,8 @@
 -- page: read the entries of a sorted set that follow a cursor, in
 -- descending order of score, then of member.
 -- KEYS[1] sorted set
--- ARGV[1] the cursor's score, ARGV[2] its member, ARGV[3] how many
+-- ARGV[1] the cursor's score, ARGV[2] its member ("" to start at the
+-- top), ARGV[3] how many
 -- returns up to ARGV[3] entries as ZRANGE WITHSCORES does (member, score,
 -- ...). Read-only.
 -- While the cursor's member is in the set, its rank places the page
@@ -10,6 +11,9 @@
 -- members of that score not after it, reading on as long as they fill
 -- whole chunks.
 local n = tonumber(ARGV[3])
+if ARGV[2] == '' then
+  return redis.call('ZRANGE', KEYS[1], '+inf', '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, n, 'WITHSCORES')
+end
 local rank = redis.call('ZREVRANK', KEYS[1], ARGV[2])
 if rank then
   return redis.call('ZRANGE', KEYS[1], rank + 1, rank + n, 'REV', 'WITHSCORES')

@@ -1,21 +1,35 @@
 -- purge: delete ended tasks of one status from a queue.
--- KEYS[1] the queue's index, KEYS[2] the zset of the status, KEYS[3..n]
--- task hashes
+-- KEYS[1] the failed or canceled zset, or for succeeded the kept hash;
+-- KEYS[2..n] task hashes
 -- ARGV[1] the status (succeeded, failed or canceled), ARGV[2..n] the IDs,
--- in the order of KEYS[3..n], as read from KEYS[2] before the call
--- returns the number of tasks deleted. A task whose status changed since
--- (retried) is left alone; one whose hash is gone leaves both sets.
+-- in the order of KEYS[2..n], as read from the zset or the log before the
+-- call
+-- returns the number of tasks deleted. A task whose status is another
+-- (changed since it was read, or never this one: the log holds every
+-- task) is left alone; one whose hash is gone leaves the zset. A succeeded
+-- task's count leaves the kept hash, under the minute its hash would have
+-- expired in.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local succeeded = ARGV[1] == 'succeeded'
 local deleted = 0
-for i = 3, #KEYS do
-  local id = ARGV[i - 1]
-  local f = redis.call('HMGET', KEYS[i], 's', 'at', 'm')
+for i = 2, #KEYS do
+  local id, key = ARGV[i], KEYS[i]
+  local f = redis.call('HMGET', key, 's', 'at', 'm')
   local status = status_of(f[1], f[2], f[3])
-  if status == ARGV[1] or not status then
-    if status then
-      redis.call('DEL', KEYS[i])
-      deleted = deleted + 1
+  if status == ARGV[1] then
+    if succeeded then
+      local ttl = redis.call('PTTL', key)
+      local minute = 'inf'
+      if ttl >= 0 then
+        minute = string.format('%d', math.ceil((now + ttl) / 60000) * 60000)
+      end
+      redis.call('HINCRBY', KEYS[1], minute, -1)
     end
-    redis.call('ZREM', KEYS[2], id)
+    redis.call('DEL', key)
+    deleted = deleted + 1
+  end
+  if not succeeded and (status == ARGV[1] or not status) then
     redis.call('ZREM', KEYS[1], id)
   end
 end

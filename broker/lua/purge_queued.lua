@@ -1,7 +1,7 @@
 -- purge_queued: delete queued tasks from the head of a queue.
--- KEYS[1] pending list, KEYS[2] the queue's index, KEYS[3..n] task hashes
--- ARGV[1..n-2] the IDs at the head of the list as read before the call, in
--- the order of KEYS[3..n]
+-- KEYS[1] pending list, KEYS[2..n] task hashes
+-- ARGV[1..n-1] the IDs at the head of the list as read before the call, in
+-- the order of KEYS[2..n]
 -- returns {removed, deleted}: removed IDs left the head of the list (the
 -- longest run of them still at its head, in order: workers may have taken
 -- some since they were read), deleted of them were waiting tasks (queued,
@@ -18,7 +18,7 @@ end
 redis.call('LTRIM', KEYS[1], removed, -1)
 local deleted = 0
 for i = 1, removed do
-  local key = KEYS[i + 2]
+  local key = KEYS[i + 1]
   local f = redis.call('HMGET', key, 's', 'at', 'm')
   local status = status_of(f[1], f[2], f[3])
   -- a retry whose time came waits in the list as retrying
@@ -26,9 +26,6 @@ for i = 1, removed do
   if waiting then
     redis.call('DEL', key)
     deleted = deleted + 1
-  end
-  if waiting or not status then
-    redis.call('ZREM', KEYS[2], ARGV[i])
   end
 end
 return {removed, deleted}

@@ -1,11 +1,11 @@
 -- retry: queue again a task that failed or was canceled, keeping its ID,
 -- its attempts and its last error.
 -- KEYS[1] task hash, KEYS[2] pending list, KEYS[3] scheduled zset,
--- KEYS[4] the queue's index, KEYS[5] failed zset, KEYS[6] canceled zset
+-- KEYS[4] failed zset, KEYS[5] canceled zset
 -- ARGV[1] task ID
--- returns the task's status after the call: 'queued' when it was failed
--- or canceled (now queued), the unchanged status otherwise, or false when
--- there is no such task.
+-- returns 'retried' when the task was failed or canceled (now queued), its
+-- unchanged status otherwise (a resent call finds it queued, or further
+-- on), or false when there is no such task.
 -- A task canceled while queued may still have its ID in the queue (cancel
 -- leaves it as a tombstone): the task then takes that place again rather
 -- than a second one, so that it is never queued twice. LPOS reads the
@@ -22,11 +22,10 @@ local id = ARGV[1]
 redis.call('PERSIST', KEYS[1])
 redis.call('HSET', KEYS[1], 's', 'queued')
 redis.call('HDEL', KEYS[1], 'ft')
+redis.call('ZREM', KEYS[4], id)
 redis.call('ZREM', KEYS[5], id)
-redis.call('ZREM', KEYS[6], id)
-redis.call('ZADD', KEYS[4], 0, id)
 redis.call('ZREM', KEYS[3], id) -- a tombstone of a cancel while retrying
 if not redis.call('LPOS', KEYS[2], id) then
   redis.call('RPUSH', KEYS[2], id)
 end
-return 'queued'
+return 'retried'

@@ -9,15 +9,17 @@ import (
 )
 
 // TestDependenciesFollowUse keeps what each program links to what it
-// uses: a producer (either client) links no embedded Redis, and a worker
-// program built on runqcli carries none of runq bench.
+// uses: a producer (either client) links no embedded Redis, a worker
+// program built on runqcli carries none of runq bench, and neither tasks
+// nor api link Prometheus (only api/metrics does, for programs that ask).
 func TestDependenciesFollowUse(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		pkg string
 		not []string
 	}{
-		{"github.com/runq/runq/tasks", []string{"github.com/alicebob/miniredis/v2", "github.com/yuin/gopher-lua"}},
+		{"github.com/runq/runq/tasks", []string{"github.com/alicebob/miniredis/v2", "github.com/yuin/gopher-lua", "github.com/prometheus"}},
+		{"github.com/runq/runq/api", []string{"github.com/prometheus"}},
 		{"github.com/runq/runq/api/client", []string{"github.com/alicebob/miniredis/v2", "github.com/yuin/gopher-lua"}},
 		{"github.com/runq/runq/cmd/runqcli", []string{"github.com/runq/runq/cmd/runq/internal/bench"}},
 		{"github.com/runq/runq/cmd/example", []string{"github.com/runq/runq/cmd/runq/internal/bench"}},

@@ -170,6 +170,8 @@ func TestUsage(t *testing.T) {
 		{name: "extra argument", args: []string{"serve", "extra"}, wantCode: 2,
 			wantStderr: `unexpected argument "extra"`},
 		{name: "bad queue", args: []string{"--queues", "a b"}, wantCode: 2, wantStderr: "--queues"},
+		{name: "bad metrics address", args: []string{"worker", "--metrics-addr", "9091"}, wantCode: 2,
+			wantStderr: `runq: --metrics-addr "9091": want HOST:PORT, such as 127.0.0.1:9091 (env RUNQ_METRICS_ADDR)`, plain: true},
 		{name: "bad environment", env: []string{"RUNQ_CONCURRENCY=abc"}, wantCode: 2,
 			wantStderr: `RUNQ_CONCURRENCY="abc"`, plain: true},
 		{name: "version", args: []string{"version"}, wantCode: 0, wantStdout: "runq " + cli.Version + "\n"},

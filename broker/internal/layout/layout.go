@@ -20,11 +20,15 @@ import (
 //	runq:{default}:leases      sorted set: lease token -> deadline (ms, Redis clock)
 //	runq:{default}:lease:<tok> set: IDs taken under one lease and not yet finished
 //	runq:{default}:scheduled   sorted set: task ID -> time it may run again (ms)
-//	runq:{default}:tasks       sorted set: every task of the queue that exists, all
-//	                           scored 0, so in ID order, which is creation order
-//	runq:{default}:succeeded   sorted set: task ID -> when its record expires (ms;
-//	runq:{default}:failed      +inf when kept): the tasks that ended so, for
-//	runq:{default}:canceled    counts, listing by status, and trimming the index
+//	runq:{default}:log         list: the IDs of the queue's tasks in the order
+//	                           they were queued, dead ones trimmed from its head
+//	runq:{default}:logbase     how many IDs were trimmed from the log's head:
+//	                           a position in the log counted from its first entry
+//	                           ever stays the same while the log grows and shrinks
+//	runq:{default}:kept        hash: minute (ms) -> succeeded tasks whose records
+//	                           expire in it ("inf": kept for good)
+//	runq:{default}:failed      sorted set: task ID -> when its record expires
+//	runq:{default}:canceled    (ms; +inf when kept): failed and canceled tasks
 //	runq:{default}:throughput  hash: "<step_ms>:p" and "<step_ms>:f" -> attempts
 //	                           finished and failed in that step, as workers report
 //
@@ -68,12 +72,19 @@ func (k Keys) LeaseTasks(queue, token string) string { return k.q(queue) + "leas
 // Scheduled names the sorted set of IDs waiting for a retry time.
 func (k Keys) Scheduled(queue string) string { return k.q(queue) + "scheduled" }
 
-// Index names the sorted set of every task of queue whose hash exists, all
-// scored 0: in ID order, which is creation order (see NewID).
-func (k Keys) Index(queue string) string { return k.q(queue) + "tasks" }
+// Log names the list of the IDs of queue's tasks, in the order they were
+// queued.
+func (k Keys) Log(queue string) string { return k.q(queue) + "log" }
+
+// LogBase names the count of IDs trimmed from the head of queue's log.
+func (k Keys) LogBase(queue string) string { return k.q(queue) + "logbase" }
+
+// Kept names the hash of queue's succeeded tasks counted by the minute
+// their records expire.
+func (k Keys) Kept(queue string) string { return k.q(queue) + "kept" }
 
 // Ended names the sorted set of queue's tasks that ended with status
-// (succeeded, failed or canceled), scored by when their records expire.
+// (failed or canceled), scored by when their records expire.
 func (k Keys) Ended(queue, status string) string { return k.q(queue) + status }
 
 // Throughput names the hash of the attempts queue's workers finished, per

@@ -53,7 +53,8 @@ var commands = []struct {
 		"%[1]s serve --redis redis://10.0.0.5:6379/0 --addr 0.0.0.0:8080 --api-token \"$TOKEN\""},
 	{"worker", "[flags]", "run only a worker pool",
 		"Runs a worker pool: it claims tasks from the queues and runs this program's handlers on them.\n" +
-			"It serves no HTTP. Run as many as you like, on any machines, against one Redis.",
+			"It serves no HTTP, unless --metrics-addr asks for its Prometheus metrics and health checks. Run as\n" +
+			"many as you like, on any machines, against one Redis.",
 		"%[1]s worker --redis redis://10.0.0.5:6379/0 --queues critical,default --concurrency 50"},
 	{"version", "", "print the version", "Prints the version of runq this program was built with.", "%[1]s version"},
 	{"help", "[command]", "show help for a command", "Shows help for a command, or this list.", "%[1]s help worker"},

@@ -79,6 +79,10 @@ func TestRunUsageErrors(t *testing.T) {
 		{args: []string{"--prefix", "a{b}"}, wantErr: "--prefix must be 1-64 printable ASCII characters without braces"},
 		{args: []string{"help", "nope"}, wantErr: "help nope: no such command"},
 		{args: []string{"--log-format", "xml"}, wantErr: "--log-format must be text or json"},
+		{args: []string{"worker", "--metrics-addr", "localhost"}, wantErr: `--metrics-addr "localhost": want HOST:PORT`},
+		{args: []string{"--metrics-addr", "127.0.0.1:65536"}, wantErr: `--metrics-addr "127.0.0.1:65536"`},
+		{args: []string{"--metrics-addr", "127.0.0.1:http"}, wantErr: `--metrics-addr "127.0.0.1:http"`},
+		{args: []string{"serve", "--metrics-addr", ":9091"}, wantErr: "--metrics-addr is not a flag of serve"},
 		{args: []string{"--log-level", "loud"}, wantErr: `--log-level "loud"`},
 		{args: []string{"worker"}, empty: true, wantErr: noHandlers},
 		{args: []string{}, empty: true, wantErr: noHandlers},
@@ -116,6 +120,8 @@ func TestRunAccepts(t *testing.T) {
 		{"--log-format", "json", "--log-level", "DEBUG"},
 		{"--log-level", "warn", "--redis", "redis://127.0.0.1:1", "--addr", "127.0.0.1:1"},
 		{"--concurrency=5", "-grace=2s"},
+		{"worker", "--metrics-addr", "127.0.0.1:0"},
+		{"--metrics-addr", ":9091"},
 	}
 	for _, args := range tests {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"slices"
 	"strconv"
@@ -35,6 +36,7 @@ type config struct {
 	visibility  time.Duration
 	grace       time.Duration
 	maxCrashes  int
+	metricsAddr string // "" means no metrics server
 
 	logLevel  string
 	logFormat string
@@ -98,7 +100,7 @@ var settings = []setting{
 		"where the HTTP API listens (:0 picks a free port, which is printed)",
 		func(c *config) flag.Value { return (*stringValue)(&c.addr) }},
 	{"api-token", "RUNQ_API_TOKEN", groupHTTP, apiRunners, "TOKEN",
-		"bearer token required on every /v1 request; empty means none",
+		"bearer token required on every /v1 request and on /metrics (in Prometheus: authorization credentials); empty means none",
 		func(c *config) flag.Value { return (*stringValue)(&c.apiToken) }},
 	{"insecure", "RUNQ_INSECURE", groupHTTP, apiRunners, "",
 		"allow --addr beyond loopback without --api-token",
@@ -131,6 +133,9 @@ var settings = []setting{
 	{"max-crashes", "RUNQ_MAX_CRASHES", groupWorker, poolRunners, "N",
 		"redeliveries after lost workers before a task fails as poison (-1: no limit)",
 		func(c *config) flag.Value { return (*intValue)(&c.maxCrashes) }},
+	{"metrics-addr", "RUNQ_METRICS_ADDR", groupWorker, poolRunners, "HOST:PORT",
+		"serve Prometheus /metrics, /healthz and /readyz here, without a token (keep it private); empty: off",
+		func(c *config) flag.Value { return (*stringValue)(&c.metricsAddr) }},
 
 	{"log-level", "RUNQ_LOG_LEVEL", groupLogging, everyRunner, "LEVEL",
 		"debug, info, warn or error",
@@ -283,10 +288,23 @@ func (c *config) check() error {
 		return fmt.Errorf("--task-timeout must be 1ms to %s (env RUNQ_TASK_TIMEOUT)", hours(tasks.MaxTimeout))
 	case c.logFormat != "text" && c.logFormat != "json":
 		return errors.New("--log-format must be text or json (env RUNQ_LOG_FORMAT)")
+	case c.metricsAddr != "" && !validAddr(c.metricsAddr):
+		return fmt.Errorf("--metrics-addr %q: want HOST:PORT, such as 127.0.0.1:9091 (env RUNQ_METRICS_ADDR)", truncate(c.metricsAddr, 40))
 	case broker.ValidPrefix(c.prefix) != nil:
 		return fmt.Errorf("--prefix must be 1-%d printable ASCII characters without braces or spaces (env RUNQ_PREFIX)", broker.MaxPrefixLen)
 	}
 	return nil
+}
+
+// validAddr reports whether addr is HOST:PORT with a port number (0 to
+// 65535), as net.Listen takes it; the host may be empty (every address).
+func validAddr(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	return err == nil && n <= 65535
 }
 
 type stringValue string

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/runq/runq/api"
+	"github.com/runq/runq/api/metrics"
 	"github.com/runq/runq/broker"
 	"github.com/runq/runq/broker/embedded"
 	"github.com/runq/runq/results"
@@ -66,11 +67,26 @@ func run(ctx context.Context, cmd string, cfg config, reg *tasks.Registry, log *
 			}
 		}()
 	}
+	// One registry for the process: in `all`, the API's /metrics shows
+	// the worker's metrics too.
+	mreg := metrics.NewRegistry(log)
+	if cfg.metricsAddr != "" {
+		ln, err := net.Listen("tcp", cfg.metricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics: listen on %s: %w", cfg.metricsAddr, err)
+		}
+		log.Info("worker metrics listening", "url", "http://"+ln.Addr().String()+"/metrics")
+		start("metrics", func(ctx context.Context) error { return metrics.Serve(ctx, ln, metrics.Handler(mreg, b), log) })
+	}
 	if cmd != "serve" {
-		pool := tasks.NewPool(rdb, reg, tasks.PoolConfig{
+		pcfg := tasks.PoolConfig{
 			Queues: cfg.queues, Concurrency: cfg.concurrency, Grace: cfg.grace,
 			VisibilityTimeout: cfg.visibility, MaxCrashes: cfg.maxCrashes, Prefix: cfg.prefix, Logger: log,
-		})
+		}
+		if cmd == "all" || cfg.metricsAddr != "" { // a worker alone keeps none unless asked
+			pcfg.Observer = metrics.NewWorker(mreg)
+		}
+		pool := tasks.NewPool(rdb, reg, pcfg)
 		// Record the names before the API opens, so that `all` accepts
 		// its own tasks from its first request.
 		if err := pool.Register(ctx); err != nil {
@@ -85,7 +101,7 @@ func run(ctx context.Context, cmd string, cfg config, reg *tasks.Registry, log *
 			wg.Wait()
 			return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 		}
-		start("api", func(ctx context.Context) error { return serve(ctx, ln, cfg, rdb, b, log, stdout, reg) })
+		start("api", func(ctx context.Context) error { return serve(ctx, ln, cfg, rdb, b, mreg, log, stdout, reg) })
 	}
 	<-ctx.Done()
 	wg.Wait()
@@ -119,7 +135,8 @@ const ServePoolSize = 8
 
 // serve runs the HTTP API on ln until ctx ends, then lets requests in flight
 // finish (up to the longest wait plus a margin).
-func serve(ctx context.Context, ln net.Listener, cfg config, rdb redis.UniversalClient, b *broker.Broker, log *slog.Logger, stdout io.Writer, reg *tasks.Registry) error {
+func serve(ctx context.Context, ln net.Listener, cfg config, rdb redis.UniversalClient, b *broker.Broker, mreg *metrics.Registry,
+	log *slog.Logger, stdout io.Writer, reg *tasks.Registry) error {
 	client := tasks.NewClient(rdb, tasks.ClientConfig{
 		MaxRetries: retries(cfg.maxRetries), Timeout: cfg.timeout, ResultTTL: cfg.resultTTL, Prefix: cfg.prefix, Logger: log,
 	})
@@ -130,7 +147,8 @@ func serve(ctx context.Context, ln net.Listener, cfg config, rdb redis.Universal
 	defer func() { stopWatch(); <-watched }()
 	go func() { defer close(watched); _ = watcher.Run(watchCtx) }()
 
-	apiCfg := api.Config{BodyLimit: cfg.bodyLimit, BatchBodyLimit: 16 * cfg.bodyLimit, APIToken: cfg.apiToken, Logger: log}
+	apiCfg := api.Config{BodyLimit: cfg.bodyLimit, BatchBodyLimit: 16 * cfg.bodyLimit, APIToken: cfg.apiToken, Logger: log,
+		Metrics: metrics.NewAPI(mreg, client)}
 	srv := api.NewHTTPServer(apiCfg, api.New(apiCfg, client, watcher, b))
 	base := "http://" + ln.Addr().String()
 	log.Info("runq API listening", "url", base)
