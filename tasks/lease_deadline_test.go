@@ -31,6 +31,9 @@ func (h *lostReplies) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		err := next(ctx, cmds)
 		for _, c := range cmds {
+			if n := c.Name(); n != "evalsha" && n != "eval" {
+				continue // the start scripts' calls only, not a tidying EXISTS
+			}
 			for _, a := range c.Args() {
 				if s, ok := a.(string); ok && s == h.taskKey {
 					if h.n.Add(1) <= h.drop {
