@@ -1,6 +1,7 @@
 // Package client is the Go client of runq's HTTP API: it submits tasks,
-// reads and waits for their records, and cancels them, with the verbs,
-// types and errors of tasks.Client, for services that reach runq over HTTP
+// reads and waits for their records, cancels and retries them, and lists
+// tasks, queues, workers and handlers, with the verbs, types and errors of
+// tasks.Client, for services that reach runq over HTTP
 // rather than through Redis. Typed submissions work through it too:
 // tasks.Submit(ctx, c, name, in) and tasks.Result[Out](rec).
 package client
@@ -267,13 +268,14 @@ func (e *Error) Is(target error) bool {
 
 // codes map an answer's code to the sentinel of package tasks it means.
 var codes = map[string]error{
-	"invalid":      tasks.ErrInvalid,
-	"too_large":    tasks.ErrInvalid,
-	"unknown_name": tasks.ErrUnknownName,
-	"not_found":    tasks.ErrNotFound,
-	"running":      tasks.ErrRunning,
-	"finished":     tasks.ErrFinished,
-	"unavailable":  tasks.ErrUnavailable,
+	"invalid":       tasks.ErrInvalid,
+	"too_large":     tasks.ErrInvalid,
+	"unknown_name":  tasks.ErrUnknownName,
+	"not_found":     tasks.ErrNotFound,
+	"running":       tasks.ErrRunning,
+	"finished":      tasks.ErrFinished,
+	"not_retryable": tasks.ErrNotRetryable,
+	"unavailable":   tasks.ErrUnavailable,
 }
 
 // noAnswerError is a request that got no usable answer (connection

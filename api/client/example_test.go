@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/runq/runq/api/client"
+	"github.com/runq/runq/results"
 	"github.com/runq/runq/tasks"
 )
 
@@ -57,4 +58,69 @@ func ExampleError() {
 		fmt.Println(apiErr.Status, apiErr.Code, apiErr.Message)
 	}
 	// Output: 404 not_found task not found
+}
+
+// Finding the failed tasks, page by page, newest first, and queuing each
+// of them again: what `runq tasks --status failed` and `runq retry` do.
+func ExampleClient_List() {
+	url, stop := startRunq()
+	defer stop()
+	ctx := context.Background()
+	c, err := client.New(url, client.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	rec, err := tasks.Submit(ctx, c, "fail", map[string]string{"message": "boom"}, tasks.Options{MaxRetries: tasks.NoRetries})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := c.Wait(ctx, rec.ID); err != nil {
+		log.Fatal(err)
+	}
+	opts := tasks.ListOptions{Status: results.StatusFailed, Limit: 100}
+	for {
+		page, err := c.List(ctx, opts)
+		if err != nil {
+			log.Fatal(err)
+		}
+		for _, failed := range page.Tasks {
+			// The record Retry returns may already be running: a
+			// worker can take the task before the answer is read.
+			if _, err := c.Retry(ctx, failed.ID); err != nil {
+				log.Fatal(err)
+			}
+			fmt.Println(failed.Name, failed.Error, "-> retried")
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		opts.Cursor = page.NextCursor
+	}
+	// Output: fail attempt 1: boom -> retried
+}
+
+// The queues and what they hold, as `runq queues` shows them.
+func ExampleClient_Queues() {
+	url, stop := startRunq()
+	defer stop()
+	ctx := context.Background()
+	c, err := client.New(url, client.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	rec, err := tasks.Submit(ctx, c, "echo", Greeting{Text: "hi"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := c.Wait(ctx, rec.ID); err != nil {
+		log.Fatal(err)
+	}
+	qs, err := c.Queues(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, q := range qs {
+		fmt.Printf("%s: %d queued, %d running, %d succeeded\n", q.Name, q.Queued, q.Running, q.Succeeded)
+	}
+	// Output: default: 0 queued, 0 running, 1 succeeded
 }

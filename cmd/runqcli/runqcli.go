@@ -5,6 +5,8 @@
 //	yourprog            the HTTP API and a worker pool (all)
 //	yourprog serve      only the HTTP API
 //	yourprog worker     only a worker pool
+//	yourprog submit, get, wait, cancel, retry, tasks, queues, workers, purge
+//	                    use a running runq over its HTTP API (--api, --api-token)
 //	yourprog help CMD   what a command does, and its flags
 //
 // cmd/example is a complete program.

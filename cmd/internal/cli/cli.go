@@ -107,6 +107,9 @@ func Run(ctx context.Context, args []string, reg *tasks.Registry, stdout, stderr
 			return x.Run(ctx, prog, args, stdout, stderr)
 		}
 	}
+	if rc, ok := findRemote(cmd); ok {
+		return runRemote(ctx, rc, prog, args, stdout, stderr)
+	}
 	switch cmd {
 	case "all", "serve", "worker":
 	case "version":
@@ -182,6 +185,9 @@ func known(cmd string, extra []Command) bool {
 			return true
 		}
 	}
+	if _, ok := findRemote(cmd); ok {
+		return true
+	}
 	return slices.ContainsFunc(extra, func(x Command) bool { return x.Name == cmd })
 }
 
@@ -194,6 +200,9 @@ func names(extra []Command) string {
 	for _, x := range extra {
 		out = append(out, x.Name)
 	}
+	for _, rc := range remoteCommands {
+		out = append(out, rc.name)
+	}
 	return strings.Join(out, ", ")
 }
 
@@ -205,6 +214,11 @@ func printUsage(w io.Writer, prog string, extra []Command) {
 	}
 	for _, x := range extra {
 		fmt.Fprintf(w, "  %-26s %s\n", prog+" "+x.Name+" [flags]", x.Summary)
+	}
+	fmt.Fprintf(w, "\nTo use a running runq from any machine, over its HTTP API (--api URL, env RUNQ_API;\n"+
+		"--api-token, env RUNQ_API_TOKEN):\n")
+	for _, rc := range remoteCommands {
+		fmt.Fprintf(w, "  %-38s %s\n", strings.Join(strings.Fields(prog+" "+rc.name+" "+rc.args), " "), rc.summary)
 	}
 	fmt.Fprintf(w, "\n%s help COMMAND, or %s COMMAND --help, shows a command's flags.\n\n", prog, prog)
 }

@@ -167,6 +167,10 @@ func TestRunHelp(t *testing.T) {
 			"Example:\n  myq worker"}, []string{"--addr", "--api-token", "HTTP API:", "--max-retries"}},
 		{[]string{"worker", "-h"}, []string{"myq worker: run only a worker pool"}, []string{"--addr"}},
 		{[]string{"all", "-help"}, []string{"myq all: run the HTTP API and a worker pool", "--addr", "--concurrency"}, []string{"myq serve [flags]"}},
+		{[]string{"help"}, []string{"myq submit NAME [JSON | @file | -]", "myq purge --queue Q --status S", "env RUNQ_API"}, nil},
+		{[]string{"help", "submit"}, []string{"myq submit: submit a task", "Usage: myq submit NAME [JSON | @file | -] [flags]",
+			"--api URL", "--api-token TOKEN", "--wait", "--timeout DURATION", "Example:\n  myq submit echo"}, []string{"--concurrency", "(default 0s)"}},
+		{[]string{"tasks", "-h"}, []string{"Usage: myq tasks [flags]", "--status STATUS", "--limit N", "(default 50)"}, []string{"--wait"}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -386,7 +386,7 @@ func PrintFlagSet(w io.Writer, fs *flag.FlagSet) {
 			name += " " + strings.ToUpper(arg)
 		}
 		line := fmt.Sprintf("  %-30s %s", name, usage)
-		if d := f.DefValue; d != "" && d != "false" && d != "0" {
+		if d := f.DefValue; d != "" && d != "false" && d != "0" && d != "0s" {
 			line += " (default " + d + ")"
 		}
 		fmt.Fprintln(w, line)
