@@ -23,7 +23,13 @@ type tally struct {
 	mu    sync.Mutex
 	steps map[string]map[int64]broker.StepCount
 	kept  map[string]map[string]int64 // succeeded, by queue and broker.KeptMinute
+	fresh chan struct{}               // signaled when counts arrive in an empty tally
 }
+
+// reportWithin is how soon after the first count since the last heartbeat
+// the next one reports it: counts show within a second, and a busy pool
+// still sends at most two heartbeats a second.
+const reportWithin = 500 * time.Millisecond
 
 // add counts the finished attempt f, recorded at now.
 func (t *tally) add(f broker.Finish, now time.Time) {
@@ -32,6 +38,9 @@ func (t *tally) add(f broker.Finish, now time.Time) {
 	at := now.UnixMilli() / step * step
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.steps == nil && t.fresh != nil {
+		wake(t.fresh)
+	}
 	if f.Outcome == broker.Succeeded {
 		t.addKept(queue, f.Claimed.ResultTTL, now)
 	}
@@ -120,6 +129,11 @@ func (p *Pool) heartbeat(ctx context.Context) {
 	for {
 		p.beat(ctx, &info)
 		select {
+		case <-p.tally.fresh:
+			select { // gather what else finishes meanwhile
+			case <-time.After(reportWithin):
+			case <-ctx.Done():
+			}
 		case <-ctx.Done():
 			leave, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 			p.beat(leave, &info) // the last counts

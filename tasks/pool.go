@@ -119,6 +119,7 @@ func NewPool(rdb redis.UniversalClient, reg *Registry, cfg PoolConfig) *Pool {
 		running:   make(map[attemptKey]*attempt),
 		id:        newWorkerID(),
 	}
+	p.tally.fresh = make(chan struct{}, 1)
 	p.health.log = cfg.Logger
 	p.rec = newRecorder(p)
 	return p

@@ -115,9 +115,15 @@ func ExampleClient_Queues() {
 	if _, err := c.Wait(ctx, rec.ID); err != nil {
 		log.Fatal(err)
 	}
-	qs, err := c.Queues(ctx)
-	if err != nil {
-		log.Fatal(err)
+	// Workers report what succeeded with their heartbeat, within a second.
+	var qs []tasks.QueueInfo
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if qs, err = c.Queues(ctx); err != nil {
+			log.Fatal(err)
+		}
+		if len(qs) == 1 && qs[0].Succeeded == 1 || time.Now().After(deadline) {
+			break
+		}
 	}
 	for _, q := range qs {
 		fmt.Printf("%s: %d queued, %d running, %d succeeded\n", q.Name, q.Queued, q.Running, q.Succeeded)
