@@ -351,15 +351,17 @@ func errorOf(t *testing.T, rec *httptest.ResponseRecorder, want int) string {
 }
 
 // keys returns the sorted keys under s's prefix but those a worker's
-// heartbeat writes on its own time (the live workers, the known queues): a
-// request leaves its trace in the others.
+// heartbeat writes on its own time (the live workers, the known queues,
+// each queue's kept counts and throughput): a request leaves its trace in
+// the others.
 func (s *bundle) keys(t *testing.T) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
 	k := slices.DeleteFunc(redistest.KeysUnder(ctx, t, s.be.Client, s.be.Prefix), func(key string) bool {
 		rest := strings.TrimPrefix(key, s.be.Prefix+":")
-		return strings.HasPrefix(rest, "{workers}") || rest == "queues"
+		return strings.HasPrefix(rest, "{workers}") || rest == "queues" ||
+			strings.HasSuffix(rest, "}:kept") || strings.HasSuffix(rest, "}:throughput")
 	})
 	sort.Strings(k)
 	return k
