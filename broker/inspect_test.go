@@ -199,6 +199,35 @@ func TestTidyTrimsTheLogHead(t *testing.T) {
 	})
 }
 
+// Tidy stops at the first live task: those queued after it stay listed
+// in the log until it goes, however long.
+func TestTidyStopsAtALiveTask(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		short := func() {
+			ts := []broker.NewTask{{Name: "x", Queue: "q", Payload: []byte(`1`), Timeout: time.Minute, ResultTTL: 20 * time.Millisecond}}
+			if _, err := s.b.Enqueue(s.ctx, ts); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 3 {
+			short()
+		}
+		enqueue(t, s, "q", "x", 0) // stays queued
+		short()
+		claimAndEnd(t, s, "q", 3, broker.Succeeded)
+		time.Sleep(50 * time.Millisecond)
+		if s.be.Mini != nil {
+			s.be.Mini.FastForward(50 * time.Millisecond)
+		}
+		if td, err := s.b.Tidy(s.ctx, "q"); err != nil || td.Log != 3 {
+			t.Errorf("Tidy = %+v, %v; want the 3 gone IDs before the live task dropped", td, err)
+		}
+		if n := s.be.Client.LLen(s.ctx, s.b.LogKey("q")).Val(); n != 2 {
+			t.Errorf("log length after Tidy = %d, want 2: the live task and the one after it", n)
+		}
+	})
+}
+
 func TestKeptCountsByMinute(t *testing.T) {
 	t.Parallel()
 	now := time.UnixMilli(10 * 60000)

@@ -33,36 +33,74 @@ func (b *Broker) Tidy(ctx context.Context, queue string) (Tidied, error) {
 	if err := ValidQueue(queue); err != nil {
 		return td, err
 	}
-	keys := []string{b.keys.Log(queue), b.keys.LogBase(queue),
-		b.keys.Ended(queue, string(results.StatusFailed)), b.keys.Ended(queue, string(results.StatusCanceled))}
+	now := strconv.FormatInt(time.Now().UnixMilli(), 10)
+	for _, s := range []results.Status{results.StatusFailed, results.StatusCanceled} {
+		n, err := b.rdb.ZRemRangeByScore(ctx, b.keys.Ended(queue, string(s)), "-inf", "("+now).Result()
+		if err != nil {
+			return td, fmt.Errorf("broker: tidy %s: %w", queue, err)
+		}
+		td.Ended += int(n)
+	}
 	for range tidyChunks {
-		ids, err := b.rdb.LRange(ctx, b.keys.Log(queue), 0, tidyChunk-1).Result()
+		n, err := b.tidyLog(ctx, queue)
 		if err != nil {
 			return td, fmt.Errorf("broker: tidy %s: %w", queue, err)
 		}
-		hashes, _, err := b.taskKeys(ids)
-		if err != nil {
-			return td, fmt.Errorf("broker: tidy %s: %w", queue, err)
-		}
-		args := make([]any, len(ids))
-		for i, id := range ids {
-			args[i] = id
-		}
-		res, err := tidyScript.Run(ctx, b.rdb, append(keys[:4:4], hashes...), args...).Int64Slice()
-		if err == nil && len(res) != 2 {
-			err = fmt.Errorf("tidy.lua replied %d numbers, not 2", len(res))
-		}
-		if err != nil {
-			return td, fmt.Errorf("broker: tidy %s: %w", queue, err)
-		}
-		td.Log += int(res[0])
-		td.Ended += int(res[1])
-		if res[0] < tidyChunk {
+		td.Log += n
+		if n < tidyChunk {
 			return td, b.forgetMinutes(ctx, queue, time.Now())
 		}
 	}
 	td.More = true
 	return td, b.forgetMinutes(ctx, queue, time.Now())
+}
+
+// tidyLog drops up to tidyChunk gone IDs from the head of queue's log and
+// returns how many. One EXISTS over all their hashes (one slot: the
+// queue's) finds the usual case, all gone; else halving finds where the
+// gone ones end.
+func (b *Broker) tidyLog(ctx context.Context, queue string) (int, error) {
+	ids, err := b.rdb.LRange(ctx, b.keys.Log(queue), 0, tidyChunk-1).Result()
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	hashes, _, err := b.taskKeys(ids)
+	if err != nil {
+		return 0, err
+	}
+	gone := func(k int) (bool, error) {
+		n, err := b.rdb.Exists(ctx, hashes[:k]...).Result()
+		return n == 0, err
+	}
+	lo, hi := 0, len(ids)
+	all, err := gone(hi)
+	if err != nil {
+		return 0, err
+	}
+	if all {
+		lo = hi
+	}
+	for !all && hi-lo > 1 {
+		mid := (lo + hi) / 2
+		ok, err := gone(mid)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	if lo == 0 {
+		return 0, nil
+	}
+	// 0 when another worker tidied first: the rest is left to it.
+	n, err := tidyScript.Run(ctx, b.rdb, []string{b.keys.Log(queue), b.keys.LogBase(queue)}, lo, ids[0]).Int()
+	if err != nil {
+		return 0, fmt.Errorf("trim the log: %w", err)
+	}
+	return n, nil
 }
 
 // forgetMinutes deletes the kept hash's minutes that ended a minute or
