@@ -55,8 +55,8 @@ func TestCountsByStatus(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The canceled task's ID stays in the list as a tombstone.
-		want := broker.QueueCounts{Pending: 4, Scheduled: 1, Leased: 2, Succeeded: 2, Failed: 1, Canceled: 1}
+		// The canceled task's ID left the list: Pending counts live tasks.
+		want := broker.QueueCounts{Pending: 3, Scheduled: 1, Leased: 2, Succeeded: 2, Failed: 1, Canceled: 1}
 		got := c
 		got.OldestCreated, got.Steps = time.Time{}, nil
 		if !reflect.DeepEqual(got, want) {
@@ -88,7 +88,7 @@ func TestRetryQueuesFailedAndCanceledTasksOnce(t *testing.T) {
 				t.Errorf("PTTL of a retried task = %v, want none: it is not terminal", ttl)
 			}
 		}
-		// The canceled task took its tombstone's place: each is queued once.
+		// Each is queued once.
 		if n := s.be.Client.LLen(s.ctx, s.b.PendingKey("q")).Val(); n != 2 {
 			t.Errorf("queue length after two retries = %d, want 2", n)
 		}
@@ -96,22 +96,54 @@ func TestRetryQueuesFailedAndCanceledTasksOnce(t *testing.T) {
 			t.Errorf("Retry again = %s, %v; want queued: a task already retried is not retried twice", st, err)
 		}
 		cs := claimN(t, s, "q", 2, time.Minute)
-		if cs[0].ID != canceled || cs[1].ID != failed {
-			t.Errorf("claimed %s, %s; want %s (in its old place), then %s", cs[0].ID, cs[1].ID, canceled, failed)
+		if cs[0].ID != failed || cs[1].ID != canceled {
+			t.Errorf("claimed %s, %s; want %s, then %s, in the order retried", cs[0].ID, cs[1].ID, failed, canceled)
 		}
-		if cs[1].Attempts != 2 || cs[1].Failures != 1 {
-			t.Errorf("retried failed task: attempt %d with %d failures, want 2 and 1: its history stays", cs[1].Attempts, cs[1].Failures)
+		if cs[0].Attempts != 2 || cs[0].Failures != 1 {
+			t.Errorf("retried failed task: attempt %d with %d failures, want 2 and 1: its history stays", cs[0].Attempts, cs[0].Failures)
 		}
 		c, err := s.b.Counts(s.ctx, "q")
 		if err != nil || c.Failed != 0 || c.Canceled != 0 || c.Leased != 2 {
 			t.Errorf("Counts after the retries = %+v, %v; want none failed or canceled, 2 leased", c, err)
 		}
-		mustFinish(t, s, broker.Finish{Claimed: &cs[1], Outcome: broker.Succeeded, Result: []byte(`1`)})
+		mustFinish(t, s, broker.Finish{Claimed: &cs[0], Outcome: broker.Succeeded, Result: []byte(`1`)})
 		if st, err := s.b.Retry(s.ctx, failed); err != nil || st != results.StatusSucceeded {
 			t.Errorf("Retry(succeeded task) = %s, %v; want succeeded, unchanged", st, err)
 		}
 		if _, err := s.b.Retry(s.ctx, uuid.Must(uuid.NewV7())); !errors.Is(err, results.ErrNotFound) {
 			t.Errorf("Retry(unknown) = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+// Deep in a long queue a canceled task's ID stays as a tombstone (cancel
+// scans a bounded stretch from each end); a retry then gives it its place
+// back rather than queuing it twice.
+func TestCancelDeepInAQueueLeavesATombstoneThatRetryReuses(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		fill := func() {
+			ts := make([]broker.NewTask, 1001)
+			for i := range ts {
+				ts[i] = broker.NewTask{Name: "x", Queue: "q", Payload: []byte(`1`), Timeout: time.Minute, ResultTTL: time.Hour}
+			}
+			if _, err := s.b.Enqueue(s.ctx, ts); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fill()
+		deep := enqueue(t, s, "q", "x", 0)
+		fill()
+		if _, err := s.b.Cancel(s.ctx, deep); err != nil {
+			t.Fatal(err)
+		}
+		if n := s.be.Client.LLen(s.ctx, s.b.PendingKey("q")).Val(); n != 2003 {
+			t.Errorf("queue length after canceling deep in it = %d, want 2003: the ID stays as a tombstone", n)
+		}
+		if st, err := s.b.Retry(s.ctx, deep); err != nil || st != broker.StatusRetried {
+			t.Fatalf("Retry = %s, %v; want retried", st, err)
+		}
+		if n := s.be.Client.LLen(s.ctx, s.b.PendingKey("q")).Val(); n != 2003 {
+			t.Errorf("queue length after the retry = %d, want 2003: the tombstone's place reused", n)
 		}
 	})
 }

@@ -1,12 +1,17 @@
 -- cancel: cancel a task that has not started.
--- KEYS[1] task hash, KEYS[2] its queue's canceled zset
+-- KEYS[1] task hash, KEYS[2] its queue's canceled zset, KEYS[3] pending
+-- list, KEYS[4] scheduled zset
 -- ARGV[1] task ID, ARGV[2] done channel
 -- returns the task's status after the call: 'canceled' when it was queued or
 -- retrying (now canceled, or already canceled by a resent call), the
 -- unchanged status otherwise, or false when there is no such task.
--- The ID stays in its list or zset as a tombstone: start.lua, or take.lua
--- when it meets it at the head, drops it, which keeps cancel O(1) however
--- long the queue.
+-- A retrying task's ID leaves the scheduled zset. A queued task's ID leaves
+-- the list when it is among the last or the first scanLimit IDs (LPOS, then
+-- LREM from that end: bounded work), so the queue's length counts only
+-- live tasks; deeper in a long queue it stays as a tombstone, which
+-- start.lua, or take.lua when it meets it at the head, drops: cancel stays
+-- bounded however long the queue.
+local scanLimit = 1000
 local f = redis.call('HMGET', KEYS[1], 's', 'at', 'm')
 local status = status_of(f[1], f[2], f[3])
 if not status then
@@ -25,5 +30,12 @@ if ttl and ttl > 0 then
   redis.call('PEXPIREAT', KEYS[1], expireAt)
 end
 redis.call('ZADD', KEYS[2], expireAt, ARGV[1])
+if status == 'retrying' then
+  redis.call('ZREM', KEYS[4], ARGV[1])
+elseif redis.call('LPOS', KEYS[3], ARGV[1], 'RANK', -1, 'MAXLEN', scanLimit) then
+  redis.call('LREM', KEYS[3], -1, ARGV[1])
+elseif redis.call('LPOS', KEYS[3], ARGV[1], 'MAXLEN', scanLimit) then
+  redis.call('LREM', KEYS[3], 1, ARGV[1])
+end
 redis.call('PUBLISH', ARGV[2], ARGV[1])
 return 'canceled'
