@@ -56,7 +56,8 @@ import (
 // reached a terminal status, separated by spaces), and the pub/sub channel
 // runq:events, which tells every process of changes it should act on at
 // once ("settings <queue>" when a queue's settings changed, "due <queue>
-// <ms>" when a task was scheduled earlier than any other of its queue). One more,
+// <ms>" when a task was scheduled earlier than any other of its queue,
+// "room <queue>" when a queue that held its max_length has room again). One more,
 // runq:probe, is written by readiness checks and expires.
 type Keys struct {
 	Prefix string // "runq", or a prefix of the caller's
