@@ -15,9 +15,9 @@
 // The totals over --tasks give instructions per task inside the scripts
 // (plus a few thousand in all for Open's check and the first, compiling
 // call of each script). Run --phase e, es and esf, each on a fresh Redis,
-// and subtract to split them: e enqueues (batches of 1,000), es also takes
-// and starts (--batch at a time, as a worker of that concurrency does),
-// esf also finishes each batch with a stored result.
+// and subtract to split them: e enqueues (--enqueue-batch at a time, 1,000
+// unless told), es also takes and starts (--batch at a time, as a worker of
+// that concurrency does), esf also finishes each batch with a stored result.
 package main
 
 import (
@@ -61,8 +61,10 @@ func run() error {
 	n := flag.Int("tasks", 2000, "tasks")
 	batch := flag.Int("batch", 20, "tasks taken, started and finished per call (1 to 1000)")
 	phase := flag.String("phase", "esf", "e: enqueue; es: and take and start; esf: and finish")
+	perCall := flag.Int("enqueue-batch", 1000, "tasks enqueued per call (1 to 1000)")
 	flag.Parse()
-	if *url == "" || *n < 1 || *batch < 1 || *batch > 1000 || (*phase != "e" && *phase != "es" && *phase != "esf") {
+	if *url == "" || *n < 1 || *batch < 1 || *batch > 1000 || *perCall < 1 || *perCall > 1000 ||
+		(*phase != "e" && *phase != "es" && *phase != "esf") {
 		flag.Usage()
 		return errors.New("bad flags")
 	}
@@ -78,7 +80,7 @@ func run() error {
 	defer cleanup(rdb, prefix) // outside the scripts, so not counted
 	payload := []byte(`{"user":12345,"op":"x"}`)
 	for left := *n; left > 0; {
-		ts := make([]broker.NewTask, min(left, 1000))
+		ts := make([]broker.NewTask, min(left, *perCall))
 		for i := range ts {
 			ts[i] = broker.NewTask{Name: "bench.result", Queue: "default", Payload: payload,
 				Timeout: 30 * time.Second, ResultTTL: 10 * time.Minute}
