@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/runq/runq/broker/internal/layout"
@@ -25,10 +26,53 @@ type NewTask struct {
 	MaxRetries int
 	Timeout    time.Duration // per attempt
 	ResultTTL  time.Duration // how long the hash lives once terminal
+	// Delay holds the task back this long after Enqueue, on Redis's clock
+	// (rounded up to a millisecond); RunAt until that time (to the
+	// millisecond below), unless it is not after Redis's now. At most one
+	// of them is set. A task held back is scheduled until then, out of its
+	// queue's list.
+	Delay time.Duration
+	RunAt time.Time
+}
+
+// Due returns when t falls due, had Enqueue created it at created (as
+// Enqueue reports), and whether that is later, so that t was scheduled.
+func (t NewTask) Due(created time.Time) (time.Time, bool) {
+	var at int64
+	switch {
+	case !t.RunAt.IsZero():
+		at = t.RunAt.UnixMilli()
+	case t.Delay > 0:
+		at = created.UnixMilli() + delayMillis(t.Delay)
+	default:
+		return time.Time{}, false
+	}
+	if at <= created.UnixMilli() {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(at).UTC(), true
+}
+
+// heldBack reports whether t asks to wait: enqueue.lua decides whether it
+// does, on Redis's clock.
+func (t NewTask) heldBack() bool { return t.Delay > 0 || !t.RunAt.IsZero() }
+
+// dueSpec writes when t is due as enqueue.lua's schedule takes it.
+func (t NewTask) dueSpec() string {
+	if !t.RunAt.IsZero() {
+		return strconv.FormatInt(t.RunAt.UnixMilli(), 10)
+	}
+	return "+" + strconv.FormatInt(delayMillis(t.Delay), 10)
+}
+
+// delayMillis is d in whole milliseconds, rounded up.
+func delayMillis(d time.Duration) int64 {
+	return int64((d + time.Millisecond - 1) / time.Millisecond)
 }
 
 // Enqueue stores each task's hash (status queued) and appends its ID to its
-// queue, atomically per queue, giving each task without an ID a new one. It
+// queue, atomically per queue, giving each task without an ID a new one; a
+// task held back (Delay, RunAt) is scheduled instead (see NewTask.Due). It
 // returns the creation times on Redis's clock. It is idempotent by ID: a
 // task whose hash exists keeps its creation time and is not queued twice. A
 // single task is group-committed with concurrent calls (one round trip and
@@ -72,7 +116,7 @@ func (b *Broker) enqueueFlush(ctx context.Context, ts []NewTask) ([]time.Time, e
 	err := b.scriptPipeline(ctx, func(pipe redis.Pipeliner) error {
 		for g, idx := range groups {
 			q := ts[idx[0]].Queue
-			keys := make([]string, 0, 2+len(idx))
+			keys := make([]string, 0, 3+len(idx))
 			keys = append(keys, b.keys.Pending(q), b.keys.Log(q))
 			args := make([]any, 0, 3*len(idx))
 			for _, i := range idx {
@@ -82,6 +126,7 @@ func (b *Broker) enqueueFlush(ctx context.Context, ts []NewTask) ([]time.Time, e
 				m := meta{maxRetries: t.MaxRetries, timeout: t.Timeout, resultTTL: t.ResultTTL, queue: t.Queue, name: t.Name}
 				args = append(args, layout.IDOfKey(key), m.String(), pack(t.Payload))
 			}
+			keys, args = b.schedule(ts, idx, keys, args)
 			cmds[g] = enqueueScript.EvalSha(ctx, pipe, keys, args...)
 		}
 		return nil
@@ -96,6 +141,23 @@ func (b *Broker) enqueueFlush(ctx context.Context, ts []NewTask) ([]time.Time, e
 		}
 	}
 	return out, nil
+}
+
+// schedule appends enqueue.lua's schedule of the tasks at idx, one queue's,
+// to its keys and args: nothing when none is held back.
+func (b *Broker) schedule(ts []NewTask, idx []int, keys []string, args []any) ([]string, []any) {
+	for n, i := range idx {
+		t := ts[i]
+		if !t.heldBack() {
+			continue
+		}
+		if len(keys) == 2+len(idx) {
+			keys = append(keys, b.keys.Scheduled(t.Queue))
+			args = append(args, b.keys.Events(), t.Queue)
+		}
+		args = append(args, n+1, t.dueSpec())
+	}
+	return keys, args
 }
 
 // createdTimes reads enqueue.lua's reply for the tasks at idx into out:

@@ -19,7 +19,7 @@ import (
 // per step of time.
 type QueueCounts struct {
 	Pending   int64 // IDs in the list: queued tasks (and canceled ones' tombstones)
-	Scheduled int64 // retries waiting for their time
+	Scheduled int64 // tasks held back and retries, waiting for their time
 	Leased    int64 // taken by a worker and not finished
 	Succeeded int64 // kept until their records expire (counted by the minute)
 	Failed    int64

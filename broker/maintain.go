@@ -13,44 +13,96 @@ import (
 
 // Maintained counts what Maintain did on a queue.
 type Maintained struct {
-	Promoted int       // due retries moved to the queue
-	NextDue  time.Time // when the next retry falls due; zero when none is scheduled
-	Leases   int       // expired leases handed back
-	Requeued int       // tasks of those leases handed back to the queue
-	Poisoned int       // tasks failed after too many crash redeliveries
-	More     bool      // a limit was reached: more may be waiting now
+	Promoted int       // due tasks (held back, or retries) moved to the queue
+	NextDue  time.Time // when the next scheduled task falls due (Redis clock); zero when none is
+	// NextIn is how long after the call NextDue is, measured on Redis's
+	// clock, so that a caller can sleep until then whatever its own
+	// clock's offset; 0 when none is scheduled.
+	NextIn   time.Duration
+	Leases   int  // expired leases handed back
+	Requeued int  // tasks of those leases handed back to the queue
+	Poisoned int  // tasks failed after too many crash redeliveries
+	More     bool // a limit was reached: more may be waiting now
 }
 
 // Limits of one Maintain call.
 const (
-	promoteLimit = 1000 // due retries moved
+	promoteLimit = 1000 // due tasks moved
 	reapLimit    = 100  // expired leases handed back, each up to a claim's batch
 )
 
-// Maintain moves queue's retries whose time has come to the tail of the
-// queue, and hands back the tasks of leases that expired (their worker died
-// or lost Redis): an attempt that had started counts as a crash, and a task
-// that crashes again after maxCrashes redeliveries is failed as poison
-// (maxCrashes < 0 means no limit). Every step re-checks its deadlines in
-// Redis, so any number of workers may maintain the same queue. A step that
-// fails does not hold up the others: Maintain goes on and returns the
-// errors with what it did.
+// Maintain moves queue's scheduled tasks whose time has come (tasks held
+// back, now queued, and retries) to the tail of the queue, and hands back
+// the tasks of leases that expired (their worker died or lost Redis): an
+// attempt that had started counts as a crash, and a task that crashes
+// again after maxCrashes redeliveries is failed as poison (maxCrashes < 0
+// means no limit). Every step re-checks its deadlines in Redis, so any
+// number of workers may maintain the same queue. A step that fails does
+// not hold up the others: Maintain goes on and returns the errors with
+// what it did.
 func (b *Broker) Maintain(ctx context.Context, queue string, maxCrashes int) (Maintained, error) {
 	var m Maintained
-	res, err := promoteScript.Run(ctx, b.rdb,
-		[]string{b.keys.Scheduled(queue), b.keys.Pending(queue)}, promoteLimit).Int64Slice()
-	if err == nil && len(res) != 2 {
-		err = fmt.Errorf("promote.lua replied %d numbers, not 2", len(res))
+	err := b.promote(ctx, queue, &m)
+	return m, errors.Join(err, b.reap(ctx, queue, maxCrashes, &m))
+}
+
+// promote moves up to promoteLimit due tasks of queue into its list,
+// counting them in m. Listing the due IDs and moving them are separate
+// steps, because the move must declare each task's key (it turns a
+// scheduled task queued); promote.lua re-checks each score, so what
+// another worker moved in between is left alone. When nothing is due, as
+// on most calls, the listing is the only round trip.
+func (b *Broker) promote(ctx context.Context, queue string, m *Maintained) error {
+	reply, err := dueScript.Run(ctx, b.rdb, []string{b.keys.Scheduled(queue)}, promoteLimit).Slice()
+	var now, next int64
+	var ids []string
+	if err == nil {
+		now, next, ids, err = dueReply(reply)
 	}
 	if err != nil {
-		err = fmt.Errorf("broker: promote due retries of %s: %w", queue, err)
-	} else {
-		m.Promoted, m.More = int(res[0]), res[0] == promoteLimit
-		if res[1] >= 0 {
-			m.NextDue = time.UnixMilli(res[1])
+		return fmt.Errorf("broker: list due tasks of %s: %w", queue, err)
+	}
+	if next >= 0 {
+		m.NextDue, m.NextIn = time.UnixMilli(next), time.Duration(next-now)*time.Millisecond
+	}
+	m.More = len(ids) == promoteLimit
+	if len(ids) == 0 {
+		return nil
+	}
+	taskKeys, _, err := b.taskKeys(ids)
+	if err != nil {
+		return fmt.Errorf("broker: promote due tasks of %s: %w", queue, err)
+	}
+	keys := append([]string{b.keys.Scheduled(queue), b.keys.Pending(queue)}, taskKeys...)
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	n, err := promoteScript.Run(ctx, b.rdb, keys, args...).Int()
+	if err != nil {
+		return fmt.Errorf("broker: promote %d due tasks of %s: %w", len(ids), queue, err)
+	}
+	m.Promoted = n
+	return nil
+}
+
+// dueReply reads due.lua's reply: {now_ms, next_ms, id...}.
+func dueReply(reply []any) (now, next int64, ids []string, err error) {
+	if len(reply) < 2 {
+		return 0, 0, nil, fmt.Errorf("due.lua replied %d entries, want at least 2", len(reply))
+	}
+	now, ok1 := reply[0].(int64)
+	next, ok2 := reply[1].(int64)
+	if !ok1 || !ok2 {
+		return 0, 0, nil, fmt.Errorf("due.lua replied %v and %v for its times", reply[0], reply[1])
+	}
+	ids = make([]string, len(reply)-2)
+	for i, v := range reply[2:] {
+		if ids[i], ok1 = v.(string); !ok1 {
+			return 0, 0, nil, fmt.Errorf("due.lua replied %T for an ID", v)
 		}
 	}
-	return m, errors.Join(err, b.reap(ctx, queue, maxCrashes, &m))
+	return now, next, ids, nil
 }
 
 // reap hands back the tasks of up to reapLimit expired leases of queue,

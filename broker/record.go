@@ -156,6 +156,7 @@ func decodeRecord(id uuid.UUID, h map[string]string) (results.Record, error) {
 		Error:      h[layout.FieldError],
 		Crashes:    d.int(layout.FieldCrashes),
 		CreatedAt:  d.time(layout.FieldCreated),
+		RunAt:      d.time(layout.FieldRunAt),
 		FinishedAt: d.time(layout.FieldFinished),
 		Payload:    d.json(layout.FieldPayload),
 		Result:     d.json(layout.FieldResult),

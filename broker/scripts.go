@@ -48,6 +48,10 @@ var (
 	reapSrc    string
 	reapScript = redis.NewScript(statusSrc + reapSrc)
 
+	//go:embed lua/due.lua
+	dueSrc    string
+	dueScript = redis.NewScript(dueSrc)
+
 	//go:embed lua/promote.lua
 	promoteSrc    string
 	promoteScript = redis.NewScript(promoteSrc)

@@ -35,6 +35,10 @@ type Record struct {
 	ResultTTL  time.Duration   // how long the record is kept once finished
 	Crashes    int             // attempts whose worker was lost mid-attempt
 	CreatedAt  time.Time
+	// RunAt is when a task submitted with a delay or a run time falls due
+	// (it is scheduled until then, queued after); zero for a task queued
+	// at once.
+	RunAt      time.Time
 	StartedAt  time.Time // of the last attempt
 	FinishedAt time.Time
 }
@@ -55,6 +59,7 @@ type recordJSON struct {
 	ResultTTL  string          `json:"result_ttl"`
 	Crashes    int             `json:"crashes,omitempty"`
 	CreatedAt  time.Time       `json:"created_at"`
+	RunAt      time.Time       `json:"run_at,omitzero"`
 	StartedAt  time.Time       `json:"started_at,omitzero"`
 	FinishedAt time.Time       `json:"finished_at,omitzero"`
 }
@@ -69,7 +74,7 @@ func (r Record) MarshalJSON() ([]byte, error) {
 		ID: r.ID, Name: r.Name, Queue: r.Queue, Status: r.Status, Payload: payload,
 		Result: r.Result, Error: r.Error, Attempts: r.Attempts, MaxRetries: r.MaxRetries,
 		Timeout: r.Timeout.String(), ResultTTL: r.ResultTTL.String(), Crashes: r.Crashes,
-		CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
+		CreatedAt: r.CreatedAt, RunAt: r.RunAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
 	})
 }
 
@@ -91,7 +96,7 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 		ID: j.ID, Name: j.Name, Queue: j.Queue, Status: j.Status, Payload: j.Payload,
 		Result: j.Result, Error: j.Error, Attempts: j.Attempts, MaxRetries: j.MaxRetries,
 		Timeout: timeout, ResultTTL: ttl, Crashes: j.Crashes,
-		CreatedAt: j.CreatedAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
+		CreatedAt: j.CreatedAt, RunAt: j.RunAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
 	}
 	return nil
 }

@@ -20,7 +20,8 @@ func TestRecordJSON(t *testing.T) {
 		ID: testID, Name: "echo", Queue: "default", Status: results.StatusSucceeded,
 		Payload: json.RawMessage(`{"a":1}`), Result: json.RawMessage(`[1,2]`), Error: "attempt 1: boom",
 		Attempts: 2, MaxRetries: 3, Timeout: 30 * time.Second, ResultTTL: time.Hour, Crashes: 1,
-		CreatedAt: created, StartedAt: created.Add(100 * time.Millisecond), FinishedAt: created.Add(200 * time.Millisecond),
+		CreatedAt: created, RunAt: created.Add(50 * time.Millisecond),
+		StartedAt: created.Add(100 * time.Millisecond), FinishedAt: created.Add(200 * time.Millisecond),
 	}
 	out, err := json.Marshal(full)
 	if err != nil {
@@ -28,7 +29,8 @@ func TestRecordJSON(t *testing.T) {
 	}
 	const want = `{"id":"0193f0c2-7c1a-7b3e-8a5d-2f1e0c9b4a77","name":"echo","queue":"default","status":"succeeded",` +
 		`"payload":{"a":1},"result":[1,2],"error":"attempt 1: boom","attempts":2,"max_retries":3,"timeout":"30s",` +
-		`"result_ttl":"1h0m0s","crashes":1,"created_at":"2023-11-14T22:13:20Z","started_at":"2023-11-14T22:13:20.1Z",` +
+		`"result_ttl":"1h0m0s","crashes":1,"created_at":"2023-11-14T22:13:20Z",` +
+		`"run_at":"2023-11-14T22:13:20.05Z","started_at":"2023-11-14T22:13:20.1Z",` +
 		`"finished_at":"2023-11-14T22:13:20.2Z"}`
 	if string(out) != want {
 		t.Errorf("json.Marshal(record) =\n%s\nwant\n%s", out, want)
@@ -38,7 +40,7 @@ func TestRecordJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	if back.ID != full.ID || back.Timeout != full.Timeout || back.ResultTTL != full.ResultTTL ||
-		!back.StartedAt.Equal(full.StartedAt) || string(back.Result) != string(full.Result) || back.Status != full.Status {
+		!back.StartedAt.Equal(full.StartedAt) || !back.RunAt.Equal(full.RunAt) || string(back.Result) != string(full.Result) || back.Status != full.Status {
 		t.Errorf("round trip = %+v, want %+v", back, full)
 	}
 
@@ -48,7 +50,7 @@ func TestRecordJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, absent := range []string{"result", "error", "crashes", "started_at", "finished_at"} {
+	for _, absent := range []string{"result", "error", "crashes", "run_at", "started_at", "finished_at"} {
 		if strings.Contains(string(out), `"`+absent+`"`) {
 			t.Errorf("JSON of a queued record %s has %q", out, absent)
 		}
@@ -64,7 +66,7 @@ func TestRecordJSON(t *testing.T) {
 func TestStatusTerminal(t *testing.T) {
 	t.Parallel()
 	for s, want := range map[results.Status]bool{
-		results.StatusQueued: false, results.StatusRunning: false, results.StatusRetrying: false,
+		results.StatusScheduled: false, results.StatusQueued: false, results.StatusRunning: false, results.StatusRetrying: false,
 		results.StatusSucceeded: true, results.StatusFailed: true, results.StatusCanceled: true,
 	} {
 		if s.Terminal() != want || !s.Valid() {

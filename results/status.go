@@ -6,6 +6,7 @@ type Status string
 
 // Statuses of a task.
 const (
+	StatusScheduled Status = "scheduled" // waiting for its run time (RunAt)
 	StatusQueued    Status = "queued"    // waiting for a worker
 	StatusRunning   Status = "running"   // a worker holds its lease and runs it
 	StatusRetrying  Status = "retrying"  // an attempt failed; waiting for the next
@@ -22,7 +23,7 @@ func (s Status) Terminal() bool {
 // Valid reports whether s is one of the statuses above.
 func (s Status) Valid() bool {
 	switch s {
-	case StatusQueued, StatusRunning, StatusRetrying, StatusSucceeded, StatusFailed, StatusCanceled:
+	case StatusScheduled, StatusQueued, StatusRunning, StatusRetrying, StatusSucceeded, StatusFailed, StatusCanceled:
 		return true
 	}
 	return false

@@ -186,7 +186,7 @@ func (c *Client) Close() error {
 
 // Submit validates r, fills in its defaults (r's options, then its
 // handler's, then the client's), queues the task and returns its record,
-// status queued. Concurrent Submits share Redis round trips. Errors:
+// status queued, or scheduled (with its RunAt) when r holds it back. Concurrent Submits share Redis round trips. Errors:
 // ErrInvalid for a bad request and ErrUnknownName for a name no worker
 // handles, with nothing queued; ErrUnavailable when Redis cannot take it.
 // Concurrent Submits share one write to Redis, which ctx does not cut
@@ -270,6 +270,9 @@ func (c *Client) submit(ctx context.Context, rs []Request) ([]results.Record, er
 			Payload: t.Payload, MaxRetries: t.MaxRetries, Timeout: t.Timeout, ResultTTL: t.ResultTTL,
 			CreatedAt: created[i],
 		}
+		if at, later := t.Due(created[i]); later {
+			out[i].Status, out[i].RunAt = results.StatusScheduled, at
+		}
 	}
 	return out, nil
 }
@@ -284,6 +287,8 @@ func (c *Client) resolve(r *Request, opts HandlerOptions) broker.NewTask {
 		MaxRetries: first(r.MaxRetries, opts.MaxRetries, c.cfg.MaxRetries),
 		Timeout:    first(r.Timeout, opts.Timeout, c.cfg.Timeout),
 		ResultTTL:  first(r.ResultTTL, c.cfg.ResultTTL),
+		Delay:      r.Delay,
+		RunAt:      r.RunAt,
 	}
 	if len(t.Payload) == 0 {
 		t.Payload = json.RawMessage("null")

@@ -47,7 +47,7 @@ type TaskPage struct {
 type QueueInfo struct {
 	Name      string `json:"name"`
 	Queued    int64  `json:"queued"`    // waiting for a worker
-	Scheduled int64  `json:"scheduled"` // waiting for a time: retrying
+	Scheduled int64  `json:"scheduled"` // waiting for a time: held back (scheduled) or retrying
 	Running   int64  `json:"running"`   // taken by a worker and not finished
 	Succeeded int64  `json:"succeeded"` // kept until their result TTL
 	Failed    int64  `json:"failed"`    // kept until their result TTL

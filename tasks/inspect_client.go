@@ -94,7 +94,7 @@ func (c *Client) listQuery(ctx context.Context, opts ListOptions) (broker.ListQu
 
 // statusNames lists every status, for error messages.
 func statusNames() string {
-	return "queued, running, retrying, succeeded, failed, canceled"
+	return "scheduled, queued, running, retrying, succeeded, failed, canceled"
 }
 
 // Queues describes every known queue (one a worker serves or a client

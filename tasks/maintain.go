@@ -5,10 +5,14 @@ import (
 	"time"
 )
 
-// maintain moves due retries into their queues and hands back tasks whose
-// lease expired, for every queue, until ctx ends. It runs at least once a
-// second, sooner when the next retry falls due or this pool schedules one.
-// Every pool does this; the scripts are idempotent, so pools never conflict.
+// maintain moves due tasks (held back, or retries) into their queues and
+// hands back tasks whose lease expired, for every queue, until ctx ends.
+// It runs at least once a second, and sleeps until the next scheduled task
+// falls due when that is sooner; a nudge wakes it early: when this pool
+// schedules a retry, or when any process schedules a task earlier than
+// every other of a queue (the "due" event, see listen), so that it reads
+// the new time. Every pool does this; the scripts are idempotent, so pools
+// never conflict.
 func (p *Pool) maintain(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -36,7 +40,8 @@ func (p *Pool) maintain(ctx context.Context) {
 				wait = 0 // more may wait: go again at once
 			}
 			if !m.NextDue.IsZero() {
-				wait = min(wait, max(time.Until(m.NextDue), time.Millisecond))
+				// On Redis's clock: this machine's may be off from it.
+				wait = min(wait, max(m.NextIn, time.Millisecond))
 			}
 			if m.Requeued > 0 || m.Poisoned > 0 {
 				p.log.Warn("expired leases handed back", "queue", q, "requeued", m.Requeued, "poisoned", m.Poisoned)

@@ -23,6 +23,15 @@ type Options struct {
 	// ResultTTL is how long the task's record is kept once it finished;
 	// 0 means the default (24h).
 	ResultTTL time.Duration
+	// Delay holds the task back this long after it is submitted, counted
+	// on Redis's clock (so clients' clocks do not matter); 0 means none.
+	// The task is scheduled until then, then queued. Up to MaxDelay; not
+	// with RunAt.
+	Delay time.Duration
+	// RunAt holds the task back until this time; the zero Time means
+	// none, and a time already past on Redis's clock queues it at once.
+	// Millisecond precision; up to MaxDelay ahead; not with Delay.
+	RunAt time.Time
 }
 
 // NoRetries as a MaxRetries asks for no retries: a failed attempt is final.
@@ -30,7 +39,8 @@ const NoRetries = -1
 
 // Request asks for a task to be run. Its JSON is the body of POST
 // /v1/tasks: {"name", "payload", "queue", "max_retries", "timeout",
-// "result_ttl"}, durations as strings such as "30s".
+// "result_ttl", "delay", "run_at"}, durations as strings such as "30s",
+// run_at as an RFC 3339 time.
 type Request struct {
 	Name    string          // the name a worker registered the task's handler under
 	Payload json.RawMessage // the handler's input, any JSON; empty means null
@@ -46,6 +56,8 @@ const (
 	MaxResultTTL    = 30 * 24 * time.Hour
 	// MaxPayload is the largest payload accepted, in bytes of JSON.
 	MaxPayload = 1 << 20
+	// MaxDelay is the longest a task can be held back, by Delay or RunAt.
+	MaxDelay = 365 * 24 * time.Hour
 )
 
 // Validate reports the first problem with r, wrapping ErrInvalid. A Client
@@ -74,6 +86,20 @@ func (r *Request) Validate() error {
 	if ttl := r.ResultTTL; ttl != 0 && (ttl < MinResultTTL || ttl > MaxResultTTL) {
 		return fmt.Errorf("%w: result_ttl %s: must be %s to %s", ErrInvalid, ttl, MinResultTTL, MaxResultTTL)
 	}
+	return r.validateDelay()
+}
+
+// validateDelay checks Delay and RunAt. RunAt is checked against this
+// machine's clock: MaxDelay is a bound on mistakes, not a deadline.
+func (r *Request) validateDelay() error {
+	switch {
+	case r.Delay != 0 && !r.RunAt.IsZero():
+		return fmt.Errorf("%w: delay and run_at: give one or the other", ErrInvalid)
+	case r.Delay < 0 || r.Delay > MaxDelay:
+		return fmt.Errorf("%w: delay %s: must be 0 to %s (365 days)", ErrInvalid, r.Delay, MaxDelay)
+	case !r.RunAt.IsZero() && time.Until(r.RunAt) > MaxDelay:
+		return fmt.Errorf("%w: run_at %s: must be at most 365 days ahead", ErrInvalid, r.RunAt.Format(time.RFC3339))
+	}
 	return nil
 }
 
@@ -85,6 +111,8 @@ type requestJSON struct {
 	MaxRetries *int            `json:"max_retries,omitempty"`
 	Timeout    string          `json:"timeout,omitempty"`
 	ResultTTL  string          `json:"result_ttl,omitempty"`
+	Delay      string          `json:"delay,omitempty"`
+	RunAt      string          `json:"run_at,omitempty"`
 }
 
 // MarshalJSON writes r as the body of POST /v1/tasks, leaving out what is
@@ -102,6 +130,12 @@ func (r Request) MarshalJSON() ([]byte, error) {
 	}
 	if r.ResultTTL != 0 {
 		w.ResultTTL = r.ResultTTL.String()
+	}
+	if r.Delay != 0 {
+		w.Delay = r.Delay.String()
+	}
+	if !r.RunAt.IsZero() {
+		w.RunAt = r.RunAt.Format(time.RFC3339Nano)
 	}
 	return json.Marshal(w)
 }

@@ -84,9 +84,11 @@ var requestFields = [...]struct {
 	}},
 	{"timeout", func(r *Request, raw json.RawMessage) error { return decodeDuration(raw, &r.Timeout) }},
 	{"result_ttl", func(r *Request, raw json.RawMessage) error { return decodeDuration(raw, &r.ResultTTL) }},
+	{"delay", func(r *Request, raw json.RawMessage) error { return decodeDuration(raw, &r.Delay) }},
+	{"run_at", func(r *Request, raw json.RawMessage) error { return decodeTime(raw, &r.RunAt) }},
 }
 
-const requestFieldNames = "name, payload, queue, max_retries, timeout and result_ttl"
+const requestFieldNames = "name, payload, queue, max_retries, timeout, result_ttl, delay and run_at"
 
 // fieldIndex returns the index of key in requestFields, or -1.
 func fieldIndex(key string) int {
@@ -127,6 +129,24 @@ func decodeDuration(raw json.RawMessage, dst *time.Duration) error {
 		return fmt.Errorf("invalid duration %q: must not be negative", s)
 	}
 	*dst = d
+	return nil
+}
+
+// decodeTime reads an RFC 3339 time such as "2030-01-02T15:04:05Z"; null
+// leaves dst as it is.
+func decodeTime(raw json.RawMessage, dst *time.Time) error {
+	if isNull(raw) {
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return errors.New(`want an RFC 3339 time string such as "2030-01-02T15:04:05Z"`)
+	}
+	t, err := time.Parse(time.RFC3339, s) // fractional seconds are taken too
+	if err != nil {
+		return fmt.Errorf(`invalid time %q: use RFC 3339, such as "2030-01-02T15:04:05Z" or "2030-01-02T17:04:05+02:00"`, truncate(s, 40))
+	}
+	*dst = t
 	return nil
 }
 

@@ -2,10 +2,11 @@
 -- KEYS[1] task hash, KEYS[2] its queue's canceled zset, KEYS[3] pending
 -- list, KEYS[4] scheduled zset
 -- ARGV[1] task ID, ARGV[2] done channel
--- returns the task's status after the call: 'canceled' when it was queued or
--- retrying (now canceled, or already canceled by a resent call), the
--- unchanged status otherwise, or false when there is no such task.
--- A retrying task's ID leaves the scheduled zset. A queued task's ID leaves
+-- returns the task's status after the call: 'canceled' when it was
+-- scheduled, queued or retrying (now canceled, or already canceled by a
+-- resent call), the unchanged status otherwise, or false when there is no
+-- such task.
+-- A scheduled or retrying task's ID leaves the scheduled zset. A queued task's ID leaves
 -- the list when it is among the last or the first scanLimit IDs (LPOS, then
 -- LREM from that end: bounded work), so the queue's length counts only
 -- live tasks; deeper in a long queue it stays as a tombstone, which
@@ -17,7 +18,7 @@ local status = status_of(f[1], f[2], f[3])
 if not status then
   return false
 end
-if status ~= 'queued' and status ~= 'retrying' then
+if status ~= 'queued' and status ~= 'retrying' and status ~= 'scheduled' then
   return status
 end
 local t = redis.call('TIME')
@@ -30,7 +31,7 @@ if ttl and ttl > 0 then
   redis.call('PEXPIREAT', KEYS[1], expireAt)
 end
 redis.call('ZADD', KEYS[2], expireAt, ARGV[1])
-if status == 'retrying' then
+if status == 'retrying' or status == 'scheduled' then
   redis.call('ZREM', KEYS[4], ARGV[1])
 elseif redis.call('LPOS', KEYS[3], ARGV[1], 'RANK', -1, 'MAXLEN', scanLimit) then
   redis.call('LREM', KEYS[3], -1, ARGV[1])

@@ -1,29 +1,73 @@
 -- enqueue: create tasks' hashes and append their IDs to one queue, once.
--- KEYS[1] pending list, KEYS[2] the queue's log, KEYS[3..n] task hashes
--- ARGV: 3 per task, in the order of KEYS[3..n]: id, meta
--- ("max_retries,timeout_ms,ttl_ms,queue,name"), payload (JSON)
+-- KEYS[1] pending list, KEYS[2] the queue's log, KEYS[3..n] task hashes,
+-- then, only with a schedule (below), the queue's scheduled zset
+-- ARGV: 3 per task, in the order of the task hashes: id, meta
+-- ("max_retries,timeout_ms,ttl_ms,queue,name"), payload (JSON); then,
+-- when some tasks are to run later, a schedule: the events channel, the
+-- queue's name, and 2 per such task: its number (1 for KEYS[3]) and when
+-- it is due, "<ms>" (Unix time) or "+<ms>" (after now, on Redis's clock)
 -- returns created_ms (Redis clock): one integer for the whole call when
 -- every task is new (the usual case: one reply, not one per task), else an
 -- array of one per task. Idempotent by ID: a task whose hash exists (a
 -- resent call) keeps its created_ms and is not queued twice.
 -- The status is left out: absent, it reads as queued (see status.lua).
+-- A task due after now is written scheduled, with its due time ('ra'),
+-- and joins the scheduled zset instead of the list (promote.lua moves it
+-- once due); one due already is queued at once. When the earliest of them
+-- is earlier than every task scheduled before, "due <queue> <ms>" goes to
+-- the events channel, so that the workers' maintainers, asleep until the
+-- earliest time they knew, wake for it.
 -- The new IDs join the queue's log too, from the same table: the listing
 -- of tasks costs an append per call, no command per task.
 -- Cost: one command per task (HSET, of three fields) plus four per call
 -- (TIME, EXISTS, two RPUSH); one EXISTS over all the hashes finds the
--- usual case, where none exists yet.
+-- usual case, where none exists yet. A schedule adds two fields to the
+-- HSET of each task it holds back, and ZRANGE, ZADD and at most one
+-- PUBLISH per call.
+
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local nows = string.format('%d', now) -- tostring formats a float: 2.6k instructions more
-local some = redis.call('EXISTS', unpack(KEYS, 3)) > 0
+-- With a schedule, ARGV holds more than 3 per task hash, and the last KEY
+-- is the scheduled zset. later maps a task's number to its due time (ms),
+-- for those due after now.
+local last, later, ready, held, earliest = #KEYS
+if #ARGV > 3 * last - 6 then
+  last = #KEYS - 1
+  later, ready, held = {}, {}, {}
+  for j = 3 * (last - 2) + 3, #ARGV, 2 do
+    local spec, at = ARGV[j + 1], nil
+    if string.sub(spec, 1, 1) == '+' then
+      at = now + tonumber(string.sub(spec, 2))
+    else
+      at = tonumber(spec)
+    end
+    if at > now then
+      later[tonumber(ARGV[j])] = at
+    end
+  end
+end
+local some = redis.call('EXISTS', unpack(KEYS, 3, last)) > 0
 local out, fresh, nfresh = {}, {}, 0
-for i = 3, #KEYS do
+for i = 3, last do
   local a = (i - 3) * 3
   local created = some and redis.call('HGET', KEYS[i], 'ct')
   if created then
     out[i - 2] = tonumber(created)
   else
-    redis.call('HSET', KEYS[i], 'm', ARGV[a + 2], 'p', ARGV[a + 3], 'ct', nows)
+    local at = later and later[i - 2]
+    if at then
+      local ats = string.format('%d', at)
+      redis.call('HSET', KEYS[i], 'm', ARGV[a + 2], 'p', ARGV[a + 3], 'ct', nows, 's', 'scheduled', 'ra', ats)
+      held[#held + 1] = ats
+      held[#held + 1] = ARGV[a + 1]
+      earliest = math.min(earliest or at, at)
+    else
+      redis.call('HSET', KEYS[i], 'm', ARGV[a + 2], 'p', ARGV[a + 3], 'ct', nows)
+      if ready then
+        ready[#ready + 1] = ARGV[a + 1]
+      end
+    end
     nfresh = nfresh + 1
     fresh[nfresh] = ARGV[a + 1]
     if some then
@@ -32,8 +76,20 @@ for i = 3, #KEYS do
   end
 end
 if nfresh > 0 then
-  redis.call('RPUSH', KEYS[1], unpack(fresh))
+  if not ready then
+    redis.call('RPUSH', KEYS[1], unpack(fresh))
+  elseif #ready > 0 then
+    redis.call('RPUSH', KEYS[1], unpack(ready))
+  end
   redis.call('RPUSH', KEYS[2], unpack(fresh))
+end
+if earliest then
+  local from = 3 * (last - 2)
+  local first = redis.call('ZRANGE', KEYS[#KEYS], 0, 0, 'WITHSCORES')
+  redis.call('ZADD', KEYS[#KEYS], unpack(held))
+  if not first[2] or earliest < tonumber(first[2]) then
+    redis.call('PUBLISH', ARGV[from + 1], 'due ' .. ARGV[from + 2] .. ' ' .. string.format('%d', earliest))
+  end
 end
 if not some then
   return now

@@ -1,18 +1,35 @@
--- promote: move tasks whose retry time has come to the tail of the queue.
--- KEYS[1] scheduled zset, KEYS[2] pending list
--- ARGV[1] limit
--- returns {moved, next_ms}: next_ms is the earliest time still scheduled, or
--- -1 when nothing is. Idempotent.
+-- promote: move scheduled tasks whose time has come to the tail of the
+-- queue.
+-- KEYS[1] scheduled zset, KEYS[2] pending list, KEYS[3..n] task hashes
+-- ARGV[1..n-2] the IDs of the task hashes, as due.lua listed them
+-- returns the number of tasks moved. Each ID's score is read again, so an
+-- ID moved meanwhile by another worker, or canceled, is left alone, and
+-- the call is idempotent. A task held back (status scheduled) becomes
+-- queued; a retry stays retrying until it starts, and any other status
+-- is kept as it is. An ID whose hash is gone just leaves the zset.
+-- Cost: ZSCORE and HGET per ID, HSET per task held back, and one ZREM
+-- and one RPUSH per call.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local due = redis.call('ZRANGE', KEYS[1], '-inf', now, 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[1]))
-if #due > 0 then
-  redis.call('ZREM', KEYS[1], unpack(due))
-  redis.call('RPUSH', KEYS[2], unpack(due))
+local gone, moved = {}, {}
+for i, id in ipairs(ARGV) do
+  local score = redis.call('ZSCORE', KEYS[1], id)
+  if score and tonumber(score) <= now then
+    gone[#gone + 1] = id
+    local key = KEYS[i + 2]
+    local status = redis.call('HGET', key, 's')
+    if status == 'scheduled' then
+      redis.call('HSET', key, 's', 'queued')
+    end
+    if status or redis.call('EXISTS', key) == 1 then
+      moved[#moved + 1] = id
+    end
+  end
 end
-local nextDue = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-local nextMs = -1
-if nextDue[2] then
-  nextMs = tonumber(nextDue[2])
+if #gone > 0 then
+  redis.call('ZREM', KEYS[1], unpack(gone))
 end
-return {#due, nextMs}
+if #moved > 0 then
+  redis.call('RPUSH', KEYS[2], unpack(moved))
+end
+return #moved

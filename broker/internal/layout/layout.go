@@ -19,7 +19,8 @@ import (
 //	runq:{default}:pending     list of task IDs waiting to run, oldest first
 //	runq:{default}:leases      sorted set: lease token -> deadline (ms, Redis clock)
 //	runq:{default}:lease:<tok> set: IDs taken under one lease and not yet finished
-//	runq:{default}:scheduled   sorted set: task ID -> time it may run again (ms)
+//	runq:{default}:scheduled   sorted set: task ID -> time it may run (ms): tasks
+//	                           held back (status scheduled) and retries
 //	runq:{default}:log         list: the IDs of the queue's tasks in the order
 //	                           they were queued, dead ones trimmed from its head
 //	runq:{default}:logbase     how many IDs were trimmed from the log's head:
@@ -76,7 +77,8 @@ func (k Keys) Leases(queue string) string { return k.q(queue) + "leases" }
 // idempotent.
 func (k Keys) LeaseTasks(queue, token string) string { return k.q(queue) + "lease:" + token }
 
-// Scheduled names the sorted set of IDs waiting for a retry time.
+// Scheduled names the sorted set of IDs waiting for a time: tasks held
+// back and retries.
 func (k Keys) Scheduled(queue string) string { return k.q(queue) + "scheduled" }
 
 // Log names the list of the IDs of queue's tasks, in the order they were
@@ -162,5 +164,6 @@ const (
 	FieldFailures = "f"  // attempts that returned an error
 	FieldCrashes  = "c"  // attempts whose worker was lost
 	FieldCreated  = "ct" // ms, Redis clock
+	FieldRunAt    = "ra" // ms, Redis clock: when a task held back falls due
 	FieldFinished = "ft" // ms, when it became terminal
 )

@@ -46,7 +46,7 @@ func runTasks(ctx context.Context, s *session, args []string) error {
 	fs := s.newFlags()
 	var opts tasks.ListOptions
 	fs.StringVar(&opts.Queue, "queue", "", "only tasks of this `QUEUE`")
-	fs.Var((*stringValue)(&opts.Status), "status", "only tasks of this `STATUS`: queued, running, retrying, succeeded, failed or canceled")
+	fs.Var((*stringValue)(&opts.Status), "status", "only tasks of this `STATUS`: scheduled, queued, running, retrying, succeeded, failed or canceled")
 	fs.StringVar(&opts.Name, "name", "", "only tasks of this `NAME`")
 	fs.Var((*intValue)(&opts.Limit), "limit", fmt.Sprintf("`N` tasks to show, 1 to %d (default %d)", tasks.MaxListLimit, tasks.DefaultListLimit))
 	fs.StringVar(&opts.Cursor, "cursor", "", "continue a listing where its page ended (the `CURSOR` that page printed)")
@@ -80,7 +80,7 @@ func checkList(fs *flag.FlagSet, o tasks.ListOptions) error {
 	case o.Queue != "" && broker.ValidQueue(o.Queue) != nil:
 		return usage(fmt.Sprintf("--queue %q: %v", truncate(o.Queue, 40), broker.ValidQueue(o.Queue)))
 	case o.Status != "" && !o.Status.Valid():
-		return usage(fmt.Sprintf("--status %q: want queued, running, retrying, succeeded, failed or canceled", truncate(string(o.Status), 40)))
+		return usage(fmt.Sprintf("--status %q: want scheduled, queued, running, retrying, succeeded, failed or canceled", truncate(string(o.Status), 40)))
 	case flagGiven(fs, "limit") && (o.Limit < 1 || o.Limit > tasks.MaxListLimit):
 		return usage(fmt.Sprintf("--limit must be 1 to %d", tasks.MaxListLimit))
 	}
