@@ -36,6 +36,9 @@ var answerCases = []answerCase{
 
 	{method: "POST", target: "/v1/tasks", body: `{"name":"echo","payload":{"n":[1,2]},"queue":"idle","max_retries":0,"timeout":"1m","result_ttl":"1h"}`, want: 202},
 	{method: "POST", target: "/v1/tasks?pretty", body: `{"name":"echo","queue":null,"max_retries":null}`, want: 202},
+	{method: "POST", target: "/v1/tasks", body: `{"name":"echo","queue":"idle","delay":"1h"}`, want: 202},
+	{method: "POST", target: "/v1/tasks", body: `{"name":"echo","queue":"idle","run_at":"2001-02-03T04:05:06+07:00"}`, want: 202},
+	{method: "POST", target: "/v1/tasks", body: `{"name":"echo","delay":"1s","run_at":"2030-01-02T15:04:05Z"}`, want: 400},
 	{method: "POST", target: "/v1/tasks", body: `{"name":"echo","bogus":1}`, want: 400},
 	{method: "POST", target: "/v1/tasks", body: `{"name":"echo","timeout":"soon"}`, want: 400},
 	{method: "POST", target: "/v1/tasks", body: `[1]`, want: 400},
@@ -55,6 +58,7 @@ var answerCases = []answerCase{
 	{method: "GET", target: "/v1/tasks/{queued}?pretty", want: 200},
 	{method: "GET", target: "/v1/tasks/{succeeded}?wait=10s", want: 200},
 	{method: "GET", target: "/v1/tasks/{failed}", want: 200},
+	{method: "GET", target: "/v1/tasks/{scheduled}", want: 200},
 	{method: "GET", target: "/v1/tasks/{canceled}", want: 200},
 	{method: "GET", target: "/v1/tasks/{queued}?wait=1ms", want: 200},
 	{method: "GET", target: "/v1/tasks/not-a-uuid", want: 400},
@@ -68,6 +72,7 @@ var answerCases = []answerCase{
 	{method: "GET", target: "/v1/tasks", want: 200},
 	{method: "GET", target: "/v1/tasks?queue=idle&status=queued&name=echo&limit=1", want: 200},
 	{method: "GET", target: "/v1/tasks?status=failed", want: 200},
+	{method: "GET", target: "/v1/tasks?status=scheduled", want: 200},
 	{method: "GET", target: "/v1/tasks?limit=0", want: 400},
 	{method: "GET", target: "/v1/tasks?status=bogus", want: 400},
 	{method: "GET", target: "/v1/tasks?queue=a%20b", want: 400},
@@ -89,6 +94,7 @@ var answerCases = []answerCase{
 
 	{method: "DELETE", target: "/v1/tasks/{cancel}", want: 200},
 	{method: "DELETE", target: "/v1/tasks/{cancel}", want: 200},
+	{method: "DELETE", target: "/v1/tasks/{scheduled}", want: 200},
 	{method: "DELETE", target: "/v1/tasks/{succeeded}", want: 409},
 	{method: "DELETE", target: "/v1/tasks/{missing}", want: 404},
 	{method: "DELETE", target: "/v1/tasks/not-a-uuid", want: 400},
@@ -155,6 +161,7 @@ func (s *bundle) fixtures(t *testing.T) *strings.Replacer {
 	t.Helper()
 	queued := s.submit(t, `{"name":"echo","queue":"idle"}`)
 	cancel := s.submit(t, `{"name":"echo","queue":"idle"}`)
+	scheduled := s.submit(t, `{"name":"echo","queue":"idle","delay":"1h"}`)
 	canceled := s.submit(t, `{"name":"echo","queue":"idle"}`)
 	if rec := serve(s.app, newRequest(http.MethodDelete, "/v1/tasks/"+canceled.ID, "", "")); rec.Code != http.StatusOK {
 		t.Fatalf("DELETE /v1/tasks/%s = %d %s, want 200", canceled.ID, rec.Code, rec.Body)
@@ -167,5 +174,5 @@ func (s *bundle) fixtures(t *testing.T) *strings.Replacer {
 		}
 	}
 	return strings.NewReplacer("{queued}", queued.ID, "{cancel}", cancel.ID, "{canceled}", canceled.ID,
-		"{succeeded}", succeeded.ID, "{failed}", failed.ID, "{missing}", uuid.NewString())
+		"{succeeded}", succeeded.ID, "{failed}", failed.ID, "{scheduled}", scheduled.ID, "{missing}", uuid.NewString())
 }

@@ -62,7 +62,7 @@ func appendRecordTail(b []byte, r *results.Record, texts *Durations) ([]byte, er
 	for _, f := range [...]struct {
 		key string
 		t   time.Time
-	}{{`,"started_at":`, r.StartedAt}, {`,"finished_at":`, r.FinishedAt}} {
+	}{{`,"run_at":`, r.RunAt}, {`,"started_at":`, r.StartedAt}, {`,"finished_at":`, r.FinishedAt}} {
 		if !f.t.IsZero() {
 			b = append(b, f.key...)
 			if b, err = appendTime(b, f.t); err != nil {

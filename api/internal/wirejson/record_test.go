@@ -16,7 +16,7 @@ import (
 // AppendRecord writes them. A field added to Record fails
 // TestRenderCoversRecord until AppendRecord writes it too.
 var renderedFields = []string{"id", "name", "queue", "status", "payload", "result", "error", "attempts",
-	"max_retries", "timeout", "result_ttl", "crashes", "created_at", "started_at", "finished_at"}
+	"max_retries", "timeout", "result_ttl", "crashes", "created_at", "run_at", "started_at", "finished_at"}
 
 func TestRenderCoversRecord(t *testing.T) {
 	t.Parallel()
@@ -55,7 +55,9 @@ func sampleRecords() []results.Record {
 			MaxRetries: 3, Timeout: 30 * time.Minute, ResultTTL: 24 * time.Hour, CreatedAt: created},
 		{ID: id, Name: "e", Queue: "q", Status: results.StatusFailed, Payload: json.RawMessage(` [1, "<a&b>", "\u2028"] `),
 			Result: json.RawMessage(`{"a": null}`), Error: "bad \"x\" <y> \n\x01 é \xff \u2028", Attempts: 4, MaxRetries: -1,
-			Crashes: 2, Timeout: 1500 * time.Microsecond, CreatedAt: created, StartedAt: started, FinishedAt: finished},
+			Crashes: 2, Timeout: 1500 * time.Microsecond, CreatedAt: created, RunAt: started, StartedAt: started, FinishedAt: finished},
+		{ID: id, Name: "echo", Queue: "default", Status: results.StatusScheduled, Payload: json.RawMessage(`1`),
+			MaxRetries: 3, Timeout: 30 * time.Minute, ResultTTL: 24 * time.Hour, CreatedAt: created, RunAt: finished},
 		{Name: "", Payload: nil, Result: json.RawMessage{}, CreatedAt: time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)},
 		{Payload: json.RawMessage(`{"a":1}x`), CreatedAt: created.In(time.FixedZone("x", 3600))},
 		{Payload: json.RawMessage(`nul`), Result: json.RawMessage(`[1,2`)},
@@ -84,7 +86,7 @@ func checkAppendRecord(t *testing.T, r results.Record) {
 // of fuzzed strings, raw JSON, numbers and times.
 func FuzzAppendRecord(f *testing.F) {
 	for _, r := range sampleRecords() {
-		f.Add(r.ID[:], r.Name, r.Error, []byte(r.Payload), []byte(r.Result), r.Attempts, int64(r.Timeout), r.CreatedAt.UnixNano(), uint8(7))
+		f.Add(r.ID[:], r.Name, r.Error, []byte(r.Payload), []byte(r.Result), r.Attempts, int64(r.Timeout), r.CreatedAt.UnixNano(), uint8(23))
 	}
 	f.Fuzz(func(t *testing.T, id []byte, name, errText string, payload, result []byte, n int, d, unixNano int64, flags uint8) {
 		r := results.Record{Name: name, Queue: errText + name, Status: results.Status(name), Error: errText,
@@ -103,6 +105,9 @@ func FuzzAppendRecord(f *testing.F) {
 		}
 		if flags&8 != 0 {
 			r.CreatedAt = r.CreatedAt.In(time.FixedZone("z", int(d%100000)))
+		}
+		if flags&16 != 0 {
+			r.RunAt = time.UnixMilli(unixNano).UTC()
 		}
 		checkAppendRecord(t, r)
 	})

@@ -12,7 +12,7 @@ import (
 // less CPU per task than encoding/json's token decoder (BenchmarkDecode*).
 //
 // It takes only the common shape of a body: keys and string fields without
-// escapes, max_retries as a plain integer, payloads nested at most
+// escapes (times and durations included), max_retries as a plain integer, payloads nested at most
 // maxScanDepth deep, each known key once. Anything else, valid or not, makes
 // it give up (ok false) and the strict decoder decides. So the scanner never
 // refuses a body: it only accepts bodies the strict decoder accepts, with the
@@ -38,6 +38,8 @@ const (
 	fieldMaxRetries
 	fieldTimeout
 	fieldResultTTL
+	fieldDelay
+	fieldRunAt
 )
 
 // ScanRequest reads a whole body holding one request.
@@ -129,6 +131,10 @@ func fieldBit(key []byte) int {
 		return fieldTimeout
 	case "result_ttl":
 		return fieldResultTTL
+	case "delay":
+		return fieldDelay
+	case "run_at":
+		return fieldRunAt
 	}
 	return 0
 }
@@ -166,6 +172,10 @@ func (s *scanner) field(bit int, r *tasks.Request) bool {
 		return s.duration((*time.Duration)(&r.Timeout))
 	case fieldResultTTL:
 		return s.duration((*time.Duration)(&r.ResultTTL))
+	case fieldDelay:
+		return s.duration(&r.Delay)
+	case fieldRunAt:
+		return s.time(&r.RunAt)
 	}
 	return false
 }
@@ -194,6 +204,21 @@ func (s *scanner) duration(dst *time.Duration) bool {
 		return false
 	}
 	*dst = d
+	return true
+}
+
+// time reads an RFC 3339 string such as "2030-01-02T15:04:05Z" into dst,
+// as the strict decoder parses it.
+func (s *scanner) time(dst *time.Time) bool {
+	raw, ok := s.plainString()
+	if !ok || !utf8.Valid(raw) {
+		return false
+	}
+	t, err := time.Parse(time.RFC3339, string(raw))
+	if err != nil {
+		return false
+	}
+	*dst = t
 	return true
 }
 
