@@ -254,6 +254,7 @@ type record struct {
 	ResultTTL  string          `json:"result_ttl"`
 	Crashes    int             `json:"crashes"`
 	CreatedAt  *string         `json:"created_at"`
+	RunAt      *string         `json:"run_at"`
 	StartedAt  *string         `json:"started_at"`
 	FinishedAt *string         `json:"finished_at"`
 }

@@ -110,3 +110,42 @@ func ExampleClient_Wait() {
 	fmt.Println(rec.Status, string(rec.Result), rec.Attempts)
 	// Output: succeeded {"n":1} 1
 }
+
+// A task held back: with Delay (counted on Redis's clock) or RunAt it is
+// scheduled, out of its queue, until it falls due; then the workers'
+// maintainers, woken for it, queue it and a worker runs it.
+func ExampleOptions() {
+	redis := startRedis()
+	defer redis.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	reg := tasks.NewRegistry()
+	reg.HandleFunc("remind", func(ctx context.Context, t *tasks.Task) (any, error) { return "done", nil })
+	client, err := tasks.Connect(ctx, redis.URL(), tasks.ClientConfig{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	pool := tasks.NewPool(client.Redis(), reg, tasks.PoolConfig{})
+	if err := pool.Register(ctx); err != nil {
+		log.Fatal(err)
+	}
+	poolCtx, stopPool := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- pool.Run(poolCtx) }()
+	defer func() { stopPool(); <-ran }()
+
+	rec, err := client.Submit(ctx, tasks.Request{Name: "remind", Options: tasks.Options{Delay: 300 * time.Millisecond}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(rec.Status, rec.RunAt.Sub(rec.CreatedAt))
+	rec, err = client.Wait(ctx, rec.ID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(rec.Status, !rec.StartedAt.Before(rec.RunAt))
+	// Output:
+	// scheduled 300ms
+	// succeeded true
+}

@@ -71,7 +71,8 @@ func New(baseURL string, cfg Config) (*Client, error) {
 // ends, so that its answer arrives in time: a tenth of d, at most 250ms.
 func pollMargin(d time.Duration) time.Duration { return min(d/10, 250*time.Millisecond) }
 
-// Submit queues a task and returns its record, status queued. Its errors
+// Submit queues a task and returns its record, status queued (scheduled,
+// with its RunAt, when r's Delay or RunAt holds it back). Its errors
 // match the sentinels of package tasks: ErrInvalid (found by
 // Request.Validate before anything is sent, or by the server),
 // ErrUnknownName, ErrUnavailable (also when the server cannot be reached,

@@ -55,6 +55,18 @@ func TestClient(t *testing.T) {
 				t.Errorf("Get = %+v, %v; want the record Wait returned", got, err)
 			}
 
+			later, err := c.Submit(ctx, tasks.Request{Name: "echo", Options: tasks.Options{Delay: 200 * time.Millisecond}})
+			if err != nil || later.Status != results.StatusScheduled || !later.RunAt.Equal(later.CreatedAt.Add(200*time.Millisecond)) {
+				t.Fatalf("Submit with a delay = %+v, %v; want scheduled, run_at 200ms after creation", later, err)
+			}
+			if later, err = c.Wait(ctx, later.ID); err != nil || later.Status != results.StatusSucceeded || later.StartedAt.Before(later.RunAt) {
+				t.Fatalf("Wait for the delayed task = %+v, %v; want succeeded, not before its run_at", later, err)
+			}
+			at := time.Now().Add(time.Hour).Truncate(time.Millisecond)
+			if rec, err := c.Submit(ctx, tasks.Request{Name: "echo", Options: tasks.Options{RunAt: at}}); err != nil || !rec.RunAt.Equal(at) {
+				t.Fatalf("Submit with run_at = %+v, %v; want run_at %v", rec, err, at)
+			}
+
 			recs, err := c.SubmitBatch(ctx, []tasks.Request{{Name: "echo"}, {Name: "fail", Options: tasks.Options{Queue: "nobody"}}})
 			if err != nil || len(recs) != 2 || recs[1].Queue != "nobody" {
 				t.Fatalf("SubmitBatch = %+v, %v", recs, err)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -123,6 +124,20 @@ func TestClientCommandsSubmit(t *testing.T) {
 		}
 		if rec := s.record(t, id); rec.Status != results.StatusSucceeded || string(rec.Result) != `{"slept_ms":300}` {
 			t.Errorf("get --json = %+v, want succeeded with its result", rec)
+		}
+	})
+	t.Run("submit --delay holds the task back", func(t *testing.T) {
+		t.Parallel()
+		id := s.submit(t, "echo", `"later"`, "--delay", "1h", "--queue", "default")
+		r := s.want(t, 0, "get", id.String())
+		for _, want := range []string{"status:      scheduled", "run at:", "(in 59m"} {
+			if !strings.Contains(r.Stdout, want) {
+				t.Errorf("get of a delayed task: stdout does not contain %q:\n%s", want, r.Stdout)
+			}
+		}
+		soon := s.submit(t, "echo", `"soon"`, "--run-at", time.Now().Add(300*time.Millisecond).Format(time.RFC3339Nano))
+		if r := s.want(t, 0, "wait", soon.String(), "--timeout", "20s"); r.Stdout != "\"soon\"\n" {
+			t.Errorf("wait for a task with --run-at: stdout %q, want its result", r.Stdout)
 		}
 	})
 	t.Run("wait gives up at its timeout", func(t *testing.T) {
@@ -291,6 +306,10 @@ func TestClientCommandsUsage(t *testing.T) {
 		{[]string{"submit", "echo", "--max-retries", "x"}, `--max-retries "x": not a whole number`},
 		{[]string{"submit", "echo", "--timeout", "soon"}, `--timeout "soon": not a duration`},
 		{[]string{"submit", "echo", "1", "2"}, `unexpected argument "2"`},
+		{[]string{"submit", "echo", "--delay", "soon"}, `--delay "soon": not a duration`},
+		{[]string{"submit", "echo", "--delay", "-1s"}, "delay -1s: must be 0 to"},
+		{[]string{"submit", "echo", "--run-at", "tomorrow"}, `--run-at "tomorrow": not an RFC 3339 time`},
+		{[]string{"submit", "echo", "--run-at", "2030-01-02T15:04:05Z", "--delay", "1s"}, "give one or the other"},
 		{[]string{"submit", "echo", "--nope"}, "unknown flag --nope"},
 		{[]string{"get", "not-a-uuid"}, `"not-a-uuid" is not a task id`},
 		{[]string{"get"}, "get needs ID"},

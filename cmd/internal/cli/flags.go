@@ -361,6 +361,24 @@ func (v *durationValue) Set(s string) error {
 	return nil
 }
 
+// timeValue is an RFC 3339 time, such as 2030-01-02T15:04:05Z.
+type timeValue time.Time
+
+func (v *timeValue) String() string {
+	if time.Time(*v).IsZero() {
+		return ""
+	}
+	return time.Time(*v).Format(time.RFC3339)
+}
+func (v *timeValue) Set(s string) error {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return errors.New("not an RFC 3339 time such as 2030-01-02T15:04:05Z")
+	}
+	*v = timeValue(t)
+	return nil
+}
+
 type listValue []string
 
 func (v *listValue) String() string { return strings.Join(*v, ",") }

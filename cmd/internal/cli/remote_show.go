@@ -72,6 +72,7 @@ func printRecord(w io.Writer, rec results.Record, now time.Time) {
 	field("timeout", rec.Timeout.String())
 	field("result ttl", rec.ResultTTL.String())
 	field("created", when(rec.CreatedAt, now))
+	field("run at", when(rec.RunAt, now))
 	field("started", when(rec.StartedAt, now))
 	field("finished", when(rec.FinishedAt, now))
 	field("payload", string(rec.Payload))
@@ -82,7 +83,8 @@ func printRecord(w io.Writer, rec results.Record, now time.Time) {
 	}
 }
 
-// when writes t in local time with its age as of now; "" for the zero time.
+// when writes t in local time with its age as of now ("3s ago", or "in 3s"
+// for a time to come); "" for the zero time.
 func when(t, now time.Time) string {
 	if t.IsZero() {
 		return ""
@@ -90,13 +92,17 @@ func when(t, now time.Time) string {
 	return t.Local().Format(time.DateTime) + " (" + ago(t, now) + ")"
 }
 
-// ago writes how long before now t was, to the second: "3s ago".
+// ago writes how long before now t was, to the second: "3s ago"; or how
+// long after, "in 3s".
 func ago(t, now time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
 	d := now.Sub(t)
-	if d < time.Second {
+	switch {
+	case d <= -time.Second:
+		return "in " + (-d).Truncate(time.Second).String()
+	case d < time.Second:
 		return "just now"
 	}
 	return d.Truncate(time.Second).String() + " ago"

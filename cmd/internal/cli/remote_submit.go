@@ -24,6 +24,7 @@ var submitCommand = remoteCommand{
 		"With --wait it follows the task until it ends, on stderr (on a terminal one status line with\n" +
 		"a spinner and the time elapsed; else one line per change of status, the first with the id),\n" +
 		"then prints the result JSON on stdout; it exits 1 if the task failed or was canceled.\n" +
+		"With --delay or --run-at the task waits, scheduled, until then.\n" +
 		"Bad input (bad JSON, a file it cannot read, a bad option) sends nothing.",
 	example: `%[1]s submit echo '{"hello":"world"}' --queue default --wait`,
 	run:     runSubmit,
@@ -66,6 +67,8 @@ func (s *session) submitRequest(args []string) (req tasks.Request, wait bool, er
 	fs.Var((*intValue)(&retries), "max-retries", "`N` retries after a failed attempt; 0 for none (default: the handler's, else the API's)")
 	fs.Var((*durationValue)(&req.Timeout), "timeout", "`DURATION` limit of one attempt (default: the handler's, else the API's)")
 	fs.Var((*durationValue)(&req.ResultTTL), "result-ttl", "keep the finished task this `DURATION` (default: the API's)")
+	fs.Var((*durationValue)(&req.Delay), "delay", "hold the task back this `DURATION`, up to 365 days (scheduled, then queued)")
+	fs.Var((*timeValue)(&req.RunAt), "run-at", "hold the task back until this RFC 3339 `TIME`, such as 2030-01-02T15:04:05Z")
 	fs.BoolVar(&wait, "wait", false, "follow the task until it ends, then print its result")
 	pos, err := s.parse(fs, args, 1, 2)
 	if err != nil {

@@ -101,13 +101,13 @@ func TestPrintRecord(t *testing.T) {
 	rec := results.Record{
 		ID: uuid.MustParse("0193f0c2-7c1a-7b3e-8a5d-2f1e0c9b4a77"), Name: "fail", Queue: "default", Status: results.StatusFailed,
 		Payload: json.RawMessage(`{"message":"boom"}`), Error: "attempt 1: boom\nstack line", Attempts: 1, Timeout: time.Minute,
-		ResultTTL: time.Hour, CreatedAt: now.Add(-3 * time.Second),
+		ResultTTL: time.Hour, CreatedAt: now.Add(-3 * time.Second), RunAt: now.Add(90 * time.Second),
 	}
 	var out bytes.Buffer
 	printRecord(&out, rec, now)
 	for _, want := range []string{
 		"id:          0193f0c2-7c1a-7b3e-8a5d-2f1e0c9b4a77\n", "status:      failed\n", "attempts:    1 (max retries 0)\n",
-		"timeout:     1m0s\n", "(3s ago)\n", `payload:     {"message":"boom"}` + "\n", "error:\n  attempt 1: boom\n  stack line\n",
+		"timeout:     1m0s\n", "(3s ago)\n", "run at:", "(in 1m30s)\n", `payload:     {"message":"boom"}` + "\n", "error:\n  attempt 1: boom\n  stack line\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("printRecord: %q does not contain %q", out.String(), want)

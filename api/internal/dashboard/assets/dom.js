@@ -39,7 +39,7 @@ export function s(tag, attrs, ...children) {
 export const $ = (id) => document.getElementById(id);
 
 // statuses are the task statuses, each styled by a class of its name.
-export const statuses = ['queued', 'running', 'retrying', 'succeeded', 'failed', 'canceled'];
+export const statuses = ['scheduled', 'queued', 'running', 'retrying', 'succeeded', 'failed', 'canceled'];
 export const terminal = (st) => st === 'succeeded' || st === 'failed' || st === 'canceled';
 
 // badge shows a status; an unknown one gets no class of its own.

@@ -34,7 +34,7 @@ export function queuesPage({ view, signal }) {
       num(qi.queued), num(qi.scheduled), num(qi.running), num(qi.succeeded), num(qi.failed), num(qi.canceled),
       h('div', { class: 'actions' }, purgeable.map((st) => purgeButton(qi.name, st, qi[st], redraw))),
     ]);
-    list.replaceChildren(table(['Queue', 'Queued', 'Retrying', 'Running', 'Succeeded', 'Failed', 'Canceled', 'Purge'],
+    list.replaceChildren(table(['Queue', 'Queued', 'Scheduled / retrying', 'Running', 'Succeeded', 'Failed', 'Canceled', 'Purge'],
       rows, 'No queues yet.'));
   };
   poll(signal, redraw);

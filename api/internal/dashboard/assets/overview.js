@@ -36,11 +36,11 @@ export function sumHistory(queues) {
 
 function countsTable(queues) {
   const link = (queue, status, n) =>
-    n > 0 ? h('a', { href: '#/tasks?' + new URLSearchParams({ queue, status }) }, num(n)) : num(n);
+    n > 0 ? h('a', { href: '#/tasks?' + new URLSearchParams(status ? { queue, status } : { queue }) }, num(n)) : num(n);
   const rows = queues.map((qi) => [
     h('a', { href: '#/tasks?' + new URLSearchParams({ queue: qi.name }) }, qi.name),
     link(qi.name, 'queued', qi.queued),
-    link(qi.name, 'retrying', qi.scheduled),
+    link(qi.name, '', qi.scheduled), // scheduled and retrying: no one status filter
     link(qi.name, 'running', qi.running),
     link(qi.name, 'succeeded', qi.succeeded),
     link(qi.name, 'failed', qi.failed),
@@ -49,7 +49,7 @@ function countsTable(queues) {
     `${num(qi.processed_1m)} / ${num(qi.failed_1m)}`,
     `${num(qi.processed_1h)} / ${num(qi.failed_1h)}`,
   ]);
-  const cols = ['Queue', 'Queued', 'Retrying', 'Running', 'Succeeded', 'Failed', 'Canceled',
+  const cols = ['Queue', 'Queued', 'Scheduled / retrying', 'Running', 'Succeeded', 'Failed', 'Canceled',
     'Oldest queued', 'Done / failed 1 min', 'Done / failed 1 h'];
   return table(cols, rows, 'No queues yet: submit a task.');
 }

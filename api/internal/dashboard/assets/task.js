@@ -50,8 +50,9 @@ function detail(t, refresh) {
     ['Attempts', `${t.attempts} (max retries ${t.max_retries})`],
     ['Crashes', String(t.crashes || 0)],
     ['Timeout', t.timeout], ['Result kept', t.result_ttl],
-    ['Created', when(t.created_at)], ['Started', when(t.started_at)], ['Finished', when(t.finished_at)],
-  ];
+    ['Created', when(t.created_at)], t.run_at ? ['Runs at', when(t.run_at)] : null,
+    ['Started', when(t.started_at)], ['Finished', when(t.finished_at)],
+  ].filter(Boolean);
   const dl = h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', null, k), h('dd', null, v)]));
   return [
     h('h1', null, 'Task ', h('span', { class: 'mono', id: 'task-id' }, t.id)),
@@ -84,7 +85,7 @@ function actions(t, refresh) {
     },
   }, label);
   if (t.status === 'failed' || t.status === 'canceled') bar.append(run('Retry', api.retry));
-  if (t.status === 'queued' || t.status === 'retrying') bar.append(run('Cancel', api.cancel, 'danger'));
+  if (t.status === 'scheduled' || t.status === 'queued' || t.status === 'retrying') bar.append(run('Cancel', api.cancel, 'danger'));
   bar.append(h('a', { href: '#/tasks?' + new URLSearchParams({ queue: t.queue }), class: 'button secondary' }, 'Queue’s tasks'));
   return bar;
 }
