@@ -153,6 +153,15 @@ func (p *Runq) Alive() bool {
 	}
 }
 
+// Kill stops the process with SIGKILL, by its PID, as a crash or a lost
+// machine would, and waits for it to exit.
+func (p *Runq) Kill() {
+	if p.Alive() {
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
+
 // Stop sends SIGTERM and waits up to timeout for the exit; it returns the
 // exit code, or an error if the process is still running.
 func (p *Runq) Stop(timeout time.Duration) (int, error) {
