@@ -329,3 +329,24 @@ func TestPurgeAndListSeeScheduled(t *testing.T) {
 		}
 	})
 }
+
+// TestPromoteLeavesLeases: Promote moves due tasks only; expired leases
+// wait for Maintain.
+func TestPromoteLeavesLeases(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		enqueue(t, s, "q", "echo", 3)
+		claimOne(t, s, "q", 200*time.Millisecond)
+		ids, _ := enqueueAll(t, s, broker.NewTask{Queue: "q", Delay: 100 * time.Millisecond})
+		time.Sleep(250 * time.Millisecond)
+		m, err := s.b.Promote(s.ctx, "q")
+		if err != nil || m.Promoted != 1 || m.Due != 1 || m.Leases != 0 {
+			t.Fatalf("Promote = %+v, %v; want the due task promoted, no lease reaped", m, err)
+		}
+		if m, err = s.b.Maintain(s.ctx, "q", 3); err != nil || m.Due != 0 || m.Leases != 1 {
+			t.Fatalf("Maintain = %+v, %v; want the expired lease reaped", m, err)
+		}
+		if got := listed(t, s, s.b.PendingKey("q")); len(got) != 2 || got[1] != layout.IDText(ids[0]) {
+			t.Errorf("pending = %v, want the reaped task at the head, the promoted one at the tail", got)
+		}
+	})
+}

@@ -25,8 +25,10 @@ Measures runq on the Redis given (or an embedded one, whose figures are
 not representative): enqueue throughput (1 and 16 producers, and batches
 of 1,000), drain throughput (concurrency 10/50/100, no-op and storing a
 result; and, as the group drainsizes, concurrency 50 storing a result
-with 64 B and 1 KiB payloads), latency at fixed rates, Redis round
-trips, commands and CPU per task, process CPU per task, Redis memory per
+with 64 B and 1 KiB payloads), latency at fixed rates, how late
+delayed tasks start ("due -> start": --due-tasks with run_at spread over
+--due-over, to one pool and to four racing; start less run_at), Redis
+round trips, commands and CPU per task, process CPU per task, Redis memory per
 queued task at payloads of 64 B, 1 KiB and 16 KiB, and what --waiters
 long polls parked at once cost the API server (memory, goroutines, Redis
 connections) and how fast they wake (its HTTP clients run in a child
@@ -127,8 +129,8 @@ func writeJSON(rep *bench.Report, file string) error {
 // benchFlags are the flags of `runq bench`, as given.
 type benchFlags struct {
 	redisURL, rates, steadyRates, only, jsonOut string
-	tasks, waiters, attempts                    int
-	rateFor, steadyFor                          time.Duration
+	tasks, waiters, attempts, dueTasks          int
+	rateFor, steadyFor, dueOver                 time.Duration
 	maxOther                                    float64
 }
 
@@ -146,7 +148,9 @@ func parseBenchFlags(prog string, args []string, stdout io.Writer) (benchFlags, 
 	fs.IntVar(&f.waiters, "waiters", 10_000, "long polls parked at once by the waiters scenario")
 	fs.StringVar(&f.steadyRates, "steady-rates", "100,1000,5000", "tasks/s of the steady rows, comma-separated")
 	fs.DurationVar(&f.steadyFor, "steady-for", 10*time.Second, "how long each steady row submits")
-	fs.StringVar(&f.only, "only", "", "scenario groups to run, comma-separated: enqueue, drain, drainsizes (part of drain), latency, steady, memory, waiters (default all)")
+	fs.IntVar(&f.dueTasks, "due-tasks", 10_000, "tasks of the delayed rows, held back with run_at spread over --due-over")
+	fs.DurationVar(&f.dueOver, "due-over", 10*time.Second, "how long the delayed rows' run_at times are spread over")
+	fs.StringVar(&f.only, "only", "", "scenario groups to run, comma-separated: enqueue, drain, drainsizes (part of drain), latency, delayed, steady, memory, waiters (default all)")
 	fs.StringVar(&f.jsonOut, "json", "", "also write the report as JSON to this file")
 	fs.Float64Var(&f.maxOther, "max-other-cpu", 40, "CPU other processes may use during a row, % of one CPU, before it is measured again")
 	fs.IntVar(&f.attempts, "attempts", 3, "measurements of a disturbed row at most; the least disturbed is reported (1 to 10)")
@@ -178,9 +182,13 @@ func (f benchFlags) config() (bench.Config, error) {
 		return bench.Config{}, usage("--waiters must be 1 to 100000")
 	case f.steadyFor < 100*time.Millisecond || f.steadyFor > time.Hour:
 		return bench.Config{}, usage("--steady-for must be 100ms to 1h")
+	case f.dueTasks < 1 || f.dueTasks > 1_000_000:
+		return bench.Config{}, usage("--due-tasks must be 1 to 1000000")
+	case f.dueOver < 100*time.Millisecond || f.dueOver > time.Hour:
+		return bench.Config{}, usage("--due-over must be 100ms to 1h")
 	}
 	cfg := bench.Config{Tasks: f.tasks, RateFor: f.rateFor, Waiters: f.waiters, SteadyFor: f.steadyFor,
-		MaxOtherCPU: f.maxOther, Attempts: f.attempts}
+		DueTasks: f.dueTasks, DueOver: f.dueOver, MaxOtherCPU: f.maxOther, Attempts: f.attempts}
 	var err error
 	if cfg.Rates, err = parseRates("rates", f.rates); err != nil {
 		return bench.Config{}, err
@@ -191,7 +199,7 @@ func (f benchFlags) config() (bench.Config, error) {
 	if f.only != "" {
 		for _, g := range strings.Split(f.only, ",") {
 			switch g = strings.TrimSpace(g); g {
-			case "enqueue", "drain", "drainsizes", "latency", "steady", "memory", "waiters":
+			case "enqueue", "drain", "drainsizes", "latency", "delayed", "steady", "memory", "waiters":
 				cfg.Only = append(cfg.Only, g)
 			default:
 				return bench.Config{}, usage("--only: unknown group %q", g)

@@ -29,12 +29,16 @@ type Config struct {
 	// nil means 100, 1,000 and 5,000.
 	SteadyRates []int
 	SteadyFor   time.Duration // how long each steady row submits; 0 means 10s
+	// DueTasks are the tasks of the delayed rows, held back with run_at
+	// spread evenly over DueOver; 0 means 10,000 over 10s.
+	DueTasks int
+	DueOver  time.Duration
 	// RedisURL is Client's Redis, for the child processes of the steady
 	// rows (a worker, and `runq serve`); "" skips the steady rows.
 	RedisURL string
 	Embedded bool // the Redis is the embedded one: figures are labelled not representative
 	// Only names the scenario groups to run (enqueue, drain, drainsizes,
-	// latency, steady, memory, waiters); nil means all. drainsizes, the
+	// latency, delayed, steady, memory, waiters); nil means all. drainsizes, the
 	// drain rows at larger payloads, is part of drain.
 	Only     []string
 	Prefix   string    // starts each scenario's private key prefix; "" means "runqbench"
@@ -67,6 +71,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SteadyFor <= 0 {
 		c.SteadyFor = 10 * time.Second
+	}
+	if c.DueTasks <= 0 {
+		c.DueTasks = 10_000
+	}
+	if c.DueOver <= 0 {
+		c.DueOver = 10 * time.Second
 	}
 	if c.Prefix == "" {
 		c.Prefix = "runqbench"
@@ -164,6 +174,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		{"drain", r.drain},
 		{"drainsizes", r.drainSizes},
 		{"latency", r.latency},
+		{"delayed", r.delayed},
 		{"steady", r.steady},
 		{"memory", r.memory},
 		{"waiters", r.waiters},

@@ -24,7 +24,8 @@ func TestRunSmallBench(t *testing.T) {
 			t.Parallel()
 			rep, err := bench.Run(context.Background(), bench.Config{
 				Client: be.Client, RedisURL: be.URL, Tasks: 300, Rates: []int{200}, RateFor: 500 * time.Millisecond, Waiters: 50,
-				SteadyRates: []int{100}, SteadyFor: 300 * time.Millisecond, Embedded: be.Mini != nil, Prefix: "runqbench-all",
+				SteadyRates: []int{100}, SteadyFor: 300 * time.Millisecond, DueTasks: 200, DueOver: 500 * time.Millisecond,
+				Embedded: be.Mini != nil, Prefix: "runqbench-all",
 			})
 			if err != nil {
 				t.Fatalf("Run: %v", err)
@@ -33,6 +34,7 @@ func TestRunSmallBench(t *testing.T) {
 				"drain, no-op, conc 10", "drain, no-op, conc 50", "drain, no-op, conc 100", "drain, stores result, conc 10",
 				"drain, stores result, conc 50", "drain, stores result, conc 100",
 				"drain, stores result, conc 50, 64 B payload", "drain, stores result, conc 50, 1024 B payload", "latency at 200/s, conc 50",
+				"due -> start, 200 over 500ms, 1 pool(s)", "due -> start, 200 over 500ms, 4 pool(s)",
 				"steady 100/s, Go client", "steady 100/s, HTTP",
 				"memory, queued, 64 B payload", "memory, queued, 1024 B payload", "memory, queued, 16384 B payload",
 				"waiters, 50 long polls", "life: 16 producer(s) + drain c50", "life: batches of 1000 + drain c50"}
@@ -52,26 +54,27 @@ func TestRunSmallBench(t *testing.T) {
 				// were measured, and, on a real Redis (INFO cpu) where
 				// /proc/stat can be read, how busy other processes were.
 				known := be.Mini == nil && procStat
-				if i <= 13 && (row.Attempts < 1 || row.Attempts > 3 || known != (row.OtherCPU >= 0)) {
+				if i <= 15 && (row.Attempts < 1 || row.Attempts > 3 || known != (row.OtherCPU >= 0)) {
 					t.Errorf("row %d = %+v: want 1-3 attempts, and other CPU known exactly on a real Redis with /proc/stat", i, row)
 				}
 			}
-			for _, name := range []string{want[11], want[12], want[13]} {
+			for _, name := range []string{want[11], want[12], want[13], want[14], want[15]} {
 				if lat := rows[name]; lat.P50ms <= 0 || lat.P99ms < lat.P50ms || lat.MaxMs < lat.P99ms {
 					t.Errorf("%s = %+v: percentiles out of order", name, lat)
 				}
 			}
-			checkSteady(t, rows[want[12]], rows[want[13]], be.Mini == nil && procStat)
+			checkSteady(t, rows[want[14]], rows[want[15]], be.Mini == nil && procStat)
+			checkDelayed(t, rows[want[12]], rows[want[13]])
 			checkDrainSizes(t, rows, want[7:11])
 			if be.Mini == nil {
-				checkMemory(t, rows, want[14:17])
+				checkMemory(t, rows, want[16:19])
 				if rows[want[3]].Commands <= 0 || rows[want[3]].ReadsPerTask <= 0 {
 					t.Errorf("on a real Redis the rows must carry commands and reads: %+v", rows[want[3]])
 				}
 			}
-			for _, name := range want[18:] {
+			for _, name := range want[20:] {
 				life, enq, drain := rows[name], rows[want[1]], rows[want[7]]
-				if name == want[19] {
+				if name == want[21] {
 					enq = rows[want[2]]
 				}
 				if life.RoundTrips != enq.RoundTrips+drain.RoundTrips || life.RedisCPUus != enq.RedisCPUus+drain.RedisCPUus {
@@ -107,6 +110,18 @@ func checkDrainSizes(t *testing.T, rows map[string]bench.Row, names []string) {
 		row := rows[names[2+i]]
 		if row.PayloadBytes != size || row.Concurrency != 50 || !row.StoresResults || row.Tasks != base.Tasks {
 			t.Errorf("%s = %+v, want %d tasks of %d B at concurrency 50 storing a result", names[2+i], row, base.Tasks, size)
+		}
+	}
+}
+
+// checkDelayed checks the delayed rows: every task measured, none started
+// before its run_at, and lateness within the timing the maintainers keep
+// (the test's tiny run leaves them no excuse for seconds).
+func checkDelayed(t *testing.T, rows ...bench.Row) {
+	t.Helper()
+	for _, row := range rows {
+		if row.Tasks != 200 || row.Concurrency != 50 || row.MaxMs > 2000 {
+			t.Errorf("%s = %+v, want 200 tasks at concurrency 50, none over 2s late", row.Scenario, row)
 		}
 	}
 }

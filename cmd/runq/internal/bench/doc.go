@@ -1,5 +1,5 @@
 // Package bench measures runq on a Redis: enqueue and drain throughput,
-// latency at fixed rates, Redis round trips, commands and CPU per task,
+// latency at fixed rates, how late delayed tasks start, Redis round trips, commands and CPU per task,
 // worker CPU per task, Redis memory per queued task at three payload
 // sizes, the cost per task at steady arrival rates, and what many parked
 // long polls cost the HTTP API server. It backs the `runq bench` command.
