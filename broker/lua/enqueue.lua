@@ -22,7 +22,7 @@
 -- Cost: one command per task (HSET, of three fields) plus four per call
 -- (TIME, EXISTS, two RPUSH); one EXISTS over all the hashes finds the
 -- usual case, where none exists yet. A schedule adds two fields to the
--- HSET of each task it holds back, and ZRANGE, ZADD and at most one
+-- HSET of each task it holds back, and ZADD, ZRANK and at most one
 -- PUBLISH per call.
 
 local t = redis.call('TIME')
@@ -30,20 +30,27 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local nows = string.format('%d', now) -- tostring formats a float: 2.6k instructions more
 -- With a schedule, ARGV holds more than 3 per task hash, and the last KEY
 -- is the scheduled zset. later maps a task's number to its due time (ms),
--- for those due after now.
-local last, later, ready, held, earliest = #KEYS
+-- for those due after now, and text to the same as a decimal string (an
+-- absolute time comes as one; a delay is formatted once per value).
+local last, later, text, ready, held, earliest, first = #KEYS
 if #ARGV > 3 * last - 6 then
   last = #KEYS - 1
-  later, ready, held = {}, {}, {}
+  later, text, ready, held = {}, {}, {}, {}
+  local spec0, at0, text0
   for j = 3 * (last - 2) + 3, #ARGV, 2 do
-    local spec, at = ARGV[j + 1], nil
-    if string.sub(spec, 1, 1) == '+' then
-      at = now + tonumber(string.sub(spec, 2))
-    else
-      at = tonumber(spec)
+    local spec = ARGV[j + 1]
+    if spec ~= spec0 then
+      spec0 = spec
+      if string.sub(spec, 1, 1) == '+' then
+        at0 = now + tonumber(string.sub(spec, 2))
+        text0 = string.format('%d', at0)
+      else
+        at0, text0 = tonumber(spec), spec
+      end
     end
-    if at > now then
-      later[tonumber(ARGV[j])] = at
+    if at0 > now then
+      local n = tonumber(ARGV[j])
+      later[n], text[n] = at0, text0
     end
   end
 end
@@ -57,11 +64,13 @@ for i = 3, last do
   else
     local at = later and later[i - 2]
     if at then
-      local ats = string.format('%d', at)
+      local ats = text[i - 2]
       redis.call('HSET', KEYS[i], 'm', ARGV[a + 2], 'p', ARGV[a + 3], 'ct', nows, 's', 'scheduled', 'ra', ats)
       held[#held + 1] = ats
       held[#held + 1] = ARGV[a + 1]
-      earliest = math.min(earliest or at, at)
+      if not earliest or at < earliest then
+        earliest, first = at, i - 2
+      end
     else
       redis.call('HSET', KEYS[i], 'm', ARGV[a + 2], 'p', ARGV[a + 3], 'ct', nows)
       if ready then
@@ -84,11 +93,12 @@ if nfresh > 0 then
   redis.call('RPUSH', KEYS[2], unpack(fresh))
 end
 if earliest then
+  -- Once added, the earliest of them ranks first when no task scheduled
+  -- before is earlier (a tie announces a time already known: harmless).
   local from = 3 * (last - 2)
-  local first = redis.call('ZRANGE', KEYS[#KEYS], 0, 0, 'WITHSCORES')
   redis.call('ZADD', KEYS[#KEYS], unpack(held))
-  if not first[2] or earliest < tonumber(first[2]) then
-    redis.call('PUBLISH', ARGV[from + 1], 'due ' .. ARGV[from + 2] .. ' ' .. string.format('%d', earliest))
+  if redis.call('ZRANK', KEYS[#KEYS], ARGV[(first - 1) * 3 + 1]) == 0 then
+    redis.call('PUBLISH', ARGV[from + 1], 'due ' .. ARGV[from + 2] .. ' ' .. text[first])
   end
 end
 if not some then

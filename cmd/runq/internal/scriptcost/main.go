@@ -16,7 +16,7 @@
 // (plus a few thousand in all for Open's check and the first, compiling
 // call of each script). Run --phase e, es and esf, each on a fresh Redis,
 // and subtract to split them: e enqueues (--enqueue-batch at a time, 1,000
-// unless told), es also takes and starts (--batch at a time, as a worker of
+// unless told; held back by --delay when given), es also takes and starts (--batch at a time, as a worker of
 // that concurrency does), esf also finishes each batch with a stored result.
 package main
 
@@ -62,9 +62,10 @@ func run() error {
 	batch := flag.Int("batch", 20, "tasks taken, started and finished per call (1 to 1000)")
 	phase := flag.String("phase", "esf", "e: enqueue; es: and take and start; esf: and finish")
 	perCall := flag.Int("enqueue-batch", 1000, "tasks enqueued per call (1 to 1000)")
+	delay := flag.Duration("delay", 0, "hold every task back this long: scheduled, not queued (phase e only)")
 	flag.Parse()
 	if *url == "" || *n < 1 || *batch < 1 || *batch > 1000 || *perCall < 1 || *perCall > 1000 ||
-		(*phase != "e" && *phase != "es" && *phase != "esf") {
+		(*phase != "e" && *phase != "es" && *phase != "esf") || *delay < 0 || (*delay > 0 && *phase != "e") {
 		flag.Usage()
 		return errors.New("bad flags")
 	}
@@ -83,7 +84,7 @@ func run() error {
 		ts := make([]broker.NewTask, min(left, *perCall))
 		for i := range ts {
 			ts[i] = broker.NewTask{Name: "bench.result", Queue: "default", Payload: payload,
-				Timeout: 30 * time.Second, ResultTTL: 10 * time.Minute}
+				Timeout: 30 * time.Second, ResultTTL: 10 * time.Minute, Delay: *delay}
 		}
 		if _, err := b.Enqueue(ctx, ts); err != nil {
 			return err
