@@ -115,25 +115,12 @@ func ExampleClient_Wait() {
 // scheduled, out of its queue, until it falls due; then the workers'
 // maintainers, woken for it, queue it and a worker runs it.
 func ExampleOptions() {
-	redis := startRedis()
-	defer redis.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	reg := tasks.NewRegistry()
 	reg.HandleFunc("remind", func(ctx context.Context, t *tasks.Task) (any, error) { return "done", nil })
-	client, err := tasks.Connect(ctx, redis.URL(), tasks.ClientConfig{})
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer client.Close()
-	pool := tasks.NewPool(client.Redis(), reg, tasks.PoolConfig{})
-	if err := pool.Register(ctx); err != nil {
-		log.Fatal(err)
-	}
-	poolCtx, stopPool := context.WithCancel(context.Background())
-	ran := make(chan error, 1)
-	go func() { ran <- pool.Run(poolCtx) }()
-	defer func() { stopPool(); <-ran }()
+	client, stop := startWorker(reg) // a Client, and a Pool running reg's handlers
+	defer stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 
 	rec, err := client.Submit(ctx, tasks.Request{Name: "remind", Options: tasks.Options{Delay: 300 * time.Millisecond}})
 	if err != nil {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/runq/runq/tasks"
@@ -33,14 +31,10 @@ func (r *runner) delayed(ctx context.Context) error {
 
 func (r *runner) delayedOnce(ctx context.Context, pools int) (Row, error) {
 	n := r.cfg.DueTasks
-	var mu sync.Mutex
-	late := make([]time.Duration, 0, n)
+	late := &delays{want: int64(n), got: make(chan struct{})}
 	reg := tasks.NewRegistry()
 	tasks.Handle(reg, "bench.due", func(ctx context.Context, t *tasks.Task, in dueStamp) (any, error) {
-		d := time.Since(time.UnixMilli(in.At))
-		mu.Lock()
-		late = append(late, d)
-		mu.Unlock()
+		late.record(time.Since(time.UnixMilli(in.At)))
 		return nil, nil
 	})
 	s, err := r.newScope(ctx, reg)
@@ -59,17 +53,17 @@ func (r *runner) delayedOnce(ctx context.Context, pools int) (Row, error) {
 	if err := submitDue(ctx, s.client, n, first, r.cfg.DueOver); err != nil {
 		return Row{}, err
 	}
-	err = waitFor(ctx, r.cfg.DueOver+time.Minute, func() bool { mu.Lock(); defer mu.Unlock(); return len(late) >= n })
-	c.stop(ctx)
-	if err != nil {
-		return Row{}, fmt.Errorf("delayed, %d pools: %w", pools, err)
+	select {
+	case <-late.got:
+	case <-time.After(time.Until(first) + r.cfg.DueOver + time.Minute):
+		return Row{}, fmt.Errorf("delayed, %d pools: %d of %d tasks ran", pools, late.n.Load(), n)
+	case <-ctx.Done():
+		return Row{}, ctx.Err()
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	slices.Sort(late)
+	c.stop(ctx)
+	sum := late.summary()
 	row := Row{Scenario: fmt.Sprintf("due -> start, %d over %s, %d pool(s)", n, r.cfg.DueOver, pools), Tasks: n,
-		Concurrency: 50, P50ms: percentileMs(late, 0.50), P95ms: percentileMs(late, 0.95), P99ms: percentileMs(late, 0.99),
-		MaxMs: percentileMs(late, 1)}
+		Concurrency: 50, P50ms: sum.P50ms, P95ms: sum.P95ms, P99ms: sum.P99ms, MaxMs: sum.MaxMs}
 	fill(&row, c)
 	return row, nil
 }
