@@ -23,6 +23,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		`[]`, `"x"`, `{`, `{"name":`, `{"name":"e","timeout":"-5s"}`, `{"name":"e","max_retries":1e99}`,
 		`{"name":"e","payload":` + strings.Repeat("[", 200) + strings.Repeat("]", 200) + `}`,
 		"{\"name\":\"\xff\"}", `{"name":"e","queue":"a{b}"}`, `  {"name":"e"}  `, `{"name":"e","timeout":null}`, `{"name":"echo","broker: x":1}`,
+		`{"name":"e","delay":"90s"}`, `{"name":"e","run_at":"2030-01-02T15:04:05.5+02:00"}`, `{"name":"e","run_at":"soon"}`,
 	} {
 		f.Add([]byte(seed))
 	}

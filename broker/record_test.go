@@ -50,6 +50,12 @@ func TestDecodeRecord(t *testing.T) {
 		}
 	}
 
+	scheduled, err := decodeRecord(testID, map[string]string{layout.FieldMeta: "0,0,0,q,x", layout.FieldStatus: "scheduled",
+		layout.FieldCreated: "1700000000000", layout.FieldRunAt: "1700000090000"})
+	if err != nil || scheduled.Status != results.StatusScheduled || scheduled.RunAt.Sub(created) != 90*time.Second {
+		t.Errorf("decodeRecord(scheduled) = %+v, %v; want scheduled, run_at 90s after creation", scheduled, err)
+	}
+
 	minimal, err := decodeRecord(testID, map[string]string{layout.FieldMeta: "0,1000,1000,q,x", layout.FieldCreated: "1"})
 	if err != nil || string(minimal.Payload) != "null" || !minimal.StartedAt.IsZero() || minimal.Result != nil {
 		t.Errorf("decodeRecord(minimal) = %+v, %v; want null payload and no start, result", minimal, err)
@@ -75,6 +81,7 @@ func TestDecodeRecordErrors(t *testing.T) {
 		{"bad start", map[string]string{layout.FieldMeta: m, layout.FieldAttempt: "tk,soon,1"}, results.ErrCorrupt},
 		{"start past year 9999", map[string]string{layout.FieldMeta: m, layout.FieldAttempt: "tk,700000000000000,1"}, results.ErrCorrupt},
 		{"bad time", map[string]string{layout.FieldMeta: m, layout.FieldCreated: "yesterday"}, results.ErrCorrupt},
+		{"bad run_at", map[string]string{layout.FieldMeta: m, layout.FieldStatus: "scheduled", layout.FieldRunAt: "soon"}, results.ErrCorrupt},
 		{"bad crashes", map[string]string{layout.FieldMeta: m, layout.FieldCrashes: "99999999999"}, results.ErrCorrupt},
 		{"bad payload", map[string]string{layout.FieldMeta: m, layout.FieldPayload: "{"}, results.ErrCorrupt},
 		{"bad result", map[string]string{layout.FieldMeta: m, layout.FieldStatus: "succeeded", layout.FieldResult: "nope"}, results.ErrCorrupt},
