@@ -11,7 +11,7 @@ export function workersPage({ view, signal }) {
   poll(signal, async () => {
     const { workers = [] } = await api.workers(signal);
     const rows = workers.map((w) => [
-      h('span', { class: 'mono' }, w.id), w.host, String(w.pid), (w.queues || []).join(', '),
+      h('span', { class: 'mono' }, w.id), w.host, String(w.pid), (w.queues || []).map((q) => (w.weights ? `${q}:${w.weights[q]}` : q)).join(', '),
       `${num(w.running)} / ${num(w.concurrency)}`, when(w.started_at),
       h('span', { title: w.last_heartbeat }, ago(w.last_heartbeat)), w.version,
     ]);
