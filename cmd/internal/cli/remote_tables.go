@@ -168,7 +168,7 @@ func runWorkers(ctx context.Context, s *session, args []string) error {
 	tw := tabwriter.NewWriter(s.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tHOST\tPID\tQUEUES\tCONCURRENCY\tRUNNING\tSTARTED\tHEARTBEAT\tVERSION")
 	for _, w := range ws {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", w.ID, w.Host, strconv.Itoa(w.PID), strings.Join(w.Queues, ","),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", w.ID, w.Host, strconv.Itoa(w.PID), queuesValue{&w.Queues, &w.Weights},
 			w.Concurrency, w.Running, ago(w.StartedAt, now), ago(w.LastHeartbeat, now), w.Version)
 	}
 	tw.Flush()
