@@ -34,6 +34,7 @@ const (
 	codeFinished         = "finished"               // 409: cancel of a finished task
 	codeNotRetryable     = "not_retryable"          // 409: retry of a task neither failed nor canceled
 	codeTooLarge         = "too_large"              // 413
+	codeQueueFull        = "queue_full"             // 429: the queue holds its max_length
 	codeUnsupportedType  = "unsupported_media_type" // 415
 	codeUnknownName      = "unknown_name"           // 422: no worker registered the name
 	codeUnavailable      = "unavailable"            // 503: Redis cannot serve the call now
@@ -65,6 +66,7 @@ var domainErrors = []struct {
 	{tasks.ErrRunning, http.StatusConflict, codeRunning},
 	{tasks.ErrFinished, http.StatusConflict, codeFinished},
 	{tasks.ErrNotRetryable, http.StatusConflict, codeNotRetryable},
+	{tasks.ErrQueueFull, http.StatusTooManyRequests, codeQueueFull},
 }
 
 // echoErrors word echo's own routing errors as runq does; runq's

@@ -109,6 +109,22 @@ var answerCases = []answerCase{
 	{method: "POST", target: "/v1/queues/idle/purge?status=running", want: 400},
 	{method: "POST", target: "/v1/queues/a%20b/purge?status=failed", want: 400},
 	{method: "POST", target: "/v1/queues/idle/purge?status=failed", locked: true, want: 401},
+	{method: "PUT", target: "/v1/queues/steered", body: `{"max_length": 10}`, want: 200},
+	{method: "PUT", target: "/v1/queues/steered", body: `{"paused": true, "max_running": 3}`, want: 200},
+	{method: "PUT", target: "/v1/queues/steered", body: `{"max_length": null, "max_running": 0, "paused": false}`, want: 200},
+	{method: "PUT", target: "/v1/queues/steered", body: `{}`, want: 400},
+	{method: "PUT", target: "/v1/queues/steered", body: `{"colour": 1}`, want: 400},
+	{method: "PUT", target: "/v1/queues/steered", body: `{"max_length": -1}`, want: 400},
+	{method: "PUT", target: "/v1/queues/steered", body: `{"max_running": "3"}`, want: 400},
+	{method: "PUT", target: "/v1/queues/steered", body: `{"paused": null}`, want: 400},
+	{method: "PUT", target: "/v1/queues/a%20b", body: `{"paused": true}`, want: 400},
+	{method: "PUT", target: "/v1/queues/steered", body: `{"paused": true}`, contentType: "text/plain", want: 415},
+	{method: "PUT", target: "/v1/queues/steered", body: `{"paused": true}`, locked: true, want: 401},
+	{method: "POST", target: "/v1/queues/steered/pause", want: 200},
+	{method: "POST", target: "/v1/queues/steered/resume", want: 200},
+	{method: "POST", target: "/v1/queues/steered/pause?now=1", want: 400},
+	{method: "POST", target: "/v1/queues/a%20b/resume", want: 400},
+	{method: "POST", target: "/v1/queues/steered/pause", locked: true, want: 401},
 }
 
 // TestAnswersMatchOpenAPI sends answerCases to the API with tasks in each

@@ -32,6 +32,7 @@ type Tasks interface {
 	Queues(ctx context.Context) ([]tasks.QueueInfo, error)
 	Queue(ctx context.Context, name string) (tasks.QueueInfo, error)
 	Purge(ctx context.Context, queue string, status results.Status) (int64, error)
+	UpdateQueue(ctx context.Context, queue string, u tasks.QueueUpdate) (tasks.QueueSettings, error)
 	Workers(ctx context.Context) ([]tasks.WorkerInfo, error)
 	Handlers(ctx context.Context) ([]tasks.HandlerInfo, error)
 }
@@ -148,6 +149,9 @@ func New(cfg Config, t Tasks, w Waiter, h Health) *echo.Echo {
 	get(v1, "/queues", s.listQueues, bodyLimit(s.cfg.BodyLimit))
 	get(v1, "/queues/:queue", s.getQueue, bodyLimit(s.cfg.BodyLimit))
 	v1.POST("/queues/:queue/purge", s.purgeQueue, bodyLimit(s.cfg.BodyLimit))
+	v1.PUT("/queues/:queue", s.updateQueue, bodyLimit(s.cfg.BodyLimit))
+	v1.POST("/queues/:queue/pause", s.pauseQueue, bodyLimit(s.cfg.BodyLimit))
+	v1.POST("/queues/:queue/resume", s.resumeQueue, bodyLimit(s.cfg.BodyLimit))
 	get(v1, "/workers", s.listWorkers, bodyLimit(s.cfg.BodyLimit))
 	get(v1, "/handlers", s.listHandlers, bodyLimit(s.cfg.BodyLimit))
 	return e

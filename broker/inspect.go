@@ -30,6 +30,8 @@ type QueueCounts struct {
 	// Steps maps the start of each step of time (ms) to the attempts
 	// finished and failed in it.
 	Steps map[int64]StepCount
+	// Settings are the queue's settings, read with the counts.
+	Settings QueueSettings
 }
 
 // StepCount counts the attempts of one queue finished in one step of time.
@@ -44,7 +46,7 @@ func (b *Broker) Counts(ctx context.Context, queue string) (QueueCounts, error) 
 	var pending, scheduled, failed, canceled *redis.IntCmd
 	var head *redis.StringCmd
 	var tokens *redis.StringSliceCmd
-	var steps, kept *redis.MapStringStringCmd
+	var steps, kept, settings *redis.MapStringStringCmd
 	_, err := b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		pending = p.LLen(ctx, b.keys.Pending(queue))
 		head = p.LIndex(ctx, b.keys.Pending(queue), 0)
@@ -54,13 +56,15 @@ func (b *Broker) Counts(ctx context.Context, queue string) (QueueCounts, error) 
 		canceled = p.ZCard(ctx, b.keys.Ended(queue, string(results.StatusCanceled)))
 		tokens = p.ZRange(ctx, b.keys.Leases(queue), 0, -1)
 		steps = p.HGetAll(ctx, b.keys.Throughput(queue))
+		settings = p.HGetAll(ctx, b.keys.Settings(queue))
 		return nil
 	})
 	if err != nil && err != redis.Nil { // LINDEX of an empty list is nil
 		return QueueCounts{}, fmt.Errorf("broker: counts of %s: %w", queue, err)
 	}
 	c := QueueCounts{Pending: pending.Val(), Scheduled: scheduled.Val(), Succeeded: keptNow(kept.Val(), time.Now()),
-		Failed: failed.Val(), Canceled: canceled.Val(), Steps: parseSteps(steps.Val())}
+		Failed: failed.Val(), Canceled: canceled.Val(), Steps: parseSteps(steps.Val()),
+		Settings: parseSettings(settings.Val())}
 	if id, err := uuid.Parse(head.Val()); err == nil && id.Version() == 7 {
 		sec, nsec := id.Time().UnixTime()
 		c.OldestCreated = time.Unix(sec, nsec).UTC()

@@ -46,8 +46,8 @@ func recordOf(id uuid.UUID, cmd *redis.MapStringStringCmd) (results.Record, erro
 	return decodeRecord(id, h)
 }
 
-// listenIdle is how long Listen waits for a message before it pings, to
-// learn that an idle subscription is still alive.
+// listenIdle is how long a subscription waits for a message before it
+// pings, to learn that an idle subscription is still alive.
 const listenIdle = 15 * time.Second
 
 // Listen subscribes to the channel on which the scripts publish the IDs of
@@ -56,7 +56,23 @@ const listenIdle = 15 * time.Second
 // published, until ctx ends (nil) or the subscription fails (its error).
 // It holds one connection of its own.
 func (b *Broker) Listen(ctx context.Context, finished func(uuid.UUID), resync func()) error {
-	ps := b.rdb.Subscribe(ctx, b.keys.Done())
+	return b.subscribe(ctx, b.keys.Done(), func(payload string) {
+		// One message carries the IDs of one script call, separated by
+		// spaces.
+		for _, raw := range strings.Fields(payload) {
+			if id, err := uuid.Parse(raw); err == nil {
+				finished(id)
+			}
+		}
+	}, resync)
+}
+
+// subscribe calls message with each message published on channel, and
+// resync each time the subscription is established, until ctx ends (nil)
+// or the subscription fails (its error). It holds one connection of its
+// own.
+func (b *Broker) subscribe(ctx context.Context, channel string, message func(string), resync func()) error {
+	ps := b.rdb.Subscribe(ctx, channel)
 	defer ps.Close()
 	stop := context.AfterFunc(ctx, func() { _ = ps.Close() })
 	defer stop()
@@ -69,21 +85,15 @@ func (b *Broker) Listen(ctx context.Context, finished func(uuid.UUID), resync fu
 		switch {
 		case errors.As(err, &ne) && ne.Timeout():
 			if err := ps.Ping(ctx); err != nil && ctx.Err() == nil {
-				return fmt.Errorf("broker: listen: ping: %w", err)
+				return fmt.Errorf("broker: subscribe to %s: ping: %w", channel, err)
 			}
 			continue
 		case err != nil:
-			return fmt.Errorf("broker: listen: %w", err)
+			return fmt.Errorf("broker: subscribe to %s: %w", channel, err)
 		}
 		switch m := msg.(type) {
 		case *redis.Message:
-			// One message carries the IDs of one script call, separated
-			// by spaces.
-			for _, raw := range strings.Fields(m.Payload) {
-				if id, err := uuid.Parse(raw); err == nil {
-					finished(id)
-				}
-			}
+			message(m.Payload)
 		case *redis.Subscription:
 			resync()
 		}

@@ -49,6 +49,9 @@ var (
 	// ErrClosed reports a call on a Client after its Close, or a Wait that
 	// Close ended.
 	ErrClosed = errors.New("tasks: client closed")
+	// ErrQueueFull reports a submission to a queue that holds its
+	// MaxLength of queued tasks. Nothing was queued; try again later.
+	ErrQueueFull = errors.New("tasks: queue full")
 )
 
 // Errors of Result, about the task rather than the call.

@@ -65,6 +65,33 @@ type QueueInfo struct {
 	// History is the attempts finished per ThroughputStep over the last
 	// ThroughputSpan, oldest first.
 	History []Throughput `json:"history"`
+	// QueueSettings are the operator's settings of the queue.
+	QueueSettings
+}
+
+// QueueSettings are an operator's settings of a queue, kept in Redis: they
+// take effect in every API and worker process at once, without a restart.
+// A zero field is unset.
+type QueueSettings struct {
+	// Paused queues keep taking submissions, but workers start none of
+	// their tasks (those running finish) until the queue is resumed.
+	Paused bool `json:"paused"`
+	// MaxLength bounds how many tasks the queue holds queued: a
+	// submission that would pass it is refused with ErrQueueFull. 0 means
+	// no bound.
+	MaxLength int `json:"max_length,omitempty"`
+	// MaxRunning caps how many of the queue's tasks run at once, across
+	// every worker. 0 means no cap.
+	MaxRunning int `json:"max_running,omitempty"`
+}
+
+// QueueUpdate changes some of a queue's settings: a nil field is left as
+// it is; a MaxLength or MaxRunning of 0 unsets it. Its JSON is the body of
+// PUT /v1/queues/{queue}.
+type QueueUpdate struct {
+	Paused     *bool `json:"paused,omitempty"`
+	MaxLength  *int  `json:"max_length,omitempty"`
+	MaxRunning *int  `json:"max_running,omitempty"`
 }
 
 // Throughput is what a queue's workers finished in one step of time.

@@ -130,7 +130,7 @@ func (c *Client) Queue(ctx context.Context, name string) (QueueInfo, error) {
 // queueInfo makes a QueueInfo of counts read at now.
 func queueInfo(name string, c broker.QueueCounts, now time.Time) QueueInfo {
 	qi := QueueInfo{Name: name, Queued: c.Pending, Scheduled: c.Scheduled, Running: c.Leased,
-		Succeeded: c.Succeeded, Failed: c.Failed, Canceled: c.Canceled}
+		Succeeded: c.Succeeded, Failed: c.Failed, Canceled: c.Canceled, QueueSettings: queueSettings(c.Settings)}
 	if !c.OldestCreated.IsZero() {
 		qi.OldestQueued = max(now.Sub(c.OldestCreated), 0).Round(time.Millisecond)
 	}

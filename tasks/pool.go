@@ -110,6 +110,7 @@ type Pool struct {
 	idle      idleGate                // lets one fetcher at a time block on Redis
 	order     claimOrder              // the order each claim tries the queues in
 	health    redisHealth             // logs Redis outages once per change
+	settings  settingsCopy            // the queues' settings, kept by listen
 	halt      context.CancelCauseFunc // stops Run's claiming, with why; set by Run
 
 	mu      sync.Mutex
@@ -221,11 +222,12 @@ func (p *Pool) Run(ctx context.Context) error {
 
 	keeperCtx, stopKeeper := context.WithCancel(context.WithoutCancel(ctx))
 	var bg sync.WaitGroup
-	bg.Add(4)
+	bg.Add(5)
 	go func() { defer bg.Done(); p.keepLeases(keeperCtx) }()
 	go func() { defer bg.Done(); p.heartbeat(keeperCtx) }()
 	go func() { defer bg.Done(); p.rec.run(keeperCtx) }()
 	go func() { defer bg.Done(); p.maintain(ctx) }()
+	go func() { defer bg.Done(); p.listen(ctx) }()
 
 	p.runners = newRunners()
 	defer p.runners.close()

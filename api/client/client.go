@@ -275,6 +275,7 @@ var codes = map[string]error{
 	"running":       tasks.ErrRunning,
 	"finished":      tasks.ErrFinished,
 	"not_retryable": tasks.ErrNotRetryable,
+	"queue_full":    tasks.ErrQueueFull,
 	"unavailable":   tasks.ErrUnavailable,
 }
 

@@ -105,3 +105,33 @@ func (c *Client) Purge(ctx context.Context, queue string, status results.Status)
 	err := c.do(ctx, http.MethodPost, path, nil, http.StatusOK, &out)
 	return out.Purged, err
 }
+
+// UpdateQueue applies u to the settings of queue and returns them as they
+// then are (PUT /v1/queues/{queue}).
+func (c *Client) UpdateQueue(ctx context.Context, queue string, u tasks.QueueUpdate) (tasks.QueueSettings, error) {
+	if queue == "" {
+		return tasks.QueueSettings{}, fmt.Errorf("client: update queue: %w: no queue name", tasks.ErrInvalid)
+	}
+	var out tasks.QueueSettings
+	err := c.do(ctx, http.MethodPut, "/v1/queues/"+url.PathEscape(queue), u, http.StatusOK, &out)
+	return out, err
+}
+
+// PauseQueue pauses queue: workers start none of its tasks until
+// ResumeQueue; submissions still queue.
+func (c *Client) PauseQueue(ctx context.Context, queue string) error {
+	return c.steerQueue(ctx, queue, "pause")
+}
+
+// ResumeQueue lets workers take the tasks of queue again.
+func (c *Client) ResumeQueue(ctx context.Context, queue string) error {
+	return c.steerQueue(ctx, queue, "resume")
+}
+
+func (c *Client) steerQueue(ctx context.Context, queue, verb string) error {
+	if queue == "" {
+		return fmt.Errorf("client: %s queue: %w: no queue name", verb, tasks.ErrInvalid)
+	}
+	var out tasks.QueueSettings
+	return c.do(ctx, http.MethodPost, "/v1/queues/"+url.PathEscape(queue)+"/"+verb, nil, http.StatusOK, &out)
+}

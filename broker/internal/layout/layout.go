@@ -31,6 +31,9 @@ import (
 //	runq:{default}:canceled    (ms; +inf when kept): failed and canceled tasks
 //	runq:{default}:throughput  hash: "<step_ms>:p" and "<step_ms>:f" -> attempts
 //	                           finished and failed in that step, as workers report
+//	runq:{default}:settings    hash: an operator's settings of the queue:
+//	                           paused ("1"), max_length, max_running (decimal);
+//	                           a field that is absent is unset
 //
 // A lease covers one claim's batch of tasks, not each task, so taking,
 // renewing and finishing cost commands per batch, not per task. A token is
@@ -49,8 +52,12 @@ import (
 // written by workers), runq:queues (set: every queue a worker serves or a
 // client submitted to), runq:{workers} (sorted set: worker ID -> last
 // heartbeat, ms) with runq:{workers}:info (hash: worker ID -> its JSON),
-// one slot for the two, and the pub/sub channel runq:done (IDs of tasks
-// that reached a terminal status, separated by spaces). One more,
+// one slot for the two, the pub/sub channel runq:done (IDs of tasks that
+// reached a terminal status, separated by spaces), and the pub/sub channel
+// runq:events, which tells every process of changes it should act on at
+// once ("settings <queue>" when a queue's settings changed, "due <queue>
+// <ms>" when a task was scheduled earlier than any other of its queue,
+// "room <queue>" when a queue that held its max_length has room again). One more,
 // runq:probe, is written by readiness checks and expires.
 type Keys struct {
 	Prefix string // "runq", or a prefix of the caller's
@@ -91,6 +98,9 @@ func (k Keys) Ended(queue, status string) string { return k.q(queue) + status }
 // step of time.
 func (k Keys) Throughput(queue string) string { return k.q(queue) + "throughput" }
 
+// Settings names the hash of queue's settings.
+func (k Keys) Settings(queue string) string { return k.q(queue) + "settings" }
+
 // Queues names the set of known queue names.
 func (k Keys) Queues() string { return k.Prefix + ":queues" }
 
@@ -117,6 +127,9 @@ func (k Keys) Handlers() string { return k.Prefix + ":handlers" }
 // Done names the pub/sub channel that carries the IDs of tasks that
 // reached a terminal status.
 func (k Keys) Done() string { return k.Prefix + ":done" }
+
+// Events names the pub/sub channel of changes that every process acts on.
+func (k Keys) Events() string { return k.Prefix + ":events" }
 
 // Probe names the key a readiness check writes to learn whether Redis
 // takes writes.
