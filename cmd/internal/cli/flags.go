@@ -120,7 +120,7 @@ var settings = []setting{
 		func(c *config) flag.Value { return (*durationValue)(&c.resultTTL) }},
 
 	{"queues", "RUNQ_QUEUES", groupWorker, poolRunners, "LIST",
-		"queues to consume, comma-separated: strict order (a,b: an earlier queue always goes first), or weighted (a:6,b:1: weights 1-1000)",
+		"queues to consume: a,b in strict order (an earlier queue always first), or a:6,b:1 weighted (1-1000)",
 		func(c *config) flag.Value { return &queuesValue{&c.queues, &c.weights} }},
 	{"concurrency", "RUNQ_CONCURRENCY", groupWorker, poolRunners, "N",
 		"handlers this worker runs at once",
