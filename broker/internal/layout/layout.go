@@ -31,6 +31,8 @@ import (
 //	runq:{default}:canceled    (ms; +inf when kept): failed and canceled tasks
 //	runq:{default}:throughput  hash: "<step_ms>:p" and "<step_ms>:f" -> attempts
 //	                           finished and failed in that step, as workers report
+//	runq:{default}:schedules   hash: the periodic schedules whose tasks go to the
+//	                           queue, three fields each (see the ScheduleField*)
 //
 // A lease covers one claim's batch of tasks, not each task, so taking,
 // renewing and finishing cost commands per batch, not per task. A token is
@@ -91,6 +93,10 @@ func (k Keys) Ended(queue, status string) string { return k.q(queue) + status }
 // step of time.
 func (k Keys) Throughput(queue string) string { return k.q(queue) + "throughput" }
 
+// Schedules names the hash of the periodic schedules whose tasks go to
+// queue: what each was declared as, when, and its last tick.
+func (k Keys) Schedules(queue string) string { return k.q(queue) + "schedules" }
+
 // Queues names the set of known queue names.
 func (k Keys) Queues() string { return k.Prefix + ":queues" }
 
@@ -150,4 +156,12 @@ const (
 	FieldCrashes  = "c"  // attempts whose worker was lost
 	FieldCreated  = "ct" // ms, Redis clock
 	FieldFinished = "ft" // ms, when it became terminal
+)
+
+// Fields of a queue's schedules hash, each followed by the schedule's ID.
+// The Lua scripts spell the same prefixes.
+const (
+	ScheduleFieldInfo     = "d:" // the schedule as declared (JSON, tasks.ScheduleInfo)
+	ScheduleFieldDeclared = "s:" // ms, Redis clock: when a process last declared it or ran its tick
+	ScheduleFieldRun      = "r:" // "tick_ms,task_id" of the last tick that created a task
 )
