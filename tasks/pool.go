@@ -206,7 +206,7 @@ func (p *Pool) Run(ctx context.Context) error {
 	go func() { defer bg.Done(); p.heartbeat(keeperCtx) }()
 	go func() { defer bg.Done(); p.rec.run(keeperCtx) }()
 	go func() { defer bg.Done(); p.maintain(ctx) }()
-	if sc := newScheduler(p, newClient(p.rdb, ClientConfig{Prefix: p.cfg.Prefix, Logger: p.log}.withDefaults())); sc != nil {
+	if sc := newScheduler(p); sc != nil {
 		bg.Add(1)
 		go func() { defer bg.Done(); sc.run(ctx) }()
 	}

@@ -63,12 +63,14 @@ const (
 )
 
 // newScheduler returns the scheduler of p's schedules, or nil when it has
-// none.
-func newScheduler(p *Pool, c *Client) *scheduler {
+// none. Its tasks take runq's defaults after their handlers', as those of
+// a Client of ClientConfig{} do.
+func newScheduler(p *Pool) *scheduler {
 	all := p.reg.allSchedules()
 	if len(all) == 0 {
 		return nil
 	}
+	c := newClient(p.rdb, ClientConfig{Prefix: p.cfg.Prefix, Logger: p.log}.withDefaults())
 	sc := &scheduler{p: p, c: c, now: p.clock}
 	for _, s := range all {
 		sc.entries = append(sc.entries, &scheduled{s: s, backoff: newRetryDelay(100*time.Millisecond, 5*time.Second),
@@ -121,6 +123,7 @@ func (sc *scheduler) wait() time.Duration {
 	return max(at.Sub(sc.clock()), 0)
 }
 
+// minTime returns the earliest of t and ts.
 func minTime(t time.Time, ts ...time.Time) time.Time {
 	for _, u := range ts {
 		if u.Before(t) {
@@ -141,19 +144,7 @@ func (sc *scheduler) start(ctx context.Context) bool {
 		if err == nil {
 			now := sc.clock()
 			for i, e := range sc.entries {
-				e.next = e.s.times.Next(now)
-				e.due, e.reported = e.next, now
-				if last := runs[i].Tick; !last.IsZero() {
-					if n, more := countTicks(e.s.times, last, now.Add(-missedSlack)); n > 0 {
-						e.log.Warn("schedule missed ticks while no process ran it: skipped, not run late",
-							"missed", n, "at_least", more, "last_run", last)
-					}
-				}
-				attrs := []any{"spec", e.s.spec, "next_run", e.next}
-				if !runs[i].Tick.IsZero() {
-					attrs = append(attrs, "last_run", runs[i].Tick)
-				}
-				e.log.Info("schedule declared", attrs...)
+				sc.first(e, runs[i].Tick, now)
 			}
 			return true
 		}
@@ -165,6 +156,22 @@ func (sc *scheduler) start(ctx context.Context) bool {
 		}
 		backoff.sleep(ctx)
 	}
+}
+
+// first sets e's first tick, the first after now, and logs the ticks
+// missed since its last run (zero for none): they are skipped.
+func (sc *scheduler) first(e *scheduled, last, now time.Time) {
+	e.next = e.s.times.Next(now)
+	e.due, e.reported = e.next, now
+	attrs := []any{"spec", e.s.spec, "next_run", e.next}
+	if !last.IsZero() {
+		attrs = append(attrs, "last_run", last)
+		if n, more := countTicks(e.s.times, last, now.Add(-missedSlack)); n > 0 {
+			e.log.Warn("schedule missed ticks while no process ran it: skipped, not run late",
+				"missed", n, "at_least", more, "last_run", last)
+		}
+	}
+	e.log.Info("schedule declared", attrs...)
 }
 
 // declare records es as declared, with what this process declares them
@@ -242,10 +249,16 @@ func (sc *scheduler) tick(ctx context.Context, e *scheduled) bool {
 	}
 	sc.measure(sent, sc.now(), res.Now)
 	e.declared = res.Now
+	sc.ticked(e, tick, res, sent)
+	return true
+}
+
+// ticked takes in what the call for e's tick, sent at sent, did.
+func (sc *scheduler) ticked(e *scheduled, tick time.Time, res broker.TickResult, sent time.Time) {
 	switch res.State {
 	case broker.TickEarly: // this process's measure of Redis's clock was off: wait by the new one
 		e.due = tick
-		return true
+		return
 	case broker.TickCreated:
 		sc.p.health.ok(sent)
 		if from := maxTime(res.Prev.Tick, e.reported); !res.Prev.Tick.IsZero() {
@@ -261,7 +274,6 @@ func (sc *scheduler) tick(ctx context.Context, e *scheduled) bool {
 		e.failing = ""
 	}
 	sc.advance(e, maxTime(tick, res.Prev.Tick))
-	return true
 }
 
 // advance sets e's next tick after t.
@@ -295,11 +307,11 @@ func (sc *scheduler) failed(ctx context.Context, e *scheduled, err error) bool {
 		e.log.Warn("schedule tick failed; retrying until the next tick", "err", err)
 	}
 	e.failing = why
-	e.due = sc.clock().Add(e.backoff.peek())
-	e.backoff.cur = min(2*e.backoff.cur, e.backoff.max)
+	e.due = sc.clock().Add(e.backoff.take())
 	return true
 }
 
+// maxTime returns the later of a and b.
 func maxTime(a, b time.Time) time.Time {
 	if a.After(b) {
 		return a

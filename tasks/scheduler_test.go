@@ -236,3 +236,25 @@ func TestSchedulesLeavesOutStaleOnes(t *testing.T) {
 		}
 	})
 }
+
+// TestScheduleLogsTicksMissedInAnOutage fails every Redis call for about
+// two ticks: the schedule goes on at the next tick after, and the process
+// that creates it logs the ticks no process could create meanwhile.
+func TestScheduleLogsTicksMissedInAnOutage(t *testing.T) {
+	t.Parallel()
+	s := setup(t)[0] // miniredis, which can fail every call on demand
+	be := s.be
+	var logs logBuffer
+	s.replica(t, logs.logger(), 0)
+	logs.waitLog(t, regexp.MustCompile(`msg="schedule created its task"`))
+	be.Mini.SetError("LOADING Redis is loading the dataset in memory")
+	time.Sleep(2500 * time.Millisecond)
+	be.Mini.SetError("")
+	m := logs.waitLog(t, regexp.MustCompile(`msg="schedule missed ticks that no process asked for in time: skipped" .* missed=(\d+) at_least=false`))
+	if n, _ := strconv.Atoi(m[1]); n < 1 || n > 3 {
+		t.Errorf("missed=%d over an outage of 2.5s, want 1 to 3", n)
+	}
+	if n := len(s.cronTasks(t)); n < 2 {
+		t.Errorf("%d tasks, want the one before the outage and one after", n)
+	}
+}
