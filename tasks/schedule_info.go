@@ -109,7 +109,9 @@ func (c *Client) Schedules(ctx context.Context) ([]ScheduleInfo, error) {
 		si.ID, si.Queue = r.ID, r.Queue
 		si.LastRun, si.LastTaskID, si.DeclaredAt = r.Last.Tick, r.Last.Task, r.Declared
 		if _, times, err := parseSpec(si.Spec); err == nil {
-			si.NextRun = times.Next(now)
+			// A tick is created on Redis's clock, which may be a little
+			// ahead of this one: the next run is after the last in any case.
+			si.NextRun = times.Next(maxTime(now, si.LastRun))
 		}
 		out = append(out, si)
 	}
