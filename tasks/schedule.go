@@ -49,9 +49,14 @@ type schedule struct {
 //	"@hourly", "@daily", "@weekly", "@monthly", "@yearly"
 //	"@every 90s"                   every 90 seconds since the Unix epoch (see Every)
 //
+// Ticks missed while no process runs the schedule are skipped, and logged
+// when one starts, never run late. The task's name need not be handled by
+// r; a tick whose name no worker has registered creates nothing.
+//
 // A bad spec, name, payload or option, a second ScheduleOptions, or an ID
-// r already has panics, as HandleFunc's errors do: a program's schedules
-// are part of its code. AddCron returns the error instead.
+// r already has in that queue panics, as HandleFunc's errors do: a
+// program's schedules are part of its code. AddCron returns the error
+// instead.
 func (r *Registry) Cron(spec, name string, payload any, opts ...ScheduleOptions) {
 	if err := r.AddCron(spec, name, payload, opts...); err != nil {
 		panic(err.Error())
