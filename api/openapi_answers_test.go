@@ -89,6 +89,9 @@ var answerCases = []answerCase{
 	{method: "GET", target: "/v1/workers", locked: true, want: 401},
 	{method: "GET", target: "/v1/handlers", want: 200},
 	{method: "GET", target: "/v1/handlers", locked: true, want: 401},
+	{method: "GET", target: "/v1/schedules", want: 200},
+	{method: "HEAD", target: "/v1/schedules", want: 200},
+	{method: "GET", target: "/v1/schedules", locked: true, want: 401},
 
 	{method: "DELETE", target: "/v1/tasks/{cancel}", want: 200},
 	{method: "DELETE", target: "/v1/tasks/{cancel}", want: 200},
@@ -135,6 +138,8 @@ func TestAnswersMatchOpenAPI(t *testing.T) {
 		open := validated(t, s.app)
 		locked := validated(t, s.api(api.Config{APIToken: "secret", MaxWait: testMaxWait}))
 		ids := s.fixtures(t)
+		s.startSchedules(t)
+		s.waitTicked(t) // so that the listing shows every field
 		for _, tt := range answerCases {
 			h := open
 			if tt.locked {

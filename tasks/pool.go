@@ -96,6 +96,7 @@ func (c PoolConfig) withDefaults() PoolConfig {
 
 // Pool runs the handlers of a Registry on tasks from its queues.
 type Pool struct {
+	rdb redis.UniversalClient
 	b   *broker.Broker
 	reg *Registry
 	cfg PoolConfig
@@ -117,8 +118,9 @@ type Pool struct {
 	running map[attemptKey]*attempt
 
 	stats poolCounters
-	id    string // in the workers list
-	tally tally  // attempts finished since the last heartbeat
+	id    string           // in the workers list
+	clock func() time.Time // the local clock of the scheduler; tests skew it
+	tally tally            // attempts finished since the last heartbeat
 }
 
 // NewPool returns a Pool that runs reg's handlers on tasks from the Redis of
@@ -134,6 +136,7 @@ func NewPool(rdb redis.UniversalClient, reg *Registry, cfg PoolConfig) *Pool {
 		}
 	}
 	p := &Pool{
+		rdb:       rdb,
 		b:         broker.New(rdb, cfg.Prefix),
 		reg:       reg,
 		cfg:       cfg,
@@ -144,6 +147,7 @@ func NewPool(rdb redis.UniversalClient, reg *Registry, cfg PoolConfig) *Pool {
 		running:   make(map[attemptKey]*attempt),
 		id:        newWorkerID(),
 		order:     newClaimOrder(cfg.Queues, cfg.Weights),
+		clock:     time.Now,
 	}
 	p.tally.fresh = make(chan struct{}, 1)
 	p.health.log = cfg.Logger
@@ -194,7 +198,7 @@ func (p *Pool) Register(ctx context.Context) error {
 }
 
 // Run registers the pool's task names, then claims and runs tasks until ctx
-// ends. It then stops claiming, waits up to Grace for running handlers,
+// ends, and runs the schedules of its registry (see Registry.Cron). It then stops claiming, waits up to Grace for running handlers,
 // cancels the rest and hands their tasks back to their queues at once, and
 // returns nil. Handler contexts do not derive from ctx, so stopping does
 // not cut work in flight short before the grace period. If the Redis client
@@ -228,6 +232,10 @@ func (p *Pool) Run(ctx context.Context) error {
 	go func() { defer bg.Done(); p.rec.run(keeperCtx) }()
 	go func() { defer bg.Done(); p.maintain(ctx) }()
 	go func() { defer bg.Done(); p.listen(ctx) }()
+	if sc := newScheduler(p); sc != nil {
+		bg.Add(1)
+		go func() { defer bg.Done(); sc.run(ctx) }()
+	}
 
 	p.runners = newRunners()
 	defer p.runners.close()

@@ -37,7 +37,9 @@ type config struct {
 	visibility  time.Duration
 	grace       time.Duration
 	maxCrashes  int
-	metricsAddr string // "" means no metrics server
+	metricsAddr string    // "" means no metrics server
+	cron        cronValue // --cron lines, as given
+	crons       []cronLine
 
 	logLevel  string
 	logFormat string
@@ -137,6 +139,9 @@ var settings = []setting{
 	{"metrics-addr", "RUNQ_METRICS_ADDR", groupWorker, poolRunners, "HOST:PORT",
 		"serve Prometheus /metrics, /healthz and /readyz here, without a token (keep it private); empty: off",
 		func(c *config) flag.Value { return (*stringValue)(&c.metricsAddr) }},
+	{"cron", "RUNQ_CRON", groupWorker, poolRunners, "'SPEC NAME [JSON]'",
+		"at each tick of SPEC (cron fields, @every 1m, @daily...), one task NAME in queue default, across all workers; repeatable (env: a line each)",
+		func(c *config) flag.Value { return &c.cron }},
 
 	{"log-level", "RUNQ_LOG_LEVEL", groupLogging, everyRunner, "LEVEL",
 		"debug, info, warn or error",
