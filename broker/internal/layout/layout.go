@@ -35,6 +35,8 @@ import (
 //	runq:{default}:settings    hash: an operator's settings of the queue:
 //	                           paused ("1"), max_length, max_running (decimal);
 //	                           a field that is absent is unset
+//	runq:{default}:schedules   hash: the periodic schedules whose tasks go to the
+//	                           queue, three fields each (see the ScheduleField*)
 //
 // A lease covers one claim's batch of tasks, not each task, so taking,
 // renewing and finishing cost commands per batch, not per task. A token is
@@ -103,6 +105,10 @@ func (k Keys) Throughput(queue string) string { return k.q(queue) + "throughput"
 // Settings names the hash of queue's settings.
 func (k Keys) Settings(queue string) string { return k.q(queue) + "settings" }
 
+// Schedules names the hash of the periodic schedules whose tasks go to
+// queue: what each was declared as, when, and its last tick.
+func (k Keys) Schedules(queue string) string { return k.q(queue) + "schedules" }
+
 // Queues names the set of known queue names.
 func (k Keys) Queues() string { return k.Prefix + ":queues" }
 
@@ -166,4 +172,12 @@ const (
 	FieldCreated  = "ct" // ms, Redis clock
 	FieldRunAt    = "ra" // ms, Redis clock: when a task held back falls due
 	FieldFinished = "ft" // ms, when it became terminal
+)
+
+// Fields of a queue's schedules hash, each followed by the schedule's ID.
+// The Lua scripts spell the same prefixes.
+const (
+	ScheduleFieldInfo     = "d:" // the schedule as declared (JSON, tasks.ScheduleInfo)
+	ScheduleFieldDeclared = "s:" // ms, Redis clock: when a process last declared it or ran its tick
+	ScheduleFieldRun      = "r:" // "tick_ms,task_id" of the last tick that created a task
 )

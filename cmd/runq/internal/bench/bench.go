@@ -38,7 +38,7 @@ type Config struct {
 	RedisURL string
 	Embedded bool // the Redis is the embedded one: figures are labelled not representative
 	// Only names the scenario groups to run (enqueue, drain, drainsizes,
-	// latency, delayed, steady, memory, waiters); nil means all. drainsizes, the
+	// priorities, latency, delayed, steady, memory, waiters); nil means all. drainsizes, the
 	// drain rows at larger payloads, is part of drain.
 	Only     []string
 	Prefix   string    // starts each scenario's private key prefix; "" means "runqbench"
@@ -173,6 +173,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		{"enqueue", r.enqueue},
 		{"drain", r.drain},
 		{"drainsizes", r.drainSizes},
+		{"priorities", r.priorities},
 		{"latency", r.latency},
 		{"delayed", r.delayed},
 		{"steady", r.steady},
