@@ -61,7 +61,7 @@ func (c *claimCounter) count(cmd redis.Cmder) {
 		switch {
 		case strings.HasSuffix(fmt.Sprint(args[3]), ":pending"):
 			c.takes++
-			if keys == "4" {
+			if keys == "10" { // the five of every take, the gate's four and the head
 				c.heads++
 			}
 		case strings.Contains(fmt.Sprint(args[4]), ":lease:"):
