@@ -15,8 +15,8 @@ import (
 
 // claimCounter counts, on one Redis client, the blocking waits sent and
 // the claim scripts applied: takes (their first key is a queue), takes that name
-// the head they saw (a fourth key), and starts (their second key is a
-// lease set).
+// the head they saw (ten keys), and starts (their second key is a lease
+// set).
 type claimCounter struct {
 	mu                         sync.Mutex
 	waits, takes, heads, start int

@@ -58,6 +58,9 @@ func (p *Pool) fetch(ctx, work context.Context) {
 	backoff := newRetryDelay(50*time.Millisecond, time.Second) // back within a second of Redis
 	var ready broker.Ready                                     // what the last wait saw
 	for ctx.Err() == nil {
+		if p.waitOpen(ctx) { // every queue closed to claims: waited for a change
+			continue
+		}
 		n := p.acquire(ctx)
 		if n == 0 {
 			return
@@ -212,11 +215,16 @@ func (p *Pool) clientClosed(err error) bool {
 	return true
 }
 
-// claim takes up to n tasks, from the queues in order; ready is what the
-// last wait saw, if anything.
+// claim takes up to n tasks, from the queues in order, skipping those
+// closed to claims; ready is what the last wait saw, if anything. A queue
+// whose take its settings refused is blocked (gate.go).
 func (p *Pool) claim(ctx context.Context, n int, ready broker.Ready) ([]*broker.Claimed, error) {
 	var out []*broker.Claimed
 	for _, q := range p.cfg.Queues {
+		if !p.isOpen(q) {
+			continue
+		}
+		_, changed := p.settings.get(q) // before the take: a change after it unblocks
 		sent := time.Now()
 		cctx, cancel := p.claimContext(ctx)
 		head := ""
@@ -229,6 +237,10 @@ func (p *Pool) claim(ctx context.Context, n int, ready broker.Ready) ([]*broker.
 			c := &got[i]
 			p.track(c, sent)
 			out = append(out, c)
+		}
+		if gated(err) {
+			p.blocks.add(q, changed)
+			continue
 		}
 		if err != nil {
 			return out, err
