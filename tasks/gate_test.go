@@ -247,11 +247,12 @@ func TestHandlerLimitsAreChecked(t *testing.T) {
 		{"ok", "", 0, nil},
 		{"ok", "5/x", 0, tasks.ErrInvalid},
 		{"ok", "", tasks.MaxMaxRunning + 1, tasks.ErrInvalid},
-		{"nobody", "1/h", 0, tasks.ErrUnknownName},
+		{"nobody", "1/h", 1, tasks.ErrUnknownName},
 	}
 	for _, tt := range tests {
-		if err := reg.SetLimits(tt.name, tt.rate, tt.max); !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
-			t.Errorf("SetLimits(%q, %q, %d) = %v, want %v", tt.name, tt.rate, tt.max, err, tt.want)
+		err := errors.Join(reg.SetRate(tt.name, tt.rate), reg.SetMaxRunning(tt.name, tt.max))
+		if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
+			t.Errorf("SetRate(%q, %q), SetMaxRunning(%d) = %v, want %v", tt.name, tt.rate, tt.max, err, tt.want)
 		}
 	}
 }

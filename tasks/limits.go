@@ -60,22 +60,35 @@ func validateLimits(rate string, maxRunning int) error {
 	return nil
 }
 
-// SetLimits replaces the Rate and MaxRunning of name's handler (see
-// HandlerOptions), for limits chosen when the program starts rather than
-// written in its code, such as command-line flags. It must be called
-// before the Pool runs. A name with no handler is ErrUnknownName; limits
-// out of range are ErrInvalid.
-func (r *Registry) SetLimits(name, rate string, maxRunning int) error {
-	if err := validateLimits(rate, maxRunning); err != nil {
+// SetRate replaces the Rate of name's handler (see HandlerOptions; ""
+// lifts it), and SetMaxRunning its MaxRunning (0 lifts it), for limits
+// chosen when the program starts rather than written in its code, such as
+// command-line flags. They must be called before the Pool runs. A name
+// with no handler is ErrUnknownName; a limit out of range, ErrInvalid.
+func (r *Registry) SetRate(name, rate string) error {
+	if err := validateLimits(rate, 0); err != nil {
 		return err
 	}
+	return r.setOptions(name, func(o *HandlerOptions) { o.Rate = rate })
+}
+
+// SetMaxRunning: see SetRate.
+func (r *Registry) SetMaxRunning(name string, n int) error {
+	if err := validateLimits("", n); err != nil {
+		return err
+	}
+	return r.setOptions(name, func(o *HandlerOptions) { o.MaxRunning = n })
+}
+
+// setOptions changes the options of name's handler with set.
+func (r *Registry) setOptions(name string, set func(*HandlerOptions)) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	h, ok := r.handlers[name]
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrUnknownName, truncate(name, 64))
 	}
-	h.opts.Rate, h.opts.MaxRunning = rate, maxRunning
+	set(&h.opts)
 	r.handlers[name] = h
 	return nil
 }
