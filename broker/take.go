@@ -58,8 +58,9 @@ type Claimed struct {
 // head is the ID that WaitReady saw at the head of queue ("" for none) and
 // that task is still first, Take also starts it, as StartTake would, and
 // returns it in claimed: a worker woken by a lone task claims it in one
-// round trip instead of two. The other tasks taken are in the Taken (nil
-// when there are none), and StartTake must follow. It returns nothing,
+// round trip instead of two (unless names of the queue have limits: see
+// take.lua). The other tasks taken are in the Taken (nil when there are
+// none), and StartTake must follow. It returns nothing,
 // without a call, when n is 0 or less. A head that is not an ID is
 // ignored: it is only a hint. Take is not resent: when its reply is lost,
 // reaping hands the tasks back once the lease expires, and counts a crash
@@ -78,8 +79,7 @@ func (b *Broker) Take(ctx context.Context, queue string, n int, lease time.Durat
 	keys := b.takeKeys(t)
 	headID, herr := uuid.Parse(head)
 	if head != "" && herr == nil {
-		keys = append(keys, b.keys.Limits(queue), b.keys.Held(queue), b.keys.Rate(queue), b.keys.Scheduled(queue),
-			b.keys.Task(headID))
+		keys = append(keys, b.keys.Task(headID))
 	}
 	reply, err := takeScript.Run(ctx, b.rdb, keys, n, ms(lease), t.Token, "0").Slice()
 	var ids []string
@@ -91,11 +91,7 @@ func (b *Broker) Take(ctx context.Context, queue string, n int, lease time.Durat
 		return nil, nil, fmt.Errorf("broker: take from %s: %w", queue, err)
 	}
 	if start != nil {
-		rows := start[:startFields]
-		if start[startFields] != nil { // the head holds a slot of its name
-			rows = append(rows, int64(1))
-		}
-		claimed = started(t, []uuid.UUID{headID}, rows)
+		claimed = started(t, []uuid.UUID{headID}, start)
 	}
 	if len(ids) == 0 {
 		return claimed, nil, nil
@@ -124,7 +120,7 @@ func takeReply(reply []any) (ids []string, start []any, capped, limited bool, er
 		}
 	}
 	if len(reply) >= 2 && reply[1] != nil {
-		if start, ok = reply[1].([]any); !ok || len(start) != startFields+1 {
+		if start, ok = reply[1].([]any); !ok || len(start) != startFields {
 			return nil, nil, false, false, fmt.Errorf("take.lua replied %v for the head's start", reply[1])
 		}
 	}

@@ -1,9 +1,11 @@
 -- take: pop up to ARGV[1] IDs from the head of the queue and lease them to
 -- one token, in one step: a crash at any instant leaves each ID either
 -- queued or leased. When the caller names the task it saw at the head of
--- the queue (KEYS[10], from WaitReady) and that task is still first, the
+-- the queue (KEYS[6], from WaitReady) and that task is still first, the
 -- take also starts it (start_task), so that a worker woken by a lone task
--- claims it in one round trip rather than two.
+-- claims it in one round trip rather than two; unless names of the queue
+-- have limits, whose checks need keys a take cannot know it will need:
+-- the head is then left to start.lua with the rest.
 -- The queue's settings gate the take: a paused queue gives nothing; one
 -- with a max_running gives at most as many as it has slots free (none at
 -- its cap), and its lease then counts against the cap (running["*"], and
@@ -12,9 +14,8 @@
 -- it, "room <queue>" goes out on the events channel, for submitters
 -- waiting for room.
 -- KEYS[1] pending list, KEYS[2] leases zset, KEYS[3] the token's lease set,
--- KEYS[4] settings hash, KEYS[5] running hash; with a head to start:
--- KEYS[6] limits hash, KEYS[7] held zset, KEYS[8] rate hash, KEYS[9]
--- scheduled zset, KEYS[10] the hash of the task seen at the head
+-- KEYS[4] settings hash, KEYS[5] running hash, KEYS[6] (optional) the
+-- hash of the task seen at the head
 -- ARGV[1] count, ARGV[2] lease_ms, ARGV[3] lease token, ARGV[4] "1" when
 -- the call may be a resend of one already applied. The events channel and
 -- the queue's name, which only a queue with settings needs, are read from
@@ -23,10 +24,9 @@
 -- returns {ids}, {ids, started} or {ids, started or false, flags}: ids are
 -- the IDs leased and not started (deadline = Redis TIME + lease_ms), maybe
 -- none; started, when the head task was taken, is its meta, payload and
--- counts as start_task returns them and whether it took a slot of its
--- name's cap, or four false when it could not start (canceled or gone, or
--- held by its name's cap or booked a later turn: it then leaves the
--- lease); flags is 'paused' or 'at_cap' when the
+-- counts as start_task returns them, or three false when it could not
+-- start (canceled or gone: it then leaves the lease); flags is 'paused' or
+-- 'at_cap' when the
 -- settings gave nothing, else holds 'c' when the lease counts against
 -- max_running, 'l' when names of the queue have limits (the start must
 -- check them).
@@ -103,26 +103,16 @@ end
 if s.limits == '1' then
   flags = (flags or '') .. 'l'
 end
-if not KEYS[10] or ids[1] ~= string.sub(KEYS[10], -32) then
+if not KEYS[6] or ids[1] ~= string.sub(KEYS[6], -32) or s.limits == '1' then
   if flags then
     return {ids, false, flags}
   end
   return {ids}
 end
 local prefix = token .. ',' .. string.format('%d', now) .. ','
-local g = nil
-if s.limits == '1' then
-  g = gate_lib().open({limits = KEYS[6], running = KEYS[5], held = KEYS[7], rate = KEYS[8], scheduled = KEYS[9]},
-    now, channel, queue)
-end
-local meta, payload, counts = start_task(KEYS[10], token, prefix, prefix .. '1', g)
-local slot = false
-if g then
-  gate_lib().close(g)
-  slot = g.slotted[KEYS[10]] or false
-end
+local meta, payload, counts = start_task(KEYS[6], token, prefix, prefix .. '1')
 if meta then
-  return {{unpack(ids, 2)}, {meta, payload, counts, slot}, flags}
+  return {{unpack(ids, 2)}, {meta, payload, counts}, flags}
 end
 -- The head may not start: it leaves the lease too.
 redis.call('SREM', KEYS[3], ids[1])
@@ -135,4 +125,4 @@ end
 if cap then
   gate_lib().queue_release(KEYS[5], KEYS[4], 1, channel, queue)
 end
-return {{unpack(ids, 2)}, {false, false, false, false}, flags}
+return {{unpack(ids, 2)}, {false, false, false}, flags}

@@ -17,7 +17,11 @@
 // call of each script). Run --phase e, es and esf, each on a fresh Redis,
 // and subtract to split them: e enqueues (batches of 1,000), es also takes
 // and starts (--batch at a time, as a worker of that concurrency does),
-// esf also finishes each batch with a stored result.
+// esf also finishes each batch with a stored result. --gate prices the
+// limits of lua/gate.lua, set so high that none holds a task back: limits
+// (the queue has limits, of another name), cap (the queue has a
+// max_running) and name-cap (the tasks' name has a max_running). A rate
+// spreads the starts of a batch over time, so it has no such setting.
 package main
 
 import (
@@ -56,13 +60,26 @@ func cleanup(rdb *redis.Client, prefix string) {
 	}
 }
 
+// gates are the limits --gate sets, none of which holds a task back.
+var gates = map[string]struct {
+	queue int // max_running of the queue
+	names map[string]broker.NameLimit
+}{
+	"":         {},
+	"limits":   {names: map[string]broker.NameLimit{"other": {MaxRunning: 1}}},
+	"cap":      {queue: broker.MaxMaxRunning},
+	"name-cap": {names: map[string]broker.NameLimit{"bench.result": {MaxRunning: broker.MaxMaxRunning}}},
+}
+
 func run() error {
 	url := flag.String("redis", "", "Redis URL (required); keys go under the prefix scriptcost and are deleted")
 	n := flag.Int("tasks", 2000, "tasks")
 	batch := flag.Int("batch", 20, "tasks taken, started and finished per call (1 to 1000)")
 	phase := flag.String("phase", "esf", "e: enqueue; es: and take and start; esf: and finish")
+	gate := flag.String("gate", "", "limits, cap or name-cap: limits that hold nothing back, to price them")
 	flag.Parse()
-	if *url == "" || *n < 1 || *batch < 1 || *batch > 1000 || (*phase != "e" && *phase != "es" && *phase != "esf") {
+	limits, gateOK := gates[*gate]
+	if *url == "" || *n < 1 || *batch < 1 || *batch > 1000 || (*phase != "e" && *phase != "es" && *phase != "esf") || !gateOK {
 		flag.Usage()
 		return errors.New("bad flags")
 	}
@@ -76,6 +93,16 @@ func run() error {
 	const prefix = "scriptcost"
 	b := broker.New(rdb, prefix)
 	defer cleanup(rdb, prefix) // outside the scripts, so not counted
+	if limits.queue > 0 {
+		if _, err := b.UpdateSettings(ctx, "default", broker.SettingsUpdate{MaxRunning: &limits.queue}); err != nil {
+			return err
+		}
+	}
+	if limits.names != nil {
+		if err := b.SetLimits(ctx, "default", limits.names); err != nil {
+			return err
+		}
+	}
 	payload := []byte(`{"user":12345,"op":"x"}`)
 	for left := *n; left > 0; {
 		ts := make([]broker.NewTask, min(left, 1000))
