@@ -417,3 +417,27 @@ func TestTakeLeavesAHeadToTheGate(t *testing.T) {
 		}
 	})
 }
+
+// TestPurgeQueuedTakesHeldTasks purges the queued tasks of a queue some of
+// whose tasks are held for a slot of their name: they go too.
+func TestPurgeQueuedTakesHeldTasks(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		if err := s.b.SetLimits(s.ctx, "q", map[string]broker.NameLimit{"render": {MaxRunning: 1}}); err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			enqueue(t, s, "q", "render", 0)
+		}
+		if got, err := claim(s, "q", 3, time.Minute); err != nil || len(got) != 1 {
+			t.Fatalf("claim = %d, %v; want 1 started, 2 held", len(got), err)
+		}
+		enqueue(t, s, "q", "echo", 0)
+		n, err := s.b.Purge(s.ctx, "q", "queued")
+		if err != nil || n != 3 {
+			t.Fatalf("Purge(queued) = %d, %v; want the 2 held and the 1 in the list", n, err)
+		}
+		if c := s.be.Client.ZCard(s.ctx, s.be.Keys.Held("q")).Val(); c != 0 {
+			t.Errorf("held set after the purge holds %d", c)
+		}
+	})
+}

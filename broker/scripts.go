@@ -78,6 +78,10 @@ var (
 	//go:embed lua/purge_queued.lua
 	purgeQueuedSrc    string
 	purgeQueuedScript = redis.NewScript(statusSrc + purgeQueuedSrc)
+
+	//go:embed lua/purge_held.lua
+	purgeHeldSrc    string
+	purgeHeldScript = redis.NewScript(statusSrc + purgeHeldSrc)
 )
 
 //go:embed lua/page.lua
