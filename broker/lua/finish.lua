@@ -78,11 +78,14 @@ local held = {}
 for k = 1, m do
   held[k] = redis.call('SMISMEMBER', KEYS[lease0 + k], unpack(ids[k]))
 end
--- counted[k] when token k's lease counts against max_running; named[j],
--- the name of attempt j when it holds a slot of its name.
-local counted, named = {}, {}
+-- With slots: counted[k] when token k's lease counts against
+-- max_running; named[j], the name of attempt j when it holds a slot of its
+-- name; qfreed and freed, the slots given back. Made only then: a table
+-- costs every call.
+local counted, named, qfreed, freed = nil, nil, 0, nil
 local e = 3 + m + 4 * n
 if slotted then
+  counted, named, freed = {}, {}, {}
   local c = tonumber(ARGV[e + 2])
   for i = 1, c do
     counted[tonumber(ARGV[e + 2 + i])] = true
@@ -91,7 +94,6 @@ if slotted then
     named[tonumber(ARGV[i])] = ARGV[i + 1]
   end
 end
-local qfreed, freed = 0, {}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local nows = string.format('%d', now)
@@ -188,7 +190,7 @@ for k = 1, m do
     redis.call('SREM', KEYS[lease0 + k], unpack(ids[k], 1, nfreed[k]))
     if redis.call('SCARD', KEYS[lease0 + k]) == 0 then
       redis.call('ZREM', KEYS[1], ARGV[2 + k])
-      if counted[k] then
+      if slotted and counted[k] then
         redis.call('HDEL', KEYS[5], '@' .. ARGV[2 + k])
       end
     end
