@@ -118,6 +118,9 @@ func (s *bundle) registerTestHandlers() {
 	s.reg.HandleFunc("panic", func(ctx context.Context, t *tasks.Task) (any, error) {
 		panic("handler exploded")
 	})
+	s.reg.HandleFunc("mail", func(ctx context.Context, t *tasks.Task) (any, error) {
+		return nil, nil
+	}, tasks.HandlerOptions{Rate: "600/m", MaxRunning: 5})
 }
 
 // newPool returns a pool of s's handlers on queue.

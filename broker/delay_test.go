@@ -42,7 +42,7 @@ func events(t *testing.T, s bundle) <-chan broker.Event {
 	t.Helper()
 	ctx, cancel := context.WithCancel(s.ctx)
 	out := make(chan broker.Event, 100)
-	subscribed := make(chan struct{}, 1)
+	subscribed := make(chan struct{}, 10) // one per (re)subscription
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -198,7 +198,8 @@ func (b *Broker) Cancel(ctx context.Context, id uuid.UUID) (results.Status, erro
 	if err != nil {
 		return "", fmt.Errorf("broker: cancel %s: %w", id, err)
 	}
-	keys := []string{b.keys.Task(id), b.keys.Ended(queue, string(results.StatusCanceled)), b.keys.Pending(queue), b.keys.Scheduled(queue)}
+	keys := []string{b.keys.Task(id), b.keys.Ended(queue, string(results.StatusCanceled)), b.keys.Pending(queue),
+		b.keys.Scheduled(queue), b.keys.Held(queue)}
 	status, err := cancelScript.Run(ctx, b.rdb, keys, layout.IDText(id), b.keys.Done()).Text()
 	if errors.Is(err, redis.Nil) {
 		return "", fmt.Errorf("broker: cancel %s: %w", id, results.ErrNotFound)

@@ -137,8 +137,16 @@ func (b *Broker) finishCall(fs []Finish, idx []int) (keys []string, args []any) 
 	q := fs[idx[0]].Claimed.Queue
 	tokenAt := make(map[string]int, 4)
 	var tokens []any
-	keys = make([]string, 0, 9+len(idx))
+	slots := false // some attempt holds a max_running slot: the gate's keys go too
+	for _, i := range idx {
+		c := fs[i].Claimed
+		slots = slots || c.capped || c.slot
+	}
+	keys = make([]string, 0, 13+len(idx))
 	keys = append(keys, b.keys.Leases(q), b.keys.Scheduled(q), b.keys.Pending(q), b.keys.Ended(q, string(results.StatusFailed)))
+	if slots {
+		keys = append(keys, b.keys.Running(q), b.keys.Held(q), b.keys.Limits(q), b.keys.Settings(q))
+	}
 	for _, i := range idx {
 		tok := fs[i].Claimed.Token
 		if _, ok := tokenAt[tok]; !ok {
@@ -148,7 +156,11 @@ func (b *Broker) finishCall(fs []Finish, idx []int) (keys []string, args []any) 
 		}
 	}
 	args = make([]any, 0, 2+len(tokens)+4*len(idx))
-	args = append(args, b.keys.Done(), len(tokens))
+	var m any = len(tokens)
+	if slots {
+		m = strconv.Itoa(len(tokens)) + "+"
+	}
+	args = append(args, b.keys.Done(), m)
 	args = append(args, tokens...)
 	var ops opCache
 	for _, i := range idx {
@@ -166,7 +178,36 @@ func (b *Broker) finishCall(fs []Finish, idx []int) (keys []string, args []any) 
 		keys = append(keys, key)
 		args = append(args, layout.IDOfKey(key), ops.op(f.Outcome, c.Failures > 0 || c.Crashes > 0, tokenAt[c.Token]), text, ttl)
 	}
+	if slots {
+		args = b.slotArgs(args, fs, idx, tokens, tokenAt)
+	}
 	return keys, args
+}
+
+// slotArgs appends to finish.lua's arguments the max_running slots that
+// the attempts fs[idx] hold, for the outcomes to give them back: the
+// events channel and the queue, the tokens whose leases count against the
+// queue's cap, and each attempt that holds a slot of its name, with the
+// name.
+func (b *Broker) slotArgs(args []any, fs []Finish, idx []int, tokens []any, tokenAt map[string]int) []any {
+	q := fs[idx[0]].Claimed.Queue
+	capped := make([]bool, len(tokens)+1)
+	var counted []any
+	for _, i := range idx {
+		c := fs[i].Claimed
+		if k := tokenAt[c.Token]; c.capped && !capped[k] {
+			capped[k] = true
+			counted = append(counted, k)
+		}
+	}
+	args = append(args, b.keys.Events(), q, len(counted))
+	args = append(args, counted...)
+	for j, i := range idx {
+		if c := fs[i].Claimed; c.slot {
+			args = append(args, j+1, c.Name)
+		}
+	}
+	return args
 }
 
 // opCache makes finish.lua's ops ("s1": the outcome's letter, then the

@@ -19,7 +19,8 @@ import (
 // per step of time.
 type QueueCounts struct {
 	Pending   int64 // IDs in the list: queued tasks (and canceled ones' tombstones)
-	Scheduled int64 // tasks held back and retries, waiting for their time
+	Held      int64 // queued tasks waiting for a max_running slot of their name
+	Scheduled int64 // tasks held back, retries, and tasks waiting for their turn under a rate
 	Leased    int64 // taken by a worker and not finished
 	Succeeded int64 // kept until their records expire (counted by the minute)
 	Failed    int64
@@ -32,21 +33,24 @@ type QueueCounts struct {
 	Steps map[int64]StepCount
 	// Settings are the queue's settings, read with the counts.
 	Settings QueueSettings
+	// Names are the task names with limits in the queue, by name.
+	Names []NameState
 }
 
 // StepCount counts the attempts of one queue finished in one step of time.
 type StepCount struct{ Processed, Failed int64 }
 
 // Counts reads what queue holds now, in two round trips (the second counts
-// each lease's tasks), so it is not a snapshot taken at one instant.
+// each lease's tasks; a third counts the held tasks of each name with a
+// cap), so it is not a snapshot taken at one instant.
 func (b *Broker) Counts(ctx context.Context, queue string) (QueueCounts, error) {
 	if err := ValidQueue(queue); err != nil {
 		return QueueCounts{}, err
 	}
-	var pending, scheduled, failed, canceled *redis.IntCmd
+	var pending, held, scheduled, failed, canceled *redis.IntCmd
 	var head *redis.StringCmd
 	var tokens *redis.StringSliceCmd
-	var steps, kept, settings *redis.MapStringStringCmd
+	var steps, kept, settings, limits, running *redis.MapStringStringCmd
 	_, err := b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		pending = p.LLen(ctx, b.keys.Pending(queue))
 		head = p.LIndex(ctx, b.keys.Pending(queue), 0)
@@ -57,12 +61,15 @@ func (b *Broker) Counts(ctx context.Context, queue string) (QueueCounts, error) 
 		tokens = p.ZRange(ctx, b.keys.Leases(queue), 0, -1)
 		steps = p.HGetAll(ctx, b.keys.Throughput(queue))
 		settings = p.HGetAll(ctx, b.keys.Settings(queue))
+		held = p.ZCard(ctx, b.keys.Held(queue))
+		limits = p.HGetAll(ctx, b.keys.Limits(queue))
+		running = p.HGetAll(ctx, b.keys.Running(queue))
 		return nil
 	})
 	if err != nil && err != redis.Nil { // LINDEX of an empty list is nil
 		return QueueCounts{}, fmt.Errorf("broker: counts of %s: %w", queue, err)
 	}
-	c := QueueCounts{Pending: pending.Val(), Scheduled: scheduled.Val(), Succeeded: keptNow(kept.Val(), time.Now()),
+	c := QueueCounts{Pending: pending.Val(), Held: held.Val(), Scheduled: scheduled.Val(), Succeeded: keptNow(kept.Val(), time.Now()),
 		Failed: failed.Val(), Canceled: canceled.Val(), Steps: parseSteps(steps.Val()),
 		Settings: parseSettings(settings.Val())}
 	if id, err := uuid.Parse(head.Val()); err == nil && id.Version() == 7 {
@@ -70,6 +77,9 @@ func (b *Broker) Counts(ctx context.Context, queue string) (QueueCounts, error) 
 		c.OldestCreated = time.Unix(sec, nsec).UTC()
 	}
 	if c.Leased, err = b.leased(ctx, queue, tokens.Val()); err != nil {
+		return QueueCounts{}, fmt.Errorf("broker: counts of %s: %w", queue, err)
+	}
+	if c.Names, err = b.names(ctx, queue, limits.Val(), running.Val()); err != nil {
 		return QueueCounts{}, fmt.Errorf("broker: counts of %s: %w", queue, err)
 	}
 	return c, nil

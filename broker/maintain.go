@@ -160,9 +160,10 @@ func (b *Broker) reapLease(ctx context.Context, queue, token string, ids []strin
 		return 0, 0, fmt.Errorf("broker: reap lease %s of %s: %w", token, queue, err)
 	}
 	keys := append([]string{b.keys.Leases(queue), b.keys.Pending(queue), b.keys.LeaseTasks(queue, token),
-		b.keys.Ended(queue, string(results.StatusFailed))}, taskKeys...)
-	args := make([]any, 0, 3+len(ids))
-	args = append(args, maxCrashes, b.keys.Done(), token)
+		b.keys.Ended(queue, string(results.StatusFailed)), b.keys.Running(queue), b.keys.Held(queue),
+		b.keys.Limits(queue), b.keys.Settings(queue)}, taskKeys...)
+	args := make([]any, 0, 5+len(ids))
+	args = append(args, maxCrashes, b.keys.Done(), token, b.keys.Events(), queue)
 	for _, id := range ids {
 		args = append(args, id)
 	}

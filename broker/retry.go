@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
@@ -132,8 +133,52 @@ func (b *Broker) purgeIDs(ctx context.Context, set, status string, ids []string)
 	return purgeScript.Run(ctx, b.rdb, append([]string{set}, keys...), args...).Int64()
 }
 
-// purgeQueued purges the tasks waiting in queue, from its head.
+// purgeQueued purges the tasks waiting in queue, from its head, then
+// those held for a slot of their name's cap.
 func (b *Broker) purgeQueued(ctx context.Context, queue string) (int64, error) {
+	n, err := b.purgeList(ctx, queue)
+	if err != nil {
+		return n, err
+	}
+	held, err := b.purgeHeld(ctx, queue)
+	return n + held, err
+}
+
+// purgeHeld purges the tasks of queue held for a slot of their name's cap.
+func (b *Broker) purgeHeld(ctx context.Context, queue string) (int64, error) {
+	set := b.keys.Held(queue)
+	total, err := b.rdb.ZCard(ctx, set).Result()
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for seen := int64(0); seen < total; {
+		members, err := b.rdb.ZRange(ctx, set, 0, purgeChunk-1).Result()
+		if err != nil || len(members) == 0 {
+			return n, err
+		}
+		ids := make([]string, len(members))
+		args := make([]any, len(members))
+		for i, m := range members {
+			_, ids[i], _ = strings.Cut(m, " ")
+			args[i] = m
+		}
+		keys, _, err := b.taskKeys(ids)
+		if err != nil {
+			return n, err
+		}
+		d, err := purgeHeldScript.Run(ctx, b.rdb, append([]string{set}, keys...), args...).Int64()
+		if err != nil {
+			return n, err
+		}
+		n += d
+		seen += int64(len(members))
+	}
+	return n, nil
+}
+
+// purgeList purges the tasks waiting in queue's list, from its head.
+func (b *Broker) purgeList(ctx context.Context, queue string) (int64, error) {
 	list := b.keys.Pending(queue)
 	total, err := b.rdb.LLen(ctx, list).Result()
 	if err != nil {

@@ -10,11 +10,16 @@ import (
 // (redis.Script.Run), because miniredis has no Redis Functions. Every script
 // opens with a header listing its KEYS, ARGV and reply. Scripts that read a
 // task's status begin with lua/status.lua, the one place that tells a
-// status left out of a hash (see statusOf); those that start tasks then
-// with lua/start_task.lua, the one place that starts one.
+// status left out of a hash (see statusOf); those that start or end
+// attempts then with lua/gate.lua, the one place that keeps the queue's
+// max_running counts and the limits of task names; those that start tasks
+// then with lua/start_task.lua, the one place that starts one.
 
 //go:embed lua/status.lua
 var statusSrc string
+
+//go:embed lua/gate.lua
+var gateSrc string
 
 //go:embed lua/start_task.lua
 var startTaskSrc string
@@ -26,11 +31,11 @@ var (
 
 	//go:embed lua/take.lua
 	takeSrc    string
-	takeScript = redis.NewScript(statusSrc + startTaskSrc + takeSrc)
+	takeScript = redis.NewScript(statusSrc + gateSrc + startTaskSrc + takeSrc)
 
 	//go:embed lua/start.lua
 	startSrc    string
-	startScript = redis.NewScript(statusSrc + startTaskSrc + startSrc)
+	startScript = redis.NewScript(statusSrc + gateSrc + startTaskSrc + startSrc)
 
 	//go:embed lua/renew.lua
 	renewSrc    string
@@ -38,7 +43,7 @@ var (
 
 	//go:embed lua/finish.lua
 	finishSrc    string
-	finishScript = redis.NewScript(finishSrc)
+	finishScript = redis.NewScript(gateSrc + finishSrc)
 
 	//go:embed lua/expired.lua
 	expiredSrc    string
@@ -46,7 +51,7 @@ var (
 
 	//go:embed lua/reap.lua
 	reapSrc    string
-	reapScript = redis.NewScript(statusSrc + reapSrc)
+	reapScript = redis.NewScript(statusSrc + gateSrc + reapSrc)
 
 	//go:embed lua/due.lua
 	dueSrc    string
@@ -55,6 +60,10 @@ var (
 	//go:embed lua/promote.lua
 	promoteSrc    string
 	promoteScript = redis.NewScript(promoteSrc)
+
+	//go:embed lua/set_limits.lua
+	setLimitsSrc    string
+	setLimitsScript = redis.NewScript(gateSrc + setLimitsSrc)
 
 	//go:embed lua/cancel.lua
 	cancelSrc    string
@@ -73,6 +82,10 @@ var (
 	//go:embed lua/purge_queued.lua
 	purgeQueuedSrc    string
 	purgeQueuedScript = redis.NewScript(statusSrc + purgeQueuedSrc)
+
+	//go:embed lua/purge_held.lua
+	purgeHeldSrc    string
+	purgeHeldScript = redis.NewScript(statusSrc + purgeHeldSrc)
 )
 
 //go:embed lua/page.lua

@@ -126,7 +126,7 @@ func (b *Broker) UpdateSettings(ctx context.Context, queue string, u SettingsUpd
 
 // Event is a change announced on the events channel.
 type Event struct {
-	Kind  string // EventSettings, EventDue or EventRoom
+	Kind  string // EventSettings, EventDue, EventRoom or EventSlot
 	Queue string
 	Arg   string // for EventDue, the time due (ms); else ""
 }
@@ -136,6 +136,7 @@ const (
 	EventSettings = "settings" // the queue's settings changed
 	EventDue      = "due"      // a task of the queue was scheduled earlier than every other
 	EventRoom     = "room"     // a queue that held its max_length has room again
+	EventSlot     = "slot"     // a queue that ran its max_running tasks has a slot free again
 )
 
 // Events calls event for each change announced on the events channel until

@@ -64,7 +64,7 @@ func TestStartTakeIsIdempotent(t *testing.T) {
 	next := &Taken{Queue: "q", Token: "next"}
 	var took []string
 	for try := range 2 {
-		got, ids, err := b.startTake(ctx, first, next, 5, time.Minute, try > 0)
+		got, ids, _, _, err := b.startTake(ctx, first, next, 5, time.Minute, try > 0)
 		if err != nil || len(got) != 2 || got[0].Attempts != 1 || got[1].Attempts != 1 {
 			t.Fatalf("startTake try %d = %+v, %v; want the first 2 tasks at attempt 1", try, got, err)
 		}
@@ -204,9 +204,43 @@ func runTake(ctx context.Context, rdb *redis.Client, keys []string, n int, lease
 	if err != nil {
 		return nil, err
 	}
-	ids, start, err := takeReply(reply)
+	ids, start, _, _, err := takeReply(reply)
 	if err == nil && start != nil {
 		err = fmt.Errorf("take.lua started a head it was not given: %v", start)
 	}
 	return ids, err
+}
+
+// TestResentStartSkipsTasksItDropped resends a start whose first send held
+// a task for its name's cap; the task was handed on since (its slot
+// freed), so the resend must not start it under this lease.
+func TestResentStartSkipsTasksItDropped(t *testing.T) {
+	t.Parallel()
+	ctx, _, b := withQueued(t, 0)
+	if err := b.SetLimits(ctx, "q", map[string]NameLimit{"render": {MaxRunning: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"render", "render", "echo"} { // the echo keeps the lease held
+		if _, err := b.Enqueue(ctx, []NewTask{{Name: name, Queue: "q", Payload: []byte("1")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, taken, err := b.Take(ctx, "q", 3, time.Minute, "")
+	if err != nil || taken == nil || !taken.limited {
+		t.Fatalf("Take = %+v, %v; want 3 tasks of a queue with limits", taken, err)
+	}
+	if err := loadScripts(ctx, b.rdb, startScript); err != nil {
+		t.Fatal(err)
+	}
+	first, _, _, _, err := b.startTake(ctx, taken, nil, 0, time.Minute, false)
+	if err != nil || len(first) != 2 || !first[0].slot || first[1].slot {
+		t.Fatalf("start = %+v, %v; want the first render, holding a slot, and the echo", first, err)
+	}
+	if errs, err := b.Finish(ctx, []Finish{{Claimed: &first[0], Outcome: Succeeded, Result: []byte("1")}}); err != nil || errs[0] != nil {
+		t.Fatalf("Finish = %v, %v", errs, err)
+	}
+	again, _, _, _, err := b.startTake(ctx, taken, nil, 0, time.Minute, true)
+	if err != nil || len(again) != 1 || again[0].Name != "echo" {
+		t.Errorf("resent start = %+v, %v; want the echo alone: the render started has finished, the other was dropped", again, err)
+	}
 }

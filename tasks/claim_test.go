@@ -15,8 +15,8 @@ import (
 
 // claimCounter counts, on one Redis client, the blocking waits sent and
 // the claim scripts applied: takes (their first key is a queue), takes that name
-// the head they saw (a fourth key), and starts (their second key is a
-// lease set).
+// the head they saw (six keys), and starts (their second key is a lease
+// set).
 type claimCounter struct {
 	mu                         sync.Mutex
 	waits, takes, heads, start int
@@ -61,7 +61,7 @@ func (c *claimCounter) count(cmd redis.Cmder) {
 		switch {
 		case strings.HasSuffix(fmt.Sprint(args[3]), ":pending"):
 			c.takes++
-			if keys == "4" {
+			if keys == "6" { // the five of every take and the head
 				c.heads++
 			}
 		case strings.Contains(fmt.Sprint(args[4]), ":lease:"):

@@ -13,9 +13,11 @@ import (
 // scheduled earlier than any other of one of the pool's queues wakes the
 // maintainer, which moves due tasks into their queues; a change of a
 // queue's settings is read into the pool's copy (settings), which the
-// claim loops consult. The copy is read whole each time the subscription
-// is established, since a change announced while it was down is lost. A
-// broken subscription is set up again after a pause.
+// claim loops consult; a slot freed in a queue at its max_running wakes
+// the claim loops that wait for one (see gate.go). The copy is read whole
+// each time the subscription is established, since a change announced
+// while it was down is lost, and the waiting loops are woken. A broken
+// subscription is set up again after a pause.
 func (p *Pool) listen(ctx context.Context) {
 	backoff := newRetryDelay(50*time.Millisecond, 5*time.Second)
 	for ctx.Err() == nil {
@@ -23,7 +25,8 @@ func (p *Pool) listen(ctx context.Context) {
 			for _, q := range p.cfg.Queues {
 				p.readSettings(ctx, q)
 			}
-			wake(p.nudge) // a task scheduled meanwhile may be due before the maintainer wakes
+			p.settings.touch() // a slot may have been freed meanwhile
+			wake(p.nudge)      // a task scheduled meanwhile may be due before the maintainer wakes
 			backoff.reset()
 		})
 		switch {
@@ -46,6 +49,8 @@ func (p *Pool) event(ctx context.Context, ev broker.Event) {
 		wake(p.nudge)
 	case broker.EventSettings:
 		p.readSettings(ctx, ev.Queue)
+	case broker.EventSlot:
+		p.settings.touch()
 	}
 }
 
@@ -81,6 +86,17 @@ func (s *settingsCopy) get(queue string) (broker.QueueSettings, <-chan struct{})
 		s.changed = make(chan struct{})
 	}
 	return s.m[queue], s.changed
+}
+
+// touch wakes whoever waits for a change, as a change of the settings
+// does: something they wait for may have happened (a slot freed).
+func (s *settingsCopy) touch() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
 }
 
 // set records queue's settings and, when they differ from the copy, wakes

@@ -188,3 +188,55 @@ func ExamplePoolConfig_weights() {
 	fmt.Println("low:", rec.Status, "- critical tasks still queued:", critical.Queued > 0)
 	// Output: low: succeeded - critical tasks still queued: true
 }
+
+// Limits declared with a handler hold across every worker of a queue:
+// email.send starts at most 5 a second (one every 200 ms), and at most 2
+// report.render run at once. A task over them waits in its queue without
+// being an attempt; other names flow meanwhile.
+func ExampleHandlerOptions_limits() {
+	redis := startRedis()
+	defer redis.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	reg := tasks.NewRegistry()
+	nothing := func(ctx context.Context, t *tasks.Task) (any, error) { return nil, nil }
+	reg.HandleFunc("email.send", nothing, tasks.HandlerOptions{Rate: "5/s"})
+	reg.HandleFunc("report.render", nothing, tasks.HandlerOptions{MaxRunning: 2})
+	client, err := tasks.Connect(ctx, redis.URL(), tasks.ClientConfig{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	pool := tasks.NewPool(client.Redis(), reg, tasks.PoolConfig{})
+	if err := pool.Register(ctx); err != nil {
+		log.Fatal(err)
+	}
+	poolCtx, stopPool := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- pool.Run(poolCtx) }()
+	defer func() { stopPool(); <-ran }()
+
+	send := tasks.Request{Name: "email.send"}
+	recs, err := client.SubmitBatch(ctx, []tasks.Request{send, send, send})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for i, rec := range recs {
+		if recs[i], err = client.Wait(ctx, rec.ID); err != nil {
+			log.Fatal(err)
+		}
+	}
+	fmt.Println("3 sends, all at their first attempt, started over at least 400ms:",
+		recs[2].StartedAt.Sub(recs[0].StartedAt) >= 400*time.Millisecond, recs[2].Attempts == 1)
+	handlers, err := client.Handlers(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, h := range handlers {
+		fmt.Printf("%s rate=%q max_running=%d\n", h.Name, h.Rate, h.MaxRunning)
+	}
+	// Output:
+	// 3 sends, all at their first attempt, started over at least 400ms: true true
+	// email.send rate="5/s" max_running=0
+	// report.render rate="" max_running=2
+}

@@ -59,6 +59,9 @@ func (p *Pool) fetch(ctx, work context.Context) {
 	var ready broker.Ready                                     // what the last wait saw
 	var draws drawBuf
 	for ctx.Err() == nil {
+		if p.waitOpen(ctx) { // every queue closed to claims: waited for a change
+			continue
+		}
 		n := p.acquire(ctx)
 		if n == 0 {
 			return
@@ -215,10 +218,16 @@ func (p *Pool) clientClosed(err error) bool {
 
 // claim takes up to n tasks from queues, in that order: as many as it can
 // from the first, then the rest from the next, and so on (an empty queue
-// costs one call). ready is what the last wait saw, if anything.
+// costs one call), skipping those closed to claims. ready is what the last
+// wait saw, if anything. A queue whose take its settings refused is
+// blocked (gate.go).
 func (p *Pool) claim(ctx context.Context, n int, ready broker.Ready, queues []string) ([]*broker.Claimed, error) {
 	var out []*broker.Claimed
 	for _, q := range queues {
+		if !p.isOpen(q) {
+			continue
+		}
+		_, changed := p.settings.get(q) // before the take: a change after it unblocks
 		sent := time.Now()
 		cctx, cancel := p.claimContext(ctx)
 		head := ""
@@ -231,6 +240,10 @@ func (p *Pool) claim(ctx context.Context, n int, ready broker.Ready, queues []st
 			c := &got[i]
 			p.track(c, sent)
 			out = append(out, c)
+		}
+		if gated(err) {
+			p.blocks.add(q, changed)
+			continue
 		}
 		if err != nil {
 			return out, err

@@ -18,7 +18,10 @@ import (
 // claimed in one round trip. A take that drained the queue is not
 // followed by another that would find it empty: the loop waits instead.
 // When ctx ends, a batch taken ahead is started and runs like any other:
-// it was claimed before the stop. It is the pool's only claim loop
+// it was claimed before the stop. So is one taken before the queue was
+// paused, in the next round trip; the take that goes with its start gives
+// nothing. A queue closed to claims (paused, or at its max_running; see
+// gate.go) is waited on, not polled. It is the pool's only claim loop
 // (fetchAll), so unlike fetch it never wakes parked loops.
 func (p *Pool) fetchAhead(ctx, work context.Context) {
 	queue := p.cfg.Queues[0]
@@ -32,10 +35,16 @@ func (p *Pool) fetchAhead(ctx, work context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
+			if p.waitOpen(ctx) {
+				continue
+			}
+			_, changed := p.settings.get(queue) // before the take: a change after it unblocks
 			var err error
 			ahead, aheadSent, drained, err = p.takeFirst(ctx, work, queue, head)
 			head = ""
 			switch {
+			case gated(err):
+				p.blocks.add(queue, changed)
 			case err != nil:
 				p.retryAfter(ctx, "claim", err, backoff)
 			case ahead == nil && drained:
@@ -46,11 +55,20 @@ func (p *Pool) fetchAhead(ctx, work context.Context) {
 			continue
 		}
 		m := 0
-		if ctx.Err() == nil && !drained {
+		if ctx.Err() == nil && !drained && p.isOpen(queue) {
 			m = p.nextBatch()
 		}
+		_, changed := p.settings.get(queue)
 		sent := time.Now()
 		claimed, next, err := p.startTake(ctx, ahead, aheadSent, m)
+		if gated(err) { // ahead started; the take with it gave nothing
+			p.blocks.add(queue, changed)
+			p.releaseSlots(m)
+			p.health.ok(sent)
+			p.launchStarted(work, ahead, aheadSent, claimed)
+			ahead = nil
+			continue
+		}
 		if err != nil {
 			// Both calls may have been applied: the taken tasks wait for
 			// their lease to expire, and reaping hands them back.
@@ -119,13 +137,20 @@ func (p *Pool) launchClaimed(work context.Context, sent time.Time, claimed []bro
 // the queues were empty throughout, and no claim need follow.
 func (p *Pool) waitIdle(ctx context.Context, backoff *retryDelay) (ready broker.Ready, timedOut bool) {
 	began := time.Now()
-	var woke bool
+	var woke, gate bool
 	blocked, err := p.idle.wait(ctx, func(ctx context.Context) error {
+		open, _, _ := p.openQueues()
+		if len(open) == 0 { // no queue to wait on: wait for one to open
+			gate = p.waitOpen(ctx)
+			woke = true
+			return nil
+		}
 		var err error
-		ready, woke, err = p.b.WaitReady(ctx, p.cfg.Queues, time.Second)
+		ready, woke, err = p.b.WaitReady(ctx, open, time.Second)
 		return err
 	})
 	switch {
+	case gate:
 	case err == nil && blocked:
 		// This loop's BLMOVE, a write that a Redis refusing writes
 		// refuses, succeeded. A loop that parked learned nothing.

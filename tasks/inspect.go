@@ -46,8 +46,8 @@ type TaskPage struct {
 // the attempts its workers finished recently.
 type QueueInfo struct {
 	Name      string `json:"name"`
-	Queued    int64  `json:"queued"`    // waiting for a worker
-	Scheduled int64  `json:"scheduled"` // waiting for a time: held back (scheduled) or retrying
+	Queued    int64  `json:"queued"`    // waiting for a worker (those held for a slot of their name's cap included)
+	Scheduled int64  `json:"scheduled"` // waiting for a time: held back (scheduled), retrying, or a turn under their name's rate
 	Running   int64  `json:"running"`   // taken by a worker and not finished
 	Succeeded int64  `json:"succeeded"` // kept until their result TTL
 	Failed    int64  `json:"failed"`    // kept until their result TTL
@@ -65,6 +65,10 @@ type QueueInfo struct {
 	// History is the attempts finished per ThroughputStep over the last
 	// ThroughputSpan, oldest first.
 	History []Throughput `json:"history"`
+	// Limits are the task names with a rate or a cap in the queue, by
+	// name, with their tasks running under the cap and held waiting for
+	// a slot.
+	Limits []NameLimits `json:"limits,omitempty"`
 	// QueueSettings are the operator's settings of the queue.
 	QueueSettings
 }
@@ -136,6 +140,8 @@ type HandlerInfo struct {
 	Name       string        `json:"name"`
 	MaxRetries int           `json:"max_retries,omitempty"` // 0: the client's default; NoRetries: none
 	Timeout    time.Duration `json:"-"`                     // 0: the client's default
+	Rate       string        `json:"rate,omitempty"`        // "10/s"; "": no rate limit
+	MaxRunning int           `json:"max_running,omitempty"` // 0: no cap
 }
 
 // handlerInfoJSON is HandlerInfo's JSON: the timeout as a duration string,

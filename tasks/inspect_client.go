@@ -129,8 +129,9 @@ func (c *Client) Queue(ctx context.Context, name string) (QueueInfo, error) {
 
 // queueInfo makes a QueueInfo of counts read at now.
 func queueInfo(name string, c broker.QueueCounts, now time.Time) QueueInfo {
-	qi := QueueInfo{Name: name, Queued: c.Pending, Scheduled: c.Scheduled, Running: c.Leased,
-		Succeeded: c.Succeeded, Failed: c.Failed, Canceled: c.Canceled, QueueSettings: queueSettings(c.Settings)}
+	qi := QueueInfo{Name: name, Queued: c.Pending + c.Held, Scheduled: c.Scheduled, Running: c.Leased,
+		Succeeded: c.Succeeded, Failed: c.Failed, Canceled: c.Canceled, Limits: nameLimitsOf(c.Names),
+		QueueSettings: queueSettings(c.Settings)}
 	if !c.OldestCreated.IsZero() {
 		qi.OldestQueued = max(now.Sub(c.OldestCreated), 0).Round(time.Millisecond)
 	}
@@ -184,7 +185,7 @@ func (c *Client) Handlers(ctx context.Context) ([]HandlerInfo, error) {
 	for name, enc := range h {
 		var d handlerDefaults
 		_ = json.Unmarshal([]byte(enc), &d) // unreadable defaults read as none, as submits take them
-		out = append(out, HandlerInfo{Name: name, MaxRetries: d.MaxRetries, Timeout: d.Timeout})
+		out = append(out, HandlerInfo{Name: name, MaxRetries: d.MaxRetries, Timeout: d.Timeout, Rate: d.Rate, MaxRunning: d.MaxRunning})
 	}
 	slices.SortFunc(out, func(a, b HandlerInfo) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil

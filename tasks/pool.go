@@ -112,6 +112,7 @@ type Pool struct {
 	order     claimOrder              // the order each claim tries the queues in
 	health    redisHealth             // logs Redis outages once per change
 	settings  settingsCopy            // the queues' settings, kept by listen
+	blocks    blocks                  // queues a take found closed to claims (gate.go)
 	halt      context.CancelCauseFunc // stops Run's claiming, with why; set by Run
 
 	mu      sync.Mutex
@@ -178,9 +179,11 @@ type attempt struct {
 }
 
 // Register records the names of the pool's handlers, with their options,
-// in Redis, so that the Clients of every process accept their tasks. Run
-// does it at start; a program that submits before its pool runs (as `runq
-// all` does) calls it first.
+// in Redis, so that the Clients of every process accept their tasks, and
+// writes the rate and max running they declare (HandlerOptions) in each
+// of the pool's queues, where every worker enforces them. Run does it at
+// start; a program that submits before its pool runs (as `runq all` does)
+// calls it first.
 func (p *Pool) Register(ctx context.Context) error {
 	defaults := make(map[string]string)
 	for _, name := range p.reg.Names() {
@@ -193,6 +196,9 @@ func (p *Pool) Register(ctx context.Context) error {
 	}
 	if err := p.b.RegisterHandlers(ctx, defaults); err != nil {
 		return fmt.Errorf("tasks: register handler names: %w", unavailable(err))
+	}
+	if err := p.writeLimits(ctx); err != nil {
+		return fmt.Errorf("tasks: register handler limits: %w", unavailable(err))
 	}
 	return nil
 }

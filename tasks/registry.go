@@ -28,6 +28,18 @@ type HandlerOptions struct {
 	MaxRetries int
 	// Timeout bounds each attempt; 0 means the client's default (30m).
 	Timeout time.Duration
+	// Rate limits how often tasks of this name start in a queue, across
+	// every worker together: "10/s", "600/m" or "100/h" (N from 1 to
+	// MaxRateCount). Starts are spread evenly (10/s starts one every 100
+	// ms, never ten at once); a task over the rate waits in its queue for
+	// its turn, not failed and not counted as an attempt. "" means no
+	// limit.
+	Rate string
+	// MaxRunning caps how many tasks of this name run at once in a queue,
+	// across every worker, whatever their concurrency; a task over the
+	// cap waits, not counted as an attempt, until one of them ends. 0
+	// means no cap.
+	MaxRunning int
 }
 
 // validate reports options out of range, wrapping ErrInvalid; a Request's
@@ -39,14 +51,17 @@ func (o HandlerOptions) validate() error {
 	if t := o.Timeout; t < 0 || t > MaxTimeout || (t > 0 && t < time.Millisecond) {
 		return fmt.Errorf("%w: timeout %s: must be 1ms to %s", ErrInvalid, t, MaxTimeout)
 	}
-	return nil
+	return validateLimits(o.Rate, o.MaxRunning)
 }
 
 // handlerDefaults is HandlerOptions as workers record them in Redis for
-// the clients of every process.
+// the clients of every process (which apply MaxRetries and Timeout), and
+// for operators (GET /v1/handlers).
 type handlerDefaults struct {
 	MaxRetries int           `json:"max_retries,omitempty"`
 	Timeout    time.Duration `json:"timeout,omitempty"`
+	Rate       string        `json:"rate,omitempty"`
+	MaxRunning int           `json:"max_running,omitempty"`
 }
 
 var taskName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]*$`)

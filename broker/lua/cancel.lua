@@ -1,17 +1,19 @@
 -- cancel: cancel a task that has not started.
 -- KEYS[1] task hash, KEYS[2] its queue's canceled zset, KEYS[3] pending
--- list, KEYS[4] scheduled zset
+-- list, KEYS[4] scheduled zset, KEYS[5] held zset
 -- ARGV[1] task ID, ARGV[2] done channel
 -- returns the task's status after the call: 'canceled' when it was
 -- scheduled, queued or retrying (now canceled, or already canceled by a
 -- resent call), the unchanged status otherwise, or false when there is no
 -- such task.
--- A scheduled or retrying task's ID leaves the scheduled zset. A queued task's ID leaves
--- the list when it is among the last or the first scanLimit IDs (LPOS, then
+-- A task waiting for a time (scheduled, retrying, or queued for its turn
+-- under a rate) leaves the scheduled zset. Any other's ID leaves the list when it is among the last or the first scanLimit IDs (LPOS, then
 -- LREM from that end: bounded work), so the queue's length counts only
 -- live tasks; deeper in a long queue it stays as a tombstone, which
 -- start.lua, or take.lua when it meets it at the head, drops: cancel stays
--- bounded however long the queue.
+-- bounded however long the queue. A task held for a slot of its name
+-- leaves the held set (one ZREM: its member is its name and ID), so that
+-- a slot given back goes to a task that can use it.
 local scanLimit = 1000
 local f = redis.call('HMGET', KEYS[1], 's', 'at', 'm')
 local status = status_of(f[1], f[2], f[3])
@@ -31,8 +33,12 @@ if ttl and ttl > 0 then
   redis.call('PEXPIREAT', KEYS[1], expireAt)
 end
 redis.call('ZADD', KEYS[2], expireAt, ARGV[1])
-if status == 'retrying' or status == 'scheduled' then
-  redis.call('ZREM', KEYS[4], ARGV[1])
+local name = string.match(f[3], '^[^,]*,[^,]*,[^,]*,[^,]*,(.*)$')
+if name then
+  redis.call('ZREM', KEYS[5], name .. ' ' .. ARGV[1])
+end
+if redis.call('ZREM', KEYS[4], ARGV[1]) == 1 then
+  -- It waited for a time: a delay, a retry, or its turn under a rate.
 elseif redis.call('LPOS', KEYS[3], ARGV[1], 'RANK', -1, 'MAXLEN', scanLimit) then
   redis.call('LREM', KEYS[3], -1, ARGV[1])
 elseif redis.call('LPOS', KEYS[3], ARGV[1], 'MAXLEN', scanLimit) then

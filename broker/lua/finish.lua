@@ -1,13 +1,20 @@
 -- finish: record the outcomes of attempts of one queue, each fenced by its
 -- lease.
 -- KEYS[1] leases zset, KEYS[2] scheduled zset, KEYS[3] pending list,
--- KEYS[4] failed zset, KEYS[5..4+m] the lease sets of m tokens,
--- KEYS[5+m..n] one task hash per attempt
--- ARGV[1] done channel, ARGV[2] m, ARGV[3..2+m] the m lease tokens, in the
--- order of their sets; then 4 per attempt, in the order of the task hashes:
--- task ID; op: a letter for the outcome then the index of its token
--- (1..m), "s2" say; text: result JSON (s, S) or error text (f, r); ms: the
--- result TTL (s, S, f; "0" keeps the hash), the retry delay (r), unused (q).
+-- KEYS[4] failed zset, then, only when ARGV[2] ends in "+", KEYS[5]
+-- running hash, KEYS[6] held zset, KEYS[7] limits hash, KEYS[8] settings
+-- hash; then the lease sets of m tokens, then one task hash per attempt
+-- ARGV[1] done channel, ARGV[2] m, followed by "+" when some attempt holds
+-- a max_running slot (see gate.lua), ARGV[3..2+m] the m lease tokens, in
+-- the order of their sets; then 4 per attempt, in the order of the task
+-- hashes: task ID; op: a letter for the outcome then the index of its
+-- token (1..m), "s2" say; text: result JSON (s, S) or error text (f, r);
+-- ms: the result TTL (s, S, f; "0" keeps the hash), the retry delay (r),
+-- unused (q). Then, with "+": the events channel, the queue name, c, the
+-- indexes of the c tokens whose leases count against the queue's
+-- max_running, and a pair per attempt that holds a slot of its name: the
+-- attempt's index (1..n), its name. An applied outcome gives those slots
+-- back; nothing more is read or written for an attempt that holds none.
 -- The letters: s succeeded, S succeeded clearing the error an earlier
 -- attempt left, f failed, r retry, q release (back to the head of the
 -- queue). Every token has at least one attempt, and a task at most one
@@ -29,13 +36,19 @@
 -- costs nothing more here (workers count them, see broker.Heartbeat).
 -- Cost: two commands per succeeded task (HSET, PEXPIREAT), two per call
 -- (TIME, PUBLISH) and three per token (SMISMEMBER, SREM, SCARD),
--- plus a ZREM when a lease is dropped. Four arguments per attempt, and an op is
+-- plus a ZREM when a lease is dropped; and, for slots given back, an HDEL
+-- per task that held one of its name's and a few commands per name. Four arguments per attempt, and an op is
 -- parsed once per call, not once per attempt: each argument and each
 -- string made in Lua costs Redis CPU on every task, as does each table
 -- write (hence counters rather than #t, and codes only when needed).
 local sets = {s = 'succeeded', S = 'succeeded', f = 'failed', r = 'retrying', q = 'queued'}
 local m = tonumber(ARGV[2])
-local base = 4 + m
+local slotted = not m
+local lease0 = 4 -- KEYS[lease0 + k] is the lease set of token k
+if slotted then
+  m, lease0 = tonumber(string.sub(ARGV[2], 1, -2)), 8
+end
+local base = lease0 + m
 local n = #KEYS - base
 local parsed, ops, ids, nids = {}, {}, {}, {}
 for k = 1, m do
@@ -63,7 +76,23 @@ end
 -- of the lease set, nfreed[k] of them.
 local held = {}
 for k = 1, m do
-  held[k] = redis.call('SMISMEMBER', KEYS[4 + k], unpack(ids[k]))
+  held[k] = redis.call('SMISMEMBER', KEYS[lease0 + k], unpack(ids[k]))
+end
+-- With slots: counted[k] when token k's lease counts against
+-- max_running; named[j], the name of attempt j when it holds a slot of its
+-- name; qfreed and freed, the slots given back. Made only then: a table
+-- costs every call.
+local counted, named, qfreed, freed = nil, nil, 0, nil
+local e = 3 + m + 4 * n
+if slotted then
+  counted, named, freed = {}, {}, {}
+  local c = tonumber(ARGV[e + 2])
+  for i = 1, c do
+    counted[tonumber(ARGV[e + 2 + i])] = true
+  end
+  for i = e + 3 + c, #ARGV, 2 do
+    named[tonumber(ARGV[i])] = ARGV[i + 1]
+  end
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -108,6 +137,15 @@ for j = 1, n do
     local c = nfreed[k] + 1
     nfreed[k] = c
     ids[k][c] = id
+    if slotted then
+      if counted[k] then
+        qfreed = qfreed + 1
+      end
+      local name = named[j]
+      if name and redis.call('HDEL', key, 'sl') == 1 then
+        freed[name] = (freed[name] or 0) + 1
+      end
+    end
     local text, ms = ARGV[a + 3], ARGV[a + 4]
     if kind == 's' or kind == 'S' then
       redis.call('HSET', key, 's', 'succeeded', 'r', text, 'ft', nows)
@@ -149,11 +187,19 @@ for j = 1, n do
 end
 for k = 1, m do
   if nfreed[k] > 0 then
-    redis.call('SREM', KEYS[4 + k], unpack(ids[k], 1, nfreed[k]))
-    if redis.call('SCARD', KEYS[4 + k]) == 0 then
+    redis.call('SREM', KEYS[lease0 + k], unpack(ids[k], 1, nfreed[k]))
+    if redis.call('SCARD', KEYS[lease0 + k]) == 0 then
       redis.call('ZREM', KEYS[1], ARGV[2 + k])
+      if slotted and counted[k] then
+        redis.call('HDEL', KEYS[5], '@' .. ARGV[2 + k])
+      end
     end
   end
+end
+if slotted then
+  local G = gate_lib()
+  G.release({limits = KEYS[7], running = KEYS[5], held = KEYS[6], pending = KEYS[3]}, freed)
+  G.queue_release(KEYS[5], KEYS[8], qfreed, ARGV[e], ARGV[e + 1])
 end
 if nfailed > 0 then
   redis.call('ZADD', KEYS[4], unpack(failed, 1, nfailed))

@@ -1,17 +1,21 @@
 -- reap: hand the tasks of one expired lease back to the queue; fail poison
 -- tasks.
 -- KEYS[1] leases zset, KEYS[2] pending list, KEYS[3] the token's lease set,
--- KEYS[4] failed zset, KEYS[5..n] task hashes
+-- KEYS[4] failed zset, KEYS[5] running hash, KEYS[6] held zset, KEYS[7]
+-- limits hash, KEYS[8] settings hash, KEYS[9..n] task hashes
 -- ARGV[1] max crash redeliveries (-1: no limit), ARGV[2] done channel,
--- ARGV[3] lease token, ARGV[4..n] the lease set's IDs as listed before the
--- call, in the order of KEYS[5..n] (a lease set never gains IDs)
+-- ARGV[3] lease token, ARGV[4] events channel, ARGV[5] queue name,
+-- ARGV[6..n] the lease set's IDs as listed before the call, in the order
+-- of KEYS[9..n] (a lease set never gains IDs)
 -- returns {requeued, failed}. A lease renewed since it was listed is left
 -- alone, and one already reaped is gone, so the call is idempotent. An ID
 -- still in the lease set was either taken and never started (its hash holds
 -- another token, or none), and goes back to the queue; or started under
 -- this lease and never finished, which counts as a crash: the crash after
 -- the last allowed redelivery fails the task as poison instead of cycling
--- forever.
+-- forever. The max_running slots the lease held are given back (see
+-- gate.lua): one of the queue's per ID handed back when the lease counted
+-- against its cap, and one of its name's per started task that held one.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local token = ARGV[3]
@@ -24,16 +28,27 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[3])) do
   held[id] = true
 end
 local maxCrashes = tonumber(ARGV[1])
-local requeued, failed = 0, 0
-for i = 4, #ARGV do
-  local id, key = ARGV[i], KEYS[i + 1]
+local counted = redis.call('HEXISTS', KEYS[5], '@' .. token) == 1
+local requeued, failed, qfreed, freed = 0, 0, 0, {}
+for i = 6, #ARGV do
+  local id, key = ARGV[i], KEYS[i + 3]
   if held[id] then
+    if counted then
+      qfreed = qfreed + 1
+    end
     -- It started under this lease if the token heads its "at"
     -- ("token,started_ms,number").
-    local f = redis.call('HMGET', key, 's', 'at', 'm')
+    local f = redis.call('HMGET', key, 's', 'at', 'm', 'sl')
     local at = f[2]
     local status = status_of(f[1], at, f[3])
     local mine = at and string.match(at, '^([^,]*)') == token
+    if status == 'running' and mine and f[4] == '1' then
+      redis.call('HDEL', key, 'sl')
+      local name = gate_lib().name_of(f[3])
+      if name then
+        freed[name] = (freed[name] or 0) + 1
+      end
+    end
     if status == 'running' and mine then
       local crashes = redis.call('HINCRBY', key, 'c', 1)
       -- the token goes, so that a resent start under it does not take
@@ -66,4 +81,10 @@ for i = 4, #ARGV do
 end
 redis.call('DEL', KEYS[3])
 redis.call('ZREM', KEYS[1], token)
+local G = gate_lib()
+if counted then
+  redis.call('HDEL', KEYS[5], '@' .. token)
+  G.queue_release(KEYS[5], KEYS[8], qfreed, ARGV[4], ARGV[5])
+end
+G.release({limits = KEYS[7], running = KEYS[5], held = KEYS[6], pending = KEYS[2]}, freed)
 return {requeued, failed}

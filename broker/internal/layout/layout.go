@@ -34,7 +34,21 @@ import (
 //	                           finished and failed in that step, as workers report
 //	runq:{default}:settings    hash: an operator's settings of the queue:
 //	                           paused ("1"), max_length, max_running (decimal);
-//	                           a field that is absent is unset
+//	                           a field that is absent is unset; and limits
+//	                           ("1" while the limits hash is not empty, kept
+//	                           by the script that writes it)
+//	runq:{default}:limits      hash: task name -> its limits in the queue,
+//	                           "max_running,rate_count,rate_period_ms" ("0" unset),
+//	                           written by every worker from its handlers
+//	runq:{default}:running     hash: "*" -> tasks taken under leases that count
+//	                           against max_running, "@<token>" -> 1 for each such
+//	                           lease, and task name -> tasks of that name holding
+//	                           one of its max_running slots
+//	runq:{default}:held        sorted set, all scores 0: "<name> <id>" for each
+//	                           task waiting for a slot of its name (by name, then
+//	                           ID, which is by submission)
+//	runq:{default}:rate        hash: task name -> the time its next turn is free
+//	                           under its rate (ms, Redis clock)
 //	runq:{default}:schedules   hash: the periodic schedules whose tasks go to the
 //	                           queue, three fields each (see the ScheduleField*)
 //
@@ -60,8 +74,10 @@ import (
 // runq:events, which tells every process of changes it should act on at
 // once ("settings <queue>" when a queue's settings changed, "due <queue>
 // <ms>" when a task was scheduled earlier than any other of its queue,
-// "room <queue>" when a queue that held its max_length has room again). One more,
-// runq:probe, is written by readiness checks and expires.
+// "room <queue>" when a queue that held its max_length has room again,
+// "slot <queue>" when a queue that ran its max_running tasks has a slot
+// free again). One more, runq:probe, is written by readiness checks and
+// expires.
 type Keys struct {
 	Prefix string // "runq", or a prefix of the caller's
 }
@@ -108,6 +124,21 @@ func (k Keys) Settings(queue string) string { return k.q(queue) + "settings" }
 // Schedules names the hash of the periodic schedules whose tasks go to
 // queue: what each was declared as, when, and its last tick.
 func (k Keys) Schedules(queue string) string { return k.q(queue) + "schedules" }
+
+// Limits names the hash of the limits of task names in queue.
+func (k Keys) Limits(queue string) string { return k.q(queue) + "limits" }
+
+// Running names the hash of queue's counts of tasks holding max_running
+// slots.
+func (k Keys) Running(queue string) string { return k.q(queue) + "running" }
+
+// Held names the sorted set of queue's tasks waiting for a slot of their
+// name.
+func (k Keys) Held(queue string) string { return k.q(queue) + "held" }
+
+// Rate names the hash of the next free turn of each rate-limited name of
+// queue.
+func (k Keys) Rate(queue string) string { return k.q(queue) + "rate" }
 
 // Queues names the set of known queue names.
 func (k Keys) Queues() string { return k.Prefix + ":queues" }
@@ -172,6 +203,8 @@ const (
 	FieldCreated  = "ct" // ms, Redis clock
 	FieldRunAt    = "ra" // ms, Redis clock: when a task held back falls due
 	FieldFinished = "ft" // ms, when it became terminal
+	FieldSlot     = "sl" // "1" while the running attempt holds a max_running slot of its name
+	FieldTurn     = "rt" // ms: the turn under its name's rate booked for the task's next start
 )
 
 // Fields of a queue's schedules hash, each followed by the schedule's ID.

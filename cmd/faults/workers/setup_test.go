@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -98,59 +97,18 @@ func startRedis(t *testing.T) (url, pass string) {
 	pass = rand.Text()
 	const tries = 3 // a port picked free can be taken before redis-server binds it
 	for try := 1; ; try++ {
-		port := freePort(t)
+		port := proctest.FreePort(t)
 		dir := t.TempDir()
 		p := startProc(t, "redis-server", bin, nil, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 			"--requirepass", pass, "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no")
 		url = fmt.Sprintf("redis://:%s@127.0.0.1:%d/0", pass, port)
-		err := waitPing(url, p, 10*time.Second)
+		err := proctest.WaitRedis(url, p.exited, 10*time.Second)
 		if err == nil {
 			return url, pass
 		}
 		p.kill(t)
 		if try == tries {
 			t.Fatalf("redis-server did not start after %d tries: %v\n%s", tries, err, tail(p.out.String(), 2000))
-		}
-	}
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// waitPing waits up to timeout for the Redis at url to answer PING, or for
-// p to exit.
-func waitPing(url string, p *proc, timeout time.Duration) error {
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		return err
-	}
-	rdb := redis.NewClient(opts)
-	defer rdb.Close()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err = rdb.Ping(ctx).Err()
-		cancel()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-tick.C:
-		case <-p.exited:
-			return fmt.Errorf("redis-server exited (%v)", p.cmd.ProcessState)
-		case <-deadline.C:
-			return fmt.Errorf("no answer to PING within %s: %v", timeout, err)
 		}
 	}
 }

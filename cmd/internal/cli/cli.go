@@ -160,6 +160,9 @@ func Run(ctx context.Context, args []string, reg *tasks.Registry, stdout, stderr
 	if cmd != "serve" && len(reg.Names()) == 0 {
 		return usage("this program registers no handlers, so it cannot run a worker; use `serve`")
 	}
+	if err := cfg.applyLimits(reg); err != nil {
+		return usage(err.Error())
+	}
 	return run(ctx, cmd, cfg, reg, log, stdout)
 }
 

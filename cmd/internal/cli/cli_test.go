@@ -87,6 +87,12 @@ func TestRunUsageErrors(t *testing.T) {
 		{args: []string{"--metrics-addr", "127.0.0.1:http"}, wantErr: `--metrics-addr "127.0.0.1:http"`},
 		{args: []string{"serve", "--metrics-addr", ":9091"}, wantErr: "--metrics-addr is not a flag of serve"},
 		{args: []string{"--log-level", "loud"}, wantErr: `--log-level "loud"`},
+		{args: []string{"worker", "--rate", "echo=10"}, wantErr: `--rate echo=10: rate "10": want N/s, N/m or N/h`},
+		{args: []string{"worker", "--rate", "echo=1/s,nope=1/s"}, wantErr: "--rate nope=1/s: no handler of that name (this program's: echo"},
+		{args: []string{"worker", "--rate", "echo"}, wantErr: `--rate "echo": want NAME=VALUE`},
+		{args: []string{"--max-running", "sleep=x"}, wantErr: "--max-running sleep=x: not a whole number"},
+		{args: []string{"--max-running", "sleep=-1"}, wantErr: "--max-running sleep=-1: max_running -1: must be 0 to"},
+		{args: []string{"serve", "--rate", "echo=1/s"}, wantErr: "--rate is not a flag of serve"},
 		{args: []string{"worker"}, empty: true, wantErr: noHandlers},
 		{args: []string{}, empty: true, wantErr: noHandlers},
 	}

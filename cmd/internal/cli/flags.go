@@ -37,9 +37,11 @@ type config struct {
 	visibility  time.Duration
 	grace       time.Duration
 	maxCrashes  int
-	metricsAddr string    // "" means no metrics server
-	cron        cronValue // --cron lines, as given
-	crons       []cronLine
+	metricsAddr string            // "" means no metrics server
+	cron        cronValue         // --cron lines, as given
+	crons       []cronLine        // the --cron lines parsed
+	rates       map[string]string // task name -> rate, over what its handler declares
+	maxRunning  map[string]string // task name -> max running, over what its handler declares
 
 	logLevel  string
 	logFormat string
@@ -142,6 +144,12 @@ var settings = []setting{
 	{"cron", "RUNQ_CRON", groupWorker, poolRunners, "'SPEC NAME [JSON]'",
 		"at each tick of SPEC (cron fields, @every 1m, @daily...), one task NAME in queue default, across all workers; repeatable (env: a line each)",
 		func(c *config) flag.Value { return &c.cron }},
+	{"rate", "RUNQ_RATE", groupWorker, poolRunners, "NAME=N/s",
+		"start tasks of NAME at most N a second (/m, /h) in each queue, across every worker; repeatable, or comma-separated",
+		func(c *config) flag.Value { return (*namedValue)(&c.rates) }},
+	{"max-running", "RUNQ_MAX_RUNNING", groupWorker, poolRunners, "NAME=N",
+		"run at most N tasks of NAME at once in each queue, across every worker; repeatable, or comma-separated",
+		func(c *config) flag.Value { return (*namedValue)(&c.maxRunning) }},
 
 	{"log-level", "RUNQ_LOG_LEVEL", groupLogging, everyRunner, "LEVEL",
 		"debug, info, warn or error",
@@ -436,6 +444,67 @@ func (v queuesValue) Set(s string) error {
 	}
 	*v.queues, *v.weights = queues, weights
 	return nil
+}
+
+// namedValue is NAME=VALUE pairs, from a flag given more than once or
+// comma-separated; a name given again takes the last value.
+type namedValue map[string]string
+
+func (v *namedValue) String() string {
+	out := make([]string, 0, len(*v))
+	for name, val := range *v {
+		out = append(out, name+"="+val)
+	}
+	slices.Sort(out)
+	return strings.Join(out, ",")
+}
+
+func (v *namedValue) Set(s string) error {
+	for _, part := range strings.Split(s, ",") {
+		name, val, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || name == "" || val == "" {
+			return errors.New("want NAME=VALUE")
+		}
+		if *v == nil {
+			*v = make(namedValue)
+		}
+		(*v)[name] = val
+	}
+	return nil
+}
+
+// applyLimits sets the --rate and --max-running of cfg on the handlers of
+// reg; an error names the flag.
+func (c *config) applyLimits(reg *tasks.Registry) error {
+	for name, rate := range c.rates {
+		if err := reg.SetRate(name, rate); err != nil {
+			return fmt.Errorf("--rate %s=%s: %s (env RUNQ_RATE)", truncate(name, 64), truncate(rate, 32), limitError(err, reg))
+		}
+	}
+	for name, v := range c.maxRunning {
+		n, err := strconv.Atoi(v)
+		if err == nil {
+			err = reg.SetMaxRunning(name, n)
+		} else {
+			err = errors.New("not a whole number")
+		}
+		if err != nil {
+			return fmt.Errorf("--max-running %s=%s: %s (env RUNQ_MAX_RUNNING)", truncate(name, 64), truncate(v, 32), limitError(err, reg))
+		}
+	}
+	return nil
+}
+
+// limitError words an error of Registry.SetRate or SetMaxRunning for the
+// command line.
+func limitError(err error, reg *tasks.Registry) string {
+	if errors.Is(err, tasks.ErrUnknownName) {
+		return "no handler of that name (this program's: " + strings.Join(reg.Names(), ", ") + ")"
+	}
+	if _, why, ok := strings.Cut(err.Error(), tasks.ErrInvalid.Error()+": "); ok {
+		return why
+	}
+	return err.Error()
 }
 
 // PrintFlagSet writes the flags of fs as runq's help shows flags: --name

@@ -16,8 +16,13 @@
 // (plus a few thousand in all for Open's check and the first, compiling
 // call of each script). Run --phase e, es and esf, each on a fresh Redis,
 // and subtract to split them: e enqueues (--enqueue-batch at a time, 1,000
-// unless told; held back by --delay when given), es also takes and starts (--batch at a time, as a worker of
-// that concurrency does), esf also finishes each batch with a stored result.
+// unless told; held back by --delay when given), es also takes and starts
+// (--batch at a time, as a worker of that concurrency does), esf also
+// finishes each batch with a stored result. --gate prices the
+// limits of lua/gate.lua, set so high that none holds a task back: limits
+// (the queue has limits, of another name), cap (the queue has a
+// max_running) and name-cap (the tasks' name has a max_running). A rate
+// spreads the starts of a batch over time, so it has no such setting.
 package main
 
 import (
@@ -56,6 +61,17 @@ func cleanup(rdb *redis.Client, prefix string) {
 	}
 }
 
+// gates are the limits --gate sets, none of which holds a task back.
+var gates = map[string]struct {
+	queue int // max_running of the queue
+	names map[string]broker.NameLimit
+}{
+	"":         {},
+	"limits":   {names: map[string]broker.NameLimit{"other": {MaxRunning: 1}}},
+	"cap":      {queue: broker.MaxMaxRunning},
+	"name-cap": {names: map[string]broker.NameLimit{"bench.result": {MaxRunning: broker.MaxMaxRunning}}},
+}
+
 func run() error {
 	url := flag.String("redis", "", "Redis URL (required); keys go under the prefix scriptcost and are deleted")
 	n := flag.Int("tasks", 2000, "tasks")
@@ -63,9 +79,11 @@ func run() error {
 	phase := flag.String("phase", "esf", "e: enqueue; es: and take and start; esf: and finish")
 	perCall := flag.Int("enqueue-batch", 1000, "tasks enqueued per call (1 to 1000)")
 	delay := flag.Duration("delay", 0, "hold every task back this long: scheduled, not queued (phase e only)")
+	gate := flag.String("gate", "", "limits, cap or name-cap: limits that hold nothing back, to price them")
 	flag.Parse()
+	limits, gateOK := gates[*gate]
 	if *url == "" || *n < 1 || *batch < 1 || *batch > 1000 || *perCall < 1 || *perCall > 1000 ||
-		(*phase != "e" && *phase != "es" && *phase != "esf") || *delay < 0 || (*delay > 0 && *phase != "e") {
+		(*phase != "e" && *phase != "es" && *phase != "esf") || *delay < 0 || (*delay > 0 && *phase != "e") || !gateOK {
 		flag.Usage()
 		return errors.New("bad flags")
 	}
@@ -79,6 +97,16 @@ func run() error {
 	const prefix = "scriptcost"
 	b := broker.New(rdb, prefix)
 	defer cleanup(rdb, prefix) // outside the scripts, so not counted
+	if limits.queue > 0 {
+		if _, err := b.UpdateSettings(ctx, "default", broker.SettingsUpdate{MaxRunning: &limits.queue}); err != nil {
+			return err
+		}
+	}
+	if limits.names != nil {
+		if err := b.SetLimits(ctx, "default", limits.names); err != nil {
+			return err
+		}
+	}
 	payload := []byte(`{"user":12345,"op":"x"}`)
 	for left := *n; left > 0; {
 		ts := make([]broker.NewTask, min(left, *perCall))
