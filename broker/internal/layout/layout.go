@@ -34,6 +34,9 @@ import (
 //	runq:{default}:settings    hash: an operator's settings of the queue:
 //	                           paused ("1"), max_length, max_running (decimal);
 //	                           a field that is absent is unset
+//	runq:{default}:held        sorted set: places held in a bounded queue for a
+//	                           batch that spans several queues, until it is
+//	                           written: "<token>:<i>" -> expiry (ms)
 //
 // A lease covers one claim's batch of tasks, not each task, so taking,
 // renewing and finishing cost commands per batch, not per task. A token is
@@ -100,6 +103,10 @@ func (k Keys) Throughput(queue string) string { return k.q(queue) + "throughput"
 
 // Settings names the hash of queue's settings.
 func (k Keys) Settings(queue string) string { return k.q(queue) + "settings" }
+
+// Held names the sorted set of places held in queue for batches that span
+// several queues, by expiry.
+func (k Keys) Held(queue string) string { return k.q(queue) + "held" }
 
 // Queues names the set of known queue names.
 func (k Keys) Queues() string { return k.Prefix + ":queues" }

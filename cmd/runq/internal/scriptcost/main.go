@@ -12,10 +12,14 @@
 //	/tmp/scriptcost --redis redis://127.0.0.1:16600/0 --phase esf
 //	redis-cli -p 16600 shutdown nosave; wait; grep ^totals: cg.out
 //
+// --enqueue-batch sets the tasks per enqueue call (a batch of one goes as
+// a single submission does); --max-length bounds the queue, to measure
+// what the check of a bounded queue costs.
+//
 // The totals over --tasks give instructions per task inside the scripts
 // (plus a few thousand in all for Open's check and the first, compiling
 // call of each script). Run --phase e, es and esf, each on a fresh Redis,
-// and subtract to split them: e enqueues (batches of 1,000), es also takes
+// and subtract to split them: e enqueues (batches of --enqueue-batch, 1,000 unless set), es also takes
 // and starts (--batch at a time, as a worker of that concurrency does),
 // esf also finishes each batch with a stored result.
 package main
@@ -61,8 +65,11 @@ func run() error {
 	n := flag.Int("tasks", 2000, "tasks")
 	batch := flag.Int("batch", 20, "tasks taken, started and finished per call (1 to 1000)")
 	phase := flag.String("phase", "esf", "e: enqueue; es: and take and start; esf: and finish")
+	ebatch := flag.Int("enqueue-batch", 1000, "tasks per enqueue call (1 to 1000)")
+	maxLength := flag.Int("max-length", 0, "the queue's max_length (0: unbounded); set it at least --tasks to measure the check alone")
 	flag.Parse()
-	if *url == "" || *n < 1 || *batch < 1 || *batch > 1000 || (*phase != "e" && *phase != "es" && *phase != "esf") {
+	if *url == "" || *n < 1 || *batch < 1 || *batch > 1000 || *ebatch < 1 || *ebatch > 1000 || *maxLength < 0 ||
+		(*phase != "e" && *phase != "es" && *phase != "esf") {
 		flag.Usage()
 		return errors.New("bad flags")
 	}
@@ -77,8 +84,13 @@ func run() error {
 	b := broker.New(rdb, prefix)
 	defer cleanup(rdb, prefix) // outside the scripts, so not counted
 	payload := []byte(`{"user":12345,"op":"x"}`)
+	if *maxLength > 0 {
+		if _, err := b.UpdateSettings(ctx, "default", broker.SettingsUpdate{MaxLength: maxLength}); err != nil {
+			return err
+		}
+	}
 	for left := *n; left > 0; {
-		ts := make([]broker.NewTask, min(left, 1000))
+		ts := make([]broker.NewTask, min(left, *ebatch))
 		for i := range ts {
 			ts[i] = broker.NewTask{Name: "bench.result", Queue: "default", Payload: payload,
 				Timeout: 30 * time.Second, ResultTTL: 10 * time.Minute}
