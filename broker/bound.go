@@ -29,7 +29,7 @@ type FullError struct {
 }
 
 func (e *FullError) Error() string {
-	return fmt.Sprintf("broker: queue %s is full: it holds its max_length of %d queued tasks", e.Queue, e.MaxLength)
+	return fmt.Sprintf("broker: queue %s has no room (max_length %d)", e.Queue, e.MaxLength)
 }
 
 // Is makes errors.Is(err, ErrQueueFull) hold.
