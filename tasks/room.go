@@ -2,10 +2,13 @@ package tasks
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/runq/runq/broker"
 )
@@ -277,8 +280,8 @@ func (r *rooms) listen(ctx context.Context) {
 			r.markAll()
 			wake(r.kick)
 		})
-		if err == nil || ctx.Err() != nil {
-			return
+		if err == nil || ctx.Err() != nil || errors.Is(err, redis.ErrClosed) {
+			return // a closed Redis client: the waits end at their deadlines
 		}
 		r.log.Warn("tasks: listening for room in full queues failed; retrying", "err", err, "in", backoff.peek())
 		backoff.sleep(ctx)
@@ -304,7 +307,7 @@ func (r *rooms) check(ctx context.Context) {
 	room, err := r.b.Room(rctx, queues)
 	cancel()
 	if err != nil {
-		if ctx.Err() == nil {
+		if ctx.Err() == nil && !errors.Is(err, redis.ErrClosed) {
 			r.log.Warn("tasks: reading the room of full queues failed", "err", err)
 		}
 		return
