@@ -30,7 +30,7 @@ func (s *server) submit(c echo.Context) error {
 	}
 	rec, err := s.tasks.Submit(c.Request().Context(), req)
 	if wait > 0 && errors.Is(err, tasks.ErrQueueFull) {
-		return s.waitForRoom(c, []tasks.Request{req}, false, wait)
+		return s.waitForRoom(c, []tasks.Request{req}, err, false, wait)
 	}
 	if err != nil {
 		return err
@@ -58,7 +58,7 @@ func (s *server) submitBatch(c echo.Context) error {
 	}
 	recs, err := s.tasks.SubmitBatch(c.Request().Context(), reqs)
 	if wait > 0 && errors.Is(err, tasks.ErrQueueFull) {
-		return s.waitForRoom(c, reqs, true, wait)
+		return s.waitForRoom(c, reqs, err, true, wait)
 	}
 	if err != nil {
 		return err

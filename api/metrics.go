@@ -86,8 +86,8 @@ func (t countingTasks) SubmitBatch(ctx context.Context, rs []tasks.Request) ([]r
 	return recs, err
 }
 
-func (t countingTasks) ParkSubmit(rs []tasks.Request, deadline time.Time, fn func([]results.Record, error)) func() bool {
-	return t.Tasks.ParkSubmit(rs, deadline, func(recs []results.Record, err error) {
+func (t countingTasks) ParkSubmit(rs []tasks.Request, refused error, deadline time.Time, fn func([]results.Record, error)) func() bool {
+	return t.Tasks.ParkSubmit(rs, refused, deadline, func(recs []results.Record, err error) {
 		if err == nil {
 			for i := range recs {
 				t.m.Submitted(recs[i].Queue, recs[i].Name)

@@ -25,7 +25,7 @@ import (
 type Tasks interface {
 	Submit(ctx context.Context, r tasks.Request) (results.Record, error)
 	SubmitBatch(ctx context.Context, rs []tasks.Request) ([]results.Record, error)
-	ParkSubmit(rs []tasks.Request, deadline time.Time, fn func([]results.Record, error)) (cancel func() bool)
+	ParkSubmit(rs []tasks.Request, refused error, deadline time.Time, fn func([]results.Record, error)) (cancel func() bool)
 	Get(ctx context.Context, id uuid.UUID) (results.Record, error)
 	Cancel(ctx context.Context, id uuid.UUID) (results.Record, error)
 	Retry(ctx context.Context, id uuid.UUID) (results.Record, error)

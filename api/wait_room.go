@@ -23,9 +23,9 @@ import (
 
 // waitForRoom answers rs, a submission (a batch when batch) refused for
 // lack of room, after waiting up to wait for room.
-func (s *server) waitForRoom(c echo.Context, rs []tasks.Request, batch bool, wait time.Duration) error {
+func (s *server) waitForRoom(c echo.Context, rs []tasks.Request, refused error, batch bool, wait time.Duration) error {
 	deadline := time.Now().Add(wait)
-	if parkable(c) && s.parkSubmit(c, rs, batch, deadline) {
+	if parkable(c) && s.parkSubmit(c, rs, refused, batch, deadline) {
 		return nil
 	}
 	ctx, cancel := context.WithDeadline(tasks.WaitForRoom(c.Request().Context()), deadline)
@@ -48,7 +48,7 @@ func (s *server) waitForRoom(c echo.Context, rs []tasks.Request, batch bool, wai
 // parkSubmit parks the submission rs until deadline, and reports whether
 // it did: false when the connection could not be hijacked, which leaves
 // the request to its handler.
-func (s *server) parkSubmit(c echo.Context, rs []tasks.Request, batch bool, deadline time.Time) bool {
+func (s *server) parkSubmit(c echo.Context, rs []tasks.Request, refused error, batch bool, deadline time.Time) bool {
 	began := time.Now()
 	h := c.Response().Header()
 	if h.Get(echo.HeaderContentType) == "" { // every answer of the route is JSON
@@ -63,7 +63,7 @@ func (s *server) parkSubmit(c echo.Context, rs []tasks.Request, batch bool, dead
 	}
 	c.Response().Writer = hijacked{} // as in park: no buffers kept
 	reqID, path, indent := h.Get(echo.HeaderXRequestID), c.Path(), indented(c)
-	cancel = s.tasks.ParkSubmit(rs, deadline, func(recs []results.Record, err error) {
+	cancel = s.tasks.ParkSubmit(rs, refused, deadline, func(recs []results.Record, err error) {
 		s.answerSubmit(conn, reqID, path, indent, began, batch, recs, err)
 	})
 	conn.Hold(hc)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -203,7 +204,7 @@ func TestWaitForRoomEndsAtClose(t *testing.T) {
 		got := make(chan error, 1)
 		go func() { _, err := s.client.Submit(tasks.WaitForRoom(context.Background()), echo("q")); got <- err }()
 		parked := make(chan error, 1)
-		s.client.ParkSubmit([]tasks.Request{echo("q")}, time.Now().Add(time.Minute), func(_ []results.Record, err error) { parked <- err })
+		s.client.ParkSubmit([]tasks.Request{echo("q")}, nil, time.Now().Add(time.Minute), func(_ []results.Record, err error) { parked <- err })
 		eventually(t, "two waiting", func() bool { return tasks.WaitingForRoom(s.client) == 2 })
 		if err := s.client.Close(); err != nil {
 			t.Fatal(err)
@@ -227,17 +228,35 @@ func TestParkSubmit(t *testing.T) {
 		}
 		park := func(rs []tasks.Request, wait time.Duration) (<-chan answer, func() bool) {
 			ch := make(chan answer, 1)
-			cancel := s.client.ParkSubmit(rs, time.Now().Add(wait), func(recs []results.Record, err error) { ch <- answer{recs, err} })
+			_, refused := s.client.SubmitBatch(context.Background(), rs) // nil, or the refusal ParkSubmit carries on
+			if refused == nil {
+				ch <- answer{recs: []results.Record{{Status: results.StatusQueued}}}
+				return ch, func() bool { return false }
+			}
+			cancel := s.client.ParkSubmit(rs, refused, time.Now().Add(wait), func(recs []results.Record, err error) { ch <- answer{recs, err} })
 			return ch, cancel
 		}
-		// Room at once: queued without waiting.
-		a, _ := park([]tasks.Request{echo("q")}, time.Minute)
-		if got := <-a; got.err != nil || len(got.recs) != 1 || got.recs[0].Status != results.StatusQueued {
+		// Not a refusal: submitted at once.
+		first := make(chan answer, 1)
+		s.client.ParkSubmit([]tasks.Request{echo("q")}, nil, time.Now().Add(time.Minute), func(recs []results.Record, err error) { first <- answer{recs, err} })
+		if got := <-first; got.err != nil || len(got.recs) != 1 || got.recs[0].Status != results.StatusQueued {
 			t.Fatalf("ParkSubmit into an empty queue = %+v, want one record queued", got)
+		}
+		// A batch that never fits its queue: answered at once.
+		var never answer
+		_, refused := s.client.SubmitBatch(context.Background(), []tasks.Request{echo("q"), echo("q")})
+		done := make(chan struct{})
+		s.client.ParkSubmit([]tasks.Request{echo("q"), echo("q")}, refused, time.Now().Add(time.Minute), func(recs []results.Record, err error) {
+			never = answer{recs, err}
+			close(done)
+		})
+		<-done
+		if !errors.Is(never.err, tasks.ErrQueueFull) || !strings.Contains(never.err.Error(), "never takes the 2 tasks") {
+			t.Errorf("ParkSubmit of 2 tasks into max_length 1 = %v, want ErrQueueFull at once, saying they never fit", never.err)
 		}
 		// Full until the deadline.
 		start := time.Now()
-		a, _ = park([]tasks.Request{echo("q")}, 200*time.Millisecond)
+		a, _ := park([]tasks.Request{echo("q")}, 200*time.Millisecond)
 		if got := <-a; !errors.Is(got.err, tasks.ErrQueueFull) || time.Since(start) < 200*time.Millisecond {
 			t.Errorf("ParkSubmit into a full queue = %v after %s, want ErrQueueFull after 200ms", got.err, time.Since(start))
 		}
@@ -278,9 +297,13 @@ func TestParkSubmitHoldsNoGoroutine(t *testing.T) {
 		wg.Add(n)
 		var mu sync.Mutex
 		var failed []error
+		_, refused := s.client.Submit(context.Background(), echo("q"))
+		if !errors.Is(refused, tasks.ErrQueueFull) {
+			t.Fatalf("Submit into a full queue = %v, want ErrQueueFull", refused)
+		}
 		before := runtime.NumGoroutine()
 		for range n {
-			s.client.ParkSubmit([]tasks.Request{echo("q")}, time.Now().Add(time.Minute), func(_ []results.Record, err error) {
+			s.client.ParkSubmit([]tasks.Request{echo("q")}, refused, time.Now().Add(time.Minute), func(_ []results.Record, err error) {
 				defer wg.Done()
 				if err != nil {
 					mu.Lock()

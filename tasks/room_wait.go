@@ -114,22 +114,26 @@ func (c *Client) enqueueWaiting(ctx context.Context, ts []broker.NewTask) ([]res
 	}
 }
 
-// ParkSubmit submits rs as SubmitBatch does (as Submit does, for one
-// request) and, while a full queue refuses them, waits for room until
-// deadline, then calls fn once, on a goroutine of its own, with the
-// records or the error: one matching ErrQueueFull when no room came before
-// the deadline, or before Close. Unlike a Submit under WaitForRoom, it
-// holds no goroutine while it waits, so that a server can hold many
-// waiting submissions: the HTTP API parks POST /v1/tasks?wait= on it. fn
-// must not block for long. cancel ends the wait and reports whether that
-// stopped fn from being called; a submission already sent may still
-// queue the tasks.
-func (c *Client) ParkSubmit(rs []Request, deadline time.Time, fn func([]results.Record, error)) (cancel func() bool) {
+// ParkSubmit carries on a submission of rs that a full queue refused
+// (refused is the error that SubmitBatch, or Submit, returned): it waits
+// for room until deadline, submits rs again, with their defaults as then,
+// whenever the queue may have room, and calls fn once, on a goroutine of
+// its own, with the records or the error: one matching ErrQueueFull when
+// no room came before the deadline, or before Close. Unlike a Submit under
+// WaitForRoom, it holds no goroutine while it waits, so that a server can
+// hold many waiting submissions: the HTTP API parks POST /v1/tasks?wait=
+// on it. A refused that is not a refusal for lack of room is no reason to
+// wait: rs are submitted at once. fn must not block for long. cancel ends
+// the wait and reports whether that stopped fn from being called; a
+// submission already sent may still queue the tasks.
+func (c *Client) ParkSubmit(rs []Request, refused error, deadline time.Time, fn func([]results.Record, error)) (cancel func() bool) {
 	p := &parkedSubmit{c: c, rs: rs, deadline: deadline, fn: fn}
 	p.mu.Lock()
 	p.timer = time.AfterFunc(time.Until(deadline), p.expire)
 	p.mu.Unlock()
-	go p.attempt()
+	if !p.park(refused) {
+		go p.attempt()
+	}
 	return p.cancel
 }
 
@@ -152,6 +156,36 @@ type parkedSubmit struct {
 
 // parkedAttemptTimeout bounds one attempt of a parked submission.
 const parkedAttemptTimeout = 15 * time.Second
+
+// park puts the submission in line at once, after the refusal that was
+// its first attempt (the check that add asks for finds any room that came
+// since), and reports whether it did: not when refused is no refusal or
+// the tasks cannot be prepared, which an attempt reports.
+func (p *parkedSubmit) park(refused error) bool {
+	full := refusal(refused)
+	if full == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), parkedAttemptTimeout)
+	ts, err := p.c.prepare(ctx, p.rs) // names seen by the refused attempt: no round trip
+	cancel()
+	if err != nil {
+		return false
+	}
+	w, err := waiterFor(full, refused, ts, func() { go p.attempt() })
+	if err != nil {
+		go p.finish(nil, err)
+		return true
+	}
+	p.mu.Lock()
+	p.ts, p.w, p.last = ts, w, refused
+	p.c.rooms.add(w) // in line before p.mu is let go, as in attempt
+	p.mu.Unlock()
+	if !time.Now().Before(p.deadline) {
+		p.expire()
+	}
+	return true
+}
 
 // attempt submits, and answers or waits again.
 func (p *parkedSubmit) attempt() {

@@ -35,7 +35,8 @@ func TestRunSmallBench(t *testing.T) {
 				"drain, stores result, conc 50, 64 B payload", "drain, stores result, conc 50, 1024 B payload", "latency at 200/s, conc 50",
 				"steady 100/s, Go client", "steady 100/s, HTTP",
 				"memory, queued, 64 B payload", "memory, queued, 1024 B payload", "memory, queued, 16384 B payload",
-				"waiters, 50 long polls", "life: 16 producer(s) + drain c50", "life: batches of 1000 + drain c50"}
+				"waiters, 50 long polls", "enqueue, 1 producer(s), bounded queue", "enqueue, 16 producer(s), bounded queue",
+				"refused, 16 producer(s), full queue", "life: 16 producer(s) + drain c50", "life: batches of 1000 + drain c50"}
 			if len(rep.Rows) != len(want) {
 				t.Fatalf("%d rows, want %d: %+v", len(rep.Rows), len(want), rep.Rows)
 			}
@@ -69,9 +70,9 @@ func TestRunSmallBench(t *testing.T) {
 					t.Errorf("on a real Redis the rows must carry commands and reads: %+v", rows[want[3]])
 				}
 			}
-			for _, name := range want[18:] {
+			for _, name := range want[21:] {
 				life, enq, drain := rows[name], rows[want[1]], rows[want[7]]
-				if name == want[19] {
+				if name == want[22] {
 					enq = rows[want[2]]
 				}
 				if life.RoundTrips != enq.RoundTrips+drain.RoundTrips || life.RedisCPUus != enq.RedisCPUus+drain.RedisCPUus {
