@@ -82,17 +82,9 @@ func (s *server) answerSubmit(conn *parking.Conn, reqID, path string, indent boo
 	case err == nil && batch && indent:
 		b, err = encode(nil, batchBody[results.Record]{Tasks: recs}, true)
 	case err == nil && batch:
-		b = append(b, `{"tasks":[`...)
-		var texts wirejson.Durations
-		for i := range recs {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			if b, err = wirejson.AppendRecord(b, &recs[i], &texts); err != nil {
-				break
-			}
+		if b, err = appendRecords(b, recs); err == nil {
+			b = append(b, '\n')
 		}
-		b = append(b, "]}\n"...)
 	case err == nil && indent:
 		b, err = encode(nil, recs[0], true)
 	case err == nil:

@@ -48,6 +48,14 @@ func withIDs(t *testing.T, ts []broker.NewTask) []broker.NewTask {
 	return ts
 }
 
+// mustEnqueue queues ts, failing the test if it cannot.
+func mustEnqueue(t *testing.T, s bundle, ts []broker.NewTask) {
+	t.Helper()
+	if _, err := s.b.Enqueue(s.ctx, ts); err != nil {
+		t.Fatalf("Enqueue of %d tasks into %s: %v", len(ts), ts[0].Queue, err)
+	}
+}
+
 // pending returns the IDs in queue's pending list.
 func pending(t *testing.T, s bundle, queue string) []string {
 	t.Helper()
@@ -157,9 +165,7 @@ func TestBoundEachInOneFlush(t *testing.T) {
 func TestBoundBatchAllOrNothing(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		bound(t, s, "q", 10)
-		if _, err := s.b.Enqueue(s.ctx, newTasks(t, "q", 7)); err != nil {
-			t.Fatal(err)
-		}
+		mustEnqueue(t, s, newTasks(t, "q", 7))
 		four := newTasks(t, "q", 4)
 		_, err := s.b.Enqueue(s.ctx, four)
 		wantFull(t, "Enqueue of 4 into 7 of 10", err, "q", 10)
@@ -192,9 +198,7 @@ func TestBoundBatchAllOrNothing(t *testing.T) {
 func TestBoundBatchAcrossQueues(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		bound(t, s, "a", 5)
-		if _, err := s.b.Enqueue(s.ctx, newTasks(t, "a", 4)); err != nil {
-			t.Fatal(err)
-		}
+		mustEnqueue(t, s, newTasks(t, "a", 4))
 		batch := append(newTasks(t, "free", 2), newTasks(t, "a", 2)...)
 		_, err := s.b.Enqueue(s.ctx, batch)
 		wantFull(t, "Enqueue of 2 into free and 2 into a (4 of 5)", err, "a", 5)
@@ -277,13 +281,9 @@ func TestBoundExpiredHoldFreesRoom(t *testing.T) {
 func TestBoundUnsetAndRoom(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		bound(t, s, "q", 2)
-		if _, err := s.b.Enqueue(s.ctx, newTasks(t, "q", 2)); err != nil {
-			t.Fatal(err)
-		}
+		mustEnqueue(t, s, newTasks(t, "q", 2))
 		bound(t, s, "half", 4)
-		if _, err := s.b.Enqueue(s.ctx, newTasks(t, "half", 1)); err != nil {
-			t.Fatal(err)
-		}
+		mustEnqueue(t, s, newTasks(t, "half", 1))
 		room, err := s.b.Room(s.ctx, []string{"q", "half", "free"})
 		if want := []int{0, 3, -1}; err != nil || !slices.Equal(room, want) {
 			t.Errorf("Room(q, half, free) = %v, %v; want %v", room, err, want)

@@ -22,6 +22,17 @@ func (s bundle) bounded(t *testing.T, queue string, n int) {
 	}
 }
 
+// full registers the handlers, bounds queue to n and queues n tasks in
+// it: the next submission is refused.
+func (s bundle) full(t *testing.T, queue string, n int) {
+	t.Helper()
+	s.register(t)
+	s.bounded(t, queue, n)
+	for range n {
+		s.submit(t, echo(queue))
+	}
+}
+
 // queued returns the length of queue's pending list.
 func (s bundle) queued(t *testing.T, queue string) int64 {
 	t.Helper()
@@ -39,18 +50,6 @@ func (s bundle) takeOne(t *testing.T, queue string) {
 	s.claim(t, queue, time.Minute)
 	if err := s.be.Client.Publish(context.Background(), s.be.Keys.Events(), "room "+queue).Err(); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// eventually fails the test unless cond holds within 10s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after 10s: want %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -97,7 +96,7 @@ func TestWaitForRoomGetsInWhenAWorkerTakes(t *testing.T) {
 			rec, err = s.client.Submit(ctx, echo("q"))
 			got <- err
 		}()
-		eventually(t, "the submission to wait for room", func() bool { return tasks.WaitingForRoom(s.client) == 1 })
+		until(t, "the submission to wait for room", func() bool { return tasks.WaitingForRoom(s.client) == 1 })
 		s.startPool(t, tasks.PoolConfig{Queues: []string{"q"}})
 		if err := <-got; err != nil {
 			t.Fatalf("Submit under WaitForRoom = %v, want the task queued once a worker took the first", err)
@@ -116,9 +115,7 @@ func TestWaitForRoomGetsInWhenAWorkerTakes(t *testing.T) {
 func TestWaitForRoomWakesOnTheEvent(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		tasks.SetRoomRecheck(s.client, time.Hour)
-		s.register(t)
-		s.bounded(t, "q", 1)
-		s.submit(t, echo("q"))
+		s.full(t, "q", 1)
 		ctx, cancel := context.WithTimeout(tasks.WaitForRoom(context.Background()), 20*time.Second)
 		defer cancel()
 		order := make(chan string, 2)
@@ -129,7 +126,7 @@ func TestWaitForRoomWakesOnTheEvent(t *testing.T) {
 				}
 				order <- name
 			}()
-			eventually(t, fmt.Sprintf("%d waiting", i+1), func() bool { return tasks.WaitingForRoom(s.client) == i+1 })
+			until(t, fmt.Sprintf("%d waiting", i+1), func() bool { return tasks.WaitingForRoom(s.client) == i+1 })
 		}
 		// The waiters subscribed before they counted as waiting? Not
 		// necessarily: the subscription's own check covers what it misses.
@@ -137,7 +134,7 @@ func TestWaitForRoomWakesOnTheEvent(t *testing.T) {
 		if got := <-order; got != "older" {
 			t.Errorf("first in: the %s waiter, want the older", got)
 		}
-		eventually(t, "the younger to wait again", func() bool { return tasks.WaitingForRoom(s.client) == 1 })
+		until(t, "the younger to wait again", func() bool { return tasks.WaitingForRoom(s.client) == 1 })
 		s.takeOne(t, "q")
 		if got := <-order; got != "younger" {
 			t.Errorf("second in: the %s waiter, want the younger", got)
@@ -150,14 +147,12 @@ func TestWaitForRoomWakesOnTheEvent(t *testing.T) {
 func TestWaitForRoomWithoutTheEvent(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		tasks.SetRoomRecheck(s.client, 50*time.Millisecond)
-		s.register(t)
-		s.bounded(t, "q", 1)
-		s.submit(t, echo("q"))
+		s.full(t, "q", 1)
 		ctx, cancel := context.WithTimeout(tasks.WaitForRoom(context.Background()), 20*time.Second)
 		defer cancel()
 		got := make(chan error, 1)
 		go func() { _, err := s.client.Submit(ctx, echo("q")); got <- err }()
-		eventually(t, "the submission to wait", func() bool { return tasks.WaitingForRoom(s.client) == 1 })
+		until(t, "the submission to wait", func() bool { return tasks.WaitingForRoom(s.client) == 1 })
 		s.claim(t, "q", time.Minute) // no message
 		if err := <-got; err != nil {
 			t.Fatalf("Submit = %v, want it queued at the next check", err)
@@ -167,10 +162,7 @@ func TestWaitForRoomWithoutTheEvent(t *testing.T) {
 
 func TestWaitForRoomEnds(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
-		s.register(t)
-		s.bounded(t, "q", 2)
-		s.submit(t, echo("q"))
-		s.submit(t, echo("q"))
+		s.full(t, "q", 2)
 		ctx, cancel := context.WithTimeout(tasks.WaitForRoom(context.Background()), 300*time.Millisecond)
 		defer cancel()
 		start := time.Now()
@@ -198,14 +190,12 @@ func TestWaitForRoomEnds(t *testing.T) {
 
 func TestWaitForRoomEndsAtClose(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
-		s.register(t)
-		s.bounded(t, "q", 1)
-		s.submit(t, echo("q"))
+		s.full(t, "q", 1)
 		got := make(chan error, 1)
 		go func() { _, err := s.client.Submit(tasks.WaitForRoom(context.Background()), echo("q")); got <- err }()
 		parked := make(chan error, 1)
 		s.client.ParkSubmit([]tasks.Request{echo("q")}, nil, time.Now().Add(time.Minute), func(_ []results.Record, err error) { parked <- err })
-		eventually(t, "two waiting", func() bool { return tasks.WaitingForRoom(s.client) == 2 })
+		until(t, "two waiting", func() bool { return tasks.WaitingForRoom(s.client) == 2 })
 		if err := s.client.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -262,14 +252,14 @@ func TestParkSubmit(t *testing.T) {
 		}
 		// In once a worker takes a task.
 		a, _ = park([]tasks.Request{echo("q")}, time.Minute)
-		eventually(t, "the parked submission to wait", func() bool { return tasks.WaitingForRoom(s.client) == 1 })
+		until(t, "the parked submission to wait", func() bool { return tasks.WaitingForRoom(s.client) == 1 })
 		s.takeOne(t, "q")
 		if got := <-a; got.err != nil || len(got.recs) != 1 {
 			t.Fatalf("ParkSubmit once a task was taken = %+v, want it queued", got)
 		}
 		// Canceled: never answered, never queued.
 		a, cancel := park([]tasks.Request{echo("q")}, time.Minute)
-		eventually(t, "the parked submission to wait", func() bool { return tasks.WaitingForRoom(s.client) == 1 })
+		until(t, "the parked submission to wait", func() bool { return tasks.WaitingForRoom(s.client) == 1 })
 		if !cancel() {
 			t.Fatal("cancel of a waiting submission = false, want true")
 		}
@@ -290,9 +280,7 @@ func TestParkSubmit(t *testing.T) {
 func TestParkSubmitHoldsNoGoroutine(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		const n = 1000
-		s.register(t)
-		s.bounded(t, "q", 1)
-		s.submit(t, echo("q"))
+		s.full(t, "q", 1)
 		var wg sync.WaitGroup
 		wg.Add(n)
 		var mu sync.Mutex
@@ -312,7 +300,7 @@ func TestParkSubmitHoldsNoGoroutine(t *testing.T) {
 				}
 			})
 		}
-		eventually(t, fmt.Sprint(n, " parked"), func() bool { return tasks.WaitingForRoom(s.client) == n })
+		until(t, fmt.Sprint(n, " parked"), func() bool { return tasks.WaitingForRoom(s.client) == n })
 		if added := runtime.NumGoroutine() - before; added > 20 {
 			t.Errorf("%d parked submissions added %d goroutines, want a few", n, added)
 		}

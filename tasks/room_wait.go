@@ -285,22 +285,16 @@ func (p *parkedSubmit) expire() {
 
 // finish calls fn once, unless canceled.
 func (p *parkedSubmit) finish(recs []results.Record, err error) {
-	p.mu.Lock()
-	if p.done {
-		p.mu.Unlock()
-		return
+	if p.end() {
+		p.fn(recs, err)
 	}
-	p.done = true
-	p.timer.Stop()
-	w := p.w
-	p.mu.Unlock()
-	if w != nil {
-		p.c.rooms.leave(w)
-	}
-	p.fn(recs, err)
 }
 
-func (p *parkedSubmit) cancel() bool {
+func (p *parkedSubmit) cancel() bool { return p.end() }
+
+// end marks p done, the first time, and takes it out of line: it reports
+// whether this call did, and so owns the answer.
+func (p *parkedSubmit) end() bool {
 	p.mu.Lock()
 	if p.done {
 		p.mu.Unlock()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/runq/runq/tasks"
 )
@@ -26,28 +25,10 @@ func (r *runner) bounded(ctx context.Context) error {
 		{"enqueue, 16 producer(s), bounded queue", n + 1, func(ctx context.Context, c *tasks.Client) error { return submitAll(ctx, c, "bench.noop", n, 16) }},
 		{"refused, 16 producer(s), full queue", 1, func(ctx context.Context, c *tasks.Client) error { return submitRefused(ctx, c, n, 16) }},
 	} {
-		row, err := r.measure(func() (Row, error) {
-			s, err := r.newScope(ctx, noopRegistry())
-			if err != nil {
-				return Row{}, err
-			}
-			if err := fillToBound(ctx, s.client, e.maxLength); err != nil {
-				return Row{}, err
-			}
-			c := startCost(ctx, r.rdb, r.rtt)
-			err = e.submit(ctx, s.client)
-			c.stop(ctx)
-			if err != nil {
-				return Row{}, err
-			}
-			row := Row{Scenario: e.scenario, Tasks: n, PayloadBytes: len(benchPayload)}
-			fill(&row, c)
-			return row, r.cleanup(ctx, s)
-		})
-		if err != nil {
+		prepare := func(ctx context.Context, c *tasks.Client) error { return fillToBound(ctx, c, e.maxLength) }
+		if err := r.submitRow(ctx, e.scenario, prepare, e.submit); err != nil {
 			return err
 		}
-		r.add(row)
 	}
 	return nil
 }
@@ -68,26 +49,11 @@ func fillToBound(ctx context.Context, c *tasks.Client, maxLength int) error {
 // submitRefused submits n tasks from producers goroutines to a full
 // queue, each of which must be refused.
 func submitRefused(ctx context.Context, c *tasks.Client, n, producers int) error {
-	var wg sync.WaitGroup
-	errs := make(chan error, producers)
-	for p := range producers {
-		count := n / producers
-		if p < n%producers {
-			count++
+	return produce(n, producers, func(int) error {
+		_, err := c.Submit(ctx, tasks.Request{Name: "bench.noop", Payload: benchPayload})
+		if !errors.Is(err, tasks.ErrQueueFull) {
+			return fmt.Errorf("a submission to a full queue returned %v, want ErrQueueFull", err)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range count {
-				_, err := c.Submit(ctx, tasks.Request{Name: "bench.noop", Payload: benchPayload})
-				if !errors.Is(err, tasks.ErrQueueFull) {
-					errs <- fmt.Errorf("a submission to a full queue returned %v, want ErrQueueFull", err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
+		return nil
+	})
 }
