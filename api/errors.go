@@ -79,8 +79,8 @@ var echoErrors = map[int]errorBody{
 // handleError renders every error as JSON: the handlers' own with their
 // words, domain errors with their status, echo's with runq's words, Redis
 // being unavailable as 503 with Retry-After (a full queue's 429 has one
-// too), and anything else as a 500
-// "internal error" with the request ID, logged with its detail.
+// too), and anything else as a 500 "internal error" with the request ID,
+// logged with its detail.
 func (s *server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return

@@ -17,12 +17,12 @@ import (
 // long poll waits for a task: parked on HTTP/1.1, its connection held by
 // package parking and the wait by tasks.Client.ParkSubmit, with no
 // goroutine of its own; blocked elsewhere (HTTP/2), under
-// tasks.WaitForRoom. Either way it is submitted again, with the same task
-// IDs, each time the queue may have room, and answered 202 once it gets
-// in, or 429 when the wait runs out.
+// tasks.WaitForRoom. Either way it is submitted again each time the queue
+// may have room (a refused submission wrote nothing), and answered 202
+// once it gets in, or 429 when the wait runs out.
 
 // waitForRoom answers rs, a submission (a batch when batch) refused for
-// lack of room, after waiting up to wait for room.
+// lack of room with the error refused, after waiting up to wait for room.
 func (s *server) waitForRoom(c echo.Context, rs []tasks.Request, refused error, batch bool, wait time.Duration) error {
 	deadline := time.Now().Add(wait)
 	if parkable(c) && s.parkSubmit(c, rs, refused, batch, deadline) {

@@ -220,14 +220,14 @@ const MaxBatch = 1000
 // SubmitBatch submits up to MaxBatch tasks, with Submit's defaults and
 // errors, in a write of their own (one round trip, one script call per
 // queue; a batch spanning several queues first holds room in the bounded
-// ones, in a round trip before) bounded by ctx: a ctx that ends during the write leaves unknown
-// whether the tasks were queued (a batch of one is written as Submit's
-// task is). Every request is validated first and none
+// ones, in a round trip before) bounded by ctx: a ctx that ends during the
+// write leaves unknown whether the tasks were queued (a batch of one is
+// written as Submit's task is). Every request is validated first and none
 // is queued unless all are valid (the error names the first bad one by
-// index). Each queue's tasks are queued atomically. Bounded queues take
-// a batch all or nothing: when one lacks room for its tasks, none is
-// queued anywhere (ErrQueueFull; see WaitForRoom to wait instead). Across
-// queues, a Redis failure midway can leave some queued.
+// index). Each queue's tasks are queued atomically. Bounded queues take a
+// batch all or nothing: when one lacks room for its tasks, none is queued
+// anywhere (ErrQueueFull; see WaitForRoom to wait instead). Across queues,
+// a Redis failure midway can leave some queued.
 func (c *Client) SubmitBatch(ctx context.Context, rs []Request) ([]results.Record, error) {
 	if len(rs) == 0 || len(rs) > MaxBatch {
 		return nil, fmt.Errorf("%w: a batch holds 1 to %d tasks, not %d", ErrInvalid, MaxBatch, len(rs))

@@ -75,13 +75,14 @@ func newRooms(b *broker.Broker, log *slog.Logger) *rooms {
 
 // add puts w in its queue's line, in its place if it waited before, and
 // has the queue checked at once: room may have come between the refusal
-// and now. After close, w is woken at once.
-func (r *rooms) add(w *roomWaiter) {
+// and now. After close it adds nothing and reports false: no room will
+// be looked for any more.
+func (r *rooms) add(w *roomWaiter) bool {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.closed {
-		r.mu.Unlock()
-		w.wake()
-		return
+		r.backLocked(w)
+		return false
 	}
 	r.backLocked(w)
 	if w.seq == 0 {
@@ -101,7 +102,7 @@ func (r *rooms) add(w *roomWaiter) {
 		r.stopped = make(chan struct{})
 		go r.run(r.stopped)
 	}
-	r.mu.Unlock()
+	return true
 }
 
 func cmpSeq(a, b uint64) int {
@@ -157,7 +158,7 @@ func (r *rooms) leftLocked(n int) {
 }
 
 // close wakes every waiter, for the last time, and stops the subscription;
-// add wakes later ones at once.
+// add refuses later ones.
 func (r *rooms) close() {
 	r.mu.Lock()
 	if r.closed {

@@ -101,7 +101,9 @@ func (c *Client) enqueueWaiting(ctx context.Context, ts []broker.NewTask) ([]res
 				return nil, ferr
 			}
 		}
-		c.rooms.add(w)
+		if !c.rooms.add(w) {
+			return nil, fmt.Errorf("tasks: submit: %w while waiting for room in queue %s", ErrClosed, full.Queue)
+		}
 		select {
 		case <-woke:
 		case <-ctx.Done():
@@ -172,19 +174,30 @@ func (p *parkedSubmit) park(refused error) bool {
 	if err != nil {
 		return false
 	}
-	w, err := waiterFor(full, refused, ts, func() { go p.attempt() })
+	w, err := waiterFor(full, refused, ts, p.woken)
 	if err != nil {
 		go p.finish(nil, err)
 		return true
 	}
 	p.mu.Lock()
 	p.ts, p.w, p.last = ts, w, refused
-	p.c.rooms.add(w) // in line before p.mu is let go, as in attempt
+	p.waitLocked()
+	return true
+}
+
+// waitLocked puts p in line (before p.mu is let go, so that cancel and
+// expire find it there) and lets go of p.mu; after Close, it answers. A
+// deadline that passed meanwhile is seen to: the timer may have found p
+// out of line.
+func (p *parkedSubmit) waitLocked() {
+	added := p.c.rooms.add(p.w)
 	p.mu.Unlock()
-	if !time.Now().Before(p.deadline) {
+	switch {
+	case !added:
+		p.woken()
+	case !time.Now().Before(p.deadline):
 		p.expire()
 	}
-	return true
 }
 
 // attempt submits, and answers or waits again.
@@ -220,20 +233,25 @@ func (p *parkedSubmit) attempt() {
 			c.rooms.leave(p.w)
 		}
 		var ferr error
-		if p.w, ferr = waiterFor(full, err, p.ts, func() { go p.attempt() }); ferr != nil {
+		if p.w, ferr = waiterFor(full, err, p.ts, p.woken); ferr != nil {
 			p.mu.Unlock()
 			p.finish(nil, ferr)
 			return
 		}
 	}
-	// In line before p.mu is let go, so that cancel and expire find it
-	// there; after Close, add wakes it at once, and the next attempt
-	// answers.
-	c.rooms.add(p.w)
-	p.mu.Unlock()
-	if !time.Now().Before(p.deadline) {
-		p.expire() // the timer fired while this attempt was under way
+	p.waitLocked()
+}
+
+// woken is p's wake-up from rooms: an attempt, on a goroutine of its own;
+// once Client.Close has begun, the answer, at once, so that Close returns
+// after the parked submissions were answered (a server shutting down
+// answers them before it exits).
+func (p *parkedSubmit) woken() {
+	if p.c.closed.Load() {
+		p.finish(nil, p.final(ErrClosed))
+		return
 	}
+	go p.attempt()
 }
 
 // submit prepares the tasks the first time, then queues them.
