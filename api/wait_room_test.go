@@ -53,6 +53,40 @@ func dialPost(t *testing.T, srv *httptest.Server, target, body string) net.Conn 
 	return conn
 }
 
+// TestSubmitNoOvershoot races 50 submitters at a queue with max_length 10
+// and no worker: exactly 10 get 202, 40 get 429 with Retry-After, and the
+// queue holds 10.
+func TestSubmitNoOvershoot(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, s *bundle) {
+		s.bound(t, "bounded", 10)
+		codes := make(chan *httptest.ResponseRecorder, 50)
+		start := make(chan struct{})
+		for i := range 50 {
+			go func() {
+				req := newRequest(http.MethodPost, "/v1/tasks", "application/json", fmt.Sprintf(`{"name":"echo","queue":"bounded","payload":%d}`, i))
+				<-start
+				codes <- serve(s.app, req)
+			}()
+		}
+		close(start)
+		count := map[int]int{}
+		for range 50 {
+			rec := <-codes
+			count[rec.Code]++
+			if rec.Code == http.StatusTooManyRequests && rec.Header().Get("Retry-After") != "1" {
+				t.Errorf("429 without Retry-After: 1: %v", rec.Header())
+			}
+		}
+		if count[http.StatusAccepted] != 10 || count[http.StatusTooManyRequests] != 40 {
+			t.Errorf("50 racing submitters: %v, want 10 202s and 40 429s", count)
+		}
+		if n := s.be.Client.LLen(t.Context(), s.be.Keys.Pending("bounded")).Val(); n != 10 {
+			t.Errorf("LLEN pending = %d, want 10", n)
+		}
+	})
+}
+
 // TestSubmitWaitsForRoomParked: a submission with ?wait= to a full queue is
 // parked and answered 202 once a worker takes a task from the queue; one
 // whose wait runs out first gets 429 with Retry-After.

@@ -25,7 +25,8 @@
 -- of tasks costs an append per call, no command per task.
 -- Room: max_length less the pending list's length, less the room held
 -- for batches spanning several queues (live members of KEYS[n]). Tasks
--- scheduled for later (retries) are not in the list and do not count.
+-- scheduled for later (retries, delayed tasks) are not in the list and do
+-- not count.
 -- Cost: one command per task (HSET, of three fields) plus five per call
 -- (TIME, HGET of max_length, EXISTS, two RPUSH); a bounded queue adds
 -- LLEN and ZCOUNT. One EXISTS over all the hashes finds the usual case,
