@@ -77,6 +77,18 @@ func (s *server) listHandlers(c echo.Context) error {
 	}{hs})
 }
 
+// listSchedules handles GET /v1/schedules: the periodic schedules some
+// process declared within tasks.ScheduleTimeout, by ID.
+func (s *server) listSchedules(c echo.Context) error {
+	list, err := s.tasks.Schedules(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, struct {
+		Schedules []tasks.ScheduleInfo `json:"schedules"`
+	}{list})
+}
+
 // retryTask handles POST /v1/tasks/{id}/retry: a failed or canceled task
 // queued again, with its ID and attempts; 409 for any other status.
 func (s *server) retryTask(c echo.Context) error {

@@ -1,13 +1,16 @@
 package api_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/runq/runq/api"
+	"github.com/runq/runq/tasks"
 )
 
 // answerCase is a request whose answer TestAnswersMatchOpenAPI checks
@@ -86,6 +89,9 @@ var answerCases = []answerCase{
 	{method: "GET", target: "/v1/workers", locked: true, want: 401},
 	{method: "GET", target: "/v1/handlers", want: 200},
 	{method: "GET", target: "/v1/handlers", locked: true, want: 401},
+	{method: "GET", target: "/v1/schedules", want: 200},
+	{method: "HEAD", target: "/v1/schedules", want: 200},
+	{method: "GET", target: "/v1/schedules", locked: true, want: 401},
 
 	{method: "DELETE", target: "/v1/tasks/{cancel}", want: 200},
 	{method: "DELETE", target: "/v1/tasks/{cancel}", want: 200},
@@ -141,6 +147,8 @@ func TestAnswersMatchOpenAPI(t *testing.T) {
 		open := validated(t, s.app)
 		locked := validated(t, s.api(api.Config{APIToken: "secret", MaxWait: testMaxWait}))
 		ids := s.fixtures(t)
+		s.startSchedules(t)
+		s.waitTicked(t) // so that the listing shows every field
 		for _, tt := range answerCases {
 			h := open
 			if tt.locked {
@@ -159,9 +167,19 @@ func TestAnswersMatchOpenAPI(t *testing.T) {
 }
 
 // fixtures makes a task in each status the cases name, plus one to
-// cancel, and returns the replacer of their names in targets.
+// cancel, and a second worker, which takes two queues by weight; it
+// returns the replacer of the tasks' names in targets.
 func (s *bundle) fixtures(t *testing.T) *strings.Replacer {
 	t.Helper()
+	run(t, "Pool", tasks.NewPool(s.be.Client, s.reg, tasks.PoolConfig{Weights: map[string]int{"spare.a": 2, "spare.b": 1},
+		Grace: 200 * time.Millisecond, Prefix: s.be.Prefix, Logger: quiet}).Run)
+	for end := time.Now().Add(deadline); ; time.Sleep(10 * time.Millisecond) {
+		if ws, err := s.client.Workers(context.Background()); err == nil && len(ws) == 2 {
+			break
+		} else if time.Now().After(end) {
+			t.Fatalf("Workers = %v, %v; want the two pools", ws, err)
+		}
+	}
 	queued := s.submit(t, `{"name":"echo","queue":"idle"}`)
 	cancel := s.submit(t, `{"name":"echo","queue":"idle"}`)
 	canceled := s.submit(t, `{"name":"echo","queue":"idle"}`)

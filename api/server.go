@@ -21,7 +21,7 @@ import (
 )
 
 // Tasks submits, reads, cancels and retries tasks, and describes queues,
-// workers and handlers: a *tasks.Client.
+// workers, handlers and schedules: a *tasks.Client.
 type Tasks interface {
 	Submit(ctx context.Context, r tasks.Request) (results.Record, error)
 	SubmitBatch(ctx context.Context, rs []tasks.Request) ([]results.Record, error)
@@ -36,6 +36,7 @@ type Tasks interface {
 	UpdateQueue(ctx context.Context, queue string, u tasks.QueueUpdate) (tasks.QueueSettings, error)
 	Workers(ctx context.Context) ([]tasks.WorkerInfo, error)
 	Handlers(ctx context.Context) ([]tasks.HandlerInfo, error)
+	Schedules(ctx context.Context) ([]tasks.ScheduleInfo, error)
 }
 
 // Waiter waits for tasks to finish over one subscription: a
@@ -156,6 +157,7 @@ func New(cfg Config, t Tasks, w Waiter, h Health) *echo.Echo {
 	v1.POST("/queues/:queue/resume", s.resumeQueue, bodyLimit(s.cfg.BodyLimit))
 	get(v1, "/workers", s.listWorkers, bodyLimit(s.cfg.BodyLimit))
 	get(v1, "/handlers", s.listHandlers, bodyLimit(s.cfg.BodyLimit))
+	get(v1, "/schedules", s.listSchedules, bodyLimit(s.cfg.BodyLimit))
 	return e
 }
 

@@ -98,3 +98,13 @@ var (
 	tidySrc    string
 	tidyScript = redis.NewScript(tidySrc)
 )
+
+var (
+	//go:embed lua/schedule_declare.lua
+	scheduleDeclareSrc    string
+	scheduleDeclareScript = redis.NewScript(scheduleDeclareSrc)
+
+	//go:embed lua/schedule_tick.lua
+	scheduleTickSrc    string
+	scheduleTickScript = redis.NewScript(scheduleTickSrc)
+)

@@ -39,6 +39,14 @@ func (r *retryDelay) peek() time.Duration { return r.cur }
 
 func (r *retryDelay) reset() { r.cur = r.min }
 
+// take returns the current delay and doubles it, for a caller that waits
+// on a timer of its own.
+func (r *retryDelay) take() time.Duration {
+	d := r.cur
+	r.cur = min(2*r.cur, r.max)
+	return d
+}
+
 // sleep waits the current delay (or until ctx ends) and doubles it.
 func (r *retryDelay) sleep(ctx context.Context) {
 	t := time.NewTimer(r.cur)

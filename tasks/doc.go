@@ -18,6 +18,12 @@
 //	rec, err = client.Wait(ctx, rec.ID)
 //	out, err := tasks.Result[ResizeOut](rec)
 //
+// Periodic tasks are declared on the registry, and every Pool of it runs
+// them; each tick creates one task however many pools declare it:
+//
+//	reg.Every(time.Minute, "report.send", ReportIn{To: "ops"})
+//	reg.Cron("CRON_TZ=Europe/Paris 0 9 * * MON-FRI", "email.digest", nil)
+//
 // # Options
 //
 // Options, HandlerOptions and ClientConfig share one rule: a zero field is

@@ -110,3 +110,55 @@ func ExampleClient_Wait() {
 	fmt.Println(rec.Status, string(rec.Result), rec.Attempts)
 	// Output: succeeded {"n":1} 1
 }
+
+// Weighted queues: each claim tries the queues in an order drawn by
+// weight, so among those with tasks, low is claimed from about one time in
+// ten (one in seven while default is empty) and runs while critical still
+// has a backlog. With Queues alone, in strict order, it would wait for
+// critical and default to empty.
+func ExamplePoolConfig_weights() {
+	redis := startRedis()
+	defer redis.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	reg := tasks.NewRegistry()
+	reg.HandleFunc("job", func(ctx context.Context, t *tasks.Task) (any, error) { return nil, nil })
+	client, err := tasks.Connect(ctx, redis.URL(), tasks.ClientConfig{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	pool := tasks.NewPool(client.Redis(), reg, tasks.PoolConfig{
+		Weights:     map[string]int{"critical": 6, "default": 3, "low": 1},
+		Concurrency: 1, // one task per claim
+	})
+	if err := pool.Register(ctx); err != nil {
+		log.Fatal(err)
+	}
+	backlog := make([]tasks.Request, 1000)
+	for i := range backlog {
+		backlog[i] = tasks.Request{Name: "job", Options: tasks.Options{Queue: "critical"}}
+	}
+	if _, err := client.SubmitBatch(ctx, backlog); err != nil {
+		log.Fatal(err)
+	}
+	low, err := client.Submit(ctx, tasks.Request{Name: "job", Options: tasks.Options{Queue: "low"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	poolCtx, stopPool := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- pool.Run(poolCtx) }()
+	defer func() { stopPool(); <-ran }()
+
+	rec, err := client.Wait(ctx, low.ID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	critical, err := client.Queue(ctx, "critical")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("low:", rec.Status, "- critical tasks still queued:", critical.Queued > 0)
+	// Output: low: succeeded - critical tasks still queued: true
+}

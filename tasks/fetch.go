@@ -36,7 +36,7 @@ const fetchers = 2
 
 // fetchAll runs the claim loops until ctx ends and all have returned. A
 // pool of one queue keeps a batch taken ahead (fetchAhead); a pool of
-// several takes from them in order, every claim (fetch).
+// several takes from them in its claim order, every claim (fetch).
 func (p *Pool) fetchAll(ctx, work context.Context) {
 	loop, loops := p.fetch, fetchers
 	if len(p.cfg.Queues) == 1 {
@@ -57,13 +57,14 @@ func (p *Pool) fetchAll(ctx, work context.Context) {
 func (p *Pool) fetch(ctx, work context.Context) {
 	backoff := newRetryDelay(50*time.Millisecond, time.Second) // back within a second of Redis
 	var ready broker.Ready                                     // what the last wait saw
+	var draws drawBuf
 	for ctx.Err() == nil {
 		n := p.acquire(ctx)
 		if n == 0 {
 			return
 		}
 		began := time.Now()
-		claimed, err := p.claim(ctx, n, ready)
+		claimed, err := p.claim(ctx, n, ready, p.order.next(&draws))
 		ready = broker.Ready{}
 		p.releaseSlots(n - len(claimed))
 		p.launchAll(work, claimed)
@@ -212,11 +213,12 @@ func (p *Pool) clientClosed(err error) bool {
 	return true
 }
 
-// claim takes up to n tasks, from the queues in order; ready is what the
-// last wait saw, if anything.
-func (p *Pool) claim(ctx context.Context, n int, ready broker.Ready) ([]*broker.Claimed, error) {
+// claim takes up to n tasks from queues, in that order: as many as it can
+// from the first, then the rest from the next, and so on (an empty queue
+// costs one call). ready is what the last wait saw, if anything.
+func (p *Pool) claim(ctx context.Context, n int, ready broker.Ready, queues []string) ([]*broker.Claimed, error) {
 	var out []*broker.Claimed
-	for _, q := range p.cfg.Queues {
+	for _, q := range queues {
 		sent := time.Now()
 		cctx, cancel := p.claimContext(ctx)
 		head := ""

@@ -111,15 +111,16 @@ const (
 // itself. A worker that stops reporting leaves the list after
 // WorkerTimeout.
 type WorkerInfo struct {
-	ID            string    `json:"id"`
-	Host          string    `json:"host"`
-	PID           int       `json:"pid"`
-	Queues        []string  `json:"queues"`
-	Concurrency   int       `json:"concurrency"`
-	Running       int       `json:"running"` // handlers running now
-	StartedAt     time.Time `json:"started_at"`
-	LastHeartbeat time.Time `json:"last_heartbeat"`
-	Version       string    `json:"version"`
+	ID            string         `json:"id"`
+	Host          string         `json:"host"`
+	PID           int            `json:"pid"`
+	Queues        []string       `json:"queues"`
+	Weights       map[string]int `json:"weights,omitempty"` // of Queues, taken in weighted order; nil: strict order
+	Concurrency   int            `json:"concurrency"`
+	Running       int            `json:"running"` // handlers running now
+	StartedAt     time.Time      `json:"started_at"`
+	LastHeartbeat time.Time      `json:"last_heartbeat"`
+	Version       string         `json:"version"`
 }
 
 // How often a worker reports itself, and how long after its last report

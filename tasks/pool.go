@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,9 +21,22 @@ import (
 // PoolConfig configures a worker Pool. Zero values are the documented
 // defaults.
 type PoolConfig struct {
-	// Queues are consumed in this order: a task of an earlier queue always
-	// goes first. Nil means ["default"].
+	// Queues are the queues to consume. Without Weights they are taken in
+	// strict order: a task of an earlier queue always goes first, so a
+	// later queue waits (starves) while an earlier one has tasks. Nil means
+	// ["default"], or with Weights the queues it weighs, heaviest first.
 	Queues []string
+	// Weights, when set, takes the queues in weighted order instead: each
+	// claim tries them in an order drawn at random by weight, so among the
+	// queues that have tasks, queue q is claimed from with probability
+	// Weights[q] over the sum of their weights, and none starves. A claim
+	// for n free handlers takes up to n tasks from the first queue of its
+	// order that has any, then the rest from the next, so the shares hold
+	// over many claims, not within one. Its keys are the queues; Queues,
+	// when also set, must list exactly them (its order is then how the
+	// worker lists them). Each weight is 1 to MaxQueueWeight; Run refuses
+	// others. Nil or empty means strict order.
+	Weights map[string]int
 	// Concurrency is how many handlers run at once; 0 means 10.
 	Concurrency int
 	// Grace is how long shutdown waits for running handlers before it
@@ -47,9 +62,17 @@ type PoolConfig struct {
 }
 
 func (c PoolConfig) withDefaults() PoolConfig {
+	switch {
+	case len(c.Weights) == 0:
+		c.Weights = nil
+	case len(c.Queues) == 0:
+		c.Queues = weightedQueues(c.Weights)
+	}
 	if len(c.Queues) == 0 {
 		c.Queues = []string{DefaultQueue}
 	}
+	c.Queues = slices.Clone(c.Queues) // the caller may reuse its own
+	c.Weights = maps.Clone(c.Weights)
 	if c.Concurrency <= 0 {
 		c.Concurrency = 10
 	}
@@ -73,6 +96,7 @@ func (c PoolConfig) withDefaults() PoolConfig {
 
 // Pool runs the handlers of a Registry on tasks from its queues.
 type Pool struct {
+	rdb redis.UniversalClient
 	b   *broker.Broker
 	reg *Registry
 	cfg PoolConfig
@@ -85,6 +109,7 @@ type Pool struct {
 	runners   *runners                // run the handlers; made by Run
 	active    atomic.Bool             // Run is running
 	idle      idleGate                // lets one fetcher at a time block on Redis
+	order     claimOrder              // the order each claim tries the queues in
 	health    redisHealth             // logs Redis outages once per change
 	settings  settingsCopy            // the queues' settings, kept by listen
 	halt      context.CancelCauseFunc // stops Run's claiming, with why; set by Run
@@ -93,15 +118,16 @@ type Pool struct {
 	running map[attemptKey]*attempt
 
 	stats poolCounters
-	id    string // in the workers list
-	tally tally  // attempts finished since the last heartbeat
+	id    string           // in the workers list
+	clock func() time.Time // the local clock of the scheduler; tests skew it
+	tally tally            // attempts finished since the last heartbeat
 }
 
 // NewPool returns a Pool that runs reg's handlers on tasks from the Redis of
 // rdb, which stays the caller's to close. Calls are bounded by their
 // contexts only when rdb has ContextTimeoutEnabled (Connect's client has
-// it). A Prefix that broker.ValidPrefix refuses panics; queue names are
-// checked by Run.
+// it). A Prefix that broker.ValidPrefix refuses panics; queue names and
+// weights are checked by Run.
 func NewPool(rdb redis.UniversalClient, reg *Registry, cfg PoolConfig) *Pool {
 	cfg = cfg.withDefaults()
 	if cfg.Prefix != "" {
@@ -110,6 +136,7 @@ func NewPool(rdb redis.UniversalClient, reg *Registry, cfg PoolConfig) *Pool {
 		}
 	}
 	p := &Pool{
+		rdb:       rdb,
 		b:         broker.New(rdb, cfg.Prefix),
 		reg:       reg,
 		cfg:       cfg,
@@ -119,6 +146,8 @@ func NewPool(rdb redis.UniversalClient, reg *Registry, cfg PoolConfig) *Pool {
 		nudge:     make(chan struct{}, 1),
 		running:   make(map[attemptKey]*attempt),
 		id:        newWorkerID(),
+		order:     newClaimOrder(cfg.Queues, cfg.Weights),
+		clock:     time.Now,
 	}
 	p.tally.fresh = make(chan struct{}, 1)
 	p.health.log = cfg.Logger
@@ -169,23 +198,22 @@ func (p *Pool) Register(ctx context.Context) error {
 }
 
 // Run registers the pool's task names, then claims and runs tasks until ctx
-// ends. It then stops claiming, waits up to Grace for running handlers,
+// ends, and runs the schedules of its registry (see Registry.Cron). It then stops claiming, waits up to Grace for running handlers,
 // cancels the rest and hands their tasks back to their queues at once, and
 // returns nil. Handler contexts do not derive from ctx, so stopping does
 // not cut work in flight short before the grace period. If the Redis client
 // is closed under it, Run cancels running handlers at once (their outcomes
 // could not be recorded; their tasks are run again when their leases
 // expire) and returns an error matching redis.ErrClosed. A pool runs once
-// at a time: a call while another runs returns ErrPoolRunning.
+// at a time: a call while another runs returns ErrPoolRunning. A bad queue
+// name or weight is an error before anything starts.
 func (p *Pool) Run(ctx context.Context) error {
 	if !p.active.CompareAndSwap(false, true) {
 		return ErrPoolRunning
 	}
 	defer p.active.Store(false)
-	for _, q := range p.cfg.Queues {
-		if err := broker.ValidQueue(q); err != nil {
-			return err
-		}
+	if err := p.cfg.checkQueues(); err != nil {
+		return err
 	}
 	if err := p.Register(ctx); err != nil {
 		return err
@@ -204,12 +232,20 @@ func (p *Pool) Run(ctx context.Context) error {
 	go func() { defer bg.Done(); p.rec.run(keeperCtx) }()
 	go func() { defer bg.Done(); p.maintain(ctx) }()
 	go func() { defer bg.Done(); p.listen(ctx) }()
+	if sc := newScheduler(p); sc != nil {
+		bg.Add(1)
+		go func() { defer bg.Done(); sc.run(ctx) }()
+	}
 
 	p.runners = newRunners()
 	defer p.runners.close()
 
-	p.log.Info("worker pool started", "queues", p.cfg.Queues, "concurrency", p.cfg.Concurrency,
-		"handlers", p.reg.Names(), "visibility_timeout", p.cfg.VisibilityTimeout)
+	started := []any{"queues", p.cfg.Queues, "concurrency", p.cfg.Concurrency,
+		"handlers", p.reg.Names(), "visibility_timeout", p.cfg.VisibilityTimeout}
+	if p.cfg.Weights != nil {
+		started = append(started, "weights", p.cfg.Weights)
+	}
+	p.log.Info("worker pool started", started...)
 	p.fetchAll(ctx, work)
 	closed := context.Cause(ctx)
 	if !errors.Is(closed, redis.ErrClosed) {

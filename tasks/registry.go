@@ -67,11 +67,13 @@ type handler struct {
 	sample json.RawMessage // a payload that fits a typed handler: its In's zero value; nil if untyped
 }
 
-// Registry maps task names to handlers, like http.ServeMux maps paths.
+// Registry maps task names to handlers, like http.ServeMux maps paths, and
+// holds the schedules that create tasks periodically (see Cron).
 // Registering is for program start; lookups are safe at any time.
 type Registry struct {
-	mu       sync.RWMutex
-	handlers map[string]handler
+	mu        sync.RWMutex
+	handlers  map[string]handler
+	schedules []*schedule // see Cron
 }
 
 // NewRegistry returns an empty Registry.

@@ -14,8 +14,8 @@ import (
 )
 
 // What operators see and do: the listing, retry and purge verbs of
-// tasks.Client, over GET /v1/tasks, /v1/queues, /v1/workers, /v1/handlers
-// and POST /v1/tasks/{id}/retry, /v1/queues/{queue}/purge.
+// tasks.Client, over GET /v1/tasks, /v1/queues, /v1/workers, /v1/handlers,
+// /v1/schedules and POST /v1/tasks/{id}/retry, /v1/queues/{queue}/purge.
 
 // List returns one page of tasks, newest first, filtered by opts; pass
 // the page's NextCursor as opts.Cursor for the next one. A bad filter
@@ -70,6 +70,16 @@ func (c *Client) Workers(ctx context.Context) ([]tasks.WorkerInfo, error) {
 	}
 	err := c.do(ctx, http.MethodGet, "/v1/workers", nil, http.StatusOK, &out)
 	return out.Workers, err
+}
+
+// Schedules returns the periodic schedules some process declared within
+// tasks.ScheduleTimeout, by ID, with their last and next runs.
+func (c *Client) Schedules(ctx context.Context) ([]tasks.ScheduleInfo, error) {
+	var out struct {
+		Schedules []tasks.ScheduleInfo `json:"schedules"`
+	}
+	err := c.do(ctx, http.MethodGet, "/v1/schedules", nil, http.StatusOK, &out)
+	return out.Schedules, err
 }
 
 // Handlers returns the task names some worker registered, by name.

@@ -180,6 +180,10 @@ func TestClientInspectRequests(t *testing.T) {
 			fmt.Fprint(w, `{"name":"a.b:c","queued":2,"oldest_queued":"1.5s","history":[{"at":"2026-01-02T03:04:00Z","processed":4,"failed":1}]}`)
 		case "/v1/handlers":
 			fmt.Fprint(w, `{"handlers":[{"name":"echo","max_retries":2,"timeout":"30s"},{"name":"bare"}]}`)
+		case "/v1/schedules":
+			fmt.Fprint(w, `{"schedules":[{"id":"@every 1m echo","spec":"@every 1m","name":"echo","queue":"default","payload":{"a":1},`+
+				`"timeout":"30s","last_run":"2026-01-02T03:04:00Z","last_task_id":"0193f0c2-7c1a-7b3e-8a5d-2f1e0c9b4a77",`+
+				`"next_run":"2026-01-02T03:05:00Z","declared_at":"2026-01-02T03:04:00.5Z"}]}`)
 		case "/v1/queues/q/purge":
 			fmt.Fprint(w, `{"queue":"q","status":"failed","purged":7}`)
 		default: // a retry
@@ -205,6 +209,11 @@ func TestClientInspectRequests(t *testing.T) {
 	if err != nil || len(hs) != 2 || hs[0].Timeout != 30*time.Second || hs[0].MaxRetries != 2 || hs[1].Timeout != 0 {
 		t.Errorf("Handlers = %+v, %v", hs, err)
 	}
+	ss, err := c.Schedules(ctx)
+	if err != nil || len(ss) != 1 || ss[0].ID != "@every 1m echo" || string(ss[0].Payload) != `{"a":1}` || ss[0].Timeout != 30*time.Second ||
+		ss[0].LastTaskID.String() != "0193f0c2-7c1a-7b3e-8a5d-2f1e0c9b4a77" || ss[0].NextRun.Sub(ss[0].LastRun) != time.Minute || ss[0].DeclaredAt.IsZero() {
+		t.Errorf("Schedules = %+v, %v", ss, err)
+	}
 	if n, err := c.Purge(ctx, "q", results.StatusFailed); err != nil || n != 7 {
 		t.Errorf("Purge = %d, %v, want 7", n, err)
 	}
@@ -225,6 +234,7 @@ func TestClientInspectRequests(t *testing.T) {
 		"GET /v1/tasks?cursor=c%2B1&limit=5&name=a+b&queue=q&status=failed Bearer tok",
 		"GET /v1/queues/a.b:c Bearer tok",
 		"GET /v1/handlers Bearer tok",
+		"GET /v1/schedules Bearer tok",
 		"POST /v1/queues/q/purge?status=failed Bearer tok",
 		"POST /v1/tasks/" + id.String() + "/retry Bearer tok",
 	}

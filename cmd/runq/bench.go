@@ -25,7 +25,8 @@ Measures runq on the Redis given (or an embedded one, whose figures are
 not representative): enqueue throughput (1 and 16 producers, and batches
 of 1,000), drain throughput (concurrency 10/50/100, no-op and storing a
 result; and, as the group drainsizes, concurrency 50 storing a result
-with 64 B and 1 KiB payloads), latency at fixed rates, Redis round
+with 64 B and 1 KiB payloads; as the group priorities, three queues in
+strict and in weighted order), latency at fixed rates, Redis round
 trips, commands and CPU per task, process CPU per task, Redis memory per
 queued task at payloads of 64 B, 1 KiB and 16 KiB, and what --waiters
 long polls parked at once cost the API server (memory, goroutines, Redis
@@ -146,7 +147,7 @@ func parseBenchFlags(prog string, args []string, stdout io.Writer) (benchFlags, 
 	fs.IntVar(&f.waiters, "waiters", 10_000, "long polls parked at once by the waiters scenario")
 	fs.StringVar(&f.steadyRates, "steady-rates", "100,1000,5000", "tasks/s of the steady rows, comma-separated")
 	fs.DurationVar(&f.steadyFor, "steady-for", 10*time.Second, "how long each steady row submits")
-	fs.StringVar(&f.only, "only", "", "scenario groups to run, comma-separated: enqueue, drain, drainsizes (part of drain), latency, steady, memory, waiters, bounded (default all)")
+	fs.StringVar(&f.only, "only", "", "scenario groups to run, comma-separated: enqueue, drain, drainsizes (part of drain), priorities, latency, steady, memory, waiters, bounded (default all)")
 	fs.StringVar(&f.jsonOut, "json", "", "also write the report as JSON to this file")
 	fs.Float64Var(&f.maxOther, "max-other-cpu", 40, "CPU other processes may use during a row, % of one CPU, before it is measured again")
 	fs.IntVar(&f.attempts, "attempts", 3, "measurements of a disturbed row at most; the least disturbed is reported (1 to 10)")
@@ -191,7 +192,7 @@ func (f benchFlags) config() (bench.Config, error) {
 	if f.only != "" {
 		for _, g := range strings.Split(f.only, ",") {
 			switch g = strings.TrimSpace(g); g {
-			case "enqueue", "drain", "drainsizes", "latency", "steady", "memory", "waiters", "bounded":
+			case "enqueue", "drain", "drainsizes", "priorities", "latency", "steady", "memory", "waiters", "bounded":
 				cfg.Only = append(cfg.Only, g)
 			default:
 				return bench.Config{}, usage("--only: unknown group %q", g)

@@ -29,6 +29,7 @@ func TestBenchFlags(t *testing.T) {
 		{args: []string{"--rates", "x"}, wantErr: `--rates: "x" is not a rate`},
 		{args: []string{"--only", "steady,bogus"}, wantErr: `--only: unknown group "bogus"`},
 		{args: []string{"--only", "drainsizes"}, wantOnly: []string{"drainsizes"}},
+		{args: []string{"--only", "priorities"}, wantOnly: []string{"priorities"}},
 	} {
 		f, err := parseBenchFlags("runq", tt.args, io.Discard)
 		if err != nil {

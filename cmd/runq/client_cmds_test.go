@@ -388,7 +388,7 @@ func TestClientCommandsHelp(t *testing.T) {
 	t.Parallel()
 	bin := runqBin.Path(t)
 	list := proctest.RunCmd(t, bin, nil, nil, "help").Stdout
-	for _, c := range []string{"submit NAME [JSON | @file | -]", "wait ID", "get ID", "cancel ID", "retry ID", "tasks", "queues", "workers", "purge --queue Q --status S",
+	for _, c := range []string{"submit NAME [JSON | @file | -]", "wait ID", "get ID", "cancel ID", "retry ID", "tasks", "queues", "workers", "schedules", "purge --queue Q --status S",
 		"queue QUEUE", "pause QUEUE", "resume QUEUE"} {
 		if !strings.Contains(list, "runq "+c) {
 			t.Errorf("runq help does not list %q:\n%s", c, list)

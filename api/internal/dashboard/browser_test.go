@@ -44,6 +44,8 @@ func TestDashboardInBrowser(t *testing.T) {
 	b.screenshot(t, shots, "6-workers")
 	purgeFailed(t, b)
 	b.screenshot(t, shots, "7-queues-purged")
+	pauseAndResume(t, b, base)
+	b.screenshot(t, shots, "8-queue-resumed")
 
 	if !eval[bool](t, b, "window.runqMark === true") {
 		t.Errorf("the page was reloaded: the dashboard must update in place")
@@ -197,4 +199,21 @@ func purgeFailed(t *testing.T, b *browser) {
 	}
 	b.do(t, "confirming the purge", chromedp.Click(chromedp.CSS(`#confirm button[value="ok"]`)))
 	until[bool](t, b, "the purge reported", "document.getElementById('banner-text').textContent.startsWith('Purged 1 failed task')")
+}
+
+// pauseAndResume pauses the default queue from the queues page, checks
+// that the page and the API say so, and resumes it.
+func pauseAndResume(t *testing.T, b *browser, base string) {
+	t.Helper()
+	state := "document.querySelector('#view [data-state=\"default\"]').textContent"
+	b.do(t, "pausing the default queue", chromedp.Click(chromedp.CSS(`#view button[data-steer="pause"]`)))
+	until[bool](t, b, "the queue shown paused", state+".startsWith('paused')")
+	if !queuePaused(t, base) {
+		t.Errorf("GET /v1/queues/default after the pause button: not paused")
+	}
+	b.do(t, "resuming it", chromedp.Click(chromedp.CSS(`#view button[data-steer="resume"]`)))
+	until[bool](t, b, "the queue shown active", state+".startsWith('active')")
+	if queuePaused(t, base) {
+		t.Errorf("GET /v1/queues/default after the resume button: still paused")
+	}
 }

@@ -2,6 +2,7 @@ package dashboard_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
@@ -72,4 +73,25 @@ func run(t *testing.T, name string, fn func(context.Context) error) {
 			t.Errorf("%s.Run() = %v, want nil", name, err)
 		}
 	})
+}
+
+// queuePaused reads GET /v1/queues/default from the server at base and
+// reports whether the queue is paused.
+func queuePaused(t *testing.T, base string) bool {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, base+"/v1/queues/default", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET /v1/queues/default: %v", err)
+	}
+	defer resp.Body.Close()
+	var q tasks.QueueInfo
+	if err := json.NewDecoder(resp.Body).Decode(&q); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /v1/queues/default = %d, %v", resp.StatusCode, err)
+	}
+	return q.Paused
 }

@@ -37,6 +37,8 @@ import (
 //	runq:{default}:held        sorted set: places held in a bounded queue for a
 //	                           batch that spans several queues, until it is
 //	                           written: "<token>:<i>" -> expiry (ms)
+//	runq:{default}:schedules   hash: the periodic schedules whose tasks go to the
+//	                           queue, three fields each (see the ScheduleField*)
 //
 // A lease covers one claim's batch of tasks, not each task, so taking,
 // renewing and finishing cost commands per batch, not per task. A token is
@@ -108,6 +110,10 @@ func (k Keys) Settings(queue string) string { return k.q(queue) + "settings" }
 // several queues, by expiry.
 func (k Keys) Held(queue string) string { return k.q(queue) + "held" }
 
+// Schedules names the hash of the periodic schedules whose tasks go to
+// queue: what each was declared as, when, and its last tick.
+func (k Keys) Schedules(queue string) string { return k.q(queue) + "schedules" }
+
 // Queues names the set of known queue names.
 func (k Keys) Queues() string { return k.Prefix + ":queues" }
 
@@ -170,4 +176,12 @@ const (
 	FieldCrashes  = "c"  // attempts whose worker was lost
 	FieldCreated  = "ct" // ms, Redis clock
 	FieldFinished = "ft" // ms, when it became terminal
+)
+
+// Fields of a queue's schedules hash, each followed by the schedule's ID.
+// The Lua scripts spell the same prefixes.
+const (
+	ScheduleFieldInfo     = "d:" // the schedule as declared (JSON, tasks.ScheduleInfo)
+	ScheduleFieldDeclared = "s:" // ms, Redis clock: when a process last declared it or ran its tick
+	ScheduleFieldRun      = "r:" // "tick_ms,task_id" of the last tick that created a task
 )

@@ -26,6 +26,7 @@ var faultworker = &proctest.Binary{Pkg: "github.com/runq/runq/cmd/faults/faultwo
 func TestMain(m *testing.M) {
 	code := m.Run()
 	faultworker.Remove()
+	runqBin.Remove()
 	os.Exit(code)
 }
 

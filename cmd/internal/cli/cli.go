@@ -152,6 +152,11 @@ func Run(ctx context.Context, args []string, reg *tasks.Registry, stdout, stderr
 	if err != nil {
 		return usage(err.Error())
 	}
+	for _, cl := range cfg.crons {
+		if err := reg.AddCron(cl.spec, cl.name, cl.payload); err != nil {
+			return usage(fmt.Sprintf("--cron: %v", strings.TrimPrefix(err.Error(), tasks.ErrInvalid.Error()+": ")))
+		}
+	}
 	if cmd != "serve" && len(reg.Names()) == 0 {
 		return usage("this program registers no handlers, so it cannot run a worker; use `serve`")
 	}
@@ -172,6 +177,14 @@ func (c *config) validate(cmd string) error {
 		if err := broker.ValidQueue(q); err != nil {
 			return fmt.Errorf("--queues: %v", err)
 		}
+	}
+	c.crons = c.crons[:0]
+	for _, line := range c.cron {
+		cl, err := parseCronLine(line)
+		if err != nil {
+			return fmt.Errorf("--cron %q: %v (env RUNQ_CRON)", truncate(strings.TrimSpace(line), 60), err)
+		}
+		c.crons = append(c.crons, cl)
 	}
 	return nil
 }

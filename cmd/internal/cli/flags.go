@@ -32,11 +32,14 @@ type config struct {
 	resultTTL  time.Duration
 
 	queues      []string
+	weights     map[string]int // of queues, when weighted; nil in strict order
 	concurrency int
 	visibility  time.Duration
 	grace       time.Duration
 	maxCrashes  int
-	metricsAddr string // "" means no metrics server
+	metricsAddr string    // "" means no metrics server
+	cron        cronValue // --cron lines, as given
+	crons       []cronLine
 
 	logLevel  string
 	logFormat string
@@ -119,8 +122,8 @@ var settings = []setting{
 		func(c *config) flag.Value { return (*durationValue)(&c.resultTTL) }},
 
 	{"queues", "RUNQ_QUEUES", groupWorker, poolRunners, "LIST",
-		"queues to consume, comma-separated; an earlier queue always goes first",
-		func(c *config) flag.Value { return (*listValue)(&c.queues) }},
+		"queues to consume: a,b in strict order (an earlier queue always first), or a:6,b:1 weighted (1-1000)",
+		func(c *config) flag.Value { return &queuesValue{&c.queues, &c.weights} }},
 	{"concurrency", "RUNQ_CONCURRENCY", groupWorker, poolRunners, "N",
 		"handlers this worker runs at once",
 		func(c *config) flag.Value { return (*intValue)(&c.concurrency) }},
@@ -136,6 +139,9 @@ var settings = []setting{
 	{"metrics-addr", "RUNQ_METRICS_ADDR", groupWorker, poolRunners, "HOST:PORT",
 		"serve Prometheus /metrics, /healthz and /readyz here, without a token (keep it private); empty: off",
 		func(c *config) flag.Value { return (*stringValue)(&c.metricsAddr) }},
+	{"cron", "RUNQ_CRON", groupWorker, poolRunners, "'SPEC NAME [JSON]'",
+		"at each tick of SPEC (cron fields, @every 1m, @daily...), one task NAME in queue default, across all workers; repeatable (env: a line each)",
+		func(c *config) flag.Value { return &c.cron }},
 
 	{"log-level", "RUNQ_LOG_LEVEL", groupLogging, everyRunner, "LEVEL",
 		"debug, info, warn or error",
@@ -361,17 +367,56 @@ func (v *durationValue) Set(s string) error {
 	return nil
 }
 
-type listValue []string
+// queuesValue is --queues: names in strict order ("critical,default,low"),
+// or each with its weight ("critical:6,default:3,low:1"). Empty items are
+// skipped; names are checked by validate.
+type queuesValue struct {
+	queues  *[]string
+	weights *map[string]int
+}
 
-func (v *listValue) String() string { return strings.Join(*v, ",") }
-func (v *listValue) Set(s string) error {
-	var out []string
-	for _, part := range strings.Split(s, ",") {
-		if part = strings.TrimSpace(part); part != "" {
-			out = append(out, part)
+func (v queuesValue) String() string {
+	if v.queues == nil { // the zero Value that flag.PrintDefaults may make
+		return ""
+	}
+	parts := slices.Clone(*v.queues)
+	for i, q := range parts {
+		if w, ok := (*v.weights)[q]; ok {
+			parts[i] = q + ":" + strconv.Itoa(w)
 		}
 	}
-	*v = out
+	return strings.Join(parts, ",")
+}
+
+func (v queuesValue) Set(s string) error {
+	var queues []string
+	var weights map[string]int
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		name, weight, weighted := strings.Cut(part, ":")
+		name = strings.TrimSpace(name)
+		if slices.Contains(queues, name) {
+			return fmt.Errorf("queue %s is listed twice", name)
+		}
+		if weighted != (weights != nil) && len(queues) > 0 {
+			return errors.New("give every queue a weight (critical:6,default:3,low:1) or none (critical,default,low)")
+		}
+		queues = append(queues, name)
+		if !weighted {
+			continue
+		}
+		w, err := strconv.Atoi(strings.TrimSpace(weight))
+		if err != nil || w < 1 || w > tasks.MaxQueueWeight {
+			return fmt.Errorf("weight %q of queue %s: want a whole number 1 to %d", weight, name, tasks.MaxQueueWeight)
+		}
+		if weights == nil {
+			weights = make(map[string]int)
+		}
+		weights[name] = w
+	}
+	*v.queues, *v.weights = queues, weights
 	return nil
 }
 

@@ -41,6 +41,16 @@ var workersCommand = remoteCommand{
 	run:     runWorkers,
 }
 
+// schedulesCommand is `runq schedules`.
+var schedulesCommand = remoteCommand{
+	name: "schedules", args: "", summary: "list periodic schedules",
+	about: "Lists the periodic schedules that workers declared (--cron, or Cron and Every in Go) in the last\n" +
+		"24 hours, as a table: spec, task name, queue, the last tick that created a task and that task, the\n" +
+		"next tick, and the schedule's id.",
+	example: "%[1]s schedules",
+	run:     runSchedules,
+}
+
 // runTasks runs `runq tasks`.
 func runTasks(ctx context.Context, s *session, args []string) error {
 	fs := s.newFlags()
@@ -168,9 +178,46 @@ func runWorkers(ctx context.Context, s *session, args []string) error {
 	tw := tabwriter.NewWriter(s.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tHOST\tPID\tQUEUES\tCONCURRENCY\tRUNNING\tSTARTED\tHEARTBEAT\tVERSION")
 	for _, w := range ws {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", w.ID, w.Host, strconv.Itoa(w.PID), strings.Join(w.Queues, ","),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", w.ID, w.Host, strconv.Itoa(w.PID), queuesValue{&w.Queues, &w.Weights},
 			w.Concurrency, w.Running, ago(w.StartedAt, now), ago(w.LastHeartbeat, now), w.Version)
 	}
 	tw.Flush()
 	return nil
+}
+
+// runSchedules runs `runq schedules`.
+func runSchedules(ctx context.Context, s *session, args []string) error {
+	if _, err := s.parse(s.newFlags(), args, 0, 0); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	list, err := s.c.Schedules(ctx)
+	if err != nil {
+		return s.failed("list schedules", err)
+	}
+	now := time.Now()
+	tw := tabwriter.NewWriter(s.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SPEC\tNAME\tQUEUE\tLAST RUN\tLAST TASK\tNEXT RUN\tID")
+	for _, sc := range list {
+		task := "-"
+		if !sc.LastRun.IsZero() {
+			task = sc.LastTaskID.String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sc.Spec, sc.Name, sc.Queue, ago(sc.LastRun, now), task, in(sc.NextRun, now), sc.ID)
+	}
+	tw.Flush()
+	return nil
+}
+
+// in writes how long until t, to the second; "-" for none.
+func in(t, now time.Time) string {
+	switch d := t.Sub(now); {
+	case t.IsZero():
+		return "-"
+	case d < time.Second:
+		return "now"
+	default:
+		return "in " + d.Truncate(time.Second).String()
+	}
 }

@@ -80,7 +80,7 @@ func run(ctx context.Context, cmd string, cfg config, reg *tasks.Registry, log *
 	}
 	if cmd != "serve" {
 		pcfg := tasks.PoolConfig{
-			Queues: cfg.queues, Concurrency: cfg.concurrency, Grace: cfg.grace,
+			Queues: cfg.queues, Weights: cfg.weights, Concurrency: cfg.concurrency, Grace: cfg.grace,
 			VisibilityTimeout: cfg.visibility, MaxCrashes: cfg.maxCrashes, Prefix: cfg.prefix, Logger: log,
 		}
 		if cmd == "all" || cfg.metricsAddr != "" { // a worker alone keeps none unless asked

@@ -99,4 +99,6 @@ export const api = {
   retry: (id) => call('POST', '/v1/tasks/' + encodeURIComponent(id) + '/retry'),
   cancel: (id) => call('DELETE', '/v1/tasks/' + encodeURIComponent(id)),
   purge: (queue, status) => call('POST', '/v1/queues/' + encodeURIComponent(queue) + '/purge' + q({ status })),
+  pause: (queue) => call('POST', '/v1/queues/' + encodeURIComponent(queue) + '/pause'),
+  resume: (queue) => call('POST', '/v1/queues/' + encodeURIComponent(queue) + '/resume'),
 };

@@ -34,8 +34,8 @@ type Config struct {
 	RedisURL string
 	Embedded bool // the Redis is the embedded one: figures are labelled not representative
 	// Only names the scenario groups to run (enqueue, drain, drainsizes,
-	// latency, steady, memory, waiters, bounded); nil means all. drainsizes, the
-	// drain rows at larger payloads, is part of drain.
+	// priorities, latency, steady, memory, waiters, bounded); nil means
+	// all. drainsizes, the drain rows at larger payloads, is part of drain.
 	Only     []string
 	Prefix   string    // starts each scenario's private key prefix; "" means "runqbench"
 	Progress io.Writer // receives one line per finished row; nil means none
@@ -163,6 +163,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		{"enqueue", r.enqueue},
 		{"drain", r.drain},
 		{"drainsizes", r.drainSizes},
+		{"priorities", r.priorities},
 		{"latency", r.latency},
 		{"steady", r.steady},
 		{"memory", r.memory},

@@ -32,7 +32,8 @@ func TestRunSmallBench(t *testing.T) {
 			want := []string{"enqueue, 1 producer(s)", "enqueue, 16 producer(s)", "enqueue, batches of 1000",
 				"drain, no-op, conc 10", "drain, no-op, conc 50", "drain, no-op, conc 100", "drain, stores result, conc 10",
 				"drain, stores result, conc 50", "drain, stores result, conc 100",
-				"drain, stores result, conc 50, 64 B payload", "drain, stores result, conc 50, 1024 B payload", "latency at 200/s, conc 50",
+				"drain, stores result, conc 50, 64 B payload", "drain, stores result, conc 50, 1024 B payload",
+				"drain, 3 queues in strict order, conc 50", "drain, 3 queues weighted 6:3:1, conc 50", "latency at 200/s, conc 50",
 				"steady 100/s, Go client", "steady 100/s, HTTP",
 				"memory, queued, 64 B payload", "memory, queued, 1024 B payload", "memory, queued, 16384 B payload",
 				"waiters, 50 long polls", "enqueue, 1 producer(s), bounded queue", "enqueue, 16 producer(s), bounded queue",
@@ -53,26 +54,31 @@ func TestRunSmallBench(t *testing.T) {
 				// were measured, and, on a real Redis (INFO cpu) where
 				// /proc/stat can be read, how busy other processes were.
 				known := be.Mini == nil && procStat
-				if i <= 13 && (row.Attempts < 1 || row.Attempts > 3 || known != (row.OtherCPU >= 0)) {
+				if i <= 15 && (row.Attempts < 1 || row.Attempts > 3 || known != (row.OtherCPU >= 0)) {
 					t.Errorf("row %d = %+v: want 1-3 attempts, and other CPU known exactly on a real Redis with /proc/stat", i, row)
 				}
 			}
-			for _, name := range []string{want[11], want[12], want[13]} {
+			for _, name := range []string{want[13], want[14], want[15]} {
 				if lat := rows[name]; lat.P50ms <= 0 || lat.P99ms < lat.P50ms || lat.MaxMs < lat.P99ms {
 					t.Errorf("%s = %+v: percentiles out of order", name, lat)
 				}
 			}
-			checkSteady(t, rows[want[12]], rows[want[13]], be.Mini == nil && procStat)
+			checkSteady(t, rows[want[14]], rows[want[15]], be.Mini == nil && procStat)
 			checkDrainSizes(t, rows, want[7:11])
+			for _, name := range want[11:13] {
+				if row := rows[name]; row.Tasks != 300 || row.Concurrency != 50 {
+					t.Errorf("%s = %+v, want 300 tasks (100 a queue) at concurrency 50", name, row)
+				}
+			}
 			if be.Mini == nil {
-				checkMemory(t, rows, want[14:17])
+				checkMemory(t, rows, want[16:19])
 				if rows[want[3]].Commands <= 0 || rows[want[3]].ReadsPerTask <= 0 {
 					t.Errorf("on a real Redis the rows must carry commands and reads: %+v", rows[want[3]])
 				}
 			}
-			for _, name := range want[21:] {
+			for _, name := range want[23:] {
 				life, enq, drain := rows[name], rows[want[1]], rows[want[7]]
-				if name == want[22] {
+				if name == want[24] {
 					enq = rows[want[2]]
 				}
 				if life.RoundTrips != enq.RoundTrips+drain.RoundTrips || life.RedisCPUus != enq.RedisCPUus+drain.RedisCPUus {

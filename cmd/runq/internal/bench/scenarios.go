@@ -123,11 +123,16 @@ func (r *runner) submitRow(ctx context.Context, scenario string, prepare, submit
 // submitBatches submits n tasks named name from one producer, in batches
 // of tasks.MaxBatch, as a service using POST /v1/tasks/batch would.
 func submitBatches(ctx context.Context, c *tasks.Client, name string, n int) error {
+	return submitBatchesTo(ctx, c, name, "", n)
+}
+
+// submitBatchesTo is submitBatches to queue ("" for c's default).
+func submitBatchesTo(ctx context.Context, c *tasks.Client, name, queue string, n int) error {
 	batch := make([]tasks.Request, 0, tasks.MaxBatch)
 	for n > 0 {
 		batch = batch[:0]
 		for range min(n, tasks.MaxBatch) {
-			batch = append(batch, tasks.Request{Name: name, Payload: benchPayload})
+			batch = append(batch, tasks.Request{Name: name, Payload: benchPayload, Options: tasks.Options{Queue: queue}})
 		}
 		if _, err := c.SubmitBatch(ctx, batch); err != nil {
 			return err
