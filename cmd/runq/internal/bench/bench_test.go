@@ -24,7 +24,7 @@ func TestRunSmallBench(t *testing.T) {
 			t.Parallel()
 			rep, err := bench.Run(context.Background(), bench.Config{
 				Client: be.Client, RedisURL: be.URL, Tasks: 300, Rates: []int{200}, RateFor: 500 * time.Millisecond, Waiters: 50,
-				SteadyRates: []int{100}, SteadyFor: 300 * time.Millisecond, Embedded: be.Mini != nil, Prefix: "runqbench-all",
+				SteadyRates: []int{100}, SteadyFor: 300 * time.Millisecond, Embedded: be.Mini != nil, Prefix: benchPrefix(be),
 			})
 			if err != nil {
 				t.Fatalf("Run: %v", err)
@@ -94,7 +94,7 @@ func TestRunSmallBench(t *testing.T) {
 			if data, err := rep.JSON(); err != nil || !json.Valid(data) {
 				t.Errorf("JSON() = %v", err)
 			}
-			checkNoKeysLeft(t, be)
+			checkNoKeysLeft(t, be, benchPrefix(be))
 		})
 	}
 }
@@ -157,15 +157,20 @@ func checkMemory(t *testing.T, rows map[string]bench.Row, names []string) {
 	}
 }
 
+// benchPrefix is the bench's prefix in be: its scopes' keys start with it
+// and a dash. It is the test's own, so that runs sharing a Redis do not
+// see each other's keys.
+func benchPrefix(be redistest.Backend) string { return "runqbench-" + be.Prefix }
+
 // checkNoKeysLeft checks that the bench deleted every key it wrote, under
-// its prefixes and the test's own.
-func checkNoKeysLeft(t *testing.T, be redistest.Backend) {
+// its prefix (scopes of prefix) and the test's own.
+func checkNoKeysLeft(t *testing.T, be redistest.Backend, prefix string) {
 	t.Helper()
 	if left := redistest.KeysUnder(context.Background(), t, be.Client, be.Prefix); len(left) != 0 {
 		t.Errorf("keys left: %v", left)
 	}
 	var leftBench []string
-	iter := be.Client.Scan(context.Background(), 0, "runqbench-all-*", 100).Iterator()
+	iter := be.Client.Scan(context.Background(), 0, prefix+"-*", 100).Iterator()
 	for iter.Next(context.Background()) {
 		leftBench = append(leftBench, iter.Val())
 	}
