@@ -188,7 +188,7 @@ func (c *Client) post(ctx context.Context, path string, body, out any) error {
 		wait := c.wait
 		if dl, ok := ctx.Deadline(); ok {
 			left := time.Until(dl)
-			wait = max(min(wait, left-pollMargin(left)).Truncate(time.Millisecond), 0)
+			wait = max(min(wait, left-max(pollMargin(left), roomMargin)).Truncate(time.Millisecond), 0)
 		}
 		if refused != nil && wait < minRoomWait {
 			return fmt.Errorf("%w (no room within the wait: %w)", refused, context.DeadlineExceeded)
@@ -204,8 +204,14 @@ func (c *Client) post(ctx context.Context, path string, body, out any) error {
 	}
 }
 
-// minRoomWait is the shortest wait for room worth another request.
-const minRoomWait = 10 * time.Millisecond
+// A wait for room ends at least roomMargin before ctx's deadline, so that
+// the server's 429 arrives in time to be told from a request cut short
+// (which may have queued the task); minRoomWait is the shortest wait worth
+// another request.
+const (
+	roomMargin  = 50 * time.Millisecond
+	minRoomWait = 10 * time.Millisecond
+)
 
 // Cancel cancels task id if it has not started and returns its record,
 // status canceled (also when it was canceled before); tasks.ErrRunning or
