@@ -78,8 +78,9 @@ var echoErrors = map[int]errorBody{
 
 // handleError renders every error as JSON: the handlers' own with their
 // words, domain errors with their status, echo's with runq's words, Redis
-// being unavailable as 503 with Retry-After, and anything else as a 500
-// "internal error" with the request ID, logged with its detail.
+// being unavailable as 503 with Retry-After (a full queue's 429 has one
+// too), and anything else as a 500 "internal error" with the request ID,
+// logged with its detail.
 func (s *server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
@@ -88,7 +89,7 @@ func (s *server) handleError(err error, c echo.Context) {
 		return // the client hung up: no one to answer, nothing gone wrong
 	}
 	status, body := s.describe(err, c.Response().Header().Get(echo.HeaderXRequestID), c.Request().Method, c.Path())
-	if status == http.StatusServiceUnavailable {
+	if retryable(status) {
 		c.Response().Header().Set("Retry-After", retryAfter)
 	}
 	if c.Request().Method == http.MethodHead {
@@ -98,8 +99,18 @@ func (s *server) handleError(err error, c echo.Context) {
 	_ = c.JSON(status, body)
 }
 
-// retryAfter is the Retry-After of a 503, in seconds.
+// retryAfter is the Retry-After of a 503 and of a 429, in seconds. A full
+// queue has room again as soon as a worker takes a task, which a client
+// cannot foresee: it retries after a second, or asks to wait (?wait=), which
+// learns of the room at once. One second is also what a waiter's periodic
+// check of the room takes at most (tasks' roomRecheck).
 const retryAfter = "1"
+
+// retryable reports whether an answer of status says to try again later,
+// with Retry-After.
+func retryable(status int) bool {
+	return status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests
+}
 
 // describe returns the status and body answering err, for a request known
 // by its ID, method and route (a parked long poll has left its handler).

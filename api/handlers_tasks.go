@@ -1,16 +1,25 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
+
+	"github.com/runq/runq/tasks"
 )
 
-// submit handles POST /v1/tasks: 202 with the record and a Location header.
+// submit handles POST /v1/tasks[?wait=5s]: 202 with the record and a
+// Location header; 429 when the queue is full, after waiting up to the
+// wait for room when one is given (see waitForRoom).
 func (s *server) submit(c echo.Context) error {
+	wait, err := s.waitParam(c)
+	if err != nil {
+		return err
+	}
 	body, err := readJSON(c)
 	if err != nil {
 		return err
@@ -20,6 +29,9 @@ func (s *server) submit(c echo.Context) error {
 		return err
 	}
 	rec, err := s.tasks.Submit(c.Request().Context(), req)
+	if wait > 0 && errors.Is(err, tasks.ErrQueueFull) {
+		return s.waitForRoom(c, []tasks.Request{req}, err, false, wait)
+	}
 	if err != nil {
 		return err
 	}
@@ -27,10 +39,15 @@ func (s *server) submit(c echo.Context) error {
 	return writeRecord(c, http.StatusAccepted, &rec)
 }
 
-// submitBatch handles POST /v1/tasks/batch {"tasks": [...]}: 202 with the
-// records in order, or an error naming the first bad task, with nothing
-// queued.
+// submitBatch handles POST /v1/tasks/batch[?wait=5s] {"tasks": [...]}:
+// 202 with the records in order, or an error naming the first bad task,
+// with nothing queued; 429, queuing none, when a queue lacks room for its
+// tasks, after waiting for it as submit does.
 func (s *server) submitBatch(c echo.Context) error {
+	wait, err := s.waitParam(c)
+	if err != nil {
+		return err
+	}
 	body, err := readJSON(c)
 	if err != nil {
 		return err
@@ -40,10 +57,29 @@ func (s *server) submitBatch(c echo.Context) error {
 		return err
 	}
 	recs, err := s.tasks.SubmitBatch(c.Request().Context(), reqs)
+	if wait > 0 && errors.Is(err, tasks.ErrQueueFull) {
+		return s.waitForRoom(c, reqs, err, true, wait)
+	}
 	if err != nil {
 		return err
 	}
 	return writeRecords(c, http.StatusAccepted, recs)
+}
+
+// waitParam reads ?wait=, capped at MaxWait: 0 when absent.
+func (s *server) waitParam(c echo.Context) (time.Duration, error) {
+	if c.Request().URL.RawQuery == "" {
+		return 0, nil // the usual submission: no query to parse
+	}
+	w := c.QueryParam("wait")
+	if w == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(w)
+	if err != nil || d < 0 {
+		return 0, invalid(fmt.Sprintf("invalid wait %q: use a duration such as \"10s\" (at most %s)", truncate(w, 32), s.cfg.MaxWait))
+	}
+	return min(d, s.cfg.MaxWait), nil
 }
 
 // getTask handles GET /v1/tasks/{id}[?wait=10s]: the record, after waiting
@@ -54,13 +90,9 @@ func (s *server) getTask(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var timeout time.Duration // no wait given: none
-	if w := c.QueryParam("wait"); w != "" {
-		d, err := time.ParseDuration(w)
-		if err != nil || d < 0 {
-			return invalid(fmt.Sprintf("invalid wait %q: use a duration such as \"10s\" (at most %s)", truncate(w, 32), s.cfg.MaxWait))
-		}
-		timeout = min(d, s.cfg.MaxWait)
+	timeout, err := s.waitParam(c) // no wait given: none
+	if err != nil {
+		return err
 	}
 	switch {
 	case timeout == 0:

@@ -61,8 +61,8 @@ func observeRequests(m Metrics) echo.MiddlewareFunc {
 	}
 }
 
-// countingTasks counts the tasks that Submit, SubmitBatch and Cancel
-// queue and cancel; every other method is t's.
+// countingTasks counts the tasks that Submit, SubmitBatch, ParkSubmit and
+// Cancel queue and cancel; every other method is t's.
 type countingTasks struct {
 	Tasks
 	m Metrics
@@ -86,6 +86,17 @@ func (t countingTasks) SubmitBatch(ctx context.Context, rs []tasks.Request) ([]r
 	return recs, err
 }
 
+func (t countingTasks) ParkSubmit(rs []tasks.Request, refused error, deadline time.Time, fn func([]results.Record, error)) func() bool {
+	return t.Tasks.ParkSubmit(rs, refused, deadline, func(recs []results.Record, err error) {
+		if err == nil {
+			for i := range recs {
+				t.m.Submitted(recs[i].Queue, recs[i].Name)
+			}
+		}
+		fn(recs, err)
+	})
+}
+
 // Cancel counts every successful cancel, a resent DELETE of a task
 // canceled before included: the record does not tell them apart.
 func (t countingTasks) Cancel(ctx context.Context, id uuid.UUID) (results.Record, error) {
@@ -96,11 +107,12 @@ func (t countingTasks) Cancel(ctx context.Context, id uuid.UUID) (results.Record
 	return rec, err
 }
 
-// observeParked counts a parked long poll answered with status, parked
-// at began, if the API keeps metrics.
-func (s *server) observeParked(path string, status int, began time.Time) {
+// observeParked counts a parked request (a long poll, or a submission
+// waiting for room) answered with status, parked at began, if the API
+// keeps metrics.
+func (s *server) observeParked(method, path string, status int, began time.Time) {
 	if s.cfg.Metrics != nil {
-		s.cfg.Metrics.Request(http.MethodGet, path, status, time.Since(began))
+		s.cfg.Metrics.Request(method, path, status, time.Since(began))
 	}
 }
 

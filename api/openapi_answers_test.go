@@ -134,6 +134,15 @@ var answerCases = []answerCase{
 	{method: "POST", target: "/v1/queues/steered/pause?now=1", want: 400},
 	{method: "POST", target: "/v1/queues/a%20b/resume", want: 400},
 	{method: "POST", target: "/v1/queues/steered/pause", locked: true, want: 401},
+
+	{method: "PUT", target: "/v1/queues/full", body: `{"max_length": 1}`, want: 200},
+	{method: "POST", target: "/v1/tasks?wait=1s", body: `{"name":"echo","queue":"full"}`, want: 202},
+	{method: "POST", target: "/v1/tasks", body: `{"name":"echo","queue":"full"}`, want: 429},
+	{method: "POST", target: "/v1/tasks?wait=20ms&pretty", body: `{"name":"echo","queue":"full"}`, want: 429},
+	{method: "POST", target: "/v1/tasks?wait=soon", body: `{"name":"echo","queue":"full"}`, want: 400},
+	{method: "POST", target: "/v1/tasks/batch", body: `{"tasks":[{"name":"echo"},{"name":"echo","queue":"full"}]}`, want: 429},
+	{method: "POST", target: "/v1/tasks/batch?wait=20ms", body: `{"tasks":[{"name":"echo","queue":"full"}]}`, want: 429},
+	{method: "POST", target: "/v1/tasks/batch?wait=-1s", body: `{"tasks":[{"name":"echo","queue":"full"}]}`, want: 400},
 }
 
 // TestAnswersMatchOpenAPI sends answerCases to the API with tasks in each

@@ -20,11 +20,12 @@ import (
 // watcher stops. Its answer has the status, headers and body of any other
 // answer (plus "Connection: close").
 
-// parkable reports whether a long poll on c can be parked: a GET on
-// HTTP/1.1 whose ResponseWriter can be hijacked (HTTP/2's cannot).
+// parkable reports whether a long poll on c, or a submission waiting for
+// room, can be parked: a GET or POST on HTTP/1.1 whose ResponseWriter can
+// be hijacked (HTTP/2's cannot).
 func parkable(c echo.Context) bool {
 	r := c.Request()
-	if r.Method != http.MethodGet || r.ProtoMajor != 1 || r.ProtoMinor < 1 {
+	if (r.Method != http.MethodGet && r.Method != http.MethodPost) || r.ProtoMajor != 1 || r.ProtoMinor < 1 {
 		return false
 	}
 	w := c.Response().Writer
@@ -115,11 +116,11 @@ func (s *server) answerParked(conn *parking.Conn, reqID, path string, indent boo
 		var body errorBody
 		status, body = s.describe(err, reqID, http.MethodGet, path)
 		b, _ = encode(b[:0], body, indent) // an errorBody always encodes
-		if status == http.StatusServiceUnavailable {
+		if retryable(status) {
 			extra = append(extra, "Retry-After: "+retryAfter)
 		}
 	}
-	s.observeParked(path, status, began)
+	s.observeParked(http.MethodGet, path, status, began)
 	conn.Answer(status, b, extra...)
 	if cap(b) <= maxPooledBuf {
 		*bp = b[:0]

@@ -40,18 +40,25 @@ func writeRecords(c echo.Context, status int, recs []results.Record) error {
 		return c.JSON(status, batchBody[results.Record]{Tasks: recs})
 	}
 	bp := renderBufs.Get().(*[]byte)
-	b := append((*bp)[:0], `{"tasks":[`...)
-	var err error
+	b, err := appendRecords((*bp)[:0], recs)
+	return flush(c, status, bp, b, err)
+}
+
+// appendRecords appends {"tasks": recs} to b, as c.JSON would write it but
+// for the newline.
+func appendRecords(b []byte, recs []results.Record) ([]byte, error) {
+	b = append(b, `{"tasks":[`...)
 	var texts wirejson.Durations
 	for i := range recs {
 		if i > 0 {
 			b = append(b, ',')
 		}
+		var err error
 		if b, err = wirejson.AppendRecord(b, &recs[i], &texts); err != nil {
-			break
+			return b, err
 		}
 	}
-	return flush(c, status, bp, append(b, "]}"...), err)
+	return append(b, "]}"...), nil
 }
 
 // indented reports whether c.JSON would indent its answer: with ?pretty (a

@@ -25,6 +25,7 @@ import (
 type Tasks interface {
 	Submit(ctx context.Context, r tasks.Request) (results.Record, error)
 	SubmitBatch(ctx context.Context, rs []tasks.Request) ([]results.Record, error)
+	ParkSubmit(rs []tasks.Request, refused error, deadline time.Time, fn func([]results.Record, error)) (cancel func() bool)
 	Get(ctx context.Context, id uuid.UUID) (results.Record, error)
 	Cancel(ctx context.Context, id uuid.UUID) (results.Record, error)
 	Retry(ctx context.Context, id uuid.UUID) (results.Record, error)
@@ -63,7 +64,8 @@ type Config struct {
 	// BatchBodyLimit is the largest body of POST /v1/tasks/batch; 0 means
 	// 16 MiB.
 	BatchBodyLimit int64
-	// MaxWait caps ?wait= on GET /v1/tasks/{id}; 0 means 60s.
+	// MaxWait caps ?wait= on GET /v1/tasks/{id}, and on POST /v1/tasks
+	// and /v1/tasks/batch; 0 means 60s.
 	MaxWait time.Duration
 	// APIToken, when set, is required as "Authorization: Bearer <token>" on
 	// every /v1 route and on /metrics (401 otherwise); /healthz and

@@ -85,7 +85,8 @@ func setupIdle(t testing.TB, be redistest.Backend) *bundle {
 	if err := s.newPool(tasks.DefaultQueue, 1).Register(ctx); err != nil {
 		t.Fatalf("Register() = %v, want nil", err)
 	}
-	s.client = tasks.NewClient(be.Client, tasks.ClientConfig{Prefix: be.Prefix})
+	s.client = tasks.NewClient(be.Client, tasks.ClientConfig{Prefix: be.Prefix, Logger: quiet})
+	t.Cleanup(func() { _ = s.client.Close() }) // before be's client closes
 	s.watcher = results.NewWatcher(s.broker, quiet)
 	run(t, "Watcher", s.watcher.Run)
 	s.app = s.api(api.Config{MaxWait: testMaxWait, Logger: quiet})

@@ -28,7 +28,7 @@ type Broker struct {
 	rdb  redis.UniversalClient
 	keys layout.Keys
 
-	enqueues *groupCommit[NewTask, time.Time]
+	enqueues *groupCommit[NewTask, enqueued]
 	checked  atomic.Bool // checkRedis passed
 
 	waitMu  sync.Mutex
@@ -60,7 +60,7 @@ func New(rdb redis.UniversalClient, prefix string) *Broker {
 		panic(err.Error())
 	}
 	b := &Broker{rdb: rdb, keys: layout.Keys{Prefix: prefix}}
-	b.enqueues = &groupCommit[NewTask, time.Time]{flush: b.enqueueFlush, max: maxGroup, lanes: groupLanes}
+	b.enqueues = &groupCommit[NewTask, enqueued]{flush: b.enqueueFlush, max: maxGroup, lanes: groupLanes}
 	return b
 }
 

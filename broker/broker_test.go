@@ -52,27 +52,38 @@ func each(t *testing.T, fn func(t *testing.T, s bundle)) {
 	}
 }
 
-// slotCheck fails the test when an EVAL or EVALSHA declares keys of more
-// than one hash slot (computed in Go: miniredis has no CLUSTER KEYSLOT).
+// slotCheck fails the test when an EVAL or EVALSHA, sent alone or in a
+// pipeline, declares keys of more than one hash slot (computed in Go:
+// miniredis has no CLUSTER KEYSLOT).
 type slotCheck struct{ t *testing.T }
 
 func (h slotCheck) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (h slotCheck) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			h.check(cmd)
+		}
+		return next(ctx, cmds)
+	}
 }
 func (h slotCheck) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		args := cmd.Args()
-		if name := strings.ToLower(fmt.Sprint(args[0])); (name == "evalsha" || name == "eval") && len(args) > 2 {
-			n, _ := strconv.Atoi(fmt.Sprint(args[2]))
-			keys := args[3 : 3+n]
-			for _, k := range keys {
-				if layout.Slot(fmt.Sprint(k)) != layout.Slot(fmt.Sprint(keys[0])) {
-					h.t.Errorf("script declares keys in different slots: %v", keys)
-				}
+		h.check(cmd)
+		return next(ctx, cmd)
+	}
+}
+
+// check fails the test when cmd is a script call whose keys span slots.
+func (h slotCheck) check(cmd redis.Cmder) {
+	args := cmd.Args()
+	if name := strings.ToLower(fmt.Sprint(args[0])); (name == "evalsha" || name == "eval") && len(args) > 2 {
+		n, _ := strconv.Atoi(fmt.Sprint(args[2]))
+		keys := args[3 : 3+n]
+		for _, k := range keys {
+			if layout.Slot(fmt.Sprint(k)) != layout.Slot(fmt.Sprint(keys[0])) {
+				h.t.Errorf("script declares keys in different slots: %v", keys)
 			}
 		}
-		return next(ctx, cmd)
 	}
 }
 

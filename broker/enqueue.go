@@ -78,6 +78,13 @@ func delayMillis(d time.Duration) int64 {
 // single task is group-committed with concurrent calls (one round trip and
 // one script call for all that arrive together); several go in one round
 // trip, one script call per queue, each queue's tasks all or none.
+//
+// A queue with a max_length takes a task only while its pending list is
+// shorter (the check and the push are one script call), else the call is
+// refused with a *FullError, which matches ErrQueueFull, and nothing of it
+// is queued: several tasks are all queued or none. A batch spanning
+// several queues first holds room in each bounded one (see hold), so that
+// it is not queued in some and refused in another.
 func (b *Broker) Enqueue(ctx context.Context, ts []NewTask) ([]time.Time, error) {
 	for i := range ts {
 		t := &ts[i]
@@ -93,32 +100,80 @@ func (b *Broker) Enqueue(ctx context.Context, ts []NewTask) ([]time.Time, error)
 		}
 	}
 	if len(ts) == 1 {
-		created, err := b.enqueues.do(ctx, ts[0])
+		r, err := b.enqueues.do(ctx, ts[0])
+		if err == nil && r.full > 0 {
+			err = &FullError{Queue: ts[0].Queue, MaxLength: r.full}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("broker: enqueue %s: %w", ts[0].ID, err)
 		}
-		return []time.Time{created}, nil
+		return []time.Time{r.created}, nil
 	}
-	created, err := b.enqueueFlush(ctx, ts)
+	created, err := b.enqueueBatch(ctx, ts)
 	if err != nil {
 		return nil, fmt.Errorf("broker: enqueue %d tasks: %w", len(ts), err)
 	}
 	return created, nil
 }
 
-// enqueueFlush runs enqueue.lua once per queue of ts, in one round trip.
-func (b *Broker) enqueueFlush(ctx context.Context, ts []NewTask) ([]time.Time, error) {
+// enqueued is what enqueue.lua replied for one task: when it was created,
+// or, when it was refused, the max_length of its full queue.
+type enqueued struct {
+	created time.Time
+	full    int // > 0: refused
+}
+
+// enqueueBatch queues ts, all or none: one queue's tasks in one script
+// call that refuses them together; several queues' after hold has held
+// room in each bounded one.
+func (b *Broker) enqueueBatch(ctx context.Context, ts []NewTask) ([]time.Time, error) {
 	if err := b.check(ctx); err != nil {
 		return nil, err
 	}
 	groups := byQueue(ts, func(t NewTask) string { return t.Queue })
+	bounds := []string{boundAll}
+	if len(groups) > 1 {
+		var err error
+		if bounds, err = b.hold(ctx, ts, groups); err != nil {
+			return nil, err
+		}
+	}
+	rs, err := b.enqueueGroups(ctx, ts, groups, bounds)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]time.Time, len(ts))
+	for i, r := range rs {
+		if r.full > 0 { // under boundAll, the whole group was refused
+			return nil, &FullError{Queue: ts[i].Queue, MaxLength: r.full}
+		}
+		out[i] = r.created
+	}
+	return out, nil
+}
+
+// enqueueFlush runs enqueue.lua once per queue of ts, in one round trip,
+// for the group commit: each task of a full queue is refused on its own,
+// as it came from a caller of its own.
+func (b *Broker) enqueueFlush(ctx context.Context, ts []NewTask) ([]enqueued, error) {
+	if err := b.check(ctx); err != nil {
+		return nil, err
+	}
+	groups := byQueue(ts, func(t NewTask) string { return t.Queue })
+	return b.enqueueGroups(ctx, ts, groups, []string{boundEach})
+}
+
+// enqueueGroups runs enqueue.lua once per group of ts, in one round trip,
+// with bounds[g] as group g's bound (the last bound stands for the groups
+// after it).
+func (b *Broker) enqueueGroups(ctx context.Context, ts []NewTask, groups [][]int, bounds []string) ([]enqueued, error) {
 	cmds := make([]*redis.Cmd, len(groups))
 	err := b.scriptPipeline(ctx, func(pipe redis.Pipeliner) error {
 		for g, idx := range groups {
 			q := ts[idx[0]].Queue
-			keys := make([]string, 0, 3+len(idx))
+			keys := make([]string, 0, 5+len(idx))
 			keys = append(keys, b.keys.Pending(q), b.keys.Log(q))
-			args := make([]any, 0, 3*len(idx))
+			args := make([]any, 0, 3*len(idx)+1)
 			for _, i := range idx {
 				t := ts[i]
 				key := b.keys.Task(t.ID)
@@ -126,7 +181,8 @@ func (b *Broker) enqueueFlush(ctx context.Context, ts []NewTask) ([]time.Time, e
 				m := meta{maxRetries: t.MaxRetries, timeout: t.Timeout, resultTTL: t.ResultTTL, queue: t.Queue, name: t.Name}
 				args = append(args, layout.IDOfKey(key), m.String(), pack(t.Payload))
 			}
-			keys, args = b.schedule(ts, idx, keys, args)
+			keys = append(keys, b.keys.Settings(q), b.keys.Reserved(q))
+			keys, args = b.schedule(ts, idx, keys, args, bounds[min(g, len(bounds)-1)])
 			cmds[g] = enqueueScript.EvalSha(ctx, pipe, keys, args...)
 		}
 		return nil
@@ -134,42 +190,53 @@ func (b *Broker) enqueueFlush(ctx context.Context, ts []NewTask) ([]time.Time, e
 	if err != nil {
 		return nil, err
 	}
-	out := make([]time.Time, len(ts))
+	out := make([]enqueued, len(ts))
 	for g, idx := range groups {
-		if err := createdTimes(cmds[g], idx, out); err != nil {
+		if err := readEnqueued(cmds[g], idx, out); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-// schedule appends enqueue.lua's schedule of the tasks at idx, one queue's,
-// to its keys and args: nothing when none is held back.
-func (b *Broker) schedule(ts []NewTask, idx []int, keys []string, args []any) ([]string, []any) {
+// schedule appends to enqueue.lua's keys and args for the tasks at idx,
+// one queue's, the bound, and the schedule of those held back: the bound
+// alone, or nothing for boundEach, when none is held back.
+func (b *Broker) schedule(ts []NewTask, idx []int, keys []string, args []any, bound string) ([]string, []any) {
+	scheduled := false
 	for n, i := range idx {
 		t := ts[i]
 		if !t.heldBack() {
 			continue
 		}
-		if len(keys) == 2+len(idx) {
+		if !scheduled {
+			scheduled = true
+			named := bound
+			if named == boundEach { // a schedule follows: the bound must be there
+				named = "each"
+			}
 			keys = append(keys, b.keys.Scheduled(t.Queue))
-			args = append(args, b.keys.Events(), t.Queue)
+			args = append(args, named, b.keys.Events(), t.Queue)
 		}
 		args = append(args, n+1, t.dueSpec())
+	}
+	if !scheduled && bound != boundEach {
+		args = append(args, bound)
 	}
 	return keys, args
 }
 
-// createdTimes reads enqueue.lua's reply for the tasks at idx into out:
-// one time for all when every task was new, else one per task.
-func createdTimes(cmd *redis.Cmd, idx []int, out []time.Time) error {
+// readEnqueued reads enqueue.lua's reply for the tasks at idx into out:
+// one time for all when every task was new and queued, -max_length for
+// all when they were refused together, else one of either per task.
+func readEnqueued(cmd *redis.Cmd, idx []int, out []enqueued) error {
 	v, err := cmd.Result()
 	if err != nil {
 		return err
 	}
 	if all, ok := v.(int64); ok {
 		for _, i := range idx {
-			out[i] = time.UnixMilli(all).UTC()
+			out[i] = enqueuedOf(all)
 		}
 		return nil
 	}
@@ -181,9 +248,17 @@ func createdTimes(cmd *redis.Cmd, idx []int, out []time.Time) error {
 		return err
 	}
 	for j, i := range idx {
-		out[i] = time.UnixMilli(vals[j]).UTC()
+		out[i] = enqueuedOf(vals[j])
 	}
 	return nil
+}
+
+// enqueuedOf reads one value of enqueue.lua's reply.
+func enqueuedOf(v int64) enqueued {
+	if v < 0 {
+		return enqueued{full: int(-v)}
+	}
+	return enqueued{created: time.UnixMilli(v).UTC()}
 }
 
 // Cancel cancels task id if it has not started, and returns its status

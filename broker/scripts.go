@@ -29,6 +29,10 @@ var (
 	enqueueSrc    string
 	enqueueScript = redis.NewScript(enqueueSrc)
 
+	//go:embed lua/hold.lua
+	holdSrc    string
+	holdScript = redis.NewScript(holdSrc)
+
 	//go:embed lua/take.lua
 	takeSrc    string
 	takeScript = redis.NewScript(statusSrc + gateSrc + startTaskSrc + takeSrc)

@@ -3,6 +3,7 @@ package tasks
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -98,6 +99,7 @@ type Client struct {
 	known map[string]HandlerOptions // names seen registered, with defaults
 
 	watcher *results.Watcher
+	rooms   *rooms // submissions waiting for room in full queues
 
 	queues sync.Map // queue names this client has recorded as known
 
@@ -129,6 +131,7 @@ func newClient(rdb redis.UniversalClient, cfg ClientConfig) *Client {
 	c := &Client{rdb: rdb, b: broker.New(rdb, cfg.Prefix), cfg: cfg,
 		known: make(map[string]HandlerOptions), closing: make(chan struct{})}
 	c.watcher = results.NewWatcher(c.b, cfg.Logger)
+	c.rooms = newRooms(c.b, cfg.Logger)
 	return c
 }
 
@@ -156,9 +159,11 @@ func Connect(ctx context.Context, redisURL string, cfg ClientConfig) (*Client, e
 // return), or the pool stops then, cancelling its running handlers.
 func (c *Client) Redis() redis.UniversalClient { return c.rdb }
 
-// Close ends the subscription that Wait shares, and closes the Redis
-// connection if Connect opened it. Waits in progress return at once with
-// the task's current record and ErrClosed, and Close returns after them.
+// Close ends the subscriptions that Wait and waits for room share, and
+// closes the Redis connection if Connect opened it. Waits in progress
+// return at once with the task's current record and ErrClosed, Submits
+// waiting for room with ErrClosed, parked submissions (ParkSubmit) answer
+// with their last refusal, and Close returns after them.
 // Calls after Close return ErrClosed; a second Close does nothing.
 func (c *Client) Close() error {
 	c.closeMu.Lock()
@@ -169,6 +174,7 @@ func (c *Client) Close() error {
 	c.closed.Store(true)
 	close(c.closing)
 	c.closeMu.Unlock()
+	c.rooms.close() // submissions waiting for room end, and parked ones answer
 	if c.stopWatch != nil {
 		c.stopWatch()
 		<-c.watched
@@ -188,7 +194,9 @@ func (c *Client) Close() error {
 // handler's, then the client's), queues the task and returns its record,
 // status queued, or scheduled (with its RunAt) when r holds it back. Concurrent Submits share Redis round trips. Errors:
 // ErrInvalid for a bad request and ErrUnknownName for a name no worker
-// handles, with nothing queued; ErrUnavailable when Redis cannot take it.
+// handles, with nothing queued; ErrQueueFull when the queue holds its
+// max_length of queued tasks, with nothing queued, at once unless ctx
+// comes from WaitForRoom; ErrUnavailable when Redis cannot take it.
 // Concurrent Submits share one write to Redis, which ctx does not cut
 // short: once the task is handed to a write, Submit returns that write's
 // outcome (each write is bounded by 10s), so that a nil error always means
@@ -211,12 +219,15 @@ const MaxBatch = 1000
 
 // SubmitBatch submits up to MaxBatch tasks, with Submit's defaults and
 // errors, in a write of their own (one round trip, one script call per
-// queue) bounded by ctx: a ctx that ends during the write leaves unknown
-// whether the tasks were queued (a batch of one is written as Submit's
-// task is). Every request is validated first and none
+// queue; a batch spanning several queues first holds room in the bounded
+// ones, in a round trip before) bounded by ctx: a ctx that ends during the
+// write leaves unknown whether the tasks were queued (a batch of one is
+// written as Submit's task is). Every request is validated first and none
 // is queued unless all are valid (the error names the first bad one by
-// index). Each queue's tasks are queued atomically; across queues, a Redis
-// failure midway can leave some queued.
+// index). Each queue's tasks are queued atomically. Bounded queues take a
+// batch all or nothing: when one lacks room for its tasks, none is queued
+// anywhere (ErrQueueFull; see WaitForRoom to wait instead). Across queues,
+// a Redis failure midway can leave some queued.
 func (c *Client) SubmitBatch(ctx context.Context, rs []Request) ([]results.Record, error) {
 	if len(rs) == 0 || len(rs) > MaxBatch {
 		return nil, fmt.Errorf("%w: a batch holds 1 to %d tasks, not %d", ErrInvalid, MaxBatch, len(rs))
@@ -240,6 +251,18 @@ func (c *Client) begin(op string) error {
 }
 
 func (c *Client) submit(ctx context.Context, rs []Request) ([]results.Record, error) {
+	ts, err := c.prepare(ctx, rs)
+	if err != nil {
+		return nil, err
+	}
+	if WaitsForRoom(ctx) {
+		return c.enqueueWaiting(ctx, ts)
+	}
+	return c.enqueue(ctx, ts)
+}
+
+// prepare validates rs and builds the tasks to store, with their defaults.
+func (c *Client) prepare(ctx context.Context, rs []Request) ([]broker.NewTask, error) {
 	for i := range rs {
 		if err := rs[i].Validate(); err != nil {
 			if len(rs) > 1 {
@@ -256,10 +279,21 @@ func (c *Client) submit(ctx context.Context, rs []Request) ([]results.Record, er
 	for i := range rs {
 		ts[i] = c.resolve(&rs[i], opts[i])
 	}
+	return ts, nil
+}
+
+// enqueue queues ts and returns their records. A refusal for lack of room
+// is the broker's *FullError; ts keep the IDs Enqueue gave them, so that a
+// submission sent again after one is the same tasks.
+func (c *Client) enqueue(ctx context.Context, ts []broker.NewTask) ([]results.Record, error) {
 	if err := c.noteQueues(ctx, ts); err != nil {
 		return nil, fmt.Errorf("tasks: submit %d: %w", len(ts), unavailable(err))
 	}
 	created, err := c.b.Enqueue(ctx, ts)
+	var full *broker.FullError
+	if errors.As(err, &full) {
+		return nil, fmt.Errorf("tasks: %w", full)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("tasks: submit %d: %w", len(ts), unavailable(err))
 	}

@@ -50,8 +50,10 @@ var (
 	// Close ended.
 	ErrClosed = errors.New("tasks: client closed")
 	// ErrQueueFull reports a submission to a queue that holds its
-	// MaxLength of queued tasks. Nothing was queued; try again later.
-	ErrQueueFull = errors.New("tasks: queue full")
+	// MaxLength of queued tasks (a batch: that lacks room for all of its
+	// tasks there). Nothing was queued; try again later, or wait for room
+	// (WaitForRoom).
+	ErrQueueFull = broker.ErrQueueFull
 )
 
 // Errors of Result, about the task rather than the call.

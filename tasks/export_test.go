@@ -9,6 +9,14 @@ func Waiting(c *Client) int { return c.watcher.Waiting() }
 // Messages is a slog.Handler that keeps each record's message.
 type Messages = messages
 
+// WaitingForRoom returns how many submissions of c wait for room in full
+// queues, parked ones included.
+func WaitingForRoom(c *Client) int { return c.rooms.waiting() }
+
+// SetRoomRecheck sets how often c reads the room of the queues waited on
+// whatever the events channel says, for tests of either path alone.
+func SetRoomRecheck(c *Client, d time.Duration) { c.rooms.recheck = d }
+
 // SetClaimRand makes p draw its weighted claim orders from intN, uniform
 // in [0, n), instead of math/rand/v2; before Run.
 func SetClaimRand(p *Pool, intN func(n int) int) { p.order.intN = intN }

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -75,20 +76,24 @@ func pollMargin(d time.Duration) time.Duration { return min(d/10, 250*time.Milli
 // with its RunAt, when r's Delay or RunAt holds it back). Its errors
 // match the sentinels of package tasks: ErrInvalid (found by
 // Request.Validate before anything is sent, or by the server),
-// ErrUnknownName, ErrUnavailable (also when the server cannot be reached,
-// or a proxy answers 502, 503 or 504).
+// ErrUnknownName, ErrQueueFull (the queue holds its max_length of queued
+// tasks: at once, unless ctx comes from tasks.WaitForRoom), ErrUnavailable
+// (also when the server cannot be reached, or a proxy answers 502, 503 or
+// 504).
 func (c *Client) Submit(ctx context.Context, r tasks.Request) (results.Record, error) {
 	if err := r.Validate(); err != nil {
 		return results.Record{}, fmt.Errorf("client: submit: %w", err)
 	}
 	var rec results.Record
-	err := c.do(ctx, http.MethodPost, "/v1/tasks", r, http.StatusAccepted, &rec)
+	err := c.post(ctx, "/v1/tasks", r, &rec)
 	return rec, err
 }
 
 // SubmitBatch queues up to tasks.MaxBatch tasks in one request, all or
 // none, and returns their records in order. Every request is validated
 // before anything is sent; the error names the first bad one by index.
+// A queue that lacks room for the batch's tasks in it refuses the whole
+// batch, as Submit's does.
 func (c *Client) SubmitBatch(ctx context.Context, rs []tasks.Request) ([]results.Record, error) {
 	if len(rs) == 0 || len(rs) > tasks.MaxBatch {
 		return nil, fmt.Errorf("client: submit: %w: a batch holds 1 to %d tasks, not %d", tasks.ErrInvalid, tasks.MaxBatch, len(rs))
@@ -104,7 +109,7 @@ func (c *Client) SubmitBatch(ctx context.Context, rs []tasks.Request) ([]results
 	body := struct {
 		Tasks []tasks.Request `json:"tasks"`
 	}{rs}
-	if err := c.do(ctx, http.MethodPost, "/v1/tasks/batch", body, http.StatusAccepted, &out); err != nil {
+	if err := c.post(ctx, "/v1/tasks/batch", body, &out); err != nil {
 		return nil, err
 	}
 	if len(out.Tasks) != len(rs) {
@@ -168,6 +173,46 @@ func (c *Client) Wait(ctx context.Context, id uuid.UUID) (results.Record, error)
 		}
 	}
 }
+
+// post sends a submission. Under tasks.WaitForRoom it asks the server to
+// wait for room in a full queue (?wait=, up to MaxWait, ending a little
+// before ctx's deadline), and asks again each time the server's wait runs
+// out, until ctx ends or its deadline is near; the last refusal then
+// matches both tasks.ErrQueueFull and ctx's error (DeadlineExceeded when
+// the deadline was near).
+func (c *Client) post(ctx context.Context, path string, body, out any) error {
+	if !tasks.WaitsForRoom(ctx) {
+		return c.do(ctx, http.MethodPost, path, body, http.StatusAccepted, out)
+	}
+	var refused error
+	for {
+		wait := c.wait
+		if dl, ok := ctx.Deadline(); ok {
+			left := time.Until(dl)
+			wait = max(min(wait, left-max(pollMargin(left), roomMargin)).Truncate(time.Millisecond), 0)
+		}
+		if refused != nil && wait < minRoomWait {
+			return fmt.Errorf("%w (no room within the wait: %w)", refused, context.DeadlineExceeded)
+		}
+		err := c.do(ctx, http.MethodPost, path+"?wait="+wait.String(), body, http.StatusAccepted, out)
+		switch {
+		case !errors.Is(err, tasks.ErrQueueFull):
+			return err
+		case ctx.Err() != nil:
+			return fmt.Errorf("%w (no room within the wait: %w)", err, ctx.Err())
+		}
+		refused = err
+	}
+}
+
+// A wait for room ends at least roomMargin before ctx's deadline, so that
+// the server's 429 arrives in time to be told from a request cut short
+// (which may have queued the task); minRoomWait is the shortest wait worth
+// another request.
+const (
+	roomMargin  = 50 * time.Millisecond
+	minRoomWait = 10 * time.Millisecond
+)
 
 // Cancel cancels task id if it has not started and returns its record,
 // status canceled (also when it was canceled before); tasks.ErrRunning or
@@ -240,7 +285,7 @@ type Error struct {
 	Code       string        // "invalid", "not_found", "unavailable"... ("" if the body was not runq's)
 	Message    string        // the server's words
 	RequestID  string        // of a 500 or 503, to find the server's log line
-	RetryAfter time.Duration // of a 503: when to try again
+	RetryAfter time.Duration // of a 503 or a 429: when to try again
 }
 
 func (e *Error) Error() string {

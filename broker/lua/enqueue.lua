@@ -1,15 +1,32 @@
--- enqueue: create tasks' hashes and append their IDs to one queue, once.
--- KEYS[1] pending list, KEYS[2] the queue's log, KEYS[3..n] task hashes,
--- then, only with a schedule (below), the queue's scheduled zset
+-- enqueue: create tasks' hashes and append their IDs to one queue, once,
+-- within the queue's max_length.
+-- KEYS[1] pending list, KEYS[2] the queue's log, KEYS[3..n+2] n task
+-- hashes, KEYS[n+3] the queue's settings hash, KEYS[n+4] its reserved
+-- places (sorted set), then, only with a schedule (below), KEYS[n+5] the
+-- queue's scheduled zset
 -- ARGV: 3 per task, in the order of the task hashes: id, meta
 -- ("max_retries,timeout_ms,ttl_ms,queue,name"), payload (JSON); then,
--- when some tasks are to run later, a schedule: the events channel, the
--- queue's name, and 2 per such task: its number (1 for KEYS[3]) and when
--- it is due, "<ms>" (Unix time) or "+<ms>" (after now, on Redis's clock)
+-- optionally (required before a schedule), the bound: how max_length
+-- applies to the call:
+--   absent or 'each'  each new task is refused on its own once the queue
+--            is full (submissions of several callers, group-committed; an
+--            argument less on the busiest call, 800 instructions)
+--   'all'    the new tasks are refused together unless all fit (a batch)
+--   'none'   no check (hold.lua found the queue unbounded)
+--   'tok:k'  hold.lua reserved k places for the call's new tasks, under
+--            token tok: the call gives them back (ZREM of tok:1..tok:k)
+--            and does not check
+-- then, when some tasks are to run later, a schedule: the events channel,
+-- the queue's name, and 2 per such task: its number (1 for KEYS[3]) and
+-- when it is due, "<ms>" (Unix time) or "+<ms>" (after now, on Redis's
+-- clock).
 -- returns created_ms (Redis clock): one integer for the whole call when
--- every task is new (the usual case: one reply, not one per task), else an
--- array of one per task. Idempotent by ID: a task whose hash exists (a
--- resent call) keeps its created_ms and is not queued twice.
+-- every task is new and written (the usual case: one reply, not one per
+-- task), else an array of one per task. Idempotent by ID: a task whose
+-- hash exists (a resent call) keeps its created_ms, is not queued twice
+-- and needs no room. A task refused for lack of room replies -max_length
+-- in its place; under 'all' the whole reply is then -max_length. A refusal
+-- comes before any write of the tasks it refuses.
 -- The status is left out: absent, it reads as queued (see status.lua).
 -- A task due after now is written scheduled, with its due time ('ra'),
 -- and joins the scheduled zset instead of the list (promote.lua moves it
@@ -19,25 +36,36 @@
 -- earliest time they knew, wake for it.
 -- The new IDs join the queue's log too, from the same table: the listing
 -- of tasks costs an append per call, no command per task.
--- Cost: one command per task (HSET, of three fields) plus four per call
--- (TIME, EXISTS, two RPUSH); one EXISTS over all the hashes finds the
--- usual case, where none exists yet. A schedule adds two fields to the
--- HSET of each task it holds back, and ZADD, ZRANK and at most one
--- PUBLISH per call.
-
+-- Room: max_length less the pending list's length, less the places
+-- reserved for batches spanning several queues (live members of KEYS[n+4]).
+-- Tasks due later (delayed tasks, retries) are not in the list: they
+-- neither count nor need room.
+-- Cost: one command per task (HSET, of three fields) plus five per call
+-- (TIME, HGET of max_length, EXISTS, two RPUSH); one EXISTS over all the
+-- hashes finds the usual case, where none exists yet. A bounded queue adds
+-- LLEN and ZCOUNT; a schedule adds two fields to the HSET of each task it
+-- holds back, and ZADD, ZRANK and at most one PUBLISH per call.
+local ntasks = #KEYS - 4
+local scheduled = false
+if #ARGV > 3 * ntasks + 1 then -- a schedule follows the bound: one more key
+  ntasks = ntasks - 1
+  scheduled = KEYS[#KEYS]
+end
+local bound = ARGV[ntasks * 3 + 1]
+if bound == 'each' then
+  bound = nil
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local nows = string.format('%d', now) -- tostring formats a float: 2.6k instructions more
--- With a schedule, ARGV holds more than 3 per task hash, and the last KEY
--- is the scheduled zset. later maps a task's number to its due time (ms),
--- for those due after now, and text to the same as a decimal string (an
--- absolute time comes as one; a delay is formatted once per value).
-local last, later, text, ready, held, earliest, first = #KEYS
-if #ARGV > 3 * last - 6 then
-  last = #KEYS - 1
-  later, text, ready, held = {}, {}, {}, {}
+-- later maps a task's number to its due time (ms), for those due after
+-- now, and text to the same as a decimal string (an absolute time comes as
+-- one; a delay is formatted once per value).
+local later, text, nlater, held, earliest, first = false, false, 0, false, false, false
+if scheduled then
+  later, text, held = {}, {}, {}
   local spec0, at0, text0
-  for j = 3 * (last - 2) + 3, #ARGV, 2 do
+  for j = 3 * ntasks + 4, #ARGV, 2 do
     local spec = ARGV[j + 1]
     if spec ~= spec0 then
       spec0 = spec
@@ -51,36 +79,82 @@ if #ARGV > 3 * last - 6 then
     if at0 > now then
       local n = tonumber(ARGV[j])
       later[n], text[n] = at0, text0
+      nlater = nlater + 1
     end
   end
 end
-local some = redis.call('EXISTS', unpack(KEYS, 3, last)) > 0
+local existing = redis.call('EXISTS', unpack(KEYS, 3, ntasks + 2))
+local some = existing > 0
+local created = {}
+if some then
+  for i = 1, ntasks do
+    created[i] = redis.call('HGET', KEYS[i + 2], 'ct')
+  end
+end
+local room, max = false, false -- room false: no bound applies to each task
+if not bound or bound == 'all' then
+  max = redis.call('HGET', KEYS[ntasks + 3], 'max_length')
+  if max then
+    max = tonumber(max)
+    room = max - redis.call('LLEN', KEYS[1]) - redis.call('ZCOUNT', KEYS[ntasks + 4], nows, '+inf')
+    if bound then -- 'all': the new tasks queued now must all fit
+      local need = ntasks - existing - nlater
+      if some and later then -- count exactly: a resent task may be one due later
+        need = 0
+        for i = 1, ntasks do
+          if not created[i] and not later[i] then
+            need = need + 1
+          end
+        end
+      end
+      if need > 0 and need > room then
+        return -max
+      end
+      room = false -- all fit
+    end
+  end
+elseif bound ~= 'none' then
+  local tok, k = string.match(bound, '^(.+):(%d+)$')
+  local members = {}
+  for i = 1, tonumber(k) do
+    members[i] = tok .. ':' .. i
+  end
+  if #members > 0 then
+    redis.call('ZREM', KEYS[ntasks + 4], unpack(members))
+  end
+end
+local track = some or room -- out holds a reply per task
 local out, fresh, nfresh = {}, {}, 0
-for i = 3, last do
-  local a = (i - 3) * 3
-  local created = some and redis.call('HGET', KEYS[i], 'ct')
-  if created then
-    out[i - 2] = tonumber(created)
+local ready = scheduled and {} -- without a schedule, every new task is queued: fresh
+for i = 1, ntasks do
+  local a = (i - 1) * 3
+  local at = later and later[i]
+  if created[i] then
+    out[i] = tonumber(created[i])
+  elseif room and not at and room < 1 then
+    out[i] = -max
   else
-    local at = later and later[i - 2]
     if at then
-      local ats = text[i - 2]
-      redis.call('HSET', KEYS[i], 'm', ARGV[a + 2], 'p', ARGV[a + 3], 'ct', nows, 's', 'scheduled', 'ra', ats)
+      local ats = text[i]
+      redis.call('HSET', KEYS[i + 2], 'm', ARGV[a + 2], 'p', ARGV[a + 3], 'ct', nows, 's', 'scheduled', 'ra', ats)
       held[#held + 1] = ats
       held[#held + 1] = ARGV[a + 1]
       if not earliest or at < earliest then
-        earliest, first = at, i - 2
+        earliest, first = at, i
       end
     else
-      redis.call('HSET', KEYS[i], 'm', ARGV[a + 2], 'p', ARGV[a + 3], 'ct', nows)
+      redis.call('HSET', KEYS[i + 2], 'm', ARGV[a + 2], 'p', ARGV[a + 3], 'ct', nows)
       if ready then
         ready[#ready + 1] = ARGV[a + 1]
+      end
+      if room then
+        room = room - 1
       end
     end
     nfresh = nfresh + 1
     fresh[nfresh] = ARGV[a + 1]
-    if some then
-      out[i - 2] = now
+    if track then
+      out[i] = now
     end
   end
 end
@@ -95,13 +169,13 @@ end
 if earliest then
   -- Once added, the earliest of them ranks first when no task scheduled
   -- before is earlier (a tie announces a time already known: harmless).
-  local from = 3 * (last - 2)
-  redis.call('ZADD', KEYS[#KEYS], unpack(held))
-  if redis.call('ZRANK', KEYS[#KEYS], ARGV[(first - 1) * 3 + 1]) == 0 then
+  local from = 3 * ntasks + 1
+  redis.call('ZADD', scheduled, unpack(held))
+  if redis.call('ZRANK', scheduled, ARGV[(first - 1) * 3 + 1]) == 0 then
     redis.call('PUBLISH', ARGV[from + 1], 'due ' .. ARGV[from + 2] .. ' ' .. text[first])
   end
 end
-if not some then
+if not track or (not some and nfresh == ntasks) then
   return now
 end
 return out

@@ -151,7 +151,7 @@ func parseBenchFlags(prog string, args []string, stdout io.Writer) (benchFlags, 
 	fs.DurationVar(&f.steadyFor, "steady-for", 10*time.Second, "how long each steady row submits")
 	fs.IntVar(&f.dueTasks, "due-tasks", 10_000, "tasks of the delayed rows, held back with run_at spread over --due-over")
 	fs.DurationVar(&f.dueOver, "due-over", 10*time.Second, "how long the delayed rows' run_at times are spread over")
-	fs.StringVar(&f.only, "only", "", "scenario groups to run, comma-separated: enqueue, drain, drainsizes (part of drain), priorities, latency, delayed, steady, memory, waiters (default all)")
+	fs.StringVar(&f.only, "only", "", "scenario groups to run, comma-separated: enqueue, drain, drainsizes (part of drain), priorities, latency, delayed, steady, memory, waiters, bounded (default all)")
 	fs.StringVar(&f.jsonOut, "json", "", "also write the report as JSON to this file")
 	fs.Float64Var(&f.maxOther, "max-other-cpu", 40, "CPU other processes may use during a row, % of one CPU, before it is measured again")
 	fs.IntVar(&f.attempts, "attempts", 3, "measurements of a disturbed row at most; the least disturbed is reported (1 to 10)")
@@ -200,7 +200,7 @@ func (f benchFlags) config() (bench.Config, error) {
 	if f.only != "" {
 		for _, g := range strings.Split(f.only, ",") {
 			switch g = strings.TrimSpace(g); g {
-			case "enqueue", "drain", "drainsizes", "priorities", "latency", "delayed", "steady", "memory", "waiters":
+			case "enqueue", "drain", "drainsizes", "priorities", "latency", "delayed", "steady", "memory", "waiters", "bounded":
 				cfg.Only = append(cfg.Only, g)
 			default:
 				return bench.Config{}, usage("--only: unknown group %q", g)

@@ -189,6 +189,57 @@ func TestClientCommandsSteer(t *testing.T) {
 	})
 }
 
+// TestClientCommandsQueue sets, shows and clears a queue's limits, and
+// pauses and resumes it, with the built binary against a running server.
+func TestClientCommandsQueue(t *testing.T) {
+	t.Parallel()
+	s := newCLISetup(t)
+	settings := func(args ...string) map[string]string {
+		t.Helper()
+		out := map[string]string{}
+		for _, l := range strings.Split(strings.TrimSpace(s.want(t, 0, append([]string{"queue"}, args...)...).Stdout), "\n") {
+			k, v, _ := strings.Cut(l, ":")
+			out[k] = strings.TrimSpace(v)
+		}
+		return out
+	}
+	if got := settings("bounded"); got["max length"] != "none" || got["max running"] != "none" || got["paused"] != "no" || got["queued"] != "0" {
+		t.Errorf("queue bounded, never set: %q, want no limits, not paused, nothing queued", got)
+	}
+	if got := settings("bounded", "--max-length", "1", "--max-running", "3"); got["max length"] != "1" || got["max running"] != "3" {
+		t.Errorf("queue bounded --max-length 1 --max-running 3: %q", got)
+	}
+	s.submit(t, "echo", "--queue", "bounded") // no worker takes bounded
+	if r := s.want(t, 1, "submit", "echo", "--queue", "bounded"); !strings.Contains(r.Stderr, "queue bounded has no room (max_length 1)") || !strings.Contains(r.Stderr, "HTTP 429") {
+		t.Errorf("submit into a full queue: stderr %q, want the API's 429 naming the queue", r.Stderr)
+	}
+	if got := settings("bounded"); got["max length"] != "1" || got["queued"] != "1" {
+		t.Errorf("queue bounded once full: %q, want max length 1 and 1 queued", got)
+	}
+	if got := settings("bounded", "--max-length=0"); got["max length"] != "none" || got["max running"] != "3" {
+		t.Errorf("queue bounded --max-length=0: %q, want the bound gone and max running kept", got)
+	}
+	s.submit(t, "echo", "--queue", "bounded")
+
+	if r := s.want(t, 0, "pause", "bounded"); r.Stdout != "queue bounded paused\n" {
+		t.Errorf("pause: stdout %q", r.Stdout)
+	}
+	if got := settings("bounded"); got["paused"] != "yes" {
+		t.Errorf("queue bounded after pause: %q, want paused", got)
+	}
+	if r := s.want(t, 0, "resume", "bounded"); r.Stdout != "queue bounded resumed\n" {
+		t.Errorf("resume: stdout %q", r.Stdout)
+	}
+	if got := settings("bounded"); got["paused"] != "no" {
+		t.Errorf("queue bounded after resume: %q, want not paused", got)
+	}
+	// A refused change changes nothing.
+	s.want(t, 2, "queue", "bounded", "--max-running", "-2")
+	if got := settings("bounded"); got["max running"] != "3" {
+		t.Errorf("queue bounded after a refused change: %q, want max running still 3", got)
+	}
+}
+
 // checkTables fills a queue no worker takes, then checks the tasks,
 // queues and workers tables, and purges the queue.
 func checkTables(t *testing.T, s cliSetup) {
@@ -325,6 +376,14 @@ func TestClientCommandsUsage(t *testing.T) {
 		{[]string{"purge", "--queue", "q", "--status", "running"}, "purge takes failed, canceled, succeeded or queued"},
 		{[]string{"purge", "--queue", "q", "--status", "failed"}, "pass --yes"},
 		{[]string{"get", id, "--api", "ftp://x"}, `--api "ftp://x"`},
+		{[]string{"queue"}, "queue needs QUEUE"},
+		{[]string{"queue", "a b"}, `queue "a b": use 1-64 letters`},
+		{[]string{"queue", "q", "extra"}, `unexpected argument "extra"`},
+		{[]string{"queue", "q", "--max-length", "-1"}, "--max-length -1: want 1 to 1000000000, or 0 to remove it"},
+		{[]string{"queue", "q", "--max-running", "1000001"}, "--max-running 1000001: want 1 to 1000000"},
+		{[]string{"queue", "q", "--max-length", "ten"}, `--max-length "ten": not a whole number`},
+		{[]string{"pause"}, "pause needs QUEUE"},
+		{[]string{"resume", "a{b}"}, `queue "a{b}"`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -348,7 +407,8 @@ func TestClientCommandsHelp(t *testing.T) {
 	t.Parallel()
 	bin := runqBin.Path(t)
 	list := proctest.RunCmd(t, bin, nil, nil, "help").Stdout
-	for _, c := range []string{"submit NAME [JSON | @file | -]", "wait ID", "get ID", "cancel ID", "retry ID", "tasks", "queues", "workers", "schedules", "purge --queue Q --status S"} {
+	for _, c := range []string{"submit NAME [JSON | @file | -]", "wait ID", "get ID", "cancel ID", "retry ID", "tasks", "queues", "workers", "schedules", "purge --queue Q --status S",
+		"queue QUEUE", "pause QUEUE", "resume QUEUE"} {
 		if !strings.Contains(list, "runq "+c) {
 			t.Errorf("runq help does not list %q:\n%s", c, list)
 		}

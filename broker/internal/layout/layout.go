@@ -49,6 +49,9 @@ import (
 //	                           ID, which is by submission)
 //	runq:{default}:rate        hash: task name -> the time its next turn is free
 //	                           under its rate (ms, Redis clock)
+//	runq:{default}:reserved    sorted set: places reserved in a bounded queue for
+//	                           a batch that spans several queues, until it is
+//	                           written: "<token>:<i>" -> expiry (ms)
 //	runq:{default}:schedules   hash: the periodic schedules whose tasks go to the
 //	                           queue, three fields each (see the ScheduleField*)
 //
@@ -135,6 +138,10 @@ func (k Keys) Running(queue string) string { return k.q(queue) + "running" }
 // Held names the sorted set of queue's tasks waiting for a slot of their
 // name.
 func (k Keys) Held(queue string) string { return k.q(queue) + "held" }
+
+// Reserved names the sorted set of places reserved in queue for batches
+// that span several queues.
+func (k Keys) Reserved(queue string) string { return k.q(queue) + "reserved" }
 
 // Rate names the hash of the next free turn of each rate-limited name of
 // queue.

@@ -29,7 +29,7 @@ type remoteCommand struct {
 
 // remoteCommands are the client commands, in the order help lists them.
 var remoteCommands = []remoteCommand{submitCommand, waitCommand, getCommand, cancelCommand, retryCommand,
-	tasksCommand, queuesCommand, workersCommand, schedulesCommand, purgeCommand}
+	tasksCommand, queuesCommand, workersCommand, schedulesCommand, purgeCommand, queueCommand, pauseCommand, resumeCommand}
 
 // findRemote returns the client command called name.
 func findRemote(name string) (remoteCommand, bool) {

@@ -38,8 +38,9 @@ type Config struct {
 	RedisURL string
 	Embedded bool // the Redis is the embedded one: figures are labelled not representative
 	// Only names the scenario groups to run (enqueue, drain, drainsizes,
-	// priorities, latency, delayed, steady, memory, waiters); nil means all. drainsizes, the
-	// drain rows at larger payloads, is part of drain.
+	// priorities, latency, delayed, steady, memory, waiters, bounded); nil
+	// means all. drainsizes, the drain rows at larger payloads, is part of
+	// drain.
 	Only     []string
 	Prefix   string    // starts each scenario's private key prefix; "" means "runqbench"
 	Progress io.Writer // receives one line per finished row; nil means none
@@ -179,6 +180,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		{"steady", r.steady},
 		{"memory", r.memory},
 		{"waiters", r.waiters},
+		{"bounded", r.bounded},
 	}
 	for _, g := range groups {
 		if !cfg.wants(g.name) {

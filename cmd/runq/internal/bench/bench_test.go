@@ -25,7 +25,7 @@ func TestRunSmallBench(t *testing.T) {
 			rep, err := bench.Run(context.Background(), bench.Config{
 				Client: be.Client, RedisURL: be.URL, Tasks: 300, Rates: []int{200}, RateFor: 500 * time.Millisecond, Waiters: 50,
 				SteadyRates: []int{100}, SteadyFor: 300 * time.Millisecond, DueTasks: 200, DueOver: 500 * time.Millisecond,
-				Embedded: be.Mini != nil, Prefix: "runqbench-all",
+				Embedded: be.Mini != nil, Prefix: benchPrefix(be),
 			})
 			if err != nil {
 				t.Fatalf("Run: %v", err)
@@ -38,7 +38,8 @@ func TestRunSmallBench(t *testing.T) {
 				"due -> start, 200 over 500ms, 1 pool(s)", "due -> start, 200 over 500ms, 4 pool(s)",
 				"steady 100/s, Go client", "steady 100/s, HTTP",
 				"memory, queued, 64 B payload", "memory, queued, 1024 B payload", "memory, queued, 16384 B payload",
-				"waiters, 50 long polls", "life: 16 producer(s) + drain c50", "life: batches of 1000 + drain c50"}
+				"waiters, 50 long polls", "enqueue, 1 producer(s), bounded queue", "enqueue, 16 producer(s), bounded queue",
+				"refused, 16 producer(s), full queue", "life: 16 producer(s) + drain c50", "life: batches of 1000 + drain c50"}
 			if len(rep.Rows) != len(want) {
 				t.Fatalf("%d rows, want %d: %+v", len(rep.Rows), len(want), rep.Rows)
 			}
@@ -78,9 +79,9 @@ func TestRunSmallBench(t *testing.T) {
 					t.Errorf("on a real Redis the rows must carry commands and reads: %+v", rows[want[3]])
 				}
 			}
-			for _, name := range want[22:] {
+			for _, name := range want[25:] {
 				life, enq, drain := rows[name], rows[want[1]], rows[want[7]]
-				if name == want[23] {
+				if name == want[26] {
 					enq = rows[want[2]]
 				}
 				if life.RoundTrips != enq.RoundTrips+drain.RoundTrips || life.RedisCPUus != enq.RedisCPUus+drain.RedisCPUus {
@@ -96,7 +97,7 @@ func TestRunSmallBench(t *testing.T) {
 			if data, err := rep.JSON(); err != nil || !json.Valid(data) {
 				t.Errorf("JSON() = %v", err)
 			}
-			checkNoKeysLeft(t, be)
+			checkNoKeysLeft(t, be, benchPrefix(be))
 		})
 	}
 }
@@ -171,15 +172,20 @@ func checkMemory(t *testing.T, rows map[string]bench.Row, names []string) {
 	}
 }
 
+// benchPrefix is the bench's prefix in be: its scopes' keys start with it
+// and a dash. It is the test's own, so that runs sharing a Redis do not
+// see each other's keys.
+func benchPrefix(be redistest.Backend) string { return "runqbench-" + be.Prefix }
+
 // checkNoKeysLeft checks that the bench deleted every key it wrote, under
-// its prefixes and the test's own.
-func checkNoKeysLeft(t *testing.T, be redistest.Backend) {
+// its prefix (scopes of prefix) and the test's own.
+func checkNoKeysLeft(t *testing.T, be redistest.Backend, prefix string) {
 	t.Helper()
 	if left := redistest.KeysUnder(context.Background(), t, be.Client, be.Prefix); len(left) != 0 {
 		t.Errorf("keys left: %v", left)
 	}
 	var leftBench []string
-	iter := be.Client.Scan(context.Background(), 0, "runqbench-all-*", 100).Iterator()
+	iter := be.Client.Scan(context.Background(), 0, prefix+"-*", 100).Iterator()
 	for iter.Next(context.Background()) {
 		leftBench = append(leftBench, iter.Val())
 	}

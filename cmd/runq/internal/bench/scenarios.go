@@ -34,6 +34,16 @@ func submitAll(ctx context.Context, c *tasks.Client, name string, n, producers i
 // submitEach submits n tasks named name from producers goroutines, task i
 // of producer p with payload(p*n+i): distinct for every task.
 func submitEach(ctx context.Context, c *tasks.Client, name string, n, producers int, payload func(int) json.RawMessage) error {
+	return produce(n, producers, func(i int) error {
+		_, err := c.Submit(ctx, tasks.Request{Name: name, Payload: payload(i)})
+		return err
+	})
+}
+
+// produce calls submit n times from producers goroutines, with i =
+// p*n+j for the j-th call of producer p, until a call fails; it returns a
+// failure, if any.
+func produce(n, producers int, submit func(i int) error) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, producers)
 	for p := range producers {
@@ -44,8 +54,8 @@ func submitEach(ctx context.Context, c *tasks.Client, name string, n, producers 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range count {
-				if _, err := c.Submit(ctx, tasks.Request{Name: name, Payload: payload(p*n + i)}); err != nil {
+			for j := range count {
+				if err := submit(p*n + j); err != nil {
 					errs <- err
 					return
 				}
@@ -73,27 +83,41 @@ func (r *runner) enqueue(ctx context.Context) error {
 		{enqueue16Producers, func(ctx context.Context, c *tasks.Client) error { return submitAll(ctx, c, "bench.noop", n, 16) }},
 		{enqueueBatches, func(ctx context.Context, c *tasks.Client) error { return submitBatches(ctx, c, "bench.noop", n) }},
 	} {
-		row, err := r.measure(func() (Row, error) {
-			s, err := r.newScope(ctx, noopRegistry())
-			if err != nil {
-				return Row{}, err
-			}
-			c := startCost(ctx, r.rdb, r.rtt)
-			err = e.submit(ctx, s.client)
-			c.stop(ctx)
-			if err != nil {
-				return Row{}, err
-			}
-			row := Row{Scenario: e.scenario, Tasks: n, PayloadBytes: len(benchPayload)}
-			fill(&row, c)
-			return row, r.cleanup(ctx, s)
-		})
-		if err != nil {
+		if err := r.submitRow(ctx, e.scenario, nil, e.submit); err != nil {
 			return err
 		}
-		r.add(row)
 	}
 	return nil
+}
+
+// submitRow measures and adds the row of scenario: Tasks tasks submitted by
+// submit, on a scope of its own that prepare (if any) readies first,
+// outside the measurement.
+func (r *runner) submitRow(ctx context.Context, scenario string, prepare, submit func(context.Context, *tasks.Client) error) error {
+	row, err := r.measure(func() (Row, error) {
+		s, err := r.newScope(ctx, noopRegistry())
+		if err != nil {
+			return Row{}, err
+		}
+		if prepare != nil {
+			if err := prepare(ctx, s.client); err != nil {
+				return Row{}, err
+			}
+		}
+		c := startCost(ctx, r.rdb, r.rtt)
+		err = submit(ctx, s.client)
+		c.stop(ctx)
+		if err != nil {
+			return Row{}, err
+		}
+		row := Row{Scenario: scenario, Tasks: r.cfg.Tasks, PayloadBytes: len(benchPayload)}
+		fill(&row, c)
+		return row, r.cleanup(ctx, s)
+	})
+	if err == nil {
+		r.add(row)
+	}
+	return err
 }
 
 // submitBatches submits n tasks named name from one producer, in batches

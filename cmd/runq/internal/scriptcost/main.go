@@ -12,6 +12,10 @@
 //	/tmp/scriptcost --redis redis://127.0.0.1:16600/0 --phase esf
 //	redis-cli -p 16600 shutdown nosave; wait; grep ^totals: cg.out
 //
+// --enqueue-batch sets the tasks per enqueue call (a batch of one goes as
+// a single submission does); --max-length bounds the queue, to measure
+// what the check of a bounded queue costs.
+//
 // The totals over --tasks give instructions per task inside the scripts
 // (plus a few thousand in all for Open's check and the first, compiling
 // call of each script). Run --phase e, es and esf, each on a fresh Redis,
@@ -23,6 +27,7 @@
 // (the queue has limits, of another name), cap (the queue has a
 // max_running) and name-cap (the tasks' name has a max_running). A rate
 // spreads the starts of a batch over time, so it has no such setting.
+// --max-length bounds the queue, to price the check of max_length.
 package main
 
 import (
@@ -80,9 +85,10 @@ func run() error {
 	perCall := flag.Int("enqueue-batch", 1000, "tasks enqueued per call (1 to 1000)")
 	delay := flag.Duration("delay", 0, "hold every task back this long: scheduled, not queued (phase e only)")
 	gate := flag.String("gate", "", "limits, cap or name-cap: limits that hold nothing back, to price them")
+	maxLength := flag.Int("max-length", 0, "the queue's max_length (0: unbounded); set it at least --tasks to measure the check alone")
 	flag.Parse()
 	limits, gateOK := gates[*gate]
-	if *url == "" || *n < 1 || *batch < 1 || *batch > 1000 || *perCall < 1 || *perCall > 1000 ||
+	if *url == "" || *n < 1 || *batch < 1 || *batch > 1000 || *perCall < 1 || *perCall > 1000 || *maxLength < 0 ||
 		(*phase != "e" && *phase != "es" && *phase != "esf") || *delay < 0 || (*delay > 0 && *phase != "e") || !gateOK {
 		flag.Usage()
 		return errors.New("bad flags")
@@ -108,6 +114,11 @@ func run() error {
 		}
 	}
 	payload := []byte(`{"user":12345,"op":"x"}`)
+	if *maxLength > 0 {
+		if _, err := b.UpdateSettings(ctx, "default", broker.SettingsUpdate{MaxLength: maxLength}); err != nil {
+			return err
+		}
+	}
 	for left := *n; left > 0; {
 		ts := make([]broker.NewTask, min(left, *perCall))
 		for i := range ts {
