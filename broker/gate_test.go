@@ -335,12 +335,15 @@ func TestLapsedTurnIsBookedAgain(t *testing.T) {
 func TestTakeAnnouncesRoom(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		evs := events(t, s)
-		for range 4 {
+		for range 5 {
 			enqueue(t, s, "q", "echo", 0)
 		}
 		claimN(t, s, "q", 1, time.Minute) // no bound yet: nothing said
+		// 4 queued, and a bound lowered under that: the queue is over it.
 		update(t, s, "q", broker.SettingsUpdate{MaxLength: ptr(3)})
-		enqueue(t, s, "q", "echo", 0) // 4 queued, over the bound (another path refuses such submissions)
+		if _, err := s.b.Enqueue(s.ctx, []broker.NewTask{{Name: "echo", Queue: "q", Payload: []byte(`1`)}}); !errors.Is(err, broker.ErrQueueFull) {
+			t.Fatalf("Enqueue to a queue over its bound = %v, want ErrQueueFull", err)
+		}
 		claimN(t, s, "q", 1, time.Minute)
 		noEvent(t, evs, broker.EventRoom) // 4 -> 3: still full
 		claimN(t, s, "q", 1, time.Minute)
