@@ -27,7 +27,6 @@
 // (the queue has limits, of another name), cap (the queue has a
 // max_running) and name-cap (the tasks' name has a max_running). A rate
 // spreads the starts of a batch over time, so it has no such setting.
-// --max-length bounds the queue, to price the check of max_length.
 package main
 
 import (
