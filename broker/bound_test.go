@@ -352,3 +352,39 @@ func TestBoundBatchesRaceAcrossQueues(t *testing.T) {
 		}
 	})
 }
+
+// TestBoundLetsDelayedTasksIn: tasks held back for later need no room, in a
+// batch or alone, and a batch's immediate tasks must all fit beside them.
+func TestBoundLetsDelayedTasksIn(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		bound(t, s, "q", 2)
+		later := func(n int) []broker.NewTask {
+			ts := newTasks(t, "q", n)
+			for i := range ts {
+				ts[i].Delay = time.Hour
+			}
+			return ts
+		}
+		mixed := append(newTasks(t, "q", 2), later(3)...)
+		if _, err := s.b.Enqueue(s.ctx, mixed); err != nil {
+			t.Fatalf("Enqueue of 2 now and 3 later into an empty queue of 2 = %v, want them in", err)
+		}
+		if got := len(pending(t, s, "q")); got != 2 {
+			t.Errorf("pending holds %d, want the 2 immediate tasks", got)
+		}
+		if _, err := s.b.Enqueue(s.ctx, later(1)); err != nil {
+			t.Errorf("Enqueue of one task for later into a full queue = %v, want it scheduled", err)
+		}
+		refused := append(newTasks(t, "q", 1), later(1)...)
+		_, err := s.b.Enqueue(s.ctx, refused)
+		wantFull(t, "Enqueue of 1 now and 1 later into a full queue", err, "q", 2)
+		for _, tk := range refused {
+			if exists(t, s, tk.ID) {
+				t.Errorf("task %s of the refused batch has a hash", tk.ID)
+			}
+		}
+		if n := s.be.Client.ZCard(s.ctx, s.b.ScheduledKey("q")).Val(); n != 4 {
+			t.Errorf("scheduled holds %d, want the 4 tasks for later", n)
+		}
+	})
+}
