@@ -48,19 +48,20 @@ func TestDelayedTaskLifecycle(t *testing.T) {
 
 // TestEarlierTaskWakesTheMaintainer: with a task scheduled in an hour, a
 // pool's maintainer sleeps for its regular second; a task then scheduled
-// 250ms ahead must wake it (the "due" event), and run on time. Three in a
+// 250ms ahead must wake it (the "due" event), and run on time. Five in a
 // row: a maintainer woken only by its one-second timer would be late by
-// up to a second, within the limit for all three about once in 64 runs.
+// up to a second, within the limit for all five about once in 100 runs;
+// the limit leaves a slow run (-race, a loaded machine) room.
 func TestEarlierTaskWakesTheMaintainer(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		s.startPool(t, tasks.PoolConfig{Queues: []string{"q"}, Concurrency: 2})
 		s.submit(t, tasks.Request{Name: "echo", Options: tasks.Options{Queue: "q", Delay: time.Hour}})
 		time.Sleep(100 * time.Millisecond) // the maintainer reads the hour, and sleeps
-		for i := range 3 {
+		for i := range 5 {
 			id := s.submit(t, tasks.Request{Name: "echo", Options: tasks.Options{Queue: "q", Delay: 250 * time.Millisecond}})
 			rec := s.wait(t, id)
-			if late := rec.StartedAt.Sub(rec.RunAt); rec.Status != results.StatusSucceeded || late < 0 || late > 200*time.Millisecond {
-				t.Errorf("task %d: %s, started %v after its run_at; want succeeded, within 200ms", i, rec.Status, late)
+			if late := rec.StartedAt.Sub(rec.RunAt); rec.Status != results.StatusSucceeded || late < 0 || late > 400*time.Millisecond {
+				t.Errorf("task %d: %s, started %v after its run_at; want succeeded, within 400ms", i, rec.Status, late)
 			}
 		}
 	})
