@@ -33,6 +33,8 @@ type Broker struct {
 
 	waitMu  sync.Mutex
 	waitRDB redis.UniversalClient // blocking waits on several queues; see waitClient
+
+	failedTTL atomic.Int64 // see SetFailedTTL
 }
 
 // maxGroup caps how many tasks one group-committed script call carries.

@@ -173,6 +173,8 @@ func (b *Broker) finishCall(fs []Finish, idx []int) (keys []string, args []any) 
 			text = pack(f.Result) // a []byte, which go-redis writes as is, without a string copy
 		case Retry:
 			ttl = ms(f.RetryIn)
+		case Failed:
+			ttl = ms(b.failedKeep(c.ResultTTL))
 		}
 		key := b.keys.Task(c.ID)
 		keys = append(keys, key)

@@ -125,3 +125,7 @@ var (
 	scheduleTickSrc    string
 	scheduleTickScript = redis.NewScript(scheduleTickSrc)
 )
+
+//go:embed lua/retry_ended.lua
+var retryEndedSrc string
+var retryEndedScript = redis.NewScript(statusSrc + retryEndedSrc)

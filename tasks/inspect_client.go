@@ -233,3 +233,26 @@ func (c *Client) Purge(ctx context.Context, queue string, status results.Status)
 	}
 	return n, nil
 }
+
+// RetryQueue queues again every failed task of queue, each keeping its ID,
+// its attempts and its last error as Retry does, and returns how many it
+// queued. It works in atomic batches and may run beside workers and other
+// calls: each task is queued once. Only status failed is taken (canceled
+// tasks are retried one by one, with Retry): another is ErrInvalid.
+func (c *Client) RetryQueue(ctx context.Context, queue string, status results.Status) (int64, error) {
+	if err := broker.ValidQueue(queue); err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if status != results.StatusFailed {
+		return 0, fmt.Errorf("%w: status %q: a queue's tasks are retried in bulk by status failed", ErrInvalid, truncate(string(status), 32))
+	}
+	if err := c.begin("retry"); err != nil {
+		return 0, err
+	}
+	defer c.calls.RUnlock()
+	n, err := c.b.RetryQueue(ctx, queue, status)
+	if err != nil {
+		return n, fmt.Errorf("tasks: retry queue: %w", unavailable(err))
+	}
+	return n, nil
+}

@@ -59,7 +59,15 @@ type PoolConfig struct {
 	// Observer is told of every attempt's start and end, for metrics; nil
 	// means none.
 	Observer Observer
+	// FailedTTL is how long the record of a task this pool fails (out of
+	// retries, ErrSkipRetry, or poison after MaxCrashes) is kept, to be
+	// listed, retried or purged as a dead letter: the longer of FailedTTL
+	// and the task's own ResultTTL. 0 means DefaultFailedTTL.
+	FailedTTL time.Duration
 }
+
+// DefaultFailedTTL is PoolConfig.FailedTTL's default.
+const DefaultFailedTTL = 7 * 24 * time.Hour
 
 func (c PoolConfig) withDefaults() PoolConfig {
 	switch {
@@ -90,6 +98,9 @@ func (c PoolConfig) withDefaults() PoolConfig {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.FailedTTL <= 0 {
+		c.FailedTTL = DefaultFailedTTL
 	}
 	return c
 }
@@ -150,6 +161,7 @@ func NewPool(rdb redis.UniversalClient, reg *Registry, cfg PoolConfig) *Pool {
 		order:     newClaimOrder(cfg.Queues, cfg.Weights),
 		clock:     time.Now,
 	}
+	p.b.SetFailedTTL(cfg.FailedTTL)
 	p.tally.fresh = make(chan struct{}, 1)
 	p.health.log = cfg.Logger
 	p.rec = newRecorder(p)

@@ -145,3 +145,19 @@ func (c *Client) steerQueue(ctx context.Context, queue, verb string) error {
 	var out tasks.QueueSettings
 	return c.do(ctx, http.MethodPost, "/v1/queues/"+url.PathEscape(queue)+"/"+verb, nil, http.StatusOK, &out)
 }
+
+// RetryQueue queues again every failed task of queue, each keeping its id
+// and attempts, and returns how many (POST /v1/queues/{queue}/retry).
+// status must be failed; another is refused by the server as
+// tasks.ErrInvalid, and a missing queue or status before anything is sent.
+func (c *Client) RetryQueue(ctx context.Context, queue string, status results.Status) (int64, error) {
+	if queue == "" || status == "" {
+		return 0, fmt.Errorf("client: retry queue: %w: a queue and a status are both needed", tasks.ErrInvalid)
+	}
+	var out struct {
+		Retried int64 `json:"retried"`
+	}
+	path := "/v1/queues/" + url.PathEscape(queue) + "/retry?status=" + url.QueryEscape(string(status))
+	err := c.do(ctx, http.MethodPost, path, nil, http.StatusOK, &out)
+	return out.Retried, err
+}

@@ -5,15 +5,17 @@
 -- limits hash, KEYS[8] settings hash, KEYS[9..n] task hashes
 -- ARGV[1] max crash redeliveries (-1: no limit), ARGV[2] done channel,
 -- ARGV[3] lease token, ARGV[4] events channel, ARGV[5] queue name,
--- ARGV[6..n] the lease set's IDs as listed before the call, in the order
--- of KEYS[9..n] (a lease set never gains IDs)
+-- ARGV[6] the failed TTL (ms; "0" none), ARGV[7..n] the lease set's IDs as
+-- listed before the call, in the order of KEYS[9..n] (a lease set never
+-- gains IDs)
 -- returns {requeued, failed}. A lease renewed since it was listed is left
 -- alone, and one already reaped is gone, so the call is idempotent. An ID
 -- still in the lease set was either taken and never started (its hash holds
 -- another token, or none), and goes back to the queue; or started under
 -- this lease and never finished, which counts as a crash: the crash after
 -- the last allowed redelivery fails the task as poison instead of cycling
--- forever. The max_running slots the lease held are given back (see
+-- forever; its record is kept for the longer of its result TTL and the
+-- failed TTL (a result TTL of 0 keeps it for good). The max_running slots the lease held are given back (see
 -- gate.lua): one of the queue's per ID handed back when the lease counted
 -- against its cap, and one of its name's per started task that held one.
 local t = redis.call('TIME')
@@ -30,8 +32,9 @@ end
 local maxCrashes = tonumber(ARGV[1])
 local counted = redis.call('HEXISTS', KEYS[5], '@' .. token) == 1
 local requeued, failed, qfreed, freed = 0, 0, 0, {}
-for i = 6, #ARGV do
-  local id, key = ARGV[i], KEYS[i + 3]
+local failedTTL = tonumber(ARGV[6])
+for i = 7, #ARGV do
+  local id, key = ARGV[i], KEYS[i + 2]
   if held[id] then
     if counted then
       qfreed = qfreed + 1
@@ -59,6 +62,9 @@ for i = 6, #ARGV do
           'poison: the worker running this task was lost ' .. crashes ..
           ' times (lease expired); not retried')
         local ttl = ttl_of(f[3])
+        if ttl and ttl > 0 and failedTTL > ttl then
+          ttl = failedTTL
+        end
         local expireAt = '+inf'
         if ttl and ttl > 0 then
           expireAt = string.format('%d', now + ttl)

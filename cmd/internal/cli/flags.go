@@ -47,6 +47,8 @@ type config struct {
 	logFormat string
 
 	shutdownDelay time.Duration // how long serve waits for requests in flight; no flag
+
+	failedTTL time.Duration // how long this worker's failed tasks are kept, at least
 }
 
 // defaults returns runq's default settings.
@@ -57,6 +59,7 @@ func defaults() config {
 		queues: []string{"default"}, concurrency: 10, visibility: 30 * time.Second, grace: 30 * time.Second, maxCrashes: 3,
 		logLevel: "info", logFormat: "text",
 		shutdownDelay: 10 * time.Second,
+		failedTTL:     tasks.DefaultFailedTTL,
 	}
 }
 
@@ -157,6 +160,10 @@ var settings = []setting{
 	{"log-format", "RUNQ_LOG_FORMAT", groupLogging, everyRunner, "FORMAT",
 		"text or json (log/slog, to stderr)",
 		func(c *config) flag.Value { return (*stringValue)(&c.logFormat) }},
+
+	{"failed-ttl", "RUNQ_FAILED_TTL", groupWorker, poolRunners, "DURATION",
+		"how long a task this worker fails (dead letter, poison too) is kept, if its result TTL is shorter",
+		func(c *config) flag.Value { return (*durationValue)(&c.failedTTL) }},
 }
 
 // flagSet is the flags of one command and their environment twins.
@@ -306,6 +313,8 @@ func (c *config) check() error {
 		return fmt.Errorf("--metrics-addr %q: want HOST:PORT, such as 127.0.0.1:9091 (env RUNQ_METRICS_ADDR)", truncate(c.metricsAddr, 40))
 	case broker.ValidPrefix(c.prefix) != nil:
 		return fmt.Errorf("--prefix must be 1-%d printable ASCII characters without braces or spaces (env RUNQ_PREFIX)", broker.MaxPrefixLen)
+	case c.failedTTL < tasks.MinResultTTL || c.failedTTL > tasks.MaxResultTTL:
+		return fmt.Errorf("--failed-ttl must be %s to %s (env RUNQ_FAILED_TTL)", hours(tasks.MinResultTTL), hours(tasks.MaxResultTTL))
 	}
 	return nil
 }

@@ -26,13 +26,13 @@ var cancelCommand = remoteCommand{
 
 // retryCommand is `runq retry`.
 var retryCommand = remoteCommand{
-	name: "retry", args: "ID", summary: "queue a failed or canceled task again",
+	name: "retry", args: "ID | --queue Q --status failed", summary: "queue failed or canceled tasks again",
 	about: "Queues failed or canceled task ID again, with its id and its attempts so far; a task of\n" +
-		"any other status cannot be retried: that exits 1.",
-	example: "%[1]s retry 0193f0c2-7c1a-7b3e-8a5d-2f1e0c9b4a77",
-	run: func(ctx context.Context, s *session, args []string) error {
-		return s.steer(ctx, args, "retry", "queued again", s.cRetry)
-	},
+		"any other status cannot be retried: that exits 1. With --queue and --status failed instead,\n" +
+		"queues every failed task of queue Q again (its dead letters), each with its id and attempts,\n" +
+		"and prints how many; it first asks on the terminal, as purge does, unless --yes.",
+	example: "%[1]s retry 0193f0c2-7c1a-7b3e-8a5d-2f1e0c9b4a77\n  %[1]s retry --queue default --status failed --yes",
+	run:     runRetry,
 }
 
 func (s *session) cCancel(ctx context.Context, id uuid.UUID) (results.Record, error) {

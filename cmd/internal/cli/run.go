@@ -82,6 +82,7 @@ func run(ctx context.Context, cmd string, cfg config, reg *tasks.Registry, log *
 		pcfg := tasks.PoolConfig{
 			Queues: cfg.queues, Weights: cfg.weights, Concurrency: cfg.concurrency, Grace: cfg.grace,
 			VisibilityTimeout: cfg.visibility, MaxCrashes: cfg.maxCrashes, Prefix: cfg.prefix, Logger: log,
+			FailedTTL: cfg.failedTTL,
 		}
 		if cmd == "all" || cfg.metricsAddr != "" { // a worker alone keeps none unless asked
 			pcfg.Observer = metrics.NewWorker(mreg)
