@@ -125,3 +125,17 @@ var (
 	scheduleTickSrc    string
 	scheduleTickScript = redis.NewScript(scheduleTickSrc)
 )
+
+var (
+	//go:embed lua/broadcast_enqueue.lua
+	broadcastEnqueueSrc    string
+	broadcastEnqueueScript = redis.NewScript(broadcastEnqueueSrc)
+
+	//go:embed lua/broadcast_start.lua
+	broadcastStartSrc    string
+	broadcastStartScript = redis.NewScript(broadcastStartSrc)
+
+	//go:embed lua/broadcast_answer.lua
+	broadcastAnswerSrc    string
+	broadcastAnswerScript = redis.NewScript(broadcastAnswerSrc)
+)
