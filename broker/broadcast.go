@@ -230,3 +230,23 @@ func (b *Broker) withBroadcast(ctx context.Context, id uuid.UUID, h map[string]s
 	rec.Broadcast = &results.BroadcastResults{Targets: targets, Workers: decodeAnswers(raw)}
 	return nil
 }
+
+// Inbox returns the IDs of the broadcast tasks waiting in worker's inbox in
+// queue, oldest first: those a stopping worker answers for as missing.
+func (b *Broker) Inbox(ctx context.Context, queue, worker string) ([]uuid.UUID, error) {
+	raw, err := b.rdb.LRange(ctx, b.keys.Inbox(queue, worker), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("broker: read inbox of worker %s: %w", worker, err)
+	}
+	ids := make([]uuid.UUID, 0, len(raw))
+	for _, s := range raw {
+		if id, err := uuid.Parse(s); err == nil {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+// EventBroadcast is the Event of a broadcast task put in the inboxes of
+// its targets in the queue: they look in their inboxes.
+const EventBroadcast = "broadcast"
