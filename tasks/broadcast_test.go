@@ -172,3 +172,47 @@ func TestBroadcastRefusals(t *testing.T) {
 		}
 	})
 }
+
+// TestBroadcastAnswersOfOneWorker: a handler's panic and its timeout are
+// its worker's failed answers; a worker that stops with a broadcast task
+// still in its inbox (its one slot busy) answers missing as it stops.
+func TestBroadcastAnswersOfOneWorker(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		release := make(chan struct{})
+		s.reg.HandleFunc("bc.panic", func(context.Context, *tasks.Task) (any, error) { panic("exploded") })
+		s.reg.HandleFunc("bc.wait", func(ctx context.Context, _ *tasks.Task) (any, error) {
+			select {
+			case <-ctx.Done():
+				return nil, context.Cause(ctx)
+			case <-release:
+				return nil, nil
+			}
+		})
+		p, stop := s.startPool(t, tasks.PoolConfig{Concurrency: 1, Grace: 100 * time.Millisecond})
+		defer close(release)
+		untilLive(t, s, 1)
+		for _, c := range []struct {
+			r    tasks.Request
+			want string
+		}{
+			{tasks.Request{Name: "bc.panic", Broadcast: true}, "panic: exploded"},
+			{tasks.Request{Name: "bc.wait", Broadcast: true, Options: tasks.Options{Timeout: 50 * time.Millisecond}}, "timed out after 50ms"},
+		} {
+			rec := s.wait(t, s.submit(t, c.r))
+			a := rec.Broadcast.Workers[p.ID()]
+			if rec.Status != results.StatusFailed || a.Status != results.WorkerFailed || !strings.Contains(a.Error, c.want) {
+				t.Errorf("%s: record %s, answer %+v; want failed with %q", c.r.Name, rec.Status, a, c.want)
+			}
+		}
+
+		busy := s.submit(t, tasks.Request{Name: "bc.wait"}) // holds the one slot
+		s.untilRunning(t, busy)
+		id := s.submit(t, tasks.Request{Name: "echo", Broadcast: true})
+		stop()
+		rec := s.get(t, id)
+		a := rec.Broadcast.Workers[p.ID()]
+		if rec.Status != results.StatusFailed || a.Status != results.WorkerMissing || a.Error != "worker stopped before it ran the task" {
+			t.Errorf("after the stop: record %s, answer %+v; want failed, missing", rec.Status, a)
+		}
+	})
+}
