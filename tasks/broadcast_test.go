@@ -31,7 +31,7 @@ func (f *flushes) count(i int) int {
 // flushPool starts a pool on a Redis client of its own whose registry
 // handles "cache.flush" (when named) and "other": its handler counts its
 // run, fails when the payload's "fail" is its index, and returns its index.
-func flushPool(t *testing.T, s bundle, f *flushes, i int, named bool) *tasks.Pool {
+func flushPool(t testing.TB, s bundle, f *flushes, i int, named bool) *tasks.Pool {
 	t.Helper()
 	rdb, err := broker.Open(context.Background(), s.be.URL, 8)
 	if err != nil {
@@ -65,12 +65,19 @@ func flushPool(t *testing.T, s bundle, f *flushes, i int, named bool) *tasks.Poo
 }
 
 // untilLive waits until the workers list holds n live workers.
-func untilLive(t *testing.T, s bundle, n int) {
+func untilLive(t testing.TB, s bundle, n int) {
 	t.Helper()
-	until(t, fmt.Sprintf("%d live workers", n), func() bool {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
 		ws, err := s.b.Workers(context.Background(), tasks.WorkerTimeout)
-		return err == nil && len(ws) == n
-	})
+		if err == nil && len(ws) == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Workers = %d, %v; want %d live", len(ws), err, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // TestBroadcastRunsOnEveryRegisteredWorker is the claim of broadcast tasks
