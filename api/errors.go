@@ -41,6 +41,10 @@ const (
 	codeInternal         = "internal"               // 500
 )
 
+// codeNoWorkers is the code of a 422: no live worker handles a broadcast
+// task's name in its queue.
+const codeNoWorkers = "no_workers"
+
 // apiError is an error answer decided by a handler, with its words.
 type apiError struct {
 	status int
@@ -67,6 +71,7 @@ var domainErrors = []struct {
 	{tasks.ErrFinished, http.StatusConflict, codeFinished},
 	{tasks.ErrNotRetryable, http.StatusConflict, codeNotRetryable},
 	{tasks.ErrQueueFull, http.StatusTooManyRequests, codeQueueFull},
+	{tasks.ErrNoWorkers, http.StatusUnprocessableEntity, codeNoWorkers},
 }
 
 // echoErrors word echo's own routing errors as runq does; runq's

@@ -17,7 +17,15 @@ import (
 // Get returns the record of task id, or an error wrapping
 // results.ErrNotFound.
 func (b *Broker) Get(ctx context.Context, id uuid.UUID) (results.Record, error) {
-	return recordOf(id, b.rdb.HGetAll(ctx, b.keys.Task(id)))
+	cmd := b.rdb.HGetAll(ctx, b.keys.Task(id))
+	rec, err := recordOf(id, cmd)
+	if err == nil {
+		err = b.withBroadcast(ctx, id, cmd.Val(), &rec)
+	}
+	if err != nil {
+		return results.Record{}, err
+	}
+	return rec, nil
 }
 
 // GetMany reads the records of ids in one pipeline: recs[i] and errs[i]
@@ -33,6 +41,9 @@ func (b *Broker) GetMany(ctx context.Context, ids []uuid.UUID) (recs []results.R
 	recs, errs = make([]results.Record, len(ids)), make([]error, len(ids))
 	for i, id := range ids {
 		recs[i], errs[i] = recordOf(id, cmds[i])
+		if errs[i] == nil {
+			errs[i] = b.withBroadcast(ctx, id, cmds[i].Val(), &recs[i])
+		}
 	}
 	return recs, errs
 }

@@ -129,3 +129,17 @@ var (
 //go:embed lua/retry_ended.lua
 var retryEndedSrc string
 var retryEndedScript = redis.NewScript(statusSrc + retryEndedSrc)
+
+var (
+	//go:embed lua/broadcast_enqueue.lua
+	broadcastEnqueueSrc    string
+	broadcastEnqueueScript = redis.NewScript(broadcastEnqueueSrc)
+
+	//go:embed lua/broadcast_start.lua
+	broadcastStartSrc    string
+	broadcastStartScript = redis.NewScript(broadcastStartSrc)
+
+	//go:embed lua/broadcast_answer.lua
+	broadcastAnswerSrc    string
+	broadcastAnswerScript = redis.NewScript(broadcastAnswerSrc)
+)

@@ -41,6 +41,9 @@ type Record struct {
 	RunAt      time.Time
 	StartedAt  time.Time // of the last attempt
 	FinishedAt time.Time
+	// Broadcast holds the answers of the target workers of a broadcast
+	// task; nil for any other task.
+	Broadcast *BroadcastResults
 }
 
 // recordJSON is Record's JSON form: snake_case names, durations as Go
@@ -62,6 +65,8 @@ type recordJSON struct {
 	RunAt      time.Time       `json:"run_at,omitzero"`
 	StartedAt  time.Time       `json:"started_at,omitzero"`
 	FinishedAt time.Time       `json:"finished_at,omitzero"`
+
+	Broadcast *BroadcastResults `json:"broadcast,omitempty"`
 }
 
 // MarshalJSON renders r as the HTTP API shows it.
@@ -75,6 +80,7 @@ func (r Record) MarshalJSON() ([]byte, error) {
 		Result: r.Result, Error: r.Error, Attempts: r.Attempts, MaxRetries: r.MaxRetries,
 		Timeout: r.Timeout.String(), ResultTTL: r.ResultTTL.String(), Crashes: r.Crashes,
 		CreatedAt: r.CreatedAt, RunAt: r.RunAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
+		Broadcast: r.Broadcast,
 	})
 }
 
@@ -97,6 +103,7 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 		Result: j.Result, Error: j.Error, Attempts: j.Attempts, MaxRetries: j.MaxRetries,
 		Timeout: timeout, ResultTTL: ttl, Crashes: j.Crashes,
 		CreatedAt: j.CreatedAt, RunAt: j.RunAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
+		Broadcast: j.Broadcast,
 	}
 	return nil
 }

@@ -250,6 +250,9 @@ func (c *Client) begin(op string) error {
 }
 
 func (c *Client) submit(ctx context.Context, rs []Request) ([]results.Record, error) {
+	if hasBroadcast(rs) {
+		return c.submitBroadcast(ctx, rs)
+	}
 	ts, err := c.prepare(ctx, rs)
 	if err != nil {
 		return nil, err

@@ -90,3 +90,8 @@ func (e *unavailableError) Error() string { return "tasks: " + e.why + ": " + e.
 func (e *unavailableError) Unwrap() []error {
 	return []error{ErrUnavailable, e.err}
 }
+
+// ErrNoWorkers reports a broadcast submission that found no live worker
+// that registered the task's name and serves its queue. Nothing was
+// queued.
+var ErrNoWorkers = errors.New("tasks: no live worker handles this task name in this queue")

@@ -26,6 +26,7 @@ func (p *Pool) listen(ctx context.Context) {
 				p.readSettings(ctx, q)
 			}
 			p.settings.touch() // a slot may have been freed meanwhile
+			wake(p.bcast)      // a broadcast task may have arrived meanwhile
 			wake(p.nudge)      // a task scheduled meanwhile may be due before the maintainer wakes
 			backoff.reset()
 		})
@@ -51,6 +52,8 @@ func (p *Pool) event(ctx context.Context, ev broker.Event) {
 		p.readSettings(ctx, ev.Queue)
 	case broker.EventSlot:
 		p.settings.touch()
+	case broker.EventBroadcast:
+		wake(p.bcast)
 	}
 }
 

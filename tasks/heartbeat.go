@@ -123,7 +123,8 @@ func (t *tally) putBack(s map[string]map[int64]broker.StepCount, kept map[string
 func (p *Pool) heartbeat(ctx context.Context) {
 	host, _ := os.Hostname()
 	info := WorkerInfo{ID: p.id, Host: host, PID: os.Getpid(), Queues: p.cfg.Queues,
-		Weights: p.cfg.Weights, Concurrency: p.cfg.Concurrency, StartedAt: time.Now().UTC(), Version: Version}
+		Weights: p.cfg.Weights, Concurrency: p.cfg.Concurrency, StartedAt: time.Now().UTC(), Version: Version,
+		Handlers: p.reg.Names()}
 	tick := time.NewTicker(WorkerHeartbeat)
 	defer tick.Stop()
 	for {

@@ -125,6 +125,10 @@ type WorkerInfo struct {
 	StartedAt     time.Time      `json:"started_at"`
 	LastHeartbeat time.Time      `json:"last_heartbeat"`
 	Version       string         `json:"version"`
+
+	// Handlers are the task names the worker registered: a broadcast
+	// task targets the workers whose Handlers and Queues hold its own.
+	Handlers []string `json:"handlers,omitempty"`
 }
 
 // How often a worker reports itself, and how long after its last report

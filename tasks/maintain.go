@@ -59,6 +59,9 @@ func (p *Pool) maintain(ctx context.Context) {
 				p.log.Warn("expired leases handed back", "queue", q, "requeued", m.Requeued, "poisoned", m.Poisoned)
 			}
 		}
+		if reap {
+			p.checkBroadcasts(ctx)
+		}
 		if time.Since(tidied) >= tidyEvery {
 			if p.tidy(ctx) {
 				tidied = time.Now().Add(time.Second - tidyEvery) // more was left: again in a second

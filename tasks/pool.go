@@ -133,6 +133,8 @@ type Pool struct {
 	id    string           // in the workers list
 	clock func() time.Time // the local clock of the scheduler; tests skew it
 	tally tally            // attempts finished since the last heartbeat
+
+	bcast chan struct{} // wakes the broadcast loop: a task may be in an inbox
 }
 
 // NewPool returns a Pool that runs reg's handlers on tasks from the Redis of
@@ -163,6 +165,7 @@ func NewPool(rdb redis.UniversalClient, reg *Registry, cfg PoolConfig) *Pool {
 	}
 	p.b.SetFailedTTL(cfg.FailedTTL)
 	p.tally.fresh = make(chan struct{}, 1)
+	p.bcast = make(chan struct{}, 1)
 	p.health.log = cfg.Logger
 	p.rec = newRecorder(p)
 	return p
@@ -254,6 +257,8 @@ func (p *Pool) Run(ctx context.Context) error {
 		bg.Add(1)
 		go func() { defer bg.Done(); sc.run(ctx) }()
 	}
+	bg.Add(1)
+	go func() { defer bg.Done(); p.broadcasts(ctx) }()
 
 	p.runners = newRunners()
 	defer p.runners.close()

@@ -45,6 +45,13 @@ type Request struct {
 	Name    string          // the name a worker registered the task's handler under
 	Payload json.RawMessage // the handler's input, any JSON; empty means null
 	Options
+
+	// Broadcast runs the task once on every live worker that registered
+	// its name and serves its queue when it is submitted, rather than once
+	// on one of them; the record holds each worker's answer (see
+	// results.BroadcastResults). Not with Delay or RunAt, nor in a batch;
+	// MaxRetries does not apply (a worker's run is not retried).
+	Broadcast bool
 }
 
 // Limits of a Request.
@@ -86,6 +93,9 @@ func (r *Request) Validate() error {
 	if ttl := r.ResultTTL; ttl != 0 && (ttl < MinResultTTL || ttl > MaxResultTTL) {
 		return fmt.Errorf("%w: result_ttl %s: must be %s to %s", ErrInvalid, ttl, MinResultTTL, MaxResultTTL)
 	}
+	if r.Broadcast && (r.Delay != 0 || !r.RunAt.IsZero()) {
+		return fmt.Errorf("%w: broadcast: a broadcast task runs at once, on the workers live then: no delay or run_at", ErrInvalid)
+	}
 	return r.validateDelay()
 }
 
@@ -113,12 +123,14 @@ type requestJSON struct {
 	ResultTTL  string          `json:"result_ttl,omitempty"`
 	Delay      string          `json:"delay,omitempty"`
 	RunAt      string          `json:"run_at,omitempty"`
+
+	Broadcast bool `json:"broadcast,omitempty"`
 }
 
 // MarshalJSON writes r as the body of POST /v1/tasks, leaving out what is
 // unset; NoRetries is "max_retries": 0.
 func (r Request) MarshalJSON() ([]byte, error) {
-	w := requestJSON{Name: r.Name, Payload: r.Payload, Queue: r.Queue}
+	w := requestJSON{Name: r.Name, Payload: r.Payload, Queue: r.Queue, Broadcast: r.Broadcast}
 	if n := r.MaxRetries; n != 0 {
 		if n == NoRetries {
 			n = 0

@@ -86,9 +86,10 @@ var requestFields = [...]struct {
 	{"result_ttl", func(r *Request, raw json.RawMessage) error { return decodeDuration(raw, &r.ResultTTL) }},
 	{"delay", func(r *Request, raw json.RawMessage) error { return decodeDuration(raw, &r.Delay) }},
 	{"run_at", func(r *Request, raw json.RawMessage) error { return decodeTime(raw, &r.RunAt) }},
+	{"broadcast", func(r *Request, raw json.RawMessage) error { return decodeBool(raw, &r.Broadcast) }},
 }
 
-const requestFieldNames = "name, payload, queue, max_retries, timeout, result_ttl, delay and run_at"
+const requestFieldNames = "name, payload, queue, max_retries, timeout, result_ttl, delay, run_at and broadcast"
 
 // fieldIndex returns the index of key in requestFields, or -1.
 func fieldIndex(key string) int {
@@ -183,4 +184,15 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
+}
+
+// decodeBool reads true or false; null leaves dst as it is.
+func decodeBool(raw json.RawMessage, dst *bool) error {
+	if isNull(raw) {
+		return nil
+	}
+	if err := json.Unmarshal(raw, dst); err != nil {
+		return errors.New("want true or false")
+	}
+	return nil
 }

@@ -76,7 +76,8 @@ func pollMargin(d time.Duration) time.Duration { return min(d/10, 250*time.Milli
 // with its RunAt, when r's Delay or RunAt holds it back). Its errors
 // match the sentinels of package tasks: ErrInvalid (found by
 // Request.Validate before anything is sent, or by the server),
-// ErrUnknownName, ErrQueueFull (the queue holds its max_length of queued
+// ErrUnknownName, ErrNoWorkers (a broadcast task that no live worker
+// handles in its queue), ErrQueueFull (the queue holds its max_length of queued
 // tasks: at once, unless ctx comes from tasks.WaitForRoom), ErrUnavailable
 // (also when the server cannot be reached, or a proxy answers 502, 503 or
 // 504).
@@ -323,6 +324,7 @@ var codes = map[string]error{
 	"not_retryable": tasks.ErrNotRetryable,
 	"queue_full":    tasks.ErrQueueFull,
 	"unavailable":   tasks.ErrUnavailable,
+	"no_workers":    tasks.ErrNoWorkers,
 }
 
 // noAnswerError is a request that got no usable answer (connection

@@ -70,6 +70,14 @@ func appendRecordTail(b []byte, r *results.Record, texts *Durations) ([]byte, er
 			}
 		}
 	}
+	if r.Broadcast != nil { // rare: encoding/json writes it
+		out, err := json.Marshal(r.Broadcast)
+		if err != nil {
+			return b, err
+		}
+		b = append(b, `,"broadcast":`...)
+		b = append(b, out...)
+	}
 	return append(b, '}'), nil
 }
 

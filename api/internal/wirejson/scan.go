@@ -40,6 +40,7 @@ const (
 	fieldResultTTL
 	fieldDelay
 	fieldRunAt
+	fieldBroadcast
 )
 
 // ScanRequest reads a whole body holding one request.
@@ -135,6 +136,8 @@ func fieldBit(key []byte) int {
 		return fieldDelay
 	case "run_at":
 		return fieldRunAt
+	case "broadcast":
+		return fieldBroadcast
 	}
 	return 0
 }
@@ -176,6 +179,9 @@ func (s *scanner) field(bit int, r *tasks.Request) bool {
 		return s.duration(&r.Delay)
 	case fieldRunAt:
 		return s.time(&r.RunAt)
+	case fieldBroadcast:
+		r.Broadcast = s.literal("true")
+		return r.Broadcast || s.literal("false")
 	}
 	return false
 }

@@ -23,6 +23,8 @@ var scanSeeds = []string{
 	`{"name":"e","run_at":"2030-01-02T15:04:05.123456789+02:00"}`, // the common bodies end here
 	`{"name":"e","run_at":"2030-01-02 15:04:05"}`, `{"name":"e","run_at":"2030-01-02T15:04:05"}`, `{"name":"e","run_at":5}`,
 	`{"name":"e","run_at":"2030-13-02T15:04:05Z"}`, `{"name":"e","run_at":"\u0032030-01-02T15:04:05Z"}`, `{"name":"e","delay":"-1s"}`,
+	`{"name":"e","broadcast":true}`, `{"name":"e","broadcast":false}`, `{"name":"e","broadcast":null}`, `{"name":"e","broadcast":1}`,
+	`{"name":"e","broadcast":"true"}`, `{"name":"e","broadcast":true,"broadcast":true}`,
 	`{"name":"e","delay":"1s","run_at":"2030-01-02T15:04:05Z"}`, `{"name":"e","run_at":"2030-01-02T15:04:05Z","run_at":null}`,
 	`{"name":"e","payload":"\ud800"}`, "{\"name\":\"e\",\"payload\":\"\xff\"}", `{"name":"écho"}`,
 	`{"name":"e","max_retries":999999999999999999}`, `{"name":"e","max_retries":1000000000000000000}`,
@@ -135,6 +137,6 @@ func strict(body []byte) (tasks.Request, error) {
 func sameRequest(a, b tasks.Request) bool {
 	ao, bo := a.Options, b.Options
 	ao.RunAt, bo.RunAt = time.Time{}, time.Time{}
-	return a.Name == b.Name && ao == bo && a.RunAt.Equal(b.RunAt) &&
+	return a.Name == b.Name && ao == bo && a.RunAt.Equal(b.RunAt) && a.Broadcast == b.Broadcast &&
 		bytes.Equal(a.Payload, b.Payload) && (a.Payload == nil) == (b.Payload == nil)
 }

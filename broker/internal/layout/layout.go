@@ -54,6 +54,10 @@ import (
 //	                           written: "<token>:<i>" -> expiry (ms)
 //	runq:{default}:schedules   hash: the periodic schedules whose tasks go to the
 //	                           queue, three fields each (see the ScheduleField*)
+//	runq:{default}:broadcasts  sorted set: broadcast task ID -> created (ms):
+//	                           the queue's broadcasts not yet ended
+//	runq:{default}:inbox:<w>   list: IDs of broadcast tasks worker w is to run
+//	                           and has not started, oldest first
 //
 // A lease covers one claim's batch of tasks, not each task, so taking,
 // renewing and finishing cost commands per batch, not per task. A token is
@@ -63,6 +67,12 @@ import (
 // slot of its queue's tag (the slot is carried inside the ID; see NewID):
 //
 //	runq:{3ax}:0193f0c27c1a...     hash: the Field* fields
+//
+// A broadcast task has a second hash beside it, in the same slot, that
+// expires with it:
+//
+//	runq:{3ax}:0193f0c27c1a...:b   hash: target worker ID -> its answer,
+//	                               "status,started_ms,finished_ms,text"
 //
 // The key has no more in it than it needs: with the prefix runq and a tag
 // of three characters it is 43 bytes, which Redis stores in an allocation
@@ -79,8 +89,9 @@ import (
 // <ms>" when a task was scheduled earlier than any other of its queue,
 // "room <queue>" when a queue that held its max_length has room again,
 // "slot <queue>" when a queue that ran its max_running tasks has a slot
-// free again). One more, runq:probe, is written by readiness checks and
-// expires.
+// free again, "broadcast <queue>" when a broadcast task of the queue was
+// put in its targets' inboxes). One more, runq:probe, is written by
+// readiness checks and expires.
 type Keys struct {
 	Prefix string // "runq", or a prefix of the caller's
 }
@@ -214,6 +225,10 @@ const (
 	FieldTurn     = "rt" // ms: the turn under its name's rate booked for the task's next start
 )
 
+// FieldBroadcast, in a broadcast task's hash, is its number of target
+// workers; their answers are in the hash named by BroadcastResults.
+const FieldBroadcast = "b"
+
 // Fields of a queue's schedules hash, each followed by the schedule's ID.
 // The Lua scripts spell the same prefixes.
 const (
@@ -221,3 +236,15 @@ const (
 	ScheduleFieldDeclared = "s:" // ms, Redis clock: when a process last declared it or ran its tick
 	ScheduleFieldRun      = "r:" // "tick_ms,task_id" of the last tick that created a task
 )
+
+// Broadcasts names the sorted set of queue's broadcast tasks that have not
+// ended, scored by when they were created (ms).
+func (k Keys) Broadcasts(queue string) string { return k.q(queue) + "broadcasts" }
+
+// Inbox names the list of broadcast task IDs that worker is to run from
+// queue.
+func (k Keys) Inbox(queue, worker string) string { return k.q(queue) + "inbox:" + worker }
+
+// BroadcastResults names the hash of the answers of a broadcast task's
+// target workers, beside the task's hash and in its slot.
+func (k Keys) BroadcastResults(id uuid.UUID) string { return k.Task(id) + ":b" }

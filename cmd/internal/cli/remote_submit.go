@@ -25,6 +25,8 @@ var submitCommand = remoteCommand{
 		"a spinner and the time elapsed; else one line per change of status, the first with the id),\n" +
 		"then prints the result JSON on stdout; it exits 1 if the task failed or was canceled.\n" +
 		"With --delay or --run-at the task waits, scheduled, until then.\n" +
+		"With --broadcast it runs once on every live worker that handles NAME in its queue; --wait\n" +
+		"then prints every worker's answer, by worker id.\n" +
 		"Bad input (bad JSON, a file it cannot read, a bad option) sends nothing.",
 	example: `%[1]s submit echo '{"hello":"world"}' --queue default --wait`,
 	run:     runSubmit,
@@ -70,6 +72,7 @@ func (s *session) submitRequest(args []string) (req tasks.Request, wait bool, er
 	fs.Var((*durationValue)(&req.Delay), "delay", "hold the task back this `DURATION`, up to 365 days (scheduled, then queued)")
 	fs.Var((*timeValue)(&req.RunAt), "run-at", "hold the task back until this RFC 3339 `TIME`, such as 2030-01-02T15:04:05Z")
 	fs.BoolVar(&wait, "wait", false, "follow the task until it ends, then print its result")
+	fs.BoolVar(&req.Broadcast, "broadcast", false, "run the task once on every live worker that handles it in its queue")
 	pos, err := s.parse(fs, args, 1, 2)
 	if err != nil {
 		return req, false, err
@@ -128,6 +131,9 @@ func (s *session) waitAndPrint(ctx context.Context, rec results.Record) error {
 	rec, err := s.follow(ctx, rec)
 	if err != nil {
 		return err
+	}
+	if rec.Broadcast != nil {
+		return s.printBroadcast(rec)
 	}
 	switch rec.Status {
 	case results.StatusSucceeded:
@@ -194,4 +200,21 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// printBroadcast prints the answers of the ended broadcast task of rec, by
+// worker id, and returns why it did not succeed.
+func (s *session) printBroadcast(rec results.Record) error {
+	out, err := json.MarshalIndent(rec.Broadcast, "", "  ")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.stdout, "%s\n", out)
+	switch rec.Status {
+	case results.StatusSucceeded:
+		return nil
+	case results.StatusCanceled:
+		return fmt.Errorf("task %s was canceled", rec.ID)
+	}
+	return fmt.Errorf("task %s failed: %s", rec.ID, rec.Error)
 }

@@ -1,0 +1,74 @@
+package tasks
+
+import (
+	"context"
+	"time"
+
+	"github.com/runq/runq/results"
+)
+
+// checkBroadcasts answers as missing for the targets of its queues' open
+// broadcast tasks that will not answer: a target no longer live (its
+// heartbeat lapsed, or it left the workers list), and a target whose run
+// is overdue (started more than its timeout plus missingSlack ago: its
+// answer was lost). Every pool does it with its maintenance, once a
+// second; the answers are idempotent, so pools never conflict. It costs a
+// ZRANGE per queue, plus, only while some broadcast is open, a read of
+// the workers list and of the open tasks.
+func (p *Pool) checkBroadcasts(ctx context.Context) {
+	var live map[string]bool
+	for _, q := range p.cfg.Queues {
+		open, err := p.b.OpenBroadcasts(ctx, q, maxOpenChecked)
+		if err != nil || len(open) == 0 {
+			continue
+		}
+		if live == nil {
+			ws, err := p.b.Workers(ctx, WorkerTimeout)
+			if err != nil {
+				return
+			}
+			live = make(map[string]bool, len(ws))
+			for _, w := range ws {
+				live[w.ID] = true
+			}
+		}
+		for _, ob := range open {
+			if ob.Answers == nil { // ended otherwise (canceled) or gone
+				_, _, _ = p.b.AnswerBroadcast(ctx, ob.ID, q, "", results.WorkerMissing, "")
+				continue
+			}
+			for w, a := range ob.Answers {
+				why := missingWhy(a, live[w], ob.Timeout, time.Now())
+				if why == "" {
+					continue
+				}
+				if _, _, err := p.b.AnswerBroadcast(ctx, ob.ID, q, w, results.WorkerMissing, why); err != nil {
+					return
+				}
+			}
+		}
+	}
+}
+
+// maxOpenChecked is how many open broadcast tasks of a queue one check
+// looks at: the oldest first.
+const maxOpenChecked = 100
+
+// missingSlack is how long past its timeout a running target's answer is
+// waited for (its worker's clock may be off from Redis's) before it is
+// reported missing.
+const missingSlack = time.Minute
+
+// missingWhy returns why answer a, of a worker that is live or not, is to
+// be reported missing at now, or "" when it is not.
+func missingWhy(a results.WorkerAnswer, live bool, timeout time.Duration, now time.Time) string {
+	switch {
+	case a.Status.Final():
+		return ""
+	case !live:
+		return "the worker stopped reporting before it answered (lease lapsed)"
+	case a.Status == results.WorkerRunning && timeout > 0 && now.After(a.StartedAt.Add(timeout+missingSlack)):
+		return "no answer within the timeout"
+	}
+	return ""
+}
