@@ -125,3 +125,11 @@ var (
 	scheduleTickSrc    string
 	scheduleTickScript = redis.NewScript(scheduleTickSrc)
 )
+
+var (
+	//go:embed lua/claim_keys.lua
+	claimKeysSrc string
+	// enqueueKeyedScript is enqueue.lua behind the claims of tasks that
+	// carry idempotency or unique keys; plain tasks run enqueueScript.
+	enqueueKeyedScript = redis.NewScript(statusSrc + claimKeysSrc + enqueueSrc)
+)
