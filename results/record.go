@@ -41,6 +41,10 @@ type Record struct {
 	RunAt      time.Time
 	StartedAt  time.Time // of the last attempt
 	FinishedAt time.Time
+	// Replayed is set on a submission's answer when the task already
+	// existed: submitted before with the same idempotency key, or holding
+	// the unique key the submission asked for. It is not stored.
+	Replayed bool
 }
 
 // recordJSON is Record's JSON form: snake_case names, durations as Go
@@ -62,6 +66,7 @@ type recordJSON struct {
 	RunAt      time.Time       `json:"run_at,omitzero"`
 	StartedAt  time.Time       `json:"started_at,omitzero"`
 	FinishedAt time.Time       `json:"finished_at,omitzero"`
+	Replayed   bool            `json:"replayed,omitempty"`
 }
 
 // MarshalJSON renders r as the HTTP API shows it.
@@ -75,6 +80,7 @@ func (r Record) MarshalJSON() ([]byte, error) {
 		Result: r.Result, Error: r.Error, Attempts: r.Attempts, MaxRetries: r.MaxRetries,
 		Timeout: r.Timeout.String(), ResultTTL: r.ResultTTL.String(), Crashes: r.Crashes,
 		CreatedAt: r.CreatedAt, RunAt: r.RunAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
+		Replayed: r.Replayed,
 	})
 }
 
@@ -97,6 +103,7 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 		Result: j.Result, Error: j.Error, Attempts: j.Attempts, MaxRetries: j.MaxRetries,
 		Timeout: timeout, ResultTTL: ttl, Crashes: j.Crashes,
 		CreatedAt: j.CreatedAt, RunAt: j.RunAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
+		Replayed: j.Replayed,
 	}
 	return nil
 }

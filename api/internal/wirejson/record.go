@@ -70,6 +70,9 @@ func appendRecordTail(b []byte, r *results.Record, texts *Durations) ([]byte, er
 			}
 		}
 	}
+	if r.Replayed {
+		b = append(b, `,"replayed":true`...)
+	}
 	return append(b, '}'), nil
 }
 
