@@ -34,6 +34,9 @@ type KeyClaim struct {
 	// claims a held key with another digest is a Conflict with Mismatch.
 	Digest string
 	TTL    time.Duration // how long the claim lasts at most; rounded up to a millisecond
+	// Reject is the caller's, carried for it: what it does when the key
+	// is held. Enqueue does not read it.
+	Reject bool
 }
 
 // Conflict is a task's claim held by another task.

@@ -45,6 +45,20 @@ type Request struct {
 	Name    string          // the name a worker registered the task's handler under
 	Payload json.RawMessage // the handler's input, any JSON; empty means null
 	Options
+	// IdempotencyKey makes a submission repeated within the client's
+	// IdempotencyTTL (24h) return the task first submitted with the key
+	// in the same queue (its current record, Replayed) instead of a second
+	// task; the same key with another request is ErrIdempotencyMismatch.
+	// Over HTTP, the Idempotency-Key header (or "idempotency_key" in a
+	// batch's task). Up to MaxKeyLen bytes; "" means none.
+	IdempotencyKey string
+	// Unique, when set, makes the task the only one holding Unique.Key in
+	// its queue while its hold lasts (see Unique).
+	Unique *Unique
+	// OnConflict is what a submission whose unique key another task holds
+	// gets: OnConflictReturn ("" too), the holder's record, Replayed;
+	// OnConflictReject, a *DuplicateError naming the holder.
+	OnConflict string
 }
 
 // Limits of a Request.
@@ -86,7 +100,10 @@ func (r *Request) Validate() error {
 	if ttl := r.ResultTTL; ttl != 0 && (ttl < MinResultTTL || ttl > MaxResultTTL) {
 		return fmt.Errorf("%w: result_ttl %s: must be %s to %s", ErrInvalid, ttl, MinResultTTL, MaxResultTTL)
 	}
-	return r.validateDelay()
+	if err := r.validateDelay(); err != nil {
+		return err
+	}
+	return r.validateKeys()
 }
 
 // validateDelay checks Delay and RunAt. RunAt is checked against this
@@ -105,20 +122,24 @@ func (r *Request) validateDelay() error {
 
 // requestJSON is the JSON form of a Request as MarshalJSON writes it.
 type requestJSON struct {
-	Name       string          `json:"name"`
-	Payload    json.RawMessage `json:"payload,omitempty"`
-	Queue      string          `json:"queue,omitempty"`
-	MaxRetries *int            `json:"max_retries,omitempty"`
-	Timeout    string          `json:"timeout,omitempty"`
-	ResultTTL  string          `json:"result_ttl,omitempty"`
-	Delay      string          `json:"delay,omitempty"`
-	RunAt      string          `json:"run_at,omitempty"`
+	Name        string          `json:"name"`
+	Payload     json.RawMessage `json:"payload,omitempty"`
+	Queue       string          `json:"queue,omitempty"`
+	MaxRetries  *int            `json:"max_retries,omitempty"`
+	Timeout     string          `json:"timeout,omitempty"`
+	ResultTTL   string          `json:"result_ttl,omitempty"`
+	Delay       string          `json:"delay,omitempty"`
+	RunAt       string          `json:"run_at,omitempty"`
+	Idempotency string          `json:"idempotency_key,omitempty"`
+	Unique      *Unique         `json:"unique,omitempty"`
+	OnConflict  string          `json:"on_conflict,omitempty"`
 }
 
 // MarshalJSON writes r as the body of POST /v1/tasks, leaving out what is
 // unset; NoRetries is "max_retries": 0.
 func (r Request) MarshalJSON() ([]byte, error) {
-	w := requestJSON{Name: r.Name, Payload: r.Payload, Queue: r.Queue}
+	w := requestJSON{Name: r.Name, Payload: r.Payload, Queue: r.Queue,
+		Idempotency: r.IdempotencyKey, Unique: r.Unique, OnConflict: r.OnConflict}
 	if n := r.MaxRetries; n != 0 {
 		if n == NoRetries {
 			n = 0

@@ -86,9 +86,22 @@ var requestFields = [...]struct {
 	{"result_ttl", func(r *Request, raw json.RawMessage) error { return decodeDuration(raw, &r.ResultTTL) }},
 	{"delay", func(r *Request, raw json.RawMessage) error { return decodeDuration(raw, &r.Delay) }},
 	{"run_at", func(r *Request, raw json.RawMessage) error { return decodeTime(raw, &r.RunAt) }},
+	{"idempotency_key", func(r *Request, raw json.RawMessage) error { return decodeString(raw, &r.IdempotencyKey) }},
+	{"unique", func(r *Request, raw json.RawMessage) error {
+		if isNull(raw) {
+			return nil
+		}
+		var u Unique
+		if err := u.UnmarshalJSON(raw); err != nil {
+			return err
+		}
+		r.Unique = &u
+		return nil
+	}},
+	{"on_conflict", func(r *Request, raw json.RawMessage) error { return decodeString(raw, &r.OnConflict) }},
 }
 
-const requestFieldNames = "name, payload, queue, max_retries, timeout, result_ttl, delay and run_at"
+const requestFieldNames = "name, payload, queue, max_retries, timeout, result_ttl, delay, run_at, idempotency_key, unique and on_conflict"
 
 // fieldIndex returns the index of key in requestFields, or -1.
 func fieldIndex(key string) int {
