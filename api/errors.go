@@ -21,6 +21,9 @@ type errorBody struct {
 	Error     string `json:"error"`
 	Code      string `json:"code"`
 	RequestID string `json:"request_id,omitempty"`
+	// TaskID names the task an answer is about: of a 409 duplicate, the
+	// task holding the unique key.
+	TaskID string `json:"task_id,omitempty"`
 }
 
 // Codes of errorBody, the same in api/client.
@@ -39,6 +42,10 @@ const (
 	codeUnknownName      = "unknown_name"           // 422: no worker registered the name
 	codeUnavailable      = "unavailable"            // 503: Redis cannot serve the call now
 	codeInternal         = "internal"               // 500
+	// 409: a unique key held by another task, with on_conflict "reject"
+	codeDuplicate = "duplicate"
+	// 422: an idempotency key first used for a different request
+	codeIdempotencyMismatch = "idempotency_mismatch"
 )
 
 // codeNoWorkers is the code of a 422: no live worker handles a broadcast
@@ -72,6 +79,8 @@ var domainErrors = []struct {
 	{tasks.ErrNotRetryable, http.StatusConflict, codeNotRetryable},
 	{tasks.ErrQueueFull, http.StatusTooManyRequests, codeQueueFull},
 	{tasks.ErrNoWorkers, http.StatusUnprocessableEntity, codeNoWorkers},
+	{tasks.ErrDuplicate, http.StatusConflict, codeDuplicate},
+	{tasks.ErrIdempotencyMismatch, http.StatusUnprocessableEntity, codeIdempotencyMismatch},
 }
 
 // echoErrors word echo's own routing errors as runq does; runq's
@@ -140,7 +149,7 @@ func (s *server) describe(err error, reqID, method, path string) (int, errorBody
 	}
 	for _, d := range domainErrors {
 		if errors.Is(err, d.err) {
-			return d.status, errorBody{Error: public(err), Code: d.code}
+			return d.status, errorBody{Error: public(err), Code: d.code, TaskID: holderOf(err)}
 		}
 	}
 	if why, ok := broker.Unavailable(err); ok {

@@ -28,6 +28,9 @@ func (s *server) submit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := idempotencyHeader(c, &req); err != nil {
+		return err
+	}
 	rec, err := s.tasks.Submit(c.Request().Context(), req)
 	if wait > 0 && errors.Is(err, tasks.ErrQueueFull) {
 		return s.waitForRoom(c, []tasks.Request{req}, err, false, wait)
@@ -36,7 +39,7 @@ func (s *server) submit(c echo.Context) error {
 		return err
 	}
 	setLocation(c, rec.ID)
-	return writeRecord(c, http.StatusAccepted, &rec)
+	return writeRecord(c, submitted(c, rec), &rec)
 }
 
 // submitBatch handles POST /v1/tasks/batch[?wait=5s] {"tasks": [...]}:
@@ -63,7 +66,7 @@ func (s *server) submitBatch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeRecords(c, http.StatusAccepted, recs)
+	return writeRecords(c, submittedBatch(c, recs), recs)
 }
 
 // waitParam reads ?wait=, capped at MaxWait: 0 when absent.

@@ -143,6 +143,18 @@ var answerCases = []answerCase{
 	{method: "POST", target: "/v1/tasks/batch", body: `{"tasks":[{"name":"echo"},{"name":"echo","queue":"full"}]}`, want: 429},
 	{method: "POST", target: "/v1/tasks/batch?wait=20ms", body: `{"tasks":[{"name":"echo","queue":"full"}]}`, want: 429},
 	{method: "POST", target: "/v1/tasks/batch?wait=-1s", body: `{"tasks":[{"name":"echo","queue":"full"}]}`, want: 400},
+
+	{method: "POST", target: "/v1/tasks", body: `{"name":"echo","queue":"idle","idempotency_key":"oa-1"}`, want: 202},
+	{method: "POST", target: "/v1/tasks", body: `{"name":"echo","queue":"idle","idempotency_key":"oa-1"}`, want: 200},
+	{method: "POST", target: "/v1/tasks", body: `{"name":"echo","queue":"idle","idempotency_key":"oa-1","payload":2}`, want: 422},
+	{method: "POST", target: "/v1/tasks", body: `{"name":"echo","queue":"idle","unique":{"key":"oa","until":"finished"}}`, want: 202},
+	{method: "POST", target: "/v1/tasks?pretty", body: `{"name":"echo","queue":"idle","unique":{"key":"oa","for":"1h"}}`, want: 200},
+	{method: "POST", target: "/v1/tasks", body: `{"name":"echo","queue":"idle","unique":{"key":"oa","for":"1h"},"on_conflict":"reject"}`, want: 409},
+	{method: "POST", target: "/v1/tasks", body: `{"name":"echo","unique":{"key":"oa","for":"1h","until":"started"}}`, want: 400},
+	{method: "POST", target: "/v1/tasks/batch", body: `{"tasks":[{"name":"echo","queue":"idle","idempotency_key":"oa-2"}]}`, want: 202},
+	{method: "POST", target: "/v1/tasks/batch", body: `{"tasks":[{"name":"echo","queue":"idle","idempotency_key":"oa-2"}]}`, want: 200},
+	{method: "POST", target: "/v1/tasks/batch", body: `{"tasks":[{"name":"echo","queue":"idle","unique":{"key":"oa","for":"1h"},"on_conflict":"reject"}]}`, want: 409},
+	{method: "POST", target: "/v1/tasks/batch", body: `{"tasks":[{"name":"echo","queue":"idle","idempotency_key":"oa-2","payload":3}]}`, want: 422},
 }
 
 // TestAnswersMatchOpenAPI sends answerCases to the API with tasks in each

@@ -35,14 +35,14 @@ func (s *server) waitForRoom(c echo.Context, rs []tasks.Request, refused error, 
 		if err != nil {
 			return err
 		}
-		return writeRecords(c, http.StatusAccepted, recs)
+		return writeRecords(c, submittedBatch(c, recs), recs)
 	}
 	rec, err := s.tasks.Submit(ctx, rs[0])
 	if err != nil {
 		return err
 	}
 	setLocation(c, rec.ID)
-	return writeRecord(c, http.StatusAccepted, &rec)
+	return writeRecord(c, submitted(c, rec), &rec)
 }
 
 // parkSubmit parks the submission rs until deadline, and reports whether
@@ -94,6 +94,10 @@ func (s *server) answerSubmit(conn *parking.Conn, reqID, path string, indent boo
 	}
 	if err == nil && !batch {
 		extra = append(extra, "Location: /v1/tasks/"+recs[0].ID.String())
+	}
+	if err == nil && allReplayed(recs) {
+		status = http.StatusOK
+		extra = append(extra, headerReplayed+": true")
 	}
 	if err != nil {
 		var body errorBody

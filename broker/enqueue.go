@@ -33,6 +33,10 @@ type NewTask struct {
 	// queue's list.
 	Delay time.Duration
 	RunAt time.Time
+	// Keys are the keys the task claims in Queue (an idempotency key, a
+	// unique key, or both): Enqueue writes the task only if no other task
+	// holds one of them, else returns a *ConflictError (enqueue_keyed.go).
+	Keys []KeyClaim
 }
 
 // Due returns when t falls due, had Enqueue created it at created (as
@@ -98,6 +102,9 @@ func (b *Broker) Enqueue(ctx context.Context, ts []NewTask) ([]time.Time, error)
 			}
 			t.ID = id
 		}
+	}
+	if keyed(ts) {
+		return b.enqueueKeyed(ctx, ts)
 	}
 	if len(ts) == 1 {
 		r, err := b.enqueues.do(ctx, ts[0])

@@ -143,3 +143,11 @@ var (
 	broadcastAnswerSrc    string
 	broadcastAnswerScript = redis.NewScript(broadcastAnswerSrc)
 )
+
+var (
+	//go:embed lua/claim_keys.lua
+	claimKeysSrc string
+	// enqueueKeyedScript is enqueue.lua behind the claims of tasks that
+	// carry idempotency or unique keys; plain tasks run enqueueScript.
+	enqueueKeyedScript = redis.NewScript(statusSrc + claimKeysSrc + enqueueSrc)
+)

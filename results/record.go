@@ -44,6 +44,10 @@ type Record struct {
 	// Broadcast holds the answers of the target workers of a broadcast
 	// task; nil for any other task.
 	Broadcast *BroadcastResults
+	// Replayed is set on a submission's answer when the task already
+	// existed: submitted before with the same idempotency key, or holding
+	// the unique key the submission asked for. It is not stored.
+	Replayed bool
 }
 
 // recordJSON is Record's JSON form: snake_case names, durations as Go
@@ -67,6 +71,7 @@ type recordJSON struct {
 	FinishedAt time.Time       `json:"finished_at,omitzero"`
 
 	Broadcast *BroadcastResults `json:"broadcast,omitempty"`
+	Replayed  bool              `json:"replayed,omitempty"`
 }
 
 // MarshalJSON renders r as the HTTP API shows it.
@@ -81,6 +86,7 @@ func (r Record) MarshalJSON() ([]byte, error) {
 		Timeout: r.Timeout.String(), ResultTTL: r.ResultTTL.String(), Crashes: r.Crashes,
 		CreatedAt: r.CreatedAt, RunAt: r.RunAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
 		Broadcast: r.Broadcast,
+		Replayed:  r.Replayed,
 	})
 }
 
@@ -104,6 +110,7 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 		Timeout: timeout, ResultTTL: ttl, Crashes: j.Crashes,
 		CreatedAt: j.CreatedAt, RunAt: j.RunAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
 		Broadcast: j.Broadcast,
+		Replayed:  j.Replayed,
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ func TestRecordJSON(t *testing.T) {
 		Attempts: 2, MaxRetries: 3, Timeout: 30 * time.Second, ResultTTL: time.Hour, Crashes: 1,
 		CreatedAt: created, RunAt: created.Add(50 * time.Millisecond),
 		StartedAt: created.Add(100 * time.Millisecond), FinishedAt: created.Add(200 * time.Millisecond),
+		Replayed: true,
 	}
 	out, err := json.Marshal(full)
 	if err != nil {
@@ -31,7 +32,7 @@ func TestRecordJSON(t *testing.T) {
 		`"payload":{"a":1},"result":[1,2],"error":"attempt 1: boom","attempts":2,"max_retries":3,"timeout":"30s",` +
 		`"result_ttl":"1h0m0s","crashes":1,"created_at":"2023-11-14T22:13:20Z",` +
 		`"run_at":"2023-11-14T22:13:20.05Z","started_at":"2023-11-14T22:13:20.1Z",` +
-		`"finished_at":"2023-11-14T22:13:20.2Z"}`
+		`"finished_at":"2023-11-14T22:13:20.2Z","replayed":true}`
 	if string(out) != want {
 		t.Errorf("json.Marshal(record) =\n%s\nwant\n%s", out, want)
 	}

@@ -37,6 +37,10 @@ type ClientConfig struct {
 	// Logger receives what Wait's subscription has to report (a lost
 	// connection); nil means slog.Default().
 	Logger *slog.Logger
+	// IdempotencyTTL is how long an idempotency key is remembered after
+	// the submission that first used it (Request.IdempotencyKey); 0 means
+	// 24h.
+	IdempotencyTTL time.Duration
 }
 
 // Defaults of ClientConfig.
@@ -45,6 +49,8 @@ const (
 	DefaultMaxRetries = 3
 	DefaultTimeout    = 30 * time.Minute
 	DefaultResultTTL  = 24 * time.Hour
+	// DefaultIdempotencyTTL is ClientConfig.IdempotencyTTL's default.
+	DefaultIdempotencyTTL = 24 * time.Hour
 )
 
 func (c ClientConfig) withDefaults() ClientConfig {
@@ -63,6 +69,9 @@ func (c ClientConfig) withDefaults() ClientConfig {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.IdempotencyTTL == 0 {
+		c.IdempotencyTTL = DefaultIdempotencyTTL
+	}
 	return c
 }
 
@@ -76,6 +85,9 @@ func (c ClientConfig) check() error {
 		if err := broker.ValidPrefix(c.Prefix); err != nil {
 			return fmt.Errorf("%w: ClientConfig.Prefix: %v", ErrInvalid, err)
 		}
+	}
+	if ttl := c.IdempotencyTTL; ttl < time.Second || ttl > MaxResultTTL {
+		return fmt.Errorf("%w: ClientConfig.IdempotencyTTL %s: must be %s to %s", ErrInvalid, ttl, time.Second, MaxResultTTL)
 	}
 	r := Request{Name: "x", Options: Options{MaxRetries: c.MaxRetries, Timeout: c.Timeout, ResultTTL: c.ResultTTL}}
 	if err := r.Validate(); err != nil {
@@ -288,6 +300,15 @@ func (c *Client) prepare(ctx context.Context, rs []Request) ([]broker.NewTask, e
 // is the broker's *FullError; ts keep the IDs Enqueue gave them, so that a
 // submission sent again after one is the same tasks.
 func (c *Client) enqueue(ctx context.Context, ts []broker.NewTask) ([]results.Record, error) {
+	if keyed(ts) {
+		return c.enqueueKeyed(ctx, ts)
+	}
+	return c.enqueuePlain(ctx, ts)
+}
+
+// enqueuePlain is enqueue for tasks that claim no keys, or for the tasks
+// of a keyed submission whose keys were not found held.
+func (c *Client) enqueuePlain(ctx context.Context, ts []broker.NewTask) ([]results.Record, error) {
 	if err := c.noteQueues(ctx, ts); err != nil {
 		return nil, fmt.Errorf("tasks: submit %d: %w", len(ts), unavailable(err))
 	}
@@ -331,6 +352,9 @@ func (c *Client) resolve(r *Request, opts HandlerOptions) broker.NewTask {
 	}
 	if t.MaxRetries == NoRetries {
 		t.MaxRetries = 0
+	}
+	if r.IdempotencyKey != "" || r.Unique != nil {
+		t.Keys = keyClaims(r, &t, c.cfg.IdempotencyTTL)
 	}
 	return t
 }

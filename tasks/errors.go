@@ -2,6 +2,9 @@ package tasks
 
 import (
 	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
 
 	"github.com/runq/runq/broker"
 	"github.com/runq/runq/results"
@@ -95,3 +98,31 @@ func (e *unavailableError) Unwrap() []error {
 // that registered the task's name and serves its queue. Nothing was
 // queued.
 var ErrNoWorkers = errors.New("tasks: no live worker handles this task name in this queue")
+
+// Errors of submissions that carry keys (Request.IdempotencyKey,
+// Request.Unique). Nothing was queued.
+var (
+	// ErrDuplicate reports a submission refused because another task
+	// holds its unique key and it asked to be refused (OnConflictReject).
+	// The error is a *DuplicateError naming the holder.
+	ErrDuplicate = errors.New("tasks: another task holds the unique key")
+	// ErrIdempotencyMismatch reports an idempotency key first submitted
+	// with a different request (name, queue, payload or options).
+	ErrIdempotencyMismatch = errors.New("tasks: idempotency key already used for a different request")
+)
+
+// DuplicateError is ErrDuplicate with the task holding the key.
+type DuplicateError struct {
+	Key    string    // the unique key ("" when the HTTP API's answer did not say)
+	Holder uuid.UUID // the task holding it
+}
+
+func (e *DuplicateError) Error() string {
+	if e.Key == "" {
+		return fmt.Sprintf("tasks: task %s holds the unique key", e.Holder)
+	}
+	return fmt.Sprintf("tasks: task %s holds the unique key %q", e.Holder, e.Key)
+}
+
+// Is makes errors.Is(err, ErrDuplicate) hold.
+func (e *DuplicateError) Is(target error) bool { return target == ErrDuplicate }

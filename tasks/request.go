@@ -52,6 +52,20 @@ type Request struct {
 	// results.BroadcastResults). Not with Delay or RunAt, nor in a batch;
 	// MaxRetries does not apply (a worker's run is not retried).
 	Broadcast bool
+	// IdempotencyKey makes a submission repeated within the client's
+	// IdempotencyTTL (24h) return the task first submitted with the key
+	// in the same queue (its current record, Replayed) instead of a second
+	// task; the same key with another request is ErrIdempotencyMismatch.
+	// Over HTTP, the Idempotency-Key header (or "idempotency_key" in a
+	// batch's task). Up to MaxKeyLen bytes; "" means none.
+	IdempotencyKey string
+	// Unique, when set, makes the task the only one holding Unique.Key in
+	// its queue while its hold lasts (see Unique).
+	Unique *Unique
+	// OnConflict is what a submission whose unique key another task holds
+	// gets: OnConflictReturn ("" too), the holder's record, Replayed;
+	// OnConflictReject, a *DuplicateError naming the holder.
+	OnConflict string
 }
 
 // Limits of a Request.
@@ -96,7 +110,10 @@ func (r *Request) Validate() error {
 	if r.Broadcast && (r.Delay != 0 || !r.RunAt.IsZero()) {
 		return fmt.Errorf("%w: broadcast: a broadcast task runs at once, on the workers live then: no delay or run_at", ErrInvalid)
 	}
-	return r.validateDelay()
+	if err := r.validateDelay(); err != nil {
+		return err
+	}
+	return r.validateKeys()
 }
 
 // validateDelay checks Delay and RunAt. RunAt is checked against this
@@ -115,22 +132,25 @@ func (r *Request) validateDelay() error {
 
 // requestJSON is the JSON form of a Request as MarshalJSON writes it.
 type requestJSON struct {
-	Name       string          `json:"name"`
-	Payload    json.RawMessage `json:"payload,omitempty"`
-	Queue      string          `json:"queue,omitempty"`
-	MaxRetries *int            `json:"max_retries,omitempty"`
-	Timeout    string          `json:"timeout,omitempty"`
-	ResultTTL  string          `json:"result_ttl,omitempty"`
-	Delay      string          `json:"delay,omitempty"`
-	RunAt      string          `json:"run_at,omitempty"`
-
-	Broadcast bool `json:"broadcast,omitempty"`
+	Name        string          `json:"name"`
+	Payload     json.RawMessage `json:"payload,omitempty"`
+	Queue       string          `json:"queue,omitempty"`
+	MaxRetries  *int            `json:"max_retries,omitempty"`
+	Timeout     string          `json:"timeout,omitempty"`
+	ResultTTL   string          `json:"result_ttl,omitempty"`
+	Delay       string          `json:"delay,omitempty"`
+	RunAt       string          `json:"run_at,omitempty"`
+	Idempotency string          `json:"idempotency_key,omitempty"`
+	Unique      *Unique         `json:"unique,omitempty"`
+	OnConflict  string          `json:"on_conflict,omitempty"`
+	Broadcast   bool            `json:"broadcast,omitempty"`
 }
 
 // MarshalJSON writes r as the body of POST /v1/tasks, leaving out what is
 // unset; NoRetries is "max_retries": 0.
 func (r Request) MarshalJSON() ([]byte, error) {
-	w := requestJSON{Name: r.Name, Payload: r.Payload, Queue: r.Queue, Broadcast: r.Broadcast}
+	w := requestJSON{Name: r.Name, Payload: r.Payload, Queue: r.Queue, Broadcast: r.Broadcast,
+		Idempotency: r.IdempotencyKey, Unique: r.Unique, OnConflict: r.OnConflict}
 	if n := r.MaxRetries; n != 0 {
 		if n == NoRetries {
 			n = 0

@@ -87,9 +87,22 @@ var requestFields = [...]struct {
 	{"delay", func(r *Request, raw json.RawMessage) error { return decodeDuration(raw, &r.Delay) }},
 	{"run_at", func(r *Request, raw json.RawMessage) error { return decodeTime(raw, &r.RunAt) }},
 	{"broadcast", func(r *Request, raw json.RawMessage) error { return decodeBool(raw, &r.Broadcast) }},
+	{"idempotency_key", func(r *Request, raw json.RawMessage) error { return decodeString(raw, &r.IdempotencyKey) }},
+	{"unique", func(r *Request, raw json.RawMessage) error {
+		if isNull(raw) {
+			return nil
+		}
+		var u Unique
+		if err := u.UnmarshalJSON(raw); err != nil {
+			return err
+		}
+		r.Unique = &u
+		return nil
+	}},
+	{"on_conflict", func(r *Request, raw json.RawMessage) error { return decodeString(raw, &r.OnConflict) }},
 }
 
-const requestFieldNames = "name, payload, queue, max_retries, timeout, result_ttl, delay, run_at and broadcast"
+const requestFieldNames = "name, payload, queue, max_retries, timeout, result_ttl, delay, run_at, broadcast, idempotency_key, unique and on_conflict"
 
 // fieldIndex returns the index of key in requestFields, or -1.
 func fieldIndex(key string) int {

@@ -80,7 +80,9 @@ func pollMargin(d time.Duration) time.Duration { return min(d/10, 250*time.Milli
 // handles in its queue), ErrQueueFull (the queue holds its max_length of queued
 // tasks: at once, unless ctx comes from tasks.WaitForRoom), ErrUnavailable
 // (also when the server cannot be reached, or a proxy answers 502, 503 or
-// 504).
+// 504). With r.IdempotencyKey or r.Unique, a task that already existed is
+// returned with Replayed set, or ErrIdempotencyMismatch, or ErrDuplicate
+// (a *tasks.DuplicateError naming the holder), as tasks.Client's Submit.
 func (c *Client) Submit(ctx context.Context, r tasks.Request) (results.Record, error) {
 	if err := r.Validate(); err != nil {
 		return results.Record{}, fmt.Errorf("client: submit: %w", err)
@@ -264,7 +266,7 @@ func (c *Client) do(ctx context.Context, method, path string, body any, want int
 		}
 		return err
 	}
-	if resp.StatusCode != want {
+	if resp.StatusCode != want && !replayed(want, resp) {
 		return answerError(resp, raw)
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
@@ -287,6 +289,10 @@ type Error struct {
 	Message    string        // the server's words
 	RequestID  string        // of a 500 or 503, to find the server's log line
 	RetryAfter time.Duration // of a 503 or a 429: when to try again
+	// TaskID is the task the answer names: of a 409 "duplicate", the task
+	// holding the unique key (errors.As to a *tasks.DuplicateError gives
+	// it too).
+	TaskID uuid.UUID
 }
 
 func (e *Error) Error() string {
@@ -325,6 +331,9 @@ var codes = map[string]error{
 	"queue_full":    tasks.ErrQueueFull,
 	"unavailable":   tasks.ErrUnavailable,
 	"no_workers":    tasks.ErrNoWorkers,
+
+	"duplicate":            tasks.ErrDuplicate,
+	"idempotency_mismatch": tasks.ErrIdempotencyMismatch,
 }
 
 // noAnswerError is a request that got no usable answer (connection
@@ -345,9 +354,11 @@ func answerError(resp *http.Response, raw []byte) error {
 		Error     string `json:"error"`
 		Code      string `json:"code"`
 		RequestID string `json:"request_id"`
+		TaskID    string `json:"task_id"`
 	}
 	if json.Unmarshal(raw, &body) == nil && body.Error != "" {
 		e.Message, e.Code, e.RequestID = body.Error, body.Code, body.RequestID
+		e.TaskID, _ = uuid.Parse(body.TaskID)
 	} else {
 		e.Message = strings.TrimSpace(string(raw[:min(len(raw), 200)]))
 	}

@@ -78,6 +78,9 @@ func appendRecordTail(b []byte, r *results.Record, texts *Durations) ([]byte, er
 		b = append(b, `,"broadcast":`...)
 		b = append(b, out...)
 	}
+	if r.Replayed {
+		b = append(b, `,"replayed":true`...)
+	}
 	return append(b, '}'), nil
 }
 

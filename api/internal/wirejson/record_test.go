@@ -17,7 +17,7 @@ import (
 // TestRenderCoversRecord until AppendRecord writes it too.
 var renderedFields = []string{"id", "name", "queue", "status", "payload", "result", "error", "attempts",
 	"max_retries", "timeout", "result_ttl", "crashes", "created_at", "run_at", "started_at", "finished_at",
-	"broadcast"}
+	"broadcast", "replayed"}
 
 func TestRenderCoversRecord(t *testing.T) {
 	t.Parallel()
@@ -59,7 +59,8 @@ func sampleRecords() []results.Record {
 			Crashes: 2, Timeout: 1500 * time.Microsecond, CreatedAt: created, RunAt: started, StartedAt: started, FinishedAt: finished,
 			Broadcast: &results.BroadcastResults{Targets: 2, Workers: map[string]results.WorkerAnswer{
 				"w1": {Status: results.WorkerSucceeded, Result: json.RawMessage(` {"a": "<b>"} `), StartedAt: started, FinishedAt: finished},
-				"w2": {Status: results.WorkerMissing, Error: "lost <x>"}}}},
+				"w2": {Status: results.WorkerMissing, Error: "lost <x>"}}},
+			Replayed: true},
 		{ID: id, Name: "echo", Queue: "default", Status: results.StatusScheduled, Payload: json.RawMessage(`1`),
 			MaxRetries: 3, Timeout: 30 * time.Minute, ResultTTL: 24 * time.Hour, CreatedAt: created, RunAt: finished},
 		{Name: "", Payload: nil, Result: json.RawMessage{}, CreatedAt: time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)},
@@ -113,6 +114,7 @@ func FuzzAppendRecord(f *testing.F) {
 		if flags&16 != 0 {
 			r.RunAt = time.UnixMilli(unixNano).UTC()
 		}
+		r.Replayed = flags&32 != 0
 		checkAppendRecord(t, r)
 	})
 }

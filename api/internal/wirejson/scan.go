@@ -41,6 +41,9 @@ const (
 	fieldDelay
 	fieldRunAt
 	fieldBroadcast
+	fieldIdempotencyKey
+	fieldUnique
+	fieldOnConflict
 )
 
 // ScanRequest reads a whole body holding one request.
@@ -138,6 +141,12 @@ func fieldBit(key []byte) int {
 		return fieldRunAt
 	case "broadcast":
 		return fieldBroadcast
+	case "idempotency_key":
+		return fieldIdempotencyKey
+	case "unique":
+		return fieldUnique
+	case "on_conflict":
+		return fieldOnConflict
 	}
 	return 0
 }
@@ -182,6 +191,12 @@ func (s *scanner) field(bit int, r *tasks.Request) bool {
 	case fieldBroadcast:
 		r.Broadcast = s.literal("true")
 		return r.Broadcast || s.literal("false")
+	case fieldIdempotencyKey:
+		return s.text(&r.IdempotencyKey, new(string))
+	case fieldUnique:
+		return s.unique(r)
+	case fieldOnConflict:
+		return s.text(&r.OnConflict, new(string))
 	}
 	return false
 }
@@ -251,4 +266,48 @@ func (s *scanner) integer() (int, bool) {
 		n = -n
 	}
 	return n, true
+}
+
+// unique reads the object of "unique" into r: key, for and until, each at
+// most once, as strings without escapes (anything else goes to the strict
+// decoder); Request.Validate checks the values.
+func (s *scanner) unique(r *tasks.Request) bool {
+	if !s.consume('{') {
+		return false
+	}
+	u := new(tasks.Unique)
+	r.Unique = u
+	if s.consume('}') {
+		return true
+	}
+	var seen [3]bool
+	for {
+		s.space()
+		key, ok := s.plainString()
+		if !ok || !s.consume(':') {
+			return false
+		}
+		s.space()
+		var i int
+		switch string(key) {
+		case "key":
+			ok = s.text(&u.Key, new(string))
+		case "for":
+			i, ok = 1, s.duration(&u.For)
+		case "until":
+			i, ok = 2, s.text(&u.Until, new(string))
+		default:
+			return false
+		}
+		if !ok || seen[i] {
+			return false
+		}
+		seen[i] = true
+		if s.consume('}') {
+			return true
+		}
+		if !s.consume(',') {
+			return false
+		}
+	}
 }

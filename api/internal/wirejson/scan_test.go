@@ -20,7 +20,13 @@ var scanSeeds = []string{
 	`{"payload":"x","name":"a.b/c:d-e_f"}`, `{"name":"e","max_retries":-0}`, `{"name":"e","max_retries":null}`,
 	`{"name":"e","timeout":null,"result_ttl":null,"queue":null,"payload":null}`, `{"name":"e","timeout":"1µs"}`,
 	`{"name":"e","delay":"90s"}`, `{"name":"e","run_at":"2030-01-02T15:04:05Z","delay":null}`,
-	`{"name":"e","run_at":"2030-01-02T15:04:05.123456789+02:00"}`, // the common bodies end here
+	`{"name":"e","run_at":"2030-01-02T15:04:05.123456789+02:00"}`,
+	`{"name":"e","idempotency_key":"order-7"}`, `{"name":"e","unique":{"key":"k","for":"10m"},"on_conflict":"reject"}`,
+	`{"name":"e","unique":{"until":"finished","key":"k"},"idempotency_key":"x","on_conflict":null}`,
+	`{"name":"e","unique":{}}`, `{"name":"e","unique":null}`, // the common bodies end here
+	`{"name":"e","unique":{"key":"k","key":"j"}}`, `{"name":"e","unique":{"key":"k","bogus":1}}`, `{"name":"e","unique":"k"}`,
+	`{"name":"e","unique":{"key":null}}`, `{"name":"e","unique":{"for":"-1s"}}`, `{"name":"e","unique":{"key":"k",}}`,
+	`{"name":"e","idempotency_key":5}`, `{"name":"e","idempotency_key":"a\nb"}`, `{"name":"e","unique":{"key":"k"}`,
 	`{"name":"e","run_at":"2030-01-02 15:04:05"}`, `{"name":"e","run_at":"2030-01-02T15:04:05"}`, `{"name":"e","run_at":5}`,
 	`{"name":"e","run_at":"2030-13-02T15:04:05Z"}`, `{"name":"e","run_at":"\u0032030-01-02T15:04:05Z"}`, `{"name":"e","delay":"-1s"}`,
 	`{"name":"e","broadcast":true}`, `{"name":"e","broadcast":false}`, `{"name":"e","broadcast":null}`, `{"name":"e","broadcast":1}`,
@@ -41,7 +47,7 @@ var scanSeeds = []string{
 }
 
 // commonSeeds is how many of scanSeeds, from the first, are common bodies.
-const commonSeeds = 11
+const commonSeeds = 16
 
 // TestScanTakesCommonBodies checks that the scanner, not the strict decoder,
 // reads the bodies clients send, and agrees with the strict decoder.
@@ -138,5 +144,7 @@ func sameRequest(a, b tasks.Request) bool {
 	ao, bo := a.Options, b.Options
 	ao.RunAt, bo.RunAt = time.Time{}, time.Time{}
 	return a.Name == b.Name && ao == bo && a.RunAt.Equal(b.RunAt) && a.Broadcast == b.Broadcast &&
-		bytes.Equal(a.Payload, b.Payload) && (a.Payload == nil) == (b.Payload == nil)
+		bytes.Equal(a.Payload, b.Payload) && (a.Payload == nil) == (b.Payload == nil) &&
+		a.IdempotencyKey == b.IdempotencyKey && a.OnConflict == b.OnConflict &&
+		(a.Unique == nil) == (b.Unique == nil) && (a.Unique == nil || *a.Unique == *b.Unique)
 }

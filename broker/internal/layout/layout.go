@@ -58,6 +58,15 @@ import (
 //	                           the queue's broadcasts not yet ended
 //	runq:{default}:inbox:<w>   list: IDs of broadcast tasks worker w is to run
 //	                           and has not started, oldest first
+//	runq:{default}:idem:<key>  string: the task that claimed an idempotency
+//	                           key in the queue, "<id> i <digest of the
+//	                           request>", expiring after the key's retention
+//	runq:{default}:unique:<key> string: the task that claimed a unique key in
+//	                           the queue, "<id> <hold>" (hold: f for a time,
+//	                           s until started, F until finished), expiring
+//	                           when a hold for a time ends (else a bound);
+//	                           the claim is void, whatever its expiry, once
+//	                           its task's status ends the hold (claim_keys.lua)
 //
 // A lease covers one claim's batch of tasks, not each task, so taking,
 // renewing and finishing cost commands per batch, not per task. A token is
@@ -191,6 +200,12 @@ func (k Keys) Events() string { return k.Prefix + ":events" }
 // Probe names the key a readiness check writes to learn whether Redis
 // takes writes.
 func (k Keys) Probe() string { return k.Prefix + ":probe" }
+
+// Idempotency names the claim of idempotency key in queue (see claim_keys.lua).
+func (k Keys) Idempotency(queue, key string) string { return k.q(queue) + "idem:" + key }
+
+// Unique names the claim of unique key in queue (see claim_keys.lua).
+func (k Keys) Unique(queue, key string) string { return k.q(queue) + "unique:" + key }
 
 // IDText is a task ID as Redis holds it, in keys, lists, sets and on the
 // done channel: 32 lowercase hex digits, without the dashes of the
