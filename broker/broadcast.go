@@ -92,8 +92,11 @@ func (b *Broker) StartBroadcast(ctx context.Context, queue, worker string) (*Bro
 		if errors.Is(err, redis.Nil) {
 			continue // ended, or not to run here: it left the inbox
 		}
-		if err != nil || len(f) != 2 {
-			return nil, fmt.Errorf("broker: start broadcast %s on worker %s: %v %w", id, worker, f, err)
+		if err == nil && len(f) != 2 {
+			err = fmt.Errorf("reply of %d values, want 2", len(f))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("broker: start broadcast %s on worker %s: %w", id, worker, err)
 		}
 		t := &BroadcastTask{ID: id, Name: metaName(f[0]), Queue: queue}
 		if m, err := parseMeta(f[0]); err == nil {

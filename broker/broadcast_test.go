@@ -93,6 +93,9 @@ func TestBroadcastLifecycle(t *testing.T) {
 		if ttl := s.be.Client.PTTL(s.ctx, s.be.Keys.BroadcastResults(id)).Val(); ttl <= 0 {
 			t.Errorf("PTTL of the answers = %v, want the result TTL", ttl)
 		}
+		if st, err := s.b.Retry(s.ctx, id); err != nil || st != broker.StatusBroadcast {
+			t.Errorf("Retry(%s) = %q, %v; want %q: a broadcast is not retried", id, st, err, broker.StatusBroadcast)
+		}
 	})
 }
 

@@ -15,7 +15,8 @@ import (
 
 // Retry queues task id again if it failed or was canceled, keeping its ID,
 // its attempts and its last error. It returns StatusRetried when it did,
-// or else the status that prevented it (queued again for a resent call). A task that does not exist is
+// or else the status that prevented it (queued again for a resent call;
+// StatusBroadcast for a broadcast task, never retried). A task that does not exist is
 // results.ErrNotFound. The retried task runs once more under its retry
 // policy: its failures so far still count.
 func (b *Broker) Retry(ctx context.Context, id uuid.UUID) (results.Status, error) {
@@ -41,6 +42,10 @@ func (b *Broker) Retry(ctx context.Context, id uuid.UUID) (results.Status, error
 // StatusRetried is what Retry returns for a task it queued again: not a
 // status a task is ever in.
 const StatusRetried results.Status = "retried"
+
+// StatusBroadcast is what Retry returns for a broadcast task, which is
+// not retried: its targets were the live workers of its submission.
+const StatusBroadcast results.Status = "broadcast"
 
 // purgeChunk is how many tasks one purge script call deletes.
 const purgeChunk = 500

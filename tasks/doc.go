@@ -24,6 +24,12 @@
 //	reg.Every(time.Minute, "report.send", ReportIn{To: "ops"})
 //	reg.Cron("CRON_TZ=Europe/Paris 0 9 * * MON-FRI", "email.digest", nil)
 //
+// A broadcast task runs once on every live worker that registered its
+// name and serves its queue, rather than on one of them, and its record
+// holds each worker's answer by worker ID (results.BroadcastResults):
+//
+//	rec, err := client.Submit(ctx, tasks.Request{Name: "cache.flush", Broadcast: true})
+//
 // # Options
 //
 // Options, HandlerOptions and ClientConfig share one rule: a zero field is

@@ -5,15 +5,19 @@
 -- ARGV[1] task ID
 -- returns 'retried' when the task was failed or canceled (now queued), its
 -- unchanged status otherwise (a resent call finds it queued, or further
--- on), or false when there is no such task.
+-- on), or false when there is no such task. A broadcast task is never
+-- retried: 'broadcast' (submit it again).
 -- A task canceled while queued may still have its ID in the queue (cancel
 -- leaves it as a tombstone): the task then takes that place again rather
 -- than a second one, so that it is never queued twice. LPOS reads the
 -- queue, O(n); a retry is an operator's action, not a task's path.
-local f = redis.call('HMGET', KEYS[1], 's', 'at', 'm')
+local f = redis.call('HMGET', KEYS[1], 's', 'at', 'm', 'b')
 local status = status_of(f[1], f[2], f[3])
 if not status then
   return false
+end
+if f[4] then -- a broadcast task ('b'): its targets were the workers of its day
+  return 'broadcast'
 end
 if status ~= 'failed' and status ~= 'canceled' then
   return status

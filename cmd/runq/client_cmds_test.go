@@ -89,6 +89,25 @@ func TestClientCommandsSubmit(t *testing.T) {
 			t.Errorf("stderr = %q, want plain status lines ending in succeeded", r.Stderr)
 		}
 	})
+	t.Run("submit --broadcast --wait prints every worker's answer", func(t *testing.T) {
+		t.Parallel()
+		var r proctest.Result
+		for deadline := time.Now().Add(10 * time.Second); ; { // until the worker reports itself
+			if r = s.run(t, nil, "submit", "echo", `"hi"`, "--broadcast", "--wait"); r.Code == 0 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		var out results.BroadcastResults
+		if err := json.Unmarshal([]byte(r.Stdout), &out); r.Code != 0 || err != nil || out.Targets != 1 || len(out.Workers) != 1 {
+			t.Fatalf("runq submit --broadcast --wait = %d, %q (stderr %q); want the answers of the one worker", r.Code, r.Stdout, r.Stderr)
+		}
+		for _, a := range out.Workers {
+			if a.Status != results.WorkerSucceeded || string(a.Result) != `"hi"` {
+				t.Errorf("answer = %+v, want succeeded with \"hi\"", a)
+			}
+		}
+	})
 	t.Run("submit --wait of fail exits 1", func(t *testing.T) {
 		t.Parallel()
 		r := s.want(t, 1, "submit", "fail", `{"message":"boom"}`, "--max-retries", "0", "--wait")
