@@ -70,10 +70,12 @@ func (s *session) submitRequest(args []string) (req tasks.Request, wait bool, er
 	fs.Var((*durationValue)(&req.Delay), "delay", "hold the task back this `DURATION`, up to 365 days (scheduled, then queued)")
 	fs.Var((*timeValue)(&req.RunAt), "run-at", "hold the task back until this RFC 3339 `TIME`, such as 2030-01-02T15:04:05Z")
 	fs.BoolVar(&wait, "wait", false, "follow the task until it ends, then print its result")
+	keys := keyFlags(fs, &req)
 	pos, err := s.parse(fs, args, 1, 2)
 	if err != nil {
 		return req, false, err
 	}
+	keys.apply(&req)
 	req.Name = pos[0]
 	if flagGiven(fs, "max-retries") {
 		req.MaxRetries = retries
