@@ -234,3 +234,23 @@ func TestKeyedBatchAcrossQueues(t *testing.T) {
 		}
 	})
 }
+
+// TestUniqueReleasedByExpiry: a holder whose record expired frees its key
+// in every mode, even a hold for a time not yet over.
+func TestUniqueReleasedByExpiry(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		for _, kind := range []broker.KeyKind{broker.KeyUniqueFor, broker.KeyUntilStarted, broker.KeyUntilFinished, broker.KeyIdempotency} {
+			key := broker.KeyClaim{Kind: kind, Key: "e-" + string(kind), Digest: "d", TTL: time.Hour}
+			holder, _ := enqueueKeyed(t, s, keyedTask(key))
+			s.be.Client.PExpire(s.ctx, s.b.TaskKey(holder), time.Millisecond)
+			if s.be.Mini != nil {
+				s.be.Mini.FastForward(time.Second)
+			} else {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if _, c := enqueueKeyed(t, s, keyedTask(key)); c != nil {
+				t.Errorf("Enqueue with %q key of a task expired: conflict %+v, want none", kind, c)
+			}
+		}
+	})
+}
