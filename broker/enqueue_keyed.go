@@ -97,6 +97,7 @@ func (b *Broker) enqueueKeyed(ctx context.Context, ts []NewTask) ([]time.Time, e
 	}
 	believed := make(map[claimRef]uuid.UUID)
 	out := make([]enqueued, len(ts))
+	written := make([]bool, len(groups))
 	todo := make([]int, len(groups))
 	for g := range todo {
 		todo[g] = g
@@ -106,13 +107,16 @@ func (b *Broker) enqueueKeyed(ctx context.Context, ts []NewTask) ([]time.Time, e
 		if round == maxClaimRounds {
 			return nil, fmt.Errorf("broker: enqueue %d tasks: their keys changed hands %d times", len(ts), round)
 		}
-		again, found, err := b.enqueueClaims(ctx, ts, groups, todo, bounds, believed, out)
+		again, found, err := b.enqueueClaims(ctx, ts, groups, todo, bounds, believed, out, written)
 		if err != nil {
 			return nil, fmt.Errorf("broker: enqueue %d tasks: %w", len(ts), err)
 		}
 		todo, conflicts = again, append(conflicts, found...)
 	}
 	if len(conflicts) > 0 {
+		if len(groups) > 1 {
+			b.releaseUnwritten(ctx, ts, groups, bounds, written)
+		}
 		return nil, &ConflictError{Conflicts: conflicts}
 	}
 	created := make([]time.Time, len(ts))
@@ -125,11 +129,24 @@ func (b *Broker) enqueueKeyed(ctx context.Context, ts []NewTask) ([]time.Time, e
 	return created, nil
 }
 
+// releaseUnwritten gives back the places hold held for the groups that
+// were not written; what is not given back expires after holdFor.
+func (b *Broker) releaseUnwritten(ctx context.Context, ts []NewTask, groups [][]int, bounds []string, written []bool) {
+	unused := make([]string, len(groups))
+	for g := range groups {
+		if !written[g] {
+			unused[g] = bounds[g]
+		}
+	}
+	_ = b.release(ctx, ts, groups, unused)
+}
+
 // enqueueClaims runs one round of enqueueKeyed for the groups todo, in one
 // round trip: it returns the groups to run again (a holder newly named in
-// believed), the conflicts found, and fills out for the groups written.
+// believed), the conflicts found, and fills out and written for the
+// groups written.
 func (b *Broker) enqueueClaims(ctx context.Context, ts []NewTask, groups [][]int, todo []int, bounds []string,
-	believed map[claimRef]uuid.UUID, out []enqueued) ([]int, []Conflict, error) {
+	believed map[claimRef]uuid.UUID, out []enqueued, written []bool) ([]int, []Conflict, error) {
 	cmds := make([]*redis.Cmd, len(todo))
 	refs := make([][]claimRef, len(todo))
 	err := b.scriptPipeline(ctx, func(pipe redis.Pipeliner) error {
@@ -160,6 +177,7 @@ func (b *Broker) enqueueClaims(ctx context.Context, ts []NewTask, groups [][]int
 			if err := readEnqueued(cmds[n], groups[g], out); err != nil {
 				return nil, nil, err
 			}
+			written[g] = true
 		}
 	}
 	return again, conflicts, nil

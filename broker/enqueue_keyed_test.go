@@ -202,3 +202,55 @@ func TestKeyedBatch(t *testing.T) {
 func idem2(key string) broker.KeyClaim {
 	return broker.KeyClaim{Kind: broker.KeyIdempotency, Key: key, Digest: "d", TTL: time.Hour}
 }
+
+// TestKeyedBatchAcrossQueues: a batch over two bounded queues whose task
+// in one finds its key held writes nothing there, and gives back the
+// places it held.
+func TestKeyedBatchAcrossQueues(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		for _, q := range []string{"qa", "qb"} {
+			bound(t, s, q, 10)
+		}
+		held := broker.KeyClaim{Kind: broker.KeyUniqueFor, Key: "x", TTL: time.Hour}
+		first := keyedTask(held)
+		first.Queue = "qa"
+		if _, err := s.b.Enqueue(s.ctx, []broker.NewTask{first}); err != nil {
+			t.Fatal(err)
+		}
+		a, b := keyedTask(held), keyedTask()
+		a.Queue, b.Queue = "qa", "qb"
+		_, err := s.b.Enqueue(s.ctx, []broker.NewTask{a, b})
+		var ce *broker.ConflictError
+		if !errors.As(err, &ce) || len(ce.Conflicts) != 1 || ce.Conflicts[0].Index != 0 {
+			t.Fatalf("Enqueue(batch over two queues, one key held) = %v, want a conflict of task 0", err)
+		}
+		for _, q := range []string{"qa", "qb"} {
+			if n := s.be.Client.ZCard(s.ctx, s.b.ReservedKey(q)).Val(); n != 0 {
+				t.Errorf("places held in %s after the conflict = %d, want 0", q, n)
+			}
+		}
+		if st := stats(t, s, "qa"); st.Pending != 1 {
+			t.Errorf("Pending(qa) = %d, want 1: the task with the held key is not written", st.Pending)
+		}
+	})
+}
+
+// TestUniqueReleasedByExpiry: a holder whose record expired frees its key
+// in every mode, even a hold for a time not yet over.
+func TestUniqueReleasedByExpiry(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		for _, kind := range []broker.KeyKind{broker.KeyUniqueFor, broker.KeyUntilStarted, broker.KeyUntilFinished, broker.KeyIdempotency} {
+			key := broker.KeyClaim{Kind: kind, Key: "e-" + string(kind), Digest: "d", TTL: time.Hour}
+			holder, _ := enqueueKeyed(t, s, keyedTask(key))
+			s.be.Client.PExpire(s.ctx, s.b.TaskKey(holder), time.Millisecond)
+			if s.be.Mini != nil {
+				s.be.Mini.FastForward(time.Second)
+			} else {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if _, c := enqueueKeyed(t, s, keyedTask(key)); c != nil {
+				t.Errorf("Enqueue with %q key of a task expired: conflict %+v, want none", kind, c)
+			}
+		}
+	})
+}

@@ -42,19 +42,9 @@ func (c *Client) enqueueKeyed(ctx context.Context, ts []broker.NewTask) ([]resul
 		if err != nil {
 			return nil, err
 		}
-		missing := false
-		for i, h := range holders {
-			rec, err := c.get(ctx, h)
-			if errors.Is(err, ErrNotFound) { // gone since: its key is free
-				delete(holders, i)
-				missing = true
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
-			rec.Replayed = true
-			out[i] = rec
+		missing, err := c.readHolders(ctx, holders, out)
+		if err != nil {
+			return nil, err
 		}
 		if !missing {
 			return out, nil
@@ -63,6 +53,34 @@ func (c *Client) enqueueKeyed(ctx context.Context, ts []broker.NewTask) ([]resul
 			return nil, fmt.Errorf("tasks: submit: the tasks holding the keys kept going away")
 		}
 	}
+}
+
+// readHolders reads the records of the holders, in one round trip, into
+// out at their tasks' places, Replayed. A holder gone since (its key is
+// free) leaves holders, and missing reports it.
+func (c *Client) readHolders(ctx context.Context, holders map[int]uuid.UUID, out []results.Record) (missing bool, err error) {
+	if len(holders) == 0 {
+		return false, nil
+	}
+	idx := make([]int, 0, len(holders))
+	ids := make([]uuid.UUID, 0, len(holders))
+	for i, h := range holders {
+		idx, ids = append(idx, i), append(ids, h)
+	}
+	recs, errs := c.b.GetMany(ctx, ids)
+	for j, i := range idx {
+		switch {
+		case errors.Is(errs[j], ErrNotFound):
+			delete(holders, i)
+			missing = true
+		case errs[j] != nil:
+			return false, fmt.Errorf("tasks: submit: read task %s: %w", ids[j], unavailable(errs[j]))
+		default:
+			recs[j].Replayed = true
+			out[i] = recs[j]
+		}
+	}
+	return missing, nil
 }
 
 // enqueueUnheld queues the tasks of ts not in holders, adding to holders

@@ -37,4 +37,15 @@
 // handler's, then its client's, then runq's), and NoRetries, not 0, asks
 // for no retries. In JSON (the HTTP API) an absent or null field is unset
 // and "max_retries": 0 means none.
+//
+// # Keys
+//
+// A submission may carry keys, claimed in its queue atomically with the
+// task's creation. Request.IdempotencyKey makes a repeated submission
+// (after a timeout, say) return the task the first one made, Replayed,
+// within ClientConfig.IdempotencyTTL; Request.Unique keeps a second task
+// with the same key out while the first holds it (for a time, or until it
+// has started or finished), answering with the holder or, with
+// OnConflictReject, a *DuplicateError. Plain submissions pay nothing for
+// either.
 package tasks

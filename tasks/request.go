@@ -39,8 +39,9 @@ const NoRetries = -1
 
 // Request asks for a task to be run. Its JSON is the body of POST
 // /v1/tasks: {"name", "payload", "queue", "max_retries", "timeout",
-// "result_ttl", "delay", "run_at"}, durations as strings such as "30s",
-// run_at as an RFC 3339 time.
+// "result_ttl", "delay", "run_at", "idempotency_key", "unique",
+// "on_conflict"}, durations as strings such as "30s", run_at as an RFC
+// 3339 time.
 type Request struct {
 	Name    string          // the name a worker registered the task's handler under
 	Payload json.RawMessage // the handler's input, any JSON; empty means null

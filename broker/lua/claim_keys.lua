@@ -3,9 +3,10 @@
 -- first): claims each key for its task, or finds the task holding it, in
 -- the same atomic call that writes the tasks, so that no claim is ever
 -- seen without its task. Plain tasks use enqueue.lua alone.
--- KEYS[1..2c]: per claim, the claim key (layout's Idempotency or Unique)
--- and the hash of the task believed to hold it (the claiming task's own
--- hash when no holder is known); then enqueue.lua's KEYS
+-- KEYS[1] the first claim's key (layout's Idempotency or Unique), KEYS[2]
+-- the hash of the task believed to hold it (the claiming task's own hash
+-- when no holder is known), and so on, two per claim; then enqueue.lua's
+-- KEYS
 -- ARGV[1] c, then 5 per claim: the claiming task's ID, the hold ('i' an
 -- idempotency key; unique: 'f' for a time, 's' until started, 'F' until
 -- finished), the digest of the request ('i'; else ''), the claim's expiry

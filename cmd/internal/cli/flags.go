@@ -48,7 +48,8 @@ type config struct {
 
 	shutdownDelay time.Duration // how long serve waits for requests in flight; no flag
 
-	failedTTL time.Duration // how long this worker's failed tasks are kept, at least
+	failedTTL      time.Duration // how long this worker's failed tasks are kept, at least
+	idempotencyTTL time.Duration // how long an idempotency key is remembered
 }
 
 // defaults returns runq's default settings.
@@ -60,6 +61,8 @@ func defaults() config {
 		logLevel: "info", logFormat: "text",
 		shutdownDelay: 10 * time.Second,
 		failedTTL:     tasks.DefaultFailedTTL,
+
+		idempotencyTTL: 24 * time.Hour,
 	}
 }
 
@@ -125,6 +128,9 @@ var settings = []setting{
 	{"result-ttl", "RUNQ_RESULT_TTL", groupHTTP, apiRunners, "DURATION",
 		"how long a finished task is kept, unless its submission says",
 		func(c *config) flag.Value { return (*durationValue)(&c.resultTTL) }},
+	{"idempotency-ttl", "RUNQ_IDEMPOTENCY_TTL", groupHTTP, apiRunners, "DURATION",
+		"how long a submission's Idempotency-Key is remembered, per queue",
+		func(c *config) flag.Value { return (*durationValue)(&c.idempotencyTTL) }},
 
 	{"queues", "RUNQ_QUEUES", groupWorker, poolRunners, "LIST",
 		"queues to consume: a,b in strict order (an earlier queue always first), or a:6,b:1 weighted (1-1000)",
@@ -295,6 +301,8 @@ func (c *config) check() error {
 		return errors.New("--queues must name at least one queue (env RUNQ_QUEUES)")
 	case c.resultTTL < tasks.MinResultTTL || c.resultTTL > tasks.MaxResultTTL:
 		return fmt.Errorf("--result-ttl must be %s to %s (env RUNQ_RESULT_TTL)", hours(tasks.MinResultTTL), hours(tasks.MaxResultTTL))
+	case c.idempotencyTTL < time.Second || c.idempotencyTTL > tasks.MaxResultTTL:
+		return fmt.Errorf("--idempotency-ttl must be 1s to %s (env RUNQ_IDEMPOTENCY_TTL)", hours(tasks.MaxResultTTL))
 	case c.visibility < 100*time.Millisecond:
 		return errors.New("--visibility-timeout must be at least 100ms (env RUNQ_VISIBILITY_TIMEOUT)")
 	case c.grace <= 0:

@@ -73,10 +73,12 @@ func (s *session) submitRequest(args []string) (req tasks.Request, wait bool, er
 	fs.Var((*timeValue)(&req.RunAt), "run-at", "hold the task back until this RFC 3339 `TIME`, such as 2030-01-02T15:04:05Z")
 	fs.BoolVar(&wait, "wait", false, "follow the task until it ends, then print its result")
 	fs.BoolVar(&req.Broadcast, "broadcast", false, "run the task once on every live worker that handles it in its queue")
+	keys := keyFlags(fs, &req)
 	pos, err := s.parse(fs, args, 1, 2)
 	if err != nil {
 		return req, false, err
 	}
+	keys.apply(&req)
 	req.Name = pos[0]
 	if flagGiven(fs, "max-retries") {
 		req.MaxRetries = retries

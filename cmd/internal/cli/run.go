@@ -140,6 +140,7 @@ func serve(ctx context.Context, ln net.Listener, cfg config, rdb redis.Universal
 	log *slog.Logger, stdout io.Writer, reg *tasks.Registry) error {
 	client := tasks.NewClient(rdb, tasks.ClientConfig{
 		MaxRetries: retries(cfg.maxRetries), Timeout: cfg.timeout, ResultTTL: cfg.resultTTL, Prefix: cfg.prefix, Logger: log,
+		IdempotencyTTL: cfg.idempotencyTTL,
 	})
 	defer client.Close()
 	watcher := results.NewWatcher(b, log)
