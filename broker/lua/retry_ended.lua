@@ -5,8 +5,9 @@
 -- before the call
 -- returns the number of tasks queued again. A task whose status is no
 -- longer failed (retried meanwhile, by another call or one by one) is left
--- alone, so that concurrent calls queue each task once; one whose hash is
--- gone (expired) leaves the zset. A failed task's ID is in no list (it was
+-- alone, so that concurrent calls queue each task once; it and one whose
+-- hash is gone (expired) leave the zset, which holds failed tasks only, so
+-- that a later batch never reads them again. A failed task's ID is in no list (it was
 -- taken to run, and no retry is scheduled for it), so neither the queue
 -- nor the scheduled zset is searched for it, unlike retry.lua, which also
 -- takes canceled tasks: the work is bounded by the batch.
@@ -21,7 +22,7 @@ for i = 3, #KEYS do
     redis.call('HDEL', key, 'ft')
     n = n + 1
     ids[n] = id
-  elseif not status then
+  else
     redis.call('ZREM', KEYS[1], id)
   end
 end
