@@ -41,6 +41,13 @@ type Record struct {
 	RunAt      time.Time
 	StartedAt  time.Time // of the last attempt
 	FinishedAt time.Time
+	// Progress is the last progress the handler reported (Task.Progress);
+	// nil when none was.
+	Progress *Progress
+	// CancelRequestedAt is when a cancel was asked while the task ran;
+	// zero when none was. The task stays running until its worker stops
+	// the handler and records it canceled.
+	CancelRequestedAt time.Time
 }
 
 // recordJSON is Record's JSON form: snake_case names, durations as Go
@@ -62,6 +69,9 @@ type recordJSON struct {
 	RunAt      time.Time       `json:"run_at,omitzero"`
 	StartedAt  time.Time       `json:"started_at,omitzero"`
 	FinishedAt time.Time       `json:"finished_at,omitzero"`
+
+	Progress          *Progress `json:"progress,omitempty"`
+	CancelRequestedAt time.Time `json:"cancel_requested_at,omitzero"`
 }
 
 // MarshalJSON renders r as the HTTP API shows it.
@@ -75,6 +85,7 @@ func (r Record) MarshalJSON() ([]byte, error) {
 		Result: r.Result, Error: r.Error, Attempts: r.Attempts, MaxRetries: r.MaxRetries,
 		Timeout: r.Timeout.String(), ResultTTL: r.ResultTTL.String(), Crashes: r.Crashes,
 		CreatedAt: r.CreatedAt, RunAt: r.RunAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
+		Progress: r.Progress, CancelRequestedAt: r.CancelRequestedAt,
 	})
 }
 
@@ -97,6 +108,7 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 		Result: j.Result, Error: j.Error, Attempts: j.Attempts, MaxRetries: j.MaxRetries,
 		Timeout: timeout, ResultTTL: ttl, Crashes: j.Crashes,
 		CreatedAt: j.CreatedAt, RunAt: j.RunAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
+		Progress: j.Progress, CancelRequestedAt: j.CancelRequestedAt,
 	}
 	return nil
 }

@@ -122,6 +122,8 @@ type Pool struct {
 	id    string           // in the workers list
 	clock func() time.Time // the local clock of the scheduler; tests skew it
 	tally tally            // attempts finished since the last heartbeat
+
+	cancelSince map[string]time.Time // queue -> where readCancels reads from next; the keeper's
 }
 
 // NewPool returns a Pool that runs reg's handlers on tasks from the Redis of
@@ -176,6 +178,7 @@ type attempt struct {
 	abandoned bool      // the keeper records (or recorded) the outcome
 	recorded  bool      // the keeper's record of an abandoned attempt is done
 	returned  bool      // the handler returned: its executor records the outcome
+	canceled  bool      // its cancel was asked: the attempt ends canceled
 }
 
 // Register records the names of the pool's handlers, with their options,
@@ -362,6 +365,9 @@ func (p *Pool) launch(g *deadlineGroup, c *broker.Claimed) {
 	a.cancel = cancel
 	a.started = now
 	a.overdue = now.Add(p.timeout(c) + p.cfg.VisibilityTimeout/4)
+	if a.canceled { // asked between the claim and now
+		p.cancelAttempt(a, now)
+	}
 	p.mu.Unlock()
 	p.observeStart(c, now)
 	p.runners.run(func() {
@@ -426,17 +432,19 @@ type PoolStats struct {
 	Abandoned int64 // attempts whose handler ignored its timeout: failed without it
 	Running   int   // attempts in progress: handlers running, or returned with their outcome not yet written
 	Zombies   int   // of those, handlers whose lease is lost or abandoned
+	Canceled  int64 // attempts ended canceled: their cancel was asked while they ran
 }
 
 type poolCounters struct {
 	succeeded, failed, retried, released, panics, leaseLost, abandoned atomic.Int64
+	canceled                                                           atomic.Int64
 }
 
 func (c *poolCounters) snapshot() PoolStats {
 	return PoolStats{
 		Succeeded: c.succeeded.Load(), Failed: c.failed.Load(), Retried: c.retried.Load(),
 		Released: c.released.Load(), Panics: c.panics.Load(), LeaseLost: c.leaseLost.Load(),
-		Abandoned: c.abandoned.Load(),
+		Abandoned: c.abandoned.Load(), Canceled: c.canceled.Load(),
 	}
 }
 

@@ -70,6 +70,9 @@ func appendRecordTail(b []byte, r *results.Record, texts *Durations) ([]byte, er
 			}
 		}
 	}
+	if b, err = appendLive(b, r); err != nil {
+		return b, err
+	}
 	return append(b, '}'), nil
 }
 

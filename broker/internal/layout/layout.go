@@ -54,6 +54,9 @@ import (
 //	                           written: "<token>:<i>" -> expiry (ms)
 //	runq:{default}:schedules   hash: the periodic schedules whose tasks go to the
 //	                           queue, three fields each (see the ScheduleField*)
+//	runq:{default}:cancels     sorted set: task ID -> when a cancel of it was
+//	                           asked while it ran (ms), for workers that missed
+//	                           the "cancel" event; trimmed after a day
 //
 // A lease covers one claim's batch of tasks, not each task, so taking,
 // renewing and finishing cost commands per batch, not per task. A token is
@@ -63,6 +66,8 @@ import (
 // slot of its queue's tag (the slot is carried inside the ID; see NewID):
 //
 //	runq:{3ax}:0193f0c27c1a...     hash: the Field* fields
+//	runq:{3ax}:0193f0c27c1a...:e   stream: the task's events, written only
+//	                               while the task is watched (FieldWatched)
 //
 // The key has no more in it than it needs: with the prefix runq and a tag
 // of three characters it is 43 bytes, which Redis stores in an allocation
@@ -79,8 +84,10 @@ import (
 // <ms>" when a task was scheduled earlier than any other of its queue,
 // "room <queue>" when a queue that held its max_length has room again,
 // "slot <queue>" when a queue that ran its max_running tasks has a slot
-// free again). One more, runq:probe, is written by readiness checks and
-// expires.
+// free again, "cancel <queue> <id>" when a cancel of a running task was
+// asked, "watch <queue> <id>" when a running task gained an event stream). One more, runq:probe, is written by readiness checks and
+// expires. The pub/sub channel runq:changes carries the ID of a watched
+// task each time an event joins its stream.
 type Keys struct {
 	Prefix string // "runq", or a prefix of the caller's
 }
@@ -220,4 +227,24 @@ const (
 	ScheduleFieldInfo     = "d:" // the schedule as declared (JSON, tasks.ScheduleInfo)
 	ScheduleFieldDeclared = "s:" // ms, Redis clock: when a process last declared it or ran its tick
 	ScheduleFieldRun      = "r:" // "tick_ms,task_id" of the last tick that created a task
+)
+
+// Cancels names the sorted set of queue's tasks whose cancel was asked
+// while they ran, scored by when (ms, Redis clock).
+func (k Keys) Cancels(queue string) string { return k.q(queue) + "cancels" }
+
+// TaskEvents names the stream of the events of task id, beside its hash in
+// the same slot.
+func (k Keys) TaskEvents(id uuid.UUID) string { return k.Task(id) + ":e" }
+
+// Changes names the pub/sub channel that carries the ID of a watched task
+// when an event joins its stream.
+func (k Keys) Changes() string { return k.Prefix + ":changes" }
+
+// Fields of a task hash for cancelling, progress and event streams. The
+// Lua scripts spell the same letters.
+const (
+	FieldCancel   = "cx" // ms: when a cancel was asked while the task ran
+	FieldProgress = "pg" // JSON {"value":..,"message":..,"at":ms} of the last progress written
+	FieldWatched  = "w"  // "1" once an event stream follows the task
 )
