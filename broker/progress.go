@@ -1,8 +1,10 @@
 package broker
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/runq/runq/broker/internal/layout"
 	"github.com/runq/runq/results"
@@ -38,4 +40,18 @@ func decodeLive(d *decoder, r *results.Record) {
 	if string(p.Message) == "null" {
 		r.Progress.Message = nil
 	}
+}
+
+// Progress records the progress of c's attempt: value (0 to 1, finite)
+// and message (JSON, or nil for none), as the task's "progress", if the
+// attempt still runs under its lease; false, writing nothing, when it does
+// not. The caller bounds the size and the rate (tasks.Task.Progress).
+func (b *Broker) Progress(ctx context.Context, c *Claimed, value float64, message []byte) (bool, error) {
+	keys := []string{b.keys.Task(c.ID), b.keys.TaskEvents(c.ID)}
+	v := strconv.FormatFloat(value, 'g', -1, 64)
+	n, err := progressScript.Run(ctx, b.rdb, keys, c.Token, v, message, b.keys.Changes()).Int()
+	if err != nil {
+		return false, fmt.Errorf("broker: progress of %s: %w", c.ID, err)
+	}
+	return n == 1, nil
 }

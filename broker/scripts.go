@@ -125,3 +125,12 @@ var (
 	scheduleTickSrc    string
 	scheduleTickScript = redis.NewScript(scheduleTickSrc)
 )
+
+//go:embed lua/note.lua
+var noteSrc string
+
+var (
+	//go:embed lua/progress.lua
+	progressSrc    string
+	progressScript = redis.NewScript(statusSrc + noteSrc + progressSrc)
+)

@@ -120,9 +120,11 @@ func (p *Pool) call(ctx context.Context, fn HandlerFunc, c *broker.Claimed) (res
 			err = fmt.Errorf("panic: %v\n%s", v, debug.Stack())
 		}
 	}()
+	pw := &progressWriter{p: p, c: c}
+	defer pw.stop()
 	return fn(ctx, &Task{
 		ID: c.ID, Name: c.Name, Queue: c.Queue, Payload: c.Payload,
-		Attempt: c.Attempts, MaxRetries: c.MaxRetries,
+		Attempt: c.Attempts, MaxRetries: c.MaxRetries, progress: pw,
 	})
 }
 
