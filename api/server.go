@@ -37,6 +37,7 @@ type Tasks interface {
 	Workers(ctx context.Context) ([]tasks.WorkerInfo, error)
 	Handlers(ctx context.Context) ([]tasks.HandlerInfo, error)
 	Schedules(ctx context.Context) ([]tasks.ScheduleInfo, error)
+	Events(ctx context.Context, id uuid.UUID, after string, fn func(tasks.TaskEvent) error) error
 }
 
 // Waiter waits for tasks to finish over one subscription: a
@@ -158,6 +159,7 @@ func New(cfg Config, t Tasks, w Waiter, h Health) *echo.Echo {
 	get(v1, "/workers", s.listWorkers, bodyLimit(s.cfg.BodyLimit))
 	get(v1, "/handlers", s.listHandlers, bodyLimit(s.cfg.BodyLimit))
 	get(v1, "/schedules", s.listSchedules, bodyLimit(s.cfg.BodyLimit))
+	v1.GET("/tasks/:id/events", s.taskEvents, bodyLimit(s.cfg.BodyLimit))
 	return e
 }
 

@@ -134,3 +134,13 @@ var (
 	progressSrc    string
 	progressScript = redis.NewScript(statusSrc + noteSrc + progressSrc)
 )
+
+var (
+	//go:embed lua/watch.lua
+	watchSrc    string
+	watchScript = redis.NewScript(statusSrc + watchSrc)
+
+	//go:embed lua/event.lua
+	eventSrc    string
+	eventScript = redis.NewScript(statusSrc + noteSrc + eventSrc)
+)

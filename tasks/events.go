@@ -53,6 +53,10 @@ func (p *Pool) event(ctx context.Context, ev broker.Event) {
 		p.readSettings(ctx, ev.Queue)
 	case broker.EventSlot:
 		p.settings.touch()
+	case broker.EventWatch:
+		if id, err := uuid.Parse(ev.Arg); err == nil {
+			p.watchTask(id)
+		}
 	case broker.EventCancel:
 		if id, err := uuid.Parse(ev.Arg); err == nil {
 			p.cancelTask(id)

@@ -179,6 +179,7 @@ type attempt struct {
 	recorded  bool      // the keeper's record of an abandoned attempt is done
 	returned  bool      // the handler returned: its executor records the outcome
 	canceled  bool      // its cancel was asked: the attempt ends canceled
+	watched   bool      // an event stream follows the task (Claimed.Watched, or EventWatch)
 }
 
 // Register records the names of the pool's handlers, with their options,
@@ -352,7 +353,7 @@ func (p *Pool) Running() int {
 func (p *Pool) track(c *broker.Claimed, sent time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.running[keyOf(c)] = &attempt{c: c, confirmed: sent}
+	p.running[keyOf(c)] = &attempt{c: c, confirmed: sent, watched: c.Watched}
 }
 
 // launch runs c's handler on a runner, holding one slot, under the
@@ -371,6 +372,9 @@ func (p *Pool) launch(g *deadlineGroup, c *broker.Claimed) {
 	p.mu.Unlock()
 	p.observeStart(c, now)
 	p.runners.run(func() {
+		if c.Watched {
+			p.note(c) // the start, before any progress the handler reports
+		}
 		f, mine := p.executeDone(ctx, c, cancel, g)
 		if !mine { // abandoned: the keeper recorded it
 			p.forget([]broker.Finish{f})
