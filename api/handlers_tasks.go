@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/runq/runq/results"
 	"github.com/runq/runq/tasks"
 )
 
@@ -125,8 +126,10 @@ func (s *server) wait(c echo.Context, id uuid.UUID, timeout time.Duration) error
 }
 
 // cancelTask handles DELETE /v1/tasks/{id}: 200 with the canceled record
-// (also for a task canceled before: a resent DELETE is harmless), or 409
-// when the task has started or finished.
+// (also for a task canceled before: a resent DELETE is harmless); 202 with
+// the record of a running task, whose cancel is asked of its worker (it is
+// still running, cancel_requested_at set; it ends canceled soon after); or
+// 409 when the task has finished.
 func (s *server) cancelTask(c echo.Context) error {
 	id, err := parseID(c)
 	if err != nil {
@@ -135,6 +138,9 @@ func (s *server) cancelTask(c echo.Context) error {
 	rec, err := s.tasks.Cancel(c.Request().Context(), id)
 	if err != nil {
 		return err
+	}
+	if rec.Status == results.StatusRunning {
+		return writeRecord(c, http.StatusAccepted, &rec)
 	}
 	return writeRecord(c, http.StatusOK, &rec)
 }

@@ -38,6 +38,7 @@ type Tasks interface {
 	Handlers(ctx context.Context) ([]tasks.HandlerInfo, error)
 	Schedules(ctx context.Context) ([]tasks.ScheduleInfo, error)
 	RetryQueue(ctx context.Context, queue string, status results.Status) (int64, error)
+	Events(ctx context.Context, id uuid.UUID, after string, fn func(tasks.TaskEvent) error) error
 }
 
 // Waiter waits for tasks to finish over one subscription: a
@@ -160,6 +161,7 @@ func New(cfg Config, t Tasks, w Waiter, h Health) *echo.Echo {
 	get(v1, "/handlers", s.listHandlers, bodyLimit(s.cfg.BodyLimit))
 	get(v1, "/schedules", s.listSchedules, bodyLimit(s.cfg.BodyLimit))
 	v1.POST("/queues/:queue/retry", s.retryQueue, bodyLimit(s.cfg.BodyLimit))
+	v1.GET("/tasks/:id/events", s.taskEvents, bodyLimit(s.cfg.BodyLimit))
 	return e
 }
 

@@ -122,6 +122,15 @@ func (s *bundle) registerTestHandlers() {
 	s.reg.HandleFunc("mail", func(ctx context.Context, t *tasks.Task) (any, error) {
 		return nil, nil
 	}, tasks.HandlerOptions{Rate: "600/m", MaxRunning: 5})
+	s.reg.HandleFunc("progress", func(ctx context.Context, t *tasks.Task) (any, error) {
+		for _, v := range []float64{0.5, 1} { // apart by more than tasks.ProgressInterval
+			if err := t.Progress(ctx, v, map[string]float64{"done": v}); err != nil {
+				return nil, err
+			}
+			time.Sleep(2 * tasks.ProgressInterval)
+		}
+		return "done", nil
+	})
 }
 
 // newPool returns a pool of s's handlers on queue.

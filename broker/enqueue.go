@@ -270,8 +270,10 @@ func enqueuedOf(v int64) enqueued {
 
 // Cancel cancels task id if it has not started, and returns its status
 // after the call: canceled (also when it already was), or the status that
-// prevented it (running, succeeded, failed). A task that does not exist is
-// results.ErrNotFound.
+// prevented it (succeeded, failed), or running: the cancel of a running
+// task is asked of the worker that runs it (EventCancel, and the cancels
+// read by CancelRequests), which ends the attempt as canceled. A task that
+// does not exist is results.ErrNotFound.
 func (b *Broker) Cancel(ctx context.Context, id uuid.UUID) (results.Status, error) {
 	if err := b.check(ctx); err != nil {
 		return "", err
@@ -281,8 +283,8 @@ func (b *Broker) Cancel(ctx context.Context, id uuid.UUID) (results.Status, erro
 		return "", fmt.Errorf("broker: cancel %s: %w", id, err)
 	}
 	keys := []string{b.keys.Task(id), b.keys.Ended(queue, string(results.StatusCanceled)), b.keys.Pending(queue),
-		b.keys.Scheduled(queue), b.keys.Held(queue)}
-	status, err := cancelScript.Run(ctx, b.rdb, keys, layout.IDText(id), b.keys.Done()).Text()
+		b.keys.Scheduled(queue), b.keys.Held(queue), b.keys.Cancels(queue)}
+	status, err := cancelScript.Run(ctx, b.rdb, keys, layout.IDText(id), b.keys.Done(), b.keys.Events(), queue).Text()
 	if errors.Is(err, redis.Nil) {
 		return "", fmt.Errorf("broker: cancel %s: %w", id, results.ErrNotFound)
 	}

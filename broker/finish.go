@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/runq/runq/broker/internal/layout"
-	"github.com/runq/runq/results"
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
@@ -80,7 +79,7 @@ func (b *Broker) Finish(ctx context.Context, fs []Finish) (errs []error, err err
 // every task), and the later call, sent after it in the same pipeline,
 // finds that attempt finished, as a resent call would.
 func finishGroups(fs []Finish) [][]int {
-	groups := byQueue(fs, func(f Finish) string { return f.Claimed.Queue })
+	groups := byQueue(fs, finishGroupKey)
 	for g := 0; g < len(groups); g++ { // groups grows while this runs
 		idx := groups[g]
 		if len(idx) < 2 {
@@ -143,7 +142,7 @@ func (b *Broker) finishCall(fs []Finish, idx []int) (keys []string, args []any) 
 		slots = slots || c.capped || c.slot
 	}
 	keys = make([]string, 0, 13+len(idx))
-	keys = append(keys, b.keys.Leases(q), b.keys.Scheduled(q), b.keys.Pending(q), b.keys.Ended(q, string(results.StatusFailed)))
+	keys = append(keys, b.keys.Leases(q), b.keys.Scheduled(q), b.keys.Pending(q), b.keys.Ended(q, string(endedBy(fs[idx[0]].Outcome))))
 	if slots {
 		keys = append(keys, b.keys.Running(q), b.keys.Held(q), b.keys.Limits(q), b.keys.Settings(q))
 	}
@@ -233,6 +232,8 @@ func (c *opCache) op(outcome Outcome, cleared bool, tok int) string {
 		letter = 'f'
 	case Retry:
 		letter = 'r'
+	case Canceled:
+		letter = 'x'
 	}
 	k := [2]int{int(letter), tok}
 	if s, ok := (*c)[k]; ok {

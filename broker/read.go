@@ -83,7 +83,14 @@ func (b *Broker) Listen(ctx context.Context, finished func(uuid.UUID), resync fu
 // or the subscription fails (its error). It holds one connection of its
 // own.
 func (b *Broker) subscribe(ctx context.Context, channel string, message func(string), resync func()) error {
-	ps := b.rdb.Subscribe(ctx, channel)
+	return b.subscribeAll(ctx, []string{channel}, message, resync)
+}
+
+// subscribeAll is subscribe to several channels over one connection;
+// resync is called once per channel subscribed.
+func (b *Broker) subscribeAll(ctx context.Context, channels []string, message func(string), resync func()) error {
+	channel := strings.Join(channels, " ")
+	ps := b.rdb.Subscribe(ctx, channels...)
 	defer ps.Close()
 	stop := context.AfterFunc(ctx, func() { _ = ps.Close() })
 	defer stop()

@@ -173,6 +173,7 @@ func decodeRecord(id uuid.UUID, h map[string]string) (results.Record, error) {
 			r.Attempts, r.StartedAt = a.number, a.started
 		}
 	}
+	decodeLive(&d, &r)
 	if d.err == nil && !r.Status.Valid() {
 		d.err = fmt.Errorf("status %q", r.Status)
 	}

@@ -151,3 +151,22 @@ var (
 	// carry idempotency or unique keys; plain tasks run enqueueScript.
 	enqueueKeyedScript = redis.NewScript(statusSrc + claimKeysSrc + enqueueSrc)
 )
+
+//go:embed lua/note.lua
+var noteSrc string
+
+var (
+	//go:embed lua/progress.lua
+	progressSrc    string
+	progressScript = redis.NewScript(statusSrc + noteSrc + progressSrc)
+)
+
+var (
+	//go:embed lua/watch.lua
+	watchSrc    string
+	watchScript = redis.NewScript(statusSrc + watchSrc)
+
+	//go:embed lua/event.lua
+	eventSrc    string
+	eventScript = redis.NewScript(statusSrc + noteSrc + eventSrc)
+)

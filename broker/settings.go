@@ -126,9 +126,9 @@ func (b *Broker) UpdateSettings(ctx context.Context, queue string, u SettingsUpd
 
 // Event is a change announced on the events channel.
 type Event struct {
-	Kind  string // EventSettings, EventDue, EventRoom or EventSlot
+	Kind  string // EventSettings, EventDue, EventRoom, EventSlot, EventCancel or EventWatch
 	Queue string
-	Arg   string // for EventDue, the time due (ms); else ""
+	Arg   string // for EventDue, the time due (ms); for EventCancel and EventWatch, the task ID (32 hex digits); else ""
 }
 
 // Kinds of Event.
@@ -137,6 +137,8 @@ const (
 	EventDue      = "due"      // a task of the queue was scheduled earlier than every other
 	EventRoom     = "room"     // a queue that held its max_length has room again
 	EventSlot     = "slot"     // a queue that ran its max_running tasks has a slot free again
+	EventCancel   = "cancel"   // a cancel of a running task of the queue was asked
+	EventWatch    = "watch"    // a running task of the queue gained an event stream
 )
 
 // Events calls event for each change announced on the events channel until

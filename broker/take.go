@@ -50,6 +50,11 @@ type Claimed struct {
 
 	capped bool // its lease counts against the queue's max_running
 	slot   bool // it holds a max_running slot of its name
+
+	// Watched is set when an event stream followed the task as it
+	// started: the worker notes the start and any outcome that does not
+	// end the task in its stream (Note).
+	Watched bool
 }
 
 // Take leases up to n tasks from the head of queue for lease, in one
@@ -326,7 +331,9 @@ func started(t *Taken, parsed []uuid.UUID, rows []any) []Claimed {
 			slot:       slots[i/startFields],
 		}
 		if f[2] != nil {
-			c.Attempts, c.Failures, c.Crashes = parseCounts(toString(f[2]))
+			counts := toString(f[2])
+			counts, c.Watched = strings.CutSuffix(counts, ",w")
+			c.Attempts, c.Failures, c.Crashes = parseCounts(counts)
 		}
 		out = append(out, c)
 	}

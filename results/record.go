@@ -48,6 +48,13 @@ type Record struct {
 	// existed: submitted before with the same idempotency key, or holding
 	// the unique key the submission asked for. It is not stored.
 	Replayed bool
+	// Progress is the last progress the handler reported (Task.Progress);
+	// nil when none was.
+	Progress *Progress
+	// CancelRequestedAt is when a cancel was asked while the task ran;
+	// zero when none was. The task stays running until its worker stops
+	// the handler and records it canceled.
+	CancelRequestedAt time.Time
 }
 
 // recordJSON is Record's JSON form: snake_case names, durations as Go
@@ -70,8 +77,10 @@ type recordJSON struct {
 	StartedAt  time.Time       `json:"started_at,omitzero"`
 	FinishedAt time.Time       `json:"finished_at,omitzero"`
 
-	Broadcast *BroadcastResults `json:"broadcast,omitempty"`
-	Replayed  bool              `json:"replayed,omitempty"`
+	Broadcast         *BroadcastResults `json:"broadcast,omitempty"`
+	Replayed          bool              `json:"replayed,omitempty"`
+	Progress          *Progress         `json:"progress,omitempty"`
+	CancelRequestedAt time.Time         `json:"cancel_requested_at,omitzero"`
 }
 
 // MarshalJSON renders r as the HTTP API shows it.
@@ -87,6 +96,7 @@ func (r Record) MarshalJSON() ([]byte, error) {
 		CreatedAt: r.CreatedAt, RunAt: r.RunAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
 		Broadcast: r.Broadcast,
 		Replayed:  r.Replayed,
+		Progress:  r.Progress, CancelRequestedAt: r.CancelRequestedAt,
 	})
 }
 
@@ -111,6 +121,7 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 		CreatedAt: j.CreatedAt, RunAt: j.RunAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
 		Broadcast: j.Broadcast,
 		Replayed:  j.Replayed,
+		Progress:  j.Progress, CancelRequestedAt: j.CancelRequestedAt,
 	}
 	return nil
 }

@@ -124,6 +124,9 @@ type Client struct {
 	closing   chan struct{}      // closed by Close, before it stops the watcher
 	stopWatch context.CancelFunc // set by the first Wait, under closeMu
 	watched   chan struct{}      // closed when the watcher's Run returns
+
+	followOnce sync.Once
+	follow     *follower // the subscription of Events calls; made by the first
 }
 
 // NewClient returns a Client that works through rdb, which stays the
@@ -186,6 +189,7 @@ func (c *Client) Close() error {
 	close(c.closing)
 	c.closeMu.Unlock()
 	c.rooms.close() // submissions waiting for room end, and parked ones answer
+	c.follower().close()
 	if c.stopWatch != nil {
 		c.stopWatch()
 		<-c.watched

@@ -86,9 +86,12 @@ func (c *Client) startWatcher() error {
 }
 
 // Cancel cancels task id if it has not started, and returns its record,
-// status canceled; canceling a canceled task again does the same. Errors:
-// ErrNotFound, ErrRunning for a task that has started, ErrFinished for one
-// that has finished otherwise.
+// status canceled; canceling a canceled task again does the same. The
+// cancel of a running task is asked of the worker that runs it, wherever
+// it is: the record returned is still running, with CancelRequestedAt
+// set; the worker cancels the handler's context (cause ErrCanceled) and
+// records the task canceled, not retried (Wait for it). Errors:
+// ErrNotFound, ErrFinished for a task that has finished otherwise.
 func (c *Client) Cancel(ctx context.Context, id uuid.UUID) (results.Record, error) {
 	if err := c.begin("cancel"); err != nil {
 		return results.Record{}, err
@@ -99,10 +102,8 @@ func (c *Client) Cancel(ctx context.Context, id uuid.UUID) (results.Record, erro
 		return results.Record{}, fmt.Errorf("tasks: cancel: %w", unavailable(err))
 	}
 	switch status {
-	case results.StatusCanceled:
+	case results.StatusCanceled, results.StatusRunning:
 		return c.get(ctx, id)
-	case results.StatusRunning:
-		return results.Record{}, fmt.Errorf("tasks: cancel %s: %w", id, ErrRunning)
 	default:
 		return results.Record{}, fmt.Errorf("tasks: cancel %s: %w (%s)", id, ErrFinished, status)
 	}

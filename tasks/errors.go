@@ -64,7 +64,11 @@ var (
 	// ErrFailed reports a task that failed for good; the error names the
 	// task's last error.
 	ErrFailed = errors.New("tasks: task failed")
-	// ErrCanceled reports a task that was canceled.
+	// ErrCanceled reports a task that was canceled. It is also the cause
+	// (context.Cause) of a handler's context when its task's cancel is
+	// asked while it runs (Client.Cancel, DELETE /v1/tasks/{id}): the
+	// attempt then ends canceled, not retried, whatever the handler
+	// returns.
 	ErrCanceled = errors.New("tasks: task canceled")
 	// ErrNotFinished reports a task that has not finished yet.
 	ErrNotFinished = errors.New("tasks: task not finished")

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/runq/runq/broker"
 )
 
@@ -54,6 +56,14 @@ func (p *Pool) event(ctx context.Context, ev broker.Event) {
 		p.settings.touch()
 	case broker.EventBroadcast:
 		wake(p.bcast)
+	case broker.EventWatch:
+		if id, err := uuid.Parse(ev.Arg); err == nil {
+			p.watchTask(id)
+		}
+	case broker.EventCancel:
+		if id, err := uuid.Parse(ev.Arg); err == nil {
+			p.cancelTask(id)
+		}
 	}
 }
 

@@ -50,7 +50,13 @@ func (p *Pool) execute(ctx context.Context, c *broker.Claimed) (broker.Finish, b
 		}
 		p.failure(&f, err)
 	}
-	if !p.markReturned(c) {
+	mine, canceled := p.markReturned(c)
+	if canceled {
+		// Whatever the handler returned: a cancel asked while it ran ends
+		// the task canceled, not failed, retried or handed back.
+		f = broker.Finish{Claimed: c, Outcome: broker.Canceled}
+	}
+	if !mine {
 		p.taskLog(c).Warn("abandoned handler returned at last; its outcome was already recorded", "outcome", f.Outcome)
 		return f, false
 	}
@@ -66,16 +72,20 @@ func (p *Pool) taskLog(c *broker.Claimed) *slog.Logger {
 
 // markReturned claims the right to record c's outcome for its executor,
 // and reports false if the keeper abandoned the attempt first: exactly one
-// of the two records it.
-func (p *Pool) markReturned(c *broker.Claimed) bool {
+// of the two records it; and whether the task's cancel was asked while the
+// attempt ran (one lock for both, on every attempt).
+func (p *Pool) markReturned(c *broker.Claimed) (mine, canceled bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	a := p.running[keyOf(c)]
-	if a == nil || a.abandoned {
-		return false
+	if a == nil {
+		return false, false
+	}
+	if a.abandoned {
+		return false, a.canceled
 	}
 	a.returned = true
-	return true
+	return true, a.canceled
 }
 
 // encodeResult renders a handler's result as the JSON to store.
@@ -110,9 +120,11 @@ func (p *Pool) call(ctx context.Context, fn HandlerFunc, c *broker.Claimed) (res
 			err = fmt.Errorf("panic: %v\n%s", v, debug.Stack())
 		}
 	}()
+	pw := &progressWriter{p: p, c: c}
+	defer pw.stop()
 	return fn(ctx, &Task{
 		ID: c.ID, Name: c.Name, Queue: c.Queue, Payload: c.Payload,
-		Attempt: c.Attempts, MaxRetries: c.MaxRetries,
+		Attempt: c.Attempts, MaxRetries: c.MaxRetries, progress: pw,
 	})
 }
 
@@ -157,6 +169,8 @@ func (p *Pool) count(f broker.Finish) {
 		p.stats.retried.Add(1)
 	case broker.Release:
 		p.stats.released.Add(1)
+	case broker.Canceled:
+		p.stats.canceled.Add(1)
 	}
 }
 

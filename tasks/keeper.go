@@ -27,13 +27,15 @@ func (p *Pool) keepLeases(ctx context.Context) {
 		}
 		p.renewDue(ctx, v)
 		p.cancelUnconfirmed(v)
+		p.readCancels(ctx, v)
 		p.abandonOverdue()
 	}
 }
 
 // abandonOverdue gives up on handlers that ignore their timeout: a quarter
 // of the visibility timeout after the deadline, the attempt is recorded as
-// failed (retried if it may be) and its lease released, so the task moves on
+// failed (retried if it may be; canceled when its cancel was asked, a
+// quarter of the visibility timeout after the ask) and its lease released, so the task moves on
 // instead of being renewed forever. The goroutine cannot be stopped: it is
 // counted as a zombie and keeps its concurrency slot until it returns, so a
 // worker whose slots fill with zombies stops claiming rather than pile up
@@ -51,10 +53,16 @@ func (p *Pool) abandonOverdue() {
 	for _, a := range overdue {
 		p.stats.abandoned.Add(1)
 		timeout := p.timeout(a.c)
-		p.taskLog(a.c).Error("handler ignored its timeout and is abandoned: a goroutine leaks and holds a slot until it returns",
-			"timeout", timeout, "zombies", p.Stats().Zombies)
+		why := "handler ignored its timeout and is abandoned: a goroutine leaks and holds a slot until it returns"
+		if a.canceled {
+			why = "handler ignored the cancel of its task and is abandoned: a goroutine leaks and holds a slot until it returns"
+		}
+		p.taskLog(a.c).Error(why, "timeout", timeout, "zombies", p.Stats().Zombies)
 		f := broker.Finish{Claimed: a.c}
 		p.failure(&f, fmt.Errorf("timed out after %s; the handler ignored cancellation and was abandoned", timeout))
+		if a.canceled {
+			f = broker.Finish{Claimed: a.c, Outcome: broker.Canceled}
+		}
 		p.observeEnd(a.c, f.Outcome, a.started)
 		go func() {
 			p.record(f) // may retry for a while; renewDue keeps the lease meanwhile

@@ -44,6 +44,9 @@ const (
 	// AttemptReleased: the worker stopped, or lost the task's lease, before
 	// the handler finished; the task goes back to its queue.
 	AttemptReleased AttemptOutcome = "released"
+	// AttemptCanceled: the task's cancel was asked while it ran; it ends
+	// canceled, not retried.
+	AttemptCanceled AttemptOutcome = "canceled"
 )
 
 // attemptOutcome maps the outcome a pool writes to the one it reports.
@@ -55,6 +58,8 @@ func attemptOutcome(o broker.Outcome) AttemptOutcome {
 		return AttemptRetried
 	case broker.Release:
 		return AttemptReleased
+	case broker.Canceled:
+		return AttemptCanceled
 	}
 	return AttemptFailed
 }

@@ -134,7 +134,8 @@ type Pool struct {
 	clock func() time.Time // the local clock of the scheduler; tests skew it
 	tally tally            // attempts finished since the last heartbeat
 
-	bcast chan struct{} // wakes the broadcast loop: a task may be in an inbox
+	bcast       chan struct{}        // wakes the broadcast loop: a task may be in an inbox
+	cancelSince map[string]time.Time // queue -> where readCancels reads from next; the keeper's
 }
 
 // NewPool returns a Pool that runs reg's handlers on tasks from the Redis of
@@ -191,6 +192,8 @@ type attempt struct {
 	abandoned bool      // the keeper records (or recorded) the outcome
 	recorded  bool      // the keeper's record of an abandoned attempt is done
 	returned  bool      // the handler returned: its executor records the outcome
+	canceled  bool      // its cancel was asked: the attempt ends canceled
+	watched   bool      // an event stream follows the task (Claimed.Watched, or EventWatch)
 }
 
 // Register records the names of the pool's handlers, with their options,
@@ -366,7 +369,7 @@ func (p *Pool) Running() int {
 func (p *Pool) track(c *broker.Claimed, sent time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.running[keyOf(c)] = &attempt{c: c, confirmed: sent}
+	p.running[keyOf(c)] = &attempt{c: c, confirmed: sent, watched: c.Watched}
 }
 
 // launch runs c's handler on a runner, holding one slot, under the
@@ -379,9 +382,15 @@ func (p *Pool) launch(g *deadlineGroup, c *broker.Claimed) {
 	a.cancel = cancel
 	a.started = now
 	a.overdue = now.Add(p.timeout(c) + p.cfg.VisibilityTimeout/4)
+	if a.canceled { // asked between the claim and now
+		p.cancelAttempt(a, now)
+	}
 	p.mu.Unlock()
 	p.observeStart(c, now)
 	p.runners.run(func() {
+		if c.Watched {
+			p.note(c) // the start, before any progress the handler reports
+		}
 		f, mine := p.executeDone(ctx, c, cancel, g)
 		if !mine { // abandoned: the keeper recorded it
 			p.forget([]broker.Finish{f})
@@ -443,17 +452,19 @@ type PoolStats struct {
 	Abandoned int64 // attempts whose handler ignored its timeout: failed without it
 	Running   int   // attempts in progress: handlers running, or returned with their outcome not yet written
 	Zombies   int   // of those, handlers whose lease is lost or abandoned
+	Canceled  int64 // attempts ended canceled: their cancel was asked while they ran
 }
 
 type poolCounters struct {
 	succeeded, failed, retried, released, panics, leaseLost, abandoned atomic.Int64
+	canceled                                                           atomic.Int64
 }
 
 func (c *poolCounters) snapshot() PoolStats {
 	return PoolStats{
 		Succeeded: c.succeeded.Load(), Failed: c.failed.Load(), Retried: c.retried.Load(),
 		Released: c.released.Load(), Panics: c.panics.Load(), LeaseLost: c.leaseLost.Load(),
-		Abandoned: c.abandoned.Load(),
+		Abandoned: c.abandoned.Load(), Canceled: c.canceled.Load(),
 	}
 }
 

@@ -14,4 +14,6 @@ type Task struct {
 	Payload    json.RawMessage
 	Attempt    int // 1 for the first attempt
 	MaxRetries int // retries allowed after the first failed attempt
+
+	progress *progressWriter // set by the pool that runs the attempt
 }

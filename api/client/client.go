@@ -218,11 +218,14 @@ const (
 )
 
 // Cancel cancels task id if it has not started and returns its record,
-// status canceled (also when it was canceled before); tasks.ErrRunning or
-// tasks.ErrFinished when it has started or finished.
+// status canceled (also when it was canceled before). A running task's
+// cancel is asked of the worker that runs it: the record returned is
+// still running, with CancelRequestedAt set, and the task ends canceled
+// once the worker has stopped its handler (Wait for it). tasks.ErrFinished
+// when the task has finished otherwise.
 func (c *Client) Cancel(ctx context.Context, id uuid.UUID) (results.Record, error) {
 	var rec results.Record
-	err := c.do(ctx, http.MethodDelete, "/v1/tasks/"+id.String(), nil, http.StatusOK, &rec)
+	err := c.do(ctx, http.MethodDelete, "/v1/tasks/"+id.String(), nil, statusOKOrAccepted, &rec)
 	return rec, err
 }
 
@@ -266,7 +269,8 @@ func (c *Client) do(ctx context.Context, method, path string, body any, want int
 		}
 		return err
 	}
-	if resp.StatusCode != want && !replayed(want, resp) {
+	if resp.StatusCode != want && !replayed(want, resp) &&
+		!(want == statusOKOrAccepted && (resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusAccepted)) {
 		return answerError(resp, raw)
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
@@ -367,3 +371,7 @@ func answerError(resp *http.Response, raw []byte) error {
 	}
 	return e
 }
+
+// statusOKOrAccepted, as do's want, accepts 200 or 202 (a cancel asked of
+// a running task's worker).
+const statusOKOrAccepted = -1

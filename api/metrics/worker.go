@@ -84,6 +84,7 @@ func (w *Worker) AttemptEnded(queue, name string, outcome tasks.AttemptOutcome, 
 		s.retried.Inc()
 	case tasks.AttemptReleased:
 		s.released.Inc()
+	case tasks.AttemptCanceled: // neither failed nor retried: the client asked for it
 	default:
 		s.failed.Inc()
 	}

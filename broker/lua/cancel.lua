@@ -1,11 +1,20 @@
--- cancel: cancel a task that has not started.
+-- cancel: cancel a task that has not started, or ask the worker running
+-- one to stop it.
 -- KEYS[1] task hash, KEYS[2] its queue's canceled zset, KEYS[3] pending
--- list, KEYS[4] scheduled zset, KEYS[5] held zset
--- ARGV[1] task ID, ARGV[2] done channel
+-- list, KEYS[4] scheduled zset, KEYS[5] held zset, KEYS[6] cancels zset
+-- ARGV[1] task ID, ARGV[2] done channel, ARGV[3] events channel, ARGV[4]
+-- queue name
 -- returns the task's status after the call: 'canceled' when it was
 -- scheduled, queued or retrying (now canceled, or already canceled by a
 -- resent call), the unchanged status otherwise, or false when there is no
 -- such task.
+-- A running task stays running: the first call records when the cancel
+-- was asked ("cx") and adds the ID to the cancels zset, which workers
+-- read when they renew their leases, and every call announces
+-- "cancel <queue> <id>" on the events channel, on which the worker that
+-- runs it cancels the handler's context at once. The worker then records
+-- the attempt as canceled (finish.lua, fenced by the lease); a worker lost
+-- meanwhile leaves it to reap.lua, which cancels rather than requeues it.
 -- A task waiting for a time (scheduled, retrying, or queued for its turn
 -- under a rate) leaves the scheduled zset. Any other's ID leaves the list when it is among the last or the first scanLimit IDs (LPOS, then
 -- LREM from that end: bounded work), so the queue's length counts only
@@ -15,10 +24,21 @@
 -- leaves the held set (one ZREM: its member is its name and ID), so that
 -- a slot given back goes to a task that can use it.
 local scanLimit = 1000
-local f = redis.call('HMGET', KEYS[1], 's', 'at', 'm')
+local f = redis.call('HMGET', KEYS[1], 's', 'at', 'm', 'cx')
 local status = status_of(f[1], f[2], f[3])
 if not status then
   return false
+end
+if status == 'running' then
+  if not f[4] then
+    local t = redis.call('TIME')
+    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    redis.call('HSET', KEYS[1], 'cx', string.format('%d', now))
+    redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', string.format('(%d', now - 86400000))
+    redis.call('ZADD', KEYS[6], string.format('%d', now), ARGV[1])
+  end
+  redis.call('PUBLISH', ARGV[3], 'cancel ' .. ARGV[4] .. ' ' .. ARGV[1])
+  return status
 end
 if status ~= 'queued' and status ~= 'retrying' and status ~= 'scheduled' then
   return status

@@ -17,7 +17,9 @@
 -- back; nothing more is read or written for an attempt that holds none.
 -- The letters: s succeeded, S succeeded clearing the error an earlier
 -- attempt left, f failed, r retry, q release (back to the head of the
--- queue). Every token has at least one attempt, and a task at most one
+-- queue), x canceled (the cancel of the running task was asked: see
+-- cancel.lua). A call with x takes no other letter, and KEYS[4] is then
+-- the canceled zset, which x joins as f joins the failed one. Every token has at least one attempt, and a task at most one
 -- per call: the broker sends a second outcome for a task in a later call.
 -- returns n, the number of attempts, when every one was applied (the usual
 -- case: one integer, not one per attempt); else one code per attempt: 1
@@ -41,7 +43,7 @@
 -- parsed once per call, not once per attempt: each argument and each
 -- string made in Lua costs Redis CPU on every task, as does each table
 -- write (hence counters rather than #t, and codes only when needed).
-local sets = {s = 'succeeded', S = 'succeeded', f = 'failed', r = 'retrying', q = 'queued'}
+local sets = {s = 'succeeded', S = 'succeeded', f = 'failed', r = 'retrying', q = 'queued', x = 'canceled'}
 local m = tonumber(ARGV[2])
 local slotted = not m
 local lease0 = 4 -- KEYS[lease0 + k] is the lease set of token k
@@ -159,11 +161,13 @@ for j = 1, n do
       redis.call('HSET', key, 's', 'retrying', 'e', text)
       redis.call('HINCRBY', key, 'f', 1)
       redis.call('ZADD', KEYS[2], string.format('%d', now + tonumber(ms)), id)
-    else -- q: the token stays; start.lua sets a new one
+    elseif kind == 'q' then -- the token stays; start.lua sets a new one
       redis.call('HSET', key, 's', 'queued')
       redis.call('LPUSH', KEYS[3], id)
+    else -- x
+      redis.call('HSET', key, 's', 'canceled', 'ft', nows)
     end
-    if kind == 's' or kind == 'S' or kind == 'f' then
+    if kind == 's' or kind == 'S' or kind == 'f' or kind == 'x' then
       local expireAt = '+inf'
       if ms ~= '0' then
         -- PEXPIREAT, with the time made once per TTL in the call: PEXPIRE
@@ -177,7 +181,7 @@ for j = 1, n do
       end
       ndone = ndone + 1
       done[ndone] = id
-      if kind == 'f' then
+      if kind == 'f' or kind == 'x' then
         failed = failed or {}
         nfailed = nfailed + 2
         failed[nfailed - 1], failed[nfailed] = expireAt, id

@@ -2,11 +2,12 @@
 -- tasks.
 -- KEYS[1] leases zset, KEYS[2] pending list, KEYS[3] the token's lease set,
 -- KEYS[4] failed zset, KEYS[5] running hash, KEYS[6] held zset, KEYS[7]
--- limits hash, KEYS[8] settings hash, KEYS[9..n] task hashes
+-- limits hash, KEYS[8] settings hash, KEYS[9] canceled zset, KEYS[10..n]
+-- task hashes
 -- ARGV[1] max crash redeliveries (-1: no limit), ARGV[2] done channel,
 -- ARGV[3] lease token, ARGV[4] events channel, ARGV[5] queue name,
 -- ARGV[6] the failed TTL (ms; "0" none), ARGV[7..n] the lease set's IDs as
--- listed before the call, in the order of KEYS[9..n] (a lease set never
+-- listed before the call, in the order of KEYS[10..n] (a lease set never
 -- gains IDs)
 -- returns {requeued, failed}. A lease renewed since it was listed is left
 -- alone, and one already reaped is gone, so the call is idempotent. An ID
@@ -18,6 +19,9 @@
 -- failed TTL (a result TTL of 0 keeps it for good). The max_running slots the lease held are given back (see
 -- gate.lua): one of the queue's per ID handed back when the lease counted
 -- against its cap, and one of its name's per started task that held one.
+-- A started task whose cancel was asked ("cx", see cancel.lua) is
+-- canceled rather than handed back: its worker was lost before it could
+-- record the cancel.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local token = ARGV[3]
@@ -34,14 +38,14 @@ local counted = redis.call('HEXISTS', KEYS[5], '@' .. token) == 1
 local requeued, failed, qfreed, freed = 0, 0, 0, {}
 local failedTTL = tonumber(ARGV[6])
 for i = 7, #ARGV do
-  local id, key = ARGV[i], KEYS[i + 2]
+  local id, key = ARGV[i], KEYS[i + 3]
   if held[id] then
     if counted then
       qfreed = qfreed + 1
     end
     -- It started under this lease if the token heads its "at"
     -- ("token,started_ms,number").
-    local f = redis.call('HMGET', key, 's', 'at', 'm', 'sl')
+    local f = redis.call('HMGET', key, 's', 'at', 'm', 'sl', 'cx')
     local at = f[2]
     local status = status_of(f[1], at, f[3])
     local mine = at and string.match(at, '^([^,]*)') == token
@@ -52,7 +56,17 @@ for i = 7, #ARGV do
         freed[name] = (freed[name] or 0) + 1
       end
     end
-    if status == 'running' and mine then
+    if status == 'running' and mine and f[5] then
+      redis.call('HSET', key, 's', 'canceled', 'ft', string.format('%d', now))
+      local ttl = ttl_of(f[3])
+      local expireAt = '+inf'
+      if ttl and ttl > 0 then
+        expireAt = string.format('%d', now + ttl)
+        redis.call('PEXPIREAT', key, expireAt)
+      end
+      redis.call('ZADD', KEYS[9], expireAt, id)
+      redis.call('PUBLISH', ARGV[2], id)
+    elseif status == 'running' and mine then
       local crashes = redis.call('HINCRBY', key, 'c', 1)
       -- the token goes, so that a resent start under it does not take
       -- the task for its own

@@ -4,7 +4,8 @@
 -- meta ("max_retries,timeout_ms,ttl_ms,queue,name"; empty when missing),
 -- payload (empty when missing) and counts: false for a first attempt (the
 -- usual case: attempt 1, no failures, no crashes), else
--- "attempt,failures,crashes" (an empty count is 0). It returns nil when
+-- "attempt,failures,crashes" (an empty count is 0), followed by ",w" when
+-- an event stream watches the task (its "w", read with the rest). It returns nil when
 -- the task may not start: gone, canceled, finished, or running under
 -- another token; or, with the gate g of a queue whose names have limits
 -- (nil otherwise), when the gate holds it or books it a later turn (see
@@ -25,7 +26,7 @@
 -- (about 70 instructions; five more cost 370 per task, 1% of a claim).
 local next_count = {['0'] = '1', ['1'] = '2', ['2'] = '3', ['3'] = '4', ['4'] = '5', ['5'] = '6'}
 local function start_task(key, token, prefix, first, g)
-  local f = redis.call('HMGET', key, 's', 'at', 'm', 'p')
+  local f = redis.call('HMGET', key, 's', 'at', 'm', 'p', 'w')
   local at, failures, crashes = f[2], '', ''
   local status = status_of(f[1], at, f[3])
   local mine, attempt = false, nil
@@ -55,6 +56,9 @@ local function start_task(key, token, prefix, first, g)
   local counts = false
   if at then
     counts = attempt .. ',' .. failures .. ',' .. crashes
+  end
+  if f[5] then -- watched by an event stream: the worker notes its start
+    counts = (counts or '1,,') .. ',w'
   end
   return f[3] or '', f[4] or '', counts
 end

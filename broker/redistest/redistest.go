@@ -151,3 +151,11 @@ func prefix() string {
 	_, _ = rand.Read(b[:])
 	return "runqtest-" + hex.EncodeToString(b[:])
 }
+
+// Fields of a task's hash that cancelling, progress and event streams
+// write, for tests that look inside or write one.
+const (
+	FieldCancel   = layout.FieldCancel
+	FieldProgress = layout.FieldProgress
+	FieldWatched  = layout.FieldWatched
+)

@@ -81,6 +81,9 @@ func appendRecordTail(b []byte, r *results.Record, texts *Durations) ([]byte, er
 	if r.Replayed {
 		b = append(b, `,"replayed":true`...)
 	}
+	if b, err = appendLive(b, r); err != nil {
+		return b, err
+	}
 	return append(b, '}'), nil
 }
 

@@ -17,7 +17,7 @@ import (
 // TestRenderCoversRecord until AppendRecord writes it too.
 var renderedFields = []string{"id", "name", "queue", "status", "payload", "result", "error", "attempts",
 	"max_retries", "timeout", "result_ttl", "crashes", "created_at", "run_at", "started_at", "finished_at",
-	"broadcast", "replayed"}
+	"broadcast", "replayed", "progress", "cancel_requested_at"}
 
 func TestRenderCoversRecord(t *testing.T) {
 	t.Parallel()
@@ -60,7 +60,8 @@ func sampleRecords() []results.Record {
 			Broadcast: &results.BroadcastResults{Targets: 2, Workers: map[string]results.WorkerAnswer{
 				"w1": {Status: results.WorkerSucceeded, Result: json.RawMessage(` {"a": "<b>"} `), StartedAt: started, FinishedAt: finished},
 				"w2": {Status: results.WorkerMissing, Error: "lost <x>"}}},
-			Replayed: true},
+			Replayed: true,
+			Progress: &results.Progress{Value: 0.4, Message: json.RawMessage(`{"step":"<x>"}`), At: started}, CancelRequestedAt: started},
 		{ID: id, Name: "echo", Queue: "default", Status: results.StatusScheduled, Payload: json.RawMessage(`1`),
 			MaxRetries: 3, Timeout: 30 * time.Minute, ResultTTL: 24 * time.Hour, CreatedAt: created, RunAt: finished},
 		{Name: "", Payload: nil, Result: json.RawMessage{}, CreatedAt: time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)},

@@ -67,6 +67,9 @@ import (
 //	                           when a hold for a time ends (else a bound);
 //	                           the claim is void, whatever its expiry, once
 //	                           its task's status ends the hold (claim_keys.lua)
+//	runq:{default}:cancels     sorted set: task ID -> when a cancel of it was
+//	                           asked while it ran (ms), for workers that missed
+//	                           the "cancel" event; trimmed after a day
 //
 // A lease covers one claim's batch of tasks, not each task, so taking,
 // renewing and finishing cost commands per batch, not per task. A token is
@@ -76,6 +79,8 @@ import (
 // slot of its queue's tag (the slot is carried inside the ID; see NewID):
 //
 //	runq:{3ax}:0193f0c27c1a...     hash: the Field* fields
+//	runq:{3ax}:0193f0c27c1a...:e   stream: the task's events, written only
+//	                               while the task is watched (FieldWatched)
 //
 // A broadcast task has a second hash beside it, in the same slot, that
 // expires with it:
@@ -99,8 +104,11 @@ import (
 // "room <queue>" when a queue that held its max_length has room again,
 // "slot <queue>" when a queue that ran its max_running tasks has a slot
 // free again, "broadcast <queue>" when a broadcast task of the queue was
-// put in its targets' inboxes). One more, runq:probe, is written by
-// readiness checks and expires.
+// put in its targets' inboxes, "cancel <queue> <id>" when a cancel of a
+// running task was asked, "watch <queue> <id>" when a running task gained
+// an event stream). The pub/sub channel runq:changes carries the ID of a
+// watched task each time an event joins its stream. One more key,
+// runq:probe, is written by readiness checks and expires.
 type Keys struct {
 	Prefix string // "runq", or a prefix of the caller's
 }
@@ -263,3 +271,23 @@ func (k Keys) Inbox(queue, worker string) string { return k.q(queue) + "inbox:" 
 // BroadcastResults names the hash of the answers of a broadcast task's
 // target workers, beside the task's hash and in its slot.
 func (k Keys) BroadcastResults(id uuid.UUID) string { return k.Task(id) + ":b" }
+
+// Cancels names the sorted set of queue's tasks whose cancel was asked
+// while they ran, scored by when (ms, Redis clock).
+func (k Keys) Cancels(queue string) string { return k.q(queue) + "cancels" }
+
+// TaskEvents names the stream of the events of task id, beside its hash in
+// the same slot.
+func (k Keys) TaskEvents(id uuid.UUID) string { return k.Task(id) + ":e" }
+
+// Changes names the pub/sub channel that carries the ID of a watched task
+// when an event joins its stream.
+func (k Keys) Changes() string { return k.Prefix + ":changes" }
+
+// Fields of a task hash for cancelling, progress and event streams. The
+// Lua scripts spell the same letters.
+const (
+	FieldCancel   = "cx" // ms: when a cancel was asked while the task ran
+	FieldProgress = "pg" // JSON {"value":..,"message":..,"at":ms} of the last progress written
+	FieldWatched  = "w"  // "1" once an event stream follows the task
+)

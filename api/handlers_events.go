@@ -1,0 +1,81 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/runq/runq/api/internal/wirejson"
+	"github.com/runq/runq/tasks"
+)
+
+// taskEvents handles GET /v1/tasks/{id}/events: the task's events as
+// server-sent events, each "id: <event ID>", "event: <kind>" (status,
+// progress, end) and "data: <the record as GET shows it>", ending with
+// the end event; a comment every 15 s keeps an idle stream open.
+// Last-Event-ID (or ?last_event_id=) resumes after an event. Errors found
+// before the first event (404, 400 for a bad Last-Event-ID) are answered
+// as usual; later ones end the stream.
+func (s *server) taskEvents(c echo.Context) error {
+	id, err := parseID(c)
+	if err != nil {
+		return err
+	}
+	last := c.Request().Header.Get("Last-Event-ID")
+	if last == "" {
+		last = c.QueryParam("last_event_id")
+	}
+	w := c.Response()
+	started := false
+	var buf []byte
+	err = s.tasks.Events(c.Request().Context(), id, last, func(ev tasks.TaskEvent) error {
+		if !started {
+			started = true
+			startStream(w)
+		}
+		buf = buf[:0]
+		if ev.Kind == tasks.EventIdle {
+			buf = append(buf, ": idle\n\n"...)
+		} else {
+			buf = append(buf, "id: "...)
+			buf = append(buf, ev.ID...)
+			buf = append(buf, "\nevent: "...)
+			buf = append(buf, ev.Kind...)
+			buf = append(buf, "\ndata: "...)
+			var err error
+			if buf, err = wirejson.AppendRecord(buf, &ev.Record, new(wirejson.Durations)); err != nil {
+				return err
+			}
+			buf = append(buf, "\n\n"...)
+		}
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
+		w.Flush()
+		return nil
+	})
+	if !started {
+		return err
+	}
+	if err != nil && c.Request().Context().Err() == nil && !errors.Is(err, tasks.ErrClosed) {
+		s.cfg.Logger.Warn("event stream ended by an error", "task_id", id, "err", err)
+	}
+	return nil
+}
+
+// startStream writes the headers of an event stream, and lifts the
+// server's read and write deadlines, which bound requests, not streams
+// (a read deadline passing would also cancel the request's context).
+func startStream(w *echo.Response) {
+	h := w.Header()
+	h.Set(echo.HeaderContentType, "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no") // no proxy buffering (nginx)
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+	w.WriteHeader(http.StatusOK)
+	w.Flush()
+}
