@@ -129,3 +129,13 @@ var (
 //go:embed lua/retry_ended.lua
 var retryEndedSrc string
 var retryEndedScript = redis.NewScript(statusSrc + retryEndedSrc)
+
+var (
+	//go:embed lua/hook_claim.lua
+	hookClaimSrc    string
+	hookClaimScript = redis.NewScript(hookClaimSrc)
+
+	//go:embed lua/hook_done.lua
+	hookDoneSrc    string
+	hookDoneScript = redis.NewScript(hookDoneSrc)
+)

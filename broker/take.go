@@ -50,6 +50,7 @@ type Claimed struct {
 
 	capped bool // its lease counts against the queue's max_running
 	slot   bool // it holds a max_running slot of its name
+	hook   bool // it has a callback URL: its end schedules a webhook
 }
 
 // Take leases up to n tasks from the head of queue for lease, in one
@@ -307,7 +308,7 @@ func started(t *Taken, parsed []uuid.UUID, rows []any) []Claimed {
 		if err != nil {
 			m.name = metaName(toString(f[0]))
 		}
-		payload, perr := unpack(toString(f[1]))
+		payload, hook, perr := unpackTask(toString(f[1]))
 		if perr != nil {
 			perr = fmt.Errorf("broker: the stored payload is unreadable: %w", perr)
 		}
@@ -324,6 +325,7 @@ func started(t *Taken, parsed []uuid.UUID, rows []any) []Claimed {
 			ResultTTL:  m.resultTTL,
 			capped:     t.capped,
 			slot:       slots[i/startFields],
+			hook:       hook,
 		}
 		if f[2] != nil {
 			c.Attempts, c.Failures, c.Crashes = parseCounts(toString(f[2]))

@@ -41,6 +41,12 @@ type Record struct {
 	RunAt      time.Time
 	StartedAt  time.Time // of the last attempt
 	FinishedAt time.Time
+	// CallbackURL is where the task's final record is POSTed once it
+	// ends (a webhook); "" for none.
+	CallbackURL string
+	// Webhook is the state of that delivery, once the task has ended;
+	// nil before, and for a task without a callback URL.
+	Webhook *WebhookDelivery
 }
 
 // recordJSON is Record's JSON form: snake_case names, durations as Go
@@ -62,6 +68,9 @@ type recordJSON struct {
 	RunAt      time.Time       `json:"run_at,omitzero"`
 	StartedAt  time.Time       `json:"started_at,omitzero"`
 	FinishedAt time.Time       `json:"finished_at,omitzero"`
+
+	CallbackURL string           `json:"callback_url,omitempty"`
+	Webhook     *WebhookDelivery `json:"webhook,omitempty"`
 }
 
 // MarshalJSON renders r as the HTTP API shows it.
@@ -75,6 +84,7 @@ func (r Record) MarshalJSON() ([]byte, error) {
 		Result: r.Result, Error: r.Error, Attempts: r.Attempts, MaxRetries: r.MaxRetries,
 		Timeout: r.Timeout.String(), ResultTTL: r.ResultTTL.String(), Crashes: r.Crashes,
 		CreatedAt: r.CreatedAt, RunAt: r.RunAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
+		CallbackURL: r.CallbackURL, Webhook: r.Webhook,
 	})
 }
 
@@ -97,6 +107,7 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 		Result: j.Result, Error: j.Error, Attempts: j.Attempts, MaxRetries: j.MaxRetries,
 		Timeout: timeout, ResultTTL: ttl, Crashes: j.Crashes,
 		CreatedAt: j.CreatedAt, RunAt: j.RunAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
+		CallbackURL: j.CallbackURL, Webhook: j.Webhook,
 	}
 	return nil
 }

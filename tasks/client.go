@@ -37,6 +37,12 @@ type ClientConfig struct {
 	// Logger receives what Wait's subscription has to report (a lost
 	// connection); nil means slog.Default().
 	Logger *slog.Logger
+	// WebhookAllowPrivate accepts a callback URL whose host is a
+	// loopback, private, link-local or other internal address (or
+	// localhost); by default such a URL is refused (ErrInvalid), against
+	// server-side request forgery. Workers check the address they dial
+	// too (PoolConfig.WebhookAllowPrivate).
+	WebhookAllowPrivate bool
 }
 
 // Defaults of ClientConfig.
@@ -263,7 +269,11 @@ func (c *Client) submit(ctx context.Context, rs []Request) ([]results.Record, er
 // prepare validates rs and builds the tasks to store, with their defaults.
 func (c *Client) prepare(ctx context.Context, rs []Request) ([]broker.NewTask, error) {
 	for i := range rs {
-		if err := rs[i].Validate(); err != nil {
+		err := rs[i].Validate()
+		if err == nil && !c.cfg.WebhookAllowPrivate {
+			err = publicCallbackURL(rs[i].CallbackURL)
+		}
+		if err != nil {
 			if len(rs) > 1 {
 				err = fmt.Errorf("tasks[%d]: %w", i, err)
 			}
@@ -301,7 +311,7 @@ func (c *Client) enqueue(ctx context.Context, ts []broker.NewTask) ([]results.Re
 		out[i] = results.Record{
 			ID: t.ID, Name: t.Name, Queue: t.Queue, Status: results.StatusQueued,
 			Payload: t.Payload, MaxRetries: t.MaxRetries, Timeout: t.Timeout, ResultTTL: t.ResultTTL,
-			CreatedAt: created[i],
+			CreatedAt: created[i], CallbackURL: t.CallbackURL,
 		}
 		if at, later := t.Due(created[i]); later {
 			out[i].Status, out[i].RunAt = results.StatusScheduled, at
@@ -314,14 +324,15 @@ func (c *Client) enqueue(ctx context.Context, ts []broker.NewTask) ([]results.Re
 // client's defaults, in that order of precedence.
 func (c *Client) resolve(r *Request, opts HandlerOptions) broker.NewTask {
 	t := broker.NewTask{
-		Name:       r.Name,
-		Queue:      first(r.Queue, c.cfg.Queue),
-		Payload:    r.Payload,
-		MaxRetries: first(r.MaxRetries, opts.MaxRetries, c.cfg.MaxRetries),
-		Timeout:    first(r.Timeout, opts.Timeout, c.cfg.Timeout),
-		ResultTTL:  first(r.ResultTTL, c.cfg.ResultTTL),
-		Delay:      r.Delay,
-		RunAt:      r.RunAt,
+		Name:        r.Name,
+		Queue:       first(r.Queue, c.cfg.Queue),
+		Payload:     r.Payload,
+		MaxRetries:  first(r.MaxRetries, opts.MaxRetries, c.cfg.MaxRetries),
+		Timeout:     first(r.Timeout, opts.Timeout, c.cfg.Timeout),
+		ResultTTL:   first(r.ResultTTL, c.cfg.ResultTTL),
+		Delay:       r.Delay,
+		RunAt:       r.RunAt,
+		CallbackURL: r.CallbackURL,
 	}
 	if len(t.Payload) == 0 {
 		t.Payload = json.RawMessage("null")

@@ -64,6 +64,17 @@ type PoolConfig struct {
 	// listed, retried or purged as a dead letter: the longer of FailedTTL
 	// and the task's own ResultTTL. 0 means DefaultFailedTTL.
 	FailedTTL time.Duration
+	// WebhookSecret signs the webhooks this pool delivers for its queues'
+	// tasks (see VerifyWebhook); "" sends them unsigned, without the
+	// Runq-Signature header, and logs a warning once.
+	WebhookSecret string
+	// WebhookAllowPrivate lets webhooks reach loopback, private and other
+	// internal addresses, which are refused by default (checked on the
+	// address a callback URL's host resolves to, at each connection).
+	WebhookAllowPrivate bool
+	// WebhookConcurrency is how many webhooks the pool sends at once,
+	// beside its handlers, never in their slots; 0 means 16.
+	WebhookConcurrency int
 }
 
 // DefaultFailedTTL is PoolConfig.FailedTTL's default.
@@ -101,6 +112,9 @@ func (c PoolConfig) withDefaults() PoolConfig {
 	}
 	if c.FailedTTL <= 0 {
 		c.FailedTTL = DefaultFailedTTL
+	}
+	if c.WebhookConcurrency <= 0 {
+		c.WebhookConcurrency = 16
 	}
 	return c
 }
@@ -254,6 +268,8 @@ func (p *Pool) Run(ctx context.Context) error {
 		bg.Add(1)
 		go func() { defer bg.Done(); sc.run(ctx) }()
 	}
+	bg.Add(1)
+	go func() { defer bg.Done(); newWebhooks(p).run(ctx) }()
 
 	p.runners = newRunners()
 	defer p.runners.close()

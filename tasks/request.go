@@ -45,6 +45,12 @@ type Request struct {
 	Name    string          // the name a worker registered the task's handler under
 	Payload json.RawMessage // the handler's input, any JSON; empty means null
 	Options
+	// CallbackURL, when set, is where the workers POST the task's final
+	// record, signed, once it ends (JSON "callback_url"; see
+	// VerifyWebhook): an http or https URL of at most MaxCallbackURL
+	// bytes. A Client refuses a loopback, private or link-local address
+	// unless ClientConfig.WebhookAllowPrivate.
+	CallbackURL string
 }
 
 // Limits of a Request.
@@ -86,7 +92,10 @@ func (r *Request) Validate() error {
 	if ttl := r.ResultTTL; ttl != 0 && (ttl < MinResultTTL || ttl > MaxResultTTL) {
 		return fmt.Errorf("%w: result_ttl %s: must be %s to %s", ErrInvalid, ttl, MinResultTTL, MaxResultTTL)
 	}
-	return r.validateDelay()
+	if err := r.validateDelay(); err != nil {
+		return err
+	}
+	return validCallbackURL(r.CallbackURL)
 }
 
 // validateDelay checks Delay and RunAt. RunAt is checked against this
@@ -113,12 +122,14 @@ type requestJSON struct {
 	ResultTTL  string          `json:"result_ttl,omitempty"`
 	Delay      string          `json:"delay,omitempty"`
 	RunAt      string          `json:"run_at,omitempty"`
+
+	CallbackURL string `json:"callback_url,omitempty"`
 }
 
 // MarshalJSON writes r as the body of POST /v1/tasks, leaving out what is
 // unset; NoRetries is "max_retries": 0.
 func (r Request) MarshalJSON() ([]byte, error) {
-	w := requestJSON{Name: r.Name, Payload: r.Payload, Queue: r.Queue}
+	w := requestJSON{Name: r.Name, Payload: r.Payload, Queue: r.Queue, CallbackURL: r.CallbackURL}
 	if n := r.MaxRetries; n != 0 {
 		if n == NoRetries {
 			n = 0

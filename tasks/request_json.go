@@ -86,9 +86,10 @@ var requestFields = [...]struct {
 	{"result_ttl", func(r *Request, raw json.RawMessage) error { return decodeDuration(raw, &r.ResultTTL) }},
 	{"delay", func(r *Request, raw json.RawMessage) error { return decodeDuration(raw, &r.Delay) }},
 	{"run_at", func(r *Request, raw json.RawMessage) error { return decodeTime(raw, &r.RunAt) }},
+	{"callback_url", func(r *Request, raw json.RawMessage) error { return decodeString(raw, &r.CallbackURL) }},
 }
 
-const requestFieldNames = "name, payload, queue, max_retries, timeout, result_ttl, delay and run_at"
+const requestFieldNames = "name, payload, queue, max_retries, timeout, result_ttl, delay, run_at and callback_url"
 
 // fieldIndex returns the index of key in requestFields, or -1.
 func fieldIndex(key string) int {

@@ -1,6 +1,6 @@
 -- cancel: cancel a task that has not started.
 -- KEYS[1] task hash, KEYS[2] its queue's canceled zset, KEYS[3] pending
--- list, KEYS[4] scheduled zset, KEYS[5] held zset
+-- list, KEYS[4] scheduled zset, KEYS[5] held zset, KEYS[6] hooks zset
 -- ARGV[1] task ID, ARGV[2] done channel
 -- returns the task's status after the call: 'canceled' when it was
 -- scheduled, queued or retrying (now canceled, or already canceled by a
@@ -13,9 +13,10 @@
 -- start.lua, or take.lua when it meets it at the head, drops: cancel stays
 -- bounded however long the queue. A task held for a slot of its name
 -- leaves the held set (one ZREM: its member is its name and ID), so that
--- a slot given back goes to a task that can use it.
+-- a slot given back goes to a task that can use it. A task with a
+-- callback URL joins the hooks zset, due now, for its webhook.
 local scanLimit = 1000
-local f = redis.call('HMGET', KEYS[1], 's', 'at', 'm')
+local f = redis.call('HMGET', KEYS[1], 's', 'at', 'm', 'cb')
 local status = status_of(f[1], f[2], f[3])
 if not status then
   return false
@@ -43,6 +44,9 @@ elseif redis.call('LPOS', KEYS[3], ARGV[1], 'RANK', -1, 'MAXLEN', scanLimit) the
   redis.call('LREM', KEYS[3], -1, ARGV[1])
 elseif redis.call('LPOS', KEYS[3], ARGV[1], 'MAXLEN', scanLimit) then
   redis.call('LREM', KEYS[3], 1, ARGV[1])
+end
+if f[4] then
+  redis.call('ZADD', KEYS[6], 'NX', string.format('%d', now), ARGV[1])
 end
 redis.call('PUBLISH', ARGV[2], ARGV[1])
 return 'canceled'

@@ -16,7 +16,8 @@ import (
 // AppendRecord writes them. A field added to Record fails
 // TestRenderCoversRecord until AppendRecord writes it too.
 var renderedFields = []string{"id", "name", "queue", "status", "payload", "result", "error", "attempts",
-	"max_retries", "timeout", "result_ttl", "crashes", "created_at", "run_at", "started_at", "finished_at"}
+	"max_retries", "timeout", "result_ttl", "crashes", "created_at", "run_at", "started_at", "finished_at",
+	"callback_url", "webhook"}
 
 func TestRenderCoversRecord(t *testing.T) {
 	t.Parallel()
@@ -55,7 +56,9 @@ func sampleRecords() []results.Record {
 			MaxRetries: 3, Timeout: 30 * time.Minute, ResultTTL: 24 * time.Hour, CreatedAt: created},
 		{ID: id, Name: "e", Queue: "q", Status: results.StatusFailed, Payload: json.RawMessage(` [1, "<a&b>", "\u2028"] `),
 			Result: json.RawMessage(`{"a": null}`), Error: "bad \"x\" <y> \n\x01 é \xff \u2028", Attempts: 4, MaxRetries: -1,
-			Crashes: 2, Timeout: 1500 * time.Microsecond, CreatedAt: created, RunAt: started, StartedAt: started, FinishedAt: finished},
+			Crashes: 2, Timeout: 1500 * time.Microsecond, CreatedAt: created, RunAt: started, StartedAt: started, FinishedAt: finished,
+			CallbackURL: "https://example.com/hook?a=1&b=<2>", Webhook: &results.WebhookDelivery{Status: results.WebhookPending,
+				Attempts: 2, LastStatus: 503, LastError: "HTTP 503", NextAttemptAt: finished.Add(time.Second)}},
 		{ID: id, Name: "echo", Queue: "default", Status: results.StatusScheduled, Payload: json.RawMessage(`1`),
 			MaxRetries: 3, Timeout: 30 * time.Minute, ResultTTL: 24 * time.Hour, CreatedAt: created, RunAt: finished},
 		{Name: "", Payload: nil, Result: json.RawMessage{}, CreatedAt: time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)},

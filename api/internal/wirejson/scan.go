@@ -40,6 +40,7 @@ const (
 	fieldResultTTL
 	fieldDelay
 	fieldRunAt
+	fieldCallbackURL
 )
 
 // ScanRequest reads a whole body holding one request.
@@ -135,6 +136,8 @@ func fieldBit(key []byte) int {
 		return fieldDelay
 	case "run_at":
 		return fieldRunAt
+	case "callback_url":
+		return fieldCallbackURL
 	}
 	return 0
 }
@@ -176,6 +179,9 @@ func (s *scanner) field(bit int, r *tasks.Request) bool {
 		return s.duration(&r.Delay)
 	case fieldRunAt:
 		return s.time(&r.RunAt)
+	case fieldCallbackURL:
+		var last string // not shared: URLs differ from task to task
+		return s.text(&r.CallbackURL, &last)
 	}
 	return false
 }

@@ -54,6 +54,10 @@ import (
 //	                           written: "<token>:<i>" -> expiry (ms)
 //	runq:{default}:schedules   hash: the periodic schedules whose tasks go to the
 //	                           queue, three fields each (see the ScheduleField*)
+//	runq:{default}:hooks       sorted set: ID of an ended task with a callback
+//	                           URL -> when its webhook is next tried (ms, Redis
+//	                           clock); a delivery in flight is pushed a
+//	                           visibility period ahead, so one process sends it
 //
 // A lease covers one claim's batch of tasks, not each task, so taking,
 // renewing and finishing cost commands per batch, not per task. A token is
@@ -181,6 +185,10 @@ func (k Keys) Events() string { return k.Prefix + ":events" }
 // takes writes.
 func (k Keys) Probe() string { return k.Prefix + ":probe" }
 
+// Hooks names the sorted set of queue's tasks whose webhook is to be
+// delivered, scored by the time of the next attempt (ms, Redis clock).
+func (k Keys) Hooks(queue string) string { return k.q(queue) + "hooks" }
+
 // IDText is a task ID as Redis holds it, in keys, lists, sets and on the
 // done channel: 32 lowercase hex digits, without the dashes of the
 // canonical form that the API shows (4 bytes less in every queue entry and
@@ -212,6 +220,8 @@ const (
 	FieldFinished = "ft" // ms, when it became terminal
 	FieldSlot     = "sl" // "1" while the running attempt holds a max_running slot of its name
 	FieldTurn     = "rt" // ms: the turn under its name's rate booked for the task's next start
+	FieldCallback = "cb" // the callback URL a webhook delivers the final record to; absent: none
+	FieldWebhook  = "wh" // JSON: the webhook's delivery state (results.WebhookDelivery), once tried
 )
 
 // Fields of a queue's schedules hash, each followed by the schedule's ID.
