@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -129,6 +130,12 @@ func (w *webhooks) round(ctx context.Context, queue string) bool {
 func (w *webhooks) deliver(ctx context.Context, hc broker.HookClaim, id uuid.UUID) {
 	log := w.p.log.With("task_id", id, "queue", hc.Queue)
 	rec, err := w.p.b.Get(ctx, id)
+	if err != nil && !errors.Is(err, results.ErrNotFound) && !errors.Is(err, results.ErrCorrupt) {
+		// Redis is unreachable, say: the delivery is taken again once its
+		// visibility lapses.
+		log.Warn("reading a task for its webhook failed", "err", err)
+		return
+	}
 	if err != nil || !rec.Status.Terminal() || rec.CallbackURL == "" {
 		// Gone (expired, purged), or queued again by a retry: this
 		// delivery ends; the task's next end schedules another.
