@@ -69,3 +69,7 @@ func unpackTask(stored string) (payload []byte, hook bool, err error) {
 	payload, err = unpack(stored)
 	return payload, len(stored) > 0 && stored[0] == hookMark, err
 }
+
+// SchedulesWebhook reports whether recording f schedules a webhook: it
+// ends a task that has a callback URL. A pool wakes its deliverer then.
+func (f Finish) SchedulesWebhook() bool { return hooked(f) }

@@ -139,6 +139,7 @@ type Pool struct {
 	settings  settingsCopy            // the queues' settings, kept by listen
 	blocks    blocks                  // queues a take found closed to claims (gate.go)
 	halt      context.CancelCauseFunc // stops Run's claiming, with why; set by Run
+	hookWake  chan struct{}           // wakes the webhook deliverer when this pool ended a task with a callback
 
 	mu      sync.Mutex
 	running map[attemptKey]*attempt
@@ -170,6 +171,7 @@ func NewPool(rdb redis.UniversalClient, reg *Registry, cfg PoolConfig) *Pool {
 		slots:     make(chan struct{}, cfg.Concurrency),
 		unwritten: make(chan struct{}, cfg.Concurrency),
 		nudge:     make(chan struct{}, 1),
+		hookWake:  make(chan struct{}, 1),
 		running:   make(map[attemptKey]*attempt),
 		id:        newWorkerID(),
 		order:     newClaimOrder(cfg.Queues, cfg.Weights),

@@ -199,6 +199,9 @@ func (p *Pool) recorded(f broker.Finish, err error) {
 		return
 	}
 	p.count(f)
+	if f.SchedulesWebhook() {
+		wake(p.hookWake)
+	}
 	switch f.Outcome {
 	case broker.Retry:
 		p.taskLog(f.Claimed).Info("attempt failed; retry scheduled", "err", f.Error, "retry_in", f.RetryIn)

@@ -79,7 +79,9 @@ func newWebhooks(p *Pool) *webhooks {
 }
 
 // run delivers until ctx ends, then waits for the POSTs in flight, which
-// have their own timeout.
+// have their own timeout. It looks for due deliveries once a second, and
+// at once when this pool ended a task with a callback URL; a task ended
+// elsewhere (canceled through the API, say) waits for the next look.
 func (w *webhooks) run(ctx context.Context) {
 	defer w.sending.Wait()
 	timer := time.NewTimer(0)
@@ -89,6 +91,13 @@ func (w *webhooks) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
+		case <-w.p.hookWake:
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
 		}
 		wait := webhookPoll
 		for _, q := range w.p.cfg.Queues {
