@@ -37,6 +37,9 @@ type NewTask struct {
 	// unique key, or both): Enqueue writes the task only if no other task
 	// holds one of them, else returns a *ConflictError (enqueue_keyed.go).
 	Keys []KeyClaim
+	// CallbackURL, when set, is where a webhook delivers the task's final
+	// record once it ends (see DueHooks); it is stored with the task.
+	CallbackURL string
 }
 
 // Due returns when t falls due, had Enqueue created it at created (as
@@ -186,10 +189,11 @@ func (b *Broker) enqueueGroups(ctx context.Context, ts []NewTask, groups [][]int
 				key := b.keys.Task(t.ID)
 				keys = append(keys, key)
 				m := meta{maxRetries: t.MaxRetries, timeout: t.Timeout, resultTTL: t.ResultTTL, queue: t.Queue, name: t.Name}
-				args = append(args, layout.IDOfKey(key), m.String(), pack(t.Payload))
+				args = append(args, layout.IDOfKey(key), m.String(), packTask(t))
 			}
 			keys = append(keys, b.keys.Settings(q), b.keys.Reserved(q))
 			keys, args = b.schedule(ts, idx, keys, args, bounds[min(g, len(bounds)-1)])
+			args = moreFields(ts, idx, args)
 			cmds[g] = enqueueScript.EvalSha(ctx, pipe, keys, args...)
 		}
 		return nil
@@ -283,7 +287,7 @@ func (b *Broker) Cancel(ctx context.Context, id uuid.UUID) (results.Status, erro
 		return "", fmt.Errorf("broker: cancel %s: %w", id, err)
 	}
 	keys := []string{b.keys.Task(id), b.keys.Ended(queue, string(results.StatusCanceled)), b.keys.Pending(queue),
-		b.keys.Scheduled(queue), b.keys.Held(queue), b.keys.Cancels(queue)}
+		b.keys.Scheduled(queue), b.keys.Held(queue), b.keys.Cancels(queue), b.keys.Hooks(queue)}
 	status, err := cancelScript.Run(ctx, b.rdb, keys, layout.IDText(id), b.keys.Done(), b.keys.Events(), queue).Text()
 	if errors.Is(err, redis.Nil) {
 		return "", fmt.Errorf("broker: cancel %s: %w", id, results.ErrNotFound)

@@ -137,9 +137,11 @@ func (b *Broker) finishCall(fs []Finish, idx []int) (keys []string, args []any) 
 	tokenAt := make(map[string]int, 4)
 	var tokens []any
 	slots := false // some attempt holds a max_running slot: the gate's keys go too
+	hooks := false // some attempt ends a task with a callback URL: the hooks zset goes too
 	for _, i := range idx {
 		c := fs[i].Claimed
 		slots = slots || c.capped || c.slot
+		hooks = hooks || hooked(fs[i])
 	}
 	keys = make([]string, 0, 13+len(idx))
 	keys = append(keys, b.keys.Leases(q), b.keys.Scheduled(q), b.keys.Pending(q), b.keys.Ended(q, string(endedBy(fs[idx[0]].Outcome))))
@@ -159,6 +161,9 @@ func (b *Broker) finishCall(fs []Finish, idx []int) (keys []string, args []any) 
 	if slots {
 		m = strconv.Itoa(len(tokens)) + "+"
 	}
+	if hooks {
+		m = fmt.Sprint(m) + "h"
+	}
 	args = append(args, b.keys.Done(), m)
 	args = append(args, tokens...)
 	var ops opCache
@@ -177,7 +182,14 @@ func (b *Broker) finishCall(fs []Finish, idx []int) (keys []string, args []any) 
 		}
 		key := b.keys.Task(c.ID)
 		keys = append(keys, key)
-		args = append(args, layout.IDOfKey(key), ops.op(f.Outcome, c.Failures > 0 || c.Crashes > 0, tokenAt[c.Token]), text, ttl)
+		op := ops.op(f.Outcome, c.Failures > 0 || c.Crashes > 0, tokenAt[c.Token])
+		if hooked(f) {
+			op += "h"
+		}
+		args = append(args, layout.IDOfKey(key), op, text, ttl)
+	}
+	if hooks {
+		keys = append(keys, b.keys.Hooks(q))
 	}
 	if slots {
 		args = b.slotArgs(args, fs, idx, tokens, tokenAt)

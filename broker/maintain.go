@@ -162,6 +162,7 @@ func (b *Broker) reapLease(ctx context.Context, queue, token string, ids []strin
 	keys := append([]string{b.keys.Leases(queue), b.keys.Pending(queue), b.keys.LeaseTasks(queue, token),
 		b.keys.Ended(queue, string(results.StatusFailed)), b.keys.Running(queue), b.keys.Held(queue),
 		b.keys.Limits(queue), b.keys.Settings(queue), b.keys.Ended(queue, string(results.StatusCanceled))}, taskKeys...)
+	keys = append(keys, b.keys.Hooks(queue))
 	args := make([]any, 0, 6+len(ids))
 	args = append(args, maxCrashes, b.keys.Done(), token, b.keys.Events(), queue, ms(b.FailedTTL()))
 	for _, id := range ids {

@@ -59,6 +59,9 @@ func pack(v []byte) []byte {
 // unpack returns a stored value as it was before pack. A value that opens
 // with packMark but does not decode is an error wrapping errPacked.
 func unpack(stored string) ([]byte, error) {
+	if len(stored) > 0 && stored[0] == hookMark {
+		stored = stored[1:]
+	}
 	if len(stored) == 0 || stored[0] != packMark {
 		return []byte(stored), nil
 	}

@@ -177,6 +177,9 @@ func decodeRecord(id uuid.UUID, h map[string]string) (results.Record, error) {
 	if d.err == nil && !r.Status.Valid() {
 		d.err = fmt.Errorf("status %q", r.Status)
 	}
+	if d.err == nil {
+		d.fail(decodeWebhook(&r, h))
+	}
 	if d.err != nil {
 		return results.Record{}, fmt.Errorf("broker: decode task %s: %w: %v", id, results.ErrCorrupt, d.err)
 	}

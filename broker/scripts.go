@@ -170,3 +170,13 @@ var (
 	eventSrc    string
 	eventScript = redis.NewScript(statusSrc + noteSrc + eventSrc)
 )
+
+var (
+	//go:embed lua/hook_claim.lua
+	hookClaimSrc    string
+	hookClaimScript = redis.NewScript(hookClaimSrc)
+
+	//go:embed lua/hook_done.lua
+	hookDoneSrc    string
+	hookDoneScript = redis.NewScript(hookDoneSrc)
+)

@@ -55,6 +55,7 @@ type Claimed struct {
 	// started: the worker notes the start and any outcome that does not
 	// end the task in its stream (Note).
 	Watched bool
+	hook    bool // it has a callback URL: its end schedules a webhook
 }
 
 // Take leases up to n tasks from the head of queue for lease, in one
@@ -312,7 +313,7 @@ func started(t *Taken, parsed []uuid.UUID, rows []any) []Claimed {
 		if err != nil {
 			m.name = metaName(toString(f[0]))
 		}
-		payload, perr := unpack(toString(f[1]))
+		payload, hook, perr := unpackTask(toString(f[1]))
 		if perr != nil {
 			perr = fmt.Errorf("broker: the stored payload is unreadable: %w", perr)
 		}
@@ -329,6 +330,7 @@ func started(t *Taken, parsed []uuid.UUID, rows []any) []Claimed {
 			ResultTTL:  m.resultTTL,
 			capped:     t.capped,
 			slot:       slots[i/startFields],
+			hook:       hook,
 		}
 		if f[2] != nil {
 			counts := toString(f[2])

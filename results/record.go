@@ -55,6 +55,12 @@ type Record struct {
 	// zero when none was. The task stays running until its worker stops
 	// the handler and records it canceled.
 	CancelRequestedAt time.Time
+	// CallbackURL is where the task's final record is POSTed once it
+	// ends (a webhook); "" for none.
+	CallbackURL string
+	// Webhook is the state of that delivery, once the task has ended;
+	// nil before, and for a task without a callback URL.
+	Webhook *WebhookDelivery
 }
 
 // recordJSON is Record's JSON form: snake_case names, durations as Go
@@ -81,6 +87,8 @@ type recordJSON struct {
 	Replayed          bool              `json:"replayed,omitempty"`
 	Progress          *Progress         `json:"progress,omitempty"`
 	CancelRequestedAt time.Time         `json:"cancel_requested_at,omitzero"`
+	CallbackURL       string            `json:"callback_url,omitempty"`
+	Webhook           *WebhookDelivery  `json:"webhook,omitempty"`
 }
 
 // MarshalJSON renders r as the HTTP API shows it.
@@ -97,6 +105,7 @@ func (r Record) MarshalJSON() ([]byte, error) {
 		Broadcast: r.Broadcast,
 		Replayed:  r.Replayed,
 		Progress:  r.Progress, CancelRequestedAt: r.CancelRequestedAt,
+		CallbackURL: r.CallbackURL, Webhook: r.Webhook,
 	})
 }
 
@@ -122,6 +131,7 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 		Broadcast: j.Broadcast,
 		Replayed:  j.Replayed,
 		Progress:  j.Progress, CancelRequestedAt: j.CancelRequestedAt,
+		CallbackURL: j.CallbackURL, Webhook: j.Webhook,
 	}
 	return nil
 }

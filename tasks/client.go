@@ -41,6 +41,12 @@ type ClientConfig struct {
 	// the submission that first used it (Request.IdempotencyKey); 0 means
 	// 24h.
 	IdempotencyTTL time.Duration
+	// WebhookAllowPrivate accepts a callback URL whose host is a
+	// loopback, private, link-local or other internal address (or
+	// localhost); by default such a URL is refused (ErrInvalid), against
+	// server-side request forgery. Workers check the address they dial
+	// too (PoolConfig.WebhookAllowPrivate).
+	WebhookAllowPrivate bool
 }
 
 // Defaults of ClientConfig.
@@ -282,7 +288,11 @@ func (c *Client) submit(ctx context.Context, rs []Request) ([]results.Record, er
 // prepare validates rs and builds the tasks to store, with their defaults.
 func (c *Client) prepare(ctx context.Context, rs []Request) ([]broker.NewTask, error) {
 	for i := range rs {
-		if err := rs[i].Validate(); err != nil {
+		err := rs[i].Validate()
+		if err == nil && !c.cfg.WebhookAllowPrivate {
+			err = publicCallbackURL(rs[i].CallbackURL)
+		}
+		if err != nil {
 			if len(rs) > 1 {
 				err = fmt.Errorf("tasks[%d]: %w", i, err)
 			}
@@ -329,7 +339,7 @@ func (c *Client) enqueuePlain(ctx context.Context, ts []broker.NewTask) ([]resul
 		out[i] = results.Record{
 			ID: t.ID, Name: t.Name, Queue: t.Queue, Status: results.StatusQueued,
 			Payload: t.Payload, MaxRetries: t.MaxRetries, Timeout: t.Timeout, ResultTTL: t.ResultTTL,
-			CreatedAt: created[i],
+			CreatedAt: created[i], CallbackURL: t.CallbackURL,
 		}
 		if at, later := t.Due(created[i]); later {
 			out[i].Status, out[i].RunAt = results.StatusScheduled, at
@@ -342,14 +352,15 @@ func (c *Client) enqueuePlain(ctx context.Context, ts []broker.NewTask) ([]resul
 // client's defaults, in that order of precedence.
 func (c *Client) resolve(r *Request, opts HandlerOptions) broker.NewTask {
 	t := broker.NewTask{
-		Name:       r.Name,
-		Queue:      first(r.Queue, c.cfg.Queue),
-		Payload:    r.Payload,
-		MaxRetries: first(r.MaxRetries, opts.MaxRetries, c.cfg.MaxRetries),
-		Timeout:    first(r.Timeout, opts.Timeout, c.cfg.Timeout),
-		ResultTTL:  first(r.ResultTTL, c.cfg.ResultTTL),
-		Delay:      r.Delay,
-		RunAt:      r.RunAt,
+		Name:        r.Name,
+		Queue:       first(r.Queue, c.cfg.Queue),
+		Payload:     r.Payload,
+		MaxRetries:  first(r.MaxRetries, opts.MaxRetries, c.cfg.MaxRetries),
+		Timeout:     first(r.Timeout, opts.Timeout, c.cfg.Timeout),
+		ResultTTL:   first(r.ResultTTL, c.cfg.ResultTTL),
+		Delay:       r.Delay,
+		RunAt:       r.RunAt,
+		CallbackURL: r.CallbackURL,
 	}
 	if len(t.Payload) == 0 {
 		t.Payload = json.RawMessage("null")

@@ -64,6 +64,17 @@ type PoolConfig struct {
 	// listed, retried or purged as a dead letter: the longer of FailedTTL
 	// and the task's own ResultTTL. 0 means DefaultFailedTTL.
 	FailedTTL time.Duration
+	// WebhookSecret signs the webhooks this pool delivers for its queues'
+	// tasks (see VerifyWebhook); "" sends them unsigned, without the
+	// Runq-Signature header, and logs a warning once.
+	WebhookSecret string
+	// WebhookAllowPrivate lets webhooks reach loopback, private and other
+	// internal addresses, which are refused by default (checked on the
+	// address a callback URL's host resolves to, at each connection).
+	WebhookAllowPrivate bool
+	// WebhookConcurrency is how many webhooks the pool sends at once,
+	// beside its handlers, never in their slots; 0 means 16.
+	WebhookConcurrency int
 }
 
 // DefaultFailedTTL is PoolConfig.FailedTTL's default.
@@ -102,6 +113,9 @@ func (c PoolConfig) withDefaults() PoolConfig {
 	if c.FailedTTL <= 0 {
 		c.FailedTTL = DefaultFailedTTL
 	}
+	if c.WebhookConcurrency <= 0 {
+		c.WebhookConcurrency = 16
+	}
 	return c
 }
 
@@ -125,6 +139,7 @@ type Pool struct {
 	settings  settingsCopy            // the queues' settings, kept by listen
 	blocks    blocks                  // queues a take found closed to claims (gate.go)
 	halt      context.CancelCauseFunc // stops Run's claiming, with why; set by Run
+	hookWake  chan struct{}           // wakes the webhook deliverer when this pool ended a task with a callback
 
 	mu      sync.Mutex
 	running map[attemptKey]*attempt
@@ -159,6 +174,7 @@ func NewPool(rdb redis.UniversalClient, reg *Registry, cfg PoolConfig) *Pool {
 		slots:     make(chan struct{}, cfg.Concurrency),
 		unwritten: make(chan struct{}, cfg.Concurrency),
 		nudge:     make(chan struct{}, 1),
+		hookWake:  make(chan struct{}, 1),
 		running:   make(map[attemptKey]*attempt),
 		id:        newWorkerID(),
 		order:     newClaimOrder(cfg.Queues, cfg.Weights),
@@ -262,6 +278,7 @@ func (p *Pool) Run(ctx context.Context) error {
 	}
 	bg.Add(1)
 	go func() { defer bg.Done(); p.broadcasts(ctx) }()
+	go func() { defer bg.Done(); newWebhooks(p).run(ctx) }()
 
 	p.runners = newRunners()
 	defer p.runners.close()

@@ -202,6 +202,9 @@ func (p *Pool) recorded(f broker.Finish, err error) {
 	if (f.Outcome == broker.Retry || f.Outcome == broker.Release) && p.isWatched(f.Claimed) {
 		p.note(f.Claimed)
 	}
+	if f.SchedulesWebhook() {
+		wake(p.hookWake)
+	}
 	switch f.Outcome {
 	case broker.Retry:
 		p.taskLog(f.Claimed).Info("attempt failed; retry scheduled", "err", f.Error, "retry_in", f.RetryIn)

@@ -67,6 +67,12 @@ type Request struct {
 	// gets: OnConflictReturn ("" too), the holder's record, Replayed;
 	// OnConflictReject, a *DuplicateError naming the holder.
 	OnConflict string
+	// CallbackURL, when set, is where the workers POST the task's final
+	// record, signed, once it ends (JSON "callback_url"; see
+	// VerifyWebhook): an http or https URL of at most MaxCallbackURL
+	// bytes. A Client refuses a loopback, private or link-local address
+	// unless ClientConfig.WebhookAllowPrivate.
+	CallbackURL string
 }
 
 // Limits of a Request.
@@ -114,7 +120,10 @@ func (r *Request) Validate() error {
 	if err := r.validateDelay(); err != nil {
 		return err
 	}
-	return r.validateKeys()
+	if err := r.validateKeys(); err != nil {
+		return err
+	}
+	return validCallbackURL(r.CallbackURL)
 }
 
 // validateDelay checks Delay and RunAt. RunAt is checked against this
@@ -145,13 +154,14 @@ type requestJSON struct {
 	Unique      *Unique         `json:"unique,omitempty"`
 	OnConflict  string          `json:"on_conflict,omitempty"`
 	Broadcast   bool            `json:"broadcast,omitempty"`
+	CallbackURL string          `json:"callback_url,omitempty"`
 }
 
 // MarshalJSON writes r as the body of POST /v1/tasks, leaving out what is
 // unset; NoRetries is "max_retries": 0.
 func (r Request) MarshalJSON() ([]byte, error) {
 	w := requestJSON{Name: r.Name, Payload: r.Payload, Queue: r.Queue, Broadcast: r.Broadcast,
-		Idempotency: r.IdempotencyKey, Unique: r.Unique, OnConflict: r.OnConflict}
+		Idempotency: r.IdempotencyKey, Unique: r.Unique, OnConflict: r.OnConflict, CallbackURL: r.CallbackURL}
 	if n := r.MaxRetries; n != 0 {
 		if n == NoRetries {
 			n = 0

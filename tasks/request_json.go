@@ -100,9 +100,10 @@ var requestFields = [...]struct {
 		return nil
 	}},
 	{"on_conflict", func(r *Request, raw json.RawMessage) error { return decodeString(raw, &r.OnConflict) }},
+	{"callback_url", func(r *Request, raw json.RawMessage) error { return decodeString(raw, &r.CallbackURL) }},
 }
 
-const requestFieldNames = "name, payload, queue, max_retries, timeout, result_ttl, delay, run_at, broadcast, idempotency_key, unique and on_conflict"
+const requestFieldNames = "name, payload, queue, max_retries, timeout, result_ttl, delay, run_at, broadcast, idempotency_key, unique, on_conflict and callback_url"
 
 // fieldIndex returns the index of key in requestFields, or -1.
 func fieldIndex(key string) int {

@@ -1,7 +1,8 @@
 -- cancel: cancel a task that has not started, or ask the worker running
 -- one to stop it.
 -- KEYS[1] task hash, KEYS[2] its queue's canceled zset, KEYS[3] pending
--- list, KEYS[4] scheduled zset, KEYS[5] held zset, KEYS[6] cancels zset
+-- list, KEYS[4] scheduled zset, KEYS[5] held zset, KEYS[6] cancels zset,
+-- KEYS[7] hooks zset
 -- ARGV[1] task ID, ARGV[2] done channel, ARGV[3] events channel, ARGV[4]
 -- queue name
 -- returns the task's status after the call: 'canceled' when it was
@@ -22,9 +23,10 @@
 -- start.lua, or take.lua when it meets it at the head, drops: cancel stays
 -- bounded however long the queue. A task held for a slot of its name
 -- leaves the held set (one ZREM: its member is its name and ID), so that
--- a slot given back goes to a task that can use it.
+-- a slot given back goes to a task that can use it. A task with a
+-- callback URL joins the hooks zset, due now, for its webhook.
 local scanLimit = 1000
-local f = redis.call('HMGET', KEYS[1], 's', 'at', 'm', 'cx')
+local f = redis.call('HMGET', KEYS[1], 's', 'at', 'm', 'cx', 'cb')
 local status = status_of(f[1], f[2], f[3])
 if not status then
   return false
@@ -63,6 +65,9 @@ elseif redis.call('LPOS', KEYS[3], ARGV[1], 'RANK', -1, 'MAXLEN', scanLimit) the
   redis.call('LREM', KEYS[3], -1, ARGV[1])
 elseif redis.call('LPOS', KEYS[3], ARGV[1], 'MAXLEN', scanLimit) then
   redis.call('LREM', KEYS[3], 1, ARGV[1])
+end
+if f[5] then
+  redis.call('ZADD', KEYS[7], 'NX', string.format('%d', now), ARGV[1])
 end
 redis.call('PUBLISH', ARGV[2], ARGV[1])
 return 'canceled'

@@ -20,6 +20,10 @@
 -- the queue's name, and 2 per such task: its number (1 for KEYS[3]) and
 -- when it is due, "<ms>" (Unix time) or "+<ms>" (after now, on Redis's
 -- clock).
+-- A bound may end in "+<k>": the last k ARGV, after any schedule, are more
+-- fields of some tasks, a triple each: the task's number (1 for KEYS[3]),
+-- a field and its value, written only when the task is created (a
+-- callback URL, say: tasks without such fields pay nothing for them).
 -- returns created_ms (Redis clock): one integer for the whole call when
 -- every task is new and written (the usual case: one reply, not one per
 -- task), else an array of one per task. Idempotent by ID: a task whose
@@ -47,11 +51,20 @@
 -- holds back, and ZADD, ZRANK and at most one PUBLISH per call.
 local ntasks = #KEYS - 4
 local scheduled = false
-if #ARGV > 3 * ntasks + 1 then -- a schedule follows the bound: one more key
-  ntasks = ntasks - 1
+local last = #ARGV -- the end of the schedule: more fields may follow it
+if #ARGV > 3 * ntasks + 1 and string.sub(KEYS[#KEYS], -10) == ':scheduled' then
+  ntasks = ntasks - 1 -- a schedule follows the bound: one more key
   scheduled = KEYS[#KEYS]
 end
 local bound = ARGV[ntasks * 3 + 1]
+local nmore = 0
+if bound then
+  local b, k = string.match(bound, '^(.*)%+(%d+)$')
+  if b then
+    bound, nmore = b, tonumber(k)
+    last = last - nmore
+  end
+end
 if bound == 'each' then
   bound = nil
 end
@@ -65,7 +78,7 @@ local later, text, nlater, held, earliest, first = false, false, 0, false, false
 if scheduled then
   later, text, held = {}, {}, {}
   local spec0, at0, text0
-  for j = 3 * ntasks + 4, #ARGV, 2 do
+  for j = 3 * ntasks + 4, last, 2 do
     local spec = ARGV[j + 1]
     if spec ~= spec0 then
       spec0 = spec
@@ -156,6 +169,12 @@ for i = 1, ntasks do
     if track then
       out[i] = now
     end
+  end
+end
+for j = last + 1, #ARGV, 3 do
+  local i = tonumber(ARGV[j])
+  if not created[i] and not (out[i] and out[i] < 0) then
+    redis.call('HSET', KEYS[i + 2], ARGV[j + 1], ARGV[j + 2])
   end
 end
 if nfresh > 0 then

@@ -15,6 +15,10 @@
 -- max_running, and a pair per attempt that holds a slot of its name: the
 -- attempt's index (1..n), its name. An applied outcome gives those slots
 -- back; nothing more is read or written for an attempt that holds none.
+-- An op may end in "h" (an s, S, f or x of a task with a callback URL): the
+-- task's ID then joins the hooks zset, due now, for its webhook (only if
+-- not there yet); ARGV[2] then ends in "h" too, and the hooks zset is the
+-- last key, after the task hashes.
 -- The letters: s succeeded, S succeeded clearing the error an earlier
 -- attempt left, f failed, r retry, q release (back to the head of the
 -- queue), x canceled (the cancel of the running task was asked: see
@@ -47,11 +51,23 @@ local sets = {s = 'succeeded', S = 'succeeded', f = 'failed', r = 'retrying', q 
 local m = tonumber(ARGV[2])
 local slotted = not m
 local lease0 = 4 -- KEYS[lease0 + k] is the lease set of token k
+local hooks = false -- the hooks zset, when some attempt has a callback
 if slotted then
-  m, lease0 = tonumber(string.sub(ARGV[2], 1, -2)), 8
+  local spec = ARGV[2]
+  if string.byte(spec, -1) == 104 then -- "h"
+    hooks, spec = KEYS[#KEYS], string.sub(spec, 1, -2)
+  end
+  m = tonumber(spec)
+  slotted = not m
+  if slotted then
+    m, lease0 = tonumber(string.sub(spec, 1, -2)), 8
+  end
 end
 local base = lease0 + m
 local n = #KEYS - base
+if hooks then
+  n = n - 1
+end
 local parsed, ops, ids, nids = {}, {}, {}, {}
 for k = 1, m do
   ids[k], nids[k] = {}, 0
@@ -61,8 +77,9 @@ for j = 1, n do
   local op = ARGV[a + 2]
   local o = parsed[op]
   if not o then
-    o = {string.sub(op, 1, 1), tonumber(string.sub(op, 2))}
-    if not sets[o[1]] or not ids[o[2]] then -- checked before any write
+    local hook = string.byte(op, -1) == 104 -- "h"
+    o = {string.sub(op, 1, 1), tonumber(string.sub(op, 2, hook and -2 or -1)), hook}
+    if not sets[o[1]] or not ids[o[2]] or (hook and not hooks) then -- checked before any write
       return redis.error_reply('finish.lua: bad op ' .. op)
     end
     parsed[op] = o
@@ -105,6 +122,9 @@ local codes, done, ndone, at, nfreed, expiresAt = {}, {}, 0, {}, {}, {}
 -- failed, made at the first failure, holds score, ID pairs for the ZADD
 -- of the failed zset; nfailed its length.
 local failed, nfailed = nil, 0
+-- hooked, made at the first ended task with a callback, holds score, ID
+-- pairs for the ZADD of the hooks zset; nhooked its length.
+local hooked, nhooked = nil, 0
 local applied = true
 for k = 1, m do
   at[k], nfreed[k] = 0, 0
@@ -181,6 +201,11 @@ for j = 1, n do
       end
       ndone = ndone + 1
       done[ndone] = id
+      if ops[j][3] then
+        hooked = hooked or {}
+        nhooked = nhooked + 2
+        hooked[nhooked - 1], hooked[nhooked] = nows, id
+      end
       if kind == 'f' or kind == 'x' then
         failed = failed or {}
         nfailed = nfailed + 2
@@ -207,6 +232,9 @@ if slotted then
 end
 if nfailed > 0 then
   redis.call('ZADD', KEYS[4], unpack(failed, 1, nfailed))
+end
+if nhooked > 0 then
+  redis.call('ZADD', hooks, 'NX', unpack(hooked, 1, nhooked))
 end
 if ndone > 0 then
   redis.call('PUBLISH', ARGV[1], table.concat(done, ' '))

@@ -2,8 +2,8 @@
 -- tasks.
 -- KEYS[1] leases zset, KEYS[2] pending list, KEYS[3] the token's lease set,
 -- KEYS[4] failed zset, KEYS[5] running hash, KEYS[6] held zset, KEYS[7]
--- limits hash, KEYS[8] settings hash, KEYS[9] canceled zset, KEYS[10..n]
--- task hashes
+-- limits hash, KEYS[8] settings hash, KEYS[9] canceled zset, KEYS[10..n-1]
+-- task hashes, KEYS[n] hooks zset
 -- ARGV[1] max crash redeliveries (-1: no limit), ARGV[2] done channel,
 -- ARGV[3] lease token, ARGV[4] events channel, ARGV[5] queue name,
 -- ARGV[6] the failed TTL (ms; "0" none), ARGV[7..n] the lease set's IDs as
@@ -16,12 +16,13 @@
 -- this lease and never finished, which counts as a crash: the crash after
 -- the last allowed redelivery fails the task as poison instead of cycling
 -- forever; its record is kept for the longer of its result TTL and the
--- failed TTL (a result TTL of 0 keeps it for good). The max_running slots the lease held are given back (see
+-- failed TTL (a result TTL of 0 keeps it for good), and one with a
+-- callback URL joins the hooks zset for its webhook. The max_running slots the lease held are given back (see
 -- gate.lua): one of the queue's per ID handed back when the lease counted
 -- against its cap, and one of its name's per started task that held one.
 -- A started task whose cancel was asked ("cx", see cancel.lua) is
 -- canceled rather than handed back: its worker was lost before it could
--- record the cancel.
+-- record the cancel (and joins the hooks zset too, with a callback URL).
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local token = ARGV[3]
@@ -45,7 +46,7 @@ for i = 7, #ARGV do
     end
     -- It started under this lease if the token heads its "at"
     -- ("token,started_ms,number").
-    local f = redis.call('HMGET', key, 's', 'at', 'm', 'sl', 'cx')
+    local f = redis.call('HMGET', key, 's', 'at', 'm', 'sl', 'cx', 'cb')
     local at = f[2]
     local status = status_of(f[1], at, f[3])
     local mine = at and string.match(at, '^([^,]*)') == token
@@ -65,6 +66,9 @@ for i = 7, #ARGV do
         redis.call('PEXPIREAT', key, expireAt)
       end
       redis.call('ZADD', KEYS[9], expireAt, id)
+      if f[6] then
+        redis.call('ZADD', KEYS[#KEYS], 'NX', string.format('%d', now), id)
+      end
       redis.call('PUBLISH', ARGV[2], id)
     elseif status == 'running' and mine then
       local crashes = redis.call('HINCRBY', key, 'c', 1)
@@ -85,6 +89,9 @@ for i = 7, #ARGV do
           redis.call('PEXPIREAT', key, expireAt)
         end
         redis.call('ZADD', KEYS[4], expireAt, id)
+        if f[6] then
+          redis.call('ZADD', KEYS[#KEYS], 'NX', string.format('%d', now), id)
+        end
         redis.call('PUBLISH', ARGV[2], id)
         failed = failed + 1
       else

@@ -25,7 +25,7 @@ end
 local id = ARGV[1]
 redis.call('PERSIST', KEYS[1])
 redis.call('HSET', KEYS[1], 's', 'queued')
-redis.call('HDEL', KEYS[1], 'ft')
+redis.call('HDEL', KEYS[1], 'ft', 'wh') -- a webhook's state starts again at the next end
 redis.call('ZREM', KEYS[4], id)
 redis.call('ZREM', KEYS[5], id)
 redis.call('ZREM', KEYS[3], id) -- a tombstone of a cancel while retrying

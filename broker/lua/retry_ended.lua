@@ -19,7 +19,7 @@ for i = 3, #KEYS do
   if status == 'failed' then
     redis.call('PERSIST', key)
     redis.call('HSET', key, 's', 'queued')
-    redis.call('HDEL', key, 'ft')
+    redis.call('HDEL', key, 'ft', 'wh')
     n = n + 1
     ids[n] = id
   else

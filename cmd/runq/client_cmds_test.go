@@ -196,6 +196,15 @@ func TestClientCommandsSteer(t *testing.T) {
 		if rec := s.record(t, id); rec.Status != results.StatusFailed || rec.Attempts != 2 {
 			t.Errorf("after retry: %s after %d attempts, want failed after 2", rec.Status, rec.Attempts)
 		}
+		// Every failed task of the queue at once: this one, at least.
+		r := s.want(t, 0, "retry", "--queue", "default", "--status", "failed", "--yes")
+		if !regexp.MustCompile(`^queued [1-9][0-9]* failed tasks? of queue default again\n$`).MatchString(r.Stdout) {
+			t.Errorf("retry --queue: stdout %q, want the count queued again", r.Stdout)
+		}
+		s.want(t, 1, "wait", id.String())
+		if rec := s.record(t, id); rec.Status != results.StatusFailed || rec.Attempts != 3 {
+			t.Errorf("after retry --queue: %s after %d attempts, want failed after 3", rec.Status, rec.Attempts)
+		}
 		ok := s.submit(t, "echo")
 		s.want(t, 0, "wait", ok.String())
 		if r := s.want(t, 1, "retry", ok.String()); !strings.Contains(r.Stderr, "HTTP 409") {
@@ -394,6 +403,9 @@ func TestClientCommandsUsage(t *testing.T) {
 		{[]string{"purge", "--queue", "q"}, "purge needs --queue and --status"},
 		{[]string{"purge", "--queue", "q", "--status", "running"}, "purge takes failed, canceled, succeeded or queued"},
 		{[]string{"purge", "--queue", "q", "--status", "failed"}, "pass --yes"},
+		{[]string{"retry", "--queue", "q"}, "retry --queue needs --status failed"},
+		{[]string{"retry", "--queue=q", "--status", "canceled"}, "retried by status failed"},
+		{[]string{"retry", "--queue", "q", "--status", "failed"}, "pass --yes"},
 		{[]string{"get", id, "--api", "ftp://x"}, `--api "ftp://x"`},
 		{[]string{"queue"}, "queue needs QUEUE"},
 		{[]string{"queue", "a b"}, `queue "a b": use 1-64 letters`},

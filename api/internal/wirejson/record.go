@@ -84,6 +84,18 @@ func appendRecordTail(b []byte, r *results.Record, texts *Durations) ([]byte, er
 	if b, err = appendLive(b, r); err != nil {
 		return b, err
 	}
+	if r.CallbackURL != "" {
+		b = append(b, `,"callback_url":`...)
+		b = appendString(b, r.CallbackURL)
+	}
+	if r.Webhook != nil {
+		wh, err := json.Marshal(r.Webhook)
+		if err != nil {
+			return b, err
+		}
+		b = append(b, `,"webhook":`...)
+		b = append(b, wh...)
+	}
 	return append(b, '}'), nil
 }
 

@@ -17,7 +17,7 @@ import (
 // TestRenderCoversRecord until AppendRecord writes it too.
 var renderedFields = []string{"id", "name", "queue", "status", "payload", "result", "error", "attempts",
 	"max_retries", "timeout", "result_ttl", "crashes", "created_at", "run_at", "started_at", "finished_at",
-	"broadcast", "replayed", "progress", "cancel_requested_at"}
+	"broadcast", "replayed", "progress", "cancel_requested_at", "callback_url", "webhook"}
 
 func TestRenderCoversRecord(t *testing.T) {
 	t.Parallel()
@@ -61,7 +61,9 @@ func sampleRecords() []results.Record {
 				"w1": {Status: results.WorkerSucceeded, Result: json.RawMessage(` {"a": "<b>"} `), StartedAt: started, FinishedAt: finished},
 				"w2": {Status: results.WorkerMissing, Error: "lost <x>"}}},
 			Replayed: true,
-			Progress: &results.Progress{Value: 0.4, Message: json.RawMessage(`{"step":"<x>"}`), At: started}, CancelRequestedAt: started},
+			Progress: &results.Progress{Value: 0.4, Message: json.RawMessage(`{"step":"<x>"}`), At: started}, CancelRequestedAt: started,
+			CallbackURL: "https://example.com/hook?a=1&b=<2>", Webhook: &results.WebhookDelivery{Status: results.WebhookPending,
+				Attempts: 2, LastStatus: 503, LastError: "HTTP 503", NextAttemptAt: finished.Add(time.Second)}},
 		{ID: id, Name: "echo", Queue: "default", Status: results.StatusScheduled, Payload: json.RawMessage(`1`),
 			MaxRetries: 3, Timeout: 30 * time.Minute, ResultTTL: 24 * time.Hour, CreatedAt: created, RunAt: finished},
 		{Name: "", Payload: nil, Result: json.RawMessage{}, CreatedAt: time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)},

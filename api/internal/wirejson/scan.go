@@ -44,6 +44,7 @@ const (
 	fieldIdempotencyKey
 	fieldUnique
 	fieldOnConflict
+	fieldCallbackURL
 )
 
 // ScanRequest reads a whole body holding one request.
@@ -147,6 +148,8 @@ func fieldBit(key []byte) int {
 		return fieldUnique
 	case "on_conflict":
 		return fieldOnConflict
+	case "callback_url":
+		return fieldCallbackURL
 	}
 	return 0
 }
@@ -197,6 +200,9 @@ func (s *scanner) field(bit int, r *tasks.Request) bool {
 		return s.unique(r)
 	case fieldOnConflict:
 		return s.text(&r.OnConflict, new(string))
+	case fieldCallbackURL:
+		var last string // not shared: URLs differ from task to task
+		return s.text(&r.CallbackURL, &last)
 	}
 	return false
 }

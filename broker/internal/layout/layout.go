@@ -70,6 +70,10 @@ import (
 //	runq:{default}:cancels     sorted set: task ID -> when a cancel of it was
 //	                           asked while it ran (ms), for workers that missed
 //	                           the "cancel" event; trimmed after a day
+//	runq:{default}:hooks       sorted set: ID of an ended task with a callback
+//	                           URL -> when its webhook is next tried (ms, Redis
+//	                           clock); a delivery in flight is pushed a
+//	                           visibility period ahead, so one process sends it
 //
 // A lease covers one claim's batch of tasks, not each task, so taking,
 // renewing and finishing cost commands per batch, not per task. A token is
@@ -215,6 +219,10 @@ func (k Keys) Idempotency(queue, key string) string { return k.q(queue) + "idem:
 // Unique names the claim of unique key in queue (see claim_keys.lua).
 func (k Keys) Unique(queue, key string) string { return k.q(queue) + "unique:" + key }
 
+// Hooks names the sorted set of queue's tasks whose webhook is to be
+// delivered, scored by the time of the next attempt (ms, Redis clock).
+func (k Keys) Hooks(queue string) string { return k.q(queue) + "hooks" }
+
 // IDText is a task ID as Redis holds it, in keys, lists, sets and on the
 // done channel: 32 lowercase hex digits, without the dashes of the
 // canonical form that the API shows (4 bytes less in every queue entry and
@@ -246,6 +254,8 @@ const (
 	FieldFinished = "ft" // ms, when it became terminal
 	FieldSlot     = "sl" // "1" while the running attempt holds a max_running slot of its name
 	FieldTurn     = "rt" // ms: the turn under its name's rate booked for the task's next start
+	FieldCallback = "cb" // the callback URL a webhook delivers the final record to; absent: none
+	FieldWebhook  = "wh" // JSON: the webhook's delivery state (results.WebhookDelivery), once tried
 )
 
 // FieldBroadcast, in a broadcast task's hash, is its number of target

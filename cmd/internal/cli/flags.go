@@ -50,6 +50,9 @@ type config struct {
 
 	failedTTL      time.Duration // how long this worker's failed tasks are kept, at least
 	idempotencyTTL time.Duration // how long an idempotency key is remembered
+
+	webhookSecret       string // signs the webhooks a worker sends
+	webhookAllowPrivate bool   // callback URLs may reach internal addresses
 }
 
 // defaults returns runq's default settings.
@@ -170,6 +173,15 @@ var settings = []setting{
 	{"failed-ttl", "RUNQ_FAILED_TTL", groupWorker, poolRunners, "DURATION",
 		"how long a task this worker fails (dead letter, poison too) is kept, if its result TTL is shorter",
 		func(c *config) flag.Value { return (*durationValue)(&c.failedTTL) }},
+	{"webhook-secret", "RUNQ_WEBHOOK_SECRET", groupWorker, poolRunners, "SECRET",
+		"signs webhooks (Runq-Signature: HMAC-SHA256); empty: they are sent unsigned",
+		func(c *config) flag.Value { return (*stringValue)(&c.webhookSecret) }},
+	{"webhook-allow-private", "RUNQ_WEBHOOK_ALLOW_PRIVATE", groupWorker, poolRunners, "",
+		"let callback URLs reach loopback, private and link-local addresses (refused at submit and at connect otherwise)",
+		func(c *config) flag.Value { return (*boolValue)(&c.webhookAllowPrivate) }},
+	{"webhook-allow-private", "RUNQ_WEBHOOK_ALLOW_PRIVATE", groupHTTP, []string{"serve"}, "", // the same, where no worker runs
+		"accept callback URLs on loopback, private and link-local addresses (refused at submit otherwise)",
+		func(c *config) flag.Value { return (*boolValue)(&c.webhookAllowPrivate) }},
 }
 
 // flagSet is the flags of one command and their environment twins.

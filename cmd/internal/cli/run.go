@@ -82,7 +82,8 @@ func run(ctx context.Context, cmd string, cfg config, reg *tasks.Registry, log *
 		pcfg := tasks.PoolConfig{
 			Queues: cfg.queues, Weights: cfg.weights, Concurrency: cfg.concurrency, Grace: cfg.grace,
 			VisibilityTimeout: cfg.visibility, MaxCrashes: cfg.maxCrashes, Prefix: cfg.prefix, Logger: log,
-			FailedTTL: cfg.failedTTL,
+			FailedTTL:     cfg.failedTTL,
+			WebhookSecret: cfg.webhookSecret, WebhookAllowPrivate: cfg.webhookAllowPrivate,
 		}
 		if cmd == "all" || cfg.metricsAddr != "" { // a worker alone keeps none unless asked
 			pcfg.Observer = metrics.NewWorker(mreg)
@@ -140,7 +141,8 @@ func serve(ctx context.Context, ln net.Listener, cfg config, rdb redis.Universal
 	log *slog.Logger, stdout io.Writer, reg *tasks.Registry) error {
 	client := tasks.NewClient(rdb, tasks.ClientConfig{
 		MaxRetries: retries(cfg.maxRetries), Timeout: cfg.timeout, ResultTTL: cfg.resultTTL, Prefix: cfg.prefix, Logger: log,
-		IdempotencyTTL: cfg.idempotencyTTL,
+		IdempotencyTTL:      cfg.idempotencyTTL,
+		WebhookAllowPrivate: cfg.webhookAllowPrivate,
 	})
 	defer client.Close()
 	watcher := results.NewWatcher(b, log)
