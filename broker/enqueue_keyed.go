@@ -222,10 +222,11 @@ func (b *Broker) enqueueArgs(ts []NewTask, idx []int, bound string) ([]string, [
 		key := b.keys.Task(t.ID)
 		keys = append(keys, key)
 		m := meta{maxRetries: t.MaxRetries, timeout: t.Timeout, resultTTL: t.ResultTTL, queue: t.Queue, name: t.Name}
-		args = append(args, layout.IDOfKey(key), m.String(), pack(t.Payload))
+		args = append(args, layout.IDOfKey(key), m.String(), packTask(t))
 	}
 	keys = append(keys, b.keys.Settings(q), b.keys.Reserved(q))
-	return b.schedule(ts, idx, keys, args, bound)
+	keys, args = b.schedule(ts, idx, keys, args, bound)
+	return keys, moreFields(ts, idx, args)
 }
 
 // readConflicts reads a conflict reply of claim_keys.lua, if cmd's is

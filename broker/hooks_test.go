@@ -77,3 +77,34 @@ func TestHooks(t *testing.T) {
 		}
 	})
 }
+
+// TestHooksOfKeyedTasks enqueues tasks with a callback URL that also
+// claim keys (they take enqueue.lua behind claim_keys.lua): the URL is
+// stored as for plain tasks, and their end schedules the webhook.
+func TestHooksOfKeyedTasks(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		const url = "https://example.com/hook"
+		ts := []broker.NewTask{
+			{Name: "x", Queue: "q", Payload: []byte(`1`), Timeout: time.Minute, ResultTTL: time.Hour, CallbackURL: url,
+				Keys: []broker.KeyClaim{{Kind: broker.KeyIdempotency, Key: "k1", Digest: "d", TTL: time.Hour}}},
+			{Name: "x", Queue: "q", Payload: []byte(`2`), Timeout: time.Minute, ResultTTL: time.Hour,
+				Keys: []broker.KeyClaim{{Kind: broker.KeyUniqueFor, Key: "k2", TTL: time.Hour}}},
+		}
+		if _, err := s.b.Enqueue(s.ctx, ts); err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range []string{url, ""} {
+			if got := hget(t, s, ts[i].ID, layout.FieldCallback); got != want {
+				t.Errorf("keyed task %d: HGET cb = %q, want %q", i, got, want)
+			}
+		}
+		cs := claimN(t, s, "q", 2, time.Minute)
+		for i := range cs {
+			mustFinish(t, s, broker.Finish{Claimed: &cs[i], Outcome: broker.Failed, Error: "boom"})
+		}
+		hooks := s.be.Client.ZRange(s.ctx, s.be.Keys.Hooks("q"), 0, -1).Val()
+		if len(hooks) != 1 || uuid.MustParse(hooks[0]) != ts[0].ID {
+			t.Errorf("hooks zset = %q, want the keyed task with a callback, %s", hooks, ts[0].ID)
+		}
+	})
+}

@@ -171,6 +171,7 @@ func TestBroadcastRefusals(t *testing.T) {
 		}{
 			{[]tasks.Request{{Name: "echo", Broadcast: true}}, tasks.ErrNoWorkers},
 			{[]tasks.Request{{Name: "echo", Broadcast: true, Options: tasks.Options{Delay: time.Second}}}, tasks.ErrInvalid},
+			{[]tasks.Request{{Name: "echo", Broadcast: true, CallbackURL: "https://example.com/hook"}}, tasks.ErrInvalid},
 			{[]tasks.Request{{Name: "echo", Broadcast: true}, {Name: "echo"}}, tasks.ErrInvalid},
 		} {
 			if _, err := s.client.SubmitBatch(ctx, c.rs); !errors.Is(err, c.want) {

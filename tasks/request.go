@@ -117,6 +117,9 @@ func (r *Request) Validate() error {
 	if r.Broadcast && (r.Delay != 0 || !r.RunAt.IsZero()) {
 		return fmt.Errorf("%w: broadcast: a broadcast task runs at once, on the workers live then: no delay or run_at", ErrInvalid)
 	}
+	if r.Broadcast && r.CallbackURL != "" {
+		return fmt.Errorf("%w: broadcast: a broadcast task has no webhook (callback_url): wait for it, or follow its events", ErrInvalid)
+	}
 	if err := r.validateDelay(); err != nil {
 		return err
 	}
