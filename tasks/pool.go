@@ -276,7 +276,7 @@ func (p *Pool) Run(ctx context.Context) error {
 		bg.Add(1)
 		go func() { defer bg.Done(); sc.run(ctx) }()
 	}
-	bg.Add(1)
+	bg.Add(2)
 	go func() { defer bg.Done(); p.broadcasts(ctx) }()
 	go func() { defer bg.Done(); newWebhooks(p).run(ctx) }()
 
