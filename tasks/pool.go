@@ -323,12 +323,16 @@ func (p *Pool) drain(stopWork context.CancelCauseFunc) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, a := range p.abandon() {
-		if !a.started.IsZero() {
-			p.observeEnd(a.c, broker.Release, a.started)
+		outcome := broker.Release
+		if a.canceled { // its cancel was asked: handed back, it would run again
+			outcome = broker.Canceled
 		}
-		_, err := p.b.Finish(ctx, []broker.Finish{{Claimed: a.c, Outcome: broker.Release}})
-		p.log.Warn("handler ignores cancellation: task handed back while it still runs",
-			"task_id", a.c.ID, "queue", a.c.Queue, "name", a.c.Name, "err", err)
+		if !a.started.IsZero() {
+			p.observeEnd(a.c, outcome, a.started)
+		}
+		_, err := p.b.Finish(ctx, []broker.Finish{{Claimed: a.c, Outcome: outcome}})
+		p.log.Warn("handler ignores cancellation: task handed back (or canceled, if asked) while it still runs",
+			"task_id", a.c.ID, "queue", a.c.Queue, "name", a.c.Name, "outcome", outcome, "err", err)
 	}
 }
 

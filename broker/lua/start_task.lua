@@ -24,6 +24,9 @@
 -- written. Without a gate, the one Lua operation more than a start with no
 -- limits at all is the test of g: each operation here costs every task
 -- (about 70 instructions; five more cost 370 per task, 1% of a claim).
+-- Reading "w" (watched) costs more: a field the hash lacks is a scan of
+-- its whole listpack, about 2,300 instructions per task, 6% of a take and
+-- start (scriptcost --phase es, 2,000 tasks: 37,968 to 40,310 per task).
 local next_count = {['0'] = '1', ['1'] = '2', ['2'] = '3', ['3'] = '4', ['4'] = '5', ['5'] = '6'}
 local function start_task(key, token, prefix, first, g)
   local f = redis.call('HMGET', key, 's', 'at', 'm', 'p', 'w')

@@ -68,7 +68,8 @@ function section(title, id, text) {
 }
 
 // actions offers retry on a failed or canceled task, cancel on one that
-// waits. Either redraws the page from the task's new record.
+// waits or runs (its worker is asked to stop it). Either redraws the page
+// from the task's new record.
 function actions(t, refresh) {
   const bar = h('div', { class: 'actions' });
   const run = (label, fn, cls) => h('button', {
@@ -85,7 +86,7 @@ function actions(t, refresh) {
     },
   }, label);
   if (t.status === 'failed' || t.status === 'canceled') bar.append(run('Retry', api.retry));
-  if (t.status === 'scheduled' || t.status === 'queued' || t.status === 'retrying') bar.append(run('Cancel', api.cancel, 'danger'));
+  if (['scheduled', 'queued', 'retrying', 'running'].includes(t.status) && !t.cancel_requested_at) bar.append(run('Cancel', api.cancel, 'danger'));
   bar.append(h('a', { href: '#/tasks?' + new URLSearchParams({ queue: t.queue }), class: 'button secondary' }, 'Queue’s tasks'));
   return bar;
 }
