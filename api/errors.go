@@ -33,7 +33,6 @@ const (
 	codeNotFound         = "not_found"              // 404: no such task
 	codeNoRoute          = "no_route"               // 404: no such path
 	codeMethodNotAllowed = "method_not_allowed"     // 405
-	codeRunning          = "running"                // 409: cancel of a running task
 	codeFinished         = "finished"               // 409: cancel of a finished task
 	codeNotRetryable     = "not_retryable"          // 409: retry of a task neither failed nor canceled
 	codeTooLarge         = "too_large"              // 413
@@ -74,7 +73,6 @@ var domainErrors = []struct {
 }{
 	{tasks.ErrInvalid, http.StatusBadRequest, codeInvalid},
 	{tasks.ErrUnknownName, http.StatusUnprocessableEntity, codeUnknownName},
-	{tasks.ErrRunning, http.StatusConflict, codeRunning},
 	{tasks.ErrFinished, http.StatusConflict, codeFinished},
 	{tasks.ErrNotRetryable, http.StatusConflict, codeNotRetryable},
 	{tasks.ErrQueueFull, http.StatusTooManyRequests, codeQueueFull},

@@ -39,8 +39,6 @@ var (
 	// ErrNotFound reports a task ID with no record: never created, or its
 	// result expired.
 	ErrNotFound = results.ErrNotFound
-	// ErrRunning reports a cancel of a task that has already started.
-	ErrRunning = errors.New("tasks: task is running")
 	// ErrFinished reports a cancel of a task that has already finished.
 	ErrFinished = errors.New("tasks: task already finished")
 	// ErrUnavailable reports that Redis cannot serve the call now

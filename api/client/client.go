@@ -329,7 +329,6 @@ var codes = map[string]error{
 	"too_large":     tasks.ErrInvalid,
 	"unknown_name":  tasks.ErrUnknownName,
 	"not_found":     tasks.ErrNotFound,
-	"running":       tasks.ErrRunning,
 	"finished":      tasks.ErrFinished,
 	"not_retryable": tasks.ErrNotRetryable,
 	"queue_full":    tasks.ErrQueueFull,
