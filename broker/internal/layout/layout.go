@@ -229,6 +229,15 @@ const (
 // workers; their answers are in the hash named by BroadcastResults.
 const FieldBroadcast = "b"
 
+// Counters in a broadcast task's hash, kept by its scripts so that each
+// answer costs the same however many targets: its answers not final yet
+// (pending or running), and those failed and missing.
+const (
+	FieldBroadcastOpen    = "bo"
+	FieldBroadcastFailed  = "bf"
+	FieldBroadcastMissing = "bm"
+)
+
 // Fields of a queue's schedules hash, each followed by the schedule's ID.
 // The Lua scripts spell the same prefixes.
 const (
