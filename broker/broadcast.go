@@ -134,11 +134,15 @@ type OpenBroadcast struct {
 	ID      uuid.UUID
 	Timeout time.Duration
 	Answers map[string]results.WorkerAnswer // by worker ID
+
+	// Ended is set for a task that ended otherwise (canceled) or is gone
+	// since it was listed: DropBroadcast clears it away.
+	Ended bool
 }
 
 // OpenBroadcasts returns up to limit of queue's broadcast tasks that have
-// not ended, oldest first, in two round trips. A task gone or ended meanwhile
-// is returned with no answers; answering for any of its workers drops it.
+// not ended, oldest first, in two round trips. A task that ended otherwise
+// (canceled) or is gone is returned Ended, with the answers still stored.
 func (b *Broker) OpenBroadcasts(ctx context.Context, queue string, limit int) ([]OpenBroadcast, error) {
 	ids, err := b.rdb.ZRange(ctx, b.keys.Broadcasts(queue), 0, int64(limit)-1).Result()
 	if err != nil || len(ids) == 0 {
@@ -167,16 +171,17 @@ func (b *Broker) OpenBroadcasts(ctx context.Context, queue string, limit int) ([
 	}
 	for i := range out {
 		f := metas[i].Val()
+		out[i].Answers = decodeAnswers(answers[i].Val())
 		s, _ := f[0].(string)
 		if s != string(results.StatusQueued) && s != string(results.StatusRunning) {
-			continue // ended or gone: no answers, to be dropped
+			out[i].Ended = true // ended otherwise, or gone: to be dropped
+			continue
 		}
 		if ms, _ := f[1].(string); ms != "" {
 			if m, err := parseMeta(ms); err == nil {
 				out[i].Timeout = m.timeout
 			}
 		}
-		out[i].Answers = decodeAnswers(answers[i].Val())
 	}
 	return out, nil
 }

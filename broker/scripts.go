@@ -139,3 +139,9 @@ var (
 	broadcastAnswerSrc    string
 	broadcastAnswerScript = redis.NewScript(broadcastAnswerSrc)
 )
+
+var (
+	//go:embed lua/broadcast_drop.lua
+	broadcastDropSrc    string
+	broadcastDropScript = redis.NewScript(broadcastDropSrc)
+)

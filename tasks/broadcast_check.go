@@ -2,6 +2,8 @@ package tasks
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/runq/runq/results"
@@ -32,9 +34,12 @@ func (p *Pool) checkBroadcasts(ctx context.Context) {
 				live[w.ID] = true
 			}
 		}
+		dead := map[string]bool{}
 		for _, ob := range open {
-			if ob.Answers == nil { // ended otherwise (canceled) or gone
-				_, _, _ = p.b.AnswerBroadcast(ctx, ob.ID, q, "", results.WorkerMissing, "")
+			if ob.Ended { // canceled or gone: out of every target's inbox
+				if _, err := p.b.DropBroadcast(ctx, ob.ID, q, slices.Collect(maps.Keys(ob.Answers))); err != nil {
+					return
+				}
 				continue
 			}
 			for w, a := range ob.Answers {
@@ -42,10 +47,32 @@ func (p *Pool) checkBroadcasts(ctx context.Context) {
 				if why == "" {
 					continue
 				}
+				if !live[w] {
+					dead[w] = true
+				}
 				if _, _, err := p.b.AnswerBroadcast(ctx, ob.ID, q, w, results.WorkerMissing, why); err != nil {
 					return
 				}
 			}
+		}
+		for w := range dead {
+			p.emptyInbox(ctx, q, w)
+		}
+	}
+}
+
+// emptyInbox answers missing for every task left in the inbox of worker w,
+// found dead, in queue: each answer takes the ID out of the inbox, whether
+// or not it is written (the task may have ended, or be gone), so that the
+// inbox key of a dead worker does not stay.
+func (p *Pool) emptyInbox(ctx context.Context, queue, w string) {
+	ids, err := p.b.Inbox(ctx, queue, w)
+	if err != nil {
+		return
+	}
+	for _, id := range ids {
+		if _, _, err := p.b.AnswerBroadcast(ctx, id, queue, w, results.WorkerMissing, lapsed); err != nil {
+			return
 		}
 	}
 }
@@ -59,6 +86,10 @@ const maxOpenChecked = 100
 // reported missing.
 const missingSlack = time.Minute
 
+// lapsed is the error of a target reported missing when it is no longer
+// live.
+const lapsed = "the worker stopped reporting before it answered (lease lapsed)"
+
 // missingWhy returns why answer a, of a worker that is live or not, is to
 // be reported missing at now, or "" when it is not.
 func missingWhy(a results.WorkerAnswer, live bool, timeout time.Duration, now time.Time) string {
@@ -66,7 +97,7 @@ func missingWhy(a results.WorkerAnswer, live bool, timeout time.Duration, now ti
 	case a.Status.Final():
 		return ""
 	case !live:
-		return "the worker stopped reporting before it answered (lease lapsed)"
+		return lapsed
 	case a.Status == results.WorkerRunning && timeout > 0 && now.After(a.StartedAt.Add(timeout+missingSlack)):
 		return "no answer within the timeout"
 	}

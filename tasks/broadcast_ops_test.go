@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/runq/runq/broker"
 	"github.com/runq/runq/results"
@@ -42,6 +44,53 @@ func TestBroadcastRetryRefused(t *testing.T) {
 		}
 		if rec := s.get(t, id); rec.Status != results.StatusCanceled {
 			t.Errorf("Get(%s).Status = %s, want canceled", id, rec.Status)
+		}
+	})
+}
+
+// TestBroadcastInboxesOfTheDead: a canceled broadcast task leaves the
+// inbox of its target at once, even of one that died (its inbox key goes);
+// and when a pool's maintenance finds a target dead, it answers for it and
+// empties its inbox, of a task it reports missing and of any other ID
+// left there (a task gone), so that no inbox of a dead worker stays.
+func TestBroadcastInboxesOfTheDead(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		ctx := context.Background()
+		s.register(t)
+		ghostWorker(t, s, "ghost", "echo")
+		inbox := s.be.Keys.Inbox("default", "ghost")
+		canceled := s.submit(t, tasks.Request{Name: "echo", Broadcast: true})
+		if _, err := s.client.Cancel(ctx, canceled); err != nil {
+			t.Fatalf("Cancel(%s) = %v", canceled, err)
+		}
+		if n := s.be.Client.Exists(ctx, inbox).Val(); n != 0 {
+			t.Errorf("EXISTS inbox of the dead target = %d after the cancel, want 0", n)
+		}
+		if n := s.be.Client.ZCard(ctx, s.be.Keys.Broadcasts("default")).Val(); n != 0 {
+			t.Errorf("ZCARD open broadcasts = %d after the cancel, want 0", n)
+		}
+
+		p, _ := s.startPool(t, tasks.PoolConfig{})
+		untilLive(t, s, 2)
+		id := s.submit(t, tasks.Request{Name: "echo", Broadcast: true})
+		stray := s.submit(t, tasks.Request{Name: "echo"}) // an ID of the queue's slot whose task is gone
+		s.wait(t, stray)
+		s.be.Client.Del(ctx, s.be.Keys.Task(stray))
+		s.be.Client.RPush(ctx, inbox, strings.ReplaceAll(stray.String(), "-", "")) // as IDs are written
+		if err := s.b.Leave(ctx, "ghost", tasks.WorkerTimeout); err != nil {
+			t.Fatal(err)
+		}
+		rec := s.wait(t, id)
+		if a := rec.Broadcast.Workers["ghost"]; rec.Status != results.StatusFailed || a.Status != results.WorkerMissing ||
+			rec.Broadcast.Workers[p.ID()].Status != results.WorkerSucceeded {
+			t.Fatalf("Wait(%s) = %s %+v; want failed, the ghost missing", id, rec.Status, rec.Broadcast.Workers)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for s.be.Client.Exists(ctx, inbox).Val() != 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("inbox of the dead target = %v, want gone", s.be.Client.LRange(ctx, inbox, 0, -1).Val())
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	})
 }

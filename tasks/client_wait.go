@@ -100,7 +100,11 @@ func (c *Client) Cancel(ctx context.Context, id uuid.UUID) (results.Record, erro
 	}
 	switch status {
 	case results.StatusCanceled:
-		return c.get(ctx, id)
+		rec, err := c.get(ctx, id)
+		if err == nil && rec.Broadcast != nil {
+			c.dropBroadcast(ctx, rec)
+		}
+		return rec, err
 	case results.StatusRunning:
 		return results.Record{}, fmt.Errorf("tasks: cancel %s: %w", id, ErrRunning)
 	default:
