@@ -256,4 +256,8 @@ func (k Keys) Inbox(queue, worker string) string { return k.q(queue) + "inbox:" 
 
 // BroadcastResults names the hash of the answers of a broadcast task's
 // target workers, beside the task's hash and in its slot.
-func (k Keys) BroadcastResults(id uuid.UUID) string { return k.Task(id) + ":b" }
+func (k Keys) BroadcastResults(id uuid.UUID) string { return k.Task(id) + BroadcastSuffix }
+
+// BroadcastSuffix follows a task's key in the name of its answers hash
+// (BroadcastResults), for callers that hold the task's key.
+const BroadcastSuffix = ":b"
