@@ -94,3 +94,31 @@ func TestBroadcastInboxesOfTheDead(t *testing.T) {
 		}
 	})
 }
+
+// TestBroadcastHonoursPause: a paused queue's broadcast tasks wait in the
+// inboxes (the target's answer stays pending, the task queued) and run
+// once the queue is resumed, woken by the settings event.
+func TestBroadcastHonoursPause(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		ctx := context.Background()
+		if err := s.client.PauseQueue(ctx, "default"); err != nil {
+			t.Fatal(err)
+		}
+		p, _ := s.startPool(t, tasks.PoolConfig{})
+		untilLive(t, s, 1)
+		id := s.submit(t, tasks.Request{Name: "echo", Broadcast: true})
+		time.Sleep(time.Second) // the event and a few maintenance rounds
+		if rec := s.get(t, id); rec.Status != results.StatusQueued || rec.Broadcast.Workers[p.ID()].Status != results.WorkerPending {
+			t.Fatalf("Get(%s) on a paused queue = %s %+v; want queued, pending", id, rec.Status, rec.Broadcast.Workers)
+		}
+		if bt, err := s.b.StartBroadcast(ctx, "default", p.ID()); bt != nil || !errors.Is(err, broker.ErrPaused) {
+			t.Errorf("StartBroadcast on a paused queue = %+v, %v; want ErrPaused", bt, err)
+		}
+		if err := s.client.ResumeQueue(ctx, "default"); err != nil {
+			t.Fatal(err)
+		}
+		if rec := s.wait(t, id); rec.Status != results.StatusSucceeded {
+			t.Errorf("Wait(%s) after the resume = %s, want succeeded", id, rec.Status)
+		}
+	})
+}

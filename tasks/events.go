@@ -50,6 +50,7 @@ func (p *Pool) event(ctx context.Context, ev broker.Event) {
 		wake(p.nudge)
 	case broker.EventSettings:
 		p.readSettings(ctx, ev.Queue)
+		wake(p.bcast) // resumed: its broadcast tasks wait in the inboxes
 	case broker.EventSlot:
 		p.settings.touch()
 	case broker.EventBroadcast:
