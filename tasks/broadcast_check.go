@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/runq/runq/results"
@@ -14,16 +15,23 @@ import (
 // heartbeat lapsed, or it left the workers list), and a target whose run
 // is overdue (started more than its timeout plus missingSlack ago: its
 // answer was lost). Every pool does it with its maintenance, once a
-// second; the answers are idempotent, so pools never conflict. It costs a
-// ZRANGE per queue, plus, only while some broadcast is open, a read of
-// the workers list and of the open tasks.
+// second while some broadcast of its queues is open, else at every
+// WorkerHeartbeat (see broadcastWatch); the answers are idempotent, so
+// pools never conflict. It costs a ZRANGE per queue, plus, only while some
+// broadcast is open, a read of the workers list and of the open tasks.
 func (p *Pool) checkBroadcasts(ctx context.Context) {
+	p.bwatch.checked = time.Now()
+	p.bwatch.open.Store(false) // an event from now on sets it again
 	var live map[string]bool
 	for _, q := range p.cfg.Queues {
 		open, err := p.b.OpenBroadcasts(ctx, q, maxOpenChecked)
 		if err != nil || len(open) == 0 {
+			if err != nil {
+				p.bwatch.open.Store(true) // not known: again in a second
+			}
 			continue
 		}
+		p.bwatch.open.Store(true)
 		if live == nil {
 			ws, err := p.b.Workers(ctx, WorkerTimeout)
 			if err != nil {
@@ -102,4 +110,21 @@ func missingWhy(a results.WorkerAnswer, live bool, timeout time.Duration, now ti
 		return "no answer within the timeout"
 	}
 	return ""
+}
+
+// broadcastWatch spares an idle pool the check of open broadcasts each
+// second: it checks each second only while some broadcast of its queues
+// may be open (one was open at the last check, or the events channel
+// announced one since), and else once per WorkerHeartbeat, which finds a
+// broadcast whose event was lost. A target's lease lapses after
+// WorkerTimeout anyway, so the slower check delays no missing answer
+// by more than a heartbeat.
+type broadcastWatch struct {
+	open    atomic.Bool // set by the last check or by a broadcast event
+	checked time.Time   // the last check; only the maintainer touches it
+}
+
+// due reports whether the maintenance is to check the open broadcasts.
+func (w *broadcastWatch) due() bool {
+	return w.open.Load() || time.Since(w.checked) >= WorkerHeartbeat
 }

@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/runq/runq/broker"
 	"github.com/runq/runq/results"
@@ -119,6 +123,51 @@ func TestBroadcastHonoursPause(t *testing.T) {
 		}
 		if rec := s.wait(t, id); rec.Status != results.StatusSucceeded {
 			t.Errorf("Wait(%s) after the resume = %s, want succeeded", id, rec.Status)
+		}
+	})
+}
+
+// openChecks counts the reads of one key by ZRANGE (the check of a
+// queue's open broadcasts).
+type openChecks struct {
+	key string
+	n   atomic.Int64
+}
+
+func (c *openChecks) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *openChecks) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if args := cmd.Args(); len(args) > 1 && strings.EqualFold(fmt.Sprint(args[0]), "zrange") && args[1] == c.key {
+			c.n.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (c *openChecks) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// TestBroadcastIdleChecks: an idle pool, with no broadcast open, looks
+// for open broadcasts once per heartbeat, not each second; a broadcast
+// event makes it look each second while the task is open, so that a dead
+// target is still found (see TestBroadcastRunsOnEveryRegisteredWorker).
+func TestBroadcastIdleChecks(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		checks := &openChecks{key: s.be.Keys.Broadcasts("default")}
+		rdb := redis.NewClient(s.be.Client.Options())
+		rdb.AddHook(checks)
+		t.Cleanup(func() { _ = rdb.Close() })
+		p := tasks.NewPool(rdb, s.reg, tasks.PoolConfig{Prefix: s.be.Prefix, Logger: quiet()})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- p.Run(ctx) }()
+		defer func() { cancel(); <-done }()
+		untilLive(t, s, 1)
+		time.Sleep(3 * time.Second) // three maintenance rounds
+		if n := checks.n.Load(); n > 1 {
+			t.Errorf("ZRANGE of the open broadcasts by an idle pool in 3s = %d, want at most 1 (at its start)", n)
 		}
 	})
 }

@@ -55,6 +55,7 @@ func (p *Pool) event(ctx context.Context, ev broker.Event) {
 		p.settings.touch()
 	case broker.EventBroadcast:
 		wake(p.bcast)
+		p.bwatch.open.Store(true) // to be checked each second until it ends
 	}
 }
 

@@ -124,6 +124,8 @@ type Pool struct {
 	tally tally            // attempts finished since the last heartbeat
 
 	bcast chan struct{} // wakes the broadcast loop: a task may be in an inbox
+
+	bwatch broadcastWatch // when the maintenance looks for open broadcasts
 }
 
 // NewPool returns a Pool that runs reg's handlers on tasks from the Redis of
