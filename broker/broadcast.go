@@ -69,7 +69,8 @@ type BroadcastTask struct {
 // StartBroadcast starts the oldest broadcast task in worker's inbox in
 // queue that is still to run there, marking the worker's answer running,
 // and returns it; nil when there is none. IDs of tasks that ended or whose
-// answer is no longer pending leave the inbox on the way.
+// answer is no longer pending leave the inbox on the way. A paused queue's
+// inbox is not run: the error wraps ErrPaused.
 func (b *Broker) StartBroadcast(ctx context.Context, queue, worker string) (*BroadcastTask, error) {
 	inbox := b.keys.Inbox(queue, worker)
 	for {
@@ -87,8 +88,12 @@ func (b *Broker) StartBroadcast(ctx context.Context, queue, worker string) (*Bro
 			}
 			continue
 		}
-		keys := []string{b.keys.Task(id), b.keys.BroadcastResults(id), inbox}
-		f, err := broadcastStartScript.Run(ctx, b.rdb, keys, head, worker).StringSlice()
+		keys := []string{b.keys.Task(id), b.keys.BroadcastResults(id), inbox, b.keys.Settings(queue)}
+		reply, err := broadcastStartScript.Run(ctx, b.rdb, keys, head, worker).Result()
+		if s, ok := reply.(string); ok && s == "paused" {
+			return nil, fmt.Errorf("broker: start broadcast in %s: %w", queue, ErrPaused)
+		}
+		f, err := stringsOf(reply, err)
 		if errors.Is(err, redis.Nil) {
 			continue // ended, or not to run here: it left the inbox
 		}
@@ -134,11 +139,15 @@ type OpenBroadcast struct {
 	ID      uuid.UUID
 	Timeout time.Duration
 	Answers map[string]results.WorkerAnswer // by worker ID
+
+	// Ended is set for a task that ended otherwise (canceled) or is gone
+	// since it was listed: DropBroadcast clears it away.
+	Ended bool
 }
 
 // OpenBroadcasts returns up to limit of queue's broadcast tasks that have
-// not ended, oldest first, in two round trips. A task gone or ended meanwhile
-// is returned with no answers; answering for any of its workers drops it.
+// not ended, oldest first, in two round trips. A task that ended otherwise
+// (canceled) or is gone is returned Ended, with the answers still stored.
 func (b *Broker) OpenBroadcasts(ctx context.Context, queue string, limit int) ([]OpenBroadcast, error) {
 	ids, err := b.rdb.ZRange(ctx, b.keys.Broadcasts(queue), 0, int64(limit)-1).Result()
 	if err != nil || len(ids) == 0 {
@@ -167,16 +176,17 @@ func (b *Broker) OpenBroadcasts(ctx context.Context, queue string, limit int) ([
 	}
 	for i := range out {
 		f := metas[i].Val()
+		out[i].Answers = decodeAnswers(answers[i].Val())
 		s, _ := f[0].(string)
 		if s != string(results.StatusQueued) && s != string(results.StatusRunning) {
-			continue // ended or gone: no answers, to be dropped
+			out[i].Ended = true // ended otherwise, or gone: to be dropped
+			continue
 		}
 		if ms, _ := f[1].(string); ms != "" {
 			if m, err := parseMeta(ms); err == nil {
 				out[i].Timeout = m.timeout
 			}
 		}
-		out[i].Answers = decodeAnswers(answers[i].Val())
 	}
 	return out, nil
 }
@@ -253,3 +263,21 @@ func (b *Broker) Inbox(ctx context.Context, queue, worker string) ([]uuid.UUID, 
 // EventBroadcast is the Event of a broadcast task put in the inboxes of
 // its targets in the queue: they look in their inboxes.
 const EventBroadcast = "broadcast"
+
+// stringsOf reads a script's reply of strings.
+func stringsOf(reply any, err error) ([]string, error) {
+	if err != nil {
+		return nil, err
+	}
+	vs, ok := reply.([]any)
+	if !ok {
+		return nil, fmt.Errorf("reply %T, want an array", reply)
+	}
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		if out[i], ok = v.(string); !ok {
+			return nil, fmt.Errorf("reply value %T, want a string", v)
+		}
+	}
+	return out, nil
+}

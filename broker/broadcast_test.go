@@ -121,8 +121,8 @@ func TestBroadcastAllSucceed(t *testing.T) {
 		if bt := startBroadcast(t, s, "q", "w1"); bt != nil {
 			t.Fatalf("StartBroadcast of a canceled task = %+v, want nil", bt)
 		}
-		if open, _ := s.b.OpenBroadcasts(s.ctx, "q", 10); len(open) != 1 || open[0].Answers != nil {
-			t.Fatalf("OpenBroadcasts = %+v, want the canceled one, without answers", open)
+		if open, _ := s.b.OpenBroadcasts(s.ctx, "q", 10); len(open) != 1 || !open[0].Ended || len(open[0].Answers) != 2 {
+			t.Fatalf("OpenBroadcasts = %+v, want the canceled one, ended, with its answers", open)
 		}
 		if written, _, err := s.b.AnswerBroadcast(s.ctx, canceled, "q", "w2", results.WorkerMissing, "x"); err != nil || written {
 			t.Fatalf("AnswerBroadcast on a canceled task = %v, %v; want nothing written", written, err)

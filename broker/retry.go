@@ -130,12 +130,17 @@ func (b *Broker) purgeIDs(ctx context.Context, set, status string, ids []string)
 	if err != nil {
 		return 0, err
 	}
+	all := make([]string, 0, 1+2*len(keys))
+	all = append(append(all, set), keys...)
+	for _, k := range keys {
+		all = append(all, k+layout.BroadcastSuffix)
+	}
 	args := make([]any, 0, 1+len(ids))
 	args = append(args, status)
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	return purgeScript.Run(ctx, b.rdb, append([]string{set}, keys...), args...).Int64()
+	return purgeScript.Run(ctx, b.rdb, all, args...).Int64()
 }
 
 // purgeQueued purges the tasks waiting in queue, from its head, then

@@ -180,3 +180,9 @@ var (
 	hookDoneSrc    string
 	hookDoneScript = redis.NewScript(hookDoneSrc)
 )
+
+var (
+	//go:embed lua/broadcast_drop.lua
+	broadcastDropSrc    string
+	broadcastDropScript = redis.NewScript(broadcastDropSrc)
+)

@@ -13,9 +13,10 @@ import (
 
 // Broadcast tasks on the worker side. A pool runs the broadcast tasks in its
 // inboxes (one per queue, named by its worker ID) when it starts, when the
-// events channel says one arrived ("broadcast <queue>"), and at every
-// WorkerHeartbeat, so that an event lost with a broken subscription delays
-// a task by one heartbeat at most. Each run holds one of the pool's
+// events channel says one arrived ("broadcast <queue>") or a queue's
+// settings changed (a resume), and at every WorkerHeartbeat, so that an
+// event lost with a broken subscription delays a task by one heartbeat at
+// most. A paused queue's inbox waits for its resume. Each run holds one of the pool's
 // Concurrency slots, is bounded by the task's timeout and recovers panics,
 // as any attempt; it is not retried: its outcome is the worker's answer.
 
@@ -34,7 +35,9 @@ func (p *Pool) broadcasts(ctx context.Context) {
 	defer tick.Stop()
 	for {
 		for _, q := range p.cfg.Queues {
-			p.runInbox(ctx, work, q, &running)
+			if s, _ := p.settings.get(q); !s.Paused { // the script checks too
+				p.runInbox(ctx, work, q, &running)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -58,7 +61,7 @@ func (p *Pool) runInbox(ctx, work context.Context, queue string, running *sync.W
 		bt, err := p.b.StartBroadcast(ctx, queue, p.id)
 		if err != nil || bt == nil {
 			<-p.slots
-			if err != nil && ctx.Err() == nil && !p.clientClosed(err) && !p.health.failed("start a broadcast task", err) {
+			if err != nil && !errors.Is(err, broker.ErrPaused) && ctx.Err() == nil && !p.clientClosed(err) && !p.health.failed("start a broadcast task", err) {
 				p.log.Warn("starting a broadcast task failed", "queue", queue, "err", err)
 			}
 			return

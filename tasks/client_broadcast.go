@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/runq/runq/broker"
@@ -85,4 +86,15 @@ func targetsOf(live []broker.LiveWorker, name, queue string) []string {
 // hasBroadcast reports whether some request of rs asks for a broadcast.
 func hasBroadcast(rs []Request) bool {
 	return slices.ContainsFunc(rs, func(r Request) bool { return r.Broadcast })
+}
+
+// dropBroadcast clears away rec, a broadcast task just canceled: its ID
+// leaves its targets' inboxes (a dead target's would keep it) and the
+// queue's open broadcasts. A failure is left to the pools' maintenance,
+// which does the same within a second.
+func (c *Client) dropBroadcast(ctx context.Context, rec results.Record) {
+	workers := slices.Collect(maps.Keys(rec.Broadcast.Workers))
+	if _, err := c.b.DropBroadcast(ctx, rec.ID, rec.Queue, workers); err != nil {
+		c.cfg.Logger.Warn("clearing away a canceled broadcast task failed", "task_id", rec.ID, "queue", rec.Queue, "err", err)
+	}
 }

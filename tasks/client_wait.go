@@ -102,7 +102,13 @@ func (c *Client) Cancel(ctx context.Context, id uuid.UUID) (results.Record, erro
 		return results.Record{}, fmt.Errorf("tasks: cancel: %w", unavailable(err))
 	}
 	switch status {
-	case results.StatusCanceled, results.StatusRunning:
+	case results.StatusCanceled:
+		rec, err := c.get(ctx, id)
+		if err == nil && rec.Broadcast != nil {
+			c.dropBroadcast(ctx, rec)
+		}
+		return rec, err
+	case results.StatusRunning:
 		return c.get(ctx, id)
 	default:
 		return results.Record{}, fmt.Errorf("tasks: cancel %s: %w (%s)", id, ErrFinished, status)

@@ -52,10 +52,12 @@ func (p *Pool) event(ctx context.Context, ev broker.Event) {
 		wake(p.nudge)
 	case broker.EventSettings:
 		p.readSettings(ctx, ev.Queue)
+		wake(p.bcast) // resumed: its broadcast tasks wait in the inboxes
 	case broker.EventSlot:
 		p.settings.touch()
 	case broker.EventBroadcast:
 		wake(p.bcast)
+		p.bwatch.open.Store(true) // to be checked each second until it ends
 	case broker.EventWatch:
 		if id, err := uuid.Parse(ev.Arg); err == nil {
 			p.watchTask(id)

@@ -59,7 +59,7 @@ func (p *Pool) maintain(ctx context.Context) {
 				p.log.Warn("expired leases handed back", "queue", q, "requeued", m.Requeued, "poisoned", m.Poisoned)
 			}
 		}
-		if reap {
+		if reap && p.bwatch.due() {
 			p.checkBroadcasts(ctx)
 		}
 		if time.Since(tidied) >= tidyEvery {

@@ -151,6 +151,8 @@ type Pool struct {
 
 	bcast       chan struct{}        // wakes the broadcast loop: a task may be in an inbox
 	cancelSince map[string]time.Time // queue -> where readCancels reads from next; the keeper's
+
+	bwatch broadcastWatch // when the maintenance looks for open broadcasts
 }
 
 // NewPool returns a Pool that runs reg's handlers on tasks from the Redis of

@@ -11,8 +11,12 @@
 -- 0 when not: the answer was already final, or the task is gone or ended
 -- otherwise (canceled), in which case the task leaves the open zset and
 -- its answers expire with its hash.
--- An answer is "status,started_ms,finished_ms,text". The task ends when no
--- answer is pending or running: succeeded when every target succeeded,
+-- An answer is "status,started_ms,finished_ms,text". The task hash counts
+-- the answers not final yet ('bo', set by broadcast_enqueue.lua) and the
+-- failed and missing ones ('bf', 'bm'), so that an answer costs the same
+-- however many targets (a task stored without 'bo' is counted once, from
+-- all its answers). The task ends when no answer is pending or running
+-- ('bo' reaches 0): succeeded when every target succeeded,
 -- else failed, its error counting those that failed and those missing;
 -- it is then published on the done channel, leaves the open zset, and its
 -- hashes expire after the result TTL. A broadcast task is in none of the
@@ -20,7 +24,7 @@
 -- tasks never runs it as a plain task. The ID leaves the worker's inbox
 -- either way.
 redis.call('LREM', KEYS[4], 1, ARGV[1])
-local f = redis.call('HMGET', KEYS[1], 's', 'm')
+local f = redis.call('HMGET', KEYS[1], 's', 'm', 'bo', 'b')
 if not f[2] or (f[1] ~= 'queued' and f[1] ~= 'running') then
   redis.call('ZREM', KEYS[3], ARGV[1])
   local pttl = redis.call('PTTL', KEYS[1])
@@ -47,18 +51,31 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local nows = string.format('%d', now)
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3] .. ',' .. started .. ',' .. nows .. ',' .. ARGV[4])
-local all = redis.call('HVALS', KEYS[2])
-local failed, missing = 0, 0
-for _, v in ipairs(all) do
-  local s = string.match(v, '^(%a+),')
-  if s == 'pending' or s == 'running' then
-    return 1
-  elseif s == 'failed' then
-    failed = failed + 1
-  elseif s == 'missing' then
-    missing = missing + 1
+local open, failed, missing
+if f[3] then
+  open = redis.call('HINCRBY', KEYS[1], 'bo', -1)
+  if ARGV[3] ~= 'succeeded' then
+    redis.call('HINCRBY', KEYS[1], ARGV[3] == 'failed' and 'bf' or 'bm', 1)
   end
+else -- stored before the counters: count every answer, once
+  open, failed, missing = 0, 0, 0
+  for _, v in ipairs(redis.call('HVALS', KEYS[2])) do
+    local s = string.match(v, '^(%a+),')
+    if s == 'pending' or s == 'running' then
+      open = open + 1
+    elseif s == 'failed' then
+      failed = failed + 1
+    elseif s == 'missing' then
+      missing = missing + 1
+    end
+  end
+  redis.call('HSET', KEYS[1], 'bo', open, 'bf', failed, 'bm', missing)
 end
+if open > 0 then
+  return 1
+end
+local c = redis.call('HMGET', KEYS[1], 'bf', 'bm')
+failed, missing = tonumber(c[1] or '0'), tonumber(c[2] or '0')
 local ttl = tonumber(string.match(f[2], '^[^,]*,[^,]*,(%d+)'))
 if ttl and ttl > 0 then
   local expireAt = string.format('%d', now + ttl)
@@ -69,7 +86,7 @@ if failed + missing == 0 then
   redis.call('HSET', KEYS[1], 's', 'succeeded', 'ft', nows)
 else
   local e = string.format('%d of %d workers did not succeed: %d failed, %d missing',
-    failed + missing, #all, failed, missing)
+    failed + missing, tonumber(f[4]) or failed + missing, failed, missing)
   redis.call('HSET', KEYS[1], 's', 'failed', 'e', e, 'ft', nows)
 end
 redis.call('ZREM', KEYS[3], ARGV[1])

@@ -8,7 +8,8 @@
 -- name, ARGV[5+i] the ID of target i
 -- returns created_ms (Redis clock). Idempotent by ID: a task whose hash
 -- exists (a resent call) keeps its created_ms and is not delivered twice.
--- The status is written (queued), with the number of targets in 'b'; each
+-- The status is written (queued), with the number of targets in 'b' and
+-- of answers not final yet in 'bo' (see broadcast_answer.lua); each
 -- target's answer starts "pending,0,0,". "broadcast <queue>" goes to the
 -- events channel so that the targets look in their inboxes at once; a
 -- target that misses it looks at its next heartbeat.
@@ -22,7 +23,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local nows = string.format('%d', now)
 local n = #KEYS - 3
-redis.call('HSET', KEYS[1], 'm', ARGV[2], 'p', ARGV[3], 'ct', nows, 's', 'queued', 'b', n)
+redis.call('HSET', KEYS[1], 'm', ARGV[2], 'p', ARGV[3], 'ct', nows, 's', 'queued', 'b', n, 'bo', n)
 local answers = {}
 for i = 1, n do
   answers[#answers + 1] = ARGV[5 + i]

@@ -262,6 +262,15 @@ const (
 // workers; their answers are in the hash named by BroadcastResults.
 const FieldBroadcast = "b"
 
+// Counters in a broadcast task's hash, kept by its scripts so that each
+// answer costs the same however many targets: its answers not final yet
+// (pending or running), and those failed and missing.
+const (
+	FieldBroadcastOpen    = "bo"
+	FieldBroadcastFailed  = "bf"
+	FieldBroadcastMissing = "bm"
+)
+
 // Fields of a queue's schedules hash, each followed by the schedule's ID.
 // The Lua scripts spell the same prefixes.
 const (
@@ -280,7 +289,11 @@ func (k Keys) Inbox(queue, worker string) string { return k.q(queue) + "inbox:" 
 
 // BroadcastResults names the hash of the answers of a broadcast task's
 // target workers, beside the task's hash and in its slot.
-func (k Keys) BroadcastResults(id uuid.UUID) string { return k.Task(id) + ":b" }
+func (k Keys) BroadcastResults(id uuid.UUID) string { return k.Task(id) + BroadcastSuffix }
+
+// BroadcastSuffix follows a task's key in the name of its answers hash
+// (BroadcastResults), for callers that hold the task's key.
+const BroadcastSuffix = ":b"
 
 // Cancels names the sorted set of queue's tasks whose cancel was asked
 // while they ran, scored by when (ms, Redis clock).
