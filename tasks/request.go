@@ -50,7 +50,8 @@ type Request struct {
 	// Broadcast runs the task once on every live worker that registered
 	// its name and serves its queue when it is submitted, rather than once
 	// on one of them; the record holds each worker's answer (see
-	// results.BroadcastResults). Not with Delay or RunAt, nor in a batch;
+	// results.BroadcastResults). Not with Delay or RunAt, nor in a batch,
+	// nor with IdempotencyKey or Unique;
 	// MaxRetries does not apply (a worker's run is not retried).
 	Broadcast bool
 	// IdempotencyKey makes a submission repeated within the client's

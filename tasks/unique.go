@@ -107,8 +107,13 @@ func (u *Unique) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// validateKeys checks the idempotency key, Unique and OnConflict.
+// validateKeys checks the idempotency key, Unique and OnConflict. A
+// broadcast task takes no key: broadcast_enqueue.lua claims none, and a
+// key it ignored would let a retried submission run twice everywhere.
 func (r *Request) validateKeys() error {
+	if r.Broadcast && (r.IdempotencyKey != "" || r.Unique != nil) {
+		return fmt.Errorf("%w: broadcast: a broadcast task takes no idempotency_key or unique key", ErrInvalid)
+	}
 	if r.IdempotencyKey != "" {
 		if err := validKey(r.IdempotencyKey); err != nil {
 			return fmt.Errorf("%w: idempotency_key: %v", ErrInvalid, err)

@@ -195,6 +195,8 @@ func TestKeysValidate(t *testing.T) {
 		{Name: "e", Unique: &tasks.Unique{Key: "k", For: tasks.MaxUniqueFor + 1}},
 		{Name: "e", OnConflict: tasks.OnConflictReject},
 		{Name: "e", Unique: &tasks.Unique{Key: "k", For: time.Minute}, OnConflict: "ignore"},
+		{Name: "e", Broadcast: true, IdempotencyKey: "k"},
+		{Name: "e", Broadcast: true, Unique: &tasks.Unique{Key: "k", For: time.Minute}},
 	}
 	for _, r := range bad {
 		if err := r.Validate(); !errors.Is(err, tasks.ErrInvalid) {
