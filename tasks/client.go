@@ -238,7 +238,9 @@ const MaxBatch = 1000
 // index). Each queue's tasks are queued atomically. Bounded queues take a
 // batch all or nothing: when one lacks room for its tasks, none is queued
 // anywhere (ErrQueueFull; see WaitForRoom to wait instead). Across queues,
-// a Redis failure midway can leave some queued.
+// a Redis failure midway can leave some queued. A batch whose tasks carry
+// idempotency or unique keys keeps to one queue (else ErrInvalid), so that
+// a key found held refuses it whole.
 func (c *Client) SubmitBatch(ctx context.Context, rs []Request) ([]results.Record, error) {
 	if len(rs) == 0 || len(rs) > MaxBatch {
 		return nil, fmt.Errorf("%w: a batch holds 1 to %d tasks, not %d", ErrInvalid, MaxBatch, len(rs))

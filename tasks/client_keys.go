@@ -33,6 +33,9 @@ const maxGoneRounds = 3
 // first used for another request, and with a *DuplicateError for a held
 // unique key whose submission said OnConflictReject.
 func (c *Client) enqueueKeyed(ctx context.Context, ts []broker.NewTask) ([]results.Record, error) {
+	if err := oneQueue(ts); err != nil {
+		return nil, err
+	}
 	if err := distinctKeys(ts); err != nil {
 		return nil, err
 	}
@@ -169,6 +172,21 @@ func distinctKeys(ts []broker.NewTask) error {
 				return fmt.Errorf("%w: tasks[%d] and tasks[%d] carry the same %s %q in queue %s", ErrInvalid, j, i, what, cl.Key, t.Queue)
 			}
 			seen[k] = i
+		}
+	}
+	return nil
+}
+
+// oneQueue refuses a keyed batch whose tasks span several queues. Each
+// queue's tasks are written, and their keys claimed, in a script call of
+// their own (the queues are in different slots), so a key found held in
+// one queue, refusing the batch (409 or 422), would come after another
+// queue's tasks were written: a refused batch must change nothing.
+func oneQueue(ts []broker.NewTask) error {
+	for i := range ts {
+		if ts[i].Queue != ts[0].Queue {
+			return fmt.Errorf("%w: a batch whose tasks carry idempotency or unique keys keeps to one queue "+
+				"(tasks[0] is in %s, tasks[%d] in %s): send one batch per queue", ErrInvalid, ts[0].Queue, i, ts[i].Queue)
 		}
 	}
 	return nil

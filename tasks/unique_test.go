@@ -223,3 +223,37 @@ func TestKeysValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyedBatchOneQueue: a keyed batch spanning two queues is refused
+// before anything is written, even when one queue's key is held (a 409
+// there must not leave the other queue's task written).
+func TestKeyedBatchOneQueue(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		s.register(t)
+		ctx := context.Background()
+		unique := &tasks.Unique{Key: "k", For: time.Hour}
+		if _, err := s.client.Submit(ctx, tasks.Request{Name: "echo", Unique: unique}); err != nil {
+			t.Fatal(err)
+		}
+		batch := []tasks.Request{
+			{Name: "echo", Options: tasks.Options{Queue: "other"}, IdempotencyKey: "a"},
+			{Name: "echo", Unique: unique, OnConflict: tasks.OnConflictReject},
+		}
+		if _, err := s.client.SubmitBatch(ctx, batch); !errors.Is(err, tasks.ErrInvalid) {
+			t.Errorf("SubmitBatch(keyed, two queues) = %v, want ErrInvalid", err)
+		}
+		for _, q := range []string{"other", tasks.DefaultQueue} {
+			st, err := s.b.Stats(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := map[string]int64{"other": 0, tasks.DefaultQueue: 1}[q]; st.Pending != want {
+				t.Errorf("Stats(%q).Pending = %d, want %d", q, st.Pending, want)
+			}
+		}
+		plain := []tasks.Request{{Name: "echo", Options: tasks.Options{Queue: "other"}}, {Name: "echo"}}
+		if _, err := s.client.SubmitBatch(ctx, plain); err != nil {
+			t.Errorf("SubmitBatch(plain, two queues) = %v, want nil", err)
+		}
+	})
+}
