@@ -74,3 +74,13 @@ func holderOf(err error) string {
 	}
 	return ""
 }
+
+// noBatchIdempotencyHeader refuses an Idempotency-Key header on a batch:
+// one key cannot stand for several tasks, and ignoring it would let the
+// client believe a resent batch safe.
+func noBatchIdempotencyHeader(c echo.Context) error {
+	if c.Request().Header.Get(headerIdempotencyKey) == "" {
+		return nil
+	}
+	return invalid(`a batch takes no Idempotency-Key header: give each task its own "idempotency_key"`)
+}

@@ -155,3 +155,17 @@ func TestKeyedBatchOverHTTP(t *testing.T) {
 		}
 	})
 }
+
+// TestBatchIdempotencyHeader: a batch with an Idempotency-Key header is
+// refused (400) before the body is read, rather than run with the key
+// ignored.
+func TestBatchIdempotencyHeader(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, s *bundle) {
+		req := newRequest(http.MethodPost, "/v1/tasks/batch", "application/json", `{"tasks":[{"name":"echo"}]}`)
+		req.Header.Set("Idempotency-Key", "k")
+		if rec := serve(s.app, req); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "idempotency_key") {
+			t.Errorf("POST batch with Idempotency-Key = %d %s, want 400 naming idempotency_key", rec.Code, rec.Body)
+		}
+	})
+}
