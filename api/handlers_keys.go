@@ -65,12 +65,16 @@ func allReplayed(recs []results.Record) bool {
 	return len(recs) > 0
 }
 
-// holderOf returns the ID of the task holding the unique key that err
-// (an ErrDuplicate) reports, or "".
+// holderOf returns the ID of the task holding the key that err (an
+// ErrDuplicate or ErrIdempotencyMismatch) reports, or "".
 func holderOf(err error) string {
 	var dup *tasks.DuplicateError
 	if errors.As(err, &dup) {
 		return dup.Holder.String()
+	}
+	var mis *tasks.IdempotencyMismatchError
+	if errors.As(err, &mis) {
+		return mis.Holder.String()
 	}
 	return ""
 }

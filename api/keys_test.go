@@ -73,6 +73,9 @@ func TestIdempotencyKeyOverHTTP(t *testing.T) {
 		if code := errorCode(t, rec.Body.Bytes()); code != "idempotency_mismatch" {
 			t.Errorf("code = %q, want idempotency_mismatch", code)
 		}
+		if !strings.Contains(rec.Body.String(), `"task_id":"`+answers[0].rec.ID+`"`) {
+			t.Errorf("422 body = %s, want task_id %s (the key's holder)", rec.Body, answers[0].rec.ID)
+		}
 		s.checkKeysUnchanged(t, before)
 		// The body's key and a different header: refused.
 		req = newRequest(http.MethodPost, "/v1/tasks", "application/json", `{"name":"echo","idempotency_key":"x"}`)

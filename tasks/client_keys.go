@@ -143,7 +143,7 @@ func noteHolders(conflicts []broker.Conflict, sub []broker.NewTask, rest []int, 
 			}
 			switch {
 			case cf.Mismatch:
-				return fmt.Errorf("tasks: submit: %w: key %q was first used for task %s", ErrIdempotencyMismatch, claim.Key, cf.Holder)
+				return &IdempotencyMismatchError{Key: claim.Key, Holder: cf.Holder}
 			case claim.Reject:
 				return &DuplicateError{Key: claim.Key, Holder: cf.Holder}
 			}
