@@ -298,16 +298,6 @@ func (c *Client) prepare(ctx context.Context, rs []Request) ([]broker.NewTask, e
 	return ts, nil
 }
 
-// enqueue queues ts and returns their records. A refusal for lack of room
-// is the broker's *FullError; ts keep the IDs Enqueue gave them, so that a
-// submission sent again after one is the same tasks.
-func (c *Client) enqueue(ctx context.Context, ts []broker.NewTask) ([]results.Record, error) {
-	if keyed(ts) {
-		return c.enqueueKeyed(ctx, ts)
-	}
-	return c.enqueuePlain(ctx, ts)
-}
-
 // enqueuePlain is enqueue for tasks that claim no keys, or for the tasks
 // of a keyed submission whose keys were not found held.
 func (c *Client) enqueuePlain(ctx context.Context, ts []broker.NewTask) ([]results.Record, error) {
@@ -355,9 +345,7 @@ func (c *Client) resolve(r *Request, opts HandlerOptions) broker.NewTask {
 	if t.MaxRetries == NoRetries {
 		t.MaxRetries = 0
 	}
-	if r.IdempotencyKey != "" || r.Unique != nil {
-		t.Keys = keyClaims(r, &t, c.cfg.IdempotencyTTL)
-	}
+	t.Keys = keyClaims(r, &t, c.cfg.IdempotencyTTL) // nil for a task without keys
 	return t
 }
 

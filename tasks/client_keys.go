@@ -11,6 +11,17 @@ import (
 	"github.com/runq/runq/results"
 )
 
+// enqueue queues ts and returns their records: enqueueKeyed when some
+// claim keys, else enqueuePlain. A refusal for lack of room is the
+// broker's *FullError; ts keep the IDs Enqueue gave them, so that a
+// submission sent again after one is the same tasks.
+func (c *Client) enqueue(ctx context.Context, ts []broker.NewTask) ([]results.Record, error) {
+	if keyed(ts) {
+		return c.enqueueKeyed(ctx, ts)
+	}
+	return c.enqueuePlain(ctx, ts)
+}
+
 // keyed reports whether any of ts claims an idempotency or unique key.
 func keyed(ts []broker.NewTask) bool {
 	for i := range ts {

@@ -161,7 +161,8 @@ func validKey(k string) error {
 }
 
 // keyClaims returns the broker's claims of the keys r carries, for t
-// built from r, with idempotency keys held for ttl.
+// built from r, with idempotency keys held for ttl; nil when r carries
+// none.
 func keyClaims(r *Request, t *broker.NewTask, ttl time.Duration) []broker.KeyClaim {
 	var out []broker.KeyClaim
 	if r.IdempotencyKey != "" {
