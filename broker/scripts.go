@@ -151,3 +151,13 @@ var (
 	// carry idempotency or unique keys; plain tasks run enqueueScript.
 	enqueueKeyedScript = redis.NewScript(statusSrc + claimKeysSrc + enqueueSrc)
 )
+
+var (
+	//go:embed lua/unique_note.lua
+	uniqueNoteSrc    string
+	uniqueNoteScript = redis.NewScript(uniqueNoteSrc)
+
+	//go:embed lua/unique_release.lua
+	uniqueReleaseSrc    string
+	uniqueReleaseScript = redis.NewScript(uniqueReleaseSrc)
+)

@@ -202,3 +202,13 @@ func oneQueue(ts []broker.NewTask) error {
 	}
 	return nil
 }
+
+// releaseUnique deletes the claim of canceled task id's unique key, if it
+// holds one, so that it does not linger until its expiry. A failure is
+// not the cancel's: the claim is free already (claim_keys.lua reads a
+// canceled holder as none), only kept in Redis longer.
+func (c *Client) releaseUnique(ctx context.Context, id uuid.UUID) {
+	if _, err := c.b.ReleaseUnique(ctx, id); err != nil {
+		c.cfg.Logger.Warn("tasks: cancel: the unique key's claim stays until it expires", "task", id, "err", err)
+	}
+}

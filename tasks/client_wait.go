@@ -88,7 +88,8 @@ func (c *Client) startWatcher() error {
 // Cancel cancels task id if it has not started, and returns its record,
 // status canceled; canceling a canceled task again does the same. Errors:
 // ErrNotFound, ErrRunning for a task that has started, ErrFinished for one
-// that has finished otherwise.
+// that has finished otherwise. A canceled task's unique key (Request.Unique)
+// is free at once, and its claim is deleted from Redis.
 func (c *Client) Cancel(ctx context.Context, id uuid.UUID) (results.Record, error) {
 	if err := c.begin("cancel"); err != nil {
 		return results.Record{}, err
@@ -100,6 +101,7 @@ func (c *Client) Cancel(ctx context.Context, id uuid.UUID) (results.Record, erro
 	}
 	switch status {
 	case results.StatusCanceled:
+		c.releaseUnique(ctx, id)
 		return c.get(ctx, id)
 	case results.StatusRunning:
 		return results.Record{}, fmt.Errorf("tasks: cancel %s: %w", id, ErrRunning)

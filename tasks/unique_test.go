@@ -257,3 +257,40 @@ func TestKeyedBatchOneQueue(t *testing.T) {
 		}
 	})
 }
+
+// TestCancelReleasesUnique: canceling a task deletes its unique key's
+// claim from Redis (not only frees it), and leaves its idempotency key's.
+func TestCancelReleasesUnique(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		s.register(t)
+		ctx := context.Background()
+		r := tasks.Request{Name: "echo", IdempotencyKey: "i", Unique: &tasks.Unique{Key: "u", Until: tasks.UntilFinished}}
+		rec, err := s.client.Submit(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		claim := func(kind, key string) int64 {
+			n, err := s.be.Client.Exists(ctx, s.be.Prefix+":{"+tasks.DefaultQueue+"}:"+kind+":"+key).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if n := claim("unique", "u"); n != 1 {
+			t.Fatalf("Exists(unique claim) = %d before cancel, want 1", n)
+		}
+		if _, err := s.client.Cancel(ctx, rec.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n := claim("unique", "u"); n != 0 {
+			t.Errorf("Exists(unique claim) = %d after cancel, want 0", n)
+		}
+		if n := claim("idem", "i"); n != 1 {
+			t.Errorf("Exists(idempotency claim) = %d after cancel, want 1", n)
+		}
+		again, err := s.client.Submit(ctx, tasks.Request{Name: "echo", Unique: r.Unique})
+		if err != nil || again.Replayed || again.ID == rec.ID {
+			t.Errorf("Submit(same unique key) after cancel = %s replayed %v, %v; want a new task", again.ID, again.Replayed, err)
+		}
+	})
+}

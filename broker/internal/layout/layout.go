@@ -263,3 +263,8 @@ func (k Keys) Inbox(queue, worker string) string { return k.q(queue) + "inbox:" 
 // BroadcastResults names the hash of the answers of a broadcast task's
 // target workers, beside the task's hash and in its slot.
 func (k Keys) BroadcastResults(id uuid.UUID) string { return k.Task(id) + ":b" }
+
+// FieldUnique, in the hash of a task that claimed a unique key, is
+// "kind,key" (kind a broker.KeyKind), so that canceling it can delete its
+// claim (broker.ReleaseUnique). Written only for such tasks.
+const FieldUnique = "u"
