@@ -22,7 +22,8 @@ type errorBody struct {
 	Code      string `json:"code"`
 	RequestID string `json:"request_id,omitempty"`
 	// TaskID names the task an answer is about: of a 409 duplicate, the
-	// task holding the unique key.
+	// task holding the unique key; of a 422 idempotency_mismatch, the task
+	// first submitted with the key.
 	TaskID string `json:"task_id,omitempty"`
 }
 

@@ -65,12 +65,26 @@ func allReplayed(recs []results.Record) bool {
 	return len(recs) > 0
 }
 
-// holderOf returns the ID of the task holding the unique key that err
-// (an ErrDuplicate) reports, or "".
+// holderOf returns the ID of the task holding the key that err (an
+// ErrDuplicate or ErrIdempotencyMismatch) reports, or "".
 func holderOf(err error) string {
 	var dup *tasks.DuplicateError
 	if errors.As(err, &dup) {
 		return dup.Holder.String()
 	}
+	var mis *tasks.IdempotencyMismatchError
+	if errors.As(err, &mis) {
+		return mis.Holder.String()
+	}
 	return ""
+}
+
+// noBatchIdempotencyHeader refuses an Idempotency-Key header on a batch:
+// one key cannot stand for several tasks, and ignoring it would let the
+// client believe a resent batch safe.
+func noBatchIdempotencyHeader(c echo.Context) error {
+	if c.Request().Header.Get(headerIdempotencyKey) == "" {
+		return nil
+	}
+	return invalid(`a batch takes no Idempotency-Key header: give each task its own "idempotency_key"`)
 }

@@ -48,6 +48,9 @@ func (s *server) submit(c echo.Context) error {
 // with nothing queued; 429, queuing none, when a queue lacks room for its
 // tasks, after waiting for it as submit does.
 func (s *server) submitBatch(c echo.Context) error {
+	if err := noBatchIdempotencyHeader(c); err != nil {
+		return err
+	}
 	wait, err := s.waitParam(c)
 	if err != nil {
 		return err

@@ -73,6 +73,9 @@ func TestIdempotencyKeyOverHTTP(t *testing.T) {
 		if code := errorCode(t, rec.Body.Bytes()); code != "idempotency_mismatch" {
 			t.Errorf("code = %q, want idempotency_mismatch", code)
 		}
+		if !strings.Contains(rec.Body.String(), `"task_id":"`+answers[0].rec.ID+`"`) {
+			t.Errorf("422 body = %s, want task_id %s (the key's holder)", rec.Body, answers[0].rec.ID)
+		}
 		s.checkKeysUnchanged(t, before)
 		// The body's key and a different header: refused.
 		req = newRequest(http.MethodPost, "/v1/tasks", "application/json", `{"name":"echo","idempotency_key":"x"}`)
@@ -152,6 +155,20 @@ func TestKeyedBatchOverHTTP(t *testing.T) {
 		code, again, raw := send()
 		if code != http.StatusOK || again[0].ID != first[0].ID || again[1].ID != first[1].ID || strings.Count(raw, `"replayed":true`) != 2 {
 			t.Fatalf("POST batch again = %d %s, want 200 with the same tasks, replayed", code, raw)
+		}
+	})
+}
+
+// TestBatchIdempotencyHeader: a batch with an Idempotency-Key header is
+// refused (400) before the body is read, rather than run with the key
+// ignored.
+func TestBatchIdempotencyHeader(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, s *bundle) {
+		req := newRequest(http.MethodPost, "/v1/tasks/batch", "application/json", `{"tasks":[{"name":"echo"}]}`)
+		req.Header.Set("Idempotency-Key", "k")
+		if rec := serve(s.app, req); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "idempotency_key") {
+			t.Errorf("POST batch with Idempotency-Key = %d %s, want 400 naming idempotency_key", rec.Code, rec.Body)
 		}
 	})
 }

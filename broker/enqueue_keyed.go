@@ -82,7 +82,9 @@ type claimRef struct{ task, claim int }
 // call of enqueueKeyedScript per queue, not group-committed. A claim held
 // by a task not yet named costs one more round: the script can read only
 // hashes it is given, so it names the holder, and the next round reads
-// the holder's status.
+// the holder's status. A task claiming a unique key also has it written
+// into its hash (unique_note.lua, in the same round trip), for
+// ReleaseUnique.
 func (b *Broker) enqueueKeyed(ctx context.Context, ts []NewTask) ([]time.Time, error) {
 	if err := b.check(ctx); err != nil {
 		return nil, fmt.Errorf("broker: enqueue %d tasks: %w", len(ts), err)
@@ -156,9 +158,10 @@ func (b *Broker) enqueueClaims(ctx context.Context, ts []NewTask, groups [][]int
 			keys, args, refs[n] = b.claimArgs(ts, groups[g], believed)
 			ekeys, eargs := b.enqueueArgs(ts, groups[g], bounds[min(g, len(bounds)-1)])
 			cmds[n] = enqueueKeyedScript.EvalSha(ctx, pipe, append(keys, ekeys...), append(args, eargs...)...)
+			b.noteUnique(ctx, pipe, ts, groups[g])
 		}
 		return nil
-	}, enqueueKeyedScript)
+	}, enqueueKeyedScript, uniqueNoteScript)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -186,3 +186,13 @@ var (
 	broadcastDropSrc    string
 	broadcastDropScript = redis.NewScript(broadcastDropSrc)
 )
+
+var (
+	//go:embed lua/unique_note.lua
+	uniqueNoteSrc    string
+	uniqueNoteScript = redis.NewScript(uniqueNoteSrc)
+
+	//go:embed lua/unique_release.lua
+	uniqueReleaseSrc    string
+	uniqueReleaseScript = redis.NewScript(uniqueReleaseSrc)
+)

@@ -248,7 +248,9 @@ const MaxBatch = 1000
 // index). Each queue's tasks are queued atomically. Bounded queues take a
 // batch all or nothing: when one lacks room for its tasks, none is queued
 // anywhere (ErrQueueFull; see WaitForRoom to wait instead). Across queues,
-// a Redis failure midway can leave some queued.
+// a Redis failure midway can leave some queued. A batch whose tasks carry
+// idempotency or unique keys keeps to one queue (else ErrInvalid), so that
+// a key found held refuses it whole.
 func (c *Client) SubmitBatch(ctx context.Context, rs []Request) ([]results.Record, error) {
 	if len(rs) == 0 || len(rs) > MaxBatch {
 		return nil, fmt.Errorf("%w: a batch holds 1 to %d tasks, not %d", ErrInvalid, MaxBatch, len(rs))
@@ -310,16 +312,6 @@ func (c *Client) prepare(ctx context.Context, rs []Request) ([]broker.NewTask, e
 	return ts, nil
 }
 
-// enqueue queues ts and returns their records. A refusal for lack of room
-// is the broker's *FullError; ts keep the IDs Enqueue gave them, so that a
-// submission sent again after one is the same tasks.
-func (c *Client) enqueue(ctx context.Context, ts []broker.NewTask) ([]results.Record, error) {
-	if keyed(ts) {
-		return c.enqueueKeyed(ctx, ts)
-	}
-	return c.enqueuePlain(ctx, ts)
-}
-
 // enqueuePlain is enqueue for tasks that claim no keys, or for the tasks
 // of a keyed submission whose keys were not found held.
 func (c *Client) enqueuePlain(ctx context.Context, ts []broker.NewTask) ([]results.Record, error) {
@@ -368,9 +360,7 @@ func (c *Client) resolve(r *Request, opts HandlerOptions) broker.NewTask {
 	if t.MaxRetries == NoRetries {
 		t.MaxRetries = 0
 	}
-	if r.IdempotencyKey != "" || r.Unique != nil {
-		t.Keys = keyClaims(r, &t, c.cfg.IdempotencyTTL)
-	}
+	t.Keys = keyClaims(r, &t, c.cfg.IdempotencyTTL) // nil for a task without keys
 	return t
 }
 

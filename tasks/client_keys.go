@@ -11,6 +11,17 @@ import (
 	"github.com/runq/runq/results"
 )
 
+// enqueue queues ts and returns their records: enqueueKeyed when some
+// claim keys, else enqueuePlain. A refusal for lack of room is the
+// broker's *FullError; ts keep the IDs Enqueue gave them, so that a
+// submission sent again after one is the same tasks.
+func (c *Client) enqueue(ctx context.Context, ts []broker.NewTask) ([]results.Record, error) {
+	if keyed(ts) {
+		return c.enqueueKeyed(ctx, ts)
+	}
+	return c.enqueuePlain(ctx, ts)
+}
+
 // keyed reports whether any of ts claims an idempotency or unique key.
 func keyed(ts []broker.NewTask) bool {
 	for i := range ts {
@@ -33,6 +44,9 @@ const maxGoneRounds = 3
 // first used for another request, and with a *DuplicateError for a held
 // unique key whose submission said OnConflictReject.
 func (c *Client) enqueueKeyed(ctx context.Context, ts []broker.NewTask) ([]results.Record, error) {
+	if err := oneQueue(ts); err != nil {
+		return nil, err
+	}
 	if err := distinctKeys(ts); err != nil {
 		return nil, err
 	}
@@ -140,7 +154,7 @@ func noteHolders(conflicts []broker.Conflict, sub []broker.NewTask, rest []int, 
 			}
 			switch {
 			case cf.Mismatch:
-				return fmt.Errorf("tasks: submit: %w: key %q was first used for task %s", ErrIdempotencyMismatch, claim.Key, cf.Holder)
+				return &IdempotencyMismatchError{Key: claim.Key, Holder: cf.Holder}
 			case claim.Reject:
 				return &DuplicateError{Key: claim.Key, Holder: cf.Holder}
 			}
@@ -172,4 +186,29 @@ func distinctKeys(ts []broker.NewTask) error {
 		}
 	}
 	return nil
+}
+
+// oneQueue refuses a keyed batch whose tasks span several queues. Each
+// queue's tasks are written, and their keys claimed, in a script call of
+// their own (the queues are in different slots), so a key found held in
+// one queue, refusing the batch (409 or 422), would come after another
+// queue's tasks were written: a refused batch must change nothing.
+func oneQueue(ts []broker.NewTask) error {
+	for i := range ts {
+		if ts[i].Queue != ts[0].Queue {
+			return fmt.Errorf("%w: a batch whose tasks carry idempotency or unique keys keeps to one queue "+
+				"(tasks[0] is in %s, tasks[%d] in %s): send one batch per queue", ErrInvalid, ts[0].Queue, i, ts[i].Queue)
+		}
+	}
+	return nil
+}
+
+// releaseUnique deletes the claim of canceled task id's unique key, if it
+// holds one, so that it does not linger until its expiry. A failure is
+// not the cancel's: the claim is free already (claim_keys.lua reads a
+// canceled holder as none), only kept in Redis longer.
+func (c *Client) releaseUnique(ctx context.Context, id uuid.UUID) {
+	if _, err := c.b.ReleaseUnique(ctx, id); err != nil {
+		c.cfg.Logger.Warn("tasks: cancel: the unique key's claim stays until it expires", "task", id, "err", err)
+	}
 }

@@ -91,7 +91,9 @@ func (c *Client) startWatcher() error {
 // it is: the record returned is still running, with CancelRequestedAt
 // set; the worker cancels the handler's context (cause ErrCanceled) and
 // records the task canceled, not retried (Wait for it). Errors:
-// ErrNotFound, ErrFinished for a task that has finished otherwise.
+// ErrNotFound, ErrFinished for a task that has finished otherwise. A
+// canceled task's unique key (Request.Unique) is free at once, and its
+// claim is deleted from Redis.
 func (c *Client) Cancel(ctx context.Context, id uuid.UUID) (results.Record, error) {
 	if err := c.begin("cancel"); err != nil {
 		return results.Record{}, err
@@ -103,6 +105,7 @@ func (c *Client) Cancel(ctx context.Context, id uuid.UUID) (results.Record, erro
 	}
 	switch status {
 	case results.StatusCanceled:
+		c.releaseUnique(ctx, id)
 		rec, err := c.get(ctx, id)
 		if err == nil && rec.Broadcast != nil {
 			c.dropBroadcast(ctx, rec)

@@ -128,3 +128,17 @@ func (e *DuplicateError) Error() string {
 
 // Is makes errors.Is(err, ErrDuplicate) hold.
 func (e *DuplicateError) Is(target error) bool { return target == ErrDuplicate }
+
+// IdempotencyMismatchError is ErrIdempotencyMismatch with the task first
+// submitted with the key.
+type IdempotencyMismatchError struct {
+	Key    string    // the idempotency key
+	Holder uuid.UUID // the task first submitted with it
+}
+
+func (e *IdempotencyMismatchError) Error() string {
+	return fmt.Sprintf("%v: key %q was first used for task %s", ErrIdempotencyMismatch, e.Key, e.Holder)
+}
+
+// Is makes errors.Is(err, ErrIdempotencyMismatch) hold.
+func (e *IdempotencyMismatchError) Is(target error) bool { return target == ErrIdempotencyMismatch }

@@ -50,7 +50,8 @@ type Request struct {
 	// Broadcast runs the task once on every live worker that registered
 	// its name and serves its queue when it is submitted, rather than once
 	// on one of them; the record holds each worker's answer (see
-	// results.BroadcastResults). Not with Delay or RunAt, nor in a batch;
+	// results.BroadcastResults). Not with Delay or RunAt, nor in a batch,
+	// nor with IdempotencyKey or Unique;
 	// MaxRetries does not apply (a worker's run is not retried).
 	Broadcast bool
 	// IdempotencyKey makes a submission repeated within the client's
@@ -58,7 +59,11 @@ type Request struct {
 	// in the same queue (its current record, Replayed) instead of a second
 	// task; the same key with another request is ErrIdempotencyMismatch.
 	// Over HTTP, the Idempotency-Key header (or "idempotency_key" in a
-	// batch's task). Up to MaxKeyLen bytes; "" means none.
+	// batch's task). Up to MaxKeyLen bytes; "" means none. The key
+	// protects only while the first task's record lasts: once it expired
+	// (a ResultTTL shorter than the IdempotencyTTL) or was purged, the key
+	// is free again, so give such tasks a ResultTTL at least as long.
+	// Not with Broadcast.
 	IdempotencyKey string
 	// Unique, when set, makes the task the only one holding Unique.Key in
 	// its queue while its hold lasts (see Unique).

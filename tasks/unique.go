@@ -107,8 +107,13 @@ func (u *Unique) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// validateKeys checks the idempotency key, Unique and OnConflict.
+// validateKeys checks the idempotency key, Unique and OnConflict. A
+// broadcast task takes no key: broadcast_enqueue.lua claims none, and a
+// key it ignored would let a retried submission run twice everywhere.
 func (r *Request) validateKeys() error {
+	if r.Broadcast && (r.IdempotencyKey != "" || r.Unique != nil) {
+		return fmt.Errorf("%w: broadcast: a broadcast task takes no idempotency_key or unique key", ErrInvalid)
+	}
 	if r.IdempotencyKey != "" {
 		if err := validKey(r.IdempotencyKey); err != nil {
 			return fmt.Errorf("%w: idempotency_key: %v", ErrInvalid, err)
@@ -156,7 +161,8 @@ func validKey(k string) error {
 }
 
 // keyClaims returns the broker's claims of the keys r carries, for t
-// built from r, with idempotency keys held for ttl.
+// built from r, with idempotency keys held for ttl; nil when r carries
+// none.
 func keyClaims(r *Request, t *broker.NewTask, ttl time.Duration) []broker.KeyClaim {
 	var out []broker.KeyClaim
 	if r.IdempotencyKey != "" {

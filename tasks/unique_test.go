@@ -195,6 +195,8 @@ func TestKeysValidate(t *testing.T) {
 		{Name: "e", Unique: &tasks.Unique{Key: "k", For: tasks.MaxUniqueFor + 1}},
 		{Name: "e", OnConflict: tasks.OnConflictReject},
 		{Name: "e", Unique: &tasks.Unique{Key: "k", For: time.Minute}, OnConflict: "ignore"},
+		{Name: "e", Broadcast: true, IdempotencyKey: "k"},
+		{Name: "e", Broadcast: true, Unique: &tasks.Unique{Key: "k", For: time.Minute}},
 	}
 	for _, r := range bad {
 		if err := r.Validate(); !errors.Is(err, tasks.ErrInvalid) {
@@ -220,4 +222,75 @@ func TestKeysValidate(t *testing.T) {
 			t.Errorf("Unmarshal(%s) = %v, want ErrInvalid", body, err)
 		}
 	}
+}
+
+// TestKeyedBatchOneQueue: a keyed batch spanning two queues is refused
+// before anything is written, even when one queue's key is held (a 409
+// there must not leave the other queue's task written).
+func TestKeyedBatchOneQueue(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		s.register(t)
+		ctx := context.Background()
+		unique := &tasks.Unique{Key: "k", For: time.Hour}
+		if _, err := s.client.Submit(ctx, tasks.Request{Name: "echo", Unique: unique}); err != nil {
+			t.Fatal(err)
+		}
+		batch := []tasks.Request{
+			{Name: "echo", Options: tasks.Options{Queue: "other"}, IdempotencyKey: "a"},
+			{Name: "echo", Unique: unique, OnConflict: tasks.OnConflictReject},
+		}
+		if _, err := s.client.SubmitBatch(ctx, batch); !errors.Is(err, tasks.ErrInvalid) {
+			t.Errorf("SubmitBatch(keyed, two queues) = %v, want ErrInvalid", err)
+		}
+		for _, q := range []string{"other", tasks.DefaultQueue} {
+			st, err := s.b.Stats(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := map[string]int64{"other": 0, tasks.DefaultQueue: 1}[q]; st.Pending != want {
+				t.Errorf("Stats(%q).Pending = %d, want %d", q, st.Pending, want)
+			}
+		}
+		plain := []tasks.Request{{Name: "echo", Options: tasks.Options{Queue: "other"}}, {Name: "echo"}}
+		if _, err := s.client.SubmitBatch(ctx, plain); err != nil {
+			t.Errorf("SubmitBatch(plain, two queues) = %v, want nil", err)
+		}
+	})
+}
+
+// TestCancelReleasesUnique: canceling a task deletes its unique key's
+// claim from Redis (not only frees it), and leaves its idempotency key's.
+func TestCancelReleasesUnique(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		s.register(t)
+		ctx := context.Background()
+		r := tasks.Request{Name: "echo", IdempotencyKey: "i", Unique: &tasks.Unique{Key: "u", Until: tasks.UntilFinished}}
+		rec, err := s.client.Submit(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		claim := func(kind, key string) int64 {
+			n, err := s.be.Client.Exists(ctx, s.be.Prefix+":{"+tasks.DefaultQueue+"}:"+kind+":"+key).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if n := claim("unique", "u"); n != 1 {
+			t.Fatalf("Exists(unique claim) = %d before cancel, want 1", n)
+		}
+		if _, err := s.client.Cancel(ctx, rec.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n := claim("unique", "u"); n != 0 {
+			t.Errorf("Exists(unique claim) = %d after cancel, want 0", n)
+		}
+		if n := claim("idem", "i"); n != 1 {
+			t.Errorf("Exists(idempotency claim) = %d after cancel, want 1", n)
+		}
+		again, err := s.client.Submit(ctx, tasks.Request{Name: "echo", Unique: r.Unique})
+		if err != nil || again.Replayed || again.ID == rec.ID {
+			t.Errorf("Submit(same unique key) after cancel = %s replayed %v, %v; want a new task", again.ID, again.Replayed, err)
+		}
+	})
 }

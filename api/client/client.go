@@ -295,7 +295,8 @@ type Error struct {
 	RetryAfter time.Duration // of a 503 or a 429: when to try again
 	// TaskID is the task the answer names: of a 409 "duplicate", the task
 	// holding the unique key (errors.As to a *tasks.DuplicateError gives
-	// it too).
+	// it too); of a 422 "idempotency_mismatch", the task first submitted
+	// with the key.
 	TaskID uuid.UUID
 }
 

@@ -174,15 +174,7 @@ func (s *scanner) field(bit int, r *tasks.Request) bool {
 	case fieldQueue:
 		return s.text(&r.Queue, &s.queue)
 	case fieldMaxRetries:
-		n, ok := s.integer()
-		if !ok || n < 0 || n > tasks.MaxRetriesLimit {
-			return false // the strict decoder words the refusal
-		}
-		if n == 0 {
-			n = tasks.NoRetries
-		}
-		r.MaxRetries = n
-		return true
+		return s.maxRetries(r)
 	case fieldTimeout:
 		return s.duration((*time.Duration)(&r.Timeout))
 	case fieldResultTTL:
@@ -191,20 +183,11 @@ func (s *scanner) field(bit int, r *tasks.Request) bool {
 		return s.duration(&r.Delay)
 	case fieldRunAt:
 		return s.time(&r.RunAt)
-	case fieldBroadcast:
-		r.Broadcast = s.literal("true")
-		return r.Broadcast || s.literal("false")
-	case fieldIdempotencyKey:
-		return s.text(&r.IdempotencyKey, new(string))
-	case fieldUnique:
-		return s.unique(r)
-	case fieldOnConflict:
-		return s.text(&r.OnConflict, new(string))
 	case fieldCallbackURL:
 		var last string // not shared: URLs differ from task to task
 		return s.text(&r.CallbackURL, &last)
 	}
-	return false
+	return s.laterField(bit, r)
 }
 
 // text reads a string without escapes into dst, reusing *last when equal.

@@ -314,3 +314,8 @@ const (
 	FieldProgress = "pg" // JSON {"value":..,"message":..,"at":ms} of the last progress written
 	FieldWatched  = "w"  // "1" once an event stream follows the task
 )
+
+// FieldUnique, in the hash of a task that claimed a unique key, is
+// "kind,key" (kind a broker.KeyKind), so that canceling it can delete its
+// claim (broker.ReleaseUnique). Written only for such tasks.
+const FieldUnique = "u"
