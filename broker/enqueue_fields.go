@@ -50,7 +50,7 @@ func hooked(f Finish) bool {
 // payload anyway, so it learns that the task's end must schedule a webhook
 // at no cost to tasks without one (a field more in start_task.lua's HMGET
 // would cost every start). Neither JSON nor packMark is ever hookMark;
-// unpack skips it.
+// unpack skips it. A watched task's payload has watchMark before it.
 const hookMark = 0x01
 
 // packTask returns t's payload as enqueue.lua stores it: packed, and
@@ -63,11 +63,12 @@ func packTask(t NewTask) []byte {
 	return append([]byte{hookMark}, p...)
 }
 
-// unpackTask returns a stored payload as unpack does, and whether it was
-// marked by packTask.
-func unpackTask(stored string) (payload []byte, hook bool, err error) {
+// unpackTask returns a stored payload as unpack does, whether it was
+// marked by packTask (hook), and whether watch.lua marked it (watched).
+func unpackTask(stored string) (payload []byte, hook, watched bool, err error) {
 	payload, err = unpack(stored)
-	return payload, len(stored) > 0 && stored[0] == hookMark, err
+	_, watched, hook = unmark(stored)
+	return payload, hook, watched, err
 }
 
 // SchedulesWebhook reports whether recording f schedules a webhook: it

@@ -56,12 +56,11 @@ func pack(v []byte) []byte {
 	return dst[:1+len(block)]
 }
 
-// unpack returns a stored value as it was before pack. A value that opens
-// with packMark but does not decode is an error wrapping errPacked.
+// unpack returns a stored value as it was before pack, without the marks
+// a task's payload may carry (see unmark). A value that opens with
+// packMark but does not decode is an error wrapping errPacked.
 func unpack(stored string) ([]byte, error) {
-	if len(stored) > 0 && stored[0] == hookMark {
-		stored = stored[1:]
-	}
+	stored, _, _ = unmark(stored)
 	if len(stored) == 0 || stored[0] != packMark {
 		return []byte(stored), nil
 	}

@@ -313,7 +313,7 @@ func started(t *Taken, parsed []uuid.UUID, rows []any) []Claimed {
 		if err != nil {
 			m.name = metaName(toString(f[0]))
 		}
-		payload, hook, perr := unpackTask(toString(f[1]))
+		payload, hook, watched, perr := unpackTask(toString(f[1]))
 		if perr != nil {
 			perr = fmt.Errorf("broker: the stored payload is unreadable: %w", perr)
 		}
@@ -330,12 +330,11 @@ func started(t *Taken, parsed []uuid.UUID, rows []any) []Claimed {
 			ResultTTL:  m.resultTTL,
 			capped:     t.capped,
 			slot:       slots[i/startFields],
+			Watched:    watched,
 			hook:       hook,
 		}
 		if f[2] != nil {
-			counts := toString(f[2])
-			counts, c.Watched = strings.CutSuffix(counts, ",w")
-			c.Attempts, c.Failures, c.Crashes = parseCounts(counts)
+			c.Attempts, c.Failures, c.Crashes = parseCounts(toString(f[2]))
 		}
 		out = append(out, c)
 	}

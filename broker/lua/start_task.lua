@@ -4,9 +4,10 @@
 -- meta ("max_retries,timeout_ms,ttl_ms,queue,name"; empty when missing),
 -- payload (empty when missing) and counts: false for a first attempt (the
 -- usual case: attempt 1, no failures, no crashes), else
--- "attempt,failures,crashes" (an empty count is 0), followed by ",w" when
--- an event stream watches the task (its "w", read with the rest). It returns nil when
--- the task may not start: gone, canceled, finished, or running under
+-- "attempt,failures,crashes" (an empty count is 0). Whether an event
+-- stream watches the task is in its payload's mark (watch.lua), which the
+-- broker reads: "w" is not read here. It returns nil when the task may not
+-- start: gone, canceled, finished, or running under
 -- another token; or, with the gate g of a queue whose names have limits
 -- (nil otherwise), when the gate holds it or books it a later turn (see
 -- gate.lua's check, which also notes the tasks that take a slot of their
@@ -24,12 +25,12 @@
 -- written. Without a gate, the one Lua operation more than a start with no
 -- limits at all is the test of g: each operation here costs every task
 -- (about 70 instructions; five more cost 370 per task, 1% of a claim).
--- Reading "w" (watched) costs more: a field the hash lacks is a scan of
--- its whole listpack, about 2,300 instructions per task, 6% of a take and
--- start (scriptcost --phase es, 2,000 tasks: 37,968 to 40,310 per task).
+-- A field the hash lacks costs more: it is a scan of its whole listpack.
+-- Reading "w" (watched) here cost about 2,300 instructions per task, 6% of
+-- a take and start, hence the payload's mark instead.
 local next_count = {['0'] = '1', ['1'] = '2', ['2'] = '3', ['3'] = '4', ['4'] = '5', ['5'] = '6'}
 local function start_task(key, token, prefix, first, g)
-  local f = redis.call('HMGET', key, 's', 'at', 'm', 'p', 'w')
+  local f = redis.call('HMGET', key, 's', 'at', 'm', 'p')
   local at, failures, crashes = f[2], '', ''
   local status = status_of(f[1], at, f[3])
   local mine, attempt = false, nil
@@ -59,9 +60,6 @@ local function start_task(key, token, prefix, first, g)
   local counts = false
   if at then
     counts = attempt .. ',' .. failures .. ',' .. crashes
-  end
-  if f[5] then -- watched by an event stream: the worker notes its start
-    counts = (counts or '1,,') .. ',w'
   end
   return f[3] or '', f[4] or '', counts
 end

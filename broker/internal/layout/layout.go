@@ -312,7 +312,7 @@ func (k Keys) Changes() string { return k.Prefix + ":changes" }
 const (
 	FieldCancel   = "cx" // ms: when a cancel was asked while the task ran
 	FieldProgress = "pg" // JSON {"value":..,"message":..,"at":ms} of the last progress written
-	FieldWatched  = "w"  // "1" once an event stream follows the task
+	FieldWatched  = "w"  // "1" once an event stream follows the task; its payload then opens with broker's watchMark
 )
 
 // FieldUnique, in the hash of a task that claimed a unique key, is
