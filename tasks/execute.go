@@ -141,7 +141,7 @@ func (p *Pool) record(f broker.Finish) {
 		res, err := p.b.Finish(ctx, []broker.Finish{f})
 		cancel()
 		if err == nil {
-			p.health.ok(began)
+			p.finishedOK(began, res)
 			p.recorded(f, res[0])
 			return
 		}

@@ -67,7 +67,7 @@ func (p *Pool) fetch(ctx, work context.Context) {
 			return
 		}
 		began := time.Now()
-		claimed, err := p.claim(ctx, n, ready, p.order.next(&draws))
+		claimed, started, err := p.claim(ctx, n, ready, p.order.next(&draws))
 		ready = broker.Ready{}
 		p.releaseSlots(n - len(claimed))
 		p.launchAll(work, claimed)
@@ -75,7 +75,9 @@ func (p *Pool) fetch(ctx, work context.Context) {
 		case err != nil:
 			p.retryAfter(ctx, "claim", err, backoff)
 		case len(claimed) > 0:
-			p.health.ok(began)
+			if started {
+				p.health.ok(began)
+			}
 			backoff.reset()
 			if len(claimed) == n {
 				p.idle.wake() // there may be more: any parked loop claims too
@@ -175,14 +177,16 @@ func (p *Pool) releaseSlots(n int) {
 
 // claimQueue takes up to n tasks of queue and starts them: in one round
 // trip when the only task taken is head, the ID a wait saw at the head of
-// queue ("" for none), else in two.
-func (p *Pool) claimQueue(ctx context.Context, queue string, n int, head string) ([]broker.Claimed, error) {
+// queue ("" for none), else in two. started reports whether the second
+// round trip, a start, started a task: a proof that Redis takes writes,
+// which the take is not (see redisHealth.ok).
+func (p *Pool) claimQueue(ctx context.Context, queue string, n int, head string) (claimed []broker.Claimed, started bool, err error) {
 	claimed, t, err := p.b.Take(ctx, queue, n, p.cfg.VisibilityTimeout, head)
 	if err != nil || t == nil {
-		return claimed, err
+		return claimed, false, err
 	}
 	rest, _, err := p.b.StartTake(ctx, t, 0, p.cfg.VisibilityTimeout)
-	return append(claimed, rest...), err
+	return append(claimed, rest...), len(rest) > 0, err
 }
 
 // claimContext bounds one claim call. It is not cut short by shutdown: a
@@ -220,9 +224,9 @@ func (p *Pool) clientClosed(err error) bool {
 // from the first, then the rest from the next, and so on (an empty queue
 // costs one call), skipping those closed to claims. ready is what the last
 // wait saw, if anything. A queue whose take its settings refused is
-// blocked (gate.go).
-func (p *Pool) claim(ctx context.Context, n int, ready broker.Ready, queues []string) ([]*broker.Claimed, error) {
-	var out []*broker.Claimed
+// blocked (gate.go). started reports whether a start (not a take) started
+// a task, which proves Redis takes writes (see claimQueue).
+func (p *Pool) claim(ctx context.Context, n int, ready broker.Ready, queues []string) (out []*broker.Claimed, started bool, err error) {
 	for _, q := range queues {
 		if !p.isOpen(q) {
 			continue
@@ -234,8 +238,9 @@ func (p *Pool) claim(ctx context.Context, n int, ready broker.Ready, queues []st
 		if q == ready.Queue {
 			head = ready.Head
 		}
-		got, err := p.claimQueue(cctx, q, n-len(out), head)
+		got, wrote, err := p.claimQueue(cctx, q, n-len(out), head)
 		cancel()
+		started = started || wrote
 		for i := range got { // started, even if what followed failed
 			c := &got[i]
 			p.track(c, sent)
@@ -246,11 +251,11 @@ func (p *Pool) claim(ctx context.Context, n int, ready broker.Ready, queues []st
 			continue
 		}
 		if err != nil {
-			return out, err
+			return out, started, err
 		}
 		if len(out) == n {
 			break
 		}
 	}
-	return out, nil
+	return out, started, nil
 }

@@ -64,7 +64,7 @@ func (p *Pool) fetchAhead(ctx, work context.Context) {
 		if gated(err) { // ahead started; the take with it gave nothing
 			p.blocks.add(queue, changed)
 			p.releaseSlots(m)
-			p.health.ok(sent)
+			p.startedOK(sent, claimed)
 			p.launchStarted(work, ahead, aheadSent, claimed)
 			ahead = nil
 			continue
@@ -77,7 +77,7 @@ func (p *Pool) fetchAhead(ctx, work context.Context) {
 			p.retryAfter(ctx, "claim", err, backoff)
 			continue
 		}
-		p.health.ok(sent)
+		p.startedOK(sent, claimed)
 		backoff.reset()
 		p.launchStarted(work, ahead, aheadSent, claimed)
 		ahead = nil
@@ -198,10 +198,17 @@ func (p *Pool) takeFirst(ctx, work context.Context, queue, head string) (ahead *
 	if err != nil {
 		return nil, time.Time{}, false, err
 	}
-	if len(claimed)+rest > 0 { // took something: that proves a write (see redisHealth.ok)
+	// A take proves nothing of Redis taking writes, even one that took
+	// tasks (see redisHealth.ok): the start that follows tells.
+	return t, sent, len(claimed)+rest < n, nil
+}
+
+// startedOK tells p.health of a start sent at sent that started claimed:
+// a start that started a task wrote its hash first (see redisHealth.ok).
+func (p *Pool) startedOK(sent time.Time, claimed []broker.Claimed) {
+	if len(claimed) > 0 {
 		p.health.ok(sent)
 	}
-	return t, sent, len(claimed)+rest < n, nil
 }
 
 // startTake starts ahead, taken at aheadSent, and takes up to m more, in

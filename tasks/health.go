@@ -47,11 +47,18 @@ func (h *redisHealth) failed(op string, err error) bool {
 }
 
 // ok records a call that Redis served, sent at began, logging the end of an
-// outage. Only calls that made a write Redis refuses when out of memory or
-// read-only tell it: a claim that took tasks, a wait (BLMOVE), recording
-// outcomes. Such a Redis still serves reads, and even a take of an empty
-// queue. A call sent before the outage was seen proves nothing of now: a
-// BLMOVE blocked since before Redis ran out of memory still returns.
+// outage. Only a call whose first write is one Redis refuses when out of
+// memory or read-only tells it: a wait (BLMOVE), a start that started a
+// task (its hash's HSET), a finish that applied an outcome (likewise), a
+// schedule tick that created its task. Such a Redis still serves reads,
+// and scripts that write nothing: a take of an empty queue, a finish of
+// attempts whose leases were lost. Out of memory, it even serves a take
+// that pops tasks: Redis 7 refuses a script's denyoom command (HSET, ZADD,
+// SADD...) only while the script has written nothing, and a take's first
+// write is LPOP, which frees memory; so a take is never a proof, the start
+// that follows is. A call sent before the outage was seen proves nothing
+// of now: a BLMOVE blocked since before Redis ran out of memory still
+// returns.
 func (h *redisHealth) ok(began time.Time) {
 	if !h.down.Load() {
 		return

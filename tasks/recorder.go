@@ -124,7 +124,7 @@ func (r *recorder) flush(batch []outcome, retryIn time.Duration) bool {
 	res, err := p.b.Finish(ctx, fs)
 	cancel()
 	if err == nil {
-		p.health.ok(began)
+		p.finishedOK(began, res)
 		for i, f := range fs {
 			p.recorded(f, res[i])
 		}
@@ -211,6 +211,20 @@ func (p *Pool) recorded(f broker.Finish, err error) {
 		wake(p.nudge)
 	case broker.Failed:
 		p.taskLog(f.Claimed).Warn("task failed", "err", f.Error)
+	}
+}
+
+// finishedOK tells p.health of a finish sent at began that Redis served
+// with errs: only one that applied an outcome wrote (a task's hash, first),
+// and so proves that Redis takes writes (see redisHealth.ok). One whose
+// attempts had all lost their leases wrote nothing, and Redis serves it
+// even when out of memory or read-only.
+func (p *Pool) finishedOK(began time.Time, errs []error) {
+	for _, err := range errs {
+		if err == nil {
+			p.health.ok(began)
+			return
+		}
 	}
 }
 

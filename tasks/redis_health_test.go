@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/runq/runq/broker"
 )
 
 // TestRedisHealthIgnoresCallsSentBeforeTheOutage checks the rule that
@@ -39,6 +41,42 @@ func TestRedisHealthIgnoresCallsSentBeforeTheOutage(t *testing.T) {
 	h.ok(time.Now()) // no outage: nothing to say
 	if m := logs.Count(up); m != 1 {
 		t.Errorf("a success with Redis up logged again: %d %q lines", m, up)
+	}
+}
+
+// TestRedisHealthCountsOnlyCallsThatWrote checks which served calls end an
+// outage: a start or a finish proves Redis takes writes only if it wrote,
+// that is started a task or applied an outcome. Redis out of memory or
+// read-only serves a start that found nothing to start, and a finish of
+// attempts whose leases were lost: they write nothing.
+func TestRedisHealthCountsOnlyCallsThatWrote(t *testing.T) {
+	t.Parallel()
+	oom := redisReply{errors.New("OOM command not allowed when used memory > 'maxmemory'.")}
+	lost := []error{broker.ErrLeaseLost, broker.ErrLeaseLost}
+	tests := []struct {
+		name string
+		call func(p *Pool, began time.Time)
+		want int // "Redis available again" lines
+	}{
+		{"start that started nothing", func(p *Pool, began time.Time) { p.startedOK(began, nil) }, 0},
+		{"start that started a task", func(p *Pool, began time.Time) { p.startedOK(began, make([]broker.Claimed, 1)) }, 1},
+		{"finish whose leases were all lost", func(p *Pool, began time.Time) { p.finishedOK(began, lost) }, 0},
+		{"finish of no attempt", func(p *Pool, began time.Time) { p.finishedOK(began, nil) }, 0},
+		{"finish that applied one outcome", func(p *Pool, began time.Time) {
+			p.finishedOK(began, []error{broker.ErrLeaseLost, nil})
+		}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			logs := &messages{}
+			p := &Pool{health: redisHealth{log: slog.New(logs)}}
+			p.health.failed("record outcomes", oom)
+			tt.call(p, time.Now())
+			if got := logs.Count("Redis available again"); got != tt.want {
+				t.Errorf("Count(%q) = %d, want %d; logs:\n%s", "Redis available again", got, tt.want, logs)
+			}
+		})
 	}
 }
 

@@ -73,6 +73,16 @@ func TestRedisRefusesWrites(t *testing.T) {
 		return admin.Do(ctx, args...).Err()
 	}
 	for i, r := range refusals {
+		// Keep the worker busy as the refusal begins: tasks running (their
+		// outcomes meet it) and queued (its claims do). A take that pops
+		// tasks from a Redis out of memory succeeds, yet proves nothing.
+		for j := range 12 {
+			if a := Submit(c, fmt.Appendf(nil, `{"name":"sleep","payload":{"ms":150,"i":%d}}`, j)); a.Kind != Accepted {
+				t.Fatalf("%s: a busy task before the refusal: %s: %s", r.name, a.Kind, a.Detail)
+			} else {
+				acked = append(acked, a.Record.ID)
+			}
+		}
 		if err := do(r.refuse); err != nil {
 			t.Fatalf("%s: %v: %v", r.name, r.refuse, err)
 		}
