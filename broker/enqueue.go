@@ -180,20 +180,7 @@ func (b *Broker) enqueueGroups(ctx context.Context, ts []NewTask, groups [][]int
 	cmds := make([]*redis.Cmd, len(groups))
 	err := b.scriptPipeline(ctx, func(pipe redis.Pipeliner) error {
 		for g, idx := range groups {
-			q := ts[idx[0]].Queue
-			keys := make([]string, 0, 5+len(idx))
-			keys = append(keys, b.keys.Pending(q), b.keys.Log(q))
-			args := make([]any, 0, 3*len(idx)+1)
-			for _, i := range idx {
-				t := ts[i]
-				key := b.keys.Task(t.ID)
-				keys = append(keys, key)
-				m := meta{maxRetries: t.MaxRetries, timeout: t.Timeout, resultTTL: t.ResultTTL, queue: t.Queue, name: t.Name}
-				args = append(args, layout.IDOfKey(key), m.String(), packTask(t))
-			}
-			keys = append(keys, b.keys.Settings(q), b.keys.Reserved(q))
-			keys, args = b.schedule(ts, idx, keys, args, bounds[min(g, len(bounds)-1)])
-			args = moreFields(ts, idx, args)
+			keys, args := b.enqueueArgs(ts, idx, bounds[min(g, len(bounds)-1)])
 			cmds[g] = enqueueScript.EvalSha(ctx, pipe, keys, args...)
 		}
 		return nil

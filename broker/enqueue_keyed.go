@@ -214,7 +214,8 @@ func (b *Broker) claimArgs(ts []NewTask, idx []int, believed map[claimRef]uuid.U
 }
 
 // enqueueArgs builds enqueue.lua's KEYS and ARGV for the tasks at idx,
-// one queue's, under bound, as enqueueGroups does.
+// one queue's, under bound: the plain path (enqueueGroups) and the keyed
+// one (behind claim_keys.lua) send the same.
 func (b *Broker) enqueueArgs(ts []NewTask, idx []int, bound string) ([]string, []any) {
 	q := ts[idx[0]].Queue
 	keys := make([]string, 0, 5+len(idx))
