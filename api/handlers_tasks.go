@@ -131,8 +131,9 @@ func (s *server) wait(c echo.Context, id uuid.UUID, timeout time.Duration) error
 // cancelTask handles DELETE /v1/tasks/{id}: 200 with the canceled record
 // (also for a task canceled before: a resent DELETE is harmless); 202 with
 // the record of a running task, whose cancel is asked of its worker (it is
-// still running, cancel_requested_at set; it ends canceled soon after); or
-// 409 when the task has finished.
+// still running, cancel_requested_at set; it ends canceled soon after; a
+// running broadcast task is canceled at once instead: 200); or 409 when
+// the task has finished.
 func (s *server) cancelTask(c echo.Context) error {
 	id, err := parseID(c)
 	if err != nil {

@@ -66,3 +66,15 @@ func endedBy(o Outcome) results.Status {
 	}
 	return results.StatusFailed
 }
+
+// requeuing reports whether an attempt with outcome o puts its task back
+// to run again (a retry or a release): finish.lua then checks whether the
+// task's cancel was asked while it ran, and cancels it instead.
+func requeuing(o Outcome) bool { return o == Retry || o == Release }
+
+// hookOp reports whether finish.lua's op for f ends in "h": the task has a
+// callback URL and f ends it (hooked), or f may end it, canceled, since a
+// cancel was asked while it ran (requeuing).
+func hookOp(f Finish) bool {
+	return hooked(f) || (f.Claimed.hook && requeuing(f.Outcome))
+}

@@ -263,8 +263,10 @@ func enqueuedOf(v int64) enqueued {
 // after the call: canceled (also when it already was), or the status that
 // prevented it (succeeded, failed), or running: the cancel of a running
 // task is asked of the worker that runs it (EventCancel, and the cancels
-// read by CancelRequests), which ends the attempt as canceled. A task that
-// does not exist is results.ErrNotFound.
+// read by CancelRequests), which ends the attempt as canceled. A running
+// broadcast task is canceled at once (canceled): its workers' runs are not
+// interrupted, and their answers are ignored. A task that does not exist
+// is results.ErrNotFound.
 func (b *Broker) Cancel(ctx context.Context, id uuid.UUID) (results.Status, error) {
 	if err := b.check(ctx); err != nil {
 		return "", err

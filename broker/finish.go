@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/runq/runq/broker/internal/layout"
+	"github.com/runq/runq/results"
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
@@ -138,10 +139,13 @@ func (b *Broker) finishCall(fs []Finish, idx []int) (keys []string, args []any) 
 	var tokens []any
 	slots := false // some attempt holds a max_running slot: the gate's keys go too
 	hooks := false // some attempt ends a task with a callback URL: the hooks zset goes too
+	// some attempt retries or is released: the canceled zset goes too
+	requeues := false
 	for _, i := range idx {
 		c := fs[i].Claimed
 		slots = slots || c.capped || c.slot
-		hooks = hooks || hooked(fs[i])
+		hooks = hooks || hookOp(fs[i])
+		requeues = requeues || requeuing(fs[i].Outcome)
 	}
 	keys = make([]string, 0, 13+len(idx))
 	keys = append(keys, b.keys.Leases(q), b.keys.Scheduled(q), b.keys.Pending(q), b.keys.Ended(q, string(endedBy(fs[idx[0]].Outcome))))
@@ -164,6 +168,9 @@ func (b *Broker) finishCall(fs []Finish, idx []int) (keys []string, args []any) 
 	if hooks {
 		m = fmt.Sprint(m) + "h"
 	}
+	if requeues {
+		m = fmt.Sprint(m) + "c"
+	}
 	args = append(args, b.keys.Done(), m)
 	args = append(args, tokens...)
 	var ops opCache
@@ -183,13 +190,16 @@ func (b *Broker) finishCall(fs []Finish, idx []int) (keys []string, args []any) 
 		key := b.keys.Task(c.ID)
 		keys = append(keys, key)
 		op := ops.op(f.Outcome, c.Failures > 0 || c.Crashes > 0, tokenAt[c.Token])
-		if hooked(f) {
+		if hookOp(f) {
 			op += "h"
 		}
 		args = append(args, layout.IDOfKey(key), op, text, ttl)
 	}
 	if hooks {
 		keys = append(keys, b.keys.Hooks(q))
+	}
+	if requeues {
+		keys = append(keys, b.keys.Ended(q, string(results.StatusCanceled)))
 	}
 	if slots {
 		args = b.slotArgs(args, fs, idx, tokens, tokenAt)

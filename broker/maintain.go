@@ -24,6 +24,9 @@ type Maintained struct {
 	Requeued int  // tasks of those leases handed back to the queue
 	Poisoned int  // tasks failed after too many crash redeliveries
 	More     bool // a limit was reached: more may be waiting now
+	// Canceled counts the started tasks of expired leases whose cancel
+	// was asked while they ran: canceled rather than handed back.
+	Canceled int
 }
 
 // Limits of one Maintain call.
@@ -141,23 +144,25 @@ func (b *Broker) reap(ctx context.Context, queue string, maxCrashes int, m *Main
 	}
 	var errs []error
 	for i, tok := range tokens {
-		requeued, poisoned, err := b.reapLease(ctx, queue, tok, members[i].Val(), maxCrashes)
+		n, err := b.reapLease(ctx, queue, tok, members[i].Val(), maxCrashes)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		m.Leases++
-		m.Requeued += requeued
-		m.Poisoned += poisoned
+		m.Requeued += n.Requeued
+		m.Poisoned += n.Poisoned
+		m.Canceled += n.Canceled
 	}
 	return errors.Join(errs...)
 }
 
-// reapLease runs reap.lua on the lease token, whose set held ids.
-func (b *Broker) reapLease(ctx context.Context, queue, token string, ids []string, maxCrashes int) (requeued, poisoned int, err error) {
+// reapLease runs reap.lua on the lease token, whose set held ids, and
+// returns its counts in n's Requeued, Poisoned and Canceled.
+func (b *Broker) reapLease(ctx context.Context, queue, token string, ids []string, maxCrashes int) (n Maintained, err error) {
 	taskKeys, _, err := b.taskKeys(ids)
 	if err != nil {
-		return 0, 0, fmt.Errorf("broker: reap lease %s of %s: %w", token, queue, err)
+		return n, fmt.Errorf("broker: reap lease %s of %s: %w", token, queue, err)
 	}
 	keys := append([]string{b.keys.Leases(queue), b.keys.Pending(queue), b.keys.LeaseTasks(queue, token),
 		b.keys.Ended(queue, string(results.StatusFailed)), b.keys.Running(queue), b.keys.Held(queue),
@@ -169,11 +174,12 @@ func (b *Broker) reapLease(ctx context.Context, queue, token string, ids []strin
 		args = append(args, id)
 	}
 	res, err := reapScript.Run(ctx, b.rdb, keys, args...).Int64Slice()
-	if err == nil && len(res) != 2 {
-		err = fmt.Errorf("reap.lua replied %d numbers, not 2", len(res))
+	if err == nil && len(res) != 3 {
+		err = fmt.Errorf("reap.lua replied %d numbers, not 3", len(res))
 	}
 	if err != nil {
-		return 0, 0, fmt.Errorf("broker: reap a lease of %d tasks of %s: %w", len(ids), queue, err)
+		return n, fmt.Errorf("broker: reap a lease of %d tasks of %s: %w", len(ids), queue, err)
 	}
-	return int(res[0]), int(res[1]), nil
+	n.Requeued, n.Poisoned, n.Canceled = int(res[0]), int(res[1]), int(res[2])
+	return n, nil
 }

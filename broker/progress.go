@@ -44,10 +44,12 @@ func decodeLive(d *decoder, r *results.Record) {
 
 // Progress records the progress of c's attempt: value (0 to 1, finite)
 // and message (JSON, or nil for none), as the task's "progress", if the
-// attempt still runs under its lease; false, writing nothing, when it does
-// not. The caller bounds the size and the rate (tasks.Task.Progress).
+// attempt still runs under its lease token and holds the lease (its ID
+// is in the lease's set: the fence finish.lua applies to an outcome);
+// false, writing nothing, when it does not. The caller bounds the size
+// and the rate (tasks.Task.Progress).
 func (b *Broker) Progress(ctx context.Context, c *Claimed, value float64, message []byte) (bool, error) {
-	keys := []string{b.keys.Task(c.ID), b.keys.TaskEvents(c.ID)}
+	keys := []string{b.keys.Task(c.ID), b.keys.TaskEvents(c.ID), b.keys.LeaseTasks(c.Queue, c.Token)}
 	v := strconv.FormatFloat(value, 'g', -1, 64)
 	n, err := progressScript.Run(ctx, b.rdb, keys, c.Token, v, message, b.keys.Changes()).Int()
 	if err != nil {

@@ -90,7 +90,10 @@ func (c *Client) startWatcher() error {
 // cancel of a running task is asked of the worker that runs it, wherever
 // it is: the record returned is still running, with CancelRequestedAt
 // set; the worker cancels the handler's context (cause ErrCanceled) and
-// records the task canceled, not retried (Wait for it). Errors:
+// records the task canceled, not retried (Wait for it). A running
+// broadcast task is canceled at once instead, and its inboxes dropped: the
+// workers already running it are not interrupted, and their answers are
+// ignored. Errors:
 // ErrNotFound, ErrFinished for a task that has finished otherwise. A
 // canceled task's unique key (Request.Unique) is free at once, and its
 // claim is deleted from Redis.

@@ -55,8 +55,9 @@ func (p *Pool) maintain(ctx context.Context) {
 				}
 				wait = min(wait, next)
 			}
-			if m.Requeued > 0 || m.Poisoned > 0 {
-				p.log.Warn("expired leases handed back", "queue", q, "requeued", m.Requeued, "poisoned", m.Poisoned)
+			if m.Requeued > 0 || m.Poisoned > 0 || m.Canceled > 0 {
+				p.log.Warn("expired leases handed back", "queue", q, "requeued", m.Requeued, "poisoned", m.Poisoned,
+					"canceled", m.Canceled)
 			}
 		}
 		if reap && p.bwatch.due() {

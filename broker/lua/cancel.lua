@@ -6,9 +6,9 @@
 -- ARGV[1] task ID, ARGV[2] done channel, ARGV[3] events channel, ARGV[4]
 -- queue name
 -- returns the task's status after the call: 'canceled' when it was
--- scheduled, queued or retrying (now canceled, or already canceled by a
--- resent call), the unchanged status otherwise, or false when there is no
--- such task.
+-- scheduled, queued, retrying, or a running broadcast (now canceled, or
+-- already canceled by a resent call), the unchanged status otherwise, or
+-- false when there is no such task.
 -- A running task stays running: the first call records when the cancel
 -- was asked ("cx") and adds the ID to the cancels zset, which workers
 -- read when they renew their leases, and every call announces
@@ -25,11 +25,19 @@
 -- leaves the held set (one ZREM: its member is its name and ID), so that
 -- a slot given back goes to a task that can use it. A task with a
 -- callback URL joins the hooks zset, due now, for its webhook.
+-- A broadcast task ('b') runs on its targets' workers outside their pools'
+-- leases, so no worker would act on a cancel request: a running one is
+-- canceled outright, as a queued one is. The workers still running their
+-- copies are not interrupted; their answers are ignored once it ended
+-- (broadcast_answer.lua), and tasks.Client.Cancel drops its inboxes.
 local scanLimit = 1000
-local f = redis.call('HMGET', KEYS[1], 's', 'at', 'm', 'cx', 'cb')
+local f = redis.call('HMGET', KEYS[1], 's', 'at', 'm', 'cx', 'cb', 'b')
 local status = status_of(f[1], f[2], f[3])
 if not status then
   return false
+end
+if status == 'running' and f[6] then
+  status = 'queued' -- a broadcast: canceled outright (see above)
 end
 if status == 'running' then
   if not f[4] then

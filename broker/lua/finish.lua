@@ -23,7 +23,16 @@
 -- attempt left, f failed, r retry, q release (back to the head of the
 -- queue), x canceled (the cancel of the running task was asked: see
 -- cancel.lua). A call with x takes no other letter, and KEYS[4] is then
--- the canceled zset, which x joins as f joins the failed one. Every token has at least one attempt, and a task at most one
+-- the canceled zset, which x joins as f joins the failed one.
+-- A call with r or q ops ends ARGV[2] in "c" too (after any "h"), and
+-- passes the canceled zset as the very last key (after the hooks zset): an
+-- r or q attempt whose cancel was asked while it ran ("cx", see
+-- cancel.lua) ends canceled instead, as x would (expiring per the result
+-- TTL in its "m", joining the canceled zset, and the hooks zset when its op
+-- ends in "h", which an r or q op of a task with a callback URL does), so
+-- that a cancel answered 202 is never lost to a retry or a release. Only r
+-- and q pay for it (an HMGET each): s, S, f and x read nothing more.
+-- Every token has at least one attempt, and a task at most one
 -- per call: the broker sends a second outcome for a task in a later call.
 -- returns n, the number of attempts, when every one was applied (the usual
 -- case: one integer, not one per attempt); else one code per attempt: 1
@@ -52,10 +61,14 @@ local m = tonumber(ARGV[2])
 local slotted = not m
 local lease0 = 4 -- KEYS[lease0 + k] is the lease set of token k
 local hooks = false -- the hooks zset, when some attempt has a callback
+local canceled = false -- the canceled zset, when some op is r or q
 if slotted then
   local spec = ARGV[2]
+  if string.byte(spec, -1) == 99 then -- "c"
+    canceled, spec = KEYS[#KEYS], string.sub(spec, 1, -2)
+  end
   if string.byte(spec, -1) == 104 then -- "h"
-    hooks, spec = KEYS[#KEYS], string.sub(spec, 1, -2)
+    hooks, spec = KEYS[#KEYS - (canceled and 1 or 0)], string.sub(spec, 1, -2)
   end
   m = tonumber(spec)
   slotted = not m
@@ -66,6 +79,9 @@ end
 local base = lease0 + m
 local n = #KEYS - base
 if hooks then
+  n = n - 1
+end
+if canceled then
   n = n - 1
 end
 local parsed, ops, ids, nids = {}, {}, {}, {}
@@ -79,7 +95,8 @@ for j = 1, n do
   if not o then
     local hook = string.byte(op, -1) == 104 -- "h"
     o = {string.sub(op, 1, 1), tonumber(string.sub(op, 2, hook and -2 or -1)), hook}
-    if not sets[o[1]] or not ids[o[2]] or (hook and not hooks) then -- checked before any write
+    if not sets[o[1]] or not ids[o[2]] or (hook and not hooks) or
+      ((o[1] == 'r' or o[1] == 'q') and not canceled) then -- checked before any write
       return redis.error_reply('finish.lua: bad op ' .. op)
     end
     parsed[op] = o
@@ -125,6 +142,9 @@ local failed, nfailed = nil, 0
 -- hooked, made at the first ended task with a callback, holds score, ID
 -- pairs for the ZADD of the hooks zset; nhooked its length.
 local hooked, nhooked = nil, 0
+-- cxd, made at the first r or q turned canceled (its cancel was asked),
+-- holds score, ID pairs for the ZADD of the canceled zset; ncxd its length.
+local cxd, ncxd = nil, 0
 local applied = true
 for k = 1, m do
   at[k], nfreed[k] = 0, 0
@@ -169,6 +189,13 @@ for j = 1, n do
       end
     end
     local text, ms = ARGV[a + 3], ARGV[a + 4]
+    if kind == 'r' or kind == 'q' then
+      local g = redis.call('HMGET', key, 'cx', 'm')
+      if g[1] then -- canceled instead: "c", an x that joins the canceled zset
+        kind = 'c'
+        ms = string.format('%d', tonumber(string.match(g[2] or '', '^[^,]*,[^,]*,(%d+)')) or 0)
+      end
+    end
     if kind == 's' or kind == 'S' then
       redis.call('HSET', key, 's', 'succeeded', 'r', text, 'ft', nows)
       if kind == 'S' then
@@ -184,10 +211,10 @@ for j = 1, n do
     elseif kind == 'q' then -- the token stays; start.lua sets a new one
       redis.call('HSET', key, 's', 'queued')
       redis.call('LPUSH', KEYS[3], id)
-    else -- x
+    else -- x, c
       redis.call('HSET', key, 's', 'canceled', 'ft', nows)
     end
-    if kind == 's' or kind == 'S' or kind == 'f' or kind == 'x' then
+    if kind == 's' or kind == 'S' or kind == 'f' or kind == 'x' or kind == 'c' then
       local expireAt = '+inf'
       if ms ~= '0' then
         -- PEXPIREAT, with the time made once per TTL in the call: PEXPIRE
@@ -210,6 +237,10 @@ for j = 1, n do
         failed = failed or {}
         nfailed = nfailed + 2
         failed[nfailed - 1], failed[nfailed] = expireAt, id
+      elseif kind == 'c' then
+        cxd = cxd or {}
+        ncxd = ncxd + 2
+        cxd[ncxd - 1], cxd[ncxd] = expireAt, id
       end
     end
   end
@@ -232,6 +263,9 @@ if slotted then
 end
 if nfailed > 0 then
   redis.call('ZADD', KEYS[4], unpack(failed, 1, nfailed))
+end
+if ncxd > 0 then
+  redis.call('ZADD', canceled, unpack(cxd, 1, ncxd))
 end
 if nhooked > 0 then
   redis.call('ZADD', hooks, 'NX', unpack(hooked, 1, nhooked))

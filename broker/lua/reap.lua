@@ -9,8 +9,9 @@
 -- ARGV[6] the failed TTL (ms; "0" none), ARGV[7..n] the lease set's IDs as
 -- listed before the call, in the order of KEYS[10..n] (a lease set never
 -- gains IDs)
--- returns {requeued, failed}. A lease renewed since it was listed is left
--- alone, and one already reaped is gone, so the call is idempotent. An ID
+-- returns {requeued, failed, canceled}. A lease renewed since it was
+-- listed is left alone, and one already reaped is gone, so the call is
+-- idempotent. An ID
 -- still in the lease set was either taken and never started (its hash holds
 -- another token, or none), and goes back to the queue; or started under
 -- this lease and never finished, which counts as a crash: the crash after
@@ -22,13 +23,14 @@
 -- against its cap, and one of its name's per started task that held one.
 -- A started task whose cancel was asked ("cx", see cancel.lua) is
 -- canceled rather than handed back: its worker was lost before it could
--- record the cancel (and joins the hooks zset too, with a callback URL).
+-- record the cancel (and joins the hooks zset too, with a callback URL);
+-- it counts as canceled.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local token = ARGV[3]
 local deadline = redis.call('ZSCORE', KEYS[1], token)
 if not deadline or tonumber(deadline) > now then
-  return {0, 0}
+  return {0, 0, 0}
 end
 local held = {}
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[3])) do
@@ -36,7 +38,7 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[3])) do
 end
 local maxCrashes = tonumber(ARGV[1])
 local counted = redis.call('HEXISTS', KEYS[5], '@' .. token) == 1
-local requeued, failed, qfreed, freed = 0, 0, 0, {}
+local requeued, failed, canceled, qfreed, freed = 0, 0, 0, 0, {}
 local failedTTL = tonumber(ARGV[6])
 for i = 7, #ARGV do
   local id, key = ARGV[i], KEYS[i + 3]
@@ -70,6 +72,7 @@ for i = 7, #ARGV do
         redis.call('ZADD', KEYS[#KEYS], 'NX', string.format('%d', now), id)
       end
       redis.call('PUBLISH', ARGV[2], id)
+      canceled = canceled + 1
     elseif status == 'running' and mine then
       local crashes = redis.call('HINCRBY', key, 'c', 1)
       -- the token goes, so that a resent start under it does not take
@@ -114,4 +117,4 @@ if counted then
   G.queue_release(KEYS[5], KEYS[8], qfreed, ARGV[4], ARGV[5])
 end
 G.release({limits = KEYS[7], running = KEYS[5], held = KEYS[6], pending = KEYS[2]}, freed)
-return {requeued, failed}
+return {requeued, failed, canceled}

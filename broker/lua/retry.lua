@@ -7,6 +7,8 @@
 -- unchanged status otherwise (a resent call finds it queued, or further
 -- on), or false when there is no such task. A broadcast task is never
 -- retried: 'broadcast' (submit it again).
+-- The last run's cancel request ("cx") and progress ("pg") go, so that the
+-- next run starts clean and a cancel of it is recorded (cancel.lua) anew.
 -- A task canceled while queued may still have its ID in the queue (cancel
 -- leaves it as a tombstone): the task then takes that place again rather
 -- than a second one, so that it is never queued twice. LPOS reads the
@@ -25,7 +27,7 @@ end
 local id = ARGV[1]
 redis.call('PERSIST', KEYS[1])
 redis.call('HSET', KEYS[1], 's', 'queued')
-redis.call('HDEL', KEYS[1], 'ft', 'wh') -- a webhook's state starts again at the next end
+redis.call('HDEL', KEYS[1], 'ft', 'wh', 'cx', 'pg') -- a webhook's state, the last run's cancel request and progress start again
 redis.call('ZREM', KEYS[4], id)
 redis.call('ZREM', KEYS[5], id)
 redis.call('ZREM', KEYS[3], id) -- a tombstone of a cancel while retrying

@@ -11,6 +11,7 @@
 -- taken to run, and no retry is scheduled for it), so neither the queue
 -- nor the scheduled zset is searched for it, unlike retry.lua, which also
 -- takes canceled tasks: the work is bounded by the batch.
+-- As in retry.lua, the last run's "cx" and "pg" go.
 local ids, n = {}, 0
 for i = 3, #KEYS do
   local id, key = ARGV[i - 2], KEYS[i]
@@ -19,7 +20,7 @@ for i = 3, #KEYS do
   if status == 'failed' then
     redis.call('PERSIST', key)
     redis.call('HSET', key, 's', 'queued')
-    redis.call('HDEL', key, 'ft', 'wh')
+    redis.call('HDEL', key, 'ft', 'wh', 'cx', 'pg') -- see retry.lua
     n = n + 1
     ids[n] = id
   else
