@@ -46,10 +46,14 @@ func webhookMAC(secret []byte, ts string, body []byte) []byte {
 // body (read it whole, before decoding) and the secret the workers were
 // given (--webhook-secret), and that it was signed within maxAge of now
 // (either way: clocks differ), which stops a captured request from being
-// replayed later; maxAge 0 means 5 minutes. Delivery is at least once: a
-// receiver that must act once dedupes on the Runq-Task-Id header. Any
-// failure is ErrBadSignature.
+// replayed later; maxAge 0 means 5 minutes. An empty secret verifies
+// nothing (anyone can sign with it): it is ErrBadSignature. Delivery is
+// at least once: a receiver that must act once dedupes on the
+// Runq-Task-Id header. Any failure is ErrBadSignature.
 func VerifyWebhook(secret []byte, header string, body []byte, maxAge time.Duration, now time.Time) error {
+	if len(secret) == 0 {
+		return fmt.Errorf("%w: no secret to verify with", ErrBadSignature)
+	}
 	if maxAge <= 0 {
 		maxAge = 5 * time.Minute
 	}
