@@ -49,7 +49,9 @@ func (b *Broker) DueHooks(ctx context.Context, queue string, n int, visibility t
 
 // HookDone records an attempt to deliver task id's webhook, taken in hc:
 // state (JSON; nil writes none) goes into the task's record, and the
-// delivery is tried again after retryIn, or, when retryIn < 0, ends. It
+// delivery is tried again after retryIn (the task's record is kept until
+// 10 minutes after that, if it would expire sooner), or, when retryIn < 0,
+// ends. It
 // reports whether it wrote: false when hc's visibility lapsed and another
 // process took the delivery over, or when the task's record is gone (its
 // result TTL ran out: the delivery then ends).

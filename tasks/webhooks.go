@@ -24,7 +24,8 @@ const (
 	// WebhookTimeout bounds one POST, connection included.
 	WebhookTimeout = 10 * time.Second
 	// WebhookMaxAge is how long after a task ended its webhook is retried;
-	// then it is given up (status failed).
+	// then it is given up (status failed). While a retry is pending the
+	// task is kept until some minutes after it, even past its result TTL.
 	WebhookMaxAge = 24 * time.Hour
 	// webhookVisibility is how long a delivery taken by one process is
 	// hidden from the others: longer than a POST may take.
