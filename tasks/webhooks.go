@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -229,6 +230,7 @@ func (w *webhooks) post(ctx context.Context, rec *results.Record) (status int, f
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "runq-webhook")
 	req.Header.Set(WebhookTaskIDHeader, rec.ID.String())
+	req.Header.Set(WebhookDeliveryIDHeader, deliveryID(rec))
 	if len(w.secret) > 0 {
 		req.Header.Set(WebhookSignatureHeader, signWebhook(w.secret, time.Now(), body))
 	} else {
@@ -246,4 +248,10 @@ func (w *webhooks) post(ctx context.Context, rec *results.Record) (status int, f
 		return resp.StatusCode, fmt.Sprintf("HTTP %d", resp.StatusCode)
 	}
 	return resp.StatusCode, ""
+}
+
+// deliveryID names the delivery of rec's final record: its task and when
+// it ended (WebhookDeliveryIDHeader).
+func deliveryID(rec *results.Record) string {
+	return rec.ID.String() + ":" + strconv.FormatInt(rec.FinishedAt.UnixMilli(), 10)
 }
