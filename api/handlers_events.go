@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"errors"
 	"io"
 	"net/http"
@@ -31,12 +32,13 @@ func (s *server) taskEvents(c echo.Context) error {
 		last = c.QueryParam("last_event_id")
 	}
 	w := c.Response()
+	timeout := cmp.Or(s.streamWrite, streamWriteTimeout)
 	started := false
 	var buf []byte
 	err = s.tasks.Events(c.Request().Context(), id, last, func(ev tasks.TaskEvent) error {
 		if !started {
 			started = true
-			startStream(w)
+			startStream(w, timeout)
 		}
 		buf = buf[:0]
 		if ev.Kind == tasks.EventIdle {
@@ -53,7 +55,7 @@ func (s *server) taskEvents(c echo.Context) error {
 			}
 			buf = append(buf, "\n\n"...)
 		}
-		return writeEvent(http.NewResponseController(w), w, buf, time.Now().Add(streamWriteTimeout))
+		return writeEvent(http.NewResponseController(w), w, buf, time.Now().Add(timeout))
 	})
 	if !started {
 		return err
@@ -85,14 +87,14 @@ func writeEvent(rc *http.ResponseController, w io.Writer, buf []byte, deadline t
 // read deadline, which bounds requests, not streams (its passing would
 // also cancel the request's context), and sets a write deadline for the
 // headers; each event sets its own (writeEvent).
-func startStream(w *echo.Response) {
+func startStream(w *echo.Response, timeout time.Duration) {
 	h := w.Header()
 	h.Set(echo.HeaderContentType, "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no") // no proxy buffering (nginx)
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Time{})
-	_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+	_ = rc.SetWriteDeadline(time.Now().Add(timeout))
 	w.WriteHeader(http.StatusOK)
 	_ = rc.Flush() // an error shows again at the first event's write
 }
