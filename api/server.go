@@ -111,6 +111,9 @@ type server struct {
 	health  Health
 	hangups parking.Hangups // of parked long polls
 	outages outageLog       // of 503s
+	// streamWrite bounds one write of an event stream; 0 means
+	// streamWriteTimeout (tests shorten it).
+	streamWrite time.Duration
 }
 
 // New returns the API, an http.Handler: echo routes to handlers that

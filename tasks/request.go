@@ -76,7 +76,8 @@ type Request struct {
 	// record, signed, once it ends (JSON "callback_url"; see
 	// VerifyWebhook): an http or https URL of at most MaxCallbackURL
 	// bytes. A Client refuses a loopback, private or link-local address
-	// unless ClientConfig.WebhookAllowPrivate.
+	// unless ClientConfig.WebhookAllowPrivate. A task whose webhook waits
+	// for a retry is kept past its ResultTTL until the retries end.
 	CallbackURL string
 }
 

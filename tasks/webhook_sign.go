@@ -21,6 +21,11 @@ const (
 	WebhookSignatureHeader = "Runq-Signature"
 	// WebhookTaskIDHeader carries the task's ID.
 	WebhookTaskIDHeader = "Runq-Task-Id"
+	// WebhookDeliveryIDHeader carries "<task ID>:<finished_at, unix ms>":
+	// the same on every attempt to deliver one final record, and new when
+	// the task runs again (a retry through the API) and ends anew. A
+	// receiver that must act once per end dedupes on it.
+	WebhookDeliveryIDHeader = "Runq-Delivery-Id"
 )
 
 // ErrBadSignature reports a webhook whose signature does not verify:
@@ -46,10 +51,15 @@ func webhookMAC(secret []byte, ts string, body []byte) []byte {
 // body (read it whole, before decoding) and the secret the workers were
 // given (--webhook-secret), and that it was signed within maxAge of now
 // (either way: clocks differ), which stops a captured request from being
-// replayed later; maxAge 0 means 5 minutes. Delivery is at least once: a
-// receiver that must act once dedupes on the Runq-Task-Id header. Any
-// failure is ErrBadSignature.
+// replayed later; maxAge 0 means 5 minutes. An empty secret verifies
+// nothing (anyone can sign with it): it is ErrBadSignature. Delivery is
+// at least once: a receiver that must act once per end of a task dedupes
+// on the Runq-Delivery-Id header (on Runq-Task-Id, once per task, re-runs
+// included). Any failure is ErrBadSignature.
 func VerifyWebhook(secret []byte, header string, body []byte, maxAge time.Duration, now time.Time) error {
+	if len(secret) == 0 {
+		return fmt.Errorf("%w: no secret to verify with", ErrBadSignature)
+	}
 	if maxAge <= 0 {
 		maxAge = 5 * time.Minute
 	}

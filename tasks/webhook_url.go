@@ -56,20 +56,70 @@ func publicCallbackURL(raw string) error {
 }
 
 // internalAddr reports whether ip is an address a webhook must not reach
-// by default: unspecified, loopback, private (RFC 1918, fc00::/7),
-// link-local, multicast, shared (100.64.0.0/10), or an IPv4 address
-// mapped into IPv6 that is one of those.
+// by default: anything but a global unicast address, or one in the IANA
+// special-purpose registries that is not globally reachable (loopback,
+// private, link-local, shared 100.64.0.0/10, benchmarking 198.18.0.0/15,
+// documentation, reserved 240.0.0.0/4, broadcast, ...). An IPv6 address
+// that carries an IPv4 one (mapped ::ffff:0:0/96, compatible ::/96, NAT64
+// 64:ff9b::/96, 6to4 2002::/16) is judged by that IPv4 address, since a
+// translator or relay on the way may deliver to it; the local-use NAT64
+// prefix 64:ff9b:1::/48 and Teredo (2001::/23) are refused whole.
 func internalAddr(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	return !ip.IsValid() || ip.IsUnspecified() || ip.IsLoopback() || ip.IsPrivate() ||
-		ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsInterfaceLocalMulticast() ||
-		ip.IsMulticast() || sharedSpace.Contains(ip) || thisNetwork.Contains(ip)
+	ip = embeddedIPv4(ip.Unmap())
+	if !ip.IsValid() || !ip.IsGlobalUnicast() || ip.IsPrivate() {
+		return true // also unspecified, loopback, link-local, multicast, 255.255.255.255
+	}
+	for _, p := range specialPurpose {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// embeddedIPv4 returns the IPv4 address an IPv6 address of a form that
+// carries one holds (see internalAddr), else ip itself.
+func embeddedIPv4(ip netip.Addr) netip.Addr {
+	if !ip.Is6() {
+		return ip
+	}
+	b := ip.As16()
+	switch {
+	case nat64.Contains(ip), ipv4Compatible.Contains(ip):
+		return netip.AddrFrom4([4]byte(b[12:16]))
+	case sixToFour.Contains(ip):
+		return netip.AddrFrom4([4]byte(b[2:6]))
+	}
+	return ip
 }
 
 var (
-	sharedSpace = netip.MustParsePrefix("100.64.0.0/10") // carrier-grade NAT
-	thisNetwork = netip.MustParsePrefix("0.0.0.0/8")
+	nat64          = netip.MustParsePrefix("64:ff9b::/96") // RFC 6052
+	ipv4Compatible = netip.MustParsePrefix("::/96")        // RFC 4291, deprecated
+	sixToFour      = netip.MustParsePrefix("2002::/16")    // RFC 3056
 )
+
+// specialPurpose lists the IANA special-purpose ranges (RFC 6890 and
+// later) that are not globally reachable and that IsGlobalUnicast and
+// IsPrivate do not already exclude.
+var specialPurpose = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),       // this network
+	netip.MustParsePrefix("100.64.0.0/10"),   // shared (carrier-grade NAT)
+	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments
+	netip.MustParsePrefix("192.0.2.0/24"),    // documentation
+	netip.MustParsePrefix("192.88.99.0/24"),  // 6to4 relay anycast, deprecated
+	netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking
+	netip.MustParsePrefix("198.51.100.0/24"), // documentation
+	netip.MustParsePrefix("203.0.113.0/24"),  // documentation
+	netip.MustParsePrefix("240.0.0.0/4"),     // reserved (and broadcast)
+	netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use NAT64
+	netip.MustParsePrefix("100::/64"),        // discard-only
+	netip.MustParsePrefix("100:0:0:1::/64"),  // dummy prefix
+	netip.MustParsePrefix("2001::/23"),       // IETF protocol assignments, Teredo
+	netip.MustParsePrefix("2001:db8::/32"),   // documentation
+	netip.MustParsePrefix("3fff::/20"),       // documentation
+	netip.MustParsePrefix("5f00::/16"),       // SRv6 SIDs
+}
 
 // dialGuard is a net.Dialer Control function that refuses to connect to
 // an internal address (internalAddr): it sees the address a name resolved

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -24,7 +25,8 @@ const (
 	// WebhookTimeout bounds one POST, connection included.
 	WebhookTimeout = 10 * time.Second
 	// WebhookMaxAge is how long after a task ended its webhook is retried;
-	// then it is given up (status failed).
+	// then it is given up (status failed). While a retry is pending the
+	// task is kept until some minutes after it, even past its result TTL.
 	WebhookMaxAge = 24 * time.Hour
 	// webhookVisibility is how long a delivery taken by one process is
 	// hidden from the others: longer than a POST may take.
@@ -32,6 +34,9 @@ const (
 	// webhookPoll is how often a pool looks for due deliveries when it
 	// found none.
 	webhookPoll = time.Second
+	// webhookSkewMargin covers the error of the estimate of Redis's clock
+	// (a round trip): a delivery due this soon is claimed now.
+	webhookSkewMargin = 50 * time.Millisecond
 )
 
 // webhookBackoff returns the wait after failed attempt n (1 for the
@@ -48,6 +53,10 @@ type webhooks struct {
 	room    chan struct{} // one token per delivery in flight
 	warned  sync.Once     // that deliveries go unsigned
 	sending sync.WaitGroup
+	// skew is Redis's clock less ours, as the last DueHooks showed it;
+	// skewKnown is false until one did. Only run's goroutine uses them.
+	skew      time.Duration
+	skewKnown bool
 }
 
 func newWebhooks(p *Pool) *webhooks {
@@ -116,12 +125,18 @@ func (w *webhooks) round(ctx context.Context, queue string) bool {
 	if free == 0 {
 		return false
 	}
+	if due, err := w.due(ctx, queue); err != nil || !due {
+		w.failed(ctx, queue, err)
+		return false
+	}
+	before := time.Now()
 	hc, err := w.p.b.DueHooks(ctx, queue, free, webhookVisibility)
 	if err != nil {
-		if ctx.Err() == nil && !w.p.health.failed("webhooks", err) {
-			w.p.log.Warn("taking due webhooks failed", "queue", queue, "err", err)
-		}
+		w.failed(ctx, queue, err)
 		return false
+	}
+	if !hc.At.IsZero() {
+		w.skew, w.skewKnown = hc.At.Sub(before), true
 	}
 	send := context.WithoutCancel(ctx)
 	for _, id := range hc.IDs {
@@ -133,6 +148,26 @@ func (w *webhooks) round(ctx context.Context, queue string) bool {
 		}()
 	}
 	return len(hc.IDs) == free
+}
+
+// due reports whether queue may have a delivery due, with one plain read
+// (FirstHook) rather than the claim script: an idle pool, or one whose
+// deliveries wait for their next attempt, costs one read per look. The
+// first delivery's time is on Redis's clock, compared with ours plus the
+// skew the last claim showed; the claim script decides what is due.
+func (w *webhooks) due(ctx context.Context, queue string) (bool, error) {
+	at, ok, err := w.p.b.FirstHook(ctx, queue)
+	if err != nil || !ok {
+		return false, err
+	}
+	return !w.skewKnown || !at.After(time.Now().Add(w.skew+webhookSkewMargin)), nil
+}
+
+// failed logs a failure to take queue's deliveries (err nil: none).
+func (w *webhooks) failed(ctx context.Context, queue string, err error) {
+	if err != nil && ctx.Err() == nil && !w.p.health.failed("webhooks", err) {
+		w.p.log.Warn("taking due webhooks failed", "queue", queue, "err", err)
+	}
 }
 
 // deliver makes one attempt at task id's webhook and records it.
@@ -195,6 +230,7 @@ func (w *webhooks) post(ctx context.Context, rec *results.Record) (status int, f
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "runq-webhook")
 	req.Header.Set(WebhookTaskIDHeader, rec.ID.String())
+	req.Header.Set(WebhookDeliveryIDHeader, deliveryID(rec))
 	if len(w.secret) > 0 {
 		req.Header.Set(WebhookSignatureHeader, signWebhook(w.secret, time.Now(), body))
 	} else {
@@ -212,4 +248,10 @@ func (w *webhooks) post(ctx context.Context, rec *results.Record) (status int, f
 		return resp.StatusCode, fmt.Sprintf("HTTP %d", resp.StatusCode)
 	}
 	return resp.StatusCode, ""
+}
+
+// deliveryID names the delivery of rec's final record: its task and when
+// it ended (WebhookDeliveryIDHeader).
+func deliveryID(rec *results.Record) string {
+	return rec.ID.String() + ":" + strconv.FormatInt(rec.FinishedAt.UnixMilli(), 10)
 }

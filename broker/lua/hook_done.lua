@@ -4,6 +4,10 @@
 -- delivery state (JSON, results.WebhookDelivery; "" writes none), ARGV[4]
 -- the delay before the next attempt (ms), or "" when there is none (the
 -- delivery ended: delivered, given up, or dropped)
+-- A rescheduled delivery keeps the task hash at least until 10 minutes
+-- after its next attempt (PEXPIRE, never shortening a longer TTL), so a
+-- result TTL shorter than the retry window does not end the retries; an
+-- ended delivery restores nothing: the hash expires when it then would.
 -- returns 1 when written; 0 when the fence is gone (the visibility lapsed
 -- and another deliverer took it over, or it ended): nothing is written;
 -- -1 when the task's hash is gone (expired or deleted): the delivery
@@ -25,5 +29,10 @@ else
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   redis.call('ZADD', KEYS[1], 'XX', string.format('%d', now + tonumber(ARGV[4])), ARGV[1])
+  local keep = tonumber(ARGV[4]) + 600000
+  local pttl = redis.call('PTTL', KEYS[2])
+  if pttl >= 0 and pttl < keep then
+    redis.call('PEXPIRE', KEYS[2], keep)
+  end
 end
 return 1
