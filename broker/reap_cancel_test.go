@@ -22,7 +22,7 @@ func TestReapCountsCanceled(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			each(t, func(t *testing.T, s bundle) {
 				id := enqueue(t, s, "q", "x", 0)
-				claimOne(t, s, "q", 30*time.Millisecond)
+				claimOne(t, s, "q", 300*time.Millisecond)
 				if tt.cancel {
 					if st, err := s.b.Cancel(s.ctx, id); err != nil || st != "running" {
 						t.Fatalf("Cancel(%s) = %s, %v, want running", id, st, err)

@@ -35,6 +35,7 @@ func TestRetryAfterCancelStartsClean(t *testing.T) {
 		ctx := context.Background()
 		id := s.submit(t, tasks.Request{Name: "cxagain"})
 		<-reported
+		until(t, "the progress to be written", func() bool { return s.get(t, id).Progress != nil })
 		if _, err := s.client.Cancel(ctx, id); err != nil {
 			t.Fatalf("Cancel(%s): %v", id, err)
 		}
