@@ -40,6 +40,22 @@ local maxCrashes = tonumber(ARGV[1])
 local counted = redis.call('HEXISTS', KEYS[5], '@' .. token) == 1
 local requeued, failed, canceled, qfreed, freed = 0, 0, 0, 0, {}
 local failedTTL = tonumber(ARGV[6])
+-- ended finishes what makes a task terminal here: its hash expires after
+-- ttl (kept for good when 0 or absent), it joins set (failed or canceled)
+-- scored by that expiry, the hooks zset when it has a callback URL, and
+-- the done channel.
+local function ended(key, id, ttl, set, callback)
+  local expireAt = '+inf'
+  if ttl and ttl > 0 then
+    expireAt = string.format('%d', now + ttl)
+    redis.call('PEXPIREAT', key, expireAt)
+  end
+  redis.call('ZADD', set, expireAt, id)
+  if callback then
+    redis.call('ZADD', KEYS[#KEYS], 'NX', string.format('%d', now), id)
+  end
+  redis.call('PUBLISH', ARGV[2], id)
+end
 for i = 7, #ARGV do
   local id, key = ARGV[i], KEYS[i + 3]
   if held[id] then
@@ -61,17 +77,7 @@ for i = 7, #ARGV do
     end
     if status == 'running' and mine and f[5] then
       redis.call('HSET', key, 's', 'canceled', 'ft', string.format('%d', now))
-      local ttl = ttl_of(f[3])
-      local expireAt = '+inf'
-      if ttl and ttl > 0 then
-        expireAt = string.format('%d', now + ttl)
-        redis.call('PEXPIREAT', key, expireAt)
-      end
-      redis.call('ZADD', KEYS[9], expireAt, id)
-      if f[6] then
-        redis.call('ZADD', KEYS[#KEYS], 'NX', string.format('%d', now), id)
-      end
-      redis.call('PUBLISH', ARGV[2], id)
+      ended(key, id, ttl_of(f[3]), KEYS[9], f[6])
       canceled = canceled + 1
     elseif status == 'running' and mine then
       local crashes = redis.call('HINCRBY', key, 'c', 1)
@@ -86,16 +92,7 @@ for i = 7, #ARGV do
         if ttl and ttl > 0 and failedTTL > ttl then
           ttl = failedTTL
         end
-        local expireAt = '+inf'
-        if ttl and ttl > 0 then
-          expireAt = string.format('%d', now + ttl)
-          redis.call('PEXPIREAT', key, expireAt)
-        end
-        redis.call('ZADD', KEYS[4], expireAt, id)
-        if f[6] then
-          redis.call('ZADD', KEYS[#KEYS], 'NX', string.format('%d', now), id)
-        end
-        redis.call('PUBLISH', ARGV[2], id)
+        ended(key, id, ttl, KEYS[4], f[6])
         failed = failed + 1
       else
         redis.call('HSET', key, 's', 'queued', 'e',
