@@ -43,7 +43,9 @@ worker, the API (or the Go client), Redis commands and read events, the
 delay from submission to start, and the idle worker's cost. A
 throughput, latency or steady row during which other processes used more
 than --max-other-cpu is measured again (up to --attempts times; the
-other%% column tells). Keys live under a private prefix and are deleted.
+other%% column tells). Keys live under a private prefix and are deleted;
+the memory rows' prefix is four characters long, as the default "runq"
+is, and one that no key of the database had.
 
 Example:
   %[1]s bench --redis redis://127.0.0.1:6379/5 --tasks 50000 --json runq.json

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -41,8 +42,11 @@ type Config struct {
 	// priorities, latency, delayed, steady, memory, waiters, bounded); nil
 	// means all. drainsizes, the drain rows at larger payloads, is part of
 	// drain.
-	Only     []string
-	Prefix   string    // starts each scenario's private key prefix; "" means "runqbench"
+	Only []string
+	// Prefix starts each scenario's private key prefix; "" means
+	// "runqbench", and lets the memory rows use one as short as a user's
+	// (newShortScope).
+	Prefix   string
 	Progress io.Writer // receives one line per finished row; nil means none
 	// MaxOtherCPU is how much CPU, in % of one CPU, processes other than
 	// this one and Redis (or the host, as steal time) may use during a
@@ -52,6 +56,8 @@ type Config struct {
 	// Attempts bounds how often a disturbed row is measured; the least
 	// disturbed attempt is reported. 0 means 3.
 	Attempts int
+
+	shortScopes bool // Prefix was "": see newShortScope
 }
 
 func (c Config) withDefaults() Config {
@@ -80,7 +86,7 @@ func (c Config) withDefaults() Config {
 		c.DueOver = 10 * time.Second
 	}
 	if c.Prefix == "" {
-		c.Prefix = "runqbench"
+		c.Prefix, c.shortScopes = "runqbench", true
 	}
 	if c.Progress == nil {
 		c.Progress = io.Discard
@@ -294,7 +300,53 @@ type scope struct {
 func (r *runner) newScope(ctx context.Context, reg *tasks.Registry) (*scope, error) {
 	var buf [4]byte
 	_, _ = rand.Read(buf[:])
-	s := &scope{prefix: r.cfg.Prefix + "-" + hex.EncodeToString(buf[:]), reg: reg}
+	return r.scopeAt(ctx, r.cfg.Prefix+"-"+hex.EncodeToString(buf[:]), reg)
+}
+
+// newShortScope is newScope with a prefix as long as the default one,
+// "runq", for rows that measure what a task's keys cost: a task's key
+// holds the prefix, and the bench's usual one would put it in a larger
+// allocation than a user's (16 bytes more per task). Four characters are
+// not unique enough to trust blindly, so the prefix is one that no key of
+// the database has (cleanup deletes every key under it). A Config.Prefix
+// given explicitly (tests sharing a Redis, each under its own) keeps every
+// scope under it: newScope.
+func (r *runner) newShortScope(ctx context.Context, reg *tasks.Registry) (*scope, error) {
+	if !r.cfg.shortScopes {
+		return r.newScope(ctx, reg)
+	}
+	const letters = "abcdefghijklmnopqrstuvwxyz0123456789"
+	for range 10 {
+		var buf [3]byte
+		_, _ = rand.Read(buf[:])
+		prefix := []byte{'q', 0, 0, 0}
+		for i, b := range buf {
+			prefix[i+1] = letters[int(b)%len(letters)]
+		}
+		used, err := prefixUsed(ctx, r.rdb, string(prefix))
+		if err != nil {
+			return nil, err
+		}
+		if !used {
+			return r.scopeAt(ctx, string(prefix), reg)
+		}
+	}
+	return nil, errors.New("no unused four-character key prefix found in 10 tries")
+}
+
+// prefixUsed reports whether some key of the database starts with
+// prefix + ":".
+func prefixUsed(ctx context.Context, rdb redis.UniversalClient, prefix string) (bool, error) {
+	iter := rdb.Scan(ctx, 0, prefix+":*", 1000).Iterator()
+	if iter.Next(ctx) {
+		return true, nil
+	}
+	return false, iter.Err()
+}
+
+// scopeAt makes a scope of prefix and registers its handlers.
+func (r *runner) scopeAt(ctx context.Context, prefix string, reg *tasks.Registry) (*scope, error) {
+	s := &scope{prefix: prefix, reg: reg}
 	if err := s.pool(r, tasks.PoolConfig{}).Register(ctx); err != nil {
 		return nil, err
 	}

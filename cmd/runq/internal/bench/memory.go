@@ -17,7 +17,8 @@ var memorySizes = []struct{ bytes, maxTasks int }{
 
 // memory queues tasks of each payload size, none of which a worker runs,
 // and reports Redis's used_memory growth per task, with and without the
-// payload. used_memory is the whole server's: another client that frees
+// payload. Its keys have a prefix as long as the default one (see
+// newShortScope), so that a task's key costs what it costs a user. used_memory is the whole server's: another client that frees
 // memory meanwhile (tests of other packages sharing the Redis) can make it
 // shrink, which the bench's own writes never do. Such a row, or one during
 // which other processes were busy, is measured again, up to cfg.Attempts
@@ -45,7 +46,7 @@ func (r *runner) memory(ctx context.Context) error {
 }
 
 func (r *runner) memoryOnce(ctx context.Context, size, n int) (Row, error) {
-	s, err := r.newScope(ctx, noopRegistry())
+	s, err := r.newShortScope(ctx, noopRegistry())
 	if err != nil {
 		return Row{}, err
 	}
