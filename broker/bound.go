@@ -57,7 +57,11 @@ const holdFor = 30 * time.Second
 // is what makes the batch all or nothing: a submission racing it is
 // refused rather than the batch's second round trip.
 func (b *Broker) hold(ctx context.Context, ts []NewTask, groups [][]int) ([]string, error) {
-	token := newToken()
+	return b.holdAs(ctx, newToken(), ts, groups)
+}
+
+// holdAs is hold under token.
+func (b *Broker) holdAs(ctx context.Context, token string, ts []NewTask, groups [][]int) ([]string, error) {
 	cmds := make([]*redis.Cmd, len(groups))
 	err := b.scriptPipeline(ctx, func(pipe redis.Pipeliner) error {
 		for g, idx := range groups {

@@ -302,6 +302,40 @@ func TestBoundUnsetAndRoom(t *testing.T) {
 	})
 }
 
+// TestHoldResentKeepsItsPlaces sends a batch's hold twice under one token,
+// as scriptPipeline resends the whole pipeline after a NOSCRIPT in any of
+// its calls: the second finds its places held and returns them, rather
+// than counting them against its own room (a queue of max_length 1 would
+// then refuse the batch and leave its place held until it expired).
+func TestHoldResentKeepsItsPlaces(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		bound(t, s, "a", 1)
+		bound(t, s, "b", 5)
+		ts := withIDs(t, append(newTasks(t, "a", 1), newTasks(t, "b", 2)...))
+		first, err := s.b.HoldAs(s.ctx, "tok", ts)
+		if err != nil || len(first) != 2 || first[0] != "tok:1" || first[1] != "tok:2" {
+			t.Fatalf("Hold = %v, %v; want [tok:1 tok:2]", first, err)
+		}
+		again, err := s.b.HoldAs(s.ctx, "tok", ts)
+		if err != nil || !slices.Equal(again, first) {
+			t.Fatalf("Hold resent = %v, %v; want %v, the places already held", again, err, first)
+		}
+		for q, want := range map[string]int64{"a": 1, "b": 2} {
+			if n := s.be.Client.ZCard(s.ctx, s.b.ReservedKey(q)).Val(); n != want {
+				t.Errorf("places held in %s after the resend = %d, want %d", q, n, want)
+			}
+		}
+		if err := s.b.EnqueueHeld(s.ctx, ts, again); err != nil {
+			t.Fatalf("EnqueueHeld: %v", err)
+		}
+		for _, q := range []string{"a", "b"} {
+			if n := s.be.Client.ZCard(s.ctx, s.b.ReservedKey(q)).Val(); n != 0 {
+				t.Errorf("places still held in %s after the batch was written = %d, want 0", q, n)
+			}
+		}
+	})
+}
+
 // TestBoundBatchesRaceAcrossQueues races batches spanning two bounded
 // queues with single submissions to each: no queue passes its bound, and
 // every batch is queued in both queues or in neither.

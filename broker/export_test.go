@@ -54,6 +54,11 @@ func (b *Broker) Hold(ctx context.Context, ts []NewTask) ([]string, error) {
 	return b.hold(ctx, ts, byQueue(ts, func(t NewTask) string { return t.Queue }))
 }
 
+// HoldAs is Hold under token, as a resent first round trip sends it.
+func (b *Broker) HoldAs(ctx context.Context, token string, ts []NewTask) ([]string, error) {
+	return b.holdAs(ctx, token, ts, byQueue(ts, func(t NewTask) string { return t.Queue }))
+}
+
 // EnqueueHeld is the second round trip of a batch spanning several queues.
 func (b *Broker) EnqueueHeld(ctx context.Context, ts []NewTask, bounds []string) error {
 	_, err := b.enqueueGroups(ctx, ts, byQueue(ts, func(t NewTask) string { return t.Queue }), bounds)

@@ -12,7 +12,11 @@
 -- tok:1..tok:k, which expire after ARGV[2] should the batch never be
 -- written); or -max_length when they do not fit, holding nothing.
 -- Room is counted as enqueue.lua counts it; expired places are dropped
--- first. Cost: HGET, EXISTS, TIME, ZREMRANGEBYSCORE, LLEN, ZCARD and one
+-- first. Idempotent by token: a resent call (the pipeline of every queue's
+-- hold is sent again whole after a NOSCRIPT in any of them) finds its
+-- places held and returns them, rather than counting them against its own
+-- room and refusing, which would leave them held until they expired.
+-- Cost: HGET, EXISTS, TIME, ZREMRANGEBYSCORE, ZSCORE, LLEN, ZCARD and one
 -- ZADD of k members, for a batch in a bounded queue.
 local max = tonumber(redis.call('HGET', KEYS[1], 'max_length'))
 if not max then
@@ -25,6 +29,9 @@ end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', string.format('%d', now))
+if redis.call('ZSCORE', KEYS[3], ARGV[1] .. ':1') then
+  return ARGV[1] .. ':' .. k
+end
 if redis.call('LLEN', KEYS[2]) + redis.call('ZCARD', KEYS[3]) + k > max then
   return -max
 end
