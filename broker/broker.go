@@ -127,6 +127,15 @@ func (b *Broker) taskKeys(ids []string) ([]string, []uuid.UUID, error) {
 	return keys, parsed, nil
 }
 
+// anys returns ids as script arguments.
+func anys(ids []string) []any {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return args
+}
+
 // byQueue groups the indexes of items by queue, in order of first
 // appearance: a script touches one queue's slot only.
 func byQueue[T any](items []T, queue func(T) string) [][]int {

@@ -94,11 +94,7 @@ func (b *Broker) retryFailed(ctx context.Context, queue string) (int64, error) {
 		if err != nil {
 			return n, err
 		}
-		args := make([]any, len(ids))
-		for i, id := range ids {
-			args[i] = id
-		}
-		d, err := retryEndedScript.Run(ctx, b.rdb, append([]string{set, b.keys.Pending(queue)}, keys...), args...).Int64()
+		d, err := retryEndedScript.Run(ctx, b.rdb, append([]string{set, b.keys.Pending(queue)}, keys...), anys(ids)...).Int64()
 		if err != nil {
 			return n, err
 		}

@@ -88,11 +88,7 @@ func (b *Broker) promote(ctx context.Context, queue string, m *Maintained) error
 		return fmt.Errorf("broker: promote due tasks of %s: %w", queue, err)
 	}
 	keys := append([]string{b.keys.Scheduled(queue), b.keys.Pending(queue)}, taskKeys...)
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	n, err := promoteScript.Run(ctx, b.rdb, keys, args...).Int()
+	n, err := promoteScript.Run(ctx, b.rdb, keys, anys(ids)...).Int()
 	if err != nil {
 		return fmt.Errorf("broker: promote %d due tasks of %s: %w", len(ids), queue, err)
 	}

@@ -204,11 +204,7 @@ func (b *Broker) purgeList(ctx context.Context, queue string) (int64, error) {
 		if err != nil {
 			return n, err
 		}
-		args := make([]any, len(ids))
-		for i, id := range ids {
-			args[i] = id
-		}
-		res, err := purgeQueuedScript.Run(ctx, b.rdb, append([]string{list}, keys...), args...).Int64Slice()
+		res, err := purgeQueuedScript.Run(ctx, b.rdb, append([]string{list}, keys...), anys(ids)...).Int64Slice()
 		if err == nil && len(res) != 2 {
 			err = fmt.Errorf("purge_queued.lua replied %d numbers, not 2", len(res))
 		}
