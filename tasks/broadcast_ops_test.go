@@ -156,14 +156,7 @@ func (c *openChecks) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 func TestBroadcastIdleChecks(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		checks := &openChecks{key: s.be.Keys.Broadcasts("default")}
-		rdb := redis.NewClient(s.be.Client.Options())
-		rdb.AddHook(checks)
-		t.Cleanup(func() { _ = rdb.Close() })
-		p := tasks.NewPool(rdb, s.reg, tasks.PoolConfig{Prefix: s.be.Prefix, Logger: quiet()})
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- p.Run(ctx) }()
-		defer func() { cancel(); <-done }()
+		s.startHookedPool(t, checks, tasks.PoolConfig{})
 		untilLive(t, s, 1)
 		time.Sleep(3 * time.Second) // three maintenance rounds
 		if n := checks.n.Load(); n > 1 {

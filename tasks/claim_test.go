@@ -83,22 +83,7 @@ func (c *claimCounter) get() (waits, takes, heads, starts int) {
 func TestPoolClaimsALoneTaskInOneCall(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		counter := &claimCounter{}
-		rdb := redis.NewClient(s.be.Client.Options())
-		rdb.AddHook(counter)
-		t.Cleanup(func() { _ = rdb.Close() })
-		p := tasks.NewPool(rdb, s.reg, tasks.PoolConfig{Prefix: s.be.Prefix, Logger: quiet(), Concurrency: 4})
-		if err := p.Register(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- p.Run(ctx) }()
-		defer func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Pool.Run = %v", err)
-			}
-		}()
+		s.startHookedPool(t, counter, tasks.PoolConfig{Concurrency: 4})
 		const n = 3
 		waitUntil(t, func() bool { w, _, _, _ := counter.get(); return w > 0 }) // the pool is waiting
 		_, takes0, _, _ := counter.get()                                        // its first take, at start, found nothing

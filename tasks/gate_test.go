@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/runq/runq/results"
 	"github.com/runq/runq/tasks"
@@ -41,23 +40,8 @@ func (p *peak) handler(d time.Duration) tasks.HandlerFunc {
 func (s bundle) countingPool(t *testing.T, cfg tasks.PoolConfig) *claimCounter {
 	t.Helper()
 	counter := &claimCounter{}
-	rdb := redis.NewClient(s.be.Client.Options())
-	rdb.AddHook(counter)
-	t.Cleanup(func() { _ = rdb.Close() })
-	cfg.Prefix, cfg.Logger = s.be.Prefix, quiet()
-	p := tasks.NewPool(rdb, s.reg, cfg)
-	if err := p.Register(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Pool.Run = %v", err)
-		}
-	})
+	cfg.Logger = quiet()
+	s.startHookedPool(t, counter, cfg)
 	return counter
 }
 

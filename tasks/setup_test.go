@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/runq/runq/broker"
 	"github.com/runq/runq/broker/redistest"
@@ -78,7 +79,28 @@ func (s bundle) startPool(t *testing.T, cfg tasks.PoolConfig) (p *tasks.Pool, st
 	if cfg.Backoff == nil {
 		cfg.Backoff = func(int) time.Duration { return 10 * time.Millisecond }
 	}
-	p = s.pool(cfg)
+	return s.run(t, s.pool(cfg))
+}
+
+// startHookedPool runs a pool as startPool does (without its short retry
+// backoff), on a Redis client of its own that carries hook, so that a test
+// sees what the pool alone sends.
+func (s bundle) startHookedPool(t *testing.T, hook redis.Hook, cfg tasks.PoolConfig) (p *tasks.Pool, stop func()) {
+	t.Helper()
+	rdb := redis.NewClient(s.be.Client.Options())
+	rdb.AddHook(hook)
+	t.Cleanup(func() { _ = rdb.Close() }) // after stop: cleanups run last in, first out
+	cfg.Prefix = s.be.Prefix
+	if cfg.Logger == nil {
+		cfg.Logger = quiet()
+	}
+	return s.run(t, tasks.NewPool(rdb, s.reg, cfg))
+}
+
+// run registers p and runs it until the test ends; stop stops it early
+// and waits.
+func (s bundle) run(t *testing.T, p *tasks.Pool) (*tasks.Pool, func()) {
+	t.Helper()
 	if err := p.Register(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +108,7 @@ func (s bundle) startPool(t *testing.T, cfg tasks.PoolConfig) (p *tasks.Pool, st
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
 	stopped := false
-	stop = func() {
+	stop := func() {
 		if stopped {
 			return
 		}

@@ -55,22 +55,7 @@ func (c *hookCounter) get() (scripts, reads int) {
 func TestWebhookIdleIsOneRead(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		counter := &hookCounter{}
-		rdb := redis.NewClient(s.be.Client.Options())
-		rdb.AddHook(counter)
-		t.Cleanup(func() { _ = rdb.Close() })
-		p := tasks.NewPool(rdb, s.reg, tasks.PoolConfig{Prefix: s.be.Prefix, Logger: quiet(), WebhookAllowPrivate: true})
-		if err := p.Register(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- p.Run(ctx) }()
-		defer func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Pool.Run = %v", err)
-			}
-		}()
+		s.startHookedPool(t, counter, tasks.PoolConfig{WebhookAllowPrivate: true})
 		until(t, "two idle looks", func() bool { _, reads := counter.get(); return reads >= 2 })
 		if scripts, reads := counter.get(); scripts != 0 {
 			t.Errorf("idle: %d hook scripts and %d reads, want 0 scripts", scripts, reads)
