@@ -21,22 +21,39 @@ import (
 // while it was down is lost, and the waiting loops are woken. A broken
 // subscription is set up again after a pause.
 func (p *Pool) listen(ctx context.Context) {
+	followEvents(ctx, p.b, func(ev broker.Event) { p.event(ctx, ev) }, func() {
+		for _, q := range p.cfg.Queues {
+			p.readSettings(ctx, q)
+		}
+		p.settings.touch() // a slot may have been freed meanwhile
+		wake(p.bcast)      // a broadcast task may have arrived meanwhile
+		wake(p.nudge)      // a task scheduled meanwhile may be due before the maintainer wakes
+	}, func(err error, retryIn time.Duration) bool {
+		if p.clientClosed(err) {
+			return true
+		}
+		if !p.health.failed("listening for events", err) {
+			p.log.Warn("listening for events failed; retrying", "err", err, "in", retryIn)
+		}
+		return false
+	})
+}
+
+// followEvents follows b's events channel until ctx ends, calling on for
+// each event, and subscribes again after a failure, with a backoff.
+// subscribed runs at each subscription: what was missed while none was
+// held must be read again there. failed hears of each failure and of the
+// delay before the next try, and says whether to give up (a closed Redis
+// client never opens again).
+func followEvents(ctx context.Context, b *broker.Broker, on func(broker.Event), subscribed func(), failed func(err error, retryIn time.Duration) (stop bool)) {
 	backoff := newRetryDelay(50*time.Millisecond, 5*time.Second)
 	for ctx.Err() == nil {
-		err := p.b.Events(ctx, func(ev broker.Event) { p.event(ctx, ev) }, func() {
-			for _, q := range p.cfg.Queues {
-				p.readSettings(ctx, q)
-			}
-			p.settings.touch() // a slot may have been freed meanwhile
-			wake(p.bcast)      // a broadcast task may have arrived meanwhile
-			wake(p.nudge)      // a task scheduled meanwhile may be due before the maintainer wakes
+		err := b.Events(ctx, on, func() {
 			backoff.reset()
+			subscribed()
 		})
-		switch {
-		case err == nil || ctx.Err() != nil || p.clientClosed(err):
+		if err == nil || ctx.Err() != nil || failed(err, backoff.peek()) {
 			return
-		case !p.health.failed("listening for events", err):
-			p.log.Warn("listening for events failed; retrying", "err", err, "in", backoff.peek())
 		}
 		backoff.sleep(ctx)
 	}

@@ -270,23 +270,20 @@ func (r *rooms) mark(queue string) {
 // what was announced meanwhile is lost. A broken subscription is set up
 // again after a pause; roomRecheck covers the gap.
 func (r *rooms) listen(ctx context.Context) {
-	backoff := newRetryDelay(50*time.Millisecond, 5*time.Second)
-	for ctx.Err() == nil {
-		err := r.b.Events(ctx, func(ev broker.Event) {
-			if ev.Kind == broker.EventRoom || ev.Kind == broker.EventSettings {
-				r.mark(ev.Queue)
-			}
-		}, func() {
-			backoff.reset()
-			r.markAll()
-			wake(r.kick)
-		})
-		if err == nil || ctx.Err() != nil || errors.Is(err, redis.ErrClosed) {
-			return // a closed Redis client: the waits end at their deadlines
+	followEvents(ctx, r.b, func(ev broker.Event) {
+		if ev.Kind == broker.EventRoom || ev.Kind == broker.EventSettings {
+			r.mark(ev.Queue)
 		}
-		r.log.Warn("tasks: listening for room in full queues failed; retrying", "err", err, "in", backoff.peek())
-		backoff.sleep(ctx)
-	}
+	}, func() {
+		r.markAll()
+		wake(r.kick)
+	}, func(err error, retryIn time.Duration) bool {
+		if errors.Is(err, redis.ErrClosed) {
+			return true // a closed Redis client: the waits end at their deadlines
+		}
+		r.log.Warn("tasks: listening for room in full queues failed; retrying", "err", err, "in", retryIn)
+		return false
+	})
 }
 
 // check reads the room of the queues marked and wakes the waiters it
