@@ -130,7 +130,7 @@ type Row struct {
 	RedisCPUus   float64 `json:"redis_cpu_us_per_task,omitempty"`
 	WorkerCPUus  float64 `json:"process_cpu_us_per_task"`
 	BytesPerTask float64 `json:"redis_bytes_per_task,omitempty"`       // used_memory growth beyond the payload
-	UsedPerTask  float64 `json:"redis_used_memory_per_task,omitempty"` // used_memory growth, payload included
+	UsedPerTask  float64 `json:"redis_used_memory_per_task,omitempty"` // used_memory growth less clients' buffers, payload included
 	// ReadsPerTask is Redis's read events (INFO stats
 	// total_reads_processed) per task: the requests that woke Redis, from
 	// every process, i.e. round trips as Redis sees them.

@@ -56,7 +56,7 @@ func formatRow(r Row) string {
 	case r.Steady != nil:
 		line += "\n" + steadyLine(r)
 	case r.UsedPerTask != 0:
-		line += fmt.Sprintf("\n  redis used_memory %+.0f B/task, the %d B payload included", r.UsedPerTask, r.PayloadBytes)
+		line += fmt.Sprintf("\n  redis used_memory %+.0f B/task (clients' buffers left out), the %d B payload included", r.UsedPerTask, r.PayloadBytes)
 	}
 	return line
 }
