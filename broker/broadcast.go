@@ -81,7 +81,7 @@ func (b *Broker) StartBroadcast(ctx context.Context, queue, worker string) (*Bro
 		if err != nil {
 			return nil, fmt.Errorf("broker: read inbox of worker %s: %w", worker, err)
 		}
-		id, err := uuid.Parse(head)
+		id, err := layout.ParseIDText(head)
 		if err != nil { // not ours: drop it
 			if err := b.rdb.LRem(ctx, inbox, 1, head).Err(); err != nil {
 				return nil, fmt.Errorf("broker: read inbox of worker %s: %w", worker, err)
@@ -161,7 +161,7 @@ func (b *Broker) OpenBroadcasts(ctx context.Context, queue string, limit int) ([
 	answers := make([]*redis.MapStringStringCmd, 0, len(ids))
 	_, err = b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, raw := range ids {
-			id, perr := uuid.Parse(raw)
+			id, perr := layout.ParseIDText(raw)
 			if perr != nil {
 				continue
 			}
@@ -253,7 +253,7 @@ func (b *Broker) Inbox(ctx context.Context, queue, worker string) ([]uuid.UUID, 
 	}
 	ids := make([]uuid.UUID, 0, len(raw))
 	for _, s := range raw {
-		if id, err := uuid.Parse(s); err == nil {
+		if id, err := layout.ParseIDText(s); err == nil {
 			ids = append(ids, id)
 		}
 	}

@@ -118,7 +118,7 @@ func (b *Broker) taskKeys(ids []string) ([]string, []uuid.UUID, error) {
 	keys := make([]string, len(ids))
 	parsed := make([]uuid.UUID, len(ids))
 	for i, s := range ids {
-		id, err := uuid.Parse(s)
+		id, err := layout.ParseIDText(s)
 		if err != nil {
 			return nil, nil, fmt.Errorf("broker: malformed id %q in a queue: %w", s, err)
 		}

@@ -564,7 +564,7 @@ func TestWaitReady(t *testing.T) {
 		if err != nil || !ok {
 			t.Fatalf("WaitReady after an enqueue = %v, %v; want true", ok, err)
 		}
-		if want := (broker.Ready{Queue: "b", Head: strings.ReplaceAll(id.String(), "-", "")}); ready != want {
+		if want := (broker.Ready{Queue: "b", Head: layout.IDText(id)}); ready != want {
 			t.Errorf("WaitReady = %+v, want %+v", ready, want)
 		}
 		if c := claimOne(t, s, "b", time.Minute); c.ID != id {
@@ -711,19 +711,19 @@ func TestTakeStartsTheHead(t *testing.T) {
 		if _, err := s.b.Cancel(s.ctx, canceled); err != nil {
 			t.Fatal(err)
 		}
-		claimed, rest, err = s.b.Take(s.ctx, "q", 5, time.Minute, strings.ReplaceAll(canceled.String(), "-", ""))
-		if err != nil || len(claimed) != 0 || rest == nil || len(rest.IDs) != 1 || rest.IDs[0] != strings.ReplaceAll(second.String(), "-", "") {
+		claimed, rest, err = s.b.Take(s.ctx, "q", 5, time.Minute, layout.IDText(canceled))
+		if err != nil || len(claimed) != 0 || rest == nil || len(rest.IDs) != 1 || rest.IDs[0] != layout.IDText(second) {
 			t.Fatalf("Take with a canceled head = %+v, %+v, %v; want only %s leased", claimed, rest, err, second)
 		}
 
 		third := enqueue(t, s, "q", "echo", 0)
-		claimed, rest, err = s.b.Take(s.ctx, "q", 5, time.Minute, strings.ReplaceAll(second.String(), "-", ""))
-		if err != nil || len(claimed) != 0 || rest == nil || len(rest.IDs) != 1 || rest.IDs[0] != strings.ReplaceAll(third.String(), "-", "") {
+		claimed, rest, err = s.b.Take(s.ctx, "q", 5, time.Minute, layout.IDText(second))
+		if err != nil || len(claimed) != 0 || rest == nil || len(rest.IDs) != 1 || rest.IDs[0] != layout.IDText(third) {
 			t.Errorf("Take with a head no longer first = %+v, %+v, %v; want %s leased, none started", claimed, rest, err, third)
 		}
 		fourth := enqueue(t, s, "q", "echo", 0)
 		claimed, rest, err = s.b.Take(s.ctx, "q", 1, time.Minute, "not-an-id")
-		if err != nil || len(claimed) != 0 || rest == nil || len(rest.IDs) != 1 || rest.IDs[0] != strings.ReplaceAll(fourth.String(), "-", "") {
+		if err != nil || len(claimed) != 0 || rest == nil || len(rest.IDs) != 1 || rest.IDs[0] != layout.IDText(fourth) {
 			t.Errorf("Take with a malformed head = %+v, %+v, %v; want %s leased, the hint ignored", claimed, rest, err, fourth)
 		}
 
@@ -733,7 +733,7 @@ func TestTakeStartsTheHead(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := stats(t, s, "q")
-		claimed, rest, err = s.b.Take(s.ctx, "q", 5, time.Minute, strings.ReplaceAll(alone.String(), "-", ""))
+		claimed, rest, err = s.b.Take(s.ctx, "q", 5, time.Minute, layout.IDText(alone))
 		if err != nil || len(claimed) != 0 || rest != nil {
 			t.Fatalf("Take with a lone canceled head = %+v, %+v, %v; want nothing", claimed, rest, err)
 		}

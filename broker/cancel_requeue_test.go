@@ -5,9 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/runq/runq/broker"
+	"github.com/runq/runq/broker/internal/layout"
 )
 
 // A cancel asked while an attempt runs is not lost when the attempt ends
@@ -104,23 +106,11 @@ func TestFinishRequeueOfCanceledCancels(t *testing.T) {
 }
 
 // zmember reports whether id is a member of the sorted set key.
-func zmember(t *testing.T, s bundle, key string, id interface{ String() string }) bool {
+func zmember(t *testing.T, s bundle, key string, id uuid.UUID) bool {
 	t.Helper()
-	_, err := s.be.Client.ZScore(s.ctx, key, idText(id)).Result()
+	_, err := s.be.Client.ZScore(s.ctx, key, layout.IDText(id)).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		t.Fatal(err)
 	}
 	return err == nil
-}
-
-// idText is an ID as Redis's sets hold it: 32 hex digits, no dashes.
-func idText(id interface{ String() string }) string {
-	s := id.String()
-	out := make([]byte, 0, 32)
-	for i := 0; i < len(s); i++ {
-		if s[i] != '-' {
-			out = append(out, s[i])
-		}
-	}
-	return string(out)
 }

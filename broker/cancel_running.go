@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/runq/runq/broker/internal/layout"
+
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
@@ -41,7 +43,7 @@ func (b *Broker) CancelRequests(ctx context.Context, queue string, since time.Ti
 	}
 	out := make([]uuid.UUID, 0, len(r.Val()))
 	for _, s := range r.Val() {
-		if id, err := uuid.Parse(s); err == nil {
+		if id, err := layout.ParseIDText(s); err == nil {
 			out = append(out, id)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/runq/runq/broker"
+	"github.com/runq/runq/broker/internal/layout"
 	"github.com/runq/runq/results"
 )
 
@@ -116,7 +117,11 @@ func TestRetryQueue(t *testing.T) {
 		}
 		seen := make(map[string]bool, n)
 		for _, raw := range list[1:] {
-			id := uuid.MustParse(raw).String()
+			parsed, err := layout.ParseIDText(raw)
+			if err != nil {
+				t.Fatalf("queue holds %q: %v", raw, err)
+			}
+			id := parsed.String()
 			if !failed[id] || seen[id] {
 				t.Fatalf("queue holds %s: not one of the failed tasks, or twice", id)
 			}

@@ -251,7 +251,7 @@ func readConflicts(cmd *redis.Cmd, refs []claimRef, believed map[claimRef]uuid.U
 	for j := 1; j+2 < len(arr); j += 3 {
 		n, _ := arr[j].(int64)
 		code, _ := arr[j+1].(string)
-		holder, err := uuid.Parse(toString(arr[j+2]))
+		holder, err := layout.ParseIDText(toString(arr[j+2]))
 		if n < 1 || int(n) > len(refs) || err != nil {
 			return nil, false, errors.New("claim_keys.lua: malformed conflict reply")
 		}

@@ -162,7 +162,7 @@ func ValidEventID(s string) bool {
 func (b *Broker) Follow(ctx context.Context, changed func(uuid.UUID), resync func()) error {
 	return b.subscribeAll(ctx, []string{b.keys.Changes(), b.keys.Done()}, func(payload string) {
 		for _, raw := range strings.Fields(payload) {
-			if id, err := uuid.Parse(raw); err == nil {
+			if id, err := layout.ParseIDText(raw); err == nil {
 				changed(id)
 			}
 		}

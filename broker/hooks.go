@@ -40,7 +40,7 @@ func (b *Broker) DueHooks(ctx context.Context, queue string, n int, visibility t
 		hc.At = time.UnixMilli(fence).Add(-visibility)
 	}
 	for _, raw := range res[1:] {
-		if id, err := uuid.Parse(raw); err == nil {
+		if id, err := layout.ParseIDText(raw); err == nil {
 			hc.IDs = append(hc.IDs, id)
 		}
 	}

@@ -103,7 +103,7 @@ func TestHooksOfKeyedTasks(t *testing.T) {
 			mustFinish(t, s, broker.Finish{Claimed: &cs[i], Outcome: broker.Failed, Error: "boom"})
 		}
 		hooks := s.be.Client.ZRange(s.ctx, s.be.Keys.Hooks("q"), 0, -1).Val()
-		if len(hooks) != 1 || uuid.MustParse(hooks[0]) != ts[0].ID {
+		if len(hooks) != 1 || hooks[0] != layout.IDText(ts[0].ID) {
 			t.Errorf("hooks zset = %q, want the keyed task with a callback, %s", hooks, ts[0].ID)
 		}
 	})

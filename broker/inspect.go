@@ -8,7 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/runq/runq/broker/internal/layout"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/runq/runq/results"
@@ -72,7 +73,7 @@ func (b *Broker) Counts(ctx context.Context, queue string) (QueueCounts, error) 
 	c := QueueCounts{Pending: pending.Val(), Held: held.Val(), Scheduled: scheduled.Val(), Succeeded: keptNow(kept.Val(), time.Now()),
 		Failed: failed.Val(), Canceled: canceled.Val(), Steps: parseSteps(steps.Val()),
 		Settings: parseSettings(settings.Val())}
-	if id, err := uuid.Parse(head.Val()); err == nil && id.Version() == 7 {
+	if id, err := layout.ParseIDText(head.Val()); err == nil && id.Version() == 7 {
 		sec, nsec := id.Time().UnixTime()
 		c.OldestCreated = time.Unix(sec, nsec).UTC()
 	}

@@ -298,7 +298,7 @@ func (l *lister) filter(ctx context.Context, batch []candidate) ([]bool, error) 
 	cmds := make([]*redis.SliceCmd, len(batch))
 	_, err := l.b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, c := range batch {
-			id, err := uuid.Parse(c.id)
+			id, err := layout.ParseIDText(c.id)
 			if err != nil {
 				return fmt.Errorf("malformed id %q listed in %s: %w", c.id, c.s.queue, err)
 			}
@@ -328,7 +328,7 @@ func (l *lister) filter(ctx context.Context, batch []candidate) ([]bool, error) 
 func (l *lister) records(ctx context.Context, matched []candidate) ([]results.Record, error) {
 	ids := make([]uuid.UUID, len(matched))
 	for i, c := range matched {
-		id, err := uuid.Parse(c.id)
+		id, err := layout.ParseIDText(c.id)
 		if err != nil {
 			return nil, fmt.Errorf("malformed id %q listed in %s: %w", c.id, c.s.queue, err)
 		}

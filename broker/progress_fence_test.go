@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/runq/runq/broker"
+	"github.com/runq/runq/broker/internal/layout"
 )
 
 // Progress is fenced as an outcome is: it is written only while the
@@ -18,7 +19,7 @@ func TestProgressFencedByLease(t *testing.T) {
 		{name: "held", alter: func(*testing.T, bundle, *broker.Claimed) {}, want: true},
 		{name: "out of the lease set", alter: func(t *testing.T, s bundle, c *broker.Claimed) {
 			// An expired lease not reaped yet whose ID left its set.
-			if err := s.be.Client.SRem(s.ctx, s.be.Keys.LeaseTasks(c.Queue, c.Token), idText(c.ID)).Err(); err != nil {
+			if err := s.be.Client.SRem(s.ctx, s.be.Keys.LeaseTasks(c.Queue, c.Token), layout.IDText(c.ID)).Err(); err != nil {
 				t.Fatal(err)
 			}
 		}},

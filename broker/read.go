@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/runq/runq/broker/internal/layout"
+
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
@@ -71,7 +73,7 @@ func (b *Broker) Listen(ctx context.Context, finished func(uuid.UUID), resync fu
 		// One message carries the IDs of one script call, separated by
 		// spaces.
 		for _, raw := range strings.Fields(payload) {
-			if id, err := uuid.Parse(raw); err == nil {
+			if id, err := layout.ParseIDText(raw); err == nil {
 				finished(id)
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/runq/runq/broker"
+	"github.com/runq/runq/broker/internal/layout"
 	"github.com/runq/runq/results"
 )
 
@@ -48,7 +49,7 @@ func TestRetryDropsCancelAndProgress(t *testing.T) {
 					}
 				}
 				claimOne(t, s, q, time.Minute)
-				if err := s.be.Client.ZRem(s.ctx, s.be.Keys.Cancels(q), idText(id)).Err(); err != nil {
+				if err := s.be.Client.ZRem(s.ctx, s.be.Keys.Cancels(q), layout.IDText(id)).Err(); err != nil {
 					t.Fatal(err)
 				}
 				if st, err := s.b.Cancel(s.ctx, id); err != nil || st != "running" {

@@ -90,7 +90,7 @@ func parseRun(s string) ScheduleRun {
 	if !ok || err != nil {
 		return ScheduleRun{}
 	}
-	id, _ := uuid.Parse(task)
+	id, _ := layout.ParseIDText(task)
 	return ScheduleRun{Tick: time.UnixMilli(ms).UTC(), Task: id}
 }
 

@@ -7,7 +7,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
+	"github.com/runq/runq/broker/internal/layout"
 )
 
 // QueueSettings are an operator's settings of a queue. They live in Redis
@@ -128,7 +130,8 @@ func (b *Broker) UpdateSettings(ctx context.Context, queue string, u SettingsUpd
 type Event struct {
 	Kind  string // EventSettings, EventDue, EventRoom, EventSlot, EventCancel or EventWatch
 	Queue string
-	Arg   string // for EventDue, the time due (ms); for EventCancel and EventWatch, the task ID (32 hex digits); else ""
+	Arg   string    // for EventDue, the time due (ms); else ""
+	ID    uuid.UUID // for EventCancel and EventWatch, the task; else uuid.Nil
 }
 
 // Kinds of Event.
@@ -150,8 +153,19 @@ func (b *Broker) Events(ctx context.Context, event func(Event), resync func()) e
 	return b.subscribe(ctx, b.keys.Events(), func(payload string) {
 		kind, rest, _ := strings.Cut(payload, " ")
 		queue, arg, _ := strings.Cut(rest, " ")
-		if ValidQueue(queue) == nil {
-			event(Event{Kind: kind, Queue: queue, Arg: arg})
+		if ValidQueue(queue) != nil {
+			return
 		}
+		ev := Event{Kind: kind, Queue: queue}
+		if kind == EventCancel || kind == EventWatch {
+			id, err := layout.ParseIDText(arg)
+			if err != nil {
+				return
+			}
+			ev.ID = id
+		} else {
+			ev.Arg = arg
+		}
+		event(ev)
 	}, resync)
 }

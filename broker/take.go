@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/runq/runq/broker/internal/layout"
+
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 )
@@ -83,7 +85,7 @@ func (b *Broker) Take(ctx context.Context, queue string, n int, lease time.Durat
 	}
 	t = &Taken{Queue: queue, Token: newToken()}
 	keys := b.takeKeys(t)
-	headID, herr := uuid.Parse(head)
+	headID, herr := layout.ParseIDText(head)
 	if head != "" && herr == nil {
 		keys = append(keys, b.keys.Task(headID))
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/runq/runq/broker"
+	"github.com/runq/runq/broker/redistest"
 	"github.com/runq/runq/results"
 	"github.com/runq/runq/tasks"
 )
@@ -80,7 +81,7 @@ func TestBroadcastInboxesOfTheDead(t *testing.T) {
 		stray := s.submit(t, tasks.Request{Name: "echo"}) // an ID of the queue's slot whose task is gone
 		s.wait(t, stray)
 		s.be.Client.Del(ctx, s.be.Keys.Task(stray))
-		s.be.Client.RPush(ctx, inbox, strings.ReplaceAll(stray.String(), "-", "")) // as IDs are written
+		s.be.Client.RPush(ctx, inbox, redistest.IDText(stray)) // as IDs are written
 		if err := s.b.Leave(ctx, "ghost", tasks.WorkerTimeout); err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/runq/runq/broker/redistest"
 	"github.com/runq/runq/results"
 	"github.com/runq/runq/tasks"
 )
@@ -75,8 +76,7 @@ func TestRetryAfterCancelStartsClean(t *testing.T) {
 // cancelScore is the score of id in the default queue's cancels zset.
 func cancelScore(t *testing.T, s bundle, id uuid.UUID) float64 {
 	t.Helper()
-	key := s.be.Keys.Task(id)
-	v, err := s.be.Client.ZScore(context.Background(), s.be.Keys.Cancels(tasks.DefaultQueue), key[len(key)-32:]).Result()
+	v, err := s.be.Client.ZScore(context.Background(), s.be.Keys.Cancels(tasks.DefaultQueue), redistest.IDText(id)).Result()
 	if err != nil {
 		t.Fatalf("ZScore(cancels, %s): %v", id, err)
 	}

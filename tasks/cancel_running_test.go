@@ -124,7 +124,7 @@ func markCancel(t *testing.T, s bundle, id uuid.UUID) {
 	if err := s.be.Client.HSet(ctx, key, redistest.FieldCancel, ms).Err(); err != nil {
 		t.Fatal(err)
 	}
-	member := redis.Z{Score: float64(ms), Member: key[len(key)-32:]}
+	member := redis.Z{Score: float64(ms), Member: redistest.IDText(id)}
 	if err := s.be.Client.ZAdd(ctx, s.be.Keys.Cancels(tasks.DefaultQueue), member).Err(); err != nil {
 		t.Fatal(err)
 	}

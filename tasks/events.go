@@ -6,8 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/runq/runq/broker"
 )
 
@@ -76,13 +74,9 @@ func (p *Pool) event(ctx context.Context, ev broker.Event) {
 		wake(p.bcast)
 		p.bwatch.open.Store(true) // to be checked each second until it ends
 	case broker.EventWatch:
-		if id, err := uuid.Parse(ev.Arg); err == nil {
-			p.watchTask(id)
-		}
+		p.watchTask(ev.ID)
 	case broker.EventCancel:
-		if id, err := uuid.Parse(ev.Arg); err == nil {
-			p.cancelTask(id)
-		}
+		p.cancelTask(ev.ID)
 	}
 }
 

@@ -1,6 +1,6 @@
 -- watch: start following a task's events, and read it.
 -- KEYS[1] task hash, KEYS[2] its events stream
--- ARGV[1] events channel, ARGV[2] task ID (32 hex digits)
+-- ARGV[1] events channel, ARGV[2] task ID (layout.IDText)
 -- returns false when there is no such task; else {the hash's fields and
 -- values, flat; the ID of the stream's last entry, or ''}.
 -- A task not yet terminal is marked watched ("w"): from then on, the

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/runq/runq/broker"
@@ -38,6 +39,13 @@ func Layout(prefix string) layout.Keys {
 	}
 	return layout.Keys{Prefix: prefix}
 }
+
+// IDText is a task ID as Redis holds it (layout.IDText), for tests that
+// look inside or write a queue.
+func IDText(id uuid.UUID) string { return layout.IDText(id) }
+
+// ParseIDText reads an IDText back.
+func ParseIDText(text string) (uuid.UUID, error) { return layout.ParseIDText(text) }
 
 // Fields of a task's hash, for tests that look inside or write one.
 const (

@@ -4,11 +4,7 @@
 // tests of other packages look at.
 package layout
 
-import (
-	"encoding/hex"
-
-	"github.com/google/uuid"
-)
+import "github.com/google/uuid"
 
 // Keys names every Redis key and channel runq uses. Nothing else in runq
 // builds a key name.
@@ -82,19 +78,20 @@ import (
 // A task's hash is named by its ID, with a hash tag chosen to fall in the
 // slot of its queue's tag (the slot is carried inside the ID; see NewID):
 //
-//	runq:{3ax}:0193f0c27c1a...     hash: the Field* fields
-//	runq:{3ax}:0193f0c27c1a...:e   stream: the task's events, written only
+//	runq:{3ax}:-0Zz21U0dwKt...     hash: the Field* fields
+//	runq:{3ax}:-0Zz21U0dwKt...:e   stream: the task's events, written only
 //	                               while the task is watched (FieldWatched)
 //
 // A broadcast task has a second hash beside it, in the same slot, that
 // expires with it:
 //
-//	runq:{3ax}:0193f0c27c1a...:b   hash: target worker ID -> its answer,
+//	runq:{3ax}:-0Zz21U0dwKt...:b   hash: target worker ID -> its answer,
 //	                               "status,started_ms,finished_ms,text"
 //
 // The key has no more in it than it needs: with the prefix runq and a tag
-// of three characters it is 43 bytes, which Redis stores in an allocation
-// of 48 bytes; one of 44 or more takes 64, on every task.
+// of three or four characters it is 33 or 34 bytes (the ID is its IDText),
+// which Redis stores in an allocation of 40 bytes; one of 38 to 45 takes
+// 48, on every task.
 //
 // The rest are global: runq:handlers (hash: task name -> handler defaults,
 // written by workers), runq:queues (set: every queue a worker serves or a
@@ -195,7 +192,7 @@ func (k Keys) Task(id uuid.UUID) string {
 	// One allocation: the converted bytes are only an operand of the
 	// concatenation, so Go does not copy them into a string of their own.
 	var text [IDTextLen]byte
-	hex.Encode(text[:], id[:])
+	encodeID(&text, id)
 	return k.Prefix + ":{" + slotTags()[IDSlot(id)] + "}:" + string(text[:])
 }
 
@@ -222,15 +219,6 @@ func (k Keys) Unique(queue, key string) string { return k.q(queue) + "unique:" +
 // Hooks names the sorted set of queue's tasks whose webhook is to be
 // delivered, scored by the time of the next attempt (ms, Redis clock).
 func (k Keys) Hooks(queue string) string { return k.q(queue) + "hooks" }
-
-// IDText is a task ID as Redis holds it, in keys, lists, sets and on the
-// done channel: 32 lowercase hex digits, without the dashes of the
-// canonical form that the API shows (4 bytes less in every queue entry and
-// key). uuid.Parse reads both forms.
-func IDText(id uuid.UUID) string { return hex.EncodeToString(id[:]) }
-
-// IDTextLen is the length of IDText.
-const IDTextLen = 32
 
 // IDOfKey returns the IDText at the end of a key from Keys.Task, without
 // copying.

@@ -56,7 +56,7 @@ func TestNewIDCarriesQueueSlot(t *testing.T) {
 			if id.Version() != 7 || id.Variant() != uuid.RFC4122 {
 				t.Fatalf("NewID(%q) = %s: version %d variant %v, want 7 RFC4122", queue, id, id.Version(), id.Variant())
 			}
-			if key, suffix := keys.Task(id), "}:"+strings.ReplaceAll(id.String(), "-", ""); !strings.HasPrefix(key, "p:{") || !strings.HasSuffix(key, suffix) || IDOfKey(key) != IDText(id) {
+			if key, suffix := keys.Task(id), "}:"+IDText(id); !strings.HasPrefix(key, "p:{") || !strings.HasSuffix(key, suffix) || IDOfKey(key) != IDText(id) {
 				t.Fatalf("Task(%s) = %q, want p:{tag}%s", id, key, suffix)
 			}
 			if got, want := Slot(keys.Task(id)), Slot(keys.Pending(queue)); got != want {
@@ -78,5 +78,40 @@ func TestNewIDsSortByTime(t *testing.T) {
 			t.Fatalf("NewID() = %s after %s: IDs must increase", id, prev)
 		}
 		prev = id
+	}
+}
+
+func TestIDTextRoundTripsAndSorts(t *testing.T) {
+	t.Parallel()
+	edges := []uuid.UUID{{}, uuid.Max, {0xff}, {15: 1}, {0: 0x40}, {0: 0x3f, 15: 0xff}}
+	prev := ""
+	for i := range 2000 {
+		var id uuid.UUID
+		if i < len(edges) {
+			id = edges[i]
+		} else {
+			id = uuid.New()
+		}
+		text := IDText(id)
+		if len(text) != IDTextLen || strings.ContainsAny(text, " {}:,") {
+			t.Fatalf("IDText(%s) = %q: want %d digits, none a separator", id, text, IDTextLen)
+		}
+		if back, err := ParseIDText(text); err != nil || back != id {
+			t.Fatalf("ParseIDText(%q) = %s, %v, want %s", text, back, err, id)
+		}
+		if i >= len(edges) {
+			if p, _ := ParseIDText(prev); (p.String() < id.String()) != (prev < text) {
+				t.Fatalf("IDText order of %s and %s differs from theirs: %q, %q", p, id, prev, text)
+			}
+		}
+		prev = text
+	}
+	if got := IDText(uuid.Max); got != "2zzzzzzzzzzzzzzzzzzzzz" {
+		t.Errorf("IDText(Max) = %q", got)
+	}
+	for _, bad := range []string{"", "3zzzzzzzzzzzzzzzzzzzzz", "-----------------------", "0193f0c27c1a7c579656d96f4fc8c2d2", "---------------------+", "01a23c58-96c5-7c57-9656-d96f4fc8c2d2"} {
+		if id, err := ParseIDText(bad); err == nil {
+			t.Errorf("ParseIDText(%q) = %s, want an error", bad, id)
+		}
 	}
 }

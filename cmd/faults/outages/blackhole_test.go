@@ -144,7 +144,7 @@ func leaseDeadlines(t testing.TB, rdb redis.UniversalClient) map[string]int64 {
 			t.Fatalf("reading the tasks of lease %v: %v", z.Member, err)
 		}
 		for _, s := range ids {
-			id, err := uuid.Parse(s) // Redis holds IDs without dashes
+			id, err := redistest.ParseIDText(s)
 			if err != nil {
 				t.Fatalf("leased ID %q: %v", s, err)
 			}

@@ -2,7 +2,6 @@ package workers
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -15,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/runq/runq/broker/redistest"
 	"github.com/runq/runq/results"
 	"github.com/runq/runq/tasks"
 )
@@ -165,7 +165,7 @@ func (g *finishGate) writes(id uuid.UUID) int {
 	defer g.mu.Unlock()
 	n := 0
 	for w := range g.held {
-		if strings.HasPrefix(w, hex.EncodeToString(id[:])+" ") { // the ID as Redis holds it
+		if strings.HasPrefix(w, redistest.IDText(id)+" ") { // the ID as Redis holds it
 			n++
 		}
 	}
