@@ -251,7 +251,7 @@ func (d *decoder) json(field string) json.RawMessage {
 	if !ok {
 		return nil
 	}
-	v, err := unpack(stored)
+	v, err := unpack(joinSpilled(d.h, field, stored))
 	if err != nil {
 		d.fail(fmt.Errorf("field %s: %w", field, err))
 		return nil

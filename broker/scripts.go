@@ -13,7 +13,9 @@ import (
 // status left out of a hash (see statusOf); those that start or end
 // attempts then with lua/gate.lua, the one place that keeps the queue's
 // max_running counts and the limits of task names; those that start tasks
-// then with lua/start_task.lua, the one place that starts one.
+// then with lua/start_task.lua, the one place that starts one. Those that
+// write or read a payload or a result also begin with lua/spill.lua, the
+// one place that stores a long value in parts.
 
 //go:embed lua/status.lua
 var statusSrc string
@@ -24,10 +26,13 @@ var gateSrc string
 //go:embed lua/start_task.lua
 var startTaskSrc string
 
+//go:embed lua/spill.lua
+var spillSrc string
+
 var (
 	//go:embed lua/enqueue.lua
 	enqueueSrc    string
-	enqueueScript = redis.NewScript(enqueueSrc)
+	enqueueScript = redis.NewScript(spillSrc + enqueueSrc)
 
 	//go:embed lua/hold.lua
 	holdSrc    string
@@ -35,11 +40,11 @@ var (
 
 	//go:embed lua/take.lua
 	takeSrc    string
-	takeScript = redis.NewScript(statusSrc + gateSrc + startTaskSrc + takeSrc)
+	takeScript = redis.NewScript(statusSrc + gateSrc + spillSrc + startTaskSrc + takeSrc)
 
 	//go:embed lua/start.lua
 	startSrc    string
-	startScript = redis.NewScript(statusSrc + gateSrc + startTaskSrc + startSrc)
+	startScript = redis.NewScript(statusSrc + gateSrc + spillSrc + startTaskSrc + startSrc)
 
 	//go:embed lua/renew.lua
 	renewSrc    string
@@ -47,7 +52,7 @@ var (
 
 	//go:embed lua/finish.lua
 	finishSrc    string
-	finishScript = redis.NewScript(gateSrc + finishSrc)
+	finishScript = redis.NewScript(gateSrc + spillSrc + finishSrc)
 
 	//go:embed lua/expired.lua
 	expiredSrc    string
@@ -123,7 +128,7 @@ var (
 
 	//go:embed lua/schedule_tick.lua
 	scheduleTickSrc    string
-	scheduleTickScript = redis.NewScript(scheduleTickSrc)
+	scheduleTickScript = redis.NewScript(spillSrc + scheduleTickSrc)
 )
 
 //go:embed lua/retry_ended.lua

@@ -21,7 +21,7 @@ func TestLargePayloadsArePackedAndRoundTrip(t *testing.T) {
 		s.register(t)
 		id := s.submit(t, tasks.Request{Name: "echo", Payload: payload})
 		key := redistest.Layout(s.be.Prefix).Task(id)
-		stored, err := s.be.Client.HGet(context.Background(), key, redistest.FieldPayload).Result()
+		stored, err := redistest.StoredValue(context.Background(), s.be.Client, key, redistest.FieldPayload)
 		if err != nil || len(stored) >= len(payload)/2 || stored[0] != 0 {
 			t.Fatalf("stored payload = %d bytes (first %q), %v; want it packed, under half of %d", len(stored), stored[:1], err, len(payload))
 		}
@@ -33,7 +33,7 @@ func TestLargePayloadsArePackedAndRoundTrip(t *testing.T) {
 		if rec.Status != results.StatusSucceeded || !bytes.Equal(rec.Result, payload) {
 			t.Fatalf("Wait = %s with a %d-byte result, want succeeded echoing the %d bytes", rec.Status, len(rec.Result), len(payload))
 		}
-		if stored, err := s.be.Client.HGet(context.Background(), key, redistest.FieldResult).Result(); err != nil || len(stored) >= len(payload)/2 {
+		if stored, err := redistest.StoredValue(context.Background(), s.be.Client, key, redistest.FieldResult); err != nil || len(stored) >= len(payload)/2 || stored[0] != 0 {
 			t.Errorf("stored result = %d bytes, %v; want it packed", len(stored), err)
 		}
 	})

@@ -149,14 +149,22 @@ for i = 1, ntasks do
   else
     if at then
       local ats = text[i]
-      redis.call('HSET', KEYS[i + 2], 'm', ARGV[a + 2], 'p', ARGV[a + 3], 'ct', nows, 's', 'scheduled', 'ra', ats)
+      if #ARGV[a + 3] <= 64 then
+        redis.call('HSET', KEYS[i + 2], 'm', ARGV[a + 2], 'p', ARGV[a + 3], 'ct', nows, 's', 'scheduled', 'ra', ats)
+      else
+        redis.call('HSET', KEYS[i + 2], 'm', ARGV[a + 2], 'ct', nows, 's', 'scheduled', 'ra', ats, unpack(spill('p', ARGV[a + 3])))
+      end
       held[#held + 1] = ats
       held[#held + 1] = ARGV[a + 1]
       if not earliest or at < earliest then
         earliest, first = at, i
       end
     else
-      redis.call('HSET', KEYS[i + 2], 'm', ARGV[a + 2], 'p', ARGV[a + 3], 'ct', nows)
+      if #ARGV[a + 3] <= 64 then
+        redis.call('HSET', KEYS[i + 2], 'm', ARGV[a + 2], 'p', ARGV[a + 3], 'ct', nows)
+      else
+        redis.call('HSET', KEYS[i + 2], 'm', ARGV[a + 2], 'ct', nows, unpack(spill('p', ARGV[a + 3])))
+      end
       if ready then
         ready[#ready + 1] = ARGV[a + 1]
       end

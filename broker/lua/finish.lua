@@ -197,7 +197,11 @@ for j = 1, n do
       end
     end
     if kind == 's' or kind == 'S' then
-      redis.call('HSET', key, 's', 'succeeded', 'r', text, 'ft', nows)
+      if #text <= 64 then
+        redis.call('HSET', key, 's', 'succeeded', 'r', text, 'ft', nows)
+      else
+        redis.call('HSET', key, 's', 'succeeded', 'ft', nows, unpack(spill('r', text)))
+      end
       if kind == 'S' then
         redis.call('HDEL', key, 'e')
       end

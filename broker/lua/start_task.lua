@@ -2,7 +2,8 @@
 -- start tasks (start.lua, take.lua). start_task(key, token, prefix, first,
 -- g) marks the task of hash key running under the lease token and returns
 -- meta ("max_retries,timeout_ms,ttl_ms,queue,name"; empty when missing),
--- payload (empty when missing) and counts: false for a first attempt (the
+-- payload (empty when missing; joined when spill.lua stored it in parts,
+-- which costs an HMGET more) and counts: false for a first attempt (the
 -- usual case: attempt 1, no failures, no crashes), else
 -- "attempt,failures,crashes" (an empty count is 0). Whether an event
 -- stream watches the task is in its payload's mark (watch.lua), which the
@@ -61,6 +62,6 @@ local function start_task(key, token, prefix, first, g)
   if at then
     counts = attempt .. ',' .. failures .. ',' .. crashes
   end
-  return f[3] or '', f[4] or '', counts
+  return f[3] or '', f[4] and joined(key, 'p', f[4]) or '', counts
 end
 

@@ -1,0 +1,47 @@
+-- spill: prepended to the scripts that write or read a task's payload or
+-- result. Redis keeps a hash in its compact encoding (a listpack) only
+-- while every value is at most 64 bytes long (hash-max-listpack-value);
+-- one longer value converts it for good to a hashtable, which costs a task
+-- about 200 bytes more. So a value of 65 bytes up to spill_max is stored
+-- in parts of at most 64: field holds '\3', the count n of the parts that
+-- follow as one byte, and the value's first 61 bytes (63 in all, which
+-- leaves watch.lua room for its mark); field .. 1 to field .. n hold the
+-- rest, 64 bytes each, the last shorter. A stored value never otherwise
+-- begins with '\3': it is JSON, or begins with packMark (0), hookMark (1)
+-- or watchMark (2). A value longer than spill_max stays whole: it costs
+-- many times the hashtable's overhead already, and more parts would make
+-- every read of the hash a longer scan.
+-- spill(field, v) returns the field-value pairs that store v.
+-- joined(key, field, v) returns the value whose first field, as stored in
+-- the hash key, is v: v itself unless spilled, else the value as spill
+-- was given it (a watch mark stays in front), read with one HMGET of its
+-- parts.
+local spill_max = 61 + 16 * 64
+local function spill(field, v)
+  local n = #v
+  if n <= 64 or n > spill_max then
+    return {field, v}
+  end
+  local parts = math.ceil((n - 61) / 64)
+  local out = {field, '\3' .. string.char(parts) .. string.sub(v, 1, 61)}
+  for i = 1, parts do
+    out[2 * i + 1] = field .. i
+    out[2 * i + 2] = string.sub(v, 62 + (i - 1) * 64, 61 + i * 64)
+  end
+  return out
+end
+local function joined(key, field, v)
+  local at = string.byte(v, 1) == 2 and 2 or 1
+  if string.byte(v, at) ~= 3 then
+    return v
+  end
+  local names = {}
+  for i = 1, string.byte(v, at + 1) do
+    names[i] = field .. i
+  end
+  local parts = redis.call('HMGET', key, unpack(names))
+  for i = 1, #parts do
+    parts[i] = parts[i] or '' -- a part gone: the broker finds the value corrupt
+  end
+  return string.sub(v, 1, at - 1) .. string.sub(v, at + 2) .. table.concat(parts)
+end

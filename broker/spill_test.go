@@ -1,0 +1,98 @@
+package broker_test
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/runq/runq/broker"
+)
+
+// TestSpilledValuesKeepTheHashCompact stores payloads and results around
+// the sizes where spill.lua parts them (65 bytes to 61 + 16 * 64 = 1,085
+// stored), with a callback URL's mark and a watch mark among them, and
+// reads each back whole: from Get (joined in Go), from a claim (joined by
+// start_task.lua) and as a result. On a real Redis the hash of every task
+// whose values spill stays a listpack.
+func TestSpilledValuesKeepTheHashCompact(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		sizes := []int{8, 64, 65, 66, 125, 126, 127, 200, 511, 1083, 1084, 1085, 1086, 3000}
+		var ts []broker.NewTask
+		for i, n := range sizes {
+			for _, hook := range []string{"", "https://example.com/hook"} {
+				ts = append(ts, broker.NewTask{Name: "echo", Queue: "q", Payload: jsonOf(n, uint64(i)),
+					Timeout: time.Minute, ResultTTL: time.Hour, CallbackURL: hook})
+			}
+		}
+		if _, err := s.b.Enqueue(s.ctx, ts); err != nil {
+			t.Fatal(err)
+		}
+		watched := ts[len(ts)/2].ID
+		if _, _, err := s.b.Watch(s.ctx, watched); err != nil {
+			t.Fatalf("Watch: %v", err)
+		}
+		for _, task := range ts {
+			rec, err := s.b.Get(s.ctx, task.ID)
+			if err != nil || !bytes.Equal(rec.Payload, task.Payload) {
+				t.Fatalf("Get of a %d-byte payload = %.40q..., %v, want it whole", len(task.Payload), rec.Payload, err)
+			}
+			s.compact(t, task, false, task.ID == watched)
+		}
+		cs := claimN(t, s, "q", len(ts), time.Minute)
+		for i := range cs {
+			c := &cs[i]
+			want := ts[i].Payload
+			if c.ID != ts[i].ID || !bytes.Equal(c.Payload, want) || c.Unreadable != nil {
+				t.Fatalf("claimed %s with %d bytes (%v), want %s with its %d", c.ID, len(c.Payload), c.Unreadable, ts[i].ID, len(want))
+			}
+			mustFinish(t, s, broker.Finish{Claimed: c, Outcome: broker.Succeeded, Result: want})
+		}
+		for _, task := range ts {
+			rec, err := s.b.Get(s.ctx, task.ID)
+			if err != nil || !bytes.Equal(rec.Result, task.Payload) || !bytes.Equal(rec.Payload, task.Payload) {
+				t.Fatalf("Get after a %d-byte result = %.40q..., %v, want it whole", len(task.Payload), rec.Result, err)
+			}
+			s.compact(t, task, true, task.ID == watched)
+		}
+	})
+}
+
+// compact checks how task's payload (or its result, when result) is
+// stored: in parts exactly when it is 65 to 1,085 bytes long as stored (a
+// callback URL's mark is a byte), and, on a real Redis (miniredis has no
+// OBJECT ENCODING), in a listpack whenever every value fits one.
+func (s bundle) compact(t *testing.T, task broker.NewTask, result, watched bool) {
+	t.Helper()
+	payload := len(task.Payload) // as stored
+	if task.CallbackURL != "" {
+		payload++
+	}
+	stored, field := payload, "p"
+	if result {
+		stored, field = len(task.Payload), "r"
+	}
+	key := s.b.TaskKey(task.ID)
+	parted := s.be.Client.HExists(s.ctx, key, field+"1").Val()
+	if want := stored > 64 && stored <= 1085; parted != want {
+		t.Errorf("%d bytes stored in %s: in parts = %v, want %v", stored, field, parted, want)
+	}
+	if s.be.Mini != nil || watched {
+		return
+	}
+	enc, err := s.be.Client.ObjectEncoding(s.ctx, key).Result()
+	if want := payload <= 1085; err != nil || (enc == "listpack") != want {
+		t.Errorf("the hash of a task with %d bytes stored in %s is a %s (%v), want a listpack: %v", stored, field, enc, err, want)
+	}
+}
+
+// jsonOf is n bytes of JSON (at least 8) that pack leaves as they are:
+// pseudo-random letters in a string.
+func jsonOf(n int, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, 3))
+	b := append(make([]byte, 0, n), `{"s":"`...)
+	for len(b) < n-2 {
+		b = append(b, byte('a'+r.IntN(26)))
+	}
+	return append(b, `"}`...)
+}
