@@ -231,7 +231,7 @@ func IDOfKey(key string) string { return key[len(key)-IDTextLen:] }
 const (
 	FieldMeta     = "m"  // "max_retries,timeout_ms,ttl_ms,queue,name"
 	FieldStatus   = "s"  // a results.Status; absent until written (broker's statusOf)
-	FieldPayload  = "p"  // JSON (marked, maybe packed); from 65 bytes, in parts: "p", "p1", "p2"... (lua/spill.lua)
+	FieldPayload  = "p"  // JSON (marked, maybe packed); from 65 to 317 bytes, in parts: "p", "p1"... (lua/spill.lua)
 	FieldResult   = "r"  // JSON once succeeded (maybe packed), in parts as the payload
 	FieldError    = "e"  // the last failed attempt's error
 	FieldAttempt  = "at" // "token,started_ms,number" of the last attempt started
