@@ -5,6 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // memorySizes are the payload sizes of the memory rows, and how many tasks
@@ -52,6 +57,9 @@ func (r *runner) memoryOnce(ctx context.Context, size, n int) (Row, error) {
 	}
 	defer r.cleanup(context.WithoutCancel(ctx), s)
 	payload := recordPayloads(size)
+	if err := settled(ctx, r.rdb); err != nil {
+		return Row{}, err
+	}
 	before := sampleServer(ctx, r.rdb)
 	c := startCost(ctx, r.rdb, r.rtt)
 	if err := submitEach(ctx, s.client, "bench.noop", n, 16, payload); err != nil {
@@ -105,4 +113,54 @@ func recordPayload(rnd *rand.Rand, size int) json.RawMessage {
 		b = append(b, byte('a'+rnd.IntN(26)))
 	}
 	return append(b, tail...)
+}
+
+// settled waits, up to five seconds, until Redis's own bookkeeping stops
+// changing: MEMORY STATS overhead.total the same over three readings 100
+// ms apart, and nothing left to free in the background
+// (lazyfree_pending_objects). The rows before a memory row delete their
+// keys, and Redis shrinks the emptied key tables (the keys and the
+// expiring ones: up to 512 KB each for 50,000 tasks) on its next cron
+// ticks; when that fell inside the row, the 64 B row read 201-230 B per
+// task where it reads about 250 alone.
+func settled(ctx context.Context, rdb redis.UniversalClient) error {
+	deadline := time.Now().Add(5 * time.Second)
+	last, same := int64(-1), 0
+	for same < 3 && time.Now().Before(deadline) {
+		overhead, ok := memoryOverhead(ctx, rdb)
+		if !ok {
+			return nil // miniredis: no MEMORY STATS
+		}
+		if overhead == last {
+			same++
+		} else {
+			last, same = overhead, 0
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// memoryOverhead returns MEMORY STATS overhead.total, plus INFO's
+// lazyfree_pending_objects so that a pending free counts as a change.
+func memoryOverhead(ctx context.Context, rdb redis.UniversalClient) (int64, bool) {
+	total, ok := memoryStat(ctx, rdb, "overhead.total")
+	if !ok {
+		return 0, false
+	}
+	info, err := rdb.Info(ctx, "memory").Result()
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "lazyfree_pending_objects:"); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			total += n << 40
+		}
+	}
+	return total, true
 }

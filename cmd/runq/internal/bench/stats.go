@@ -83,23 +83,30 @@ func sampleServer(ctx context.Context, rdb redis.UniversalClient) serverSample {
 // 0 when the server has no MEMORY STATS (miniredis). Called before INFO,
 // so that each sample's INFO counts the call.
 func clientsMemory(ctx context.Context, rdb redis.UniversalClient) int64 {
+	n, _ := memoryStat(ctx, rdb, "clients.normal")
+	return n
+}
+
+// memoryStat returns the integer field name of MEMORY STATS; false when
+// the server has no MEMORY STATS (miniredis).
+func memoryStat(ctx context.Context, rdb redis.UniversalClient, name string) (int64, bool) {
 	v, err := rdb.Do(ctx, "MEMORY", "STATS").Result()
 	if err != nil {
-		return 0
+		return 0, false
 	}
 	switch st := v.(type) {
 	case map[any]any: // RESP3
-		n, _ := st["clients.normal"].(int64)
-		return n
+		n, _ := st[name].(int64)
+		return n, true
 	case []any: // RESP2: name, value, ...
 		for i := 0; i+1 < len(st); i += 2 {
-			if st[i] == "clients.normal" {
+			if st[i] == name {
 				n, _ := st[i+1].(int64)
-				return n
+				return n, true
 			}
 		}
 	}
-	return 0
+	return 0, true
 }
 
 // processCPU is the CPU time this process has used.
