@@ -153,7 +153,7 @@ func decodeRecord(id uuid.UUID, h map[string]string) (results.Record, error) {
 	r := results.Record{
 		ID:         id,
 		Status:     statusOf(h),
-		Error:      h[layout.FieldError],
+		Error:      joinSpilled(h, layout.FieldError, h[layout.FieldError]),
 		Crashes:    d.int(layout.FieldCrashes),
 		CreatedAt:  d.time(layout.FieldCreated),
 		RunAt:      d.time(layout.FieldRunAt),

@@ -14,8 +14,8 @@ import (
 // attempts then with lua/gate.lua, the one place that keeps the queue's
 // max_running counts and the limits of task names; those that start tasks
 // then with lua/start_task.lua, the one place that starts one. Those that
-// write or read a payload or a result also begin with lua/spill.lua, the
-// one place that stores a long value in parts.
+// write or read a payload, a result or an error also begin with
+// lua/spill.lua, the one place that stores a long value in parts.
 
 //go:embed lua/status.lua
 var statusSrc string
@@ -60,7 +60,7 @@ var (
 
 	//go:embed lua/reap.lua
 	reapSrc    string
-	reapScript = redis.NewScript(statusSrc + gateSrc + reapSrc)
+	reapScript = redis.NewScript(statusSrc + gateSrc + spillSrc + reapSrc)
 
 	//go:embed lua/due.lua
 	dueSrc    string

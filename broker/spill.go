@@ -3,9 +3,11 @@ package broker
 import (
 	"strconv"
 	"strings"
+
+	"github.com/runq/runq/broker/internal/layout"
 )
 
-// spillMark opens a payload or result of 65 to 317 bytes (as stored) that
+// spillMark opens a payload, result or error of 65 to 317 bytes (as stored) that
 // lua/spill.lua stored in parts, so that the task's hash keeps Redis's
 // compact encoding: a value of 65 bytes or more in one field turns the
 // whole hash into a hashtable, about 200 bytes more per task. The byte
@@ -15,22 +17,34 @@ import (
 const spillMark = 0x03
 
 // joinSpilled returns the value of field in the task hash h as spill.lua
-// was given it, its parts joined; any other value as it is.
+// was given it, its parts joined; any other value as it is. A value is
+// parted only when its count is at least 1 and every part is there: an
+// error text may itself begin with spillMark, and the scripts delete an
+// earlier error's parts before they write another (error_pairs).
 func joinSpilled(h map[string]string, field, v string) string {
 	at := 0
-	if len(v) > 0 && v[0] == watchMark {
+	if field == layout.FieldPayload && len(v) > 0 && v[0] == watchMark {
 		at = 1
 	}
-	if len(v) < at+2 || v[at] != spillMark {
+	if len(v) < at+2 || v[at] != spillMark || v[at+1] == 0 {
 		return v
 	}
 	n := int(v[at+1])
+	parts := make([]string, n)
+	size := len(v)
+	for i := range parts {
+		p, ok := h[field+strconv.Itoa(i+1)]
+		if !ok {
+			return v // not parted; for a payload or a result, corrupt
+		}
+		parts[i], size = p, size+len(p)
+	}
 	var b strings.Builder
-	b.Grow(len(v) + 64*n)
+	b.Grow(size)
 	b.WriteString(v[:at])
 	b.WriteString(v[at+2:])
-	for i := 1; i <= n; i++ {
-		b.WriteString(h[field+strconv.Itoa(i)]) // a part gone leaves JSON that does not parse: corrupt
+	for _, p := range parts {
+		b.WriteString(p)
 	}
 	return b.String()
 }

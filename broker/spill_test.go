@@ -2,7 +2,9 @@ package broker_test
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,4 +97,58 @@ func jsonOf(n int, seed uint64) []byte {
 		b = append(b, byte('a'+r.IntN(26)))
 	}
 	return append(b, `"}`...)
+}
+
+// TestSpilledErrors writes a task's error again and again, longer and
+// shorter, across the sizes stored in parts, one of them beginning with
+// the byte that opens a parted value: Get reads each back whole, no part
+// of an earlier error outlives it, and success after failures leaves no
+// error behind.
+func TestSpilledErrors(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		long := func(n int) string { return strings.Repeat("e", n-4) + fmt.Sprintf("%04d", n) }
+		errs := []string{long(200), "short", "\x03\x01 begins as a parted value would", "\x03\x02" + long(100), long(317), long(65), long(64), long(318), long(66)}
+		ts := newTasks(t, "q", 1)
+		if _, err := s.b.Enqueue(s.ctx, ts); err != nil {
+			t.Fatal(err)
+		}
+		id := ts[0].ID
+		for i, text := range errs {
+			c := claimN(t, s, "q", 1, time.Minute)[0]
+			outcome := broker.Retry
+			if i == len(errs)-1 {
+				outcome = broker.Failed
+			}
+			mustFinish(t, s, broker.Finish{Claimed: &c, Outcome: outcome, Error: text})
+			rec, err := s.b.Get(s.ctx, id)
+			if err != nil || rec.Error != text {
+				t.Fatalf("Get after error %d (%d bytes) = %.50q, %v; want it whole", i, len(text), rec.Error, err)
+			}
+			parts := 0
+			for p := 1; p <= 4; p++ {
+				if s.be.Client.HExists(s.ctx, s.b.TaskKey(id), fmt.Sprintf("e%d", p)).Val() {
+					parts = p
+				}
+			}
+			if want := max(0, (len(text)-61+63)/64); (len(text) <= 64 || len(text) > 317) && parts != 0 || len(text) > 64 && len(text) <= 317 && parts != want {
+				t.Fatalf("error %d (%d bytes) left %d parts, want %d", i, len(text), parts, want)
+			}
+			if outcome == broker.Retry {
+				if _, err := s.b.Promote(s.ctx, "q"); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		// Retried from the dead letters, it succeeds: its error goes, parts and all.
+		if _, err := s.b.Retry(s.ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		c := claimN(t, s, "q", 1, time.Minute)[0]
+		mustFinish(t, s, broker.Finish{Claimed: &c, Outcome: broker.Succeeded, Result: []byte(`1`)})
+		for _, f := range []string{"e", "e1", "e2"} {
+			if s.be.Client.HExists(s.ctx, s.b.TaskKey(id), f).Val() {
+				t.Errorf("field %s is left after the task succeeded", f)
+			}
+		}
+	})
 }

@@ -56,7 +56,8 @@ func TestUnreadablePayloadFailsWithoutRunning(t *testing.T) {
 			h = s.be.Client.HGetAll(context.Background(), key).Val()
 			return h[redistest.FieldStatus] != "" && h[redistest.FieldStatus] != "running"
 		})
-		if h[redistest.FieldStatus] != string(results.StatusFailed) || !strings.HasSuffix(h[redistest.FieldAttempt], ",1") || !strings.Contains(h["e"], "unreadable") {
+		e, _ := redistest.StoredValue(context.Background(), s.be.Client, key, "e")
+		if h[redistest.FieldStatus] != string(results.StatusFailed) || !strings.HasSuffix(h[redistest.FieldAttempt], ",1") || !strings.Contains(e, "unreadable") {
 			t.Errorf("hash = %q; want failed at attempt 1 with an unreadable payload", h)
 		}
 	})

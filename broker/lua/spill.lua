@@ -1,5 +1,5 @@
 -- spill: prepended to the scripts that write or read a task's payload or
--- result. Redis keeps a hash in its compact encoding (a listpack) only
+-- result or an error. Redis keeps a hash in its compact encoding (a listpack) only
 -- while every value is at most 64 bytes long (hash-max-listpack-value);
 -- one longer value converts it for good to a hashtable, which costs a task
 -- about 200 bytes more. So a value of 65 to spill_max (317) bytes is stored
@@ -16,6 +16,10 @@
 -- bytes or more is compressed by the broker: 1 KiB of JSON records takes
 -- 562).
 -- spill(field, v) returns the field-value pairs that store v.
+-- error_pairs(key, v) returns them for an error text v (field 'e'), after
+-- deleting the parts an earlier error of the task left: an error is
+-- written again at each failure, and the broker reads a value as parted
+-- only when all its parts are there (an error text may begin with '\3').
 -- joined(key, field, v) returns the value whose first field, as stored in
 -- the hash key, is v: v itself unless spilled, else the value as spill
 -- was given it (a watch mark stays in front), read with one HMGET of its
@@ -33,6 +37,12 @@ local function spill(field, v)
     out[2 * i + 2] = string.sub(v, 62 + (i - 1) * 64, 61 + i * 64)
   end
   return out
+end
+local function error_pairs(key, v)
+  if redis.call('HEXISTS', key, 'e1') == 1 then
+    redis.call('HDEL', key, 'e1', 'e2', 'e3', 'e4')
+  end
+  return spill('e', v)
 end
 local function joined(key, field, v)
   local at = string.byte(v, 1) == 2 and 2 or 1

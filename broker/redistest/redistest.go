@@ -48,10 +48,10 @@ func IDText(id uuid.UUID) string { return layout.IDText(id) }
 // ParseIDText reads an IDText back.
 func ParseIDText(text string) (uuid.UUID, error) { return layout.ParseIDText(text) }
 
-// StoredValue reads field (FieldPayload or FieldResult) of the task hash
-// key as the broker stored it: when lua/spill.lua stored it in parts, the
-// first field's header goes and the parts are joined after it, as the
-// broker's joinSpilled does; a watch mark stays in front.
+// StoredValue reads field (FieldPayload, FieldResult or FieldError) of the
+// task hash key as the broker stored it: when lua/spill.lua stored it in
+// parts, the first field's header goes and the parts are joined after it,
+// as the broker's joinSpilled does; a payload's watch mark stays in front.
 func StoredValue(ctx context.Context, rdb redis.UniversalClient, key, field string) (string, error) {
 	h, err := rdb.HGetAll(ctx, key).Result()
 	if err != nil {
@@ -62,15 +62,19 @@ func StoredValue(ctx context.Context, rdb redis.UniversalClient, key, field stri
 		return "", redis.Nil
 	}
 	at := 0
-	if len(v) > 0 && v[0] == 2 { // a watch mark
+	if field == FieldPayload && len(v) > 0 && v[0] == 2 { // a watch mark
 		at = 1
 	}
-	if len(v) < at+2 || v[at] != 3 { // not in parts
+	if len(v) < at+2 || v[at] != 3 || v[at+1] == 0 { // not in parts
 		return v, nil
 	}
 	joined := v[:at] + v[at+2:]
 	for i := 1; i <= int(v[at+1]); i++ {
-		joined += h[field+strconv.Itoa(i)]
+		p, ok := h[field+strconv.Itoa(i)]
+		if !ok {
+			return v, nil // a part missing: not in parts
+		}
+		joined += p
 	}
 	return joined, nil
 }

@@ -233,7 +233,7 @@ const (
 	FieldStatus   = "s"  // a results.Status; absent until written (broker's statusOf)
 	FieldPayload  = "p"  // JSON (marked, maybe packed); from 65 to 317 bytes, in parts: "p", "p1"... (lua/spill.lua)
 	FieldResult   = "r"  // JSON once succeeded (maybe packed), in parts as the payload
-	FieldError    = "e"  // the last failed attempt's error
+	FieldError    = "e"  // the last failed attempt's error, in parts as the payload
 	FieldAttempt  = "at" // "token,started_ms,number" of the last attempt started
 	FieldFailures = "f"  // attempts that returned an error
 	FieldCrashes  = "c"  // attempts whose worker was lost
