@@ -1,8 +1,8 @@
--- spill: prepended to the scripts that write or read a task's payload or
--- result or an error. Redis keeps a hash in its compact encoding (a listpack) only
--- while every value is at most 64 bytes long (hash-max-listpack-value);
--- one longer value converts it for good to a hashtable, which costs a task
--- about 200 bytes more. So a value of 65 to spill_max (317) bytes is stored
+-- spill: prepended to the scripts that write or read a task's payload,
+-- result or error. Redis keeps a hash in its compact encoding (a listpack)
+-- only while every value is at most 64 bytes long
+-- (hash-max-listpack-value); one longer value converts it for good to a
+-- hashtable, which costs a task 200 to 450 bytes more. So a value of 65 to spill_max (317) bytes is stored
 -- in parts of at most 64: field holds '\3', the count n of the parts that
 -- follow as one byte, and the value's first 61 bytes (63 in all, which
 -- leaves watch.lua room for its mark); field .. 1 to field .. n hold the
@@ -20,9 +20,9 @@
 -- deleting the parts an earlier error of the task left: an error is
 -- written again at each failure, and the broker reads a value as parted
 -- only when all its parts are there (an error text may begin with '\3').
--- joined(key, field, v) returns the value whose first field, as stored in
--- the hash key, is v: v itself unless spilled, else the value as spill
--- was given it (a watch mark stays in front), read with one HMGET of its
+-- joined(key, v) returns the payload whose first field, as stored in the
+-- hash key, is v: v itself unless spilled, else the payload as spill was
+-- given it (a watch mark stays in front), read with one HMGET of its
 -- parts.
 local spill_max = 61 + 4 * 64
 local function spill(field, v)
@@ -44,14 +44,15 @@ local function error_pairs(key, v)
   end
   return spill('e', v)
 end
-local function joined(key, field, v)
+local function joined(key, v)
   local at = string.byte(v, 1) == 2 and 2 or 1
-  if string.byte(v, at) ~= 3 then
+  local n = string.byte(v, at + 1)
+  if string.byte(v, at) ~= 3 or not n or n == 0 then
     return v
   end
   local names = {}
-  for i = 1, string.byte(v, at + 1) do
-    names[i] = field .. i
+  for i = 1, n do
+    names[i] = 'p' .. i
   end
   local parts = redis.call('HMGET', key, unpack(names))
   for i = 1, #parts do

@@ -62,6 +62,6 @@ local function start_task(key, token, prefix, first, g)
   if at then
     counts = attempt .. ',' .. failures .. ',' .. crashes
   end
-  return f[3] or '', f[4] and joined(key, 'p', f[4]) or '', counts
+  return f[3] or '', f[4] and joined(key, f[4]) or '', counts
 end
 
