@@ -14,8 +14,9 @@ import (
 // attempts then with lua/gate.lua, the one place that keeps the queue's
 // max_running counts and the limits of task names; those that start tasks
 // then with lua/start_task.lua, the one place that starts one. Those that
-// write or read a payload, a result or an error also begin with
-// lua/spill.lua, the one place that stores a long value in parts.
+// write or read a payload, a result, an error, a callback URL or a
+// webhook's state also begin with lua/spill.lua, the one place that stores
+// a long value in parts.
 
 //go:embed lua/status.lua
 var statusSrc string
@@ -154,7 +155,7 @@ var (
 	claimKeysSrc string
 	// enqueueKeyedScript is enqueue.lua behind the claims of tasks that
 	// carry idempotency or unique keys; plain tasks run enqueueScript.
-	enqueueKeyedScript = redis.NewScript(statusSrc + claimKeysSrc + enqueueSrc)
+	enqueueKeyedScript = redis.NewScript(statusSrc + claimKeysSrc + spillSrc + enqueueSrc)
 )
 
 //go:embed lua/note.lua
@@ -183,7 +184,7 @@ var (
 
 	//go:embed lua/hook_done.lua
 	hookDoneSrc    string
-	hookDoneScript = redis.NewScript(hookDoneSrc)
+	hookDoneScript = redis.NewScript(spillSrc + hookDoneSrc)
 )
 
 var (

@@ -7,13 +7,14 @@ import (
 	"github.com/runq/runq/broker/internal/layout"
 )
 
-// spillMark opens a payload, result or error of 65 to 317 bytes (as stored) that
-// lua/spill.lua stored in parts, so that the task's hash keeps Redis's
-// compact encoding: a value of 65 bytes or more in one field turns the
-// whole hash into a hashtable, about 200 bytes more per task. The byte
-// after it is the count n of the parts that follow the field's own 61
-// bytes, in fields field+"1" to field+n. Neither JSON, packMark, hookMark
-// nor watchMark is ever spillMark; a watchMark goes in front of it.
+// spillMark opens a payload, result, error, callback URL or webhook state
+// of 65 to 317 bytes (as stored) that lua/spill.lua stored in parts, so
+// that the task's hash keeps Redis's compact encoding: a value of 65 bytes
+// or more in one field turns the whole hash into a hashtable, 200 to 450
+// bytes more per task. The byte after it is the count n of the parts that
+// follow the field's own 61 bytes, in fields field+"1" to field+n. Neither
+// JSON, a URL, packMark, hookMark nor watchMark is ever spillMark; a
+// watchMark goes in front of it.
 const spillMark = 0x03
 
 // joinSpilled returns the value of field in the task hash h as spill.lua

@@ -26,6 +26,10 @@ func TestSpilledValuesKeepTheHashCompact(t *testing.T) {
 				ts = append(ts, broker.NewTask{Name: "echo", Queue: "q", Payload: jsonOf(n, uint64(i)),
 					Timeout: time.Minute, ResultTTL: time.Hour, CallbackURL: hook})
 			}
+			// and one behind a key, which enqueue_keyed's script writes
+			ts = append(ts, broker.NewTask{Name: "echo", Queue: "q", Payload: jsonOf(n, uint64(i)),
+				Timeout: time.Minute, ResultTTL: time.Hour,
+				Keys: []broker.KeyClaim{{Kind: broker.KeyIdempotency, Key: fmt.Sprint("k", i), Digest: "d", TTL: time.Hour}}})
 		}
 		if _, err := s.b.Enqueue(s.ctx, ts); err != nil {
 			t.Fatal(err)
@@ -148,6 +152,46 @@ func TestSpilledErrors(t *testing.T) {
 		for _, f := range []string{"e", "e1", "e2"} {
 			if s.be.Client.HExists(s.ctx, s.b.TaskKey(id), f).Val() {
 				t.Errorf("field %s is left after the task succeeded", f)
+			}
+		}
+	})
+}
+
+// TestSpilledWebhookFields gives a task a callback URL of 150 bytes and
+// records webhook states longer and shorter than 64 bytes: Get reads the
+// URL and each state whole, no part of a longer state outlives it, and on
+// a real Redis the hash stays a listpack.
+func TestSpilledWebhookFields(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		url := "https://hooks.example.com/" + strings.Repeat("x", 150-26)
+		ts := newTasks(t, "q", 1)
+		ts[0].CallbackURL = url
+		if _, err := s.b.Enqueue(s.ctx, ts); err != nil {
+			t.Fatal(err)
+		}
+		id := ts[0].ID
+		c := claimN(t, s, "q", 1, time.Minute)[0]
+		mustFinish(t, s, broker.Finish{Claimed: &c, Outcome: broker.Succeeded, Result: []byte(`1`)})
+		long := `{"status":"pending","attempts":1,"last_status":503,"last_error":"` + strings.Repeat("e", 150) + `"}`
+		for i, state := range []string{long, `{"status":"delivered","attempts":2}`} {
+			hc, err := s.b.DueHooks(s.ctx, "q", 10, time.Minute)
+			if err != nil || len(hc.IDs) != 1 {
+				t.Fatalf("DueHooks = %+v, %v; want the task", hc, err)
+			}
+			if ok, err := s.b.HookDone(s.ctx, hc, id, []byte(state), 0); !ok || err != nil {
+				t.Fatalf("HookDone = %v, %v", ok, err)
+			}
+			rec, err := s.b.Get(s.ctx, id)
+			if err != nil || rec.CallbackURL != url || rec.Webhook == nil || rec.Webhook.Attempts != i+1 {
+				t.Fatalf("Get after state %d = %q, %+v, %v; want the URL whole and %d attempts", i, rec.CallbackURL, rec.Webhook, err, i+1)
+			}
+			if parted := s.be.Client.HExists(s.ctx, s.b.TaskKey(id), "wh1").Val(); parted != (len(state) > 64) {
+				t.Errorf("state %d (%d bytes) in parts = %v", i, len(state), parted)
+			}
+			if s.be.Mini == nil {
+				if enc := s.be.Client.ObjectEncoding(s.ctx, s.b.TaskKey(id)).Val(); enc != "listpack" {
+					t.Errorf("after state %d the hash is a %s, want a listpack", i, enc)
+				}
 			}
 		}
 	})

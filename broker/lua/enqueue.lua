@@ -182,7 +182,7 @@ end
 for j = last + 1, #ARGV, 3 do
   local i = tonumber(ARGV[j])
   if not created[i] and not (out[i] and out[i] < 0) then
-    redis.call('HSET', KEYS[i + 2], ARGV[j + 1], ARGV[j + 2])
+    redis.call('HSET', KEYS[i + 2], unpack(spill(ARGV[j + 1], ARGV[j + 2])))
   end
 end
 if nfresh > 0 then

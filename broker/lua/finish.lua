@@ -206,10 +206,10 @@ for j = 1, n do
         redis.call('HDEL', key, 'e', 'e1', 'e2', 'e3', 'e4')
       end
     elseif kind == 'f' then
-      redis.call('HSET', key, 's', 'failed', 'ft', nows, unpack(error_pairs(key, text)))
+      redis.call('HSET', key, 's', 'failed', 'ft', nows, unpack(respill(key, 'e', text)))
       redis.call('HINCRBY', key, 'f', 1)
     elseif kind == 'r' then
-      redis.call('HSET', key, 's', 'retrying', unpack(error_pairs(key, text)))
+      redis.call('HSET', key, 's', 'retrying', unpack(respill(key, 'e', text)))
       redis.call('HINCRBY', key, 'f', 1)
       redis.call('ZADD', KEYS[2], string.format('%d', now + tonumber(ms)), id)
     elseif kind == 'q' then -- the token stays; start.lua sets a new one

@@ -21,7 +21,7 @@ if redis.call('EXISTS', KEYS[2]) == 0 then
   return -1
 end
 if ARGV[3] ~= '' then
-  redis.call('HSET', KEYS[2], 'wh', ARGV[3])
+  redis.call('HSET', KEYS[2], unpack(respill(KEYS[2], 'wh', ARGV[3])))
 end
 if ARGV[4] == '' then
   redis.call('ZREM', KEYS[1], ARGV[1])

@@ -85,7 +85,7 @@ for i = 7, #ARGV do
       -- the task for its own
       redis.call('HSET', key, 'at', (string.gsub(at, '^[^,]*', '', 1)))
       if maxCrashes >= 0 and crashes > maxCrashes then
-        redis.call('HSET', key, 's', 'failed', 'ft', string.format('%d', now), unpack(error_pairs(key,
+        redis.call('HSET', key, 's', 'failed', 'ft', string.format('%d', now), unpack(respill(key, 'e',
           'poison: the worker running this task was lost ' .. crashes ..
           ' times (lease expired); not retried')))
         local ttl = ttl_of(f[3])
@@ -95,7 +95,7 @@ for i = 7, #ARGV do
         ended(key, id, ttl, KEYS[4], f[6])
         failed = failed + 1
       else
-        redis.call('HSET', key, 's', 'queued', unpack(error_pairs(key,
+        redis.call('HSET', key, 's', 'queued', unpack(respill(key, 'e',
           'worker lost: lease expired before the attempt finished')))
         redis.call('LPUSH', KEYS[2], id)
         requeued = requeued + 1

@@ -1,5 +1,5 @@
 -- spill: prepended to the scripts that write or read a task's payload,
--- result or error. Redis keeps a hash in its compact encoding (a listpack)
+-- result, error, callback URL or webhook state. Redis keeps a hash in its compact encoding (a listpack)
 -- only while every value is at most 64 bytes long
 -- (hash-max-listpack-value); one longer value converts it for good to a
 -- hashtable, which costs a task 200 to 450 bytes more. So a value of 65 to spill_max (317) bytes is stored
@@ -16,10 +16,11 @@
 -- bytes or more is compressed by the broker: 1 KiB of JSON records takes
 -- 562).
 -- spill(field, v) returns the field-value pairs that store v.
--- error_pairs(key, v) returns them for an error text v (field 'e'), after
--- deleting the parts an earlier error of the task left: an error is
--- written again at each failure, and the broker reads a value as parted
--- only when all its parts are there (an error text may begin with '\3').
+-- respill(key, field, v) returns them for a value written over an earlier
+-- one (an error at each failure, a webhook's state at each attempt), after
+-- deleting the parts the earlier one left: the broker reads a value as
+-- parted only when all its parts are there (an error text may begin with
+-- '\3').
 -- joined(key, v) returns the payload whose first field, as stored in the
 -- hash key, is v: v itself unless spilled, else the payload as spill was
 -- given it (a watch mark stays in front), read with one HMGET of its
@@ -38,11 +39,11 @@ local function spill(field, v)
   end
   return out
 end
-local function error_pairs(key, v)
-  if redis.call('HEXISTS', key, 'e1') == 1 then
-    redis.call('HDEL', key, 'e1', 'e2', 'e3', 'e4')
+local function respill(key, field, v)
+  if redis.call('HEXISTS', key, field .. '1') == 1 then
+    redis.call('HDEL', key, field .. '1', field .. '2', field .. '3', field .. '4')
   end
-  return spill('e', v)
+  return spill(field, v)
 end
 local function joined(key, v)
   local at = string.byte(v, 1) == 2 and 2 or 1

@@ -242,8 +242,8 @@ const (
 	FieldFinished = "ft" // ms, when it became terminal
 	FieldSlot     = "sl" // "1" while the running attempt holds a max_running slot of its name
 	FieldTurn     = "rt" // ms: the turn under its name's rate booked for the task's next start
-	FieldCallback = "cb" // the callback URL a webhook delivers the final record to; absent: none
-	FieldWebhook  = "wh" // JSON: the webhook's delivery state (results.WebhookDelivery), once tried
+	FieldCallback = "cb" // the callback URL a webhook delivers the final record to; absent: none; in parts as the payload
+	FieldWebhook  = "wh" // JSON: the webhook's delivery state (results.WebhookDelivery), once tried; in parts as the payload
 )
 
 // FieldBroadcast, in a broadcast task's hash, is its number of target
