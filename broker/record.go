@@ -153,7 +153,7 @@ func decodeRecord(id uuid.UUID, h map[string]string) (results.Record, error) {
 	r := results.Record{
 		ID:         id,
 		Status:     statusOf(h),
-		Error:      joinSpilled(h, layout.FieldError, h[layout.FieldError]),
+		Error:      layout.JoinParts(h, layout.FieldError, h[layout.FieldError]),
 		Crashes:    d.int(layout.FieldCrashes),
 		CreatedAt:  d.time(layout.FieldCreated),
 		RunAt:      d.time(layout.FieldRunAt),
@@ -251,7 +251,7 @@ func (d *decoder) json(field string) json.RawMessage {
 	if !ok {
 		return nil
 	}
-	v, err := unpack(joinSpilled(d.h, field, stored))
+	v, err := unpack(layout.JoinParts(d.h, field, stored))
 	if err != nil {
 		d.fail(fmt.Errorf("field %s: %w", field, err))
 		return nil

@@ -13,10 +13,10 @@ import (
 // webhook has not been tried yet (finish.lua writes no state, so that an
 // end costs nothing more).
 func decodeWebhook(r *results.Record, h map[string]string) error {
-	r.CallbackURL = joinSpilled(h, layout.FieldCallback, h[layout.FieldCallback])
+	r.CallbackURL = layout.JoinParts(h, layout.FieldCallback, h[layout.FieldCallback])
 	if raw, ok := h[layout.FieldWebhook]; ok {
 		var wh results.WebhookDelivery
-		if err := json.Unmarshal([]byte(joinSpilled(h, layout.FieldWebhook, raw)), &wh); err != nil {
+		if err := json.Unmarshal([]byte(layout.JoinParts(h, layout.FieldWebhook, raw)), &wh); err != nil {
 			return fmt.Errorf("webhook state: %w", err)
 		}
 		r.Webhook = &wh

@@ -1,5 +1,7 @@
 package broker
 
+import "github.com/runq/runq/broker/internal/layout"
+
 // watchMark opens the stored payload of a task that an event stream
 // follows: watch.lua writes it in front of the payload as it was stored
 // (before any hookMark, then packMark or JSON), when it marks the task
@@ -10,7 +12,7 @@ package broker
 // instructions per take and start. Neither JSON, packMark nor hookMark is
 // ever watchMark; unpack skips it. The hash keeps "w" as well, for the
 // scripts that note other changes (event.lua, progress.lua).
-const watchMark = 0x02
+const watchMark = layout.WatchMark
 
 // unmark splits the marks off a stored payload, in the order they are
 // written in front of it: watchMark, then hookMark. It returns the value

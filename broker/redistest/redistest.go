@@ -10,7 +10,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -49,9 +48,8 @@ func IDText(id uuid.UUID) string { return layout.IDText(id) }
 func ParseIDText(text string) (uuid.UUID, error) { return layout.ParseIDText(text) }
 
 // StoredValue reads field (FieldPayload, FieldResult or FieldError) of the
-// task hash key as the broker stored it: when lua/spill.lua stored it in
-// parts, the first field's header goes and the parts are joined after it,
-// as the broker's joinSpilled does; a payload's watch mark stays in front.
+// task hash key as the broker stored it, its parts joined when
+// lua/spill.lua stored it in parts (layout.JoinParts).
 func StoredValue(ctx context.Context, rdb redis.UniversalClient, key, field string) (string, error) {
 	h, err := rdb.HGetAll(ctx, key).Result()
 	if err != nil {
@@ -61,22 +59,7 @@ func StoredValue(ctx context.Context, rdb redis.UniversalClient, key, field stri
 	if !ok {
 		return "", redis.Nil
 	}
-	at := 0
-	if field == FieldPayload && len(v) > 0 && v[0] == 2 { // a watch mark
-		at = 1
-	}
-	if len(v) < at+2 || v[at] != 3 || v[at+1] == 0 { // not in parts
-		return v, nil
-	}
-	joined := v[:at] + v[at+2:]
-	for i := 1; i <= int(v[at+1]); i++ {
-		p, ok := h[field+strconv.Itoa(i)]
-		if !ok {
-			return v, nil // a part missing: not in parts
-		}
-		joined += p
-	}
-	return joined, nil
+	return layout.JoinParts(h, field, v), nil
 }
 
 // Fields of a task's hash, for tests that look inside or write one.

@@ -1,33 +1,36 @@
-package broker
+package layout
 
 import (
 	"strconv"
 	"strings"
-
-	"github.com/runq/runq/broker/internal/layout"
 )
 
-// spillMark opens a payload, result, error, callback URL or webhook state
+// PartsMark opens a payload, result, error, callback URL or webhook state
 // of 65 to 317 bytes (as stored) that lua/spill.lua stored in parts, so
 // that the task's hash keeps Redis's compact encoding: a value of 65 bytes
 // or more in one field turns the whole hash into a hashtable, 200 to 450
 // bytes more per task. The byte after it is the count n of the parts that
 // follow the field's own 61 bytes, in fields field+"1" to field+n. Neither
-// JSON, a URL, packMark, hookMark nor watchMark is ever spillMark; a
-// watchMark goes in front of it.
-const spillMark = 0x03
+// JSON, a URL, packMark, hookMark nor WatchMark is ever PartsMark; a
+// WatchMark goes in front of it.
+const PartsMark = 0x03
 
-// joinSpilled returns the value of field in the task hash h as spill.lua
+// WatchMark opens the stored payload of a task that an event stream
+// follows (broker's watchMark, which watch.lua writes); a payload's
+// PartsMark comes after it.
+const WatchMark = 0x02
+
+// JoinParts returns the value of field in the task hash h as lua/spill.lua
 // was given it, its parts joined; any other value as it is. A value is
 // parted only when its count is at least 1 and every part is there: an
-// error text may itself begin with spillMark, and the scripts delete an
-// earlier error's parts before they write another (error_pairs).
-func joinSpilled(h map[string]string, field, v string) string {
+// error text may itself begin with PartsMark, and the scripts delete an
+// earlier value's parts before they write another (respill).
+func JoinParts(h map[string]string, field, v string) string {
 	at := 0
-	if field == layout.FieldPayload && len(v) > 0 && v[0] == watchMark {
+	if field == FieldPayload && len(v) > 0 && v[0] == WatchMark {
 		at = 1
 	}
-	if len(v) < at+2 || v[at] != spillMark || v[at+1] == 0 {
+	if len(v) < at+2 || v[at] != PartsMark || v[at+1] == 0 {
 		return v
 	}
 	n := int(v[at+1])
