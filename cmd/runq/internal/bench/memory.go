@@ -23,8 +23,9 @@ var memorySizes = []struct{ bytes, maxTasks int }{
 // memory queues tasks of each payload size, none of which a worker runs,
 // and reports Redis's used_memory growth per task, with and without the
 // payload. Its keys have a prefix as long as the default one (see
-// newShortScope), so that a task's key costs what it costs a user. used_memory is the whole server's: another client that frees
-// memory meanwhile (tests of other packages sharing the Redis) can make it
+// newShortScope), so that a task's key costs what it costs a user.
+// used_memory is the whole server's: another client that frees memory
+// meanwhile (tests of other packages sharing the Redis) can make it
 // shrink, which the bench's own writes never do. Such a row, or one during
 // which other processes were busy, is measured again, up to cfg.Attempts
 // times in all.
@@ -127,11 +128,11 @@ func settled(ctx context.Context, rdb redis.UniversalClient) error {
 	deadline := time.Now().Add(5 * time.Second)
 	last, same := int64(-1), 0
 	for same < 3 && time.Now().Before(deadline) {
-		overhead, ok := memoryOverhead(ctx, rdb)
+		overhead, pending, ok := redisOverhead(ctx, rdb)
 		if !ok {
 			return nil // miniredis: no MEMORY STATS
 		}
-		if overhead == last {
+		if overhead == last && pending == 0 {
 			same++
 		} else {
 			last, same = overhead, 0
@@ -145,22 +146,20 @@ func settled(ctx context.Context, rdb redis.UniversalClient) error {
 	return nil
 }
 
-// memoryOverhead returns MEMORY STATS overhead.total, plus INFO's
-// lazyfree_pending_objects so that a pending free counts as a change.
-func memoryOverhead(ctx context.Context, rdb redis.UniversalClient) (int64, bool) {
-	total, ok := memoryStat(ctx, rdb, "overhead.total")
-	if !ok {
-		return 0, false
+// redisOverhead returns MEMORY STATS overhead.total and INFO's
+// lazyfree_pending_objects; false when the server has neither.
+func redisOverhead(ctx context.Context, rdb redis.UniversalClient) (overhead, pending int64, ok bool) {
+	if overhead, ok = memoryStat(ctx, rdb, "overhead.total"); !ok {
+		return 0, 0, false
 	}
 	info, err := rdb.Info(ctx, "memory").Result()
 	if err != nil {
-		return 0, false
+		return 0, 0, false
 	}
 	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "lazyfree_pending_objects:"); ok {
-			n, _ := strconv.ParseInt(v, 10, 64)
-			total += n << 40
+		if v, found := strings.CutPrefix(strings.TrimSpace(line), "lazyfree_pending_objects:"); found {
+			pending, _ = strconv.ParseInt(v, 10, 64)
 		}
 	}
-	return total, true
+	return overhead, pending, true
 }
