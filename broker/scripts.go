@@ -9,8 +9,9 @@ import (
 // Each script is run with EVALSHA, falling back to EVAL on NOSCRIPT
 // (redis.Script.Run), because miniredis has no Redis Functions. Every script
 // opens with a header listing its KEYS, ARGV and reply. Scripts that read a
-// task's status begin with lua/status.lua, the one place that tells a
-// status left out of a hash (see statusOf); those that start or end
+// task's status or its result TTL begin with lua/status.lua, the one place
+// that tells a status left out of a hash (see statusOf) and reads the TTL
+// in a meta field; those that start or end
 // attempts then with lua/gate.lua, the one place that keeps the queue's
 // max_running counts and the limits of task names; those that start tasks
 // then with lua/start_task.lua, the one place that starts one. Those that
@@ -53,7 +54,7 @@ var (
 
 	//go:embed lua/finish.lua
 	finishSrc    string
-	finishScript = redis.NewScript(gateSrc + spillSrc + finishSrc)
+	finishScript = redis.NewScript(statusSrc + gateSrc + spillSrc + finishSrc)
 
 	//go:embed lua/expired.lua
 	expiredSrc    string
@@ -147,7 +148,7 @@ var (
 
 	//go:embed lua/broadcast_answer.lua
 	broadcastAnswerSrc    string
-	broadcastAnswerScript = redis.NewScript(broadcastAnswerSrc)
+	broadcastAnswerScript = redis.NewScript(statusSrc + broadcastAnswerSrc)
 )
 
 var (

@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -152,13 +153,27 @@ func TestMetaAndAttemptRoundTrip(t *testing.T) {
 		{},
 		{maxRetries: 3, timeout: time.Minute, resultTTL: time.Hour, queue: "default", name: "email.send"},
 		{maxRetries: 1 << 30, timeout: time.Millisecond, queue: "q", name: "odd,name,with,commas"},
+		{maxRetries: -1, timeout: 100 * time.Millisecond, resultTTL: 1000 * time.Millisecond, queue: "q", name: "n"},
+		{timeout: 1234500 * time.Millisecond, resultTTL: time.Duration(math.MaxInt64/int64(time.Millisecond)) * time.Millisecond, queue: "q", name: "n"},
+		{timeout: 1e18 * time.Nanosecond, resultTTL: 9e18 * time.Nanosecond, queue: "q", name: "n"},
 	} {
 		got, err := parseMeta(m.String())
 		if err != nil || got != m {
 			t.Errorf("parseMeta(%q) = %+v, %v; want %+v", m.String(), got, err, m)
 		}
 	}
-	for _, bad := range []string{"", "1,2,3", "1,2,3,q", "x,2,3,q,n", "1,2,3 ,q,n", "1,,3,q,n", "99999999999,1,1,q,n"} {
+	// The durations are written short where that saves bytes, and only there.
+	for ms, want := range map[int64]string{0: "0", 7: "7", 10: "10", 100: "100", 1000: "1e3",
+		30000: "3e4", 1800000: "18e5", 86400000: "864e5", 1234500: "1234500", 120500: "120500"} {
+		if got := string(appendMillis(nil, ms)); got != want {
+			t.Errorf("appendMillis(%d) = %q, want %q", ms, got, want)
+		}
+	}
+	if m := (meta{maxRetries: 3, timeout: 30 * time.Minute, resultTTL: 24 * time.Hour, queue: "default", name: "email.send"}).String(); m != "3,18e5,864e5,default,email.send" {
+		t.Errorf("meta of the default options = %q", m)
+	}
+	for _, bad := range []string{"", "1,2,3", "1,2,3,q", "x,2,3,q,n", "1,2,3 ,q,n", "1,,3,q,n", "99999999999,1,1,q,n",
+		"1e3,1,1,q,n", "1,1e,1,q,n", "1,e3,1,q,n", "1,1e0,1,q,n", "1,1e+3,1,q,n", "1,1e19,1,q,n", "1,99e17,1,q,n", "1,1e3x,1,q,n", "1,1.5e3,1,q,n"} {
 		if _, err := parseMeta(bad); err == nil {
 			t.Errorf("parseMeta(%q) = nil error, want one", bad)
 		}

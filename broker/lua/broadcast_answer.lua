@@ -76,7 +76,7 @@ if open > 0 then
 end
 local c = redis.call('HMGET', KEYS[1], 'bf', 'bm')
 failed, missing = tonumber(c[1] or '0'), tonumber(c[2] or '0')
-local ttl = tonumber(string.match(f[2], '^[^,]*,[^,]*,(%d+)'))
+local ttl = ttl_of(f[2])
 if ttl and ttl > 0 then
   local expireAt = string.format('%d', now + ttl)
   redis.call('PEXPIREAT', KEYS[1], expireAt)

@@ -193,7 +193,7 @@ for j = 1, n do
       local g = redis.call('HMGET', key, 'cx', 'm')
       if g[1] then -- canceled instead: "c", an x that joins the canceled zset
         kind = 'c'
-        ms = string.format('%d', tonumber(string.match(g[2] or '', '^[^,]*,[^,]*,(%d+)')) or 0)
+        ms = string.format('%d', ttl_of(g[2]) or 0)
       end
     end
     if kind == 's' or kind == 'S' then

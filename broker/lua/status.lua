@@ -16,7 +16,14 @@ local function status_of(s, at, m)
 end
 
 -- ttl_of(m) returns the result TTL in ms held in a meta field
--- ("max_retries,timeout_ms,ttl_ms,queue,name"), or nil.
+-- ("max_retries,timeout_ms,ttl_ms,queue,name"), or nil. The TTL may be
+-- written with an exponent ("864e5": broker's appendMillis), which is
+-- read here rather than by tonumber: miniredis's Lua does not read it.
 local function ttl_of(m)
-  return m and tonumber(string.match(m, '^[^,]*,[^,]*,(%d+)'))
+  local v = m and string.match(m, '^[^,]*,[^,]*,([^,]+)')
+  local mant, k = string.match(v or '', '^(%d+)e(%d+)$')
+  if mant then
+    return tonumber(mant) * 10 ^ tonumber(k)
+  end
+  return tonumber(v)
 end

@@ -229,7 +229,7 @@ func IDOfKey(key string) string { return key[len(key)-IDTextLen:] }
 // one field (meta, attempt): fewer and shorter fields cost less memory and
 // less Redis CPU on every task. The Lua scripts spell the same letters.
 const (
-	FieldMeta     = "m"  // "max_retries,timeout_ms,ttl_ms,queue,name"
+	FieldMeta     = "m"  // "max_retries,timeout_ms,ttl_ms,queue,name"; durations may end in an exponent ("18e5")
 	FieldStatus   = "s"  // a results.Status; absent until written (broker's statusOf)
 	FieldPayload  = "p"  // JSON (marked, maybe packed); from 65 to 317 bytes, in parts: "p", "p1"... (lua/spill.lua)
 	FieldResult   = "r"  // JSON once succeeded (maybe packed), in parts as the payload
