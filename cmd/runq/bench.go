@@ -40,7 +40,9 @@ from 8 goroutines, through the Go client in this process and over HTTP
 to a "serve" child, to a worker (concurrency 50, storing a result) in a
 child process of this executable: per task, the CPU of Redis, the
 worker, the API (or the Go client), Redis commands and read events, the
-delay from submission to start, and the idle worker's cost. A
+delay from submission to start, and the idle worker's cost; an "HTTP
+floor" row sends the same requests to a bare net/http child that makes
+one Redis call (RPUSH) per request: what any HTTP front costs here. A
 throughput, latency or steady row during which other processes used more
 than --max-other-cpu is measured again (up to --attempts times; the
 other%% column tells). Keys live under a private prefix and are deleted;
@@ -67,7 +69,8 @@ var benchCommand = cli.Command{
 func runBench(ctx context.Context, prog string, args []string, stdout io.Writer) error {
 	if bench.IsChild() {
 		// This process is a child of a `runq bench` with this executable:
-		// the waiters scenario's HTTP client, or the steady rows' worker.
+		// the waiters scenario's HTTP client, the steady rows' worker, or
+		// the floor rows' bare HTTP server.
 		return bench.RunChild(ctx, os.Stdin, stdout)
 	}
 	f, err := parseBenchFlags(prog, args, stdout)

@@ -36,7 +36,7 @@ func TestRunSmallBench(t *testing.T) {
 				"drain, stores result, conc 50, 64 B payload", "drain, stores result, conc 50, 1024 B payload",
 				"drain, 3 queues in strict order, conc 50", "drain, 3 queues weighted 6:3:1, conc 50", "latency at 200/s, conc 50",
 				"due -> start, 200 over 500ms, 1 pool(s)", "due -> start, 200 over 500ms, 4 pool(s)",
-				"steady 100/s, Go client", "steady 100/s, HTTP",
+				"steady 100/s, Go client", "steady 100/s, HTTP", "steady 100/s, HTTP floor",
 				"memory, queued, 64 B payload", "memory, queued, 1024 B payload", "memory, queued, 16384 B payload",
 				"waiters, 50 long polls", "enqueue, 1 producer(s), bounded queue", "enqueue, 16 producer(s), bounded queue",
 				"refused, 16 producer(s), full queue", "life: 16 producer(s) + drain c50", "life: batches of 1000 + drain c50"}
@@ -48,7 +48,7 @@ func TestRunSmallBench(t *testing.T) {
 				rows[row.Scenario] = row
 				// Only this process's client counts round trips: an HTTP
 				// steady row's submissions go through the API child.
-				rtt := row.RoundTrips > 0 || strings.HasSuffix(row.Scenario, "HTTP")
+				rtt := row.RoundTrips > 0 || strings.Contains(row.Scenario, "HTTP")
 				if row.Scenario != want[i] || (row.TasksPerSec <= 0) != row.Life || !rtt {
 					t.Errorf("row %d = %+v, want %q with positive round trips, and throughput unless a life", i, row, want[i])
 				}
@@ -56,7 +56,7 @@ func TestRunSmallBench(t *testing.T) {
 				// were measured, and, on a real Redis (INFO cpu) where
 				// /proc/stat can be read, how busy other processes were.
 				known := be.Mini == nil && procStat
-				if i <= 17 && (row.Attempts < 1 || row.Attempts > 3 || known != (row.OtherCPU >= 0)) {
+				if i <= 18 && (row.Attempts < 1 || row.Attempts > 3 || known != (row.OtherCPU >= 0)) {
 					t.Errorf("row %d = %+v: want 1-3 attempts, and other CPU known exactly on a real Redis with /proc/stat", i, row)
 				}
 			}
@@ -66,6 +66,7 @@ func TestRunSmallBench(t *testing.T) {
 				}
 			}
 			checkSteady(t, rows[want[16]], rows[want[17]], be.Mini == nil && procStat)
+			checkFloor(t, rows[want[18]], be.Mini == nil && procStat)
 			checkDelayed(t, rows[want[14]], rows[want[15]])
 			checkDrainSizes(t, rows, want[7:11])
 			for _, name := range want[11:13] {
@@ -74,14 +75,14 @@ func TestRunSmallBench(t *testing.T) {
 				}
 			}
 			if be.Mini == nil {
-				checkMemory(t, rows, want[18:21])
+				checkMemory(t, rows, want[19:22])
 				if rows[want[3]].Commands <= 0 || rows[want[3]].ReadsPerTask <= 0 {
 					t.Errorf("on a real Redis the rows must carry commands and reads: %+v", rows[want[3]])
 				}
 			}
-			for _, name := range want[25:] {
+			for _, name := range want[26:] {
 				life, enq, drain := rows[name], rows[want[1]], rows[want[7]]
-				if name == want[26] {
+				if name == want[27] {
 					enq = rows[want[2]]
 				}
 				if life.RoundTrips != enq.RoundTrips+drain.RoundTrips || life.RedisCPUus != enq.RedisCPUus+drain.RedisCPUus {
@@ -148,6 +149,21 @@ func checkSteady(t *testing.T, goRow, httpRow bench.Row, known bool) {
 	}
 	if goRow.APICPUus != 0 || goRow.Steady.Path != "Go client" || httpRow.Steady.Path != "HTTP" {
 		t.Errorf("steady rows %+v and %+v: want an API CPU only over HTTP", goRow, httpRow)
+	}
+}
+
+// checkFloor checks the floor row: every request answered and pushed (the
+// bench checks the list's length, or fails the row), its CPU and Redis's
+// told where /proc and INFO tell them, and no latency, which it does not
+// measure.
+func checkFloor(t *testing.T, row bench.Row, known bool) {
+	t.Helper()
+	if row.Steady == nil || row.Steady.Path != "HTTP floor" || row.Tasks != 30 || row.TargetRate != 100 || row.P50ms != 0 {
+		t.Errorf("%s = %+v, want 30 requests at 100/s with the steady figures and no latency", row.Scenario, row)
+		return
+	}
+	if known && (row.APICPUus <= 0 || row.RedisCPUus <= 0 || row.Commands < 1 || row.ReadsPerTask <= 0) {
+		t.Errorf("%s = %+v, want the floor's CPU, Redis's, and at least one command per request on a real Redis", row.Scenario, row)
 	}
 }
 

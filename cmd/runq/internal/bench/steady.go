@@ -45,8 +45,13 @@ func (r *runner) steady(ctx context.Context) error {
 		return nil
 	}
 	for _, rate := range r.cfg.SteadyRates {
-		for _, path := range []string{pathGo, pathHTTP} {
-			row, err := r.measure(func() (Row, error) { return r.steadyOnce(ctx, rate, path) })
+		for _, path := range []string{pathGo, pathHTTP, pathFloor} {
+			row, err := r.measure(func() (Row, error) {
+				if path == pathFloor {
+					return r.floorOnce(ctx, rate)
+				}
+				return r.steadyOnce(ctx, rate, path)
+			})
 			if err != nil {
 				return fmt.Errorf("steady %d/s, %s: %w", rate, path, err)
 			}
@@ -136,17 +141,28 @@ func (r *runner) submitter(ctx context.Context, s *scope, path string) (submitFu
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	submit, stop, err := httpSubmitter(srv)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return submit, []int{srv.pid()}, stop, nil
+}
+
+// httpSubmitter submits through runq's HTTP client (api/client) to srv,
+// on up to twice steadyProducers kept-alive connections; stop closes them
+// and stops srv.
+func httpSubmitter(srv *serveChild) (submitFunc, func(), error) {
 	tr := &http.Transport{MaxIdleConns: 2 * steadyProducers, MaxIdleConnsPerHost: 2 * steadyProducers}
 	api, err := client.New(srv.url, client.Config{HTTPClient: &http.Client{Transport: tr}})
 	if err != nil {
 		srv.stop()
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	stop := func() { tr.CloseIdleConnections(); srv.stop() }
 	return func(ctx context.Context, p json.RawMessage) error {
 		_, err := api.Submit(ctx, tasks.Request{Name: steadyName, Payload: p})
 		return err
-	}, []int{srv.pid()}, stop, nil
+	}, stop, nil
 }
 
 // paced submits n tasks from steadyProducers goroutines on one schedule:

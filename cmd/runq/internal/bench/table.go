@@ -64,6 +64,11 @@ func formatRow(r Row) string {
 // steadyLine renders the line under a steady row: whose CPU its columns
 // show, the idle worker's cost, and the pace achieved.
 func steadyLine(r Row) string {
+	if r.Steady.Path == pathFloor {
+		return fmt.Sprintf("  %s: a bare net/http server making one RPUSH per request, on serve's Redis pool: its CPU %.1f us/request, "+
+			"Redis %.1f us/request; this process's HTTP client %.1f us/request; %d producers submitted %d requests in %.2fs",
+			r.Steady.Path, r.APICPUus, r.RedisCPUus, r.ClientCPUus, r.Steady.Producers, r.Tasks, r.Steady.SubmitSeconds)
+	}
 	who := fmt.Sprintf("client CPU (this process, submitting) %.1f us/task", r.ClientCPUus)
 	if r.Steady.Path == pathHTTP {
 		who = fmt.Sprintf("API CPU (runq serve child) %.1f us/task, this process's HTTP client %.1f us/task", r.APICPUus, r.ClientCPUus)

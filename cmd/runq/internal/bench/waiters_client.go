@@ -23,7 +23,8 @@ import (
 // the bench (see RunChild): "waiters" the HTTP client side of the waiters
 // scenario, "steady-worker" the worker of the steady rows. The bench sets
 // it when it re-runs its own executable; `runq bench` and the bench's
-// tests check it first thing.
+// tests check it first thing. "steady-floor" is the floor rows' bare HTTP
+// server (see runFloor).
 const ChildEnv = "RUNQ_BENCH_CHILD"
 
 // The values of ChildEnv.
@@ -36,7 +37,7 @@ const (
 // bench.
 func IsChild() bool {
 	kind := os.Getenv(ChildEnv)
-	return kind == childWaiters || kind == childWorker
+	return kind == childWaiters || kind == childWorker || kind == childFloor
 }
 
 // childCommand is this executable re-run as the bench's child of kind.
@@ -70,15 +71,19 @@ type answer struct {
 }
 
 // RunChild runs this process as the child that ChildEnv names: the steady
-// rows' worker (see runWorker), or the waiters scenario's client, which
+// rows' worker (see runWorker), the floor rows' server (see runFloor), or
+// the waiters scenario's client, which
 // reads childParams from stdin (to EOF), then long-polls every ID through
 // runq's HTTP client (api/client), each poll on a connection of its own to
 // the API on loopback, and when every poll has answered (or failed) writes
 // the answers, in ID order, to stdout as JSON. Each poll is bounded by its
 // wait plus 30s.
 func RunChild(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
-	if os.Getenv(ChildEnv) == childWorker {
+	switch os.Getenv(ChildEnv) {
+	case childWorker:
 		return runWorker(ctx, stdin, stdout)
+	case childFloor:
+		return runFloor(ctx, stdin)
 	}
 	data, err := io.ReadAll(stdin)
 	if err != nil {
