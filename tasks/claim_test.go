@@ -8,9 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/runq/runq/broker/redistest"
+	"github.com/runq/runq/results"
 	"github.com/runq/runq/tasks"
+	"github.com/runq/runq/tasks/builtin"
 )
 
 // claimCounter counts, on one Redis client, the blocking waits sent and
@@ -105,5 +109,80 @@ func waitUntil(t *testing.T, cond func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatal("condition not met within 10s")
 		}
+	}
+}
+
+// TestBatchWaitClaimsArrivalsTogether submits two tasks back to back to a
+// waiting pool with a BatchWait: the first one's arrival wakes the pool,
+// which holds its claim back for BatchWait, so one claim (one lease
+// token) takes both, and the first starts no sooner than BatchWait after
+// it was created. A pool without it starts the first at once (see
+// TestPoolClaimsALoneTaskInOneCall). A pool of one queue and one of two
+// have claim loops of their own; the second waits on a client of its own,
+// which only a real Redis's CLIENT LIST shows waiting.
+func TestBatchWaitClaimsArrivalsTogether(t *testing.T) {
+	const wait = 1500 * time.Millisecond
+	each(t, func(t *testing.T, s bundle) {
+		counter := &claimCounter{}
+		s.startHookedPool(t, counter, tasks.PoolConfig{Concurrency: 4, BatchWait: wait})
+		waitUntil(t, func() bool { w, _, _, _ := counter.get(); return w > 0 }) // the pool is waiting
+		checkClaimedTogether(t, s, wait)
+	})
+	t.Run("two queues", func(t *testing.T) {
+		t.Parallel()
+		be, ok := redistest.Real(t)
+		if !ok {
+			t.Skip("CLIENT LIST tells a waiting client only on a real Redis; REDIS_URL is not set")
+		}
+		s := bundle{be: be, reg: tasks.NewRegistry()}
+		builtin.Register(s.reg)
+		s.client = tasks.NewClient(be.Client, tasks.ClientConfig{Prefix: be.Prefix, Logger: quiet()})
+		t.Cleanup(func() { _ = s.client.Close() })
+		opts := *be.Client.Options()
+		opts.ClientName = "batchwait-" + uuid.NewString()
+		rdb := redis.NewClient(&opts) // the pool's wait client copies its name, not its hooks
+		counter := &claimCounter{}
+		rdb.AddHook(counter)
+		t.Cleanup(func() { _ = rdb.Close() })
+		s.run(t, tasks.NewPool(rdb, s.reg, tasks.PoolConfig{Queues: []string{"default", "low"}, Concurrency: 4,
+			BatchWait: wait, Prefix: be.Prefix, Logger: quiet()}))
+		// The pool is waiting once both its claim loops have found both
+		// queues empty (a take each) and one of them blocks on BLMOVE.
+		waitUntil(t, func() bool {
+			if _, takes, _, _ := counter.get(); takes < 4 {
+				return false
+			}
+			list, err := be.Client.ClientList(context.Background()).Result()
+			for _, line := range strings.Split(list, "\n") {
+				if err == nil && strings.Contains(line, " name="+opts.ClientName+" ") && strings.Contains(line, " cmd=blmove ") {
+					return true
+				}
+			}
+			return false
+		})
+		checkClaimedTogether(t, s, wait)
+	})
+}
+
+// checkClaimedTogether submits two tasks back to back to s's waiting pool
+// and checks that one claim took both, wait after the first was created.
+func checkClaimedTogether(t *testing.T, s bundle, wait time.Duration) {
+	t.Helper()
+	a := s.submit(t, tasks.Request{Name: "echo", Payload: []byte(`1`)})
+	b := s.submit(t, tasks.Request{Name: "echo", Payload: []byte(`2`)})
+	ra, rb := s.wait(t, a), s.wait(t, b)
+	if d := ra.StartedAt.Sub(ra.CreatedAt); d < wait {
+		t.Errorf("the first task started %v after it was created, want at least the BatchWait of %v", d, wait)
+	}
+	tokens := make([]string, 2)
+	for i, id := range []uuid.UUID{a, b} {
+		at, err := s.be.Client.HGet(context.Background(), s.be.Keys.Task(id), redistest.FieldAttempt).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens[i], _, _ = strings.Cut(at, ",")
+	}
+	if tokens[0] != tokens[1] || ra.Status != results.StatusSucceeded || rb.Status != results.StatusSucceeded {
+		t.Errorf("lease tokens %q and %q, statuses %s and %s: want one claim for both, both succeeded", tokens[0], tokens[1], ra.Status, rb.Status)
 	}
 }

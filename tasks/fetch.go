@@ -84,7 +84,25 @@ func (p *Pool) fetch(ctx, work context.Context) {
 			}
 		default:
 			ready = p.waitTask(ctx, backoff)
+			if ready.Queue != "" {
+				p.batchWait(ctx)
+			}
 		}
+	}
+}
+
+// batchWait holds back the claim that follows a wait woken by a task's
+// arrival for PoolConfig.BatchWait, or until ctx ends, so that the claim
+// takes the tasks that arrive meanwhile too.
+func (p *Pool) batchWait(ctx context.Context) {
+	if p.cfg.BatchWait <= 0 {
+		return
+	}
+	t := time.NewTimer(p.cfg.BatchWait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
 	}
 }
 

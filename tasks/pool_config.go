@@ -64,6 +64,14 @@ type PoolConfig struct {
 	// WebhookConcurrency is how many webhooks the pool sends at once,
 	// beside its handlers, never in their slots; 0 means 16.
 	WebhookConcurrency int
+	// BatchWait trades latency for cost when tasks arrive one at a time:
+	// when a task arrives at a pool whose queues were empty, the pool
+	// waits this long before it claims, so that one claim takes every
+	// task that arrived meanwhile, and their outcomes, ending together,
+	// go out in fewer writes. Each such task starts up to BatchWait
+	// later. A pool that finds tasks waiting claims at once, as ever.
+	// 0 (or less) means claim at once.
+	BatchWait time.Duration
 }
 
 // DefaultFailedTTL is PoolConfig.FailedTTL's default.
@@ -105,5 +113,6 @@ func (c PoolConfig) withDefaults() PoolConfig {
 	if c.WebhookConcurrency <= 0 {
 		c.WebhookConcurrency = 16
 	}
+	c.BatchWait = max(c.BatchWait, 0)
 	return c
 }

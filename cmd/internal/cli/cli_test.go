@@ -73,6 +73,9 @@ func TestRunUsageErrors(t *testing.T) {
 		{args: []string{"--result-ttl", "1d"}, wantErr: "not a duration"},
 		{args: []string{"--visibility-timeout", "99ms"}, wantErr: "--visibility-timeout must be at least 100ms"},
 		{args: []string{"--grace", "0s"}, wantErr: "--grace must be positive"},
+		{args: []string{"--batch-wait", "-1ms"}, wantErr: "--batch-wait must be 0 to 1s"},
+		{args: []string{"--batch-wait", "1001ms"}, wantErr: "--batch-wait must be 0 to 1s"},
+		{args: []string{"serve", "--batch-wait", "5ms"}, wantErr: "--batch-wait is not a flag of serve"},
 		{args: []string{"--max-crashes", "-2"}, wantErr: "--max-crashes must be -1"},
 		{args: []string{"--max-crashes", "0"}, wantErr: "--max-crashes must be -1 (no limit) or at least 1"},
 		{args: []string{"--body-limit", "1023"}, wantErr: "--body-limit must be at least 1024 bytes"},
@@ -130,6 +133,8 @@ func TestRunAccepts(t *testing.T) {
 		{"--log-format", "json", "--log-level", "DEBUG"},
 		{"--log-level", "warn", "--redis", "redis://127.0.0.1:1", "--addr", "127.0.0.1:1"},
 		{"--concurrency=5", "-grace=2s"},
+		{"worker", "--batch-wait", "0s"},
+		{"--batch-wait", "1s"},
 		{"worker", "--metrics-addr", "127.0.0.1:0"},
 		{"--metrics-addr", ":9091"},
 	}

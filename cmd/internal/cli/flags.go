@@ -36,6 +36,7 @@ type config struct {
 	concurrency int
 	visibility  time.Duration
 	grace       time.Duration
+	batchWait   time.Duration // how long a claim after an arrival waits for more
 	maxCrashes  int
 	metricsAddr string            // "" means no metrics server
 	cron        cronValue         // --cron lines, as given
@@ -147,6 +148,9 @@ var settings = []setting{
 	{"grace", "RUNQ_GRACE", groupWorker, poolRunners, "DURATION",
 		"at shutdown, how long running tasks may finish before they are handed back",
 		func(c *config) flag.Value { return (*durationValue)(&c.grace) }},
+	{"batch-wait", "RUNQ_BATCH_WAIT", groupWorker, poolRunners, "DURATION",
+		"after a task arrives at an idle worker, claim only after this, with what arrived meanwhile: less CPU at low rates, each task up to this much later (0: at once)",
+		func(c *config) flag.Value { return (*durationValue)(&c.batchWait) }},
 	{"max-crashes", "RUNQ_MAX_CRASHES", groupWorker, poolRunners, "N",
 		"redeliveries after lost workers before a task fails as poison (-1: no limit)",
 		func(c *config) flag.Value { return (*intValue)(&c.maxCrashes) }},
@@ -319,6 +323,8 @@ func (c *config) check() error {
 		return errors.New("--visibility-timeout must be at least 100ms (env RUNQ_VISIBILITY_TIMEOUT)")
 	case c.grace <= 0:
 		return errors.New("--grace must be positive (env RUNQ_GRACE)")
+	case c.batchWait < 0 || c.batchWait > time.Second:
+		return errors.New("--batch-wait must be 0 to 1s (env RUNQ_BATCH_WAIT)")
 	case c.maxCrashes < -1 || c.maxCrashes == 0:
 		return errors.New("--max-crashes must be -1 (no limit) or at least 1 (env RUNQ_MAX_CRASHES)")
 	case c.bodyLimit < 1024:

@@ -82,7 +82,7 @@ func run(ctx context.Context, cmd string, cfg config, reg *tasks.Registry, log *
 		pcfg := tasks.PoolConfig{
 			Queues: cfg.queues, Weights: cfg.weights, Concurrency: cfg.concurrency, Grace: cfg.grace,
 			VisibilityTimeout: cfg.visibility, MaxCrashes: cfg.maxCrashes, Prefix: cfg.prefix, Logger: log,
-			FailedTTL:     cfg.failedTTL,
+			FailedTTL: cfg.failedTTL, BatchWait: cfg.batchWait,
 			WebhookSecret: cfg.webhookSecret, WebhookAllowPrivate: cfg.webhookAllowPrivate,
 		}
 		if cmd == "all" || cfg.metricsAddr != "" { // a worker alone keeps none unless asked
