@@ -134,10 +134,10 @@ func writeJSON(rep *bench.Report, file string) error {
 
 // benchFlags are the flags of `runq bench`, as given.
 type benchFlags struct {
-	redisURL, rates, steadyRates, only, jsonOut string
-	tasks, waiters, attempts, dueTasks          int
-	rateFor, steadyFor, dueOver                 time.Duration
-	maxOther                                    float64
+	redisURL, rates, steadyRates, only, jsonOut  string
+	tasks, waiters, attempts, dueTasks           int
+	rateFor, steadyFor, steadyBatchWait, dueOver time.Duration
+	maxOther                                     float64
 }
 
 // parseBenchFlags parses args; for -h it prints the help to stdout and
@@ -154,6 +154,7 @@ func parseBenchFlags(prog string, args []string, stdout io.Writer) (benchFlags, 
 	fs.IntVar(&f.waiters, "waiters", 10_000, "long polls parked at once by the waiters scenario")
 	fs.StringVar(&f.steadyRates, "steady-rates", "100,1000,5000", "tasks/s of the steady rows, comma-separated")
 	fs.DurationVar(&f.steadyFor, "steady-for", 10*time.Second, "how long each steady row submits")
+	fs.DurationVar(&f.steadyBatchWait, "steady-batch-wait", 0, "the steady rows' worker's --batch-wait (0 to 1s)")
 	fs.IntVar(&f.dueTasks, "due-tasks", 10_000, "tasks of the delayed rows, held back with run_at spread over --due-over")
 	fs.DurationVar(&f.dueOver, "due-over", 10*time.Second, "how long the delayed rows' run_at times are spread over")
 	fs.StringVar(&f.only, "only", "", "scenario groups to run, comma-separated: enqueue, drain, drainsizes (part of drain), priorities, latency, delayed, steady, memory, waiters, bounded (default all)")
@@ -188,12 +189,14 @@ func (f benchFlags) config() (bench.Config, error) {
 		return bench.Config{}, usage("--waiters must be 1 to 100000")
 	case f.steadyFor < 100*time.Millisecond || f.steadyFor > time.Hour:
 		return bench.Config{}, usage("--steady-for must be 100ms to 1h")
+	case f.steadyBatchWait < 0 || f.steadyBatchWait > time.Second:
+		return bench.Config{}, usage("--steady-batch-wait must be 0 to 1s")
 	case f.dueTasks < 1 || f.dueTasks > 1_000_000:
 		return bench.Config{}, usage("--due-tasks must be 1 to 1000000")
 	case f.dueOver < 100*time.Millisecond || f.dueOver > time.Hour:
 		return bench.Config{}, usage("--due-over must be 100ms to 1h")
 	}
-	cfg := bench.Config{Tasks: f.tasks, RateFor: f.rateFor, Waiters: f.waiters, SteadyFor: f.steadyFor,
+	cfg := bench.Config{Tasks: f.tasks, RateFor: f.rateFor, Waiters: f.waiters, SteadyFor: f.steadyFor, SteadyBatchWait: f.steadyBatchWait,
 		DueTasks: f.dueTasks, DueOver: f.dueOver, MaxOtherCPU: f.maxOther, Attempts: f.attempts}
 	var err error
 	if cfg.Rates, err = parseRates("rates", f.rates); err != nil {

@@ -22,7 +22,9 @@ func TestBenchFlags(t *testing.T) {
 		wantOnly []string
 	}{
 		{args: nil},
-		{args: []string{"--steady-rates", "50, 2000", "--steady-for", "3s", "--only", "steady,memory"}},
+		{args: []string{"--steady-rates", "50, 2000", "--steady-for", "3s", "--only", "steady,memory", "--steady-batch-wait", "5ms"}},
+		{args: []string{"--steady-batch-wait", "-1ms"}, wantErr: "--steady-batch-wait must be 0 to 1s"},
+		{args: []string{"--steady-batch-wait", "1001ms"}, wantErr: "--steady-batch-wait must be 0 to 1s"},
 		{args: []string{"--steady-rates", "100,0"}, wantErr: `--steady-rates: "0" is not a rate`},
 		{args: []string{"--steady-rates", ""}, wantErr: `--steady-rates: "" is not a rate`},
 		{args: []string{"--steady-for", "1ms"}, wantErr: "--steady-for must be 100ms to 1h"},
@@ -46,16 +48,16 @@ func TestBenchFlags(t *testing.T) {
 			t.Errorf("config of %q = %v", tt.args, err)
 			continue
 		}
-		wantRates, wantFor, wantOnly := []int{100, 1000, 5000}, 10*time.Second, []string(nil)
+		wantRates, wantFor, wantOnly, wantWait := []int{100, 1000, 5000}, 10*time.Second, []string(nil), time.Duration(0)
 		switch {
 		case tt.wantOnly != nil:
 			wantOnly = tt.wantOnly
 		case len(tt.args) > 0:
-			wantRates, wantFor, wantOnly = []int{50, 2000}, 3*time.Second, []string{"steady", "memory"}
+			wantRates, wantFor, wantOnly, wantWait = []int{50, 2000}, 3*time.Second, []string{"steady", "memory"}, 5*time.Millisecond
 		}
-		if !slices.Equal(cfg.SteadyRates, wantRates) || cfg.SteadyFor != wantFor || !slices.Equal(cfg.Only, wantOnly) {
-			t.Errorf("config of %q: steady rates %v for %v, only %q; want %v for %v, only %q",
-				tt.args, cfg.SteadyRates, cfg.SteadyFor, cfg.Only, wantRates, wantFor, wantOnly)
+		if !slices.Equal(cfg.SteadyRates, wantRates) || cfg.SteadyFor != wantFor || !slices.Equal(cfg.Only, wantOnly) || cfg.SteadyBatchWait != wantWait {
+			t.Errorf("config of %q: steady rates %v for %v, batch wait %v, only %q; want %v for %v, %v, only %q",
+				tt.args, cfg.SteadyRates, cfg.SteadyFor, cfg.SteadyBatchWait, cfg.Only, wantRates, wantFor, wantWait, wantOnly)
 		}
 	}
 }

@@ -30,6 +30,9 @@ type Config struct {
 	// nil means 100, 1,000 and 5,000.
 	SteadyRates []int
 	SteadyFor   time.Duration // how long each steady row submits; 0 means 10s
+	// SteadyBatchWait is the steady rows' worker's PoolConfig.BatchWait;
+	// 0 means none (claim at once), runq's default.
+	SteadyBatchWait time.Duration
 	// DueTasks are the tasks of the delayed rows, held back with run_at
 	// spread evenly over DueOver; 0 means 10,000 over 10s.
 	DueTasks int

@@ -77,7 +77,8 @@ func (r *runner) steadyOnce(ctx context.Context, rate int, path string) (Row, er
 		return Row{}, err
 	}
 	defer r.cleanup(context.WithoutCancel(ctx), s)
-	w, err := startWorker(ctx, workerParams{URL: r.cfg.RedisURL, Prefix: s.prefix, Concurrency: steadyConcurrency, Tasks: int64(n)})
+	w, err := startWorker(ctx, workerParams{URL: r.cfg.RedisURL, Prefix: s.prefix, Concurrency: steadyConcurrency, Tasks: int64(n),
+		BatchWait: r.cfg.SteadyBatchWait})
 	if err != nil {
 		return Row{}, err
 	}
@@ -106,7 +107,11 @@ func (r *runner) steadyOnce(ctx context.Context, rate int, path string) (Row, er
 	if err != nil {
 		return Row{}, err
 	}
-	return steadyRow(rate, n, c, sum, fig)
+	row, err := steadyRow(rate, n, c, sum, fig)
+	if r.cfg.SteadyBatchWait > 0 {
+		row.Scenario += fmt.Sprintf(", batch wait %v", r.cfg.SteadyBatchWait)
+	}
+	return row, err
 }
 
 // idleCost measures what the idle worker costs Redis over steadyIdle.

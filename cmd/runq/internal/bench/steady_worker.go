@@ -25,6 +25,8 @@ type workerParams struct {
 	Prefix      string `json:"prefix"` // the row's private key prefix
 	Concurrency int    `json:"concurrency"`
 	Tasks       int64  `json:"tasks"` // report once this many have succeeded
+	// BatchWait is the pool's PoolConfig.BatchWait.
+	BatchWait time.Duration `json:"batch_wait"`
 }
 
 // workerEvent is one line the worker child writes on its stdout: ready
@@ -110,7 +112,7 @@ func runWorker(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	defer rdb.Close()
 	d := &delays{want: p.Tasks, got: make(chan struct{})}
 	pool := tasks.NewPool(rdb, steadyRegistry(d.record),
-		tasks.PoolConfig{Concurrency: p.Concurrency, Prefix: p.Prefix, Logger: slog.New(slog.DiscardHandler)})
+		tasks.PoolConfig{Concurrency: p.Concurrency, BatchWait: p.BatchWait, Prefix: p.Prefix, Logger: slog.New(slog.DiscardHandler)})
 	if err := pool.Register(ctx); err != nil {
 		return fmt.Errorf("bench worker: %w", err)
 	}
