@@ -186,3 +186,21 @@ func checkClaimedTogether(t *testing.T, s bundle, wait time.Duration) {
 		t.Errorf("lease tokens %q and %q, statuses %s and %s: want one claim for both, both succeeded", tokens[0], tokens[1], ra.Status, rb.Status)
 	}
 }
+
+// TestBatchWaitClaimsAtOnceAfterAQuiet submits a task to a pool with a
+// BatchWait once the pool has waited longer than that: tasks come further
+// apart than BatchWait, so a wait would gather nothing, and the pool
+// claims the task at once.
+func TestBatchWaitClaimsAtOnceAfterAQuiet(t *testing.T) {
+	const wait = 2 * time.Second
+	each(t, func(t *testing.T, s bundle) {
+		counter := &claimCounter{}
+		s.startHookedPool(t, counter, tasks.PoolConfig{Concurrency: 4, BatchWait: wait})
+		waitUntil(t, func() bool { w, _, _, _ := counter.get(); return w > 0 }) // the pool is waiting
+		time.Sleep(wait + 500*time.Millisecond)                                 // a quiet longer than BatchWait
+		rec := s.wait(t, s.submit(t, tasks.Request{Name: "echo", Payload: []byte(`1`)}))
+		if d := rec.StartedAt.Sub(rec.CreatedAt); d >= wait || rec.Status != results.StatusSucceeded {
+			t.Errorf("a task after a quiet started %v after it was created (%s), want at once, not after the BatchWait of %v", d, rec.Status, wait)
+		}
+	})
+}

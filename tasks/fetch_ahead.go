@@ -15,8 +15,9 @@ import (
 // slots are held from its take. When the queue runs dry, the loop waits
 // on Redis, which tells it the ID at the head of the queue when a task
 // arrives; the take that follows (after PoolConfig.BatchWait, when set)
-// starts that task too, so a lone task is claimed in one round trip. A take that drained the queue is not
-// followed by another that would find it empty: the loop waits instead.
+// starts that task too, so a lone task is claimed in one round trip. A
+// take that drained the queue is not followed by another that would find
+// it empty: the loop waits instead.
 // When ctx ends, a batch taken ahead is started and runs like any other:
 // it was claimed before the stop. So is one taken before the queue was
 // paused, in the next round trip; the take that goes with its start gives
@@ -48,7 +49,7 @@ func (p *Pool) fetchAhead(ctx, work context.Context) {
 			case err != nil:
 				p.retryAfter(ctx, "claim", err, backoff)
 			case ahead == nil && drained:
-				head = p.waitArrival(ctx, backoff)
+				head = p.waitArrival(ctx, backoff).Head
 			default:
 				backoff.reset()
 			}
@@ -88,7 +89,7 @@ func (p *Pool) fetchAhead(ctx, work context.Context) {
 		p.releaseSlots(m - taken)
 		switch {
 		case drained || (m > 0 && taken == 0): // the queue was empty a moment ago
-			head = p.waitArrival(ctx, backoff)
+			head = p.waitArrival(ctx, backoff).Head
 		case taken > 0:
 			ahead, aheadSent, drained = next, sent, taken < m
 		} // else no slot was free: takeFirst waits for one
@@ -172,17 +173,6 @@ func (p *Pool) waitTask(ctx context.Context, backoff *retryDelay) broker.Ready {
 			return ready
 		}
 	}
-}
-
-// waitArrival waits for a task as waitTask does, then, when one arrived,
-// holds back the claim for PoolConfig.BatchWait (batchWait), and returns
-// the ID the wait saw at the head of the queue.
-func (p *Pool) waitArrival(ctx context.Context, backoff *retryDelay) string {
-	head := p.waitTask(ctx, backoff).Head
-	if head != "" {
-		p.batchWait(ctx)
-	}
-	return head
 }
 
 // takeFirst acquires slots and takes a batch for them, starting the task

