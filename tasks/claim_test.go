@@ -123,9 +123,7 @@ func waitUntil(t *testing.T, cond func() bool) {
 func TestBatchWaitClaimsArrivalsTogether(t *testing.T) {
 	const wait = 1500 * time.Millisecond
 	each(t, func(t *testing.T, s bundle) {
-		counter := &claimCounter{}
-		s.startHookedPool(t, counter, tasks.PoolConfig{Concurrency: 4, BatchWait: wait})
-		waitUntil(t, func() bool { w, _, _, _ := counter.get(); return w > 0 }) // the pool is waiting
+		startWaitingPool(t, s, wait)
 		checkClaimedTogether(t, s, wait)
 	})
 	t.Run("two queues", func(t *testing.T) {
@@ -164,6 +162,15 @@ func TestBatchWaitClaimsArrivalsTogether(t *testing.T) {
 	})
 }
 
+// startWaitingPool runs a pool of one queue with a BatchWait of wait on
+// s, and returns once it waits on Redis for a task.
+func startWaitingPool(t *testing.T, s bundle, wait time.Duration) {
+	t.Helper()
+	counter := &claimCounter{}
+	s.startHookedPool(t, counter, tasks.PoolConfig{Concurrency: 4, BatchWait: wait})
+	waitUntil(t, func() bool { w, _, _, _ := counter.get(); return w > 0 })
+}
+
 // checkClaimedTogether submits two tasks back to back to s's waiting pool
 // and checks that one claim took both, wait after the first was created.
 func checkClaimedTogether(t *testing.T, s bundle, wait time.Duration) {
@@ -194,10 +201,8 @@ func checkClaimedTogether(t *testing.T, s bundle, wait time.Duration) {
 func TestBatchWaitClaimsAtOnceAfterAQuiet(t *testing.T) {
 	const wait = 2 * time.Second
 	each(t, func(t *testing.T, s bundle) {
-		counter := &claimCounter{}
-		s.startHookedPool(t, counter, tasks.PoolConfig{Concurrency: 4, BatchWait: wait})
-		waitUntil(t, func() bool { w, _, _, _ := counter.get(); return w > 0 }) // the pool is waiting
-		time.Sleep(wait + 500*time.Millisecond)                                 // a quiet longer than BatchWait
+		startWaitingPool(t, s, wait)
+		time.Sleep(wait + 500*time.Millisecond) // a quiet longer than BatchWait
 		rec := s.wait(t, s.submit(t, tasks.Request{Name: "echo", Payload: []byte(`1`)}))
 		if d := rec.StartedAt.Sub(rec.CreatedAt); d >= wait || rec.Status != results.StatusSucceeded {
 			t.Errorf("a task after a quiet started %v after it was created (%s), want at once, not after the BatchWait of %v", d, rec.Status, wait)

@@ -110,17 +110,8 @@ func startFloor(ctx context.Context, redisURL, key string) (*serveChild, error) 
 	if err != nil {
 		return nil, err
 	}
-	s := &serveChild{proc: &child{cmd: cmd, done: make(chan struct{})}, url: "http://" + addr}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(in), io.Discard, &s.proc.stderr
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start the floor process: %w", err)
-	}
-	go func() { s.proc.err = cmd.Wait(); close(s.proc.done) }()
-	if err := s.ready(ctx); err != nil {
-		s.stop()
-		return nil, err
-	}
-	return s, nil
+	cmd.Stdin = bytes.NewReader(in)
+	return startHTTPChild(ctx, cmd, addr, "the floor process")
 }
 
 // floorOnce measures the floor at rate: the same submissions as a steady

@@ -13,11 +13,13 @@ import (
 	"time"
 )
 
-// serveChild is `runq serve` run from this executable, the API of the
-// steady HTTP rows, in a process of its own so that its CPU is its own.
+// serveChild is an HTTP server run from this executable in a process of
+// its own, so that its CPU is its own: `runq serve`, the API of the steady
+// HTTP rows, or the floor rows' bare server.
 type serveChild struct {
 	proc *child
 	url  string // http://127.0.0.1:port
+	name string // what errors call it
 }
 
 // startServe starts `<this executable> serve` on the Redis at redisURL and
@@ -43,10 +45,16 @@ func startServe(ctx context.Context, redisURL, prefix string) (*serveChild, erro
 	// REDIS_URL, serve's --redis, keeps a password out of the process list.
 	cmd.Env = append(cmd.Env, "REDIS_URL="+redisURL)
 	cmd.WaitDelay = 5 * time.Second
-	s := &serveChild{proc: &child{cmd: cmd, done: make(chan struct{})}, url: "http://" + addr}
+	return startHTTPChild(ctx, cmd, addr, "runq serve")
+}
+
+// startHTTPChild starts cmd, an HTTP server that is to listen on addr,
+// and waits until it answers (see ready); what names it in errors.
+func startHTTPChild(ctx context.Context, cmd *exec.Cmd, addr, what string) (*serveChild, error) {
+	s := &serveChild{proc: &child{cmd: cmd, done: make(chan struct{})}, url: "http://" + addr, name: what}
 	cmd.Stdout, cmd.Stderr = io.Discard, &s.proc.stderr
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start runq serve: %w", err)
+		return nil, fmt.Errorf("start %s: %w", what, err)
 	}
 	go func() { s.proc.err = cmd.Wait(); close(s.proc.done) }()
 	if err := s.ready(ctx); err != nil {
@@ -81,15 +89,15 @@ func (s *serveChild) ready(ctx context.Context) error {
 	}
 	err := waitFor(ctx, 15*time.Second, func() bool { return s.proc.exited() || up() })
 	if s.proc.exited() {
-		return fmt.Errorf("runq serve exited: %v: %s", s.proc.err, s.proc.stderr.String())
+		return fmt.Errorf("%s exited: %v: %s", s.name, s.proc.err, s.proc.stderr.String())
 	}
 	if err != nil {
-		return fmt.Errorf("runq serve at %s not ready: %w: %s", s.url, err, s.proc.stderr.String())
+		return fmt.Errorf("%s at %s not ready: %w: %s", s.name, s.url, err, s.proc.stderr.String())
 	}
 	return nil
 }
 
-// stop asks serve to shut down (SIGTERM), and kills it after 5s.
+// stop asks the server to shut down (SIGTERM), and kills it after 5s.
 func (s *serveChild) stop() {
 	if s.proc.exited() {
 		return
