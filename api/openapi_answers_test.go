@@ -190,7 +190,7 @@ func TestAnswersMatchOpenAPI(t *testing.T) {
 func (s *bundle) fixtures(t *testing.T) *strings.Replacer {
 	t.Helper()
 	run(t, "Pool", tasks.NewPool(s.be.Client, s.reg, tasks.PoolConfig{Weights: map[string]int{"spare.a": 2, "spare.b": 1},
-		Grace: 200 * time.Millisecond, Prefix: s.be.Prefix, Logger: quiet}).Run)
+		BatchWait: 5 * time.Millisecond, Grace: 200 * time.Millisecond, Prefix: s.be.Prefix, Logger: quiet}).Run)
 	for end := time.Now().Add(deadline); ; time.Sleep(10 * time.Millisecond) {
 		if ws, err := s.client.Workers(context.Background()); err == nil && len(ws) == 2 {
 			break

@@ -125,6 +125,9 @@ func (p *Pool) heartbeat(ctx context.Context) {
 	info := WorkerInfo{ID: p.id, Host: host, PID: os.Getpid(), Queues: p.cfg.Queues,
 		Weights: p.cfg.Weights, Concurrency: p.cfg.Concurrency, StartedAt: time.Now().UTC(), Version: Version,
 		Handlers: p.reg.Names()}
+	if p.cfg.BatchWait > 0 {
+		info.BatchWait = p.cfg.BatchWait.String()
+	}
 	tick := time.NewTicker(WorkerHeartbeat)
 	defer tick.Stop()
 	for {

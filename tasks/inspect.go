@@ -121,7 +121,8 @@ type WorkerInfo struct {
 	Queues        []string       `json:"queues"`
 	Weights       map[string]int `json:"weights,omitempty"` // of Queues, taken in weighted order; nil: strict order
 	Concurrency   int            `json:"concurrency"`
-	Running       int            `json:"running"` // handlers running now
+	BatchWait     string         `json:"batch_wait,omitempty"` // PoolConfig.BatchWait, as a Go duration ("5ms"); "": claims at once
+	Running       int            `json:"running"`              // handlers running now
 	StartedAt     time.Time      `json:"started_at"`
 	LastHeartbeat time.Time      `json:"last_heartbeat"`
 	Version       string         `json:"version"`

@@ -21,7 +21,7 @@ import (
 func TestClientInspects(t *testing.T) {
 	each(t, func(t *testing.T, s bundle) {
 		ctx := context.Background()
-		_, stop := s.startPool(t, tasks.PoolConfig{Queues: []string{"ops"}, Concurrency: 3})
+		_, stop := s.startPool(t, tasks.PoolConfig{Queues: []string{"ops"}, Concurrency: 3, BatchWait: 5 * time.Millisecond})
 		var ids []uuid.UUID
 		for i := range 4 {
 			r := tasks.Request{Name: "echo", Payload: payload(t, i), Options: tasks.Options{Queue: "ops"}}
@@ -39,8 +39,8 @@ func TestClientInspects(t *testing.T) {
 		})
 		ws, _ := s.client.Workers(ctx)
 		host, _ := os.Hostname()
-		if w := ws[0]; w.PID != os.Getpid() || w.Host != host || !slices.Equal(w.Queues, []string{"ops"}) || w.Version != tasks.Version {
-			t.Errorf("worker = %+v, want this process on %s serving [ops], version %s", w, host, tasks.Version)
+		if w := ws[0]; w.PID != os.Getpid() || w.Host != host || !slices.Equal(w.Queues, []string{"ops"}) || w.Version != tasks.Version || w.BatchWait != "5ms" {
+			t.Errorf("worker = %+v, want this process on %s serving [ops], version %s, batch wait 5ms", w, host, tasks.Version)
 		}
 		stop()
 		if ws, err := s.client.Workers(ctx); err != nil || len(ws) != 0 {

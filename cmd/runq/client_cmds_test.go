@@ -297,8 +297,8 @@ func checkTables(t *testing.T, s cliSetup) {
 	}
 	host, _ := os.Hostname()
 	r = s.want(t, 0, "workers")
-	if rows := tableRows(t, r.Stdout, "ID HOST PID QUEUES CONCURRENCY RUNNING"); len(rows) != 1 || rows[0][1] != host || rows[0][3] != "default" {
-		t.Errorf("workers: rows %q, want this host's worker on default", rows)
+	if rows := tableRows(t, r.Stdout, "ID HOST PID QUEUES CONCURRENCY BATCH-WAIT RUNNING"); len(rows) != 1 || rows[0][1] != host || rows[0][3] != "default" || rows[0][5] != "-" {
+		t.Errorf("workers: rows %q, want this host's worker on default, claiming at once", rows)
 	}
 
 	if r := s.want(t, 2, "purge", "--queue", "tables", "--status", "queued"); !strings.Contains(r.Stderr, "--yes") {

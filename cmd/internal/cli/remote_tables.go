@@ -176,10 +176,14 @@ func runWorkers(ctx context.Context, s *session, args []string) error {
 	}
 	now := time.Now()
 	tw := tabwriter.NewWriter(s.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tHOST\tPID\tQUEUES\tCONCURRENCY\tRUNNING\tSTARTED\tHEARTBEAT\tVERSION")
+	fmt.Fprintln(tw, "ID\tHOST\tPID\tQUEUES\tCONCURRENCY\tBATCH-WAIT\tRUNNING\tSTARTED\tHEARTBEAT\tVERSION")
 	for _, w := range ws {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", w.ID, w.Host, strconv.Itoa(w.PID), queuesValue{&w.Queues, &w.Weights},
-			w.Concurrency, w.Running, ago(w.StartedAt, now), ago(w.LastHeartbeat, now), w.Version)
+		wait := w.BatchWait
+		if wait == "" {
+			wait = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\t%s\n", w.ID, w.Host, strconv.Itoa(w.PID), queuesValue{&w.Queues, &w.Weights},
+			w.Concurrency, wait, w.Running, ago(w.StartedAt, now), ago(w.LastHeartbeat, now), w.Version)
 	}
 	tw.Flush()
 	return nil
