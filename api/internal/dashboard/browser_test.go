@@ -174,13 +174,14 @@ func overview(t *testing.T, b *browser) {
 }
 
 // workers opens the workers page and checks that it lists this process's
-// pool.
+// pool, with its batch wait.
 func workers(t *testing.T, b *browser) {
 	t.Helper()
 	b.do(t, "opening the workers", chromedp.Click(chromedp.CSS(`#nav a[data-route="workers"]`)))
 	pid := jsString(strconv.Itoa(os.Getpid()))
-	until[bool](t, b, "this process's pool among the workers",
-		"[...document.querySelectorAll('#view td')].some(td => td.textContent === "+pid+")")
+	until[bool](t, b, "this process's pool among the workers, with its batch wait of 1ms",
+		"[...document.querySelectorAll('#view tr')].some(tr => [...tr.cells].some(td => td.textContent === "+pid+
+			") && [...tr.cells].some(td => td.textContent === '1ms'))")
 }
 
 // purgeFailed purges the failed task from the queues page, checking that

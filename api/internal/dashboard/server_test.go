@@ -34,6 +34,7 @@ func startServer(t *testing.T, be redistest.Backend) string {
 	pool := tasks.NewPool(be.Client, reg, tasks.PoolConfig{
 		Queues:      []string{tasks.DefaultQueue},
 		Concurrency: 4,
+		BatchWait:   time.Millisecond, // shown on the workers page
 		Grace:       200 * time.Millisecond,
 		Prefix:      be.Prefix,
 		Logger:      quiet,

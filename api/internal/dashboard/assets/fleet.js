@@ -13,10 +13,10 @@ export function workersPage({ view, signal }) {
     const { workers = [] } = await api.workers(signal);
     const rows = workers.map((w) => [
       h('span', { class: 'mono' }, w.id), w.host, String(w.pid), (w.queues || []).map((q) => (w.weights ? `${q}:${w.weights[q]}` : q)).join(', '),
-      `${num(w.running)} / ${num(w.concurrency)}`, when(w.started_at),
+      `${num(w.running)} / ${num(w.concurrency)}`, w.batch_wait || '—', when(w.started_at),
       h('span', { title: w.last_heartbeat }, ago(w.last_heartbeat)), w.version,
     ]);
-    list.replaceChildren(table(['ID', 'Host', 'PID', 'Queues', 'Running', 'Started', 'Last heartbeat', 'Version'],
+    list.replaceChildren(table(['ID', 'Host', 'PID', 'Queues', 'Running', 'Batch wait', 'Started', 'Last heartbeat', 'Version'],
       rows, 'No live workers.'));
   });
 }
