@@ -75,18 +75,15 @@ func (m meta) String() string {
 // "864e5". Lua's tonumber reads both forms, so the scripts that read a
 // result TTL need no decoding of their own.
 func appendMillis(b []byte, ms int64) []byte {
-	k := 0
-	for ms != 0 && ms%10 == 0 {
-		ms /= 10
+	mant, k := ms, 0
+	for mant != 0 && mant%10 == 0 {
+		mant /= 10
 		k++
 	}
 	if k < 3 {
-		for range k {
-			ms *= 10
-		}
 		return strconv.AppendInt(b, ms, 10)
 	}
-	b = strconv.AppendInt(b, ms, 10)
+	b = strconv.AppendInt(b, mant, 10)
 	b = append(b, 'e')
 	return strconv.AppendInt(b, int64(k), 10)
 }
