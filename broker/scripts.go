@@ -84,7 +84,7 @@ var (
 var (
 	//go:embed lua/retry.lua
 	retrySrc    string
-	retryScript = redis.NewScript(statusSrc + retrySrc)
+	retryScript = redis.NewScript(statusSrc + spillSrc + retrySrc)
 
 	//go:embed lua/purge.lua
 	purgeSrc    string
@@ -135,7 +135,7 @@ var (
 
 //go:embed lua/retry_ended.lua
 var retryEndedSrc string
-var retryEndedScript = redis.NewScript(statusSrc + retryEndedSrc)
+var retryEndedScript = redis.NewScript(statusSrc + spillSrc + retryEndedSrc)
 
 var (
 	//go:embed lua/broadcast_enqueue.lua

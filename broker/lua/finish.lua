@@ -203,7 +203,7 @@ for j = 1, n do
         redis.call('HSET', key, 's', 'succeeded', 'ft', nows, unpack(spill('r', text)))
       end
       if kind == 'S' then
-        redis.call('HDEL', key, 'e', 'e1', 'e2', 'e3', 'e4')
+        redis.call('HDEL', key, 'e', parts_of('e'))
       end
     elseif kind == 'f' then
       redis.call('HSET', key, 's', 'failed', 'ft', nows, unpack(respill(key, 'e', text)))

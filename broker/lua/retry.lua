@@ -27,7 +27,7 @@ end
 local id = ARGV[1]
 redis.call('PERSIST', KEYS[1])
 redis.call('HSET', KEYS[1], 's', 'queued')
-redis.call('HDEL', KEYS[1], 'ft', 'wh', 'wh1', 'wh2', 'wh3', 'wh4', 'cx', 'pg') -- a webhook's state, the last run's cancel request and progress start again
+redis.call('HDEL', KEYS[1], 'ft', 'cx', 'pg', 'wh', parts_of('wh')) -- the last run's cancel request and progress, and a webhook's state, start again
 redis.call('ZREM', KEYS[4], id)
 redis.call('ZREM', KEYS[5], id)
 redis.call('ZREM', KEYS[3], id) -- a tombstone of a cancel while retrying

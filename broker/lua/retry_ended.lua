@@ -20,7 +20,7 @@ for i = 3, #KEYS do
   if status == 'failed' then
     redis.call('PERSIST', key)
     redis.call('HSET', key, 's', 'queued')
-    redis.call('HDEL', key, 'ft', 'wh', 'wh1', 'wh2', 'wh3', 'wh4', 'cx', 'pg') -- see retry.lua
+    redis.call('HDEL', key, 'ft', 'cx', 'pg', 'wh', parts_of('wh')) -- see retry.lua
     n = n + 1
     ids[n] = id
   else

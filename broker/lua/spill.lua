@@ -1,4 +1,4 @@
--- spill: prepended to the scripts that write or read a task's payload,
+-- spill: prepended to the scripts that write, read or clear a task's payload,
 -- result, error, callback URL or webhook state. Redis keeps a hash in its compact encoding (a listpack)
 -- only while every value is at most 64 bytes long
 -- (hash-max-listpack-value); one longer value converts it for good to a
@@ -15,7 +15,8 @@
 -- 200 bytes saved are a shrinking share of a longer value (one of 512
 -- bytes or more is compressed by the broker: 1 KiB of JSON records takes
 -- 562).
--- spill(field, v) returns the field-value pairs that store v.
+-- spill(field, v) returns the field-value pairs that store v, and
+-- parts_of(field) the names of every part field may have.
 -- respill(key, field, v) returns them for a value written over an earlier
 -- one (an error at each failure, a webhook's state at each attempt), after
 -- deleting the parts the earlier one left: the broker reads a value as
@@ -26,6 +27,9 @@
 -- given it (a watch mark stays in front), read with one HMGET of its
 -- parts.
 local spill_max = 61 + 4 * 64
+local function parts_of(field)
+  return field .. '1', field .. '2', field .. '3', field .. '4'
+end
 local function spill(field, v)
   local n = #v
   if n <= 64 or n > spill_max then
@@ -41,7 +45,7 @@ local function spill(field, v)
 end
 local function respill(key, field, v)
   if redis.call('HEXISTS', key, field .. '1') == 1 then
-    redis.call('HDEL', key, field .. '1', field .. '2', field .. '3', field .. '4')
+    redis.call('HDEL', key, parts_of(field))
   end
   return spill(field, v)
 end
