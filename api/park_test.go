@@ -199,11 +199,26 @@ func TestParkedClientGoneSparesOthers(t *testing.T) {
 func TestParkedPipelinedAnswersAndCloses(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, s *bundle) {
-		srv := s.server(t)
+		// The poll is parked once its connection is hijacked: the
+		// watcher counts it a moment before, when its record may still
+		// be read and found finished, and answered in place.
+		srv := httptest.NewUnstartedServer(s.app)
+		hijacked := make(chan struct{}, 1)
+		srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+			if st == http.StateHijacked {
+				hijacked <- struct{}{}
+			}
+		}
+		srv.Start()
+		t.Cleanup(srv.Close)
 		sub := s.submit(t, `{"name":"block","payload":{"gate":"pipelined"}}`)
 		conn := dial(t, srv)
 		fmt.Fprintf(conn, "GET /v1/tasks/%s?wait=20s HTTP/1.1\r\nHost: runq\r\n\r\nGET /healthz HTTP/1.1\r\nHost: runq\r\n\r\n", sub.ID)
-		s.parked(t, 1)
+		select {
+		case <-hijacked:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the long poll was not parked in 10s")
+		}
 		s.gate("pipelined").open()
 		raw := readAll(t, conn)
 		resp, body := parse(t, raw)
