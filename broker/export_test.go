@@ -21,6 +21,9 @@ func (b *Broker) LogKey(queue string) string             { return b.keys.Log(que
 
 var StatusOf = statusOf
 
+// CreatedSrc is lua/created.lua, for tests that run its functions.
+var CreatedSrc = createdSrc
+
 var KeptNow = keptNow
 
 func (b *Broker) ReservedKey(queue string) string { return b.keys.Reserved(queue) }

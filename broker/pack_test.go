@@ -120,7 +120,7 @@ func TestDecodeRecordUnpacks(t *testing.T) {
 	h := map[string]string{
 		layout.FieldMeta: "3,30000,3600000,default,echo", layout.FieldStatus: "succeeded",
 		layout.FieldPayload: string(pack(payload)), layout.FieldResult: string(pack(result)),
-		layout.FieldCreated: "1700000000000", layout.FieldFinished: "1700000000200",
+		layout.FieldCreated: createdField(testID, 1700000000000), layout.FieldFinished: "1700000000200",
 		layout.FieldAttempt: "abc,1700000000100,1",
 	}
 	rec, err := decodeRecord(testID, h)

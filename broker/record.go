@@ -39,11 +39,13 @@ func statusOf(h map[string]string) results.Status {
 // meta is what a task's hash holds in its meta field: all that never
 // changes after enqueueing but the payload and the creation time, as
 // "max_retries,timeout_ms,ttl_ms,queue,name" (for example
-// "3,18e5,864e5,default,email.send"). A queue name has no comma; the name
-// comes last, so the parse does not depend on what names may hold. The
-// two durations are written short (see appendMillis): a task with a 64 B
-// payload and the default options then keeps its hash within 128 bytes,
-// the next size Redis's allocator rounds to below 160.
+// "5,6e4,,default,email.send"). A queue name has no comma; the name
+// comes last, so the parse does not depend on what names may hold.
+// Memory: a number equal to its default (metaMaxRetries, metaTimeout,
+// metaResultTTL) is left empty, and the durations are written short (see
+// appendMillis). A task with a 64 B payload and the default options,
+// ",,,default,email.send", then keeps its hash within 112 bytes, the size
+// Redis's allocator rounds to below 128.
 // Every field costs Redis CPU on every task, in the HSET that enqueues it
 // and the HMGET that starts it: from three fields (name, queue, options)
 // to one, enqueue.lua went from 3.8 to 3.0 µs per task in batches of 1,000
@@ -56,14 +58,29 @@ type meta struct {
 	name       string
 }
 
+// The values an empty number of a meta field stands for: the defaults of
+// tasks.ClientConfig, which most tasks keep. lua/status.lua's ttl_of reads
+// an empty result TTL as metaResultTTL too.
+const (
+	metaMaxRetries = 3
+	metaTimeout    = 30 * time.Minute
+	metaResultTTL  = 24 * time.Hour
+)
+
 // String renders m as the meta field holds it.
 func (m meta) String() string {
 	b := make([]byte, 0, 32+len(m.queue)+len(m.name))
-	b = strconv.AppendInt(b, int64(m.maxRetries), 10)
+	if m.maxRetries != metaMaxRetries {
+		b = strconv.AppendInt(b, int64(m.maxRetries), 10)
+	}
 	b = append(b, ',')
-	b = appendMillis(b, m.timeout.Milliseconds())
+	if m.timeout != metaTimeout {
+		b = appendMillis(b, m.timeout.Milliseconds())
+	}
 	b = append(b, ',')
-	b = appendMillis(b, m.resultTTL.Milliseconds())
+	if m.resultTTL != metaResultTTL {
+		b = appendMillis(b, m.resultTTL.Milliseconds())
+	}
 	b = append(b, ',')
 	b = append(b, m.queue...)
 	b = append(b, ',')
@@ -72,8 +89,7 @@ func (m meta) String() string {
 
 // appendMillis appends ms in decimal, with a run of three or more
 // trailing zeros written as an exponent: 1800000 as "18e5", 86400000 as
-// "864e5". Lua's tonumber reads both forms, so the scripts that read a
-// result TTL need no decoding of their own.
+// "864e5". parseMillis and lua/status.lua's ttl_of read both forms.
 func appendMillis(b []byte, ms int64) []byte {
 	mant, k := ms, 0
 	for mant != 0 && mant%10 == 0 {
@@ -111,11 +127,14 @@ var errMeta = errors.New("want max_retries,timeout_ms,ttl_ms,queue,name")
 
 // parseMeta reads a meta field.
 func parseMeta(s string) (meta, error) {
-	var n [3]int64
+	n := [3]int64{metaMaxRetries, metaTimeout.Milliseconds(), metaResultTTL.Milliseconds()}
 	rest := s
 	for i := range n {
 		head, tail, ok := strings.Cut(rest, ",")
-		v, err := strconv.ParseInt(head, 10, 64)
+		v, err := n[i], error(nil)
+		if head != "" {
+			v, err = strconv.ParseInt(head, 10, 64)
+		}
 		if i > 0 && err != nil {
 			v, err = parseMillis(head)
 		}
@@ -198,7 +217,7 @@ func decodeRecord(id uuid.UUID, h map[string]string) (results.Record, error) {
 		Status:     statusOf(h),
 		Error:      layout.JoinParts(h, layout.FieldError, h[layout.FieldError]),
 		Crashes:    d.int(layout.FieldCrashes),
-		CreatedAt:  d.time(layout.FieldCreated),
+		CreatedAt:  d.created(id),
 		RunAt:      d.time(layout.FieldRunAt),
 		FinishedAt: d.time(layout.FieldFinished),
 		Payload:    d.json(layout.FieldPayload),
@@ -275,6 +294,20 @@ func (d *decoder) time(field string) time.Time {
 	t, ok := msTime(d.int64(field))
 	if !ok {
 		d.fail(fmt.Errorf("field %s: %s is out of range", field, d.h[field]))
+	}
+	return t
+}
+
+// created reads the creation time of task id, which its created field
+// holds less the time the ID carries (see layout.FieldCreated).
+func (d *decoder) created(id uuid.UUID) time.Time {
+	if _, ok := d.h[layout.FieldCreated]; !ok {
+		return time.Time{}
+	}
+	delta := d.int64(layout.FieldCreated)
+	t, ok := msTime(layout.IDMillis(id) + delta) // IDMillis < 1<<48: no overflow within msTime's range
+	if !ok || delta > 1<<62 || delta < -1<<62 {
+		d.fail(fmt.Errorf("field %s: %s is out of range", layout.FieldCreated, d.h[layout.FieldCreated]))
 	}
 	return t
 }

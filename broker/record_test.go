@@ -3,6 +3,7 @@ package broker
 import (
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ func TestDecodeRecord(t *testing.T) {
 	t.Parallel()
 	full := map[string]string{
 		layout.FieldMeta: "3,30000,3600000,default,echo", layout.FieldStatus: "succeeded", layout.FieldPayload: `{"a":1}`,
-		layout.FieldResult: `[1,2]`, layout.FieldAttempt: "abc,1700000000100,2", layout.FieldCreated: "1700000000000",
+		layout.FieldResult: `[1,2]`, layout.FieldAttempt: "abc,1700000000100,2", layout.FieldCreated: createdField(testID, 1700000000000),
 		layout.FieldFinished: "1700000000200", layout.FieldCrashes: "1", layout.FieldFailures: "1",
 	}
 	rec, err := decodeRecord(testID, full)
@@ -51,7 +52,7 @@ func TestDecodeRecord(t *testing.T) {
 	}
 
 	scheduled, err := decodeRecord(testID, map[string]string{layout.FieldMeta: "0,0,0,q,x", layout.FieldStatus: "scheduled",
-		layout.FieldCreated: "1700000000000", layout.FieldRunAt: "1700000090000"})
+		layout.FieldCreated: createdField(testID, 1700000000000), layout.FieldRunAt: "1700000090000"})
 	if err != nil || scheduled.Status != results.StatusScheduled || scheduled.RunAt.Sub(created) != 90*time.Second {
 		t.Errorf("decodeRecord(scheduled) = %+v, %v; want scheduled, run_at 90s after creation", scheduled, err)
 	}
@@ -142,11 +143,11 @@ func FuzzDecodeRecord(f *testing.F) {
 
 // decodable are hashes that decode, FuzzDecodeRecord's first seeds.
 var decodable = []map[string]string{
-	{layout.FieldStatus: "queued", layout.FieldPayload: `{"a":1}`, layout.FieldCreated: "1700000000000", layout.FieldMeta: "3,30000,3600000,default,greet"},
+	{layout.FieldStatus: "queued", layout.FieldPayload: `{"a":1}`, layout.FieldCreated: createdField(testID, 1700000000000), layout.FieldMeta: "3,30000,3600000,default,greet"},
 	{layout.FieldStatus: "succeeded", layout.FieldPayload: `null`, layout.FieldResult: `"ok"`, layout.FieldAttempt: "tk7f3a,1700000000100,1",
-		layout.FieldCreated: "1700000000000", layout.FieldMeta: "-1,1000,1000,q,x"},
+		layout.FieldCreated: createdField(testID, 1700000000000), layout.FieldMeta: "-1,1000,1000,q,x"},
 	{layout.FieldStatus: "running", layout.FieldPayload: `[1,2]`, layout.FieldAttempt: "tk7f3a,1700000000100,2",
-		layout.FieldCreated: "1700000000000", layout.FieldMeta: "0,0,0,q,x"},
+		layout.FieldCreated: createdField(testID, 1700000000000), layout.FieldMeta: "0,0,0,q,x"},
 }
 
 // TestFuzzDecodeRecordSeedsDecode keeps FuzzDecodeRecord's first seeds
@@ -158,4 +159,10 @@ func TestFuzzDecodeRecordSeedsDecode(t *testing.T) {
 			t.Errorf("decodeRecord(%v) = %v, want a record", h, err)
 		}
 	}
+}
+
+// createdField returns the created field of task id created at ms (Unix
+// time): what the scripts write (see layout.FieldCreated).
+func createdField(id uuid.UUID, ms int64) string {
+	return strconv.FormatInt(ms-layout.IDMillis(id), 10)
 }

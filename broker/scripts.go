@@ -17,7 +17,8 @@ import (
 // then with lua/start_task.lua, the one place that starts one. Those that
 // write or read a payload, a result, an error, a callback URL or a
 // webhook's state also begin with lua/spill.lua, the one place that stores
-// a long value in parts.
+// a long value in parts. Those that create tasks begin with
+// lua/created.lua, the one place that reads and writes a creation time.
 
 //go:embed lua/status.lua
 var statusSrc string
@@ -31,10 +32,13 @@ var startTaskSrc string
 //go:embed lua/spill.lua
 var spillSrc string
 
+//go:embed lua/created.lua
+var createdSrc string
+
 var (
 	//go:embed lua/enqueue.lua
 	enqueueSrc    string
-	enqueueScript = redis.NewScript(spillSrc + enqueueSrc)
+	enqueueScript = redis.NewScript(createdSrc + spillSrc + enqueueSrc)
 
 	//go:embed lua/hold.lua
 	holdSrc    string
@@ -130,7 +134,7 @@ var (
 
 	//go:embed lua/schedule_tick.lua
 	scheduleTickSrc    string
-	scheduleTickScript = redis.NewScript(spillSrc + scheduleTickSrc)
+	scheduleTickScript = redis.NewScript(createdSrc + spillSrc + scheduleTickSrc)
 )
 
 //go:embed lua/retry_ended.lua
@@ -140,7 +144,7 @@ var retryEndedScript = redis.NewScript(statusSrc + spillSrc + retryEndedSrc)
 var (
 	//go:embed lua/broadcast_enqueue.lua
 	broadcastEnqueueSrc    string
-	broadcastEnqueueScript = redis.NewScript(broadcastEnqueueSrc)
+	broadcastEnqueueScript = redis.NewScript(createdSrc + broadcastEnqueueSrc)
 
 	//go:embed lua/broadcast_start.lua
 	broadcastStartSrc    string
@@ -156,7 +160,7 @@ var (
 	claimKeysSrc string
 	// enqueueKeyedScript is enqueue.lua behind the claims of tasks that
 	// carry idempotency or unique keys; plain tasks run enqueueScript.
-	enqueueKeyedScript = redis.NewScript(statusSrc + claimKeysSrc + spillSrc + enqueueSrc)
+	enqueueKeyedScript = redis.NewScript(statusSrc + createdSrc + claimKeysSrc + spillSrc + enqueueSrc)
 )
 
 //go:embed lua/note.lua

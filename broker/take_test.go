@@ -156,6 +156,9 @@ func TestMetaAndAttemptRoundTrip(t *testing.T) {
 		{maxRetries: -1, timeout: 100 * time.Millisecond, resultTTL: 1000 * time.Millisecond, queue: "q", name: "n"},
 		{timeout: 1234500 * time.Millisecond, resultTTL: time.Duration(math.MaxInt64/int64(time.Millisecond)) * time.Millisecond, queue: "q", name: "n"},
 		{timeout: 1e18 * time.Nanosecond, resultTTL: 9e18 * time.Nanosecond, queue: "q", name: "n"},
+		{maxRetries: metaMaxRetries, timeout: metaTimeout, resultTTL: metaResultTTL, queue: "q", name: "n"},
+		{maxRetries: metaMaxRetries, timeout: 2 * metaTimeout, resultTTL: metaResultTTL, queue: "q", name: "n"},
+		{timeout: metaTimeout, resultTTL: metaResultTTL + time.Millisecond, queue: "q", name: "n"},
 	} {
 		got, err := parseMeta(m.String())
 		if err != nil || got != m {
@@ -169,10 +172,18 @@ func TestMetaAndAttemptRoundTrip(t *testing.T) {
 			t.Errorf("appendMillis(%d) = %q, want %q", ms, got, want)
 		}
 	}
-	if m := (meta{maxRetries: 3, timeout: 30 * time.Minute, resultTTL: 24 * time.Hour, queue: "default", name: "email.send"}).String(); m != "3,18e5,864e5,default,email.send" {
+	// The default options are written as nothing, and read back as
+	// themselves.
+	if m := (meta{maxRetries: 3, timeout: 30 * time.Minute, resultTTL: 24 * time.Hour, queue: "default", name: "email.send"}).String(); m != ",,,default,email.send" {
 		t.Errorf("meta of the default options = %q", m)
 	}
-	for _, bad := range []string{"", "1,2,3", "1,2,3,q", "x,2,3,q,n", "1,2,3 ,q,n", "1,,3,q,n", "99999999999,1,1,q,n",
+	if m := (meta{maxRetries: 5, timeout: time.Minute, resultTTL: time.Hour, queue: "default", name: "email.send"}).String(); m != "5,6e4,36e5,default,email.send" {
+		t.Errorf("meta of other options = %q", m)
+	}
+	if m, err := parseMeta("0,,1,q,n"); err != nil || m.maxRetries != 0 || m.timeout != 30*time.Minute || m.resultTTL != time.Millisecond {
+		t.Errorf(`parseMeta("0,,1,q,n") = %+v, %v`, m, err)
+	}
+	for _, bad := range []string{"", "1,2,3", "1,2,3,q", "x,2,3,q,n", "1,2,3 ,q,n", "1, ,3,q,n", "99999999999,1,1,q,n",
 		"1e3,1,1,q,n", "1,1e,1,q,n", "1,e3,1,q,n", "1,1e0,1,q,n", "1,1e+3,1,q,n", "1,1e19,1,q,n", "1,99e17,1,q,n", "1,1e3x,1,q,n", "1,1.5e3,1,q,n"} {
 		if _, err := parseMeta(bad); err == nil {
 			t.Errorf("parseMeta(%q) = nil error, want one", bad)

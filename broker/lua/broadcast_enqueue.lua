@@ -17,13 +17,13 @@
 -- all, RPUSH), only for broadcast tasks: enqueue.lua is untouched.
 local created = redis.call('HGET', KEYS[1], 'ct')
 if created then
-  return tonumber(created)
+  return created_of(ARGV[1], created)
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local nows = string.format('%d', now)
 local n = #KEYS - 3
-redis.call('HSET', KEYS[1], 'm', ARGV[2], 'p', ARGV[3], 'ct', nows, 's', 'queued', 'b', n, 'bo', n)
+redis.call('HSET', KEYS[1], 'm', ARGV[2], 'p', ARGV[3], 'ct', ct_of(ARGV[1], now), 's', 'queued', 'b', n, 'bo', n)
 local answers = {}
 for i = 1, n do
   answers[#answers + 1] = ARGV[5 + i]

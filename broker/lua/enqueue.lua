@@ -143,16 +143,16 @@ for i = 1, ntasks do
   local a = (i - 1) * 3
   local at = later and later[i]
   if created[i] then
-    out[i] = tonumber(created[i])
+    out[i] = created_of(ARGV[a + 1], created[i])
   elseif room and not at and room < 1 then
     out[i] = -max
   else
     if at then
       local ats = text[i]
       if #ARGV[a + 3] <= 64 then
-        redis.call('HSET', KEYS[i + 2], 'm', ARGV[a + 2], 'p', ARGV[a + 3], 'ct', nows, 's', 'scheduled', 'ra', ats)
+        redis.call('HSET', KEYS[i + 2], 'm', ARGV[a + 2], 'p', ARGV[a + 3], 'ct', ct_of(ARGV[a + 1], now), 's', 'scheduled', 'ra', ats)
       else
-        redis.call('HSET', KEYS[i + 2], 'm', ARGV[a + 2], 'ct', nows, 's', 'scheduled', 'ra', ats, unpack(spill('p', ARGV[a + 3])))
+        redis.call('HSET', KEYS[i + 2], 'm', ARGV[a + 2], 'ct', ct_of(ARGV[a + 1], now), 's', 'scheduled', 'ra', ats, unpack(spill('p', ARGV[a + 3])))
       end
       held[#held + 1] = ats
       held[#held + 1] = ARGV[a + 1]
@@ -161,9 +161,9 @@ for i = 1, ntasks do
       end
     else
       if #ARGV[a + 3] <= 64 then
-        redis.call('HSET', KEYS[i + 2], 'm', ARGV[a + 2], 'p', ARGV[a + 3], 'ct', nows)
+        redis.call('HSET', KEYS[i + 2], 'm', ARGV[a + 2], 'p', ARGV[a + 3], 'ct', ct_of(ARGV[a + 1], now))
       else
-        redis.call('HSET', KEYS[i + 2], 'm', ARGV[a + 2], 'ct', nows, unpack(spill('p', ARGV[a + 3])))
+        redis.call('HSET', KEYS[i + 2], 'm', ARGV[a + 2], 'ct', ct_of(ARGV[a + 1], now), unpack(spill('p', ARGV[a + 3])))
       end
       if ready then
         ready[#ready + 1] = ARGV[a + 1]

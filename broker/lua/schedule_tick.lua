@@ -39,7 +39,7 @@ end
 if tick > now + tonumber(ARGV[6]) then
   return {-1, pt, ptask, now}
 end
-redis.call('HSET', KEYS[4], 'm', ARGV[4], 'ct', nows, unpack(spill('p', ARGV[5])))
+redis.call('HSET', KEYS[4], 'm', ARGV[4], 'ct', ct_of(ARGV[3], now), unpack(spill('p', ARGV[5])))
 redis.call('RPUSH', KEYS[2], ARGV[3])
 redis.call('RPUSH', KEYS[3], ARGV[3])
 redis.call('HSET', KEYS[1], 'r:' .. id, ARGV[2] .. ',' .. ARGV[3])

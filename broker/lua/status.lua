@@ -16,11 +16,15 @@ local function status_of(s, at, m)
 end
 
 -- ttl_of(m) returns the result TTL in ms held in a meta field
--- ("max_retries,timeout_ms,ttl_ms,queue,name"), or nil. The TTL may be
--- written with an exponent ("864e5": broker's appendMillis), which is
--- read here rather than by tonumber: miniredis's Lua does not read it.
+-- ("max_retries,timeout_ms,ttl_ms,queue,name"), or nil. An empty TTL is
+-- the default, 24 hours (broker's metaResultTTL). The TTL may be written
+-- with an exponent ("6e4": broker's appendMillis), which is read here
+-- rather than by tonumber: miniredis's Lua does not read it.
 local function ttl_of(m)
-  local v = m and string.match(m, '^[^,]*,[^,]*,([^,]+)')
+  local v = m and string.match(m, '^[^,]*,[^,]*,([^,]*)')
+  if v == '' then
+    return 86400000
+  end
   local mant, k = string.match(v or '', '^(%d+)e(%d+)$')
   if mant then
     return tonumber(mant) * 10 ^ tonumber(k)

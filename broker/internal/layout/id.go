@@ -24,3 +24,12 @@ func NewID(queue string) (uuid.UUID, error) {
 
 // IDSlot returns the slot carried by id (bits 66-79).
 func IDSlot(id uuid.UUID) int { return int(id[8]&0x3f)<<8 | int(id[9]) }
+
+// IDMillis returns the Unix time in ms that id carries in its first 48
+// bits: when NewID made it, by the clock of the process that made it. A
+// task's created field holds its Redis-clock creation time less this (see
+// FieldCreated), which lua/created.lua reads from the ID's IDText: the top
+// 48 bits of its first nine digits.
+func IDMillis(id uuid.UUID) int64 {
+	return int64(id[0])<<40 | int64(id[1])<<32 | int64(id[2])<<24 | int64(id[3])<<16 | int64(id[4])<<8 | int64(id[5])
+}

@@ -229,7 +229,7 @@ func IDOfKey(key string) string { return key[len(key)-IDTextLen:] }
 // one field (meta, attempt): fewer and shorter fields cost less memory and
 // less Redis CPU on every task. The Lua scripts spell the same letters.
 const (
-	FieldMeta     = "m"  // "max_retries,timeout_ms,ttl_ms,queue,name"; durations may end in an exponent ("18e5")
+	FieldMeta     = "m"  // "max_retries,timeout_ms,ttl_ms,queue,name"; a default number is empty, durations may end in an exponent ("6e4")
 	FieldStatus   = "s"  // a results.Status; absent until written (broker's statusOf)
 	FieldPayload  = "p"  // JSON (marked, maybe packed); from 65 to 317 bytes, in parts: "p", "p1"... (lua/spill.lua)
 	FieldResult   = "r"  // JSON once succeeded (maybe packed), in parts as the payload
@@ -237,7 +237,7 @@ const (
 	FieldAttempt  = "at" // "token,started_ms,number" of the last attempt started
 	FieldFailures = "f"  // attempts that returned an error
 	FieldCrashes  = "c"  // attempts whose worker was lost
-	FieldCreated  = "ct" // ms, Redis clock
+	FieldCreated  = "ct" // ms, Redis clock, less the ms the ID carries (IDMillis): a byte or two, not eight
 	FieldRunAt    = "ra" // ms, Redis clock: when a task held back falls due
 	FieldFinished = "ft" // ms, when it became terminal
 	FieldSlot     = "sl" // "1" while the running attempt holds a max_running slot of its name
