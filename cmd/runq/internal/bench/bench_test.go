@@ -153,17 +153,19 @@ func checkSteady(t *testing.T, goRow, httpRow bench.Row, known bool) {
 }
 
 // checkFloor checks the floor row: every request answered and pushed (the
-// bench checks the list's length, or fails the row), its CPU and Redis's
-// told where /proc and INFO tell them, and no latency, which it does not
-// measure.
+// bench checks the list's length, or fails the row), Redis's CPU told
+// where INFO tells it, and no latency, which it does not measure.
 func checkFloor(t *testing.T, row bench.Row, known bool) {
 	t.Helper()
 	if row.Steady == nil || row.Steady.Path != "HTTP floor" || row.Tasks != 30 || row.TargetRate != 100 || row.P50ms != 0 {
 		t.Errorf("%s = %+v, want 30 requests at 100/s with the steady figures and no latency", row.Scenario, row)
 		return
 	}
-	if known && (row.APICPUus <= 0 || row.RedisCPUus <= 0 || row.Commands < 1 || row.ReadsPerTask <= 0) {
-		t.Errorf("%s = %+v, want the floor's CPU, Redis's, and at least one command per request on a real Redis", row.Scenario, row)
+	// The floor child's CPU comes from /proc in clock ticks of 10 ms, which
+	// 30 requests (about 8 ms of it) may not fill: it is not checked here.
+	// Redis's comes from INFO in microseconds.
+	if known && (row.RedisCPUus <= 0 || row.Commands < 1 || row.ReadsPerTask <= 0) {
+		t.Errorf("%s = %+v, want Redis's CPU and at least one command per request on a real Redis", row.Scenario, row)
 	}
 }
 
