@@ -18,27 +18,25 @@ local function id_digit(b)
   return 0
 end
 
--- id_ms(id) returns the ms that the task ID id (its IDText) carries in
--- its first 48 bits: the top 48 of the 50 bits its first nine digits hold
--- (the first digit holds 2). 0.4 µs.
+-- id_ms(id) returns the ms that the task ID id (its IDText) carries: the
+-- 48 bits of its first eight digits. 0.4 µs.
 local function id_ms(id)
-  local b1, b2, b3, b4, b5, b6, b7, b8, b9 = string.byte(id, 1, 9)
+  local b1, b2, b3, b4, b5, b6, b7, b8 = string.byte(id, 1, 8)
   local v = id_digit(b1) * 64 + id_digit(b2)
   v = ((v * 64 + id_digit(b3)) * 64 + id_digit(b4)) * 64 + id_digit(b5)
-  v = ((v * 64 + id_digit(b6)) * 64 + id_digit(b7)) * 64 + id_digit(b8)
-  return math.floor((v * 64 + id_digit(b9)) / 4)
+  return ((v * 64 + id_digit(b6)) * 64 + id_digit(b7)) * 64 + id_digit(b8)
 end
 
--- The nine digits ct_of read last, and the field it returned for them.
+-- The eight digits ct_of read last, and the field it returned for them.
 local ct_digits, ct_field
 
 -- ct_of(id, now) returns the created field of task id created at now (ms,
 -- Redis clock), which must be the same in every call of one script run.
--- IDs made in the same few ms share their first nine digits, and so do
--- the tasks of a batch: those after the first cost a string.sub, not a
+-- IDs made in the same ms share their first eight digits, and so do most
+-- tasks of a batch: those after the first cost a string.sub, not a
 -- decoding and a format (0.07 µs against 0.6).
 local function ct_of(id, now)
-  local digits = string.sub(id, 1, 9)
+  local digits = string.sub(id, 1, 8)
   if digits ~= ct_digits then
     ct_digits, ct_field = digits, string.format('%d', now - id_ms(id))
   end

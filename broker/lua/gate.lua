@@ -102,7 +102,7 @@ local function gate_lib()
     if not lim then
       return true
     end
-    local id = string.sub(key, -22)
+    local id = string.sub(key, -18) .. string.sub(key, -23, -21)
     if lim.max > 0 then
       local c = g.counts[name]
       if not c then
@@ -202,7 +202,7 @@ local function gate_lib()
     redis.call('ZREM', k.held, unpack(held))
     local ids = {}
     for i = #held, 1, -1 do -- LPUSH puts the last one first
-      ids[#held - i + 1] = string.sub(held[i], -22)
+      ids[#held - i + 1] = string.sub(held[i], -21)
     end
     redis.call('LPUSH', k.pending, unpack(ids))
     return #held

@@ -5,7 +5,7 @@
 -- hashes (KEYS[3..n]) or, when ARGV[2] holds 'g', KEYS[3] limits hash,
 -- KEYS[4] running hash, KEYS[5] held zset, KEYS[6] rate hash, KEYS[7]
 -- scheduled zset, KEYS[8] settings hash, and the task hashes (KEYS[9..n])
--- ARGV[1] lease token (a task's ID is the end of its key, 22 digits: layout.IDText),
+-- ARGV[1] lease token (a task's ID is the end of its key and its tag: layout.IDText),
 -- ARGV[2], absent for a plain start, flags: 'g' the gate keys are there (the take said the queue's
 -- names have limits, or its lease counts against max_running), 'l' check
 -- the limits of names, 'c' the lease counts against max_running, 'r' the
@@ -52,7 +52,7 @@ if not gated then
       out[o + 1], out[o + 2], out[o + 3] = meta, payload, counts
     else
       out[o + 1], out[o + 2], out[o + 3] = false, false, false
-      dropped[#dropped + 1] = string.sub(KEYS[i], -22)
+      dropped[#dropped + 1] = string.sub(KEYS[i], -18) .. string.sub(KEYS[i], -23, -21)
     end
   end
   if #dropped > 0 then
@@ -71,7 +71,7 @@ if string.find(flags, 'l', 1, true) then
   if g and string.find(flags, 'r', 1, true) then -- see resend below
     local ids = {}
     for i = 9, #KEYS do
-      ids[i - 8] = string.sub(KEYS[i], -22)
+      ids[i - 8] = string.sub(KEYS[i], -18) .. string.sub(KEYS[i], -23, -21)
     end
     leased = redis.call('SMISMEMBER', KEYS[2], unpack(ids))
   end
@@ -92,7 +92,7 @@ for i = 9, #KEYS do
     end
   else
     out[o + 1], out[o + 2], out[o + 3] = false, false, false
-    dropped[#dropped + 1] = string.sub(KEYS[i], -22)
+    dropped[#dropped + 1] = string.sub(KEYS[i], -18) .. string.sub(KEYS[i], -23, -21)
   end
 end
 if g then

@@ -75,23 +75,24 @@ import "github.com/google/uuid"
 // renewing and finishing cost commands per batch, not per task. A token is
 // in leases exactly while its set is not empty.
 //
-// A task's hash is named by its ID, with a hash tag chosen to fall in the
-// slot of its queue's tag (the slot is carried inside the ID; see NewID):
+// A task's hash is named by its ID: the tag of its queue's slot (the
+// slot is carried inside the ID; see NewID), then the first 18 digits of
+// its IDText, whose last 3 are that tag:
 //
-//	runq:{3ax}:-0Zz21U0dwKt...     hash: the Field* fields
-//	runq:{3ax}:-0Zz21U0dwKt...:e   stream: the task's events, written only
+//	runq:{3aX}:-0Zz21U0dwKt...     hash: the Field* fields
+//	runq:{3aX}:-0Zz21U0dwKt...:e   stream: the task's events, written only
 //	                               while the task is watched (FieldWatched)
 //
 // A broadcast task has a second hash beside it, in the same slot, that
 // expires with it:
 //
-//	runq:{3ax}:-0Zz21U0dwKt...:b   hash: target worker ID -> its answer,
+//	runq:{3aX}:-0Zz21U0dwKt...:b   hash: target worker ID -> its answer,
 //	                               "status,started_ms,finished_ms,text"
 //
-// The key has no more in it than it needs: with the prefix runq and a tag
-// of three or four characters it is 33 or 34 bytes (the ID is its IDText),
-// which Redis stores in an allocation of 40 bytes; one of 38 to 45 takes
-// 48, on every task.
+// The key has no more in it than it needs: with a prefix of up to 5 bytes
+// (runq) it is at most 30 bytes, which Redis stores with a one-byte header
+// in an allocation of 32 bytes; from 32 bytes on it takes 48, on every
+// task.
 //
 // The rest are global: runq:handlers (hash: task name -> handler defaults,
 // written by workers), runq:queues (set: every queue a worker serves or a
@@ -191,7 +192,7 @@ func (k Keys) WorkerInfo() string { return k.Prefix + ":{workers}:info" }
 func (k Keys) Task(id uuid.UUID) string {
 	// One allocation: the converted bytes are only an operand of the
 	// concatenation, so Go does not copy them into a string of their own.
-	var text [IDTextLen]byte
+	var text [KeyIDLen]byte
 	encodeID(&text, id)
 	return k.Prefix + ":{" + slotTags()[IDSlot(id)] + "}:" + string(text[:])
 }
@@ -220,9 +221,12 @@ func (k Keys) Unique(queue, key string) string { return k.q(queue) + "unique:" +
 // delivered, scored by the time of the next attempt (ms, Redis clock).
 func (k Keys) Hooks(queue string) string { return k.q(queue) + "hooks" }
 
-// IDOfKey returns the IDText at the end of a key from Keys.Task, without
-// copying.
-func IDOfKey(key string) string { return key[len(key)-IDTextLen:] }
+// IDOfKey returns the IDText of the task whose key (from Keys.Task) is
+// key: the digits that end it, then its tag.
+func IDOfKey(key string) string {
+	n := len(key)
+	return key[n-KeyIDLen:] + key[n-KeyIDLen-2-TagLen:n-KeyIDLen-2]
+}
 
 // Fields of a task hash. Redis stores the field names in every hash, so
 // they are one or two letters, and what is read and written together is

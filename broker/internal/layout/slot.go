@@ -1,9 +1,6 @@
 package layout
 
-import (
-	"strconv"
-	"sync"
-)
+import "sync"
 
 // SlotCount is the number of Redis Cluster hash slots.
 const SlotCount = 16384
@@ -29,15 +26,17 @@ func indexByte(s string, c byte) int {
 	return -1
 }
 
-// slotTags maps every slot to a short string that hashes to it, so that a key
-// can be placed in a chosen slot: a task's hash lives in the slot of its queue
-// while its name carries only the task ID. The table is computed once, is
-// never written after, and is the same in every process.
+// slotTags maps every slot to a string of TagLen digits of IDText that
+// hashes to it (the first, in digit order), so that a key can be placed in
+// a chosen slot: a task's hash lives in the slot of its queue while its
+// name carries only the task ID, which ends with the tag (IDText). Every
+// slot has eight or more such tags. The table is computed once, is never
+// written after, and is the same in every process.
 var slotTags = sync.OnceValue(func() *[SlotCount]string {
 	var tags [SlotCount]string
 	left := SlotCount
 	for i := 0; left > 0; i++ {
-		tag := strconv.FormatInt(int64(i), 36)
+		tag := string([]byte{idDigits[i>>12&63], idDigits[i>>6&63], idDigits[i&63]})
 		s := crc16(tag) % SlotCount
 		if tags[s] == "" {
 			tags[s] = tag
@@ -46,6 +45,9 @@ var slotTags = sync.OnceValue(func() *[SlotCount]string {
 	}
 	return &tags
 })
+
+// TagLen is the length of every tag of slotTags.
+const TagLen = 3
 
 // crc16 is CRC-16/XMODEM (polynomial 0x1021), the checksum Redis Cluster uses
 // for key slots.
