@@ -197,7 +197,16 @@ func testBadInput(t *testing.T, s *bundle) {
 	if got := get(t, s.app, "/v1/tasks/"+done.ID+"?wait=10s"); got.Status != "succeeded" {
 		t.Fatalf("GET ?wait=10s = status %q, want succeeded", got.Status)
 	}
-	unknown := uuid.New()
+	// A UUID that differs from a task's ID only in its version bits, which
+	// Redis does not hold, names no task.
+	twin := uuid.MustParse(done.ID)
+	twin[6] = 0x40 | twin[6]&0x0f
+	for _, method := range []string{http.MethodGet, http.MethodDelete} {
+		if rec := serve(s.app, httptest.NewRequest(method, "/v1/tasks/"+twin.String(), nil)); rec.Code != http.StatusNotFound {
+			t.Fatalf("%s of %s, a version 4 twin of task %s = %d %s, want 404", method, twin, done.ID, rec.Code, rec.Body)
+		}
+	}
+	unknown := uuid.Must(uuid.NewV7())
 	// The key comparison can fail: a valid request does write.
 	before := s.keys(t)
 	s.submit(t, `{"name":"echo","queue":"parked"}`)

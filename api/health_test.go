@@ -84,7 +84,7 @@ func TestStorageDown(t *testing.T) {
 func TestInternalErrorHidesDetail(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, s *bundle) {
-		id := uuid.New()
+		id := uuid.Must(uuid.NewV7())
 		ctx, cancel := context.WithTimeout(context.Background(), deadline)
 		defer cancel()
 		key := s.be.Keys.Task(id)

@@ -108,7 +108,7 @@ func TestEventStreamStalledClient(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = conn.Close() })
 	_ = conn.SetReadBuffer(4096)
-	id := uuid.New()
+	id := uuid.Must(uuid.NewV7())
 	if _, err := conn.Write([]byte("GET /v1/tasks/" + id.String() + "/events HTTP/1.1\r\nHost: runq\r\n\r\n")); err != nil {
 		t.Fatal(err)
 	}

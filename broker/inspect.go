@@ -73,7 +73,7 @@ func (b *Broker) Counts(ctx context.Context, queue string) (QueueCounts, error) 
 	c := QueueCounts{Pending: pending.Val(), Held: held.Val(), Scheduled: scheduled.Val(), Succeeded: keptNow(kept.Val(), time.Now()),
 		Failed: failed.Val(), Canceled: canceled.Val(), Steps: parseSteps(steps.Val()),
 		Settings: parseSettings(settings.Val())}
-	if id, err := layout.ParseIDText(head.Val()); err == nil && id.Version() == 7 {
+	if id, err := layout.ParseIDText(head.Val()); err == nil {
 		sec, nsec := id.Time().UnixTime()
 		c.OldestCreated = time.Unix(sec, nsec).UTC()
 	}

@@ -122,9 +122,9 @@ func TestClientErrors(t *testing.T) {
 			}
 			return err
 		}, tasks.ErrInvalid, 0},
-		{"unknown task", func() error { _, err := c.Get(ctx, uuid.New()); return err }, tasks.ErrNotFound, 404},
-		{"cancel unknown", func() error { _, err := c.Cancel(ctx, uuid.New()); return err }, tasks.ErrNotFound, 404},
-		{"wait unknown", func() error { _, err := c.Wait(ctx, uuid.New()); return err }, tasks.ErrNotFound, 404},
+		{"unknown task", func() error { _, err := c.Get(ctx, uuid.Must(uuid.NewV7())); return err }, tasks.ErrNotFound, 404},
+		{"cancel unknown", func() error { _, err := c.Cancel(ctx, uuid.Must(uuid.NewV7())); return err }, tasks.ErrNotFound, 404},
+		{"wait unknown", func() error { _, err := c.Wait(ctx, uuid.Must(uuid.NewV7())); return err }, tasks.ErrNotFound, 404},
 	}
 	for _, tt := range tests {
 		err := tt.call()
@@ -138,7 +138,7 @@ func TestClientErrors(t *testing.T) {
 	}
 
 	anonymous, _ := client.New(url, client.Config{})
-	_, err = anonymous.Get(ctx, uuid.New())
+	_, err = anonymous.Get(ctx, uuid.Must(uuid.NewV7()))
 	var ae *client.Error
 	if !errors.As(err, &ae) || ae.Status != http.StatusUnauthorized || ae.Code != "unauthorized" || errors.Is(err, tasks.ErrNotFound) {
 		t.Errorf("Get without the token = %v, want a 401 *Error", err)
@@ -164,7 +164,7 @@ func TestClientErrors(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	srv.Close() // nothing listens on its address now
 	gone, _ := client.New(srv.URL, client.Config{})
-	if _, err := gone.Get(ctx, uuid.New()); !errors.Is(err, tasks.ErrUnavailable) || errors.As(err, &ae) {
+	if _, err := gone.Get(ctx, uuid.Must(uuid.NewV7())); !errors.Is(err, tasks.ErrUnavailable) || errors.As(err, &ae) {
 		t.Errorf("Get from a server that is not there = %v, want ErrUnavailable", err)
 	}
 
@@ -206,7 +206,7 @@ func TestClientBehindAProxy(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	rec, err := c.Wait(ctx, uuid.New())
+	rec, err := c.Wait(ctx, uuid.Must(uuid.NewV7()))
 	if !errors.Is(err, context.DeadlineExceeded) || rec.Status != results.StatusQueued {
 		t.Errorf("Wait = %s, %v; want the queued record and DeadlineExceeded", rec.Status, err)
 	}
@@ -219,7 +219,7 @@ func TestClientBehindAProxy(t *testing.T) {
 	// Wait without a deadline asks for 1.8s.
 	wctx, wcancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(20 * time.Millisecond); wcancel() }()
-	_, _ = c.Wait(wctx, uuid.New())
+	_, _ = c.Wait(wctx, uuid.Must(uuid.NewV7()))
 	if w, _ := lastWait.Load().(string); w != "1.8s" {
 		t.Errorf("a long poll under an HTTP client timeout of 2s asked ?wait=%s, want 1.8s", w)
 	}
@@ -250,7 +250,7 @@ func TestClientAnswersItCannotUse(t *testing.T) {
 	if _, err := c.Submit(context.Background(), tasks.Request{Name: "echo"}); !errors.Is(err, tasks.ErrUnavailable) || errors.As(err, &ae) {
 		t.Errorf("Submit answered 202 with a broken body = %v, want ErrUnavailable (the answer was lost)", err)
 	}
-	_, err = c.Get(context.Background(), uuid.New())
+	_, err = c.Get(context.Background(), uuid.Must(uuid.NewV7()))
 	if !errors.Is(err, tasks.ErrUnavailable) || !errors.As(err, &ae) || ae.Code != "a_code_from_the_future" {
 		t.Errorf("Get answered 503 with an unknown code = %v, want ErrUnavailable by its status, the code kept", err)
 	}

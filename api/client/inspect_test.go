@@ -103,7 +103,7 @@ func checkRetry(ctx context.Context, t *testing.T, c *client.Client) {
 	if _, err := c.Retry(ctx, ok.ID); !errors.Is(err, tasks.ErrNotRetryable) || !errors.As(err, &ae) || ae.Status != http.StatusConflict {
 		t.Errorf("Retry(succeeded) = %v, want ErrNotRetryable, a 409 *Error", err)
 	}
-	if _, err := c.Retry(ctx, uuid.New()); !errors.Is(err, tasks.ErrNotFound) {
+	if _, err := c.Retry(ctx, uuid.Must(uuid.NewV7())); !errors.Is(err, tasks.ErrNotFound) {
 		t.Errorf("Retry(unknown) = %v, want ErrNotFound", err)
 	}
 }

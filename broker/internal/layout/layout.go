@@ -91,7 +91,7 @@ import "github.com/google/uuid"
 //
 // The key has no more in it than it needs: with a prefix of up to 5 bytes
 // (runq) it is at most 30 bytes, which Redis stores with a one-byte header
-// in an allocation of 32 bytes; from 32 bytes on it takes 48, on every
+// in an allocation of 32 bytes; from 31 bytes on it takes 48, on every
 // task.
 //
 // The rest are global: runq:handlers (hash: task name -> handler defaults,
