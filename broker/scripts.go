@@ -9,9 +9,10 @@ import (
 // Each script is run with EVALSHA, falling back to EVAL on NOSCRIPT
 // (redis.Script.Run), because miniredis has no Redis Functions. Every script
 // opens with a header listing its KEYS, ARGV and reply. Scripts that read a
-// task's status or its result TTL begin with lua/status.lua, the one place
-// that tells a status left out of a hash (see statusOf) and reads the TTL
-// in a meta field; those that start or end
+// task's status, its result TTL or its ID from its key begin with
+// lua/status.lua, the one place that tells a status left out of a hash
+// (see statusOf), reads the TTL in a meta field and the ID in a key (so do
+// those that begin with lua/gate.lua, which reads IDs); those that start or end
 // attempts then with lua/gate.lua, the one place that keeps the queue's
 // max_running counts and the limits of task names; those that start tasks
 // then with lua/start_task.lua, the one place that starts one. Those that
@@ -78,7 +79,7 @@ var (
 
 	//go:embed lua/set_limits.lua
 	setLimitsSrc    string
-	setLimitsScript = redis.NewScript(gateSrc + setLimitsSrc)
+	setLimitsScript = redis.NewScript(statusSrc + gateSrc + setLimitsSrc)
 
 	//go:embed lua/cancel.lua
 	cancelSrc    string

@@ -9,5 +9,5 @@ local status = status_of(f[1], f[2], f[3])
 if not status or f[4] ~= '1' then
   return 0
 end
-note(f[4], KEYS[2], ARGV[2], string.sub(KEYS[1], -18) .. string.sub(KEYS[1], -23, -21), ARGV[1], status)
+note(f[4], KEYS[2], ARGV[2], id_of_key(KEYS[1]), ARGV[1], status)
 return 1

@@ -102,7 +102,7 @@ local function gate_lib()
     if not lim then
       return true
     end
-    local id = string.sub(key, -18) .. string.sub(key, -23, -21)
+    local id = id_of_key(key)
     if lim.max > 0 then
       local c = g.counts[name]
       if not c then

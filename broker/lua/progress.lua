@@ -14,7 +14,7 @@ local at = f[2]
 if status_of(f[1], at, f[3]) ~= 'running' or not at or string.sub(at, 1, #ARGV[1] + 1) ~= ARGV[1] .. ',' then
   return 0
 end
-local id = string.sub(KEYS[1], -18) .. string.sub(KEYS[1], -23, -21)
+local id = id_of_key(KEYS[1])
 if redis.call('SISMEMBER', KEYS[3], id) ~= 1 then
   return 0
 end

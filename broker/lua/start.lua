@@ -52,7 +52,7 @@ if not gated then
       out[o + 1], out[o + 2], out[o + 3] = meta, payload, counts
     else
       out[o + 1], out[o + 2], out[o + 3] = false, false, false
-      dropped[#dropped + 1] = string.sub(KEYS[i], -18) .. string.sub(KEYS[i], -23, -21)
+      dropped[#dropped + 1] = id_of_key(KEYS[i])
     end
   end
   if #dropped > 0 then
@@ -71,7 +71,7 @@ if string.find(flags, 'l', 1, true) then
   if g and string.find(flags, 'r', 1, true) then -- see resend below
     local ids = {}
     for i = 9, #KEYS do
-      ids[i - 8] = string.sub(KEYS[i], -18) .. string.sub(KEYS[i], -23, -21)
+      ids[i - 8] = id_of_key(KEYS[i])
     end
     leased = redis.call('SMISMEMBER', KEYS[2], unpack(ids))
   end
@@ -92,7 +92,7 @@ for i = 9, #KEYS do
     end
   else
     out[o + 1], out[o + 2], out[o + 3] = false, false, false
-    dropped[#dropped + 1] = string.sub(KEYS[i], -18) .. string.sub(KEYS[i], -23, -21)
+    dropped[#dropped + 1] = id_of_key(KEYS[i])
   end
 end
 if g then

@@ -31,3 +31,10 @@ local function ttl_of(m)
   end
   return tonumber(v)
 end
+
+-- id_of_key(key) returns the ID (layout.IDText) of the task whose hash is
+-- key: its last 18 bytes, then the tag between its braces (layout.Keys.Task
+-- and IDOfKey spell the same).
+local function id_of_key(key)
+  return string.sub(key, -18) .. string.sub(key, -23, -21)
+end

@@ -103,7 +103,7 @@ end
 if s.limits == '1' then
   flags = (flags or '') .. 'l'
 end
-if not KEYS[6] or ids[1] ~= string.sub(KEYS[6], -18) .. string.sub(KEYS[6], -23, -21) or s.limits == '1' then
+if not KEYS[6] or ids[1] ~= id_of_key(KEYS[6]) or s.limits == '1' then
   if flags then
     return {ids, false, flags}
   end

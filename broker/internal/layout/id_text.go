@@ -29,9 +29,8 @@ func IDText(id uuid.UUID) string {
 }
 
 // IDTextLen is the length of IDText, and KeyIDLen that of the digits that
-// end a task's key. The Lua scripts that read an ID from a task's key
-// spell both (string.sub(key, -18) .. string.sub(key, -23, -21), the tag
-// being followed by "}:").
+// end a task's key. lua/status.lua's id_of_key, which reads an ID from a
+// task's key for the scripts, spells both (the tag is followed by "}:").
 const (
 	IDTextLen = KeyIDLen + TagLen
 	KeyIDLen  = 18
