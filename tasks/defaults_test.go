@@ -2,6 +2,7 @@ package tasks_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -52,6 +53,41 @@ func TestDefaultOptionsAreStoredAsNothing(t *testing.T) {
 			if ttl := s.be.Client.PTTL(ctx, key).Val(); ttl <= tasks.DefaultResultTTL-time.Minute || ttl > tasks.DefaultResultTTL {
 				t.Errorf("ended task's TTL = %v, want the default %v", ttl, tasks.DefaultResultTTL)
 			}
+		}
+	})
+}
+
+// TestOtherUUIDVersionsNameNoTask asks for a task by a UUID that differs
+// from its ID only in the version bits, which Redis does not hold: every
+// call that takes an ID answers ErrNotFound rather than reaching the task.
+func TestOtherUUIDVersionsNameNoTask(t *testing.T) {
+	each(t, func(t *testing.T, s bundle) {
+		ctx := context.Background()
+		s.register(t)
+		id := s.submit(t, tasks.Request{Name: "echo", Payload: []byte(`1`)})
+		twin := id
+		twin[6] = 0x40 | twin[6]&0x0f
+		// Each call is bounded: the twin's task is queued and no pool runs
+		// it, so a call that reached it would wait.
+		calls := map[string]func(context.Context) error{
+			"Get":    func(ctx context.Context) error { _, err := s.client.Get(ctx, twin); return err },
+			"Wait":   func(ctx context.Context) error { _, err := s.client.Wait(ctx, twin); return err },
+			"Cancel": func(ctx context.Context) error { _, err := s.client.Cancel(ctx, twin); return err },
+			"Retry":  func(ctx context.Context) error { _, err := s.client.Retry(ctx, twin); return err },
+			"Events": func(ctx context.Context) error {
+				return s.client.Events(ctx, twin, "", func(tasks.TaskEvent) error { return nil })
+			},
+		}
+		for name, call := range calls {
+			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			err := call(cctx)
+			cancel()
+			if !errors.Is(err, tasks.ErrNotFound) {
+				t.Errorf("%s of %s, a version 4 twin of task %s = %v, want ErrNotFound", name, twin, id, err)
+			}
+		}
+		if rec := s.get(t, id); rec.Status != results.StatusQueued {
+			t.Errorf("task %s is %s after its twin's calls, want queued", id, rec.Status)
 		}
 	})
 }
