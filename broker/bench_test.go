@@ -2,8 +2,12 @@ package broker_test
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/runq/runq/broker"
 	"github.com/runq/runq/broker/redistest"
@@ -68,4 +72,89 @@ func BenchmarkClaimFinish(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkLoneTask measures a task's whole life when it travels alone, as
+// at a steady low arrival rate: an enqueue, a take that starts it (the
+// head a worker's wait saw) and a finish with a result, each one script
+// call. It needs a real Redis (miniredis has no INFO commandstats) and
+// reports, per task, from the server's commandstats: redis-µs/task, the
+// time inside the three script calls; cmd-µs/task, the part of it in the
+// commands they call; lua-µs/task, the rest (running the Lua and passing
+// each call's arguments and reply between Lua and Redis); and
+// calls/task, the commands the scripts call. The figures are the
+// server's, so other clients of the same Redis inflate them.
+func BenchmarkLoneTask(b *testing.B) {
+	be, ok := redistest.Real(b)
+	if !ok {
+		b.Skip("needs REDIS_URL: miniredis has no INFO commandstats")
+	}
+	br := broker.New(be.Client, be.Prefix)
+	ctx := context.Background()
+	payload := []byte(`{"t":1796338984630351899,"p":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}`) // 64 B
+	before := scriptStats(ctx, b, be.Client)
+	b.ResetTimer()
+	for range b.N {
+		ts := []broker.NewTask{{Name: "bench.lone", Queue: "q", Payload: payload}}
+		if _, err := br.Enqueue(ctx, ts); err != nil {
+			b.Fatal(err)
+		}
+		claimed, rest, err := br.Take(ctx, "q", 1, time.Minute, redistest.IDText(ts[0].ID))
+		if err != nil || rest != nil || len(claimed) != 1 {
+			b.Fatalf("Take = %d started, %v more, %v; want the head started", len(claimed), rest, err)
+		}
+		f := []broker.Finish{{Claimed: &claimed[0], Outcome: broker.Succeeded, Result: []byte(`{"ok":true}`)}}
+		if res, err := br.Finish(ctx, f); err != nil || res[0] != nil {
+			b.Fatalf("Finish = %v, %v", res, err)
+		}
+	}
+	b.StopTimer()
+	d := scriptStats(ctx, b, be.Client).minus(before)
+	n := float64(b.N)
+	b.ReportMetric(d.scriptUsec/n, "redis-µs/task")
+	b.ReportMetric(d.innerUsec/n, "cmd-µs/task")
+	b.ReportMetric((d.scriptUsec-d.innerUsec)/n, "lua-µs/task")
+	b.ReportMetric(d.innerCalls/n, "calls/task")
+}
+
+// commandStats is the part of INFO commandstats a script benchmark reads:
+// the time inside EVALSHA and EVAL calls, and the calls and time of every
+// other command but INFO (for a benchmark that makes no calls of its own
+// outside scripts, the commands its scripts called).
+type commandStats struct{ scriptUsec, innerUsec, innerCalls float64 }
+
+func (s commandStats) minus(o commandStats) commandStats {
+	return commandStats{s.scriptUsec - o.scriptUsec, s.innerUsec - o.innerUsec, s.innerCalls - o.innerCalls}
+}
+
+func scriptStats(ctx context.Context, b *testing.B, rdb redis.UniversalClient) commandStats {
+	b.Helper()
+	info, err := rdb.Info(ctx, "commandstats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var s commandStats
+	for _, line := range strings.Split(info, "\n") {
+		name, v, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "cmdstat_"), ":")
+		if !ok || name == "info" {
+			continue
+		}
+		var calls, usec float64
+		for _, kv := range strings.Split(v, ",") {
+			k, x, _ := strings.Cut(kv, "=")
+			switch k {
+			case "calls":
+				calls, _ = strconv.ParseFloat(x, 64)
+			case "usec":
+				usec, _ = strconv.ParseFloat(x, 64)
+			}
+		}
+		if name == "evalsha" || name == "eval" {
+			s.scriptUsec += usec
+		} else {
+			s.innerUsec += usec
+			s.innerCalls += calls
+		}
+	}
+	return s
 }
