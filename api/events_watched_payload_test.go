@@ -1,11 +1,15 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/runq/runq/broker/redistest"
 	"github.com/runq/runq/tasks"
@@ -55,7 +59,7 @@ func TestTaskEventsWatchedPayload(t *testing.T) {
 					s.startPool(t, tasks.DefaultQueue, 1)
 					evs := readEvents(t, r)
 					if got, want := summary(evs), "status:running end:succeeded"; got != want {
-						t.Fatalf("events = %s, want %s", got, want)
+						t.Fatalf("events = %s, want %s\n%s", got, want, storedTask(t, be, sub.ID))
 					}
 					end := evs[len(evs)-1].rec
 					if string(end.Result) != tc.payload || string(end.Payload) != tc.payload {
@@ -75,4 +79,19 @@ func TestTaskEventsWatchedPayload(t *testing.T) {
 			}
 		})
 	}
+}
+
+// storedTask renders what Redis holds of task id, its hash and its event
+// stream, for a failure message.
+func storedTask(t *testing.T, be redistest.Backend, id string) string {
+	t.Helper()
+	tid, err := uuid.Parse(id)
+	if err != nil {
+		return fmt.Sprintf("task ID %q: %v", id, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	hash, herr := be.Client.HGetAll(ctx, be.Keys.Task(tid)).Result()
+	stream, serr := be.Client.XRange(ctx, be.Keys.TaskEvents(tid), "-", "+").Result()
+	return fmt.Sprintf("hash %q (%v)\nstream %v (%v)", hash, herr, stream, serr)
 }
