@@ -1,11 +1,14 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,10 +59,12 @@ func TestTaskEventsWatchedPayload(t *testing.T) {
 					if got := get(t, s.app, "/v1/tasks/"+sub.ID); string(got.Payload) != tc.payload {
 						t.Fatalf("GET(%q) payload = %s, want %s", sub.ID, got.Payload, tc.payload)
 					}
+					var poolLog logBuffer // a failed note of the start is logged
+					s.poolLog = slog.New(slog.NewTextHandler(&poolLog, nil))
 					s.startPool(t, tasks.DefaultQueue, 1)
 					evs := readEvents(t, r)
 					if got, want := summary(evs), "status:running end:succeeded"; got != want {
-						t.Fatalf("events = %s, want %s\n%s", got, want, storedTask(t, be, sub.ID))
+						t.Fatalf("events = %s, want %s\n%s\npool log:\n%s", got, want, storedTask(t, be, sub.ID), poolLog.String())
 					}
 					end := evs[len(evs)-1].rec
 					if string(end.Result) != tc.payload || string(end.Payload) != tc.payload {
@@ -79,6 +84,24 @@ func TestTaskEventsWatchedPayload(t *testing.T) {
 			}
 		})
 	}
+}
+
+// logBuffer collects a logger's lines from any goroutine.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // storedTask renders what Redis holds of task id, its hash and its event

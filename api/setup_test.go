@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -48,6 +49,8 @@ type bundle struct {
 	app     http.Handler
 
 	calls atomic.Int64 // runs of the "count" handler
+	// poolLog is the logger of the pools newPool makes; nil for quiet.
+	poolLog *slog.Logger
 
 	mu    sync.Mutex
 	gates map[string]*gate
@@ -142,7 +145,7 @@ func (s *bundle) newPool(queue string, concurrency int) *tasks.Pool {
 		VisibilityTimeout: 5 * time.Second,
 		Backoff:           tasks.ExponentialBackoff(5*time.Millisecond, 50*time.Millisecond),
 		Prefix:            s.be.Prefix,
-		Logger:            quiet,
+		Logger:            cmp.Or(s.poolLog, quiet),
 	})
 }
 
