@@ -155,16 +155,12 @@ func parseID(c echo.Context) (uuid.UUID, error) {
 
 // parseTaskID accepts only the canonical 36-character form of a UUID
 // (uuid.Parse alone also takes braces, a urn: prefix and no hyphens). A
-// UUID of another version or variant than runq's IDs (7, RFC 4122) names
-// no task: Redis holds an ID without those bits, so such a UUID would
-// otherwise reach the task whose ID differs from it only there.
+// UUID of another version or variant than runq's IDs is well formed: the
+// broker answers it as no task (404).
 func parseTaskID(raw string) (uuid.UUID, error) {
 	id, err := uuid.Parse(raw)
 	if err != nil || len(raw) != 36 {
 		return uuid.UUID{}, invalid(fmt.Sprintf("invalid task id %q: want a UUID such as 0193f0c2-7c1a-7b3e-8a5d-2f1e0c9b4a77", truncate(raw, 40)))
-	}
-	if id.Version() != 7 || id.Variant() != uuid.RFC4122 {
-		return uuid.UUID{}, fmt.Errorf("api: task %s: %w", id, results.ErrNotFound)
 	}
 	return id, nil
 }

@@ -268,6 +268,9 @@ func enqueuedOf(v int64) enqueued {
 // interrupted, and their answers are ignored. A task that does not exist
 // is results.ErrNotFound.
 func (b *Broker) Cancel(ctx context.Context, id uuid.UUID) (results.Status, error) {
+	if err := notRunqID("cancel", id); err != nil {
+		return "", err
+	}
 	if err := b.check(ctx); err != nil {
 		return "", err
 	}

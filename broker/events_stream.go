@@ -34,6 +34,9 @@ type TaskEvent struct {
 // last entry ("" when it has none). A task already terminal is read, not
 // marked. A task that does not exist is results.ErrNotFound.
 func (b *Broker) Watch(ctx context.Context, id uuid.UUID) (results.Record, string, error) {
+	if err := notRunqID("watch", id); err != nil {
+		return results.Record{}, "", err
+	}
 	keys := []string{b.keys.Task(id), b.keys.TaskEvents(id)}
 	v, err := watchScript.Run(ctx, b.rdb, keys, b.keys.Events(), layout.IDText(id)).Slice()
 	if errors.Is(err, redis.Nil) {
@@ -75,6 +78,9 @@ const maxEventsRead = 1000
 // stream's first entry, or the stream is gone), so that the caller sends
 // a fresh snapshot instead.
 func (b *Broker) TaskEvents(ctx context.Context, id uuid.UUID, after string) (evs []TaskEvent, rec results.Record, gap bool, err error) {
+	if err := notRunqID("read events of", id); err != nil {
+		return nil, results.Record{}, false, err
+	}
 	stream := b.keys.TaskEvents(id)
 	from := "-"
 	if after != "" {

@@ -16,9 +16,23 @@ import (
 	"github.com/runq/runq/results"
 )
 
+// notRunqID returns an error wrapping results.ErrNotFound, op naming the
+// call, for an id that is not of the version and variant of runq's IDs
+// (layout.IsTaskID), which name no task; nil for one that is. Every call
+// that takes a caller's task ID checks it before reading Redis.
+func notRunqID(op string, id uuid.UUID) error {
+	if layout.IsTaskID(id) {
+		return nil
+	}
+	return fmt.Errorf("broker: %s %s: not a runq task ID (version %d): %w", op, id, id.Version(), results.ErrNotFound)
+}
+
 // Get returns the record of task id, or an error wrapping
 // results.ErrNotFound.
 func (b *Broker) Get(ctx context.Context, id uuid.UUID) (results.Record, error) {
+	if err := notRunqID("get", id); err != nil {
+		return results.Record{}, err
+	}
 	cmd := b.rdb.HGetAll(ctx, b.keys.Task(id))
 	rec, err := recordOf(id, cmd)
 	if err == nil {
@@ -36,12 +50,18 @@ func (b *Broker) GetMany(ctx context.Context, ids []uuid.UUID) (recs []results.R
 	cmds := make([]*redis.MapStringStringCmd, len(ids))
 	_, _ = b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, id := range ids {
-			cmds[i] = p.HGetAll(ctx, b.keys.Task(id))
+			if layout.IsTaskID(id) {
+				cmds[i] = p.HGetAll(ctx, b.keys.Task(id))
+			}
 		}
 		return nil
 	}) // a failed pipeline leaves its error on every command
 	recs, errs = make([]results.Record, len(ids)), make([]error, len(ids))
 	for i, id := range ids {
+		if cmds[i] == nil {
+			errs[i] = notRunqID("get", id)
+			continue
+		}
 		recs[i], errs[i] = recordOf(id, cmds[i])
 		if errs[i] == nil {
 			errs[i] = b.withBroadcast(ctx, id, cmds[i].Val(), &recs[i])

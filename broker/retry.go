@@ -20,6 +20,9 @@ import (
 // results.ErrNotFound. The retried task runs once more under its retry
 // policy: its failures so far still count.
 func (b *Broker) Retry(ctx context.Context, id uuid.UUID) (results.Status, error) {
+	if err := notRunqID("retry", id); err != nil {
+		return "", err
+	}
 	if err := b.check(ctx); err != nil {
 		return "", err
 	}

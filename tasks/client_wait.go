@@ -10,21 +10,8 @@ import (
 	"github.com/runq/runq/results"
 )
 
-// runqID reports ErrNotFound for a UUID of another version or variant
-// than the IDs runq makes (7, RFC 4122): Redis holds an ID without those
-// bits, so such a UUID would reach the task it differs from only there.
-func runqID(op string, id uuid.UUID) error {
-	if id.Version() != 7 || id.Variant() != uuid.RFC4122 {
-		return fmt.Errorf("tasks: %s: task %s: %w", op, id, ErrNotFound)
-	}
-	return nil
-}
-
 // Get returns the record of task id; ErrNotFound when there is none.
 func (c *Client) Get(ctx context.Context, id uuid.UUID) (results.Record, error) {
-	if err := runqID("get", id); err != nil {
-		return results.Record{}, err
-	}
 	if err := c.begin("get"); err != nil {
 		return results.Record{}, err
 	}
@@ -50,9 +37,6 @@ func (c *Client) get(ctx context.Context, id uuid.UUID) (results.Record, error) 
 // ErrNotFound when there is no such task; ErrClosed, with the record last
 // read, when Close ends it.
 func (c *Client) Wait(ctx context.Context, id uuid.UUID) (results.Record, error) {
-	if err := runqID("wait", id); err != nil {
-		return results.Record{}, err
-	}
 	if err := c.begin("wait"); err != nil {
 		return results.Record{}, err
 	}
@@ -114,9 +98,6 @@ func (c *Client) startWatcher() error {
 // canceled task's unique key (Request.Unique) is free at once, and its
 // claim is deleted from Redis.
 func (c *Client) Cancel(ctx context.Context, id uuid.UUID) (results.Record, error) {
-	if err := runqID("cancel", id); err != nil {
-		return results.Record{}, err
-	}
 	if err := c.begin("cancel"); err != nil {
 		return results.Record{}, err
 	}

@@ -197,9 +197,6 @@ func (c *Client) Handlers(ctx context.Context) ([]HandlerInfo, error) {
 // ran out of retries is not retried again if this attempt fails. Errors:
 // ErrNotFound, ErrNotRetryable for any other status.
 func (c *Client) Retry(ctx context.Context, id uuid.UUID) (results.Record, error) {
-	if err := runqID("retry", id); err != nil {
-		return results.Record{}, err
-	}
 	if err := c.begin("retry"); err != nil {
 		return results.Record{}, err
 	}

@@ -60,9 +60,6 @@ type TaskEvent struct {
 // retrying task queued again when its delay passes, and one queued again
 // because its worker was lost, show as running at their next start.
 func (c *Client) Events(ctx context.Context, id uuid.UUID, after string, fn func(TaskEvent) error) error {
-	if err := runqID("events", id); err != nil {
-		return err
-	}
 	if after != "" && !broker.ValidEventID(after) {
 		return fmt.Errorf("tasks: events of %s: after %q is not an event ID: %w", id, after, ErrInvalid)
 	}

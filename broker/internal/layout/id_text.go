@@ -71,6 +71,14 @@ func encodeID(text *[KeyIDLen]byte, id uuid.UUID) {
 	}
 }
 
+// IsTaskID reports whether id is of the version (7) and variant (RFC 4122)
+// of every ID NewID makes. IDText leaves those bits out, so a UUID of
+// another version or variant would name the task whose ID differs from it
+// only there: the broker answers it as no task.
+func IsTaskID(id uuid.UUID) bool {
+	return id.Version() == 7 && id.Variant() == uuid.RFC4122
+}
+
 // ParseIDText reads an IDText back.
 func ParseIDText(text string) (uuid.UUID, error) {
 	var id uuid.UUID
